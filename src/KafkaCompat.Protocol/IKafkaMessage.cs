@@ -1,0 +1,28 @@
+namespace KafkaCompat.Protocol;
+
+/// <summary>A generated message body (request, response or header) that can write itself at a version.</summary>
+public interface IKafkaMessage
+{
+    void Write(KafkaWriter writer, short version);
+}
+
+/// <summary>Static members every generated message has.</summary>
+public interface IKafkaMessage<TSelf> : IKafkaMessage where TSelf : IKafkaMessage<TSelf>
+{
+    static abstract TSelf Read(ref KafkaReader reader, short version);
+    static abstract short LowestVersion { get; }
+    static abstract short HighestVersion { get; }
+    static abstract bool IsFlexible(short version);
+}
+
+/// <summary>A request body: knows its API key.</summary>
+public interface IKafkaRequest<TSelf> : IKafkaMessage<TSelf> where TSelf : IKafkaRequest<TSelf>
+{
+    static abstract ApiKey ApiKey { get; }
+}
+
+/// <summary>A response body: knows its API key.</summary>
+public interface IKafkaResponse<TSelf> : IKafkaMessage<TSelf> where TSelf : IKafkaResponse<TSelf>
+{
+    static abstract ApiKey ApiKey { get; }
+}
