@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace KafkaCompat.Storage;
+
+/// <summary>What is persisted about a topic besides its data.</summary>
+public sealed class TopicRecord
+{
+    public required string Name { get; init; }
+    public required Guid Id { get; init; }
+    public required int Partitions { get; set; }
+    public Dictionary<string, string> Configs { get; init; } = new();
+}
+
+[JsonSerializable(typeof(List<TopicRecord>))]
+[JsonSourceGenerationOptions(WriteIndented = true)]
+internal partial class TopicJsonContext : JsonSerializerContext;
+
+/// <summary>A topic's partition logs plus its persisted description.</summary>
+public sealed class TopicLogs(TopicRecord record, PartitionLog[] partitions)
+{
+    public TopicRecord Record { get; } = record;
+    public string Name => Record.Name;
+    public Guid Id => Record.Id;
+    public PartitionLog[] Partitions { get; } = partitions;
+}
+
+/// <summary>
+/// Owns the data directory: <c>topics.json</c> (names, ids, partition counts, config overrides), one
+/// <c>&lt;topic&gt;-&lt;partition&gt;</c> directory per partition, and the clean-shutdown marker that decides
+/// whether active segments are verified on start.
+/// </summary>
+public sealed class LogManager : IDisposable
+{
+    public const string CleanShutdownFile = ".kafkacompat_cleanshutdown";
+    private readonly ConcurrentDictionary<string, TopicLogs> _topics = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, TopicLogs> _byId = new();
+    private readonly object _metaLock = new();
+    private readonly Func<TopicRecord, LogConfig> _configFor;
+    private readonly Action<string>? _log;
+
+    public string DataDir { get; }
+    public bool RecoveredFromUncleanShutdown { get; }
+
+    public LogManager(string dataDir, Func<TopicRecord, LogConfig> configFor, Action<string>? log = null)
+    {
+        DataDir = Path.GetFullPath(dataDir);
+        _configFor = configFor;
+        _log = log;
+        Directory.CreateDirectory(DataDir);
+        string marker = Path.Combine(DataDir, CleanShutdownFile);
+        bool clean = File.Exists(marker);
+        var records = LoadRecords();
+        RecoveredFromUncleanShutdown = !clean && records.Count > 0;
+        foreach (var r in records)
+        {
+            var logs = new PartitionLog[r.Partitions];
+            var cfg = configFor(r);
+            for (int p = 0; p < r.Partitions; p++) logs[p] = PartitionLog.Open(DataDir, r.Name, p, cfg, clean, log);
+            var t = new TopicLogs(r, logs);
+            _topics[r.Name] = t;
+            _byId[r.Id] = t;
+        }
+        if (clean) File.Delete(marker);
+    }
+
+    private string MetaPath => Path.Combine(DataDir, "topics.json");
+
+    private List<TopicRecord> LoadRecords()
+    {
+        if (!File.Exists(MetaPath)) return new();
+        return JsonSerializer.Deserialize(File.ReadAllText(MetaPath), TopicJsonContext.Default.ListTopicRecord) ?? new();
+    }
+
+    private void SaveRecords()
+    {
+        var list = _topics.Values.Select(t => t.Record).OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
+        string tmp = MetaPath + ".tmp";
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        {
+            JsonSerializer.Serialize(fs, list, TopicJsonContext.Default.ListTopicRecord);
+            fs.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, MetaPath, overwrite: true);
+    }
+
+    public IEnumerable<TopicLogs> Topics => _topics.Values;
+    public int TopicCount => _topics.Count;
+
+    public TopicLogs? Get(string name) => _topics.TryGetValue(name, out var t) ? t : null;
+    public TopicLogs? Get(Guid id) => _byId.TryGetValue(id, out var t) ? t : null;
+
+    /// <summary>Creates a topic; returns null if one with that name exists.</summary>
+    public TopicLogs? Create(string name, int partitions, Dictionary<string, string> configs)
+    {
+        lock (_metaLock)
+        {
+            if (_topics.ContainsKey(name)) return null;
+            var record = new TopicRecord { Name = name, Id = NewTopicId(), Partitions = partitions, Configs = configs };
+            var cfg = _configFor(record);
+            var logs = new PartitionLog[partitions];
+            for (int p = 0; p < partitions; p++)
+            {
+                // a leftover directory from an unclean delete must not resurrect old data
+                string dir = Path.Combine(DataDir, PartitionLog.DirectoryName(name, p));
+                if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+                logs[p] = PartitionLog.Open(DataDir, name, p, cfg, clean: true, _log);
+            }
+            var t = new TopicLogs(record, logs);
+            _topics[name] = t;
+            _byId[record.Id] = t;
+            SaveRecords();
+            return t;
+        }
+    }
+
+    private static Guid NewTopicId()
+    {
+        // Kafka never hands out the zero UUID or the sentinel with only the low bit set
+        Guid g;
+        do g = Guid.NewGuid(); while (g == Guid.Empty);
+        return g;
+    }
+
+    public bool Delete(string name)
+    {
+        lock (_metaLock)
+        {
+            if (!_topics.TryRemove(name, out var t)) return false;
+            _byId.TryRemove(t.Id, out _);
+            SaveRecords();
+            foreach (var p in t.Partitions) p.Delete();
+            return true;
+        }
+    }
+
+    public void FlushAll()
+    {
+        foreach (var t in _topics.Values)
+            foreach (var p in t.Partitions) p.Flush();
+    }
+
+    /// <summary>Flushes and closes every log, then writes the clean-shutdown marker.</summary>
+    public void Dispose()
+    {
+        lock (_metaLock)
+        {
+            foreach (var t in _topics.Values)
+                foreach (var p in t.Partitions)
+                {
+                    p.Flush();
+                    p.Dispose();
+                }
+            File.WriteAllText(Path.Combine(DataDir, CleanShutdownFile), "");
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using KafkaCompat.Records;
+
+namespace KafkaCompat.Storage;
+
+/// <summary>
+/// One segment: <c>&lt;baseOffset:20 digits&gt;.log</c> with its sparse <c>.index</c>. The log file is mapped
+/// with the segment's full capacity; appends copy into the map and the logical size is published afterwards.
+/// </summary>
+public sealed class LogSegment : IDisposable
+{
+    private readonly LogConfig _config;
+    private MappedFile _log;
+    private int _size;
+    private int _bytesSinceIndexEntry;
+
+    public long BaseOffset { get; }
+    public string LogPath { get; }
+    public string IndexPath { get; }
+    public OffsetIndex Index { get; }
+
+    /// <summary>Bytes of valid batches in the file.</summary>
+    public int Size => Volatile.Read(ref _size);
+
+    /// <summary>Offset after the last batch of this segment (BaseOffset when empty).</summary>
+    public long NextOffset { get; private set; }
+
+    public long MaxTimestamp { get; private set; } = -1;
+
+    public static string FileStem(long baseOffset) => baseOffset.ToString("D20");
+
+    private LogSegment(string dir, long baseOffset, LogConfig config, int size, int indexEntries)
+    {
+        _config = config;
+        BaseOffset = baseOffset;
+        NextOffset = baseOffset;
+        LogPath = Path.Combine(dir, FileStem(baseOffset) + ".log");
+        IndexPath = Path.Combine(dir, FileStem(baseOffset) + ".index");
+        _log = MappedFile.Open(LogPath, Math.Max(config.SegmentBytes, size));
+        _size = size;
+        Index = new OffsetIndex(IndexPath, baseOffset, config.SegmentIndexBytes, indexEntries);
+    }
+
+    public static LogSegment Create(string dir, long baseOffset, LogConfig config)
+    {
+        foreach (var ext in new[] { ".log", ".index" })
+        {
+            var p = Path.Combine(dir, FileStem(baseOffset) + ext);
+            if (File.Exists(p)) File.Delete(p);
+        }
+        return new LogSegment(dir, baseOffset, config, 0, 0);
+    }
+
+    /// <summary>
+    /// Opens an existing segment. When <paramref name="verify"/> is set (unclean shutdown), every batch is
+    /// checked (sizes, magic, CRC) and the file is cut at the first invalid one, and the index is rebuilt.
+    /// Otherwise the file length is trusted and the index is rebuilt only if missing or inconsistent.
+    /// </summary>
+    public static LogSegment Open(string dir, long baseOffset, LogConfig config, bool verify, Action<string>? log)
+    {
+        string logPath = Path.Combine(dir, FileStem(baseOffset) + ".log");
+        string indexPath = Path.Combine(dir, FileStem(baseOffset) + ".index");
+        long fileLength = new FileInfo(logPath).Length;
+        int indexEntries = File.Exists(indexPath) ? (int)(new FileInfo(indexPath).Length / OffsetIndex.EntrySize) : 0;
+        var seg = new LogSegment(dir, baseOffset, config, (int)Math.Min(fileLength, int.MaxValue), indexEntries);
+        seg.Recover(verify, log);
+        return seg;
+    }
+
+    private void Recover(bool verify, Action<string>? log)
+    {
+        int limit = _size;
+        bool indexOk = !verify && Index.IsSane(limit);
+        int pos = 0;
+        if (indexOk && Index.Count > 0) pos = Index.Entry(Index.Count - 1).Position;
+        else
+        {
+            Index.Reset();
+            _bytesSinceIndexEntry = 0;
+        }
+        long next = BaseOffset;
+        var span = _log.Span(0, limit);
+        string? problem = null;
+        while (pos < limit)
+        {
+            var rest = span[pos..];
+            var err = RecordBatch.Validate(rest, out int size, checkCrc: verify);
+            if (err != BatchError.None)
+            {
+                // zeros after the last batch are the preallocated tail, not damage
+                if (!(err is BatchError.BadLength or BatchError.TooShort or BatchError.Truncated && rest.IndexOfAnyExcept((byte)0) < 0))
+                    problem = $"{err} at position {pos}";
+                break;
+            }
+            long baseOff = RecordBatch.BaseOffset(rest);
+            if (baseOff < next && next != BaseOffset)
+            {
+                problem = $"offset {baseOff} goes backwards at position {pos}";
+                break;
+            }
+            if (!indexOk) MaybeIndex(baseOff, pos, size);
+            next = RecordBatch.LastOffset(rest) + 1;
+            MaxTimestamp = Math.Max(MaxTimestamp, RecordBatch.MaxTimestamp(rest));
+            pos += size;
+        }
+        if (pos < limit)
+        {
+            if (problem != null) log?.Invoke($"{LogPath}: truncating {limit - pos} bytes after the last valid batch ({problem})");
+            span[pos..].Clear();
+            _log.Trim(pos);
+        }
+        _size = pos;
+        NextOffset = next;
+        if (!indexOk) Index.Flush();
+    }
+
+    private void MaybeIndex(long baseOffset, int position, int size)
+    {
+        if (position == 0 || _bytesSinceIndexEntry >= _config.IndexIntervalBytes)
+        {
+            Index.Append(baseOffset, position);
+            _bytesSinceIndexEntry = 0;
+        }
+        _bytesSinceIndexEntry += size;
+    }
+
+    public bool HasRoomFor(int batchSize) =>
+        _size == 0 || ((long)_size + batchSize <= _config.SegmentBytes && !Index.IsFull);
+
+    /// <summary>Copies a validated batch into the map, rewriting its base offset (and time when asked).
+    /// Not visible to readers until the partition publishes the new end.</summary>
+    public void Append(ReadOnlySpan<byte> batch, long baseOffset, long logAppendTime)
+    {
+        int pos = _size;
+        long end = (long)pos + batch.Length;
+        if (end > _log.Capacity) throw new StorageException($"{LogPath}: segment full");
+        _log.EnsureAllocated(end);
+        var dest = _log.Span(pos, batch.Length);
+        batch.CopyTo(dest);
+        RecordBatch.SetBaseOffset(dest, baseOffset);
+        RecordBatch.SetLeaderEpoch(dest, 0);
+        if (logAppendTime >= 0) RecordBatch.SetLogAppendTime(dest, logAppendTime);
+        MaybeIndex(baseOffset, pos, batch.Length);
+        MaxTimestamp = Math.Max(MaxTimestamp, RecordBatch.MaxTimestamp(dest));
+        NextOffset = RecordBatch.LastOffset(dest) + 1;
+        Volatile.Write(ref _size, (int)end);
+    }
+
+    public ReadOnlySpan<byte> Span(int position, int length) => _log.Span(position, length);
+
+    /// <summary>A slice of the mapped log with a lease that keeps the mapping alive.</summary>
+    public bool TrySlice(int position, int length, out ReadOnlyMemory<byte> memory, out IDisposable? lease)
+    {
+        var file = _log;
+        if (!file.Retain())
+        {
+            memory = default;
+            lease = null;
+            return false;
+        }
+        memory = file.Memory.Slice(position, length);
+        lease = new MappedFileLease(file);
+        return true;
+    }
+
+    /// <summary>Position of the first batch whose last offset is at or after <paramref name="offset"/>,
+    /// searching below <paramref name="limit"/>; -1 if none.</summary>
+    public int FindPosition(long offset, int limit)
+    {
+        int pos = Index.Lookup(offset);
+        var span = _log.Span(0, limit);
+        while (pos + RecordBatch.HeaderSize <= limit)
+        {
+            var b = span[pos..];
+            if (RecordBatch.LastOffset(b) >= offset) return pos;
+            pos += RecordBatch.TotalSize(b);
+        }
+        return -1;
+    }
+
+    public void Flush()
+    {
+        _log.Flush();
+        Index.Flush();
+    }
+
+    /// <summary>Gives back the preallocated tail once the segment stops being the active one.</summary>
+    public void Seal()
+    {
+        _log.Trim(Size);
+        Index.Trim();
+    }
+
+    public void Dispose()
+    {
+        _log.Close(truncateTo: Size);
+        Index.Dispose();
+    }
+
+    public void Delete()
+    {
+        Dispose();
+        File.Delete(LogPath);
+        File.Delete(IndexPath);
+    }
+}

@@ -1,0 +1,230 @@
+using KafkaCompat.Records;
+
+namespace KafkaCompat.Storage;
+
+public readonly record struct AppendResult(long BaseOffset, long LastOffset, long LogAppendTime);
+
+/// <summary>Result of a read: bytes of whole batches (a slice of the mapped segment) and the lease holding it.</summary>
+public readonly record struct ReadResult(ReadOnlyMemory<byte> Records, IDisposable? Lease);
+
+public sealed class OffsetOutOfRangeException(long offset, long start, long end)
+    : Exception($"offset {offset} is outside [{start}, {end}]");
+
+public sealed class InvalidBatchException(BatchError error, int index)
+    : Exception($"record batch {index} is invalid: {error}")
+{
+    public BatchError Error { get; } = error;
+}
+
+public sealed class RecordTooLargeException(int size, int max)
+    : Exception($"record batch of {size} bytes exceeds max.message.bytes {max}");
+
+/// <summary>
+/// The log of one partition: an ordered list of segments, appended to under a lock, read without one.
+/// The end offset (high watermark, as there is one replica) is published after the bytes are in the map.
+/// </summary>
+public sealed class PartitionLog : IDisposable
+{
+    private sealed record LogEnd(long NextOffset, LogSegment Segment, int Position);
+
+    private readonly object _appendLock = new();
+    private readonly Action<string>? _log;
+    private LogSegment[] _segments;
+    private LogEnd _end;
+    private TaskCompletionSource? _waiter;
+    private bool _closed;
+
+    public string Topic { get; }
+    public int Partition { get; }
+    public string Directory { get; }
+    public LogConfig Config { get; set; }
+
+    public static string DirectoryName(string topic, int partition) => $"{topic}-{partition}";
+
+    private PartitionLog(string topic, int partition, string dir, LogConfig config, LogSegment[] segments, Action<string>? log)
+    {
+        Topic = topic;
+        Partition = partition;
+        Directory = dir;
+        Config = config;
+        _log = log;
+        _segments = segments;
+        var last = segments[^1];
+        _end = new LogEnd(last.NextOffset, last, last.Size);
+    }
+
+    /// <summary>Opens the partition directory, creating it when empty. <paramref name="clean"/> says whether
+    /// the previous stop was clean; if not, the active segment is verified batch by batch.</summary>
+    public static PartitionLog Open(string dataDir, string topic, int partition, LogConfig config, bool clean, Action<string>? log = null)
+    {
+        string dir = Path.Combine(dataDir, DirectoryName(topic, partition));
+        System.IO.Directory.CreateDirectory(dir);
+        var bases = System.IO.Directory.GetFiles(dir, "*.log")
+            .Select(p => long.TryParse(Path.GetFileNameWithoutExtension(p), out var b) ? b : -1)
+            .Where(b => b >= 0).Order().ToList();
+        var segments = new List<LogSegment>();
+        if (bases.Count == 0) segments.Add(LogSegment.Create(dir, 0, config));
+        for (int i = 0; i < bases.Count; i++)
+        {
+            bool last = i == bases.Count - 1;
+            var seg = LogSegment.Open(dir, bases[i], config, verify: !clean && last, log);
+            if (!last) seg.Seal();
+            segments.Add(seg);
+        }
+        return new PartitionLog(topic, partition, dir, config, segments.ToArray(), log);
+    }
+
+    public long LogStartOffset => Volatile.Read(ref _segments)[0].BaseOffset;
+    public long HighWatermark => Volatile.Read(ref _end).NextOffset;
+    public long LogEndOffset => HighWatermark;
+    public IReadOnlyList<LogSegment> Segments => Volatile.Read(ref _segments);
+    public long SizeInBytes => Segments.Sum(s => (long)s.Size);
+
+    /// <summary>Validates and appends the batches in <paramref name="records"/>; returns the offsets given.</summary>
+    public AppendResult Append(ReadOnlySpan<byte> records)
+    {
+        // validate everything before touching the log so a bad request changes nothing
+        int count = 0;
+        for (int pos = 0; pos < records.Length; count++)
+        {
+            var err = RecordBatch.Validate(records[pos..], out int size);
+            if (err != BatchError.None) throw new InvalidBatchException(err, count);
+            if (size > Config.MaxMessageBytes) throw new RecordTooLargeException(size, Config.MaxMessageBytes);
+            pos += size;
+        }
+        if (count == 0) throw new InvalidBatchException(BatchError.TooShort, 0);
+
+        lock (_appendLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            long logAppendTime = Config.TimestampType == TimestampType.LogAppendTime
+                ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : -1;
+            var end = _end;
+            long first = end.NextOffset, next = first;
+            var active = end.Segment;
+            for (int pos = 0; pos < records.Length;)
+            {
+                int size = RecordBatch.TotalSize(records[pos..]);
+                var batch = records.Slice(pos, size);
+                if (!active.HasRoomFor(size)) active = Roll(next);
+                active.Append(batch, next, logAppendTime);
+                next += RecordBatch.LastOffsetDelta(batch) + 1;
+                pos += size;
+            }
+            Volatile.Write(ref _end, new LogEnd(next, active, active.Size));
+            Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
+            return new AppendResult(first, next - 1, logAppendTime);
+        }
+    }
+
+    private LogSegment Roll(long baseOffset)
+    {
+        var old = _segments[^1];
+        var seg = LogSegment.Create(Directory, baseOffset, Config);
+        old.Seal();
+        Volatile.Write(ref _segments, [.. _segments, seg]);
+        return seg;
+    }
+
+    /// <summary>
+    /// Reads whole batches starting with the one holding <paramref name="offset"/>, up to
+    /// <paramref name="maxBytes"/>; with <paramref name="minOneBatch"/> the first batch is returned even if larger.
+    /// </summary>
+    public ReadResult Read(long offset, int maxBytes, bool minOneBatch)
+    {
+        var end = Volatile.Read(ref _end);
+        var segments = Volatile.Read(ref _segments);
+        long start = segments[0].BaseOffset;
+        if (offset < start || offset > end.NextOffset) throw new OffsetOutOfRangeException(offset, start, end.NextOffset);
+        if (offset == end.NextOffset) return default;
+        int i = FindSegment(segments, offset);
+        for (; i < segments.Length; i++)
+        {
+            var seg = segments[i];
+            int limit = ReferenceEquals(seg, end.Segment) ? end.Position : seg.Size;
+            int pos = seg.FindPosition(offset, limit);
+            if (pos < 0)
+            {
+                if (ReferenceEquals(seg, end.Segment)) return default;
+                continue;
+            }
+            int stop = pos;
+            var span = seg.Span(0, limit);
+            while (stop + RecordBatch.LogOverhead <= limit)
+            {
+                int size = RecordBatch.TotalSize(span[stop..]);
+                if (stop + size > limit) break;
+                if (stop + size - pos > maxBytes && !(minOneBatch && stop == pos)) break;
+                stop += size;
+            }
+            if (stop == pos) return default;
+            return seg.TrySlice(pos, stop - pos, out var mem, out var lease) ? new ReadResult(mem, lease) : default;
+        }
+        return default;
+    }
+
+    private static int FindSegment(LogSegment[] segments, long offset)
+    {
+        int lo = 0, hi = segments.Length - 1, best = 0;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (segments[mid].BaseOffset <= offset) { best = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        return best;
+    }
+
+    /// <summary>Completes when data is appended after this call.</summary>
+    public Task WaitForAppendAsync()
+    {
+        while (true)
+        {
+            var w = Volatile.Read(ref _waiter);
+            if (w != null) return w.Task;
+            var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (Interlocked.CompareExchange(ref _waiter, created, null) == null) return created.Task;
+        }
+    }
+
+    /// <summary>Visits every batch header (offset order) with its position; stops when the visitor says so.</summary>
+    public void ScanBatches(Func<LogSegment, int, bool> visit)
+    {
+        var end = Volatile.Read(ref _end);
+        foreach (var seg in Volatile.Read(ref _segments))
+        {
+            int limit = ReferenceEquals(seg, end.Segment) ? end.Position : seg.Size;
+            var span = seg.Span(0, limit);
+            for (int pos = 0; pos + RecordBatch.HeaderSize <= limit;)
+            {
+                if (!visit(seg, pos)) return;
+                pos += RecordBatch.TotalSize(span[pos..]);
+            }
+            if (ReferenceEquals(seg, end.Segment)) return;
+        }
+    }
+
+    public void Flush()
+    {
+        foreach (var s in Segments) s.Flush();
+    }
+
+    public void Dispose()
+    {
+        lock (_appendLock)
+        {
+            if (_closed) return;
+            _closed = true;
+            foreach (var s in _segments) s.Dispose();
+        }
+        Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
+    }
+
+    /// <summary>Closes the log and deletes its directory.</summary>
+    public void Delete()
+    {
+        Dispose();
+        try { System.IO.Directory.Delete(Directory, recursive: true); }
+        catch (IOException e) { _log?.Invoke($"could not delete {Directory}: {e.Message}"); }
+    }
+}
