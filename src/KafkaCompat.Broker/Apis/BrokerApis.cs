@@ -1,0 +1,16 @@
+namespace KafkaCompat.Broker.Apis;
+
+/// <summary>The one place handlers are registered. ApiVersions is derived from this list.</summary>
+public static class BrokerApisList
+{
+    public static IEnumerable<IApiHandler> All() =>
+    [
+        new ProduceHandler(),
+        new FetchHandler(),
+        new ListOffsetsHandler(),
+        new MetadataHandler(),
+        new ApiVersionsHandler(),
+        new CreateTopicsHandler(),
+        new DeleteTopicsHandler(),
+    ];
+}

@@ -1,0 +1,81 @@
+// CreateTopics (key 19): versions 0-7. Partitions (-1 = num.partitions), replication factor 1 (-1 = default),
+// manual assignments on this broker, topic configs validated (INVALID_CONFIG), validate_only.
+// v5+ answers with the partition count, replication factor and the topic's effective configs; v7 the topic id.
+using KafkaCompat.Broker.Config;
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, CreateTopicsResponse>
+{
+    public const sbyte SourceDynamicTopic = 1, SourceStaticBroker = 4, SourceDefault = 5;
+
+    protected override ValueTask<CreateTopicsResponse?> Handle(RequestContext ctx, CreateTopicsRequest req)
+    {
+        var broker = ctx.Broker;
+        var resp = new CreateTopicsResponse();
+        var duplicates = req.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        foreach (var t in req.Topics)
+        {
+            var r = new CreateTopicsResponse.CreatableTopicResult { Name = t.Name };
+            resp.Topics.Add(r);
+            if (duplicates.Contains(t.Name))
+            {
+                Fail(r, ErrorCode.InvalidRequest, $"Create topics request from client `{ctx.ClientId}` contains multiple entries for the following topics: {t.Name}");
+                continue;
+            }
+            int partitions = t.NumPartitions;
+            short rf = t.ReplicationFactor;
+            if (t.Assignments.Count > 0)
+            {
+                if (partitions != -1 || rf != -1)
+                {
+                    Fail(r, ErrorCode.InvalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.");
+                    continue;
+                }
+                var idx = t.Assignments.Select(a => a.PartitionIndex).Order().ToList();
+                if (!idx.SequenceEqual(Enumerable.Range(0, idx.Count)) || t.Assignments.Any(a => a.BrokerIds.Count == 0 || a.BrokerIds.Any(b => b != broker.NodeId)))
+                {
+                    Fail(r, ErrorCode.InvalidReplicaAssignment, $"Replica assignment must list partitions 0..n-1 on broker {broker.NodeId} only.");
+                    continue;
+                }
+                partitions = idx.Count;
+                rf = (short)t.Assignments[0].BrokerIds.Count;
+            }
+            var configs = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var c in t.Configs) configs[c.Name] = c.Value;
+            var result = broker.CreateTopic(t.Name, partitions, rf, configs, req.ValidateOnly);
+            if (result.Error != ErrorCode.None)
+            {
+                Fail(r, result.Error, result.Message);
+                continue;
+            }
+            r.NumPartitions = partitions == -1 ? broker.Config.NumPartitions : partitions;
+            r.ReplicationFactor = rf == -1 ? broker.Config.DefaultReplicationFactor : rf;
+            if (result.Topic != null) r.TopicId = result.Topic.Id;
+            r.Configs = [];
+            var overrides = configs.Where(kv => kv.Value != null).ToDictionary(kv => kv.Key, kv => kv.Value!);
+            foreach (var def in TopicConfigs.All)
+            {
+                r.Configs.Add(new CreateTopicsResponse.CreatableTopicConfigs
+                {
+                    Name = def.Name,
+                    Value = broker.Config.TopicValue(def.Name, overrides),
+                    ReadOnly = false,
+                    ConfigSource = overrides.ContainsKey(def.Name) ? SourceDynamicTopic
+                        : broker.Config.IsTopicValueFromBroker(def.Name) ? SourceStaticBroker : SourceDefault,
+                    IsSensitive = false,
+                });
+            }
+        }
+        return new(resp);
+    }
+
+    private static void Fail(CreateTopicsResponse.CreatableTopicResult r, ErrorCode code, string? message)
+    {
+        r.ErrorCode = (short)code;
+        r.ErrorMessage = message;
+        if (code == ErrorCode.InvalidConfig) r.TopicConfigErrorCode = (short)code;
+    }
+}

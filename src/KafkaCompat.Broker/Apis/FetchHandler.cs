@@ -1,0 +1,106 @@
+// Fetch (key 1): versions 4-16. Topics by name up to v12, by topic id from v13.
+// Long-poll: the response waits until min_bytes are available or max_wait_ms passes; the first partition with
+// data returns at least one whole batch even past max_bytes / partition_max_bytes. No fetch sessions
+// (session id 0), no read replicas (-1), leader epoch 0. Records are slices of the mapped segments.
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+using KafkaCompat.Storage;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
+{
+    protected override async ValueTask<FetchResponse?> Handle(RequestContext ctx, FetchRequest req)
+    {
+        var broker = ctx.Broker;
+        bool byId = ctx.ApiVersion >= 13;
+        // resolve topics once
+        var targets = new List<(FetchRequest.FetchTopic Req, TopicLogs? Topic)>(req.Topics.Count);
+        foreach (var t in req.Topics)
+            targets.Add((t, byId ? broker.Logs.Get(t.TopicId) : broker.Logs.Get(t.Topic)));
+
+        long deadline = Environment.TickCount64 + Math.Max(0, req.MaxWaitMs);
+        while (true)
+        {
+            var waits = new List<Task>();
+            if (req.MinBytes > 0 && req.MaxWaitMs > 0)
+                foreach (var (t, topic) in targets)
+                    if (topic != null)
+                        foreach (var p in t.Partitions)
+                            if (p.Partition >= 0 && p.Partition < topic.Partitions.Length)
+                                waits.Add(topic.Partitions[p.Partition].WaitForAppendAsync());
+
+            var resp = Read(ctx, req, targets, out long bytes, out bool anyError);
+            long remaining = deadline - Environment.TickCount64;
+            if (bytes >= req.MinBytes || anyError || remaining <= 0 || waits.Count == 0 || ctx.Cancellation.IsCancellationRequested)
+                return resp;
+            foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+            try
+            {
+                await Task.WhenAny(Task.WhenAny(waits), Task.Delay(TimeSpan.FromMilliseconds(remaining), ctx.Cancellation)).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { }
+        }
+    }
+
+    private static FetchResponse Read(RequestContext ctx, FetchRequest req, List<(FetchRequest.FetchTopic Req, TopicLogs? Topic)> targets, out long bytes, out bool anyError)
+    {
+        var resp = new FetchResponse { SessionId = 0 };
+        bytes = 0;
+        anyError = false;
+        bool minOne = true;
+        long budget = req.MaxBytes <= 0 ? int.MaxValue : req.MaxBytes;
+        foreach (var (t, topic) in targets)
+        {
+            var tr = new FetchResponse.FetchableTopicResponse { Topic = t.Topic, TopicId = t.TopicId };
+            resp.Responses.Add(tr);
+            foreach (var p in t.Partitions)
+            {
+                var pr = new FetchResponse.PartitionData
+                {
+                    PartitionIndex = p.Partition,
+                    HighWatermark = -1,
+                    LastStableOffset = -1,
+                    LogStartOffset = -1,
+                    Records = ReadOnlyMemory<byte>.Empty,
+                    AbortedTransactions = req.IsolationLevel == 1 ? [] : null,
+                };
+                tr.Partitions.Add(pr);
+                if (topic is null || p.Partition < 0 || p.Partition >= topic.Partitions.Length)
+                {
+                    pr.ErrorCode = (short)(topic is null && ctx.ApiVersion >= 13 ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition);
+                    anyError = true;
+                    continue;
+                }
+                var log = topic.Partitions[p.Partition];
+                pr.HighWatermark = log.HighWatermark;
+                pr.LastStableOffset = pr.HighWatermark;
+                pr.LogStartOffset = log.LogStartOffset;
+                try
+                {
+                    int limit = (int)Math.Min(Math.Max(p.PartitionMaxBytes, 0), budget);
+                    var result = log.Read(p.FetchOffset, limit, minOneBatch: minOne);
+                    if (result.Lease != null) ctx.AddLease(result.Lease);
+                    if (result.Records.Length > 0)
+                    {
+                        pr.Records = result.Records;
+                        bytes += result.Records.Length;
+                        budget = Math.Max(0, budget - result.Records.Length);
+                        minOne = false;
+                    }
+                }
+                catch (OffsetOutOfRangeException)
+                {
+                    pr.ErrorCode = (short)ErrorCode.OffsetOutOfRange;
+                    anyError = true;
+                }
+                catch (ObjectDisposedException)
+                {
+                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    anyError = true;
+                }
+            }
+        }
+        return resp;
+    }
+}

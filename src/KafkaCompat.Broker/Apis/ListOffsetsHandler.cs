@@ -1,0 +1,111 @@
+// ListOffsets (key 2): versions 0-8. -1 latest, -2 earliest, -3 max timestamp (v7+), -4 earliest local (v8),
+// otherwise the first offset whose timestamp is at or after the one given (offset -1 when there is none).
+// v0 answers with old_style_offsets.
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+using KafkaCompat.Records;
+using KafkaCompat.Storage;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffsetsResponse>
+{
+    public const long Latest = -1, Earliest = -2, MaxTimestamp = -3, EarliestLocal = -4;
+
+    protected override ValueTask<ListOffsetsResponse?> Handle(RequestContext ctx, ListOffsetsRequest req)
+    {
+        var resp = new ListOffsetsResponse();
+        foreach (var t in req.Topics)
+        {
+            var tr = new ListOffsetsResponse.ListOffsetsTopicResponse { Name = t.Name };
+            resp.Topics.Add(tr);
+            var topic = ctx.Broker.Logs.Get(t.Name);
+            foreach (var p in t.Partitions)
+            {
+                var pr = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex };
+                tr.Partitions.Add(pr);
+                if (topic is null || p.PartitionIndex < 0 || p.PartitionIndex >= topic.Partitions.Length)
+                {
+                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+                if (p.Timestamp == MaxTimestamp && ctx.ApiVersion < 7 || p.Timestamp == EarliestLocal && ctx.ApiVersion < 8 || p.Timestamp < EarliestLocal)
+                {
+                    pr.ErrorCode = (short)ErrorCode.UnsupportedVersion;
+                    continue;
+                }
+                var (offset, ts) = Lookup(topic.Partitions[p.PartitionIndex], p.Timestamp);
+                if (ctx.ApiVersion == 0)
+                {
+                    pr.OldStyleOffsets = offset >= 0 ? [offset] : [];
+                    continue;
+                }
+                pr.Offset = offset;
+                pr.Timestamp = ts;
+                pr.LeaderEpoch = offset >= 0 ? 0 : -1;
+            }
+        }
+        return new(resp);
+    }
+
+    /// <summary>(offset, timestamp) for a ListOffsets target; (-1, -1) when no record matches.</summary>
+    public static (long Offset, long Timestamp) Lookup(PartitionLog log, long target)
+    {
+        switch (target)
+        {
+            case Latest: return (log.HighWatermark, -1);
+            case Earliest or EarliestLocal: return (log.LogStartOffset, -1);
+            case MaxTimestamp: return FindMaxTimestamp(log);
+            default: return FindByTimestamp(log, target);
+        }
+    }
+
+    private static (long, long) FindByTimestamp(PartitionLog log, long target)
+    {
+        (long, long) found = (-1, -1);
+        log.ScanBatches((seg, pos) =>
+        {
+            var header = seg.Span(pos, RecordBatch.HeaderSize);
+            if (RecordBatch.MaxTimestamp(header) < target) return true;
+            var batch = seg.Span(pos, RecordBatch.TotalSize(header));
+            found = FirstAtOrAfter(batch, target);
+            return found.Item1 < 0;
+        });
+        return found;
+    }
+
+    /// <summary>The first record of the batch with timestamp &gt;= target. Codecs this build cannot decode
+    /// fall back to the batch's first offset and base timestamp.</summary>
+    private static (long, long) FirstAtOrAfter(ReadOnlySpan<byte> batch, long target)
+    {
+        if (RecordBatch.TimestampType(batch) == TimestampType.LogAppendTime)
+            return (RecordBatch.BaseOffset(batch), RecordBatch.MaxTimestamp(batch));
+        if (!RecordCompression.CanDecompress(RecordBatch.Compression(batch)))
+            return (RecordBatch.BaseOffset(batch), Math.Max(RecordBatch.BaseTimestamp(batch), target));
+        foreach (var r in RecordReader.ReadBatch(batch.ToArray()))
+            if (r.Timestamp >= target) return (r.Offset, r.Timestamp);
+        return (-1, -1);
+    }
+
+    private static (long, long) FindMaxTimestamp(PartitionLog log)
+    {
+        long bestTs = -1;
+        int bestPos = -1;
+        LogSegment? bestSeg = null;
+        log.ScanBatches((seg, pos) =>
+        {
+            long ts = RecordBatch.MaxTimestamp(seg.Span(pos, RecordBatch.HeaderSize));
+            if (ts > bestTs || bestSeg is null) { bestTs = ts; bestSeg = seg; bestPos = pos; }
+            return true;
+        });
+        if (bestSeg is null) return (-1, -1);
+        var header = bestSeg.Span(bestPos, RecordBatch.HeaderSize);
+        var batch = bestSeg.Span(bestPos, RecordBatch.TotalSize(header));
+        if (RecordBatch.TimestampType(batch) == TimestampType.CreateTime && RecordCompression.CanDecompress(RecordBatch.Compression(batch)))
+        {
+            foreach (var r in RecordReader.ReadBatch(batch.ToArray()))
+                if (r.Timestamp == bestTs) return (r.Offset, r.Timestamp);
+        }
+        return (RecordBatch.LastOffset(batch), bestTs);
+    }
+}

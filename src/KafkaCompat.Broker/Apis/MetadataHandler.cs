@@ -1,0 +1,83 @@
+// Metadata (key 3): versions 0-12. One broker that leads every partition with leader epoch 0.
+// Topic ids from v10; auto-creation when the request allows it (v4+) and auto.create.topics.enable is true.
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+using KafkaCompat.Storage;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResponse>
+{
+    /// <summary>READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS: no ACLs here.</summary>
+    private const int AllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+
+    protected override ValueTask<MetadataResponse?> Handle(RequestContext ctx, MetadataRequest req)
+    {
+        var broker = ctx.Broker;
+        var resp = new MetadataResponse
+        {
+            ClusterId = broker.ClusterId,
+            ControllerId = broker.NodeId,
+        };
+        resp.Brokers.Add(new MetadataResponse.MetadataResponseBroker
+        {
+            NodeId = broker.NodeId,
+            Host = broker.AdvertisedHost(ctx.LocalHost),
+            Port = broker.AdvertisedPort,
+        });
+        bool allTopics = req.Topics is null || (ctx.ApiVersion == 0 && req.Topics.Count == 0);
+        if (allTopics)
+        {
+            foreach (var t in broker.Logs.Topics.OrderBy(t => t.Name, StringComparer.Ordinal))
+                resp.Topics.Add(Describe(broker, t, req.IncludeTopicAuthorizedOperations));
+        }
+        else
+        {
+            foreach (var rt in req.Topics!)
+            {
+                if (rt.Name is null)
+                {
+                    var byId = broker.Logs.Get(rt.TopicId);
+                    resp.Topics.Add(byId != null
+                        ? Describe(broker, byId, req.IncludeTopicAuthorizedOperations)
+                        : new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)ErrorCode.UnknownTopicId, Name = null, TopicId = rt.TopicId });
+                    continue;
+                }
+                if (KafkaBroker.CheckTopicName(rt.Name) != null)
+                {
+                    resp.Topics.Add(new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)ErrorCode.InvalidTopicException, Name = rt.Name });
+                    continue;
+                }
+                var (topic, err) = broker.GetOrAutoCreate(rt.Name, req.AllowAutoTopicCreation);
+                resp.Topics.Add(topic != null
+                    ? Describe(broker, topic, req.IncludeTopicAuthorizedOperations)
+                    : new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)err, Name = rt.Name });
+            }
+        }
+        return new(resp);
+    }
+
+    private static MetadataResponse.MetadataResponseTopic Describe(KafkaBroker broker, TopicLogs t, bool includeOps)
+    {
+        var topic = new MetadataResponse.MetadataResponseTopic
+        {
+            Name = t.Name,
+            TopicId = t.Id,
+            IsInternal = t.Name.StartsWith("__", StringComparison.Ordinal),
+        };
+        if (includeOps) topic.TopicAuthorizedOperations = AllTopicOperations;
+        for (int p = 0; p < t.Partitions.Length; p++)
+        {
+            topic.Partitions.Add(new MetadataResponse.MetadataResponsePartition
+            {
+                PartitionIndex = p,
+                LeaderId = broker.NodeId,
+                LeaderEpoch = 0,
+                ReplicaNodes = [broker.NodeId],
+                IsrNodes = [broker.NodeId],
+                OfflineReplicas = [],
+            });
+        }
+        return topic;
+    }
+}

@@ -1,0 +1,91 @@
+// Produce (key 0): advertised 0-11 (librdkafka only compresses when v0 is advertised), served 3-11.
+// v0-2 carry the old message formats and are refused with UNSUPPORTED_VERSION per partition.
+// Batches are validated (size, magic 2, CRC-32C), stored byte-for-byte with the base offset rewritten.
+// acks=0 gets no response.
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+using KafkaCompat.Records;
+using KafkaCompat.Storage;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
+{
+    public const short MinServedVersion = 3;
+
+    protected override ValueTask<ProduceResponse?> Handle(RequestContext ctx, ProduceRequest req)
+    {
+        var broker = ctx.Broker;
+        var resp = new ProduceResponse();
+        bool oldVersion = ctx.ApiVersion < MinServedVersion;
+        if (oldVersion)
+            KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId,
+                "Produce v0-2 (message format v0/v1) is not supported; use a client that sends v3 or later");
+        ErrorCode requestError = req.Acks is -1 or 0 or 1 ? ErrorCode.None : ErrorCode.InvalidRequiredAcks;
+        if (req.TransactionalId != null && requestError == ErrorCode.None) requestError = ErrorCode.TransactionalIdAuthorizationFailed;
+
+        foreach (var td in req.TopicData)
+        {
+            var tr = new ProduceResponse.TopicProduceResponse { Name = td.Name };
+            resp.Responses.Add(tr);
+            TopicLogs? topic = null;
+            ErrorCode topicError = oldVersion ? ErrorCode.UnsupportedVersion : requestError;
+            if (topicError == ErrorCode.None)
+            {
+                if (KafkaBroker.CheckTopicName(td.Name) != null) topicError = ErrorCode.InvalidTopicException;
+                else
+                {
+                    (topic, var err) = broker.GetOrAutoCreate(td.Name, allowAutoCreate: true);
+                    topicError = err;
+                }
+            }
+            foreach (var pd in td.PartitionData)
+            {
+                var pr = new ProduceResponse.PartitionProduceResponse { Index = pd.Index, BaseOffset = -1 };
+                tr.PartitionResponses.Add(pr);
+                if (topicError != ErrorCode.None)
+                {
+                    pr.ErrorCode = (short)topicError;
+                    continue;
+                }
+                if (pd.Index < 0 || pd.Index >= topic!.Partitions.Length)
+                {
+                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+                var log = topic.Partitions[pd.Index];
+                try
+                {
+                    var result = log.Append(pd.Records is { } r ? r.Span : default);
+                    pr.BaseOffset = result.BaseOffset;
+                    pr.LogAppendTimeMs = result.LogAppendTime;
+                    pr.LogStartOffset = log.LogStartOffset;
+                }
+                catch (InvalidBatchException e)
+                {
+                    pr.ErrorCode = (short)(e.Error is BatchError.BadCrc or BatchError.BadLength or BatchError.Truncated or BatchError.TooShort
+                        ? ErrorCode.CorruptMessage : ErrorCode.InvalidRecord);
+                    pr.ErrorMessage = e.Message;
+                    pr.RecordErrors = [new() { BatchIndex = 0, BatchIndexErrorMessage = e.Message }];
+                    KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{td.Name}-{pd.Index}: {e.Message}");
+                }
+                catch (RecordTooLargeException e)
+                {
+                    pr.ErrorCode = (short)ErrorCode.MessageTooLarge;
+                    pr.ErrorMessage = e.Message;
+                }
+                catch (StorageException e)
+                {
+                    pr.ErrorCode = (short)ErrorCode.KafkaStorageError;
+                    pr.ErrorMessage = e.Message;
+                    KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{td.Name}-{pd.Index}: {e.Message}");
+                }
+                catch (ObjectDisposedException)
+                {
+                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                }
+            }
+        }
+        return new(req.Acks == 0 ? null : resp);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using KafkaCompat.Records;
+using KafkaCompat.Storage;
+
+namespace KafkaCompat.Broker.Config;
+
+/// <summary>
+/// The broker's settings, keyed by Kafka's own names (<c>num.partitions</c>, <c>log.segment.bytes</c>, ...).
+/// Later sources override earlier ones: defaults, then <c>KAFKA_*</c> environment variables, then <c>--set</c>.
+/// </summary>
+public sealed class BrokerConfig
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+    public string Host { get; set; } = "127.0.0.1";
+    public int Port { get; set; } = 9092;
+    public string? AdvertisedHost { get; set; }
+    public string DataDir { get; set; } = "./data";
+
+    public static readonly IReadOnlyDictionary<string, string> BrokerDefaults = new Dictionary<string, string>
+    {
+        ["node.id"] = "1",
+        ["num.partitions"] = "1",
+        ["default.replication.factor"] = "1",
+        ["auto.create.topics.enable"] = "true",
+        ["delete.topic.enable"] = "true",
+        ["socket.request.max.bytes"] = "104857600",
+        ["log.retention.hours"] = "168",
+        ["log.roll.hours"] = "168",
+    };
+
+    public void Set(string key, string value) => _values[key] = value;
+
+    public string? Get(string key) =>
+        _values.TryGetValue(key, out var v) ? v : BrokerDefaults.GetValueOrDefault(key);
+
+    public IReadOnlyDictionary<string, string> Overrides => _values;
+
+    private int GetInt(string key, int fallback) =>
+        int.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
+
+    private bool GetBool(string key, bool fallback) => bool.TryParse(Get(key), out var v) ? v : fallback;
+
+    public int NodeId => int.TryParse(_values.GetValueOrDefault("node.id") ?? _values.GetValueOrDefault("broker.id"), out var id) ? id : 1;
+    public int NumPartitions => GetInt("num.partitions", 1);
+    public short DefaultReplicationFactor => (short)GetInt("default.replication.factor", 1);
+    public bool AutoCreateTopics => GetBool("auto.create.topics.enable", true);
+    public bool DeleteTopicEnable => GetBool("delete.topic.enable", true);
+    public int SocketRequestMaxBytes => GetInt("socket.request.max.bytes", 104857600);
+
+    /// <summary>Applies <c>KAFKA_NUM_PARTITIONS=3</c>-style variables: strip the prefix, lower-case, '_' to '.'.</summary>
+    public void ApplyEnvironment(System.Collections.IDictionary env)
+    {
+        foreach (System.Collections.DictionaryEntry e in env)
+        {
+            var name = (string)e.Key;
+            if (!name.StartsWith("KAFKA_", StringComparison.Ordinal) || e.Value is not string value) continue;
+            var key = name["KAFKA_".Length..].ToLowerInvariant().Replace("___", "-").Replace("__", "_").Replace('_', '.');
+            if (key.Length > 0) Set(key, value);
+        }
+    }
+
+    /// <summary>Effective value of a topic config for a topic with the given overrides.</summary>
+    public string TopicValue(string key, IReadOnlyDictionary<string, string> topicOverrides)
+    {
+        if (topicOverrides.TryGetValue(key, out var v)) return v;
+        var def = TopicConfigs.Find(key) ?? throw new ArgumentException($"unknown topic config {key}");
+        if (key == "retention.ms") return BrokerRetentionMs().ToString(CultureInfo.InvariantCulture);
+        if (key == "segment.ms") return BrokerRollMs().ToString(CultureInfo.InvariantCulture);
+        if (def.BrokerKey != null && _values.TryGetValue(def.BrokerKey, out var b)) return b;
+        return def.Default;
+    }
+
+    public bool IsTopicValueFromBroker(string key) =>
+        TopicConfigs.Find(key)?.BrokerKey is { } bk && _values.ContainsKey(bk)
+        || key == "retention.ms" && (_values.ContainsKey("log.retention.hours") || _values.ContainsKey("log.retention.minutes"))
+        || key == "segment.ms" && _values.ContainsKey("log.roll.hours");
+
+    private long BrokerRetentionMs()
+    {
+        if (long.TryParse(_values.GetValueOrDefault("log.retention.ms"), out var ms)) return ms;
+        if (long.TryParse(_values.GetValueOrDefault("log.retention.minutes"), out var min)) return min * 60_000;
+        return GetInt("log.retention.hours", 168) * 3_600_000L;
+    }
+
+    private long BrokerRollMs()
+    {
+        if (long.TryParse(_values.GetValueOrDefault("log.roll.ms"), out var ms)) return ms;
+        return GetInt("log.roll.hours", 168) * 3_600_000L;
+    }
+
+    public LogConfig LogConfigFor(IReadOnlyDictionary<string, string> topicOverrides) => new()
+    {
+        SegmentBytes = int.Parse(TopicValue("segment.bytes", topicOverrides), CultureInfo.InvariantCulture),
+        SegmentIndexBytes = int.Parse(TopicValue("segment.index.bytes", topicOverrides), CultureInfo.InvariantCulture),
+        IndexIntervalBytes = int.Parse(TopicValue("index.interval.bytes", topicOverrides), CultureInfo.InvariantCulture),
+        MaxMessageBytes = int.Parse(TopicValue("max.message.bytes", topicOverrides), CultureInfo.InvariantCulture),
+        TimestampType = TopicValue("message.timestamp.type", topicOverrides) == "LogAppendTime"
+            ? TimestampType.LogAppendTime : TimestampType.CreateTime,
+    };
+}

@@ -1,0 +1,128 @@
+using System.Text.RegularExpressions;
+using KafkaCompat.Broker.Config;
+using KafkaCompat.Protocol;
+using KafkaCompat.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KafkaCompat.Broker;
+
+/// <summary>The broker's state: configuration, the log manager, cluster identity and the API handlers.</summary>
+public sealed partial class KafkaBroker : IDisposable
+{
+    private readonly ILogger _logger;
+
+    public BrokerConfig Config { get; }
+    public LogManager Logs { get; }
+    public ApiRegistry Apis { get; }
+    public string ClusterId { get; }
+    public int NodeId => Config.NodeId;
+    /// <summary>The port clients are told to use; set by the server once it is bound.</summary>
+    public int AdvertisedPort { get; set; }
+
+    public KafkaBroker(BrokerConfig config, ILoggerFactory? loggerFactory = null)
+    {
+        Config = config;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Broker");
+        AdvertisedPort = config.Port;
+        Directory.CreateDirectory(config.DataDir);
+        ClusterId = LoadOrCreateClusterId(config.DataDir, config.NodeId);
+        Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg));
+        if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
+        Apis = new ApiRegistry(KafkaCompat.Broker.Apis.BrokerApisList.All());
+    }
+
+    /// <summary>Host written into Metadata: --advertised-host, else the bind host, else the address the client reached.</summary>
+    public string AdvertisedHost(string? localHost)
+    {
+        if (!string.IsNullOrEmpty(Config.AdvertisedHost)) return Config.AdvertisedHost;
+        if (Config.Host is "0.0.0.0" or "::" or "" or "*") return localHost ?? "127.0.0.1";
+        return Config.Host;
+    }
+
+    private static string LoadOrCreateClusterId(string dataDir, int nodeId)
+    {
+        string path = Path.Combine(dataDir, "meta.properties");
+        if (File.Exists(path))
+        {
+            foreach (var line in File.ReadAllLines(path))
+                if (line.StartsWith("cluster.id=", StringComparison.Ordinal)) return line["cluster.id=".Length..].Trim();
+        }
+        var id = Convert.ToBase64String(Guid.NewGuid().ToByteArray()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        File.WriteAllText(path, $"version=1\ncluster.id={id}\nnode.id={nodeId}\n");
+        return id;
+    }
+
+    [GeneratedRegex("^[a-zA-Z0-9._-]+$")]
+    private static partial Regex LegalTopicName();
+
+    /// <summary>Kafka's topic name rules; null when legal.</summary>
+    public static string? CheckTopicName(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) return "Topic name is illegal, it can't be empty";
+        if (name is "." or "..") return "Topic name cannot be \".\" or \"..\"";
+        if (name.Length > 249) return $"Topic name is illegal, it can't be longer than 249 characters, topic name: {name}";
+        if (!LegalTopicName().IsMatch(name))
+            return $"Topic name {name} is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'";
+        return null;
+    }
+
+    public readonly record struct CreateResult(ErrorCode Error, string? Message, TopicLogs? Topic);
+
+    /// <summary>Creates a topic after Kafka's checks; used by CreateTopics and by auto-creation.</summary>
+    public CreateResult CreateTopic(string name, int partitions, short replicationFactor, Dictionary<string, string?> configs, bool validateOnly)
+    {
+        if (CheckTopicName(name) is { } bad) return new(ErrorCode.InvalidTopicException, bad, null);
+        if (partitions == -1) partitions = Config.NumPartitions;
+        if (partitions <= 0) return new(ErrorCode.InvalidPartitions, "Number of partitions must be larger than 0.", null);
+        if (partitions > 100_000) return new(ErrorCode.InvalidPartitions, $"Number of partitions {partitions} exceeds this broker's limit of 100000.", null);
+        if (replicationFactor == -1) replicationFactor = Config.DefaultReplicationFactor;
+        if (replicationFactor <= 0) return new(ErrorCode.InvalidReplicationFactor, "Replication factor must be larger than 0.", null);
+        if (replicationFactor > 1)
+            return new(ErrorCode.InvalidReplicationFactor, $"Unable to replicate the partition {replicationFactor} time(s): The target replication factor of {replicationFactor} cannot be reached because only 1 broker(s) are registered.", null);
+        if (TopicConfigs.Validate(configs) is { } cfgErr) return new(ErrorCode.InvalidConfig, cfgErr, null);
+        if (Logs.Get(name) != null) return new(ErrorCode.TopicAlreadyExists, $"Topic '{name}' already exists.", null);
+        if (validateOnly) return new(ErrorCode.None, null, null);
+        var created = Logs.Create(name, partitions, configs.ToDictionary(kv => kv.Key, kv => kv.Value!));
+        if (created is null) return new(ErrorCode.TopicAlreadyExists, $"Topic '{name}' already exists.", null);
+        LogTopicCreated(_logger, name, partitions);
+        return new(ErrorCode.None, null, created);
+    }
+
+    /// <summary>The topic, auto-created with the broker defaults when allowed.</summary>
+    public (TopicLogs? Topic, ErrorCode Error) GetOrAutoCreate(string name, bool allowAutoCreate)
+    {
+        var t = Logs.Get(name);
+        if (t != null) return (t, ErrorCode.None);
+        if (!allowAutoCreate || !Config.AutoCreateTopics) return (null, ErrorCode.UnknownTopicOrPartition);
+        var r = CreateTopic(name, -1, -1, new(), validateOnly: false);
+        if (r.Error == ErrorCode.TopicAlreadyExists) return (Logs.Get(name), ErrorCode.None);
+        return (r.Topic, r.Error);
+    }
+
+    public bool DeleteTopic(string name)
+    {
+        bool ok = Logs.Delete(name);
+        if (ok) LogTopicDeleted(_logger, name);
+        return ok;
+    }
+
+    public ILogger Logger => _logger;
+
+    public void Dispose() => Logs.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "storage: {Message}")]
+    private static partial void LogStorage(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "recovered {Topics} topic(s) after an unclean shutdown")]
+    private static partial void LogRecovered(ILogger logger, int topics);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "created topic {Topic} with {Partitions} partition(s)")]
+    private static partial void LogTopicCreated(ILogger logger, string topic, int partitions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "deleted topic {Topic}")]
+    private static partial void LogTopicDeleted(ILogger logger, string topic);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Api} v{Version} from {ClientId}: {Message}")]
+    public static partial void LogRejected(ILogger logger, string api, short version, string? clientId, string message);
+}
