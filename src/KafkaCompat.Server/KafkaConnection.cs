@@ -1,0 +1,171 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using KafkaCompat.Broker;
+using KafkaCompat.Broker.Apis;
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace KafkaCompat.Server;
+
+/// <summary>
+/// One client connection: reads size-prefixed frames (the size is checked against socket.request.max.bytes
+/// before anything is buffered), handles requests one at a time in arrival order and writes each response
+/// before the next request is handled. Protocol violations close this connection with a log line; nothing a
+/// client sends can stop the broker.
+/// </summary>
+internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroker broker, ILogger logger, CancellationToken stopping)
+{
+    private readonly string _remote = socket.RemoteEndPoint?.ToString() ?? "?";
+    private readonly string? _localHost = (socket.LocalEndPoint as IPEndPoint)?.Address is { } a
+        ? (a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).ToString() : null;
+
+    private sealed class CloseConnection(string reason) : Exception(reason);
+
+    public async Task RunAsync()
+    {
+        await using var stream = new NetworkStream(socket, ownsSocket: true);
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384));
+        var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
+        int maxSize = broker.Config.SocketRequestMaxBytes;
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var result = await reader.ReadAsync(stopping).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                bool wrote = false;
+                try
+                {
+                    while (buffer.Length >= 4)
+                    {
+                        int size = ReadSize(buffer);
+                        if (size < 8 || size > maxSize)
+                            throw new CloseConnection(size > maxSize
+                                ? $"request of {size} bytes exceeds socket.request.max.bytes ({maxSize})"
+                                : $"invalid request size {size}");
+                        if (buffer.Length < 4 + size) break;
+                        byte[] frame = ArrayPool<byte>.Shared.Rent(size);
+                        try
+                        {
+                            buffer.Slice(4, size).CopyTo(frame);
+                            buffer = buffer.Slice(4 + size);
+                            wrote |= await HandleFrameAsync(frame.AsMemory(0, size), writer).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            ArrayPool<byte>.Shared.Return(frame);
+                        }
+                    }
+                }
+                finally
+                {
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                }
+                if (wrote)
+                {
+                    var flush = await writer.FlushAsync(stopping).ConfigureAwait(false);
+                    if (flush.IsCompleted) break;
+                }
+                if (result.IsCompleted) break;
+            }
+        }
+        catch (CloseConnection e)
+        {
+            LogProtocolError(logger, id, _remote, e.Message);
+        }
+        catch (ProtocolException e)
+        {
+            LogProtocolError(logger, id, _remote, e.Message);
+        }
+        catch (OperationCanceledException) { }
+        catch (IOException) { }
+        catch (SocketException) { }
+        catch (Exception e)
+        {
+            LogUnexpected(logger, e, id, _remote);
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+            try { await writer.CompleteAsync().ConfigureAwait(false); } catch (Exception) { }
+        }
+    }
+
+    private static int ReadSize(ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> b = stackalloc byte[4];
+        buffer.Slice(0, 4).CopyTo(b);
+        return BinaryPrimitives.ReadInt32BigEndian(b);
+    }
+
+    /// <summary>Handles one request; returns whether a response was written.</summary>
+    private async ValueTask<bool> HandleFrameAsync(ReadOnlyMemory<byte> frame, PipeWriter writer)
+    {
+        var peek = new KafkaReader(frame);
+        short apiKey = peek.ReadInt16();
+        short version = peek.ReadInt16();
+        int correlationId = peek.ReadInt32();
+        var handler = broker.Apis.Find(apiKey) ?? throw new CloseConnection($"unknown or unsupported API key {apiKey}");
+        if (version < handler.MinVersion || version > handler.MaxVersion)
+        {
+            if (handler.Key != ApiKey.ApiVersions)
+                throw new CloseConnection($"{handler.Key} v{version} is not supported (serving {handler.MinVersion}-{handler.MaxVersion})");
+            // Kafka's rule: answer an ApiVersions we do not know in v0 with UNSUPPORTED_VERSION and our ranges
+            var fallback = ApiVersionsHandler.Build(broker.Apis, ErrorCode.UnsupportedVersion);
+            WriteResponse(writer, correlationId, flexibleHeader: false, fallback, 0, null);
+            return true;
+        }
+        var headerReader = new KafkaReader(frame);
+        var header = RequestHeader.Read(ref headerReader, handler.IsFlexible(version) ? (short)2 : (short)1);
+        var body = frame[headerReader.Position..];
+        var ctx = new RequestContext
+        {
+            Broker = broker,
+            ApiVersion = version,
+            CorrelationId = correlationId,
+            ClientId = header.ClientId,
+            LocalHost = _localHost,
+            Cancellation = stopping,
+        };
+        IKafkaMessage? response;
+        try
+        {
+            response = await handler.HandleAsync(ctx, body).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+            throw;
+        }
+        if (response is null)
+        {
+            foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+            return false;
+        }
+        // ApiVersions always answers with response header v0
+        bool flexibleHeader = handler.IsFlexible(version) && handler.Key != ApiKey.ApiVersions;
+        WriteResponse(writer, correlationId, flexibleHeader, response, version, ctx.TakeLeases());
+        return true;
+    }
+
+    private static void WriteResponse(PipeWriter writer, int correlationId, bool flexibleHeader, IKafkaMessage body, short version, List<IDisposable>? leases)
+    {
+        using var w = new KafkaWriter();
+        if (leases != null) foreach (var l in leases) w.AddLease(l);
+        new ResponseHeader { CorrelationId = correlationId }.Write(w, flexibleHeader ? (short)1 : (short)0);
+        body.Write(w, version);
+        BinaryPrimitives.WriteInt32BigEndian(writer.GetSpan(4), w.Length);
+        writer.Advance(4);
+        w.CopyTo(writer);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "connection {Id} from {Remote} closed: {Reason}")]
+    private static partial void LogProtocolError(ILogger logger, long id, string remote, string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "connection {Id} from {Remote} closed after an unexpected error")]
+    private static partial void LogUnexpected(ILogger logger, Exception e, long id, string remote);
+}

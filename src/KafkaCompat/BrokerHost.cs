@@ -1,0 +1,60 @@
+using KafkaCompat.Broker;
+using KafkaCompat.Broker.Config;
+using KafkaCompat.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace KafkaCompat.Host;
+
+/// <summary>Runs the broker under Microsoft.Extensions.Hosting: logs to stderr, stops on SIGINT/SIGTERM.</summary>
+public static class BrokerHost
+{
+    public static async Task<int> RunAsync(BrokerConfig config, CancellationToken ct)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.AddSingleton(config);
+        builder.Services.AddHostedService<BrokerService>();
+        using var host = builder.Build();
+        try
+        {
+            await host.RunAsync(ct);
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"kafkacompat: {e.Message}");
+            return 1;
+        }
+    }
+}
+
+internal sealed class BrokerService(BrokerConfig config, ILoggerFactory loggers) : IHostedService
+{
+    private KafkaBroker? _broker;
+    private KafkaServer? _server;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _broker = new KafkaBroker(config, loggers);
+        _server = new KafkaServer(_broker, loggers);
+        _server.Start();
+        Console.Out.WriteLine($"listening on {config.Host}:{_server.LocalEndPoint!.Port}");
+        Console.Out.Flush();
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_server != null) await _server.DisposeAsync();
+        _broker?.Dispose();
+    }
+}

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using KafkaCompat.Broker.Config;
+using KafkaCompat.Host;
+
+// `kafkacompat` with no command (or only options) means `kafkacompat serve`.
+if (args.Length == 0 || args[0].StartsWith('-') && args[0] is not ("-h" or "--help" or "-?" or "--version"))
+    args = ["serve", .. args];
+
+var portOption = new Option<int>("--port") { Description = "TCP port to listen on (0 picks a free port)", DefaultValueFactory = _ => 9092 };
+var hostOption = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
+var advertisedOption = new Option<string?>("--advertised-host") { Description = "Host name given to clients in Metadata (default: the bind address)" };
+var dataDirOption = new Option<string>("--data-dir") { Description = "Directory for the log and metadata", DefaultValueFactory = _ => "./data" };
+var setOption = new Option<string[]>("--set") { Description = "A Kafka config key=value (repeatable), e.g. --set num.partitions=3", AllowMultipleArgumentsPerToken = false };
+
+var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, setOption };
+serve.SetAction(async (parse, ct) =>
+{
+    var config = new BrokerConfig
+    {
+        Port = parse.GetValue(portOption),
+        Host = parse.GetValue(hostOption)!,
+        AdvertisedHost = parse.GetValue(advertisedOption),
+        DataDir = parse.GetValue(dataDirOption)!,
+    };
+    config.ApplyEnvironment(Environment.GetEnvironmentVariables());
+    foreach (var kv in parse.GetValue(setOption) ?? [])
+    {
+        int eq = kv.IndexOf('=');
+        if (eq <= 0)
+        {
+            Console.Error.WriteLine($"--set expects key=value, got '{kv}'");
+            return 2;
+        }
+        config.Set(kv[..eq].Trim(), kv[(eq + 1)..].Trim());
+    }
+    return await BrokerHost.RunAsync(config, ct);
+});
+
+var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker") { serve };
+return await root.Parse(args).InvokeAsync();
