@@ -8,6 +8,8 @@ The consumer has a group.id (librdkafka requires one) but never joins a group: i
 with explicit offsets and enable.auto.commit=False, because this broker has no group coordinator yet.
 Every check is an assertion; the script prints one summary line and exits non-zero on failure.
 """
+import logging
+import re
 import signal
 import sys
 import time
@@ -34,6 +36,7 @@ BOOTSTRAP = f"127.0.0.1:{PORT}"
 VERSIONS = f"confluent-kafka {confluent_kafka.version()[0]}, librdkafka {confluent_kafka.libversion()[0]}"
 
 checks = 0
+LZ4_NOTE = ""
 
 
 def check(cond, what):
@@ -66,7 +69,8 @@ def make_consumer():
 def expected_records(tag, n, ts0):
     recs = []
     for i in range(n):
-        value = f"{tag} value {i} ".encode() + bytes(range(i, i + 20))  # includes non-text bytes
+        # non-text bytes plus a repetitive tail, so that every codec really shrinks the batch
+        value = f"{tag} value {i} ".encode() + bytes(range(i, i + 20)) + b"-padding" * 30
         key = f"{tag}-key-{i}".encode() if i % 4 else None  # every fourth key is null
         headers = [("hdr-i", str(i).encode()), ("hdr-tag", tag.encode())] if i % 2 else None
         recs.append((key, value, headers, ts0 + i * 1000))
@@ -87,9 +91,26 @@ def consume_exact(consumer, n, what):
     return got
 
 
-def produce(topic, partition, recs, conf_extra):
+class _LogCollector(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def produce(topic, partition, recs, conf_extra, log=None):
     conf = {"bootstrap.servers": BOOTSTRAP, "linger.ms": 20, "message.timeout.ms": 10000}
     conf.update(conf_extra)
+    if log is not None:
+        # librdkafka's debug log names the codec it used for each ProduceRequest batch
+        logger = logging.getLogger(f"rdkafka-{topic}-{len(log)}")
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        handler = _LogCollector()
+        logger.addHandler(handler)
+        conf.update({"debug": "msg,feature", "logger": logger})
     producer = Producer(conf)
     reports = []
 
@@ -108,6 +129,9 @@ def produce(topic, partition, recs, conf_extra):
     check(len(reports) == len(recs), f"{len(reports)} delivery reports for {len(recs)} messages")
     errs = [r[0] for r in reports if r[0] is not None]
     check(not errs, f"delivery errors: {errs}")
+    if log is not None:
+        producer.poll(0.2)  # serve the remaining log callbacks
+        log.extend(handler.lines)
     return reports
 
 
@@ -197,13 +221,57 @@ def main():
 
     # --- all four compression codecs ---
     base = 0
+    global LZ4_NOTE
     for codec in ("gzip", "snappy", "lz4", "zstd"):
         crecs = expected_records(f"codec-{codec}", 9, ts0 + 50_000)
-        reports = produce(topic_codec, 0, crecs, {"compression.type": codec})
+        log = []
+        reports = produce(topic_codec, 0, crecs, {"compression.type": codec}, log=log)
+        used = sorted({m.group(1) for line in log
+                       for m in [re.search(r"Produce MessageSet with \d+ message\(s\) \(.*, (\w+)\)$", line)] if m})
+        want = codec
+        if codec == "lz4" and any("Disabling feature LZ4" in line for line in log):
+            # librdkafka enables LZ4 only if the broker advertises FindCoordinator; without it, it
+            # silently produces uncompressed batches (see tests/clients/kcat_test.sh as well)
+            want = "uncompressed"
+            LZ4_NOTE = " (lz4 was sent uncompressed: librdkafka disables LZ4 while FindCoordinator is not advertised)"
+        check(used == [want], f"{codec}: librdkafka sent batches with codec {used}, expected [{want}]")
         check([r[3] for r in reports] == list(range(base, base + 9)), f"{codec}: delivery offsets {[r[3] for r in reports]}")
         verify_partition(topic_codec, 0, crecs, base, f"codec-{codec}")
         base += 9
         done.append(codec)
+
+    # --- error paths the broker must answer with the right codes ---
+    def create_error(name, parts):
+        try:
+            admin.create_topics([NewTopic(name, num_partitions=parts, replication_factor=1)],
+                                request_timeout=10)[name].result(timeout=10)
+            return None
+        except KafkaException as e:
+            return e.args[0].code()
+    code = create_error(f"cfk-zero-{SUFFIX}", 0)
+    check(code == KafkaError.INVALID_PARTITIONS, f"create with 0 partitions gave {code}")
+    code = create_error(f"cfk bad name {SUFFIX}!", 1)
+    check(code == KafkaError.TOPIC_EXCEPTION, f"create with an illegal name gave {code}")
+    try:
+        admin.delete_topics([f"cfk-missing-{SUFFIX}"], request_timeout=10)[f"cfk-missing-{SUFFIX}"].result(timeout=10)
+        code = None
+    except KafkaException as e:
+        code = e.args[0].code()
+    check(code == KafkaError.UNKNOWN_TOPIC_OR_PART, f"delete of an unknown topic gave {code}")
+    big = []
+    producer = Producer({"bootstrap.servers": BOOTSTRAP, "message.max.bytes": 3_000_000, "message.timeout.ms": 10000})
+    producer.produce(topic_codec, b"z" * 1_500_000, partition=0, on_delivery=lambda err, msg: big.append(err))
+    producer.flush(10)
+    check(len(big) == 1 and big[0] is not None and big[0].code() == KafkaError.MSG_SIZE_TOO_LARGE,
+          f"1.5 MB record (over the default message.max.bytes) gave {big}")
+    consumer = make_consumer()
+    try:  # an offset past the end: OFFSET_OUT_OF_RANGE, then auto.offset.reset=earliest restarts at 0
+        consumer.assign([TopicPartition(topic_codec, 0, 10_000)])
+        got = consume_exact(consumer, 3, "after an out-of-range offset")
+        check([m.offset() for m in got] == [0, 1, 2], f"offsets after an out-of-range reset: {[m.offset() for m in got]}")
+    finally:
+        consumer.close()
+    done.append("error-codes")
 
     # --- AdminClient.delete_topics ---
     futs = admin.delete_topics([topic, topic_codec], operation_timeout=10, request_timeout=10)
@@ -228,4 +296,4 @@ if __name__ == "__main__":
         traceback.print_exc()
         print(f"FAIL confluent_kafka_test ({VERSIONS}): {type(e).__name__}: {e}")
         sys.exit(1)
-    print(f"PASS confluent_kafka_test ({VERSIONS}): {checks} checks, {', '.join(done)} in {time.monotonic() - t0:.1f}s")
+    print(f"PASS confluent_kafka_test ({VERSIONS}): {checks} checks, {', '.join(done)} in {time.monotonic() - t0:.1f}s{LZ4_NOTE}")

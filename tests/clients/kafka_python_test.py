@@ -191,6 +191,11 @@ def main():
               f"offsets_for_times(ts0+4500) = {oft}")
         oft = consumer.offsets_for_times({tps[1]: far_future})
         check(oft[tps[1]] is None, f"offsets_for_times(future) = {oft}")
+        # an offset past the end: the broker answers OFFSET_OUT_OF_RANGE, the consumer resets to earliest
+        consumer.assign([tps[1]])
+        consumer.seek(tps[1], 1000)
+        got = read_n(consumer, 10)
+        check([m.offset for m in got] == list(range(10)), f"offsets after an out-of-range seek: {[m.offset for m in got]}")
         done.append("list_offsets")
     finally:
         consumer.close()

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using KafkaCompat.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace KafkaCompat.Compat.Tests;
+
+/// <summary>
+/// Runs the stock-client scripts in tests/clients (kafka-python and confluent-kafka-python under Debian's
+/// /usr/bin/python3, kcat, kafkajs) against one in-process broker. A missing client makes the script, and so
+/// the test, fail.
+/// </summary>
+public sealed class ProcessClientTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    private static string ClientsDir
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir != null && !File.Exists(Path.Combine(dir.FullName, "KafkaCompat.sln"))) dir = dir.Parent;
+            Assert.NotNull(dir);
+            return Path.Combine(dir!.FullName, "tests", "clients");
+        }
+    }
+
+    private async Task Run(string program, string script)
+    {
+        var psi = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = ClientsDir,
+        };
+        psi.ArgumentList.Add(Path.Combine(ClientsDir, script));
+        psi.ArgumentList.Add(_b.Port.ToString());
+        psi.ArgumentList.Add(Guid.NewGuid().ToString("N")[..8]);
+        Process proc;
+        try
+        {
+            proc = Process.Start(psi)!;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Assert.Fail($"{program} is not installed ({ex.Message}); run ./scripts/test.sh to install the clients");
+            return;
+        }
+        using var p = proc;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"{script} did not finish in 3 minutes");
+        }
+        string o = await stdout, e = await stderr;
+        output.WriteLine(o);
+        if (e.Length > 0) output.WriteLine("stderr:\n" + e[^Math.Min(e.Length, 4000)..]);
+        Assert.True(p.ExitCode == 0, $"{script} exited with {p.ExitCode}:\n{o}\n{e[^Math.Min(e.Length, 4000)..]}");
+    }
+
+    [Fact]
+    public Task KafkaPython() => Run("/usr/bin/python3", "kafka_python_test.py");
+
+    [Fact]
+    public Task ConfluentKafkaPython() => Run("/usr/bin/python3", "confluent_kafka_test.py");
+
+    [Fact]
+    public Task Kcat() => Run("bash", "kcat_test.sh");
+
+    [Fact]
+    public Task KafkaJs() => Run("node", "kafkajs_test.js");
+}
