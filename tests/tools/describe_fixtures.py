@@ -1,0 +1,276 @@
+#!/usr/bin/python3
+"""Decodes the captured request frames in tests/KafkaCompat.Protocol.Tests/Fixtures/ and prints one
+Markdown table row per file: file, client, API, version, header, and what the request asked.
+
+Usage: /usr/bin/python3 tests/tools/describe_fixtures.py [DIR]
+
+An independent, deliberately small decoder (only the API versions that were captured), used to
+write and check the fixtures' README. It also verifies each record batch's CRC-32C (needs Debian's
+python3-kafka for its pure-Python CRC-32C) and decompresses compressed batches to count records.
+"""
+import glob
+import gzip
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_DIR = os.path.join(os.path.dirname(HERE), "KafkaCompat.Protocol.Tests", "Fixtures")
+
+try:
+    from kafka.record._crc32c import crc as crc32c
+except ImportError:  # pragma: no cover
+    crc32c = None
+
+# The client versions the committed fixtures were captured with (update when re-capturing with others)
+CLIENT_VERSIONS = {
+    "kafka-python": "kafka-python 2.0.2 (Debian python3-kafka)",
+    "librdkafka": "librdkafka 2.0.2 via confluent-kafka-python 1.7.0 (Debian)",
+    "kafkajs": "kafkajs 2.2.4",
+}
+CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+# (api key, first flexible version)
+FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 18: 3, 19: 5, 20: 4}
+
+
+class R:
+    def __init__(self, data):
+        self.d = data
+        self.p = 0
+
+    def take(self, n):
+        if self.p + n > len(self.d):
+            raise ValueError(f"read past the end at {self.p} (+{n} of {len(self.d)})")
+        v = self.d[self.p:self.p + n]
+        self.p += n
+        return v
+
+    def i8(self): return struct.unpack(">b", self.take(1))[0]
+    def i16(self): return struct.unpack(">h", self.take(2))[0]
+    def i32(self): return struct.unpack(">i", self.take(4))[0]
+    def u32(self): return struct.unpack(">I", self.take(4))[0]
+    def i64(self): return struct.unpack(">q", self.take(8))[0]
+
+    def uvarint(self):
+        shift = value = 0
+        while True:
+            b = self.take(1)[0]
+            value |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return value
+            shift += 7
+
+    def varint(self):
+        v = self.uvarint()
+        return (v >> 1) ^ -(v & 1)
+
+    def string(self):
+        n = self.i16()
+        return None if n < 0 else self.take(n).decode()
+
+    def compact_string(self):
+        n = self.uvarint() - 1
+        return None if n < 0 else self.take(n).decode()
+
+    def array(self, item):
+        n = self.i32()
+        return None if n < 0 else [item() for _ in range(n)]
+
+    def tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.take(self.uvarint())
+
+    def done(self):
+        if self.p != len(self.d):
+            raise ValueError(f"{len(self.d) - self.p} unread bytes")
+
+
+def records_of(raw):
+    """Describe a Produce partition's record set (one or more v2 batches)."""
+    r = R(raw)
+    out = []
+    while r.p < len(raw):
+        base_offset, length = r.i64(), r.i32()
+        batch = R(r.take(length))
+        batch.i32()  # partition leader epoch
+        magic = batch.i8()
+        if magic != 2:
+            out.append(f"magic {magic} batch")
+            continue
+        crc = batch.u32()
+        crc_ok = crc32c is None or crc32c(batch.d[batch.p:]) == crc
+        attrs = batch.i16()
+        batch.i32()  # last offset delta
+        base_ts = batch.i64()
+        batch.i64()  # max timestamp
+        pid, _epoch, _seq = batch.i64(), batch.i16(), batch.i32()
+        count = batch.i32()
+        body = batch.d[batch.p:]
+        codec = CODECS.get(attrs & 7, f"codec{attrs & 7}")
+        plain = decompress(codec, body)
+        keys, nheaders = [], 0
+        if plain is not None:
+            rr = R(plain)
+            for _ in range(count):
+                rec = R(rr.take(rr.varint()))
+                rec.i8()
+                rec.varint()
+                rec.varint()
+                klen = rec.varint()
+                keys.append(None if klen < 0 else rec.take(klen).decode(errors="replace"))
+                vlen = rec.varint()
+                if vlen >= 0:
+                    rec.take(vlen)
+                hc = rec.varint()
+                nheaders += hc
+                for _ in range(hc):
+                    rec.take(rec.varint())
+                    hv = rec.varint()
+                    if hv >= 0:
+                        rec.take(hv)
+                rec.done()
+            rr.done()
+        desc = f"{count} record(s), {codec}, keys {keys if plain is not None else '?'}"
+        if nheaders:
+            desc += f", {nheaders} header(s)"
+        if pid != -1:
+            desc += f", producerId {pid}"
+        desc += ", CRC ok" if crc_ok else ", CRC MISMATCH"
+        out.append(desc)
+    return "; ".join(out)
+
+
+def decompress(codec, body):
+    try:
+        if codec == "none":
+            return body
+        if codec == "gzip":
+            return gzip.decompress(body)
+        if codec == "snappy":
+            from kafka.codec import snappy_decode
+            return snappy_decode(body)
+        if codec == "lz4":
+            from kafka.codec import lz4_decode
+            return lz4_decode(body)
+        if codec == "zstd":
+            from kafka.codec import zstd_decode
+            return zstd_decode(body)
+    except Exception:  # noqa: BLE001 - a description, not a validator
+        return None
+    return None
+
+
+def describe(key, ver, r):
+    if key == 18:  # ApiVersions
+        if ver >= 3:
+            name, version = r.compact_string(), r.compact_string()
+            r.tags()
+            return f"client_software_name={name!r}, client_software_version={version!r}"
+        return "empty body"
+    if key == 3:  # Metadata
+        topics = r.array(r.string)
+        s = "all topics" if topics is None else ("no topics" if topics == [] else f"topics {topics}")
+        if ver >= 4:
+            s += f", allow_auto_topic_creation={bool(r.i8())}"
+        return s
+    if key == 19:  # CreateTopics v0-4
+        def topic():
+            name, parts, rf = r.string(), r.i32(), r.i16()
+            assign = r.array(lambda: (r.i32(), r.array(r.i32))) or []
+            configs = r.array(lambda: (r.string(), r.string())) or []
+            return f"{name} ({parts} partitions, replication {rf}" + (f", {len(assign)} assignments" if assign else "") + \
+                (f", configs {dict(configs)}" if configs else "") + ")"
+        topics = r.array(topic)
+        timeout = r.i32()
+        s = f"create {', '.join(topics)}, timeout_ms={timeout}"
+        if ver >= 1:
+            s += f", validate_only={bool(r.i8())}"
+        return s
+    if key == 20:  # DeleteTopics v0-3
+        return f"delete {r.array(r.string)}, timeout_ms={r.i32()}"
+    if key == 2:  # ListOffsets v1-5
+        replica = r.i32()
+        iso = r.i8() if ver >= 2 else None
+
+        def part():
+            p = r.i32()
+            if ver >= 4:
+                r.i32()
+            ts = r.i64()
+            return f"p{p}@" + {-1: "latest", -2: "earliest"}.get(ts, f"ts {ts}")
+        topics = r.array(lambda: (r.string(), r.array(part)))
+        s = "; ".join(f"{t}: {', '.join(ps)}" for t, ps in topics) + f", replica_id={replica}"
+        if iso is not None:
+            s += f", isolation_level={iso}"
+        return s
+    if key == 1:  # Fetch v4-11
+        replica, max_wait, min_bytes, max_bytes, iso = r.i32(), r.i32(), r.i32(), r.i32(), r.i8()
+        session = ""
+        if ver >= 7:
+            session = f", session_id={r.i32()}, epoch={r.i32()}"
+
+        def part():
+            p = r.i32()
+            if ver >= 9:
+                r.i32()
+            off = r.i64()
+            if ver >= 5:
+                r.i64()
+            mx = r.i32()
+            return f"p{p}@{off} (max {mx})"
+        topics = r.array(lambda: (r.string(), r.array(part)))
+        extra = ""
+        if ver >= 7:
+            forgotten = r.array(lambda: (r.string(), r.array(r.i32)))
+            extra += f", forgotten {forgotten}" if forgotten else ""
+        if ver >= 11:
+            extra += f", rack_id={r.string()!r}"
+        parts = "; ".join(f"{t}: {', '.join(ps)}" for t, ps in topics)
+        return f"{parts}, max_wait_ms={max_wait}, min_bytes={min_bytes}, max_bytes={max_bytes}, " \
+               f"isolation_level={iso}{session}{extra}, replica_id={replica}"
+    if key == 0:  # Produce v3-8
+        txn, acks, timeout = r.string(), r.i16(), r.i32()
+
+        def part():
+            p = r.i32()
+            n = r.i32()
+            return f"p{p}: " + (records_of(r.take(n)) if n >= 0 else "null records")
+        topics = r.array(lambda: (r.string(), r.array(part)))
+        s = "; ".join(f"{t} {', '.join(ps)}" for t, ps in topics)
+        return f"acks={acks}, timeout_ms={timeout}" + (f", transactional_id={txn!r}" if txn else "") + f", {s}"
+    raise ValueError(f"no decoder for api {key} v{ver}")
+
+
+def main():
+    folder = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_DIR
+    bad = 0
+    print("| file | client | API | v | header | what the request asks |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for path in sorted(glob.glob(os.path.join(folder, "*.bin"))):
+        name = os.path.basename(path)
+        client = name.split("-")[0] if not name.startswith("kafka-python") else name[:name.index("-", len("kafka-python"))]
+        data = open(path, "rb").read()
+        r = R(data)
+        key, ver, corr = r.i16(), r.i16(), r.i32()
+        client_id = r.string()
+        flexible = ver >= FLEXIBLE_FROM.get(key, 1 << 15)
+        if flexible:
+            r.tags()
+        try:
+            what = describe(key, ver, r)
+            r.done()
+        except Exception as e:  # noqa: BLE001
+            what = f"DECODE ERROR: {e}"
+            bad += 1
+        api = name[len(client) + 1:].rsplit("-v", 1)[0]
+        header = f"v{2 if flexible else 1}, corr {corr}, client_id {client_id!r}"
+        version = CLIENT_VERSIONS.get(client.split(".")[0], "?")
+        print(f"| `{name}` | {version} | {api} ({key}) | {ver} | {header} | {what} |")
+    if bad:
+        print(f"{bad} file(s) failed to decode", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
