@@ -1,0 +1,87 @@
+using System.Globalization;
+
+namespace KafkaCompat.LoadTool;
+
+/// <summary>Command-line options: <c>--name value</c> pairs and a few flags.</summary>
+internal sealed class Options
+{
+    public int Records { get; private set; } = 2_000_000;
+    public int Size { get; private set; } = 100;
+    /// <summary>Records produced (and consumed) to a separate topic before measuring; -1 picks a size-based amount.</summary>
+    public int WarmupRecords { get; private set; } = -1;
+    /// <summary>Produce window: bytes of records sent and not yet acknowledged (0 = only librdkafka's queue limits).</summary>
+    public long InflightBytes { get; private set; } = 16L << 20;
+    public int LingerMs { get; private set; } = 5;
+    public int StartupRuns { get; private set; } = 5;
+    public bool RunOurs { get; private set; } = true;
+    public bool RunMock { get; private set; } = true;
+    public bool Consume { get; private set; } = true;
+    public bool KeepData { get; private set; }
+    public string? RepoRoot { get; private set; }
+    public string? BrokerDll { get; private set; }
+    public string? MockScript { get; private set; }
+    public string? WorkDir { get; private set; }
+    public int StallSeconds { get; private set; } = 30;
+
+    public const string Usage = """
+        kafkacompat-load: the same produce/consume workload against KafkaCompat and librdkafka's mock cluster.
+
+          --records N          records to produce (default 2000000)
+          --size BYTES         value size of each record (default 100)
+          --warmup N           records produced+consumed on a separate topic first (default: min(records/4, 16 MiB/size))
+          --inflight-mb MB     max unacknowledged bytes in the producer (default 16; 0 = unbounded)
+          --linger-ms MS       producer linger.ms (default 5)
+          --startup-runs N     broker starts for the startup/idle-RSS measurement (default 5; 0 skips)
+          --only ours|mock     run against one broker only
+          --no-consume         skip the consume phase
+          --repo-root DIR      repository root (default: found from the tool's location or the current directory)
+          --broker-dll PATH    kafkacompat.dll (default <repo>/src/KafkaCompat/bin/Release/net10.0/kafkacompat.dll,
+                               built with `dotnet build -c Release src/KafkaCompat` when missing)
+          --mock-script PATH   rdkafka mock launcher (default <repo>/../shared/tools/rdkafka-mock/run.sh)
+          --work-dir DIR       where data directories and logs go (default: a new temp directory)
+          --keep-data          keep the work directory afterwards
+          --stall-seconds S    give up on a phase after S seconds without progress (default 30)
+        """;
+
+    public static Options Parse(string[] args)
+    {
+        var o = new Options();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+            int NextInt() => int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture);
+            switch (a)
+            {
+                case "--records": o.Records = NextInt(); break;
+                case "--size": o.Size = NextInt(); break;
+                case "--warmup": o.WarmupRecords = NextInt(); break;
+                case "--inflight-mb": o.InflightBytes = (long)(double.Parse(Next(), CultureInfo.InvariantCulture) * (1 << 20)); break;
+                case "--linger-ms": o.LingerMs = NextInt(); break;
+                case "--startup-runs": o.StartupRuns = NextInt(); break;
+                case "--only":
+                    string which = Next();
+                    o.RunOurs = which == "ours";
+                    o.RunMock = which == "mock";
+                    if (!o.RunOurs && !o.RunMock) throw new ArgumentException("--only takes 'ours' or 'mock'");
+                    break;
+                case "--no-consume": o.Consume = false; break;
+                case "--repo-root": o.RepoRoot = Next(); break;
+                case "--broker-dll": o.BrokerDll = Next(); break;
+                case "--mock-script": o.MockScript = Next(); break;
+                case "--work-dir": o.WorkDir = Next(); break;
+                case "--keep-data": o.KeepData = true; break;
+                case "--stall-seconds": o.StallSeconds = NextInt(); break;
+                case "-h" or "--help": throw new HelpRequested();
+                default: throw new ArgumentException($"unknown option {a}");
+            }
+        }
+        if (o.Records <= 0) throw new ArgumentException("--records must be positive");
+        if (o.Size < 8) throw new ArgumentException("--size must be at least 8 (each value carries its sequence number)");
+        if (o.WarmupRecords < 0)
+            o.WarmupRecords = (int)Math.Min(o.Records / 4, Math.Max(1, (16L << 20) / o.Size));
+        return o;
+    }
+
+    public sealed class HelpRequested : Exception;
+}

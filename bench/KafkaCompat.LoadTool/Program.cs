@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Globalization;
+using KafkaCompat.LoadTool;
+
+// kafkacompat-load: one invocation runs the same workload against KafkaCompat (child process from the Release
+// build) and librdkafka's mock cluster (../shared/tools/rdkafka-mock/run.sh), then prints both side by side.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+Options options;
+try
+{
+    options = Options.Parse(args);
+}
+catch (Options.HelpRequested)
+{
+    Console.WriteLine(Options.Usage);
+    return 0;
+}
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine(e.Message);
+    Console.Error.WriteLine(Options.Usage);
+    return 2;
+}
+
+var total = Stopwatch.StartNew();
+string repo = options.RepoRoot ?? Setup.FindRepoRoot()
+    ?? throw new InvalidOperationException("repository root not found (no KafkaCompat.sln above the tool or the current directory); pass --repo-root");
+repo = Path.GetFullPath(repo);
+string brokerDll = Path.GetFullPath(options.BrokerDll ?? Path.Combine(repo, "src/KafkaCompat/bin/Release/net10.0/kafkacompat.dll"));
+string mockScript = Path.GetFullPath(options.MockScript ?? Path.Combine(repo, "../shared/tools/rdkafka-mock/run.sh"));
+string workDir = options.WorkDir ?? Path.Combine(Path.GetTempPath(), "kafkacompat-load-" + DateTime.Now.ToString("yyyyMMdd-HHmmss"));
+Directory.CreateDirectory(workDir);
+
+if (options.RunOurs && !File.Exists(brokerDll))
+{
+    if (options.BrokerDll != null) throw new FileNotFoundException($"--broker-dll {brokerDll} does not exist");
+    await Setup.BuildBrokerAsync(repo);
+    if (!File.Exists(brokerDll)) throw new FileNotFoundException($"{brokerDll} still missing after the build");
+}
+if (options.RunMock && !File.Exists(mockScript))
+    throw new FileNotFoundException($"mock launcher {mockScript} not found; pass --mock-script");
+
+Console.WriteLine($"workload: {options.Records:N0} records x {options.Size:N0} B (acks=1, 1 partition, linger.ms={options.LingerMs}, " +
+    $"in-flight window {(options.InflightBytes > 0 ? $"{options.InflightBytes / (double)(1 << 20):0.#} MiB" : "unbounded")}), " +
+    $"warm-up {options.WarmupRecords:N0} records; consume {(options.Consume ? "on" : "off")}");
+Console.WriteLine($"kafkacompat: dotnet {brokerDll}");
+Console.WriteLine($"mock:        bash {mockScript}");
+Console.WriteLine($"work dir:    {workDir}");
+Console.WriteLine($"host:        {Environment.ProcessorCount} CPUs, CLK_TCK {ProcFs.ClockTicks}");
+
+var targets = new List<BrokerTarget>();
+if (options.RunOurs)
+    targets.Add(new BrokerTarget("kafkacompat", "dotnet",
+        dataDir => [brokerDll, "serve", "--port", "0", "--data-dir", dataDir],
+        line => line.StartsWith("listening on ", StringComparison.Ordinal) ? line["listening on ".Length..].Trim() : null,
+        NeedsWarmStart: false, UseCreateTopics: true, KeepsAllData: true));
+if (options.RunMock)
+    targets.Add(new BrokerTarget("rdkafka-mock", "bash",
+        _ => [mockScript],
+        line => string.IsNullOrWhiteSpace(line) ? null : line.Trim(),
+        // the first start may compile the mock; its CreateTopics waits for a controller it never names, so topics are
+        // auto-created (4 partitions by the mock's default; the workload uses partition 0); it keeps only ~5 MB per partition
+        NeedsWarmStart: true, UseCreateTopics: false, KeepsAllData: false));
+
+var results = new List<BrokerRun>();
+foreach (var t in targets)
+{
+    var run = await Runner.RunAsync(t, options, workDir);
+    results.Add(run);
+}
+
+Report.Print(results, options);
+Console.WriteLine($"total time {total.Elapsed.TotalSeconds:0.0} s");
+
+if (!options.KeepData)
+{
+    try { Directory.Delete(workDir, recursive: true); }
+    catch (IOException e) { Console.Error.WriteLine($"could not delete {workDir}: {e.Message}"); }
+}
+else Console.WriteLine($"kept {workDir}");
+return results.All(r => r.Ok) ? 0 : 1;
