@@ -24,60 +24,72 @@ catch (Exception e) when (e is ArgumentException or FormatException or OverflowE
     return 2;
 }
 
-var total = Stopwatch.StartNew();
-string repo = options.RepoRoot ?? Setup.FindRepoRoot()
-    ?? throw new InvalidOperationException("repository root not found (no KafkaCompat.sln above the tool or the current directory); pass --repo-root");
-repo = Path.GetFullPath(repo);
-string brokerDll = Path.GetFullPath(options.BrokerDll ?? Path.Combine(repo, "src/KafkaCompat/bin/Release/net10.0/kafkacompat.dll"));
-string mockScript = Path.GetFullPath(options.MockScript ?? Path.Combine(repo, "../shared/tools/rdkafka-mock/run.sh"));
-string workDir = options.WorkDir ?? Path.Combine(Path.GetTempPath(), "kafkacompat-load-" + DateTime.Now.ToString("yyyyMMdd-HHmmss"));
-Directory.CreateDirectory(workDir);
-
-if (options.RunOurs && !File.Exists(brokerDll))
+try
 {
-    if (options.BrokerDll != null) throw new FileNotFoundException($"--broker-dll {brokerDll} does not exist");
-    await Setup.BuildBrokerAsync(repo);
-    if (!File.Exists(brokerDll)) throw new FileNotFoundException($"{brokerDll} still missing after the build");
+    return await LoadTool.RunAsync(options);
 }
-if (options.RunMock && !File.Exists(mockScript))
-    throw new FileNotFoundException($"mock launcher {mockScript} not found; pass --mock-script");
-
-Console.WriteLine($"workload: {options.Records:N0} records x {options.Size:N0} B (acks=1, 1 partition, linger.ms={options.LingerMs}, " +
-    $"in-flight window {(options.InflightBytes > 0 ? $"{options.InflightBytes / (double)(1 << 20):0.#} MiB" : "unbounded")}), " +
-    $"warm-up {options.WarmupRecords:N0} records; consume {(options.Consume ? "on" : "off")}");
-Console.WriteLine($"kafkacompat: dotnet {brokerDll}");
-Console.WriteLine($"mock:        bash {mockScript}");
-Console.WriteLine($"work dir:    {workDir}");
-Console.WriteLine($"host:        {Environment.ProcessorCount} CPUs, CLK_TCK {ProcFs.ClockTicks}");
-
-var targets = new List<BrokerTarget>();
-if (options.RunOurs)
-    targets.Add(new BrokerTarget("kafkacompat", "dotnet",
-        dataDir => [brokerDll, "serve", "--port", "0", "--data-dir", dataDir],
-        line => line.StartsWith("listening on ", StringComparison.Ordinal) ? line["listening on ".Length..].Trim() : null,
-        NeedsWarmStart: false, UseCreateTopics: true, KeepsAllData: true));
-if (options.RunMock)
-    targets.Add(new BrokerTarget("rdkafka-mock", "bash",
-        _ => [mockScript],
-        line => string.IsNullOrWhiteSpace(line) ? null : line.Trim(),
-        // the first start may compile the mock; its CreateTopics waits for a controller it never names, so topics are
-        // auto-created (4 partitions by the mock's default; the workload uses partition 0); it keeps only ~5 MB per partition
-        NeedsWarmStart: true, UseCreateTopics: false, KeepsAllData: false));
-
-var results = new List<BrokerRun>();
-foreach (var t in targets)
+catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or UnauthorizedAccessException)
 {
-    var run = await Runner.RunAsync(t, options, workDir);
-    results.Add(run);
+    Console.Error.WriteLine($"kafkacompat-load: {e.Message}");
+    return 1;
 }
 
-Report.Print(results, options);
-Console.WriteLine($"total time {total.Elapsed.TotalSeconds:0.0} s");
-
-if (!options.KeepData)
+internal static class LoadTool
 {
-    try { Directory.Delete(workDir, recursive: true); }
-    catch (IOException e) { Console.Error.WriteLine($"could not delete {workDir}: {e.Message}"); }
+    public static async Task<int> RunAsync(Options options)
+    {
+        var total = Stopwatch.StartNew();
+        string repo = options.RepoRoot ?? Setup.FindRepoRoot()
+            ?? throw new InvalidOperationException("repository root not found (no KafkaCompat.sln above the tool or the current directory); pass --repo-root");
+        repo = Path.GetFullPath(repo);
+        string brokerDll = Path.GetFullPath(options.BrokerDll ?? Path.Combine(repo, "src/KafkaCompat/bin/Release/net10.0/kafkacompat.dll"));
+        string mockScript = Path.GetFullPath(options.MockScript ?? Path.Combine(repo, "../shared/tools/rdkafka-mock/run.sh"));
+        string workDir = options.WorkDir ?? Path.Combine(Path.GetTempPath(), "kafkacompat-load-" + DateTime.Now.ToString("yyyyMMdd-HHmmss"));
+        if (options.RunOurs && !File.Exists(brokerDll))
+        {
+            if (options.BrokerDll != null) throw new FileNotFoundException($"--broker-dll {brokerDll} does not exist");
+            await Setup.BuildBrokerAsync(repo);
+            if (!File.Exists(brokerDll)) throw new FileNotFoundException($"{brokerDll} still missing after the build");
+        }
+        if (options.RunMock && !File.Exists(mockScript))
+            throw new FileNotFoundException($"mock launcher {mockScript} not found; pass --mock-script");
+        Directory.CreateDirectory(workDir);
+
+        Console.WriteLine($"workload: {options.Records:N0} records x {options.Size:N0} B (acks=1, 1 partition, linger.ms={options.LingerMs}, " +
+            $"in-flight window {(options.InflightBytes > 0 ? $"{options.InflightBytes / (double)(1 << 20):0.#} MiB" : "unbounded")}), " +
+            $"warm-up {options.WarmupRecords:N0} records; consume {(options.Consume ? "on" : "off")}");
+        if (options.RunOurs) Console.WriteLine($"kafkacompat: dotnet {brokerDll}");
+        if (options.RunMock) Console.WriteLine($"mock:        bash {mockScript}");
+        Console.WriteLine($"work dir:    {workDir}");
+        Console.WriteLine($"host:        {Environment.ProcessorCount} CPUs, CLK_TCK {ProcFs.ClockTicks}");
+
+        var targets = new List<BrokerTarget>();
+        if (options.RunOurs)
+            targets.Add(new BrokerTarget("kafkacompat", "dotnet",
+                dataDir => [brokerDll, "serve", "--port", "0", "--data-dir", dataDir],
+                line => line.StartsWith("listening on ", StringComparison.Ordinal) ? line["listening on ".Length..].Trim() : null,
+                NeedsWarmStart: false, UseCreateTopics: true, KeepsAllData: true));
+        if (options.RunMock)
+            targets.Add(new BrokerTarget("rdkafka-mock", "bash",
+                _ => [mockScript],
+                line => string.IsNullOrWhiteSpace(line) ? null : line.Trim(),
+                // the first start may compile the mock; its CreateTopics waits for a controller it never names, so
+                // topics are auto-created (the mock's default of 4 partitions; the workload uses partition 0 only);
+                // it keeps only about 5 MB per partition, so its consume phase reads just that tail
+                NeedsWarmStart: true, UseCreateTopics: false, KeepsAllData: false));
+
+        var results = new List<BrokerRun>();
+        foreach (var t in targets) results.Add(await Runner.RunAsync(t, options, workDir));
+
+        Report.Print(results, options);
+        Console.WriteLine($"total time {total.Elapsed.TotalSeconds:0.0} s");
+
+        if (!options.KeepData)
+        {
+            try { Directory.Delete(workDir, recursive: true); }
+            catch (IOException e) { Console.Error.WriteLine($"could not delete {workDir}: {e.Message}"); }
+        }
+        else Console.WriteLine($"kept {workDir}");
+        return results.All(r => r.Ok) ? 0 : 1;
+    }
 }
-else Console.WriteLine($"kept {workDir}");
-return results.All(r => r.Ok) ? 0 : 1;

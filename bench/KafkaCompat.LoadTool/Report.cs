@@ -56,7 +56,8 @@ internal static class Report
         foreach (var run in runs)
         {
             Console.WriteLine();
-            Console.WriteLine($"-- {run.Name}: {(run.Ok ? "ok" : "PROBLEMS")}; stopped in {run.StopSeconds:0.00} s with exit code {run.ExitCode?.ToString() ?? "-"}; log {run.LogPath}");
+            Console.WriteLine($"-- {run.Name}: {(run.Ok ? "ok" : "PROBLEMS")}; stopped in {run.StopSeconds:0.00} s with exit code {run.ExitCode?.ToString() ?? "-"}" +
+                (options.KeepData ? $"; log {run.LogPath}" : "; (--keep-data keeps its log and data)"));
             foreach (var p in run.Problems) Console.WriteLine($"   ! {p}");
             foreach (var n in run.Notes) Console.WriteLine($"   note: {n}");
             var noisy = run.BrokerStderr.Where(l => l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)
