@@ -35,11 +35,10 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
             if (bytes >= req.MinBytes || anyError || remaining <= 0 || waits.Count == 0 || ctx.Cancellation.IsCancellationRequested)
                 return resp;
             foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
-            try
-            {
-                await Task.WhenAny(Task.WhenAny(waits), Task.Delay(TimeSpan.FromMilliseconds(remaining), ctx.Cancellation)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) { }
+            // the timer is cancelled as soon as data arrives, so early wake-ups leave no timer behind
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(ctx.Cancellation);
+            await Task.WhenAny(Task.WhenAny(waits), Task.Delay(TimeSpan.FromMilliseconds(remaining), timer.Token)).ConfigureAwait(false);
+            timer.Cancel();
         }
     }
 
