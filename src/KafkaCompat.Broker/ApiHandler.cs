@@ -11,6 +11,8 @@ public sealed class RequestContext
     public string? ClientId { get; init; }
     /// <summary>The local address the client connected to (used when no advertised host is set).</summary>
     public string? LocalHost { get; init; }
+    /// <summary>The client's address as Kafka shows it in DescribeGroups ("/127.0.0.1").</summary>
+    public string ClientHost { get; init; } = "/127.0.0.1";
     public CancellationToken Cancellation { get; init; }
 
     private List<IDisposable>? _leases;

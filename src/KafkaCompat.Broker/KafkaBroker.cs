@@ -15,6 +15,7 @@ public sealed partial class KafkaBroker : IDisposable
     public BrokerConfig Config { get; }
     public LogManager Logs { get; }
     public ApiRegistry Apis { get; }
+    public Groups.GroupCoordinator Groups { get; }
     public string ClusterId { get; }
     public int NodeId => Config.NodeId;
     /// <summary>The port clients are told to use; set by the server once it is bound.</summary>
@@ -30,6 +31,8 @@ public sealed partial class KafkaBroker : IDisposable
         Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg));
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
         Apis = new ApiRegistry(KafkaCompat.Broker.Apis.BrokerApisList.All());
+        Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
+        _ = Groups.StartAsync();
     }
 
     /// <summary>Host written into Metadata: --advertised-host, else the bind host, else the address the client reached.</summary>
@@ -109,7 +112,11 @@ public sealed partial class KafkaBroker : IDisposable
 
     public ILogger Logger => _logger;
 
-    public void Dispose() => Logs.Dispose();
+    public void Dispose()
+    {
+        Groups.Dispose();
+        Logs.Dispose();
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "storage: {Message}")]
     private static partial void LogStorage(ILogger logger, string message);

@@ -22,6 +22,8 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
     private readonly string _remote = socket.RemoteEndPoint?.ToString() ?? "?";
     private readonly string? _localHost = (socket.LocalEndPoint as IPEndPoint)?.Address is { } a
         ? (a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).ToString() : null;
+    private readonly string _clientHost = "/" + ((socket.RemoteEndPoint as IPEndPoint)?.Address is { } r
+        ? (r.IsIPv4MappedToIPv6 ? r.MapToIPv4() : r).ToString() : "unknown");
 
     private sealed class CloseConnection(string reason) : Exception(reason);
 
@@ -129,6 +131,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
             CorrelationId = correlationId,
             ClientId = header.ClientId,
             LocalHost = _localHost,
+            ClientHost = _clientHost,
             Cancellation = stopping,
         };
         IKafkaMessage? response;

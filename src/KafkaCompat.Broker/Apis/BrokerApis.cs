@@ -12,5 +12,16 @@ public static class BrokerApisList
         new ApiVersionsHandler(),
         new CreateTopicsHandler(),
         new DeleteTopicsHandler(),
+        new FindCoordinatorHandler(),
+        new JoinGroupHandler(),
+        new SyncGroupHandler(),
+        new HeartbeatHandler(),
+        new LeaveGroupHandler(),
+        new OffsetCommitHandler(),
+        new OffsetFetchHandler(),
+        new DescribeGroupsHandler(),
+        new ListGroupsHandler(),
+        new DeleteGroupsHandler(),
+        new OffsetDeleteHandler(),
     ];
 }

@@ -33,6 +33,8 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
             if (topicError == ErrorCode.None)
             {
                 if (KafkaBroker.CheckTopicName(td.Name) != null) topicError = ErrorCode.InvalidTopicException;
+                // like Kafka: clients cannot append to the internal offsets topic
+                else if (td.Name == Groups.GroupCoordinator.OffsetsTopic) topicError = ErrorCode.InvalidTopicException;
                 else
                 {
                     (topic, var err) = broker.GetOrAutoCreate(td.Name, allowAutoCreate: true);

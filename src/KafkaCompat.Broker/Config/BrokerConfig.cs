@@ -27,6 +27,16 @@ public sealed class BrokerConfig
         ["socket.request.max.bytes"] = "104857600",
         ["log.retention.hours"] = "168",
         ["log.roll.hours"] = "168",
+        ["group.initial.rebalance.delay.ms"] = "3000",
+        ["group.min.session.timeout.ms"] = "6000",
+        ["group.max.session.timeout.ms"] = "1800000",
+        ["group.max.size"] = "2147483647",
+        ["offsets.retention.minutes"] = "10080",
+        ["offsets.retention.check.interval.ms"] = "600000",
+        ["offset.metadata.max.bytes"] = "4096",
+        // Kafka uses 50; one partition keeps a local broker's disk and memory footprint small
+        ["offsets.topic.num.partitions"] = "1",
+        ["offsets.topic.segment.bytes"] = "104857600",
     };
 
     public void Set(string key, string value) => _values[key] = value;
@@ -47,6 +57,16 @@ public sealed class BrokerConfig
     public bool AutoCreateTopics => GetBool("auto.create.topics.enable", true);
     public bool DeleteTopicEnable => GetBool("delete.topic.enable", true);
     public int SocketRequestMaxBytes => GetInt("socket.request.max.bytes", 104857600);
+
+    public int GroupInitialRebalanceDelayMs => GetInt("group.initial.rebalance.delay.ms", 3000);
+    public int GroupMinSessionTimeoutMs => GetInt("group.min.session.timeout.ms", 6000);
+    public int GroupMaxSessionTimeoutMs => GetInt("group.max.session.timeout.ms", 1800000);
+    public int GroupMaxSize => GetInt("group.max.size", int.MaxValue);
+    public long OffsetsRetentionMs => long.TryParse(Get("offsets.retention.minutes"), out var m) ? m * 60_000 : 10080L * 60_000;
+    public int OffsetsRetentionCheckIntervalMs => GetInt("offsets.retention.check.interval.ms", 600000);
+    public int OffsetMetadataMaxBytes => GetInt("offset.metadata.max.bytes", 4096);
+    public int OffsetsTopicPartitions => GetInt("offsets.topic.num.partitions", 1);
+    public int OffsetsTopicSegmentBytes => GetInt("offsets.topic.segment.bytes", 104857600);
 
     /// <summary>Applies <c>KAFKA_NUM_PARTITIONS=3</c>-style variables: strip the prefix, lower-case, '_' to '.'.</summary>
     public void ApplyEnvironment(System.Collections.IDictionary env)

@@ -1,0 +1,16 @@
+// DeleteGroups (key 42): versions 0-2. Only empty groups can be deleted (NON_EMPTY_GROUP otherwise);
+// their offsets and metadata are tombstoned in __consumer_offsets.
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class DeleteGroupsHandler : ApiHandler<DeleteGroupsRequest, DeleteGroupsResponse>
+{
+    protected override ValueTask<DeleteGroupsResponse?> Handle(RequestContext ctx, DeleteGroupsRequest req)
+    {
+        var resp = new DeleteGroupsResponse();
+        foreach (var id in req.GroupsNames)
+            resp.Results.Add(new DeleteGroupsResponse.DeletableGroupResult { GroupId = id, ErrorCode = (short)ctx.Broker.Groups.DeleteGroup(id) });
+        return new(resp);
+    }
+}

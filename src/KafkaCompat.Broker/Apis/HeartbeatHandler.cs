@@ -1,0 +1,13 @@
+// Heartbeat (key 12): versions 0-4. Keeps a member's session alive and tells it when to rejoin.
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class HeartbeatHandler : ApiHandler<HeartbeatRequest, HeartbeatResponse>
+{
+    protected override ValueTask<HeartbeatResponse?> Handle(RequestContext ctx, HeartbeatRequest req) =>
+        new(new HeartbeatResponse
+        {
+            ErrorCode = (short)ctx.Broker.Groups.Heartbeat(req.GroupId, req.GenerationId, req.MemberId, req.GroupInstanceId),
+        });
+}

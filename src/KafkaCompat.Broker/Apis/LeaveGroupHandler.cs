@@ -1,0 +1,30 @@
+// LeaveGroup (key 13): versions 0-5. v0-2 one member id; v3+ a batch of members (by id or group.instance.id)
+// with an error per member; v5 a reason per member.
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class LeaveGroupHandler : ApiHandler<LeaveGroupRequest, LeaveGroupResponse>
+{
+    protected override ValueTask<LeaveGroupResponse?> Handle(RequestContext ctx, LeaveGroupRequest req)
+    {
+        var leaving = ctx.ApiVersion >= 3
+            ? req.Members.Select(m => (m.MemberId ?? "", m.GroupInstanceId, m.Reason)).ToList()
+            : [(req.MemberId ?? "", (string?)null, (string?)null)];
+        var (top, errors) = ctx.Broker.Groups.Leave(req.GroupId, leaving);
+        var resp = new LeaveGroupResponse { ErrorCode = (short)top };
+        if (ctx.ApiVersion < 3)
+        {
+            if (top == 0 && errors.Count == 1) resp.ErrorCode = (short)errors[0];
+            return new(resp);
+        }
+        for (int i = 0; i < errors.Count; i++)
+            resp.Members.Add(new LeaveGroupResponse.MemberResponse
+            {
+                MemberId = leaving[i].Item1,
+                GroupInstanceId = leaving[i].GroupInstanceId,
+                ErrorCode = (short)errors[i],
+            });
+        return new(resp);
+    }
+}

@@ -1,0 +1,19 @@
+// ListGroups (key 16): versions 0-5. v4+ filter by state (case-insensitive) and report it; v5+ filter by type
+// and report it: every group here is a "classic" group.
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class ListGroupsHandler : ApiHandler<ListGroupsRequest, ListGroupsResponse>
+{
+    protected override ValueTask<ListGroupsResponse?> Handle(RequestContext ctx, ListGroupsRequest req)
+    {
+        var (error, groups) = ctx.Broker.Groups.List(
+            ctx.ApiVersion >= 4 ? req.StatesFilter : [],
+            ctx.ApiVersion >= 5 ? req.TypesFilter : []);
+        var resp = new ListGroupsResponse { ErrorCode = (short)error };
+        foreach (var g in groups)
+            resp.Groups.Add(new ListGroupsResponse.ListedGroup { GroupId = g.GroupId, ProtocolType = g.ProtocolType, GroupState = g.State, GroupType = "classic" });
+        return new(resp);
+    }
+}

@@ -1,0 +1,23 @@
+// OffsetDelete (key 47): version 0. Deletes committed offsets of partitions the group does not consume:
+// GROUP_SUBSCRIBED_TO_TOPIC for topics an active "consumer" group subscribes to.
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class OffsetDeleteHandler : ApiHandler<OffsetDeleteRequest, OffsetDeleteResponse>
+{
+    protected override ValueTask<OffsetDeleteResponse?> Handle(RequestContext ctx, OffsetDeleteRequest req)
+    {
+        var wanted = req.Topics.Select(t => (t.Name, (IReadOnlyList<int>)t.Partitions.Select(p => p.PartitionIndex).ToList())).ToList();
+        var (error, results) = ctx.Broker.Groups.DeleteOffsets(req.GroupId, wanted);
+        var resp = new OffsetDeleteResponse { ErrorCode = (short)error };
+        foreach (var byTopic in results.GroupBy(r => r.Topic, StringComparer.Ordinal))
+        {
+            var topic = new OffsetDeleteResponse.OffsetDeleteResponseTopic { Name = byTopic.Key };
+            foreach (var r in byTopic)
+                topic.Partitions.Add(new OffsetDeleteResponse.OffsetDeleteResponsePartition { PartitionIndex = r.Partition, ErrorCode = (short)r.Error });
+            resp.Topics.Add(topic);
+        }
+        return new(resp);
+    }
+}

@@ -1,0 +1,1047 @@
+// The classic consumer-group coordinator: Kafka's group state machine (Empty, PreparingRebalance,
+// CompletingRebalance, Stable, Dead), static membership, session and rebalance timeouts, and committed offsets
+// kept in the internal __consumer_offsets log, which is read back when the broker starts.
+using System.Collections.Concurrent;
+using KafkaCompat.Protocol;
+using KafkaCompat.Records;
+using KafkaCompat.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace KafkaCompat.Broker.Groups;
+
+public sealed record JoinRequestData(string GroupId, string MemberId, string? GroupInstanceId, string ProtocolType,
+    List<(string Name, byte[] Metadata)> Protocols, int SessionTimeoutMs, int RebalanceTimeoutMs, string ClientId,
+    string ClientHost, bool RequireKnownMemberId, string? Reason);
+
+public sealed record CommitEntry(string Topic, int Partition, long Offset, int LeaderEpoch, string? Metadata, long CommitTimestamp);
+
+public sealed record FetchedOffset(string Topic, int Partition, long Offset, int LeaderEpoch, string Metadata, ErrorCode Error);
+
+public sealed record MemberDescription(string MemberId, string? GroupInstanceId, string ClientId, string ClientHost, byte[] Metadata, byte[] Assignment);
+
+public sealed record GroupDescription(ErrorCode Error, string GroupId, string State, string ProtocolType, string ProtocolData, IReadOnlyList<MemberDescription> Members);
+
+public sealed record GroupListing(string GroupId, string ProtocolType, string State);
+
+public sealed partial class GroupCoordinator : IDisposable
+{
+    public const string OffsetsTopic = "__consumer_offsets";
+    public const string NoProtocol = "";
+    private const int NewMemberJoinTimeoutMs = 300_000;
+
+    private readonly KafkaBroker _broker;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, ConsumerGroup> _groups = new(StringComparer.Ordinal);
+    private readonly Timer _timer;
+    private readonly object _topicLock = new();
+    private volatile bool _loading = true;
+    private volatile bool _shutdown;
+    private long _nextRetentionCheck;
+    private int _ticking;
+
+    public GroupCoordinator(KafkaBroker broker, ILogger logger)
+    {
+        _broker = broker;
+        _logger = logger;
+        _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    private Config.BrokerConfig Cfg => _broker.Config;
+    private static long Now => Environment.TickCount64;
+    private static long WallClock => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    public bool IsLoading => _loading;
+
+    /// <summary>Reads __consumer_offsets in the background (requests get COORDINATOR_LOAD_IN_PROGRESS meanwhile), then starts the timers.</summary>
+    public Task StartAsync() => Task.Run(() =>
+    {
+        try
+        {
+            Load();
+        }
+        catch (Exception e)
+        {
+            LogLoadFailed(_logger, e);
+        }
+        _nextRetentionCheck = Now + Cfg.OffsetsRetentionCheckIntervalMs;
+        _loading = false;
+        if (!_shutdown) _timer.Change(100, 100);
+    });
+
+    /// <summary>NONE when group requests can be served, else the error Kafka sends in that situation.</summary>
+    public ErrorCode Availability => _shutdown ? ErrorCode.NotCoordinator : _loading ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None;
+
+    public int PartitionFor(string groupId) => GroupRecords.PartitionFor(groupId, OffsetsPartitions);
+
+    private int OffsetsPartitions => _broker.Logs.Get(OffsetsTopic)?.Partitions.Length ?? Math.Max(1, Cfg.OffsetsTopicPartitions);
+
+    // ------------------------------------------------------------------ JoinGroup
+
+    public Task<JoinResult> JoinAsync(JoinRequestData req)
+    {
+        if (Availability is var a && a != ErrorCode.None) return Task.FromResult(JoinResult.Failed(a, req.MemberId));
+        if (string.IsNullOrEmpty(req.GroupId)) return Task.FromResult(JoinResult.Failed(ErrorCode.InvalidGroupId, req.MemberId));
+        if (req.SessionTimeoutMs < Cfg.GroupMinSessionTimeoutMs || req.SessionTimeoutMs > Cfg.GroupMaxSessionTimeoutMs)
+            return Task.FromResult(JoinResult.Failed(ErrorCode.InvalidSessionTimeout, req.MemberId));
+
+        bool unknownMember = req.MemberId.Length == 0;
+        ConsumerGroup? group;
+        if (unknownMember) group = _groups.GetOrAdd(req.GroupId, id => new ConsumerGroup(id, PartitionFor(id)));
+        else if (!_groups.TryGetValue(req.GroupId, out group)) return Task.FromResult(JoinResult.Failed(ErrorCode.UnknownMemberId, req.MemberId));
+
+        lock (group)
+        {
+            if (group.Is(GroupState.Dead))
+                return Task.FromResult(JoinResult.Failed(ErrorCode.CoordinatorNotAvailable, req.MemberId));
+            if (group.Members.Count >= Cfg.GroupMaxSize && (unknownMember || !group.HasMember(req.MemberId)) && !group.PendingMembers.ContainsKey(req.MemberId))
+            {
+                if (group.Members.Count == 0) _groups.TryRemove(new(group.GroupId, group));
+                return Task.FromResult(JoinResult.Failed(ErrorCode.GroupMaxSizeReached, req.MemberId));
+            }
+            var tcs = new TaskCompletionSource<JoinResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (unknownMember) JoinUnknownMember(group, req, tcs);
+            else JoinKnownMember(group, req, tcs);
+            return tcs.Task;
+        }
+    }
+
+    private void JoinUnknownMember(ConsumerGroup group, JoinRequestData req, TaskCompletionSource<JoinResult> tcs)
+    {
+        if (!group.SupportsProtocols(req.ProtocolType, req.Protocols))
+        {
+            tcs.SetResult(JoinResult.Failed(ErrorCode.InconsistentGroupProtocol));
+            return;
+        }
+        string newMemberId = req.ClientId + "-" + Guid.NewGuid().ToString();
+        if (req.GroupInstanceId != null)
+        {
+            if (group.StaticMembers.TryGetValue(req.GroupInstanceId, out var oldMemberId) && group.Members.ContainsKey(oldMemberId))
+            {
+                ReplaceStaticMember(group, req, oldMemberId, newMemberId, tcs);
+                return;
+            }
+            AddMemberAndRebalance(group, req, newMemberId, tcs);
+            return;
+        }
+        if (req.RequireKnownMemberId)
+        {
+            // KIP-394: hand out the id first; the member only joins when it comes back with it
+            group.PendingMembers[newMemberId] = Now + req.SessionTimeoutMs;
+            tcs.SetResult(JoinResult.Failed(ErrorCode.MemberIdRequired, newMemberId));
+            return;
+        }
+        AddMemberAndRebalance(group, req, newMemberId, tcs);
+    }
+
+    private void JoinKnownMember(ConsumerGroup group, JoinRequestData req, TaskCompletionSource<JoinResult> tcs)
+    {
+        if (group.PendingMembers.Remove(req.MemberId))
+        {
+            AddMemberAndRebalance(group, req, req.MemberId, tcs);
+            return;
+        }
+        if (group.IsStaticMemberFenced(req.GroupInstanceId, req.MemberId))
+        {
+            tcs.SetResult(JoinResult.Failed(ErrorCode.FencedInstanceId, req.MemberId));
+            return;
+        }
+        if (!group.Members.TryGetValue(req.MemberId, out var member) || group.Is(GroupState.Empty))
+        {
+            tcs.SetResult(JoinResult.Failed(ErrorCode.UnknownMemberId, req.MemberId));
+            return;
+        }
+        if (member.GroupInstanceId != req.GroupInstanceId)
+        {
+            tcs.SetResult(JoinResult.Failed(ErrorCode.FencedInstanceId, req.MemberId));
+            return;
+        }
+        if (!group.SupportsProtocols(req.ProtocolType, req.Protocols))
+        {
+            tcs.SetResult(JoinResult.Failed(ErrorCode.InconsistentGroupProtocol, req.MemberId));
+            return;
+        }
+        switch (group.State)
+        {
+            case GroupState.PreparingRebalance:
+                UpdateMemberAndRebalance(group, member, req, tcs, $"Member {member.MemberId} joined the group");
+                break;
+            case GroupState.CompletingRebalance:
+                if (member.Matches(req.Protocols))
+                    tcs.SetResult(CurrentJoinResult(group, member.MemberId, skipAssignment: false)); // a repeated join: same answer again
+                else
+                    UpdateMemberAndRebalance(group, member, req, tcs, $"Updating metadata for member {member.MemberId}");
+                break;
+            case GroupState.Stable:
+                if (group.IsLeader(member.MemberId) || !member.Matches(req.Protocols))
+                    UpdateMemberAndRebalance(group, member, req, tcs,
+                        group.IsLeader(member.MemberId) ? $"Leader {member.MemberId} re-joining group" : $"Updating metadata for member {member.MemberId}");
+                else
+                    tcs.SetResult(CurrentJoinResult(group, member.MemberId, skipAssignment: false));
+                break;
+            default:
+                tcs.SetResult(JoinResult.Failed(ErrorCode.UnknownMemberId, req.MemberId));
+                break;
+        }
+    }
+
+    private JoinResult CurrentJoinResult(ConsumerGroup group, string memberId, bool skipAssignment) =>
+        new(ErrorCode.None, memberId, group.GenerationId, group.ProtocolType, group.ProtocolName, group.LeaderId ?? "",
+            skipAssignment, group.IsLeader(memberId) ? group.CurrentMemberMetadata() : []);
+
+    private void AddMemberAndRebalance(ConsumerGroup group, JoinRequestData req, string memberId, TaskCompletionSource<JoinResult> tcs)
+    {
+        var member = new GroupMember
+        {
+            MemberId = memberId,
+            GroupInstanceId = req.GroupInstanceId,
+            ClientId = req.ClientId,
+            ClientHost = req.ClientHost,
+            RebalanceTimeoutMs = req.RebalanceTimeoutMs,
+            SessionTimeoutMs = req.SessionTimeoutMs,
+            ProtocolType = req.ProtocolType,
+            Protocols = req.Protocols,
+            AwaitingJoin = tcs,
+            IsNew = true,
+            HeartbeatDeadline = Now + NewMemberJoinTimeoutMs,
+        };
+        if (group.Is(GroupState.PreparingRebalance) && group.GenerationId == 0) group.NewMemberAdded = true;
+        group.Add(member);
+        MaybePrepareRebalance(group, $"Adding new member {memberId} with group instance id {req.GroupInstanceId ?? "None"}" +
+            (req.Reason != null ? $"; client reason: {req.Reason}" : ""));
+    }
+
+    private void UpdateMemberAndRebalance(ConsumerGroup group, GroupMember member, JoinRequestData req, TaskCompletionSource<JoinResult> tcs, string reason)
+    {
+        member.Protocols = req.Protocols;
+        member.RebalanceTimeoutMs = req.RebalanceTimeoutMs;
+        member.SessionTimeoutMs = req.SessionTimeoutMs;
+        member.ClientId = req.ClientId;
+        member.ClientHost = req.ClientHost;
+        member.AwaitingJoin?.TrySetResult(JoinResult.Failed(ErrorCode.RebalanceInProgress, member.MemberId));
+        member.AwaitingJoin = tcs;
+        if (req.Reason != null) reason += $"; client reason: {req.Reason}";
+        MaybePrepareRebalance(group, reason);
+    }
+
+    private void ReplaceStaticMember(ConsumerGroup group, JoinRequestData req, string oldMemberId, string newMemberId, TaskCompletionSource<JoinResult> tcs)
+    {
+        var member = group.Members[oldMemberId];
+        // the old instance is a zombie now: whatever it waits for ends with FENCED_INSTANCE_ID
+        member.AwaitingJoin?.TrySetResult(JoinResult.Failed(ErrorCode.FencedInstanceId, oldMemberId));
+        member.AwaitingJoin = null;
+        member.AwaitingSync?.TrySetResult(SyncResult.Failed(ErrorCode.FencedInstanceId));
+        member.AwaitingSync = null;
+        string? oldLeader = group.LeaderId;
+        group.Members.Remove(oldMemberId);
+        member.MemberId = newMemberId;
+        group.Members[newMemberId] = member;
+        group.StaticMembers[req.GroupInstanceId!] = newMemberId;
+        if (group.LeaderId == oldMemberId) group.LeaderId = newMemberId;
+        if (group.PendingSync.Remove(oldMemberId)) group.PendingSync.Add(newMemberId);
+        var oldProtocols = member.Protocols;
+        member.Protocols = req.Protocols;
+        member.RebalanceTimeoutMs = req.RebalanceTimeoutMs;
+        member.SessionTimeoutMs = req.SessionTimeoutMs;
+        member.ClientId = req.ClientId;
+        member.ClientHost = req.ClientHost;
+        member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+        LogStaticReplaced(_logger, group.GroupId, req.GroupInstanceId!, oldMemberId, newMemberId);
+
+        switch (group.State)
+        {
+            case GroupState.Stable:
+                // no rebalance unless the protocol the group would pick changes
+                if (group.ProtocolName == group.SelectProtocol())
+                {
+                    var err = StoreGroup(group);
+                    if (err != ErrorCode.None)
+                    {
+                        // undo: the old member id stays valid
+                        group.Members.Remove(newMemberId);
+                        member.MemberId = oldMemberId;
+                        member.Protocols = oldProtocols;
+                        group.Members[oldMemberId] = member;
+                        group.StaticMembers[req.GroupInstanceId!] = oldMemberId;
+                        group.LeaderId = oldLeader;
+                        tcs.SetResult(JoinResult.Failed(err));
+                        return;
+                    }
+                    bool isLeader = group.IsLeader(newMemberId);
+                    tcs.SetResult(CurrentJoinResult(group, newMemberId, skipAssignment: isLeader));
+                }
+                else
+                {
+                    member.AwaitingJoin = tcs;
+                    MaybePrepareRebalance(group, $"Group's selected protocol will change because static member {newMemberId} with instance id {req.GroupInstanceId} joined with change of protocol");
+                }
+                break;
+            case GroupState.CompletingRebalance:
+                member.AwaitingJoin = tcs;
+                MaybePrepareRebalance(group, $"Updating metadata for static member {newMemberId} with instance id {req.GroupInstanceId}");
+                break;
+            case GroupState.PreparingRebalance:
+                member.AwaitingJoin = tcs;
+                TryCompleteJoin(group);
+                break;
+            default:
+                tcs.SetResult(JoinResult.Failed(ErrorCode.UnknownMemberId, newMemberId));
+                break;
+        }
+    }
+
+    private void MaybePrepareRebalance(ConsumerGroup group, string reason)
+    {
+        if (group.State is GroupState.Stable or GroupState.CompletingRebalance or GroupState.Empty)
+            PrepareRebalance(group, reason);
+        else if (group.Is(GroupState.PreparingRebalance))
+            TryCompleteJoin(group);
+    }
+
+    private void PrepareRebalance(ConsumerGroup group, string reason)
+    {
+        if (group.Is(GroupState.CompletingRebalance)) ResetAndPropagateAssignmentError(group, ErrorCode.RebalanceInProgress);
+        group.PendingSync.Clear();
+        int delay = Cfg.GroupInitialRebalanceDelayMs;
+        int rebalanceTimeout = group.RebalanceTimeoutMs;
+        if (group.Is(GroupState.Empty) && delay > 0)
+        {
+            group.InitialDelayedJoin = true;
+            group.NewMemberAdded = false;
+            group.JoinDeadline = Now + Math.Min(delay, Math.Max(rebalanceTimeout, 0));
+            group.InitialDelayRemainingMs = Math.Max(rebalanceTimeout - delay, 0);
+        }
+        else
+        {
+            group.InitialDelayedJoin = false;
+            group.JoinDeadline = Now + rebalanceTimeout;
+        }
+        var old = group.State;
+        group.TransitionTo(GroupState.PreparingRebalance);
+        LogRebalance(_logger, group.GroupId, old.ToString(), group.GenerationId, reason);
+        if (!group.InitialDelayedJoin) TryCompleteJoin(group);
+    }
+
+    private void TryCompleteJoin(ConsumerGroup group)
+    {
+        if (group.Is(GroupState.PreparingRebalance) && !group.InitialDelayedJoin && group.HasAllMembersJoined)
+            CompleteJoin(group);
+    }
+
+    /// <summary>The join phase ends: members that did not rejoin leave, a new generation starts, every joiner gets its answer.</summary>
+    private void CompleteJoin(ConsumerGroup group)
+    {
+        foreach (var m in group.Members.Values.Where(m => m.AwaitingJoin == null && m.GroupInstanceId == null).ToList())
+        {
+            LogMemberRemoved(_logger, group.GroupId, m.MemberId, "it did not rejoin within the rebalance timeout");
+            group.Remove(m.MemberId);
+        }
+        group.PendingMembers.Clear();
+        if (group.Members.Count > 0 && !ElectJoinedLeader(group))
+        {
+            // only static members that have not rejoined remain: wait another rebalance timeout for them
+            group.JoinDeadline = Now + group.RebalanceTimeoutMs;
+            return;
+        }
+        group.GenerationId++;
+        group.InitialDelayedJoin = false;
+        if (group.Members.Count == 0)
+        {
+            group.ProtocolName = null;
+            group.LeaderId = null;
+            group.TransitionTo(GroupState.Empty);
+            LogGeneration(_logger, group.GroupId, group.GenerationId, "(none)", 0);
+            StoreGroup(group);
+            return;
+        }
+        group.ProtocolName = group.SelectProtocol();
+        group.TransitionTo(GroupState.CompletingRebalance);
+        LogGeneration(_logger, group.GroupId, group.GenerationId, group.ProtocolName, group.Members.Count);
+        long now = Now;
+        foreach (var m in group.Members.Values)
+        {
+            var result = CurrentJoinResult(group, m.MemberId, skipAssignment: false);
+            var cb = m.AwaitingJoin;
+            m.AwaitingJoin = null;
+            cb?.TrySetResult(result);
+            m.IsNew = false;
+            m.HeartbeatDeadline = now + m.SessionTimeoutMs;
+            group.PendingSync.Add(m.MemberId);
+        }
+        group.PendingSyncDeadline = now + group.RebalanceTimeoutMs;
+    }
+
+    private static bool ElectJoinedLeader(ConsumerGroup group)
+    {
+        if (group.LeaderId != null && group.Members.TryGetValue(group.LeaderId, out var l) && l.AwaitingJoin != null) return true;
+        var joined = group.Members.Values.FirstOrDefault(m => m.AwaitingJoin != null);
+        if (joined == null) return false;
+        group.LeaderId = joined.MemberId;
+        return true;
+    }
+
+    private static void ResetAndPropagateAssignmentError(ConsumerGroup group, ErrorCode error)
+    {
+        foreach (var m in group.Members.Values)
+        {
+            m.Assignment = [];
+            var cb = m.AwaitingSync;
+            m.AwaitingSync = null;
+            cb?.TrySetResult(SyncResult.Failed(error));
+        }
+    }
+
+    // ------------------------------------------------------------------ SyncGroup
+
+    public Task<SyncResult> SyncAsync(string groupId, int generationId, string memberId, string? groupInstanceId,
+        string? protocolType, string? protocolName, Dictionary<string, byte[]> assignments)
+    {
+        if (Availability is var a && a != ErrorCode.None) return Task.FromResult(SyncResult.Failed(a));
+        if (string.IsNullOrEmpty(groupId)) return Task.FromResult(SyncResult.Failed(ErrorCode.InvalidGroupId));
+        if (!_groups.TryGetValue(groupId, out var group)) return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
+        lock (group)
+        {
+            if (group.Is(GroupState.Dead)) return Task.FromResult(SyncResult.Failed(ErrorCode.CoordinatorNotAvailable));
+            if (group.IsStaticMemberFenced(groupInstanceId, memberId)) return Task.FromResult(SyncResult.Failed(ErrorCode.FencedInstanceId));
+            if (!group.Members.TryGetValue(memberId, out var member)) return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
+            if (generationId != group.GenerationId) return Task.FromResult(SyncResult.Failed(ErrorCode.IllegalGeneration));
+            if (protocolType != null && protocolType != group.ProtocolType || protocolName != null && protocolName != group.ProtocolName)
+                return Task.FromResult(SyncResult.Failed(ErrorCode.InconsistentGroupProtocol));
+            switch (group.State)
+            {
+                case GroupState.Empty:
+                    return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
+                case GroupState.PreparingRebalance:
+                    return Task.FromResult(SyncResult.Failed(ErrorCode.RebalanceInProgress));
+                case GroupState.CompletingRebalance:
+                {
+                    var tcs = new TaskCompletionSource<SyncResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    member.AwaitingSync?.TrySetResult(SyncResult.Failed(ErrorCode.RebalanceInProgress));
+                    member.AwaitingSync = tcs;
+                    member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+                    group.PendingSync.Remove(memberId);
+                    if (group.IsLeader(memberId))
+                    {
+                        foreach (var m in group.Members.Values)
+                            m.Assignment = assignments.TryGetValue(m.MemberId, out var bytes) ? bytes : [];
+                        var err = StoreGroup(group);
+                        if (err != ErrorCode.None)
+                        {
+                            ResetAndPropagateAssignmentError(group, err);
+                            PrepareRebalance(group, $"Error {err.KafkaName()} when storing group assignment during SyncGroup (member: {memberId})");
+                            return tcs.Task;
+                        }
+                        group.TransitionTo(GroupState.Stable);
+                        LogStable(_logger, group.GroupId, group.GenerationId, group.Members.Count);
+                        foreach (var m in group.Members.Values)
+                        {
+                            var cb = m.AwaitingSync;
+                            m.AwaitingSync = null;
+                            cb?.TrySetResult(new SyncResult(ErrorCode.None, group.ProtocolType, group.ProtocolName, m.Assignment));
+                            m.HeartbeatDeadline = Now + m.SessionTimeoutMs;
+                        }
+                    }
+                    return tcs.Task;
+                }
+                case GroupState.Stable:
+                    group.PendingSync.Remove(memberId);
+                    member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+                    return Task.FromResult(new SyncResult(ErrorCode.None, group.ProtocolType, group.ProtocolName, member.Assignment));
+                default:
+                    return Task.FromResult(SyncResult.Failed(ErrorCode.CoordinatorNotAvailable));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ Heartbeat
+
+    public ErrorCode Heartbeat(string groupId, int generationId, string memberId, string? groupInstanceId)
+    {
+        if (Availability is var a && a != ErrorCode.None) return a;
+        if (string.IsNullOrEmpty(groupId)) return ErrorCode.InvalidGroupId;
+        if (!_groups.TryGetValue(groupId, out var group)) return ErrorCode.UnknownMemberId;
+        lock (group)
+        {
+            if (group.Is(GroupState.Dead)) return ErrorCode.CoordinatorNotAvailable;
+            if (group.IsStaticMemberFenced(groupInstanceId, memberId)) return ErrorCode.FencedInstanceId;
+            if (!group.Members.TryGetValue(memberId, out var member)) return ErrorCode.UnknownMemberId;
+            if (generationId != group.GenerationId) return ErrorCode.IllegalGeneration;
+            switch (group.State)
+            {
+                case GroupState.Empty:
+                    return ErrorCode.UnknownMemberId;
+                case GroupState.PreparingRebalance:
+                    member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+                    return ErrorCode.RebalanceInProgress;
+                default:
+                    member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+                    return ErrorCode.None;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ LeaveGroup
+
+    /// <summary>Per leaving member (member id, instance id, reason): the error for that member. Top-level error separately.</summary>
+    public (ErrorCode TopLevel, List<ErrorCode> Members) Leave(string groupId, IReadOnlyList<(string MemberId, string? GroupInstanceId, string? Reason)> leaving)
+    {
+        if (Availability is var a && a != ErrorCode.None) return (a, []);
+        if (string.IsNullOrEmpty(groupId)) return (ErrorCode.InvalidGroupId, []);
+        if (!_groups.TryGetValue(groupId, out var group))
+            return (ErrorCode.None, leaving.Select(_ => ErrorCode.UnknownMemberId).ToList());
+        lock (group)
+        {
+            if (group.Is(GroupState.Dead)) return (ErrorCode.CoordinatorNotAvailable, []);
+            var errors = new List<ErrorCode>(leaving.Count);
+            foreach (var (memberIdIn, instanceId, reason) in leaving)
+            {
+                string memberId = memberIdIn;
+                if (memberId.Length == 0 && instanceId != null)
+                {
+                    if (!group.StaticMembers.TryGetValue(instanceId, out var found)) { errors.Add(ErrorCode.UnknownMemberId); continue; }
+                    memberId = found;
+                }
+                else if (group.IsStaticMemberFenced(instanceId, memberId)) { errors.Add(ErrorCode.FencedInstanceId); continue; }
+
+                if (group.PendingMembers.Remove(memberId))
+                {
+                    errors.Add(ErrorCode.None);
+                    TryCompleteJoin(group);
+                    continue;
+                }
+                if (!group.Members.TryGetValue(memberId, out var member)) { errors.Add(ErrorCode.UnknownMemberId); continue; }
+                if (member.GroupInstanceId != null && instanceId != null && member.GroupInstanceId != instanceId) { errors.Add(ErrorCode.FencedInstanceId); continue; }
+                RemoveMemberAndUpdateGroup(group, member, $"removing member {memberId} on LeaveGroup" + (reason != null ? $"; client reason: {reason}" : ""));
+                errors.Add(ErrorCode.None);
+            }
+            return (ErrorCode.None, errors);
+        }
+    }
+
+    private void RemoveMemberAndUpdateGroup(ConsumerGroup group, GroupMember member, string reason)
+    {
+        member.AwaitingJoin?.TrySetResult(JoinResult.Failed(ErrorCode.UnknownMemberId, member.MemberId));
+        member.AwaitingJoin = null;
+        member.AwaitingSync?.TrySetResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
+        member.AwaitingSync = null;
+        group.Remove(member.MemberId);
+        LogMemberRemoved(_logger, group.GroupId, member.MemberId, reason);
+        switch (group.State)
+        {
+            case GroupState.Stable or GroupState.CompletingRebalance:
+                PrepareRebalance(group, reason);
+                break;
+            case GroupState.PreparingRebalance:
+                TryCompleteJoin(group);
+                break;
+        }
+    }
+
+    // ------------------------------------------------------------------ Offsets
+
+    public List<(CommitEntry Entry, ErrorCode Error)> Commit(string groupId, int generationId, string memberId, string? groupInstanceId,
+        long retentionTimeMs, IReadOnlyList<CommitEntry> entries)
+    {
+        List<(CommitEntry, ErrorCode)> All(ErrorCode e) => entries.Select(x => (x, e)).ToList();
+        if (Availability is var a && a != ErrorCode.None) return All(a);
+        // like Kafka, OffsetCommit accepts any non-null group id (an empty one included)
+
+        if (!_groups.TryGetValue(groupId, out var group))
+        {
+            // a group that does not use group management may commit with generation -1
+            if (generationId >= 0) return All(ErrorCode.IllegalGeneration);
+            group = _groups.GetOrAdd(groupId, id => new ConsumerGroup(id, PartitionFor(id)));
+        }
+        lock (group)
+        {
+            ErrorCode groupError = ErrorCode.None;
+            GroupMember? member = null;
+            if (group.Is(GroupState.Dead)) groupError = ErrorCode.CoordinatorNotAvailable;
+            else if (group.IsStaticMemberFenced(groupInstanceId, memberId)) groupError = ErrorCode.FencedInstanceId;
+            else if (generationId < 0 && group.Is(GroupState.Empty)) groupError = ErrorCode.None;
+            else if (group.Is(GroupState.CompletingRebalance)) groupError = ErrorCode.RebalanceInProgress;
+            else if (!group.Members.TryGetValue(memberId, out member)) groupError = ErrorCode.UnknownMemberId;
+            else if (generationId != group.GenerationId) groupError = ErrorCode.IllegalGeneration;
+            if (groupError != ErrorCode.None) return All(groupError);
+            if (member != null) member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+
+            long now = WallClock;
+            var results = new List<(CommitEntry, ErrorCode)>(entries.Count);
+            var toWrite = new List<(CommitEntry Entry, CommittedOffset Value)>();
+            foreach (var e in entries)
+            {
+                var topic = _broker.Logs.Get(e.Topic);
+                if (topic == null || e.Partition < 0 || e.Partition >= topic.Partitions.Length)
+                    results.Add((e, ErrorCode.UnknownTopicOrPartition));
+                else if (e.Metadata != null && e.Metadata.Length > Cfg.OffsetMetadataMaxBytes)
+                    results.Add((e, ErrorCode.OffsetMetadataTooLarge));
+                else
+                {
+                    long commitTs = e.CommitTimestamp >= 0 ? e.CommitTimestamp : now;
+                    long expire = retentionTimeMs >= 0 ? now + retentionTimeMs
+                        : e.CommitTimestamp >= 0 ? e.CommitTimestamp + Cfg.OffsetsRetentionMs : -1;
+                    toWrite.Add((e, new CommittedOffset(e.Offset, e.LeaderEpoch, e.Metadata ?? "", commitTs, expire)));
+                    results.Add((e, ErrorCode.None));
+                }
+            }
+            if (toWrite.Count > 0)
+            {
+                var err = Append(group.LogPartition, toWrite.Select(w =>
+                    (GroupRecords.OffsetKeyBytes(groupId, w.Entry.Topic, w.Entry.Partition), (byte[]?)GroupRecords.OffsetValueBytes(w.Value))).ToList());
+                if (err != ErrorCode.None)
+                    return results.Select(r => (r.Item1, r.Item2 == ErrorCode.None ? err : r.Item2)).ToList();
+                foreach (var (entry, value) in toWrite) group.Offsets[(entry.Topic, entry.Partition)] = value;
+            }
+            return results;
+        }
+    }
+
+    /// <summary>Committed offsets of a group; <paramref name="partitions"/> null means every partition with a committed offset.</summary>
+    public (ErrorCode Error, List<FetchedOffset> Offsets) FetchOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? partitions)
+    {
+        if (Availability is var a && a != ErrorCode.None) return (a, []);
+        var result = new List<FetchedOffset>();
+        if (!_groups.TryGetValue(groupId, out var group))
+        {
+            if (partitions != null)
+                foreach (var (t, ps) in partitions)
+                    foreach (var p in ps) result.Add(new FetchedOffset(t, p, -1, -1, "", ErrorCode.None));
+            return (ErrorCode.None, result);
+        }
+        lock (group)
+        {
+            if (partitions == null)
+            {
+                foreach (var ((t, p), o) in group.Offsets.OrderBy(kv => kv.Key.Topic, StringComparer.Ordinal).ThenBy(kv => kv.Key.Partition))
+                    result.Add(new FetchedOffset(t, p, o.Offset, o.LeaderEpoch, o.Metadata, ErrorCode.None));
+                return (ErrorCode.None, result);
+            }
+            foreach (var (t, ps) in partitions)
+                foreach (var p in ps)
+                    result.Add(group.Offsets.TryGetValue((t, p), out var o)
+                        ? new FetchedOffset(t, p, o.Offset, o.LeaderEpoch, o.Metadata, ErrorCode.None)
+                        : new FetchedOffset(t, p, -1, -1, "", ErrorCode.None));
+            return (ErrorCode.None, result);
+        }
+    }
+
+    public (ErrorCode Error, List<(string Topic, int Partition, ErrorCode Error)> Results) DeleteOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)> partitions)
+    {
+        if (Availability is var a && a != ErrorCode.None) return (a, []);
+        if (string.IsNullOrEmpty(groupId)) return (ErrorCode.InvalidGroupId, []);
+        if (!_groups.TryGetValue(groupId, out var group)) return (ErrorCode.GroupIdNotFound, []);
+        lock (group)
+        {
+            if (group.Is(GroupState.Dead)) return (ErrorCode.GroupIdNotFound, []);
+            HashSet<string>? subscribed = null;
+            if (!group.Is(GroupState.Empty))
+            {
+                subscribed = group.SubscribedTopics();
+                if (subscribed == null) return (ErrorCode.NonEmptyGroup, []);
+            }
+            var results = new List<(string, int, ErrorCode)>();
+            var tombstones = new List<(byte[], byte[]?)>();
+            foreach (var (t, ps) in partitions)
+            {
+                var topic = _broker.Logs.Get(t);
+                foreach (var p in ps)
+                {
+                    if (topic == null || p < 0 || p >= topic.Partitions.Length) results.Add((t, p, ErrorCode.UnknownTopicOrPartition));
+                    else if (subscribed != null && subscribed.Contains(t)) results.Add((t, p, ErrorCode.GroupSubscribedToTopic));
+                    else
+                    {
+                        results.Add((t, p, ErrorCode.None));
+                        if (group.Offsets.ContainsKey((t, p))) tombstones.Add((GroupRecords.OffsetKeyBytes(groupId, t, p), null));
+                    }
+                }
+            }
+            if (tombstones.Count > 0)
+            {
+                var err = Append(group.LogPartition, tombstones);
+                if (err != ErrorCode.None) return (err, []);
+                foreach (var (t, p, e) in results)
+                    if (e == ErrorCode.None) group.Offsets.Remove((t, p));
+            }
+            return (ErrorCode.None, results);
+        }
+    }
+
+    // ------------------------------------------------------------------ Describe, list, delete
+
+    public GroupDescription Describe(string groupId)
+    {
+        if (Availability is var a && a != ErrorCode.None) return new(a, groupId, "", "", "", []);
+        if (!_groups.TryGetValue(groupId, out var group))
+            return new(ErrorCode.None, groupId, nameof(GroupState.Dead), "", NoProtocol, []);
+        lock (group)
+        {
+            bool stable = group.Is(GroupState.Stable);
+            var members = group.Members.Values.Select(m => stable
+                ? new MemberDescription(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost, m.MetadataFor(group.ProtocolName!), m.Assignment)
+                : new MemberDescription(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost, [], [])).ToList();
+            return new(ErrorCode.None, groupId, group.State.ToString(), group.ProtocolType ?? "", stable ? group.ProtocolName! : NoProtocol, members);
+        }
+    }
+
+    public (ErrorCode Error, List<GroupListing> Groups) List(IReadOnlyCollection<string> statesFilter, IReadOnlyCollection<string> typesFilter)
+    {
+        if (Availability is var a && a != ErrorCode.None) return (a, []);
+        var result = new List<GroupListing>();
+        foreach (var group in _groups.Values)
+        {
+            lock (group)
+            {
+                if (group.Is(GroupState.Dead)) continue;
+                string state = group.State.ToString();
+                if (statesFilter.Count > 0 && !statesFilter.Any(s => string.Equals(s, state, StringComparison.OrdinalIgnoreCase))) continue;
+                if (typesFilter.Count > 0 && !typesFilter.Any(s => string.Equals(s, "classic", StringComparison.OrdinalIgnoreCase))) continue;
+                result.Add(new GroupListing(group.GroupId, group.ProtocolType ?? "", state));
+            }
+        }
+        result.Sort((x, y) => string.CompareOrdinal(x.GroupId, y.GroupId));
+        return (ErrorCode.None, result);
+    }
+
+    public ErrorCode DeleteGroup(string groupId)
+    {
+        if (Availability is var a && a != ErrorCode.None) return a;
+        if (!_groups.TryGetValue(groupId, out var group)) return ErrorCode.GroupIdNotFound;
+        lock (group)
+        {
+            if (group.Is(GroupState.Dead)) return ErrorCode.GroupIdNotFound;
+            if (!group.Is(GroupState.Empty)) return ErrorCode.NonEmptyGroup;
+            var err = RemoveGroup(group);
+            if (err == ErrorCode.None) LogGroupDeleted(_logger, groupId);
+            return err;
+        }
+    }
+
+    /// <summary>Writes tombstones for the group and its offsets and marks it Dead. Caller holds the group lock.</summary>
+    private ErrorCode RemoveGroup(ConsumerGroup group)
+    {
+        var tombstones = group.Offsets.Keys.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList();
+        tombstones.Add((GroupRecords.GroupKeyBytes(group.GroupId), null));
+        var err = Append(group.LogPartition, tombstones);
+        if (err != ErrorCode.None) return err;
+        group.Offsets.Clear();
+        group.TransitionTo(GroupState.Dead);
+        _groups.TryRemove(new(group.GroupId, group));
+        return ErrorCode.None;
+    }
+
+    // ------------------------------------------------------------------ Timers
+
+    private void Tick()
+    {
+        if (Interlocked.Exchange(ref _ticking, 1) == 1) return;
+        try
+        {
+            long now = Now;
+            foreach (var group in _groups.Values)
+            {
+                lock (group)
+                {
+                    if (group.Is(GroupState.Dead)) continue;
+                    ExpireMembers(group, now);
+                    if (group.Is(GroupState.PreparingRebalance) && now >= group.JoinDeadline) OnJoinDeadline(group);
+                    if (group.PendingSync.Count > 0 && now >= group.PendingSyncDeadline
+                        && group.State is GroupState.CompletingRebalance or GroupState.Stable)
+                    {
+                        var missing = group.PendingSync.ToList();
+                        foreach (var id in missing)
+                            if (group.Members.TryGetValue(id, out var m))
+                                RemoveMemberAndUpdateGroup(group, m, $"removing member {id} because it did not send SyncGroup within the rebalance timeout");
+                        group.PendingSync.Clear();
+                    }
+                }
+            }
+            if (now >= _nextRetentionCheck)
+            {
+                _nextRetentionCheck = now + Cfg.OffsetsRetentionCheckIntervalMs;
+                ExpireOffsets();
+            }
+        }
+        catch (Exception e)
+        {
+            LogTickFailed(_logger, e);
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
+        }
+    }
+
+    private void ExpireMembers(ConsumerGroup group, long now)
+    {
+        foreach (var (id, deadline) in group.PendingMembers.ToList())
+        {
+            if (now < deadline) continue;
+            group.PendingMembers.Remove(id);
+            LogMemberRemoved(_logger, group.GroupId, id, "it did not complete its join (pending member expired)");
+            if (group.Is(GroupState.PreparingRebalance)) TryCompleteJoin(group);
+        }
+        foreach (var m in group.Members.Values.ToList())
+        {
+            if (now < m.HeartbeatDeadline) continue;
+            if (!m.IsNew && (m.AwaitingJoin != null || m.AwaitingSync != null))
+            {
+                m.HeartbeatDeadline = now + m.SessionTimeoutMs; // blocked in a rebalance: that counts as alive
+                continue;
+            }
+            RemoveMemberAndUpdateGroup(group, m, $"removing member {m.MemberId} on heartbeat expiration (session timeout {m.SessionTimeoutMs} ms)");
+        }
+    }
+
+    private void OnJoinDeadline(ConsumerGroup group)
+    {
+        if (group.InitialDelayedJoin && group.NewMemberAdded && group.InitialDelayRemainingMs > 0)
+        {
+            group.NewMemberAdded = false;
+            long delay = Math.Min(Cfg.GroupInitialRebalanceDelayMs, group.InitialDelayRemainingMs);
+            group.InitialDelayRemainingMs = Math.Max(group.InitialDelayRemainingMs - delay, 0);
+            group.JoinDeadline = Now + delay;
+            return;
+        }
+        group.InitialDelayedJoin = false;
+        CompleteJoin(group);
+    }
+
+    /// <summary>offsets.retention.minutes: offsets of an empty group expire that long after it became empty
+    /// (or after the commit, for groups that never used group management); an explicit expiry wins.</summary>
+    private void ExpireOffsets()
+    {
+        long now = WallClock;
+        long retention = Cfg.OffsetsRetentionMs;
+        int expiredTotal = 0;
+        foreach (var group in _groups.Values)
+        {
+            lock (group)
+            {
+                if (!group.Is(GroupState.Empty)) continue;
+                var expired = group.Offsets.Where(kv =>
+                {
+                    var o = kv.Value;
+                    if (o.ExpireTimestamp >= 0) return now >= o.ExpireTimestamp;
+                    long baseTs = group.ProtocolType is { Length: > 0 } ? group.StateTimestamp : o.CommitTimestamp;
+                    return now - baseTs >= retention;
+                }).Select(kv => kv.Key).ToList();
+                if (expired.Count > 0)
+                {
+                    var err = Append(group.LogPartition, expired.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList());
+                    if (err != ErrorCode.None) continue;
+                    foreach (var k in expired) group.Offsets.Remove(k);
+                    expiredTotal += expired.Count;
+                }
+                if (group.Offsets.Count == 0 && group.Members.Count == 0 && group.PendingMembers.Count == 0)
+                    RemoveGroup(group);
+            }
+        }
+        if (expiredTotal > 0) LogOffsetsExpired(_logger, expiredTotal);
+    }
+
+    // ------------------------------------------------------------------ The offsets log
+
+    /// <summary>Writes the group's metadata (members and assignment). Caller holds the group lock.</summary>
+    private ErrorCode StoreGroup(ConsumerGroup group)
+    {
+        var stored = new StoredGroup(group.ProtocolType ?? "", group.GenerationId, group.ProtocolName, group.LeaderId, group.StateTimestamp,
+            group.Members.Values.Select(m => new StoredMember(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost,
+                m.RebalanceTimeoutMs, m.SessionTimeoutMs,
+                group.ProtocolName != null && m.Protocols.Exists(p => p.Name == group.ProtocolName) ? m.MetadataFor(group.ProtocolName) : [],
+                m.Assignment)).ToList());
+        return Append(group.LogPartition, [(GroupRecords.GroupKeyBytes(group.GroupId), GroupRecords.GroupValueBytes(stored))]);
+    }
+
+    private TopicLogs OffsetsLog()
+    {
+        var t = _broker.Logs.Get(OffsetsTopic);
+        if (t != null) return t;
+        lock (_topicLock)
+        {
+            t = _broker.Logs.Get(OffsetsTopic);
+            if (t != null) return t;
+            var created = _broker.Logs.Create(OffsetsTopic, Math.Max(1, Cfg.OffsetsTopicPartitions), new Dictionary<string, string>
+            {
+                ["cleanup.policy"] = "compact",
+                ["segment.bytes"] = Cfg.OffsetsTopicSegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["compression.type"] = "producer",
+            });
+            return created ?? _broker.Logs.Get(OffsetsTopic)!;
+        }
+    }
+
+    private ErrorCode Append(int partition, List<(byte[] Key, byte[]? Value)> records)
+    {
+        try
+        {
+            var log = OffsetsLog().Partitions[partition];
+            long ts = WallClock;
+            var builder = new RecordBatchBuilder();
+            foreach (var (k, v) in records) builder.Add(k, v ?? [], ts, nullValue: v is null);
+            log.Append(builder.Build());
+            return ErrorCode.None;
+        }
+        catch (RecordTooLargeException)
+        {
+            return ErrorCode.InvalidCommitOffsetSize;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            LogAppendFailed(_logger, e.Message);
+            return ErrorCode.NotCoordinator;
+        }
+    }
+
+    private void Load()
+    {
+        var topic = _broker.Logs.Get(OffsetsTopic);
+        if (topic == null) return;
+        var started = Now;
+        var groupValues = new Dictionary<string, StoredGroup?>(StringComparer.Ordinal);
+        var offsets = new Dictionary<OffsetKey, CommittedOffset?>();
+        long records = 0;
+        foreach (var log in topic.Partitions)
+        {
+            long offset = log.LogStartOffset;
+            while (offset < log.HighWatermark)
+            {
+                var read = log.Read(offset, 1 << 20, minOneBatch: true);
+                if (read.Records.IsEmpty) break;
+                try
+                {
+                    var mem = read.Records;
+                    while (mem.Length >= RecordBatch.HeaderSize)
+                    {
+                        int size = RecordBatch.TotalSize(mem.Span);
+                        var batch = mem[..size];
+                        offset = RecordBatch.LastOffset(batch.Span) + 1;
+                        if (!RecordBatch.IsControl(batch.Span))
+                        {
+                            foreach (var rec in RecordReader.ReadBatch(batch))
+                            {
+                                if (rec.Key is not { } key) continue;
+                                records++;
+                                try
+                                {
+                                    var (ok, g) = GroupRecords.ReadKey(key.Span);
+                                    if (ok != null) offsets[ok] = rec.Value is { } v ? GroupRecords.ReadOffsetValue(v.Span) : null;
+                                    else if (g != null) groupValues[g] = rec.Value is { } v2 ? GroupRecords.ReadGroupValue(v2.Span) : null;
+                                }
+                                catch (FormatException e)
+                                {
+                                    LogBadRecord(_logger, log.Partition, rec.Offset, e.Message);
+                                }
+                            }
+                        }
+                        mem = mem[size..];
+                    }
+                }
+                finally
+                {
+                    read.Lease?.Dispose();
+                }
+            }
+        }
+
+        long now = Now;
+        foreach (var (name, stored) in groupValues)
+        {
+            if (stored == null) continue;
+            var group = _groups.GetOrAdd(name, id => new ConsumerGroup(id, PartitionFor(id)));
+            group.ProtocolType = stored.ProtocolType.Length > 0 ? stored.ProtocolType : null;
+            group.GenerationId = stored.Generation;
+            group.ProtocolName = stored.Protocol;
+            group.LeaderId = stored.Leader;
+            if (stored.StateTimestamp > 0) group.StateTimestamp = stored.StateTimestamp;
+            foreach (var m in stored.Members)
+            {
+                var member = new GroupMember
+                {
+                    MemberId = m.MemberId,
+                    GroupInstanceId = m.GroupInstanceId,
+                    ClientId = m.ClientId,
+                    ClientHost = m.ClientHost,
+                    RebalanceTimeoutMs = m.RebalanceTimeoutMs,
+                    SessionTimeoutMs = m.SessionTimeoutMs,
+                    ProtocolType = stored.ProtocolType,
+                    Protocols = [(stored.Protocol ?? "", m.Subscription)],
+                    Assignment = m.Assignment,
+                    HeartbeatDeadline = now + m.SessionTimeoutMs,
+                };
+                group.Members[member.MemberId] = member;
+                if (member.GroupInstanceId != null) group.StaticMembers[member.GroupInstanceId] = member.MemberId;
+            }
+            group.State = group.Members.Count > 0 ? GroupState.Stable : GroupState.Empty;
+        }
+        int offsetCount = 0;
+        foreach (var (key, value) in offsets)
+        {
+            if (value == null) continue;
+            var group = _groups.GetOrAdd(key.Group, id => new ConsumerGroup(id, PartitionFor(id)));
+            group.Offsets[(key.Topic, key.Partition)] = value;
+            offsetCount++;
+        }
+        LogLoaded(_logger, _groups.Count, offsetCount, records, Now - started);
+    }
+
+    /// <summary>Stops serving: pending joins and syncs are answered with NOT_COORDINATOR, as when Kafka moves a coordinator.</summary>
+    public void Dispose()
+    {
+        _shutdown = true;
+        _timer.Dispose();
+        foreach (var group in _groups.Values)
+        {
+            lock (group)
+            {
+                foreach (var m in group.Members.Values)
+                {
+                    m.AwaitingJoin?.TrySetResult(JoinResult.Failed(ErrorCode.NotCoordinator, m.MemberId));
+                    m.AwaitingJoin = null;
+                    m.AwaitingSync?.TrySetResult(SyncResult.Failed(ErrorCode.NotCoordinator));
+                    m.AwaitingSync = null;
+                }
+            }
+        }
+    }
+
+    // for tests: wait until the offsets log has been read
+    public async Task WaitLoadedAsync()
+    {
+        while (_loading) await Task.Delay(10).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "group {Group}: preparing to rebalance (was {State}, generation {Generation}): {Reason}")]
+    private static partial void LogRebalance(ILogger logger, string group, string state, int generation, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "group {Group}: generation {Generation} with protocol {Protocol} and {Members} member(s)")]
+    private static partial void LogGeneration(ILogger logger, string group, int generation, string protocol, int members);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "group {Group}: stable in generation {Generation} with {Members} member(s)")]
+    private static partial void LogStable(ILogger logger, string group, int generation, int members);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "group {Group}: {Member} removed: {Reason}")]
+    private static partial void LogMemberRemoved(ILogger logger, string group, string member, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "group {Group}: static member {Instance} rejoined; member id {Old} replaced by {New}")]
+    private static partial void LogStaticReplaced(ILogger logger, string group, string instance, string old, string @new);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "deleted group {Group}")]
+    private static partial void LogGroupDeleted(ILogger logger, string group);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "expired {Count} committed offset(s)")]
+    private static partial void LogOffsetsExpired(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "loaded {Groups} group(s) and {Offsets} committed offset(s) from {Records} __consumer_offsets record(s) in {Ms} ms")]
+    private static partial void LogLoaded(ILogger logger, int groups, int offsets, long records, long ms);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "__consumer_offsets partition {Partition} offset {Offset}: unreadable record skipped: {Message}")]
+    private static partial void LogBadRecord(ILogger logger, int partition, long offset, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "could not load __consumer_offsets")]
+    private static partial void LogLoadFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "group coordinator timer failed")]
+    private static partial void LogTickFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not write to __consumer_offsets: {Message}")]
+    private static partial void LogAppendFailed(ILogger logger, string message);
+}
