@@ -21,7 +21,9 @@ public sealed partial class KafkaBroker : IDisposable
     /// <summary>The port clients are told to use; set by the server once it is bound.</summary>
     public int AdvertisedPort { get; set; }
 
-    public KafkaBroker(BrokerConfig config, ILoggerFactory? loggerFactory = null)
+    /// <param name="groupLoadGate">For tests: the group coordinator reads __consumer_offsets only after this task completes,
+    /// so COORDINATOR_LOAD_IN_PROGRESS can be observed.</param>
+    public KafkaBroker(BrokerConfig config, ILoggerFactory? loggerFactory = null, Task? groupLoadGate = null)
     {
         Config = config;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Broker");
@@ -32,7 +34,7 @@ public sealed partial class KafkaBroker : IDisposable
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
         Apis = new ApiRegistry(KafkaCompat.Broker.Apis.BrokerApisList.All());
         Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
-        _ = Groups.StartAsync();
+        _ = Groups.StartAsync(groupLoadGate);
     }
 
     /// <summary>Host written into Metadata: --advertised-host, else the bind host, else the address the client reached.</summary>

@@ -85,7 +85,7 @@ public sealed class DurabilityTests : IDisposable
         }
     }
 
-    private static string BrokerDll()
+    internal static string BrokerDll()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "KafkaCompat.sln"))) dir = dir.Parent;
@@ -97,10 +97,10 @@ public sealed class DurabilityTests : IDisposable
         return candidates[0];
     }
 
-    private static (Process Process, int Port) StartProcess(string dataDir)
+    internal static (Process Process, int Port) StartProcess(string dataDir, params string[] extraArgs)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { BrokerDll(), "serve", "--port", "0", "--data-dir", dataDir }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { BrokerDll(), "serve", "--port", "0", "--data-dir", dataDir }.Concat(extraArgs)) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.ErrorDataReceived += (_, _) => { };
         p.BeginErrorReadLine();

@@ -53,10 +53,11 @@ public sealed partial class GroupCoordinator : IDisposable
     public bool IsLoading => _loading;
 
     /// <summary>Reads __consumer_offsets in the background (requests get COORDINATOR_LOAD_IN_PROGRESS meanwhile), then starts the timers.</summary>
-    public Task StartAsync() => Task.Run(() =>
+    public Task StartAsync(Task? gate = null) => Task.Run(async () =>
     {
         try
         {
+            if (gate != null) await gate.ConfigureAwait(false);
             Load();
         }
         catch (Exception e)
