@@ -13,8 +13,19 @@ with that label, the client runs a few small steps, and the proxy keeps the firs
 (api key, version) as <label>-<ApiKeyName>-v<version>-1.bin. The old files of a label are removed
 before it is captured again. Record timestamps (and so the bytes of Produce frames) differ between
 runs.
+
+Each main label (kafka-python, librdkafka, kafkajs) also runs consumer-group steps: a consumer
+subscribes in a group, reads the 3 records, waits for a few heartbeats, commits, reads its committed
+offset back and leaves; then the client's admin API lists and describes groups, fetches (and, where it
+can, changes and deletes) the group's offsets and deletes the group. librdkafka's newer admin calls
+(ListConsumerGroups, DescribeConsumerGroups, List/Alter/DeleteConsumerGroupOffsets, DeleteGroups) are
+not wrapped by confluent-kafka-python 1.7.0, so they are called through ctypes on the same
+librdkafka.so.1. The librdkafka.static label is a librdkafka consumer with group.instance.id set
+(static membership), keeping only the frames that carry the instance id. The broker is started with
+group.initial.rebalance.delay.ms=0 and group.min.session.timeout.ms=1000 so the group steps are fast.
 """
 import argparse
+import ctypes
 import glob
 import json
 import os
@@ -98,8 +109,42 @@ def kafka_python_steps(bootstrap, topic):
     assert len(got) == 3, got
     consumer.offsets_for_times({tp: 0})
     consumer.close()
+    kafka_python_group(bootstrap, topic, admin)
     admin.delete_topics([topic], timeout_ms=10000)
     admin.close()
+
+
+def kafka_python_group(bootstrap, topic, admin):
+    """FindCoordinator, JoinGroup, SyncGroup, Heartbeat, OffsetCommit, OffsetFetch, LeaveGroup from a
+    subscribed consumer, then ListGroups, DescribeGroups, OffsetFetch and DeleteGroups from the admin."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+    group = "fixture-group-kafka-python"
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="fixture-group-consumer", group_id=group,
+                             enable_auto_commit=False, auto_offset_reset="earliest",
+                             session_timeout_ms=6000, heartbeat_interval_ms=300)
+    consumer.subscribe([topic])
+    got = []
+    deadline = time.monotonic() + 20
+    while len(got) < 3 and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=500).values():
+            got += records
+    assert len(got) == 3, got
+    tp = TopicPartition(topic, 0)
+    end = time.monotonic() + 1.5  # several heartbeat intervals
+    while time.monotonic() < end:
+        consumer.poll(timeout_ms=200)
+    consumer.commit({tp: OffsetAndMetadata(3, "fixture")})
+    assert consumer.committed(tp) == 3
+    consumer.close()  # LeaveGroup
+    groups = admin.list_consumer_groups()
+    assert (group, "consumer") in groups, groups
+    described = admin.describe_consumer_groups([group])
+    assert described[0].group == group, described
+    offsets = admin.list_consumer_group_offsets(group)
+    assert offsets[tp].offset == 3, offsets
+    deleted = admin.delete_consumer_groups([group])
+    assert [(g, e.errno) for g, e in deleted] == [(group, 0)], deleted
 
 
 def kafka_python_codec(bootstrap, topic, codec):
@@ -136,8 +181,206 @@ def librdkafka_steps(bootstrap, topic):
     consumer.offsets_for_times([TopicPartition(topic, 0, 0)], timeout=10)
     consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10, cached=False)
     consumer.close()
+    librdkafka_group(bootstrap, topic, "fixture-group-librdkafka")
+    groups = admin.list_groups(timeout=10)  # ListGroups, then DescribeGroups for the groups found
+    assert any(g.id == "fixture-group-librdkafka" for g in groups), groups
+    librdkafka_group_admin(bootstrap, topic, "fixture-group-librdkafka")
     for f in admin.delete_topics([topic]).values():
         f.result(10)
+
+
+def librdkafka_group(bootstrap, topic, group, instance_id=None):
+    """A subscribed consumer: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, OffsetFetch, OffsetCommit,
+    and LeaveGroup on close (librdkafka sends no LeaveGroup for a static member)."""
+    from confluent_kafka import Consumer, TopicPartition
+    conf = {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+            "auto.offset.reset": "earliest", "session.timeout.ms": 6000, "heartbeat.interval.ms": 300}
+    if instance_id:
+        conf["group.instance.id"] = instance_id
+    consumer = Consumer(conf)
+    consumer.subscribe([topic])
+    got = []
+    deadline = time.monotonic() + 20
+    while len(got) < 3 and time.monotonic() < deadline:
+        got += [m for m in consumer.consume(3 - len(got), 0.5) if not m.error()]
+    assert len(got) == 3, got
+    end = time.monotonic() + 1.5  # several heartbeat intervals
+    while time.monotonic() < end:
+        consumer.poll(0.2)
+    consumer.commit(offsets=[TopicPartition(topic, 0, 3)], asynchronous=False)
+    committed = consumer.committed([TopicPartition(topic, 0)], timeout=10)
+    assert committed[0].offset == 3, committed
+    consumer.close()
+
+
+def librdkafka_static(bootstrap, topic):
+    """A static member (group.instance.id), so JoinGroup, SyncGroup, Heartbeat and OffsetCommit carry
+    the instance id."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)]).values():
+        f.result(10)
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for i in range(3):
+        producer.produce(topic, value=f"static {i}".encode(), key=f"k{i}".encode(), partition=0)
+    assert producer.flush(10) == 0
+    librdkafka_group(bootstrap, topic, "fixture-group-librdkafka-static", instance_id="fixture-instance-1")
+    for f in admin.delete_topics([topic]).values():
+        f.result(10)
+
+
+class _RdTopicPartition(ctypes.Structure):
+    _fields_ = [("topic", ctypes.c_char_p), ("partition", ctypes.c_int32), ("offset", ctypes.c_int64),
+                ("metadata", ctypes.c_void_p), ("metadata_size", ctypes.c_size_t), ("opaque", ctypes.c_void_p),
+                ("err", ctypes.c_int), ("_private", ctypes.c_void_p)]
+
+
+class _RdTopicPartitionList(ctypes.Structure):
+    _fields_ = [("cnt", ctypes.c_int), ("size", ctypes.c_int), ("elems", ctypes.POINTER(_RdTopicPartition))]
+
+
+def librdkafka_group_admin(bootstrap, topic, group):
+    """librdkafka 2.0.2's group admin API, which confluent-kafka-python 1.7.0 does not wrap, through
+    ctypes: ListConsumerGroups (ListGroups), DescribeConsumerGroups (DescribeGroups),
+    ListConsumerGroupOffsets (OffsetFetch), AlterConsumerGroupOffsets (OffsetCommit),
+    DeleteConsumerGroupOffsets (OffsetDelete) and DeleteGroups (DeleteGroups)."""
+    import confluent_kafka  # noqa: F401 - loads the same librdkafka.so.1 first
+    lib = ctypes.CDLL("librdkafka.so.1")
+    vp, sz = ctypes.c_void_p, ctypes.c_size_t
+    for name, res, args in [
+        ("rd_kafka_conf_new", vp, []),
+        ("rd_kafka_conf_set", ctypes.c_int, [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, sz]),
+        ("rd_kafka_new", vp, [ctypes.c_int, vp, ctypes.c_char_p, sz]),
+        ("rd_kafka_destroy", None, [vp]),
+        ("rd_kafka_queue_new", vp, [vp]),
+        ("rd_kafka_queue_destroy", None, [vp]),
+        ("rd_kafka_queue_poll", vp, [vp, ctypes.c_int]),
+        ("rd_kafka_event_error", ctypes.c_int, [vp]),
+        ("rd_kafka_event_error_string", ctypes.c_char_p, [vp]),
+        ("rd_kafka_event_destroy", None, [vp]),
+        ("rd_kafka_error_string", ctypes.c_char_p, [vp]),
+        ("rd_kafka_topic_partition_list_new", vp, [ctypes.c_int]),
+        ("rd_kafka_topic_partition_list_add", ctypes.POINTER(_RdTopicPartition), [vp, ctypes.c_char_p, ctypes.c_int32]),
+        ("rd_kafka_topic_partition_list_destroy", None, [vp]),
+        ("rd_kafka_group_result_error", vp, [vp]),
+        ("rd_kafka_group_result_partitions", ctypes.POINTER(_RdTopicPartitionList), [vp]),
+        ("rd_kafka_ListConsumerGroups", None, [vp, vp, vp]),
+        ("rd_kafka_event_ListConsumerGroups_result", vp, [vp]),
+        ("rd_kafka_ListConsumerGroups_result_valid", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+        ("rd_kafka_ListConsumerGroups_result_errors", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+        ("rd_kafka_ConsumerGroupListing_group_id", ctypes.c_char_p, [vp]),
+        ("rd_kafka_DescribeConsumerGroups", None, [vp, ctypes.POINTER(ctypes.c_char_p), sz, vp, vp]),
+        ("rd_kafka_event_DescribeConsumerGroups_result", vp, [vp]),
+        ("rd_kafka_DescribeConsumerGroups_result_groups", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+        ("rd_kafka_ConsumerGroupDescription_error", vp, [vp]),
+        ("rd_kafka_ListConsumerGroupOffsets_new", vp, [ctypes.c_char_p, vp]),
+        ("rd_kafka_ListConsumerGroupOffsets", None, [vp, ctypes.POINTER(vp), sz, vp, vp]),
+        ("rd_kafka_event_ListConsumerGroupOffsets_result", vp, [vp]),
+        ("rd_kafka_ListConsumerGroupOffsets_result_groups", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+        ("rd_kafka_ListConsumerGroupOffsets_destroy", None, [vp]),
+        ("rd_kafka_AlterConsumerGroupOffsets_new", vp, [ctypes.c_char_p, vp]),
+        ("rd_kafka_AlterConsumerGroupOffsets", None, [vp, ctypes.POINTER(vp), sz, vp, vp]),
+        ("rd_kafka_event_AlterConsumerGroupOffsets_result", vp, [vp]),
+        ("rd_kafka_AlterConsumerGroupOffsets_result_groups", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+        ("rd_kafka_AlterConsumerGroupOffsets_destroy", None, [vp]),
+        ("rd_kafka_DeleteConsumerGroupOffsets_new", vp, [ctypes.c_char_p, vp]),
+        ("rd_kafka_DeleteConsumerGroupOffsets", None, [vp, ctypes.POINTER(vp), sz, vp, vp]),
+        ("rd_kafka_event_DeleteConsumerGroupOffsets_result", vp, [vp]),
+        ("rd_kafka_DeleteConsumerGroupOffsets_result_groups", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+        ("rd_kafka_DeleteConsumerGroupOffsets_destroy", None, [vp]),
+        ("rd_kafka_DeleteGroup_new", vp, [ctypes.c_char_p]),
+        ("rd_kafka_DeleteGroups", None, [vp, ctypes.POINTER(vp), sz, vp, vp]),
+        ("rd_kafka_event_DeleteGroups_result", vp, [vp]),
+        ("rd_kafka_DeleteGroups_result_groups", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+        ("rd_kafka_DeleteGroup_destroy", None, [vp]),
+    ]:
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = res, args
+
+    errstr = ctypes.create_string_buffer(512)
+    conf = lib.rd_kafka_conf_new()
+    if lib.rd_kafka_conf_set(conf, b"bootstrap.servers", bootstrap.encode(), errstr, 512) != 0:
+        raise RuntimeError(errstr.value.decode())
+    rk = lib.rd_kafka_new(0, conf, errstr, 512)  # RD_KAFKA_PRODUCER; takes ownership of conf
+    if not rk:
+        raise RuntimeError(errstr.value.decode())
+    queue = lib.rd_kafka_queue_new(rk)
+
+    def result(what, get_result):
+        ev = lib.rd_kafka_queue_poll(queue, 15000)
+        if not ev:
+            raise RuntimeError(f"librdkafka {what}: no result")
+        if lib.rd_kafka_event_error(ev):
+            raise RuntimeError(f"librdkafka {what}: {lib.rd_kafka_event_error_string(ev).decode()}")
+        return ev, get_result(ev)
+
+    def check_groups(what, ev, res, get_groups):
+        cnt = sz()
+        groups = get_groups(res, ctypes.byref(cnt))
+        for i in range(cnt.value):
+            err = lib.rd_kafka_group_result_error(groups[i])
+            if err:
+                raise RuntimeError(f"librdkafka {what}: {lib.rd_kafka_error_string(err).decode()}")
+            parts = lib.rd_kafka_group_result_partitions(groups[i])
+            if parts:
+                for j in range(parts.contents.cnt):
+                    if parts.contents.elems[j].err:
+                        raise RuntimeError(f"librdkafka {what}: partition error {parts.contents.elems[j].err}")
+        lib.rd_kafka_event_destroy(ev)
+        return cnt.value
+
+    def one_partition(offset=None):
+        tpl = lib.rd_kafka_topic_partition_list_new(1)
+        tp = lib.rd_kafka_topic_partition_list_add(tpl, topic.encode(), 0)
+        if offset is not None:
+            tp.contents.offset = offset
+        return tpl
+
+    try:
+        lib.rd_kafka_ListConsumerGroups(rk, None, queue)
+        ev, res = result("ListConsumerGroups", lib.rd_kafka_event_ListConsumerGroups_result)
+        cnt, ecnt = sz(), sz()
+        valid = lib.rd_kafka_ListConsumerGroups_result_valid(res, ctypes.byref(cnt))
+        names = [lib.rd_kafka_ConsumerGroupListing_group_id(valid[i]).decode() for i in range(cnt.value)]
+        lib.rd_kafka_ListConsumerGroups_result_errors(res, ctypes.byref(ecnt))
+        lib.rd_kafka_event_destroy(ev)
+        assert group in names and ecnt.value == 0, (names, ecnt.value)
+
+        lib.rd_kafka_DescribeConsumerGroups(rk, (ctypes.c_char_p * 1)(group.encode()), 1, None, queue)
+        ev, res = result("DescribeConsumerGroups", lib.rd_kafka_event_DescribeConsumerGroups_result)
+        descs = lib.rd_kafka_DescribeConsumerGroups_result_groups(res, ctypes.byref(cnt))
+        assert cnt.value == 1 and not lib.rd_kafka_ConsumerGroupDescription_error(descs[0])
+        lib.rd_kafka_event_destroy(ev)
+
+        for what, new, call, get, destroy, offset in [
+            ("ListConsumerGroupOffsets", lib.rd_kafka_ListConsumerGroupOffsets_new, lib.rd_kafka_ListConsumerGroupOffsets,
+             (lib.rd_kafka_event_ListConsumerGroupOffsets_result, lib.rd_kafka_ListConsumerGroupOffsets_result_groups),
+             lib.rd_kafka_ListConsumerGroupOffsets_destroy, None),
+            ("AlterConsumerGroupOffsets", lib.rd_kafka_AlterConsumerGroupOffsets_new, lib.rd_kafka_AlterConsumerGroupOffsets,
+             (lib.rd_kafka_event_AlterConsumerGroupOffsets_result, lib.rd_kafka_AlterConsumerGroupOffsets_result_groups),
+             lib.rd_kafka_AlterConsumerGroupOffsets_destroy, 1),
+            ("DeleteConsumerGroupOffsets", lib.rd_kafka_DeleteConsumerGroupOffsets_new,
+             lib.rd_kafka_DeleteConsumerGroupOffsets,
+             (lib.rd_kafka_event_DeleteConsumerGroupOffsets_result, lib.rd_kafka_DeleteConsumerGroupOffsets_result_groups),
+             lib.rd_kafka_DeleteConsumerGroupOffsets_destroy, None),
+        ]:
+            tpl = one_partition(offset)
+            obj = new(group.encode(), tpl)
+            lib.rd_kafka_topic_partition_list_destroy(tpl)
+            call(rk, (vp * 1)(obj), 1, None, queue)
+            destroy(obj)
+            ev, res = result(what, get[0])
+            assert check_groups(what, ev, res, get[1]) == 1
+
+        obj = lib.rd_kafka_DeleteGroup_new(group.encode())
+        lib.rd_kafka_DeleteGroups(rk, (vp * 1)(obj), 1, None, queue)
+        lib.rd_kafka_DeleteGroup_destroy(obj)
+        ev, res = result("DeleteGroups", lib.rd_kafka_event_DeleteGroups_result)
+        assert check_groups("DeleteGroups", ev, res, lib.rd_kafka_DeleteGroups_result_groups) == 1
+    finally:
+        lib.rd_kafka_queue_destroy(queue)
+        lib.rd_kafka_destroy(rk)
 
 
 def librdkafka_codec(bootstrap, topic, codec):
@@ -158,6 +401,36 @@ const { Kafka, logLevel, CompressionTypes } = require('kafkajs')
 const [bootstrap, topic, mode] = process.argv.slice(1)
 const kafka = new Kafka({ clientId: 'fixture-kafkajs', brokers: [bootstrap], logLevel: logLevel.NOTHING,
   retry: { retries: 2, initialRetryTime: 100 } })
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+
+// FindCoordinator, JoinGroup, SyncGroup, OffsetFetch, Fetch, Heartbeat, OffsetCommit and LeaveGroup from a
+// consumer, then ListGroups, DescribeGroups, OffsetFetch, OffsetCommit and DeleteGroups from the admin.
+async function group(admin, topic) {
+  const groupId = 'fixture-group-kafkajs'
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 300, maxWaitTimeInMs: 200 })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  let got = 0
+  let crashed = null
+  consumer.on(consumer.events.CRASH, e => { crashed = e.payload.error })
+  await consumer.run({ autoCommit: false, eachMessage: async () => { got++ } })
+  const deadline = Date.now() + 20000
+  while (got < 3 && !crashed && Date.now() < deadline) await sleep(100)
+  if (crashed) throw crashed
+  if (got !== 3) throw new Error(`consumed ${got} of 3 records`)
+  await sleep(1500) // several heartbeat intervals
+  await consumer.commitOffsets([{ topic, partition: 0, offset: '3' }])
+  await consumer.disconnect() // LeaveGroup
+  const { groups } = await admin.listGroups()
+  if (!groups.some(g => g.groupId === groupId)) throw new Error(`listGroups: ${JSON.stringify(groups)}`)
+  const described = await admin.describeGroups([groupId])
+  if (described.groups[0].groupId !== groupId) throw new Error(`describeGroups: ${JSON.stringify(described)}`)
+  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] })
+  if (offsets[0].partitions.find(p => p.partition === 0).offset !== '3') throw new Error(`fetchOffsets: ${JSON.stringify(offsets)}`)
+  await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '1' }] })
+  const deleted = await admin.deleteGroups([groupId])
+  if (deleted.length !== 1 || deleted[0].errorCode !== 0) throw new Error(`deleteGroups: ${JSON.stringify(deleted)}`)
+}
 ;(async () => {
   const admin = kafka.admin()
   const producer = kafka.producer()
@@ -173,6 +446,7 @@ const kafka = new Kafka({ clientId: 'fixture-kafkajs', brokers: [bootstrap], log
       partition: 0, headers: i === 1 ? undefined : { h: `v${i}` } })) })
     await admin.fetchTopicOffsets(topic)
     await admin.fetchTopicOffsetsByTimestamp(topic, 0)
+    await group(admin, topic)
     await admin.deleteTopics({ topics: [topic], timeout: 10000 })
   }
   await producer.disconnect()
@@ -198,7 +472,9 @@ RUNS = [
     ("librdkafka", None, librdkafka_steps),
     ("librdkafka.gzip", "Produce", lambda b, t: librdkafka_codec(b, t, "gzip")),
     ("librdkafka.snappy", "Produce", lambda b, t: librdkafka_codec(b, t, "snappy")),
+    ("librdkafka.lz4", "Produce", lambda b, t: librdkafka_codec(b, t, "lz4")),
     ("librdkafka.zstd", "Produce", lambda b, t: librdkafka_codec(b, t, "zstd")),
+    ("librdkafka.static", "JoinGroup,SyncGroup,Heartbeat,OffsetCommit", librdkafka_static),
     ("kafkajs", None, lambda b, t: kafkajs_run(b, t, "main")),
     ("kafkajs.gzip", "Produce", lambda b, t: kafkajs_run(b, t, "gzip")),
 ]
@@ -214,7 +490,9 @@ def main():
     work = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
     port = free_port()
     broker = start(["dotnet", args.dll, "serve", "--host", "127.0.0.2", "--port", str(port),
-                    "--advertised-host", "127.0.0.1", "--data-dir", os.path.join(work, "data")],
+                    "--advertised-host", "127.0.0.1", "--data-dir", os.path.join(work, "data"),
+                    # fast group steps: no initial rebalance delay, short session timeouts allowed
+                    "--set", "group.initial.rebalance.delay.ms=0", "--set", "group.min.session.timeout.ms=1000"],
                    "listening on", "broker", os.path.join(work, "broker.log"))
     bootstrap = f"127.0.0.1:{port}"
     try:

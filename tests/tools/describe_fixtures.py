@@ -11,6 +11,7 @@ python3-kafka for its pure-Python CRC-32C) and decompresses compressed batches t
 import glob
 import gzip
 import os
+import re
 import struct
 import sys
 
@@ -30,7 +31,8 @@ CLIENT_VERSIONS = {
 }
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
-FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 18: 3, 19: 5, 20: 4}
+FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3,
+                 18: 3, 19: 5, 20: 4, 42: 2}
 
 
 class R:
@@ -75,6 +77,14 @@ class R:
     def array(self, item):
         n = self.i32()
         return None if n < 0 else [item() for _ in range(n)]
+
+    def compact_array(self, item):
+        n = self.uvarint() - 1
+        return None if n < 0 else [item() for _ in range(n)]
+
+    def bytes_(self):
+        n = self.i32()
+        return None if n < 0 else self.take(n)
 
     def tags(self):
         for _ in range(self.uvarint()):
@@ -161,7 +171,142 @@ def decompress(codec, body):
     return None
 
 
-def describe(key, ver, r):
+def subscription(meta):
+    """The consumer protocol's Subscription (JoinGroup protocol metadata)."""
+    m = R(meta)
+    v = m.i16()
+    topics = m.array(m.string)
+    user = m.bytes_()
+    s = f"subscription v{v} {topics}"
+    if v >= 1 and m.p < len(m.d):
+        owned = m.array(lambda: (m.string(), m.array(m.i32)))
+        if owned:
+            s += f" owned {owned}"
+    if user:
+        s += f" +{len(user)}B user_data"
+    return s
+
+
+def assignment(data):
+    """The consumer protocol's Assignment (SyncGroup assignment bytes)."""
+    if not data:
+        return "empty"
+    a = R(data)
+    v = a.i16()
+    parts = a.array(lambda: (a.string(), a.array(a.i32)))
+    return f"v{v} " + ", ".join(f"{t} {ps}" for t, ps in parts)
+
+
+def short(member_id):
+    """Member ids are '<client_id>-<uuid>': show the uuid as <uuid>."""
+    return repr(re.sub(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "-<uuid>", member_id))
+
+
+def describe_group(key, ver, r, flexible):
+    s = r.compact_string if flexible else r.string
+    arr = (lambda item: r.compact_array(item)) if flexible else (lambda item: r.array(item))
+
+    if key == 10:  # FindCoordinator v0-2
+        k = r.string()
+        return f"key {k!r}" + (f", key_type={r.i8()}" if ver >= 1 else "")
+    if key == 11:  # JoinGroup v0-5
+        group, session = r.string(), r.i32()
+        rebalance = r.i32() if ver >= 1 else None
+        member = r.string()
+        inst = r.string() if ver >= 5 else None
+        ptype = r.string()
+        protos = r.array(lambda: (r.string(), r.bytes_()))
+        out = f"group {group!r}, session_timeout_ms={session}"
+        if rebalance is not None:
+            out += f", rebalance_timeout_ms={rebalance}"
+        out += f", member_id={short(member)}"
+        if ver >= 5:
+            out += f", group_instance_id={inst!r}"
+        out += f", protocol_type={ptype!r}, protocols " + "; ".join(f"{n} ({subscription(m)})" for n, m in protos)
+        return out
+    if key == 14:  # SyncGroup v0-3
+        group, gen, member = r.string(), r.i32(), r.string()
+        inst = r.string() if ver >= 3 else None
+        assigns = r.array(lambda: (r.string(), r.bytes_()))
+        out = f"group {group!r}, generation {gen}, member_id={short(member)}"
+        if ver >= 3:
+            out += f", group_instance_id={inst!r}"
+        return out + ", assignments [" + "; ".join(f"{short(m)}: {assignment(a)}" for m, a in assigns) + "]"
+    if key == 12:  # Heartbeat v0-3
+        group, gen, member = r.string(), r.i32(), r.string()
+        out = f"group {group!r}, generation {gen}, member_id={short(member)}"
+        if ver >= 3:
+            out += f", group_instance_id={r.string()!r}"
+        return out
+    if key == 13:  # LeaveGroup v0-3
+        group = r.string()
+        if ver < 3:
+            return f"group {group!r}, member_id={short(r.string())}"
+        members = r.array(lambda: (r.string(), r.string()))
+        return f"group {group!r}, members " + ", ".join(f"{short(m)} (instance {i!r})" for m, i in members)
+    if key == 8:  # OffsetCommit v2-7
+        group, gen, member = r.string(), r.i32(), r.string()
+        inst = r.string() if ver >= 7 else None
+        retention = r.i64() if 2 <= ver <= 4 else None
+
+        def part():
+            p, off = r.i32(), r.i64()
+            epoch = r.i32() if ver >= 6 else None
+            meta = r.string()
+            return f"p{p}@{off}" + (f" epoch {epoch}" if epoch is not None else "") + (f" {meta!r}" if meta else "")
+        topics = r.array(lambda: (r.string(), r.array(part)))
+        out = f"group {group!r}, generation {gen}, member_id={short(member)}"
+        if ver >= 7:
+            out += f", group_instance_id={inst!r}"
+        if retention is not None:
+            out += f", retention_time_ms={retention}"
+        return out + ", " + "; ".join(f"{t}: {', '.join(ps)}" for t, ps in topics)
+    if key == 9:  # OffsetFetch v1-7
+        group = s()
+
+        def topic():
+            name, parts = s(), arr(r.i32)
+            if flexible:
+                r.tags()
+            return f"{name} {parts}"
+        topics = arr(topic)
+        out = f"group {group!r}, " + ("all topics" if topics is None else "; ".join(topics))
+        if ver >= 7:
+            out += f", require_stable={bool(r.i8())}"
+        if flexible:
+            r.tags()
+        return out
+    if key == 15:  # DescribeGroups v0-4
+        groups = r.array(r.string)
+        out = f"groups {groups}"
+        if ver >= 3:
+            out += f", include_authorized_operations={bool(r.i8())}"
+        return out
+    if key == 16:  # ListGroups v0-4
+        out = "empty body"
+        if ver >= 4:
+            out = f"states_filter={r.compact_array(r.compact_string)}"
+        if flexible:
+            r.tags()
+            if r.d[r.p:] == b"\x00":
+                # librdkafka < 2.0.3 writes the request's (empty) tagged fields twice for ListGroups v3+
+                # (fixed by confluentinc/librdkafka#4207)
+                r.take(1)
+                out += "; then 1 extra trailing byte 0x00 (librdkafka < 2.0.3 writes the tagged fields twice)"
+        return out
+    if key == 42:  # DeleteGroups v0-1
+        return f"delete {r.array(r.string)}"
+    if key == 47:  # OffsetDelete v0
+        group = r.string()
+        topics = r.array(lambda: (r.string(), r.array(r.i32)))
+        return f"group {group!r}, " + "; ".join(f"{t}: {ps}" for t, ps in topics)
+    return None
+
+
+def describe(key, ver, r, flexible=False):
+    group = describe_group(key, ver, r, flexible)
+    if group is not None:
+        return group
     if key == 18:  # ApiVersions
         if ver >= 3:
             name, version = r.compact_string(), r.compact_string()
@@ -258,7 +403,7 @@ def main():
         if flexible:
             r.tags()
         try:
-            what = describe(key, ver, r)
+            what = describe(key, ver, r, flexible)
             r.done()
         except Exception as e:  # noqa: BLE001
             what = f"DECODE ERROR: {e}"
