@@ -22,6 +22,13 @@ internal sealed class Options
     public string? MockScript { get; private set; }
     public string? WorkDir { get; private set; }
     public int StallSeconds { get; private set; } = 30;
+    public bool Groups { get; private set; } = true;
+    public int GroupMembers { get; private set; } = 10;
+    public int GroupPartitions { get; private set; } = 4;
+    public int RebalanceRuns { get; private set; } = 5;
+    public int Commits { get; private set; } = 5000;
+    /// <summary>Skip the produce/consume phases (only startup and, if on, the group phase).</summary>
+    public bool OnlyGroups { get; private set; }
 
     public const string Usage = """
         kafkacompat-load: the same produce/consume workload against KafkaCompat and librdkafka's mock cluster.
@@ -41,6 +48,12 @@ internal sealed class Options
           --work-dir DIR       where data directories and logs go (default: a new temp directory)
           --keep-data          keep the work directory afterwards
           --stall-seconds S    give up on a phase after S seconds without progress (default 30)
+          --no-groups          skip the consumer-group phase
+          --groups-only        run only startup and the consumer-group phase
+          --group-members N    members in the rebalance measurement (default 10)
+          --group-partitions N partitions of its topic on our broker (default 4, the mock's auto-create count)
+          --rebalance-runs N   rebalances measured, each with a fresh group (default 5)
+          --commits N          synchronous offset commits in the commit measurement (default 5000)
         """;
 
     public static Options Parse(string[] args)
@@ -72,10 +85,17 @@ internal sealed class Options
                 case "--work-dir": o.WorkDir = Next(); break;
                 case "--keep-data": o.KeepData = true; break;
                 case "--stall-seconds": o.StallSeconds = NextInt(); break;
+                case "--no-groups": o.Groups = false; break;
+                case "--groups-only": o.OnlyGroups = true; break;
+                case "--group-members": o.GroupMembers = NextInt(); break;
+                case "--group-partitions": o.GroupPartitions = NextInt(); break;
+                case "--rebalance-runs": o.RebalanceRuns = NextInt(); break;
+                case "--commits": o.Commits = NextInt(); break;
                 case "-h" or "--help": throw new HelpRequested();
                 default: throw new ArgumentException($"unknown option {a}");
             }
         }
+        if (o.GroupMembers < 2) throw new ArgumentException("--group-members must be at least 2");
         if (o.Records <= 0) throw new ArgumentException("--records must be positive");
         if (o.Size < 8) throw new ArgumentException("--size must be at least 8 (each value carries its sequence number)");
         if (o.WarmupRecords < 0)

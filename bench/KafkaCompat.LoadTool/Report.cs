@@ -21,6 +21,12 @@ internal static class Report
         new("consume throughput (MB/s)", r => r.Consume?.MBPerSecond ?? double.NaN, "0.0"),
         new("broker CPU per GB consumed (s)", r => r.Consume?.CpuSecondsPerGB ?? double.NaN, "0.00"),
         new("  of which kernel time (%)", r => 100 * (r.Consume?.KernelShare ?? double.NaN), "0"),
+        new("rebalance, last join to all assigned, median (ms)", r => Stats.Median(r.Groups?.RebalanceMs ?? []), "0"),
+        new("rebalance, worst of the runs (ms)", r => r.Groups is { RebalanceMs.Length: > 0 } g ? g.RebalanceMs[^1] : double.NaN, "0"),
+        new("synchronous commits per second", r => r.Groups?.CommitsPerSecond ?? double.NaN, "N0"),
+        new("commit latency p50 (ms)", r => r.Groups is { } g ? Stats.Percentile(g.CommitLatencyMs, 50) : double.NaN, "0.00"),
+        new("commit latency p99 (ms)", r => r.Groups is { } g ? Stats.Percentile(g.CommitLatencyMs, 99) : double.NaN, "0.00"),
+        new("broker CPU per 1000 commits (ms)", r => r.Groups is { Commits: > 0 } g ? g.CommitCpu.Total * 1000 / g.Commits * 1000 : double.NaN, "0.0"),
         new("broker RSS after the run (MiB)", r => r.RssAfterMiB, "0.0"),
         new("broker peak RSS, VmHWM (MiB)", r => r.PeakRssMiB, "0.0"),
         new("delivery errors", r => r.Produce?.Errors ?? double.NaN, "0"),
@@ -50,6 +56,8 @@ internal static class Report
         Console.WriteLine(Line(table[0]));
         Console.WriteLine("|" + string.Join("|", widths.Select((w, i) => i == 0 ? new string('-', w + 2) : new string('-', w + 1) + ":")) + "|");
         foreach (var r in table.Skip(1)) Console.WriteLine(Line(r));
+        if (runs.FirstOrDefault(r => r.Groups != null)?.Groups is { } gr)
+            Console.WriteLine($"groups: {gr.Members} members (range, heartbeat.interval.ms=100) on a {gr.Partitions}-partition topic, {options.RebalanceRuns} rebalances; {options.Commits:N0} synchronous commits by one member");
         Console.WriteLine("MB = 10^6 bytes of record values; CPU = utime+stime of the broker process over the phase; " +
             "latency = Produce() call to delivery report, with at most the in-flight window unacknowledged.");
 

@@ -17,6 +17,7 @@ internal sealed class BrokerRun(string name)
     public List<double> IdleRssMiB { get; } = new();
     public ProduceResult? Produce { get; set; }
     public ConsumeResult? Consume { get; set; }
+    public GroupResult? Groups { get; set; }
     public double RssAfterMiB { get; set; } = double.NaN;
     public double PeakRssMiB { get; set; } = double.NaN;
     public double StopSeconds { get; set; } = double.NaN;
@@ -68,40 +69,14 @@ internal static class Runner
             var b = broker;
             Say(target.Name, $"pid {b.Pid}, bootstrap {b.Bootstrap}");
             var workload = new Workload(options, run.Client);
-            const string warmTopic = "load-warmup", topic = "load-main";
-            await workload.CreateTopicAsync(b.Bootstrap, warmTopic, target.UseCreateTopics);
-            await workload.CreateTopicAsync(b.Bootstrap, topic, target.UseCreateTopics);
-
-            if (options.WarmupRecords > 0)
+            if (!options.OnlyGroups) await ProduceAndConsumeAsync(target, options, run, b, workload);
+            if (options.Groups)
             {
-                var sw = Stopwatch.StartNew();
-                var wp = await Task.Run(() => workload.Produce(b.Bootstrap, warmTopic, options.WarmupRecords, b.Cpu));
-                if (!wp.Completed || wp.Errors > 0) run.Problems.Add($"warm-up produce: {wp.Records} of {options.WarmupRecords} delivered, {wp.Errors} errors {string.Join("; ", wp.ErrorSamples)}");
-                if (options.Consume)
-                {
-                    var wc = await Task.Run(() => workload.Consume(b.Bootstrap, warmTopic, wp, b.Cpu));
-                    if (!wc.Completed || wc.VerifyErrors > 0 || target.KeepsAllData && wc.Records != wp.Records)
-                        run.Problems.Add($"warm-up consume: {wc.Records} of {wp.Records}, {wc.VerifyErrors} errors {string.Join("; ", wc.ErrorSamples)}");
-                }
-                Say(target.Name, $"warm-up done in {sw.Elapsed.TotalSeconds:0.0} s");
-            }
-
-            var p = await Task.Run(() => workload.Produce(b.Bootstrap, topic, options.Records, b.Cpu));
-            run.Produce = p;
-            Say(target.Name, $"produced {p.Records:N0} in {p.Elapsed.TotalSeconds:0.00} s: {p.RecordsPerSecond:N0} rec/s, {p.MBPerSecond:0.0} MB/s, " +
-                $"p50 {p.Percentile(50):0.00} ms, p99 {p.Percentile(99):0.00} ms, broker CPU {p.BrokerCpu.Total:0.00} s ({p.BrokerCpu.System:0.00} s kernel)");
-            if (!p.Completed) run.Problems.Add($"produce incomplete: {p.Records:N0} of {options.Records:N0} delivered before {options.StallSeconds} s without progress");
-            if (p.Errors > 0) run.Problems.Add($"produce: {p.Errors} delivery errors, e.g. {string.Join("; ", p.ErrorSamples)}");
-
-            if (options.Consume)
-            {
-                var c = await Task.Run(() => workload.Consume(b.Bootstrap, topic, p, b.Cpu));
-                run.Consume = c;
-                Say(target.Name, $"consumed {c.Records:N0} in {c.Elapsed.TotalSeconds:0.00} s: {c.RecordsPerSecond:N0} rec/s, {c.MBPerSecond:0.0} MB/s, broker CPU {c.BrokerCpu.Total:0.00} s ({c.BrokerCpu.System:0.00} s kernel)");
-                if (!c.Completed) run.Problems.Add($"consume incomplete: {c.Records:N0} of {p.Records:N0} after {options.StallSeconds} s without progress");
-                else if (target.KeepsAllData && c.Records != p.Records) run.Problems.Add($"consume returned {c.Records:N0} of {p.Records:N0} records");
-                else if (c.Records != p.Records) run.Notes.Add($"consume covered the {c.Records:N0} newest of {p.Records:N0} records (the rest had been dropped by the broker's retention)");
-                if (c.VerifyErrors > 0) run.Problems.Add($"consume: {c.VerifyErrors} bad records, e.g. {string.Join("; ", c.ErrorSamples)}");
+                var g = await new GroupBench(options, run.Client).RunAsync(b.Bootstrap, target.UseCreateTopics, b.Cpu);
+                run.Groups = g;
+                Say(target.Name, $"rebalance of {g.Members} members over {g.Partitions} partitions: {string.Join(", ", g.RebalanceMs.Select(ms => $"{ms:0}"))} ms; " +
+                    $"{g.Commits:N0} commits at {g.CommitsPerSecond:N0}/s, p50 {Stats.Percentile(g.CommitLatencyMs, 50):0.00} ms, p99 {Stats.Percentile(g.CommitLatencyMs, 99):0.00} ms");
+                run.Problems.AddRange(g.Problems);
             }
             run.RssAfterMiB = b.RssMiB();
             run.PeakRssMiB = b.PeakRssMiB();
@@ -123,6 +98,45 @@ internal static class Runner
             }
         }
         return run;
+    }
+
+    private static async Task ProduceAndConsumeAsync(BrokerTarget target, Options options, BrokerRun run, ChildBroker b, Workload workload)
+    {
+        const string warmTopic = "load-warmup", topic = "load-main";
+        await workload.CreateTopicAsync(b.Bootstrap, warmTopic, target.UseCreateTopics);
+        await workload.CreateTopicAsync(b.Bootstrap, topic, target.UseCreateTopics);
+
+        if (options.WarmupRecords > 0)
+        {
+            var sw = Stopwatch.StartNew();
+            var wp = await Task.Run(() => workload.Produce(b.Bootstrap, warmTopic, options.WarmupRecords, b.Cpu));
+            if (!wp.Completed || wp.Errors > 0) run.Problems.Add($"warm-up produce: {wp.Records} of {options.WarmupRecords} delivered, {wp.Errors} errors {string.Join("; ", wp.ErrorSamples)}");
+            if (options.Consume)
+            {
+                var wc = await Task.Run(() => workload.Consume(b.Bootstrap, warmTopic, wp, b.Cpu));
+                if (!wc.Completed || wc.VerifyErrors > 0 || target.KeepsAllData && wc.Records != wp.Records)
+                    run.Problems.Add($"warm-up consume: {wc.Records} of {wp.Records}, {wc.VerifyErrors} errors {string.Join("; ", wc.ErrorSamples)}");
+            }
+            Say(target.Name, $"warm-up done in {sw.Elapsed.TotalSeconds:0.0} s");
+        }
+
+        var p = await Task.Run(() => workload.Produce(b.Bootstrap, topic, options.Records, b.Cpu));
+        run.Produce = p;
+        Say(target.Name, $"produced {p.Records:N0} in {p.Elapsed.TotalSeconds:0.00} s: {p.RecordsPerSecond:N0} rec/s, {p.MBPerSecond:0.0} MB/s, " +
+            $"p50 {p.Percentile(50):0.00} ms, p99 {p.Percentile(99):0.00} ms, broker CPU {p.BrokerCpu.Total:0.00} s ({p.BrokerCpu.System:0.00} s kernel)");
+        if (!p.Completed) run.Problems.Add($"produce incomplete: {p.Records:N0} of {options.Records:N0} delivered before {options.StallSeconds} s without progress");
+        if (p.Errors > 0) run.Problems.Add($"produce: {p.Errors} delivery errors, e.g. {string.Join("; ", p.ErrorSamples)}");
+
+        if (options.Consume)
+        {
+            var c = await Task.Run(() => workload.Consume(b.Bootstrap, topic, p, b.Cpu));
+            run.Consume = c;
+            Say(target.Name, $"consumed {c.Records:N0} in {c.Elapsed.TotalSeconds:0.00} s: {c.RecordsPerSecond:N0} rec/s, {c.MBPerSecond:0.0} MB/s, broker CPU {c.BrokerCpu.Total:0.00} s ({c.BrokerCpu.System:0.00} s kernel)");
+            if (!c.Completed) run.Problems.Add($"consume incomplete: {c.Records:N0} of {p.Records:N0} after {options.StallSeconds} s without progress");
+            else if (target.KeepsAllData && c.Records != p.Records) run.Problems.Add($"consume returned {c.Records:N0} of {p.Records:N0} records");
+            else if (c.Records != p.Records) run.Notes.Add($"consume covered the {c.Records:N0} newest of {p.Records:N0} records (the rest had been dropped by the broker's retention)");
+            if (c.VerifyErrors > 0) run.Problems.Add($"consume: {c.VerifyErrors} bad records, e.g. {string.Join("; ", c.ErrorSamples)}");
+        }
     }
 
     private static Task<ChildBroker> StartAsync(BrokerTarget target, string dataDir, string logPath)
