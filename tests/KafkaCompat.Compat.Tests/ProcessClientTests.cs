@@ -22,6 +22,24 @@ public sealed class ProcessClientTests(ITestOutputHelper output) : IAsyncLifetim
 
     public async Task DisposeAsync() => await _b.DisposeAsync();
 
+    private Task Run(string program, string script) => ClientScripts.RunAsync(output, _b.Port, program, script);
+
+    [Fact]
+    public Task KafkaPython() => Run("/usr/bin/python3", "kafka_python_test.py");
+
+    [Fact]
+    public Task ConfluentKafkaPython() => Run("/usr/bin/python3", "confluent_kafka_test.py");
+
+    [Fact]
+    public Task Kcat() => Run("bash", "kcat_test.sh");
+
+    [Fact]
+    public Task KafkaJs() => Run("node", "kafkajs_test.js");
+}
+
+/// <summary>Runs one script of tests/clients as a process with PORT and a random topic suffix; its exit code decides.</summary>
+internal static class ClientScripts
+{
     private static string ClientsDir
     {
         get
@@ -33,7 +51,7 @@ public sealed class ProcessClientTests(ITestOutputHelper output) : IAsyncLifetim
         }
     }
 
-    private async Task Run(string program, string script)
+    public static async Task RunAsync(ITestOutputHelper output, int port, string program, string script)
     {
         var psi = new ProcessStartInfo(program)
         {
@@ -43,7 +61,7 @@ public sealed class ProcessClientTests(ITestOutputHelper output) : IAsyncLifetim
             WorkingDirectory = ClientsDir,
         };
         psi.ArgumentList.Add(Path.Combine(ClientsDir, script));
-        psi.ArgumentList.Add(_b.Port.ToString());
+        psi.ArgumentList.Add(port.ToString());
         psi.ArgumentList.Add(Guid.NewGuid().ToString("N")[..8]);
         Process proc;
         try
@@ -73,16 +91,34 @@ public sealed class ProcessClientTests(ITestOutputHelper output) : IAsyncLifetim
         if (e.Length > 0) output.WriteLine("stderr:\n" + e[^Math.Min(e.Length, 4000)..]);
         Assert.True(p.ExitCode == 0, $"{script} exited with {p.ExitCode}:\n{o}\n{e[^Math.Min(e.Length, 4000)..]}");
     }
+}
+
+/// <summary>The consumer-group scripts, against a broker with short group timings (no initial rebalance delay,
+/// session timeouts from 1 s) so that failover and rebalances finish quickly.</summary>
+public sealed class ProcessGroupClientTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
+        {
+            ["group.initial.rebalance.delay.ms"] = "0",
+            ["group.min.session.timeout.ms"] = "1000",
+        });
+        return _b.Broker.Groups.WaitLoadedAsync();
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    private Task Run(string program, string script) => ClientScripts.RunAsync(output, _b.Port, program, script);
 
     [Fact]
-    public Task KafkaPython() => Run("/usr/bin/python3", "kafka_python_test.py");
+    public Task KafkaPythonGroups() => Run("/usr/bin/python3", "kafka_python_group_test.py");
 
     [Fact]
-    public Task ConfluentKafkaPython() => Run("/usr/bin/python3", "confluent_kafka_test.py");
+    public Task ConfluentKafkaPythonGroups() => Run("/usr/bin/python3", "confluent_group_test.py");
 
     [Fact]
-    public Task Kcat() => Run("bash", "kcat_test.sh");
-
-    [Fact]
-    public Task KafkaJs() => Run("node", "kafkajs_test.js");
+    public Task KafkaJsGroups() => Run("node", "kafkajs_group_test.js");
 }

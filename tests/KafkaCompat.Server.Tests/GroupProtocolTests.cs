@@ -18,6 +18,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
     {
         ["group.initial.rebalance.delay.ms"] = "0",
         ["group.min.session.timeout.ms"] = "500",
+        ["offsets.retention.check.interval.ms"] = "100",
     };
 
     public async Task InitializeAsync()
@@ -267,6 +268,8 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         using var c = Client();
         var m = JoinFully(c, "g-expire", sessionMs: 600);
         Assert.Equal(0, Sync(c, "g-expire", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
+        // with a committed offset the empty group stays (without one the retention check would remove it)
+        Assert.Equal(0, Commit(c, "g-expire", m.GenerationId, m.MemberId, "t", 0, 3).Topics[0].Partitions[0].ErrorCode);
         var until = DateTime.UtcNow.AddSeconds(15);
         string state;
         do
@@ -365,6 +368,28 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         Assert.Equal(0, del.Topics[0].Partitions[0].ErrorCode);
         Assert.Equal(-1, FetchOffset(c, "g-simple", "offs", 1).CommittedOffset);
         Assert.Equal((short)ErrorCode.GroupIdNotFound, c.Call<OffsetDeleteRequest, OffsetDeleteResponse>(new OffsetDeleteRequest { GroupId = "g-none", Topics = [] }, 0).ErrorCode);
+    }
+
+    [Fact]
+    public async Task AnExplicitRetentionTimeExpiresOffsetsOfAGroupWithoutMembers()
+    {
+        using var c = Client();
+        var r = c.Call<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest
+        {
+            GroupId = "g-retention-time", GenerationIdOrMemberEpoch = -1, MemberId = "", RetentionTimeMs = 1500,
+            Topics = [new() { Name = "t", Partitions = [new() { PartitionIndex = 0, CommittedOffset = 5 }] }],
+        }, 2);
+        Assert.Equal(0, r.Topics[0].Partitions[0].ErrorCode);
+        // the broker default (7 days) would keep it; the explicit retention time does not
+        Assert.Equal(5, GroupProtocolTests.FetchOffset(c, "g-retention-time", "t", 0).CommittedOffset);
+        var until = DateTime.UtcNow.AddSeconds(10);
+        long offset;
+        do
+        {
+            await Task.Delay(50);
+            offset = GroupProtocolTests.FetchOffset(c, "g-retention-time", "t", 0).CommittedOffset;
+        } while (offset != -1 && DateTime.UtcNow < until);
+        Assert.Equal(-1, offset);
     }
 
     [Fact]
@@ -506,5 +531,68 @@ public sealed class GroupCoordinatorLifecycleTests
         {
             await b.DisposeAsync();
         }
+    }
+}
+
+/// <summary>Timed behaviour with its own broker settings: the initial rebalance delay gathers early joiners into
+/// one generation, and offsets of an empty group expire after offsets.retention.minutes.</summary>
+public sealed class GroupTimingTests : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public async Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
+        {
+            ["group.initial.rebalance.delay.ms"] = "3000",
+            ["group.min.session.timeout.ms"] = "500",
+            // 0 minutes: an empty group's offsets expire at the next check (Kafka's minimum is 1 minute)
+            ["offsets.retention.minutes"] = "0",
+            ["offsets.retention.check.interval.ms"] = "100",
+        });
+        await _b.Broker.Groups.WaitLoadedAsync();
+        using var c = new RawClient(_b.Port);
+        GroupProtocolTests.CreateTopic(c, "t", 1);
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    [Fact]
+    public async Task MembersJoiningWithinTheInitialDelayShareTheFirstGeneration()
+    {
+        using var c1 = new RawClient(_b.Port);
+        using var c2 = new RawClient(_b.Port);
+        var first = Task.Run(() => GroupProtocolTests.Join(c1, "g-delay", version: 3));
+        await Task.Delay(300);
+        Assert.False(first.IsCompleted); // held back by the delay although it is the only member
+        var second = GroupProtocolTests.Join(c2, "g-delay", version: 3);
+        var r1 = await first;
+        Assert.Equal(1, r1.GenerationId);
+        Assert.Equal(1, second.GenerationId);
+        Assert.Equal(2, (r1.Leader == r1.MemberId ? r1 : second).Members.Count);
+    }
+
+    [Fact]
+    public async Task OffsetsOfAnEmptyGroupExpireButNotWhileItHasMembers()
+    {
+        using var c = new RawClient(_b.Port);
+        var m = GroupProtocolTests.Join(c, "g-retain", version: 3);
+        Assert.Equal(0, GroupProtocolTests.Sync(c, "g-retain", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
+        Assert.Equal(0, GroupProtocolTests.Commit(c, "g-retain", m.GenerationId, m.MemberId, "t", 0, 11).Topics[0].Partitions[0].ErrorCode);
+        await Task.Delay(500); // several retention checks pass: the group is not empty, so its offsets stay
+        Assert.Equal(0, GroupProtocolTests.Heartbeat(c, "g-retain", m.GenerationId, m.MemberId));
+        Assert.Equal(11, GroupProtocolTests.FetchOffset(c, "g-retain", "t", 0).CommittedOffset);
+
+        c.Call<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest { GroupId = "g-retain", MemberId = m.MemberId }, 1);
+        var until = DateTime.UtcNow.AddSeconds(10);
+        long offset;
+        do
+        {
+            await Task.Delay(50);
+            offset = GroupProtocolTests.FetchOffset(c, "g-retain", "t", 0).CommittedOffset;
+        } while (offset != -1 && DateTime.UtcNow < until);
+        Assert.Equal(-1, offset);
+        // with no offsets and no members the group itself goes away
+        Assert.Equal("Dead", GroupProtocolTests.Describe(c, "g-retain").GroupState);
     }
 }

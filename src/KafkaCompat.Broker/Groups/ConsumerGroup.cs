@@ -82,6 +82,8 @@ public sealed class ConsumerGroup(string groupId, int logPartition)
     public bool NewMemberAdded { get; set; }
 
     public Dictionary<(string Topic, int Partition), CommittedOffset> Offsets { get; } = new();
+    /// <summary>Environment.TickCount64 of the last lookup that created or found the group for a join or commit.</summary>
+    public long LastUsed { get; set; } = Environment.TickCount64;
 
     public bool Is(GroupState s) => State == s;
     public bool IsLeader(string memberId) => LeaderId == memberId;

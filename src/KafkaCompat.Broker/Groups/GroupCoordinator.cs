@@ -76,6 +76,24 @@ public sealed partial class GroupCoordinator : IDisposable
 
     private int OffsetsPartitions => _broker.Logs.Get(OffsetsTopic)?.Partitions.Length ?? Math.Max(1, Cfg.OffsetsTopicPartitions);
 
+    /// <summary>The group, created if missing; never one the retention check has just removed (Dead).</summary>
+    private ConsumerGroup LiveGroup(string groupId)
+    {
+        while (true)
+        {
+            var g = _groups.GetOrAdd(groupId, id => new ConsumerGroup(id, PartitionFor(id)));
+            lock (g)
+            {
+                if (!g.Is(GroupState.Dead))
+                {
+                    g.LastUsed = Now;
+                    return g;
+                }
+            }
+            _groups.TryRemove(new(groupId, g));
+        }
+    }
+
     // ------------------------------------------------------------------ JoinGroup
 
     public Task<JoinResult> JoinAsync(JoinRequestData req)
@@ -87,7 +105,7 @@ public sealed partial class GroupCoordinator : IDisposable
 
         bool unknownMember = req.MemberId.Length == 0;
         ConsumerGroup? group;
-        if (unknownMember) group = _groups.GetOrAdd(req.GroupId, id => new ConsumerGroup(id, PartitionFor(id)));
+        if (unknownMember) group = LiveGroup(req.GroupId);
         else if (!_groups.TryGetValue(req.GroupId, out group)) return Task.FromResult(JoinResult.Failed(ErrorCode.UnknownMemberId, req.MemberId));
 
         lock (group)
@@ -550,7 +568,7 @@ public sealed partial class GroupCoordinator : IDisposable
         {
             // a group that does not use group management may commit with generation -1
             if (generationId >= 0) return All(ErrorCode.IllegalGeneration);
-            group = _groups.GetOrAdd(groupId, id => new ConsumerGroup(id, PartitionFor(id)));
+            group = LiveGroup(groupId);
         }
         lock (group)
         {
@@ -832,7 +850,8 @@ public sealed partial class GroupCoordinator : IDisposable
                     foreach (var k in expired) group.Offsets.Remove(k);
                     expiredTotal += expired.Count;
                 }
-                if (group.Offsets.Count == 0 && group.Members.Count == 0 && group.PendingMembers.Count == 0)
+                if (group.Offsets.Count == 0 && group.Members.Count == 0 && group.PendingMembers.Count == 0
+                    && Now - group.LastUsed >= Cfg.OffsetsRetentionCheckIntervalMs)
                     RemoveGroup(group);
             }
         }
