@@ -71,6 +71,11 @@ public sealed partial class KafkaServer : IAsyncDisposable
             var loop = Task.Run(async () =>
             {
                 try { await conn.RunAsync().ConfigureAwait(false); }
+                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+                {
+                    // e.g. the client hung up before the connection was set up
+                    LogConnectionFailed(_logger, id, e.Message);
+                }
                 finally { _connections.TryRemove(id, out _); }
             });
             _connections[id] = (socket, loop);
@@ -95,4 +100,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "accept failed: {Message}")]
     private static partial void LogAcceptFailed(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "connection {Id} ended: {Message}")]
+    private static partial void LogConnectionFailed(ILogger logger, long id, string message);
 }

@@ -57,7 +57,19 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)4), keys[ApiKey.ApiVersions]);
             Assert.Equal(((short)0, (short)7), keys[ApiKey.CreateTopics]);
             Assert.Equal(((short)0, (short)6), keys[ApiKey.DeleteTopics]);
-            Assert.False(keys.ContainsKey(ApiKey.JoinGroup));
+            Assert.Equal(((short)0, (short)9), keys[ApiKey.OffsetCommit]);
+            Assert.Equal(((short)0, (short)9), keys[ApiKey.OffsetFetch]);
+            Assert.Equal(((short)0, (short)6), keys[ApiKey.FindCoordinator]);
+            Assert.Equal(((short)0, (short)9), keys[ApiKey.JoinGroup]);
+            Assert.Equal(((short)0, (short)4), keys[ApiKey.Heartbeat]);
+            Assert.Equal(((short)0, (short)5), keys[ApiKey.LeaveGroup]);
+            Assert.Equal(((short)0, (short)5), keys[ApiKey.SyncGroup]);
+            Assert.Equal(((short)0, (short)5), keys[ApiKey.DescribeGroups]);
+            Assert.Equal(((short)0, (short)5), keys[ApiKey.ListGroups]);
+            Assert.Equal(((short)0, (short)2), keys[ApiKey.DeleteGroups]);
+            Assert.Equal(((short)0, (short)0), keys[ApiKey.OffsetDelete]);
+            Assert.Equal(18, keys.Count);
+            Assert.False(keys.ContainsKey(ApiKey.InitProducerId)); // not implemented, so not advertised
         }
     }
 

@@ -104,6 +104,19 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         return r.Topics.Single().Partitions.Single();
     }
 
+    /// <summary>Polls the committed offset until it is <paramref name="want"/> (or 10 s pass); returns the last value read.</summary>
+    internal static async Task<long> AwaitOffset(RawClient c, string group, string topic, int partition, long want)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        long offset;
+        do
+        {
+            await Task.Delay(50);
+            offset = FetchOffset(c, group, topic, partition).CommittedOffset;
+        } while (offset != want && DateTime.UtcNow < until);
+        return offset;
+    }
+
     internal static DescribeGroupsResponse.DescribedGroup Describe(RawClient c, string group) =>
         c.Call<DescribeGroupsRequest, DescribeGroupsResponse>(new DescribeGroupsRequest { Groups = [group] }, 5).Groups.Single();
 
@@ -382,14 +395,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         Assert.Equal(0, r.Topics[0].Partitions[0].ErrorCode);
         // the broker default (7 days) would keep it; the explicit retention time does not
         Assert.Equal(5, GroupProtocolTests.FetchOffset(c, "g-retention-time", "t", 0).CommittedOffset);
-        var until = DateTime.UtcNow.AddSeconds(10);
-        long offset;
-        do
-        {
-            await Task.Delay(50);
-            offset = GroupProtocolTests.FetchOffset(c, "g-retention-time", "t", 0).CommittedOffset;
-        } while (offset != -1 && DateTime.UtcNow < until);
-        Assert.Equal(-1, offset);
+        Assert.Equal(-1, await AwaitOffset(c, "g-retention-time", "t", 0, -1));
     }
 
     [Fact]
@@ -584,14 +590,7 @@ public sealed class GroupTimingTests : IAsyncLifetime
         Assert.Equal(11, GroupProtocolTests.FetchOffset(c, "g-retain", "t", 0).CommittedOffset);
 
         c.Call<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest { GroupId = "g-retain", MemberId = m.MemberId }, 1);
-        var until = DateTime.UtcNow.AddSeconds(10);
-        long offset;
-        do
-        {
-            await Task.Delay(50);
-            offset = GroupProtocolTests.FetchOffset(c, "g-retain", "t", 0).CommittedOffset;
-        } while (offset != -1 && DateTime.UtcNow < until);
-        Assert.Equal(-1, offset);
+        Assert.Equal(-1, await GroupProtocolTests.AwaitOffset(c, "g-retain", "t", 0, -1));
         // with no offsets and no members the group itself goes away
         Assert.Equal("Dead", GroupProtocolTests.Describe(c, "g-retain").GroupState);
     }
