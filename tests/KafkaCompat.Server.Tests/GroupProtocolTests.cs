@@ -68,6 +68,10 @@ public sealed class GroupProtocolTests : IAsyncLifetime
     }
 
     internal static SyncGroupResponse Sync(RawClient c, string group, int generation, string memberId, string? instance = null,
+        params (string Member, byte[] Assignment)[] assignments) => SyncAs(c, "range", group, generation, memberId, instance, assignments);
+
+    /// <summary>SyncGroup v5, naming the protocol the member believes the group uses.</summary>
+    internal static SyncGroupResponse SyncAs(RawClient c, string protocol, string group, int generation, string memberId, string? instance = null,
         params (string Member, byte[] Assignment)[] assignments) =>
         c.Call<SyncGroupRequest, SyncGroupResponse>(new SyncGroupRequest
         {
@@ -76,7 +80,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
             MemberId = memberId,
             GroupInstanceId = instance,
             ProtocolType = "consumer",
-            ProtocolName = "range",
+            ProtocolName = protocol,
             Assignments = assignments.Select(a => new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = a.Member, Assignment = a.Assignment }).ToList(),
         }, 5);
 
@@ -273,6 +277,49 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         Assert.Single(alone.Members);
         Assert.Equal((short)ErrorCode.UnknownMemberId,
             c2.Call<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest { GroupId = "g-two", MemberId = r2.MemberId }, 2).ErrorCode);
+    }
+
+    [Fact]
+    public async Task TheProtocolEveryMemberSupportsWinsAndASubscriptionChangeRebalances()
+    {
+        using var c1 = Client();
+        using var c2 = Client();
+        JoinGroupRequest Req(string memberId, params (string Name, string Topic)[] protocols) => new()
+        {
+            GroupId = "g-vote", SessionTimeoutMs = 10000, RebalanceTimeoutMs = 10000, MemberId = memberId, ProtocolType = "consumer",
+            Protocols = protocols.Select(p => new JoinGroupRequest.JoinGroupRequestProtocol { Name = p.Name, Metadata = Subscription(p.Topic) }).ToList(),
+        };
+        // the first member prefers roundrobin, the second only speaks range: range is the one both support
+        var a = c1.Call<JoinGroupRequest, JoinGroupResponse>(Req("", ("roundrobin", "t"), ("range", "t")), 3);
+        Assert.Equal("roundrobin", a.ProtocolName);
+        // SyncGroup v5 naming another protocol than the group's is refused
+        Assert.Equal((short)ErrorCode.InconsistentGroupProtocol, Sync(c1, "g-vote", a.GenerationId, a.MemberId, null, (a.MemberId, [1])).ErrorCode);
+        Assert.Equal(0, SyncAs(c1, "roundrobin", "g-vote", a.GenerationId, a.MemberId, null, (a.MemberId, [1])).ErrorCode);
+        var bJoin = Task.Run(() => c2.Call<JoinGroupRequest, JoinGroupResponse>(Req("", ("range", "t")), 3));
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (Heartbeat(c1, "g-vote", a.GenerationId, a.MemberId) == 0 && DateTime.UtcNow < until) await Task.Delay(20);
+        var a2 = c1.Call<JoinGroupRequest, JoinGroupResponse>(Req(a.MemberId, ("roundrobin", "t"), ("range", "t")), 3);
+        var b = await bJoin;
+        Assert.Equal("range", a2.ProtocolName);
+        Assert.Equal("range", b.ProtocolName);
+        Assert.Equal(a2.GenerationId, b.GenerationId);
+        var leader = a2.Leader == a2.MemberId ? (c1, a2) : (c2, b);
+        var follower = leader.Item2 == a2 ? (c2, b) : (c1, a2);
+        var followerSync = Task.Run(() => Sync(follower.Item1, "g-vote", b.GenerationId, follower.Item2.MemberId));
+        Assert.Equal(0, Sync(leader.Item1, "g-vote", b.GenerationId, leader.Item2.MemberId, null, (a2.MemberId, [1]), (b.MemberId, [2])).ErrorCode);
+        Assert.Equal(0, (await followerSync).ErrorCode);
+        Assert.Equal("Stable", Describe(c1, "g-vote").GroupState);
+
+        // the follower subscribes to another topic: its join (different metadata) starts a rebalance
+        var changed = Task.Run(() => follower.Item1.Call<JoinGroupRequest, JoinGroupResponse>(Req(follower.Item2.MemberId, ("range", "other")), 3));
+        until = DateTime.UtcNow.AddSeconds(10);
+        while (Heartbeat(leader.Item1, "g-vote", b.GenerationId, leader.Item2.MemberId) == 0 && DateTime.UtcNow < until) await Task.Delay(20);
+        Assert.Equal((short)ErrorCode.RebalanceInProgress, Heartbeat(leader.Item1, "g-vote", b.GenerationId, leader.Item2.MemberId));
+        var leaderAgain = leader.Item1.Call<JoinGroupRequest, JoinGroupResponse>(
+            leader.Item2 == a2 ? Req(a2.MemberId, ("roundrobin", "t"), ("range", "t")) : Req(b.MemberId, ("range", "t")), 3);
+        Assert.Equal(b.GenerationId + 1, leaderAgain.GenerationId);
+        Assert.Equal(b.GenerationId + 1, (await changed).GenerationId);
+        Assert.Contains(leaderAgain.Members, m => m.Metadata.ToArray().AsSpan().SequenceEqual(Subscription("other")));
     }
 
     [Fact]
