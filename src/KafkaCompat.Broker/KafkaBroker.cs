@@ -108,7 +108,11 @@ public sealed partial class KafkaBroker : IDisposable
     public bool DeleteTopic(string name)
     {
         bool ok = Logs.Delete(name);
-        if (ok) LogTopicDeleted(_logger, name);
+        if (ok)
+        {
+            LogTopicDeleted(_logger, name);
+            Groups.OnTopicDeleted(name);
+        }
         return ok;
     }
 

@@ -137,7 +137,11 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         IKafkaMessage? response;
         try
         {
-            response = await handler.HandleAsync(ctx, body).ConfigureAwait(false);
+            var pending = handler.HandleAsync(ctx, body);
+            // a request that waits (JoinGroup, SyncGroup, a long-polling Fetch) must not hold back the answers to
+            // the requests before it: send those now, then wait
+            if (!pending.IsCompleted) await writer.FlushAsync(stopping).ConfigureAwait(false);
+            response = await pending.ConfigureAwait(false);
         }
         catch
         {

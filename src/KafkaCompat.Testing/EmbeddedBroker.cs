@@ -40,6 +40,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     /// <summary>Stops the server and closes the logs cleanly; the data directory stays.</summary>
     public async ValueTask StopAsync()
     {
+        Broker.Groups.Dispose(); // answer waiting joins and syncs before the connections close
         await Server.DisposeAsync();
         Broker.Dispose();
     }

@@ -54,6 +54,8 @@ internal sealed class BrokerService(BrokerConfig config, ILoggerFactory loggers)
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // joins and syncs waiting in the coordinator are answered (NOT_COORDINATOR) before connections close
+        _broker?.Groups.Dispose();
         if (_server != null) await _server.DisposeAsync();
         _broker?.Dispose();
     }

@@ -232,6 +232,24 @@ public sealed class GroupProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APendingMemberWithAnotherProtocolIsRefusedAndTheGroupCarriesOn()
+    {
+        using var c1 = Client();
+        using var c2 = Client();
+        var id1 = Join(c1, "g-mixed").MemberId;
+        var id2 = Join(c2, "g-mixed", protocol: "roundrobin", sessionMs: 600).MemberId;
+        var join1 = Task.Run(() => Join(c1, "g-mixed", id1));
+        await Task.Delay(100);
+        // both were pending while the group had no members; the second comes back with a protocol the first lacks
+        Assert.Equal((short)ErrorCode.InconsistentGroupProtocol, Join(c2, "g-mixed", id2, protocol: "roundrobin", sessionMs: 600).ErrorCode);
+        // its pending id expires after its session timeout and the first member's join completes on its own
+        var r1 = await join1;
+        Assert.Equal(0, r1.ErrorCode);
+        Assert.Equal("range", r1.ProtocolName);
+        Assert.Single(r1.Members);
+    }
+
+    [Fact]
     public async Task ASecondMemberTriggersARebalanceBothRejoinAndSyncTogether()
     {
         using var c1 = Client();
@@ -362,6 +380,16 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         var sync = Sync(c, "g-static", again.GenerationId, again.MemberId, "inst-a");
         Assert.Equal(new byte[] { 7 }, sync.Assignment.ToArray());
 
+        // before v9 the returning static leader is named by its old id and gets no members, so it assigns nothing
+        var v5 = Join(c, "g-static", instance: "inst-a", version: 5);
+        Assert.Equal(0, v5.ErrorCode);
+        Assert.Equal(again.MemberId, v5.Leader);
+        Assert.NotEqual(v5.MemberId, v5.Leader);
+        Assert.Empty(v5.Members);
+        Assert.Equal(new byte[] { 7 }, Sync(c, "g-static", v5.GenerationId, v5.MemberId, "inst-a").Assignment.ToArray());
+        Assert.Equal((short)ErrorCode.FencedInstanceId, Heartbeat(c, "g-static", again.GenerationId, again.MemberId, "inst-a"));
+        again = v5;
+
         // the old incarnation is fenced everywhere
         Assert.Equal((short)ErrorCode.FencedInstanceId, Heartbeat(c, "g-static", a.GenerationId, a.MemberId, "inst-a"));
         Assert.Equal((short)ErrorCode.FencedInstanceId, Sync(c, "g-static", a.GenerationId, a.MemberId, "inst-a").ErrorCode);
@@ -443,6 +471,19 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         // the broker default (7 days) would keep it; the explicit retention time does not
         Assert.Equal(5, GroupProtocolTests.FetchOffset(c, "g-retention-time", "t", 0).CommittedOffset);
         Assert.Equal(-1, await AwaitOffset(c, "g-retention-time", "t", 0, -1));
+    }
+
+    [Fact]
+    public void DeletingATopicDeletesItsCommittedOffsets()
+    {
+        using var c = Client();
+        CreateTopic(c, "gone", 1);
+        Assert.Equal(0, Commit(c, "g-gone", -1, "", "gone", 0, 9).Topics[0].Partitions[0].ErrorCode);
+        var del = c.Call<DeleteTopicsRequest, DeleteTopicsResponse>(new DeleteTopicsRequest { TopicNames = ["gone"], TimeoutMs = 1000 }, 4);
+        Assert.Equal(0, del.Responses[0].ErrorCode);
+        CreateTopic(c, "gone", 1);
+        // a recreated topic starts without the old topic's offsets (auto.offset.reset applies)
+        Assert.Equal(-1, FetchOffset(c, "g-gone", "gone", 0).CommittedOffset);
     }
 
     [Fact]
@@ -538,7 +579,9 @@ public sealed class GroupCoordinatorLifecycleTests
         {
             using var c = new RawClient(server.LocalEndPoint!.Port);
             Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, GroupProtocolTests.Join(c, "g-load").ErrorCode);
-            Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, GroupProtocolTests.Heartbeat(c, "g-load", 1, "m"));
+            // like Kafka: heartbeats are accepted blindly and SyncGroup says REBALANCE_IN_PROGRESS while loading
+            Assert.Equal(0, GroupProtocolTests.Heartbeat(c, "g-load", 1, "m"));
+            Assert.Equal((short)ErrorCode.RebalanceInProgress, GroupProtocolTests.Sync(c, "g-load", 1, "m").ErrorCode);
             Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, GroupProtocolTests.Commit(c, "g-load", -1, "", "t", 0, 1).Topics[0].Partitions[0].ErrorCode);
             var fetch = c.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest { GroupId = "g-load", Topics = null }, 7);
             Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, fetch.ErrorCode);
@@ -640,5 +683,19 @@ public sealed class GroupTimingTests : IAsyncLifetime
         Assert.Equal(-1, await GroupProtocolTests.AwaitOffset(c, "g-retain", "t", 0, -1));
         // with no offsets and no members the group itself goes away
         Assert.Equal("Dead", GroupProtocolTests.Describe(c, "g-retain").GroupState);
+    }
+
+    [Fact]
+    public async Task AStableGroupLosesOffsetsOfTopicsItNoLongerSubscribesTo()
+    {
+        using var c = new RawClient(_b.Port);
+        GroupProtocolTests.CreateTopic(c, "unsubscribed", 1);
+        var m = GroupProtocolTests.Join(c, "g-kip496", version: 3); // subscribes to "t" only
+        Assert.Equal(0, GroupProtocolTests.Sync(c, "g-kip496", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
+        Assert.Equal(0, GroupProtocolTests.Commit(c, "g-kip496", m.GenerationId, m.MemberId, "t", 0, 4).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(0, GroupProtocolTests.Commit(c, "g-kip496", m.GenerationId, m.MemberId, "unsubscribed", 0, 4).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(-1, await GroupProtocolTests.AwaitOffset(c, "g-kip496", "unsubscribed", 0, -1));
+        Assert.Equal(0, GroupProtocolTests.Heartbeat(c, "g-kip496", m.GenerationId, m.MemberId));
+        Assert.Equal(4, GroupProtocolTests.FetchOffset(c, "g-kip496", "t", 0).CommittedOffset);
     }
 }

@@ -16,7 +16,8 @@ public sealed class JoinGroupHandler : ApiHandler<JoinGroupRequest, JoinGroupRes
             ctx.ApiVersion == 0 ? req.SessionTimeoutMs : req.RebalanceTimeoutMs,
             ctx.ClientId ?? "", ctx.ClientHost,
             RequireKnownMemberId: ctx.ApiVersion >= 4,
-            req.Reason);
+            req.Reason,
+            ctx.ApiVersion);
         var r = await ctx.Broker.Groups.JoinAsync(data).ConfigureAwait(false);
         var resp = new JoinGroupResponse
         {

@@ -11,7 +11,7 @@ namespace KafkaCompat.Broker.Groups;
 
 public sealed record JoinRequestData(string GroupId, string MemberId, string? GroupInstanceId, string ProtocolType,
     List<(string Name, byte[] Metadata)> Protocols, int SessionTimeoutMs, int RebalanceTimeoutMs, string ClientId,
-    string ClientHost, bool RequireKnownMemberId, string? Reason);
+    string ClientHost, bool RequireKnownMemberId, string? Reason, short ApiVersion = 9);
 
 public sealed record CommitEntry(string Topic, int Partition, long Offset, int LeaderEpoch, string? Metadata, long CommitTimestamp);
 
@@ -98,8 +98,8 @@ public sealed partial class GroupCoordinator : IDisposable
 
     public Task<JoinResult> JoinAsync(JoinRequestData req)
     {
-        if (Availability is var a && a != ErrorCode.None) return Task.FromResult(JoinResult.Failed(a, req.MemberId));
         if (string.IsNullOrEmpty(req.GroupId)) return Task.FromResult(JoinResult.Failed(ErrorCode.InvalidGroupId, req.MemberId));
+        if (Availability is var a && a != ErrorCode.None) return Task.FromResult(JoinResult.Failed(a, req.MemberId));
         if (req.SessionTimeoutMs < Cfg.GroupMinSessionTimeoutMs || req.SessionTimeoutMs > Cfg.GroupMaxSessionTimeoutMs)
             return Task.FromResult(JoinResult.Failed(ErrorCode.InvalidSessionTimeout, req.MemberId));
 
@@ -131,7 +131,8 @@ public sealed partial class GroupCoordinator : IDisposable
             tcs.SetResult(JoinResult.Failed(ErrorCode.InconsistentGroupProtocol));
             return;
         }
-        string newMemberId = req.ClientId + "-" + Guid.NewGuid().ToString();
+        // Kafka names static members after their instance id, dynamic ones after their client id
+        string newMemberId = (req.GroupInstanceId ?? req.ClientId) + "-" + Guid.NewGuid().ToString();
         if (req.GroupInstanceId != null)
         {
             if (group.StaticMembers.TryGetValue(req.GroupInstanceId, out var oldMemberId) && group.Members.ContainsKey(oldMemberId))
@@ -154,6 +155,11 @@ public sealed partial class GroupCoordinator : IDisposable
 
     private void JoinKnownMember(ConsumerGroup group, JoinRequestData req, TaskCompletionSource<JoinResult> tcs)
     {
+        if (!group.SupportsProtocols(req.ProtocolType, req.Protocols))
+        {
+            tcs.SetResult(JoinResult.Failed(ErrorCode.InconsistentGroupProtocol, req.MemberId));
+            return;
+        }
         if (group.PendingMembers.Remove(req.MemberId))
         {
             AddMemberAndRebalance(group, req, req.MemberId, tcs);
@@ -171,12 +177,9 @@ public sealed partial class GroupCoordinator : IDisposable
         }
         if (member.GroupInstanceId != req.GroupInstanceId)
         {
-            tcs.SetResult(JoinResult.Failed(ErrorCode.FencedInstanceId, req.MemberId));
-            return;
-        }
-        if (!group.SupportsProtocols(req.ProtocolType, req.Protocols))
-        {
-            tcs.SetResult(JoinResult.Failed(ErrorCode.InconsistentGroupProtocol, req.MemberId));
+            // an instance id nobody holds: the member is unknown under it; someone else's: fenced
+            tcs.SetResult(JoinResult.Failed(req.GroupInstanceId != null && !group.StaticMembers.ContainsKey(req.GroupInstanceId)
+                ? ErrorCode.UnknownMemberId : ErrorCode.FencedInstanceId, req.MemberId));
             return;
         }
         switch (group.State)
@@ -286,7 +289,13 @@ public sealed partial class GroupCoordinator : IDisposable
                         return;
                     }
                     bool isLeader = group.IsLeader(newMemberId);
-                    tcs.SetResult(CurrentJoinResult(group, newMemberId, skipAssignment: isLeader));
+                    if (req.ApiVersion >= 9)
+                        tcs.SetResult(CurrentJoinResult(group, newMemberId, skipAssignment: isLeader));
+                    else
+                        // before v9 a client cannot be told to skip assignment: name the old leader id and send no
+                        // members, so the returning leader does not compute an assignment a stable group would ignore
+                        tcs.SetResult(new JoinResult(ErrorCode.None, newMemberId, group.GenerationId, group.ProtocolType, group.ProtocolName,
+                            oldLeader ?? "", false, []));
                 }
                 else
                 {
@@ -354,7 +363,6 @@ public sealed partial class GroupCoordinator : IDisposable
             LogMemberRemoved(_logger, group.GroupId, m.MemberId, "it did not rejoin within the rebalance timeout");
             group.Remove(m.MemberId);
         }
-        group.PendingMembers.Clear();
         if (group.Members.Count > 0 && !ElectJoinedLeader(group))
         {
             // only static members that have not rejoined remain: wait another rebalance timeout for them
@@ -414,8 +422,10 @@ public sealed partial class GroupCoordinator : IDisposable
     public Task<SyncResult> SyncAsync(string groupId, int generationId, string memberId, string? groupInstanceId,
         string? protocolType, string? protocolName, Dictionary<string, byte[]> assignments)
     {
-        if (Availability is var a && a != ErrorCode.None) return Task.FromResult(SyncResult.Failed(a));
         if (string.IsNullOrEmpty(groupId)) return Task.FromResult(SyncResult.Failed(ErrorCode.InvalidGroupId));
+        // while loading, Kafka answers REBALANCE_IN_PROGRESS: older clients do not expect the load error here
+        if (Availability is var a && a != ErrorCode.None)
+            return Task.FromResult(SyncResult.Failed(a == ErrorCode.CoordinatorLoadInProgress ? ErrorCode.RebalanceInProgress : a));
         if (!_groups.TryGetValue(groupId, out var group)) return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
         lock (group)
         {
@@ -475,8 +485,9 @@ public sealed partial class GroupCoordinator : IDisposable
 
     public ErrorCode Heartbeat(string groupId, int generationId, string memberId, string? groupInstanceId)
     {
-        if (Availability is var a && a != ErrorCode.None) return a;
         if (string.IsNullOrEmpty(groupId)) return ErrorCode.InvalidGroupId;
+        // while loading, Kafka accepts heartbeats blindly: the member's state is not known yet
+        if (Availability is var a && a != ErrorCode.None) return a == ErrorCode.CoordinatorLoadInProgress ? ErrorCode.None : a;
         if (!_groups.TryGetValue(groupId, out var group)) return ErrorCode.UnknownMemberId;
         lock (group)
         {
@@ -503,8 +514,8 @@ public sealed partial class GroupCoordinator : IDisposable
     /// <summary>Per leaving member (member id, instance id, reason): the error for that member. Top-level error separately.</summary>
     public (ErrorCode TopLevel, List<ErrorCode> Members) Leave(string groupId, IReadOnlyList<(string MemberId, string? GroupInstanceId, string? Reason)> leaving)
     {
-        if (Availability is var a && a != ErrorCode.None) return (a, []);
         if (string.IsNullOrEmpty(groupId)) return (ErrorCode.InvalidGroupId, []);
+        if (Availability is var a && a != ErrorCode.None) return (a, []);
         if (!_groups.TryGetValue(groupId, out var group))
             return (ErrorCode.None, leaving.Select(_ => ErrorCode.UnknownMemberId).ToList());
         lock (group)
@@ -528,7 +539,11 @@ public sealed partial class GroupCoordinator : IDisposable
                     continue;
                 }
                 if (!group.Members.TryGetValue(memberId, out var member)) { errors.Add(ErrorCode.UnknownMemberId); continue; }
-                if (member.GroupInstanceId != null && instanceId != null && member.GroupInstanceId != instanceId) { errors.Add(ErrorCode.FencedInstanceId); continue; }
+                if (member.GroupInstanceId != null && instanceId != null && member.GroupInstanceId != instanceId)
+                {
+                    errors.Add(group.StaticMembers.ContainsKey(instanceId) ? ErrorCode.FencedInstanceId : ErrorCode.UnknownMemberId);
+                    continue;
+                }
                 RemoveMemberAndUpdateGroup(group, member, $"removing member {memberId} on LeaveGroup" + (reason != null ? $"; client reason: {reason}" : ""));
                 errors.Add(ErrorCode.None);
             }
@@ -575,11 +590,12 @@ public sealed partial class GroupCoordinator : IDisposable
             ErrorCode groupError = ErrorCode.None;
             GroupMember? member = null;
             if (group.Is(GroupState.Dead)) groupError = ErrorCode.CoordinatorNotAvailable;
-            else if (group.IsStaticMemberFenced(groupInstanceId, memberId)) groupError = ErrorCode.FencedInstanceId;
             else if (generationId < 0 && group.Is(GroupState.Empty)) groupError = ErrorCode.None;
-            else if (group.Is(GroupState.CompletingRebalance)) groupError = ErrorCode.RebalanceInProgress;
+            else if (group.IsStaticMemberFenced(groupInstanceId, memberId)) groupError = ErrorCode.FencedInstanceId;
             else if (!group.Members.TryGetValue(memberId, out member)) groupError = ErrorCode.UnknownMemberId;
             else if (generationId != group.GenerationId) groupError = ErrorCode.IllegalGeneration;
+            // member and generation are current, so it has seen the JoinGroup answer: it must sync before committing
+            else if (group.Is(GroupState.CompletingRebalance)) groupError = ErrorCode.RebalanceInProgress;
             if (groupError != ErrorCode.None) return All(groupError);
             if (member != null) member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
 
@@ -596,8 +612,8 @@ public sealed partial class GroupCoordinator : IDisposable
                 else
                 {
                     long commitTs = e.CommitTimestamp >= 0 ? e.CommitTimestamp : now;
-                    long expire = retentionTimeMs >= 0 ? now + retentionTimeMs
-                        : e.CommitTimestamp >= 0 ? e.CommitTimestamp + Cfg.OffsetsRetentionMs : -1;
+                    // only v2-4's retention time sets an explicit expiry; a v1 commit timestamp does not
+                    long expire = retentionTimeMs >= 0 ? now + retentionTimeMs : -1;
                     toWrite.Add((e, new CommittedOffset(e.Offset, e.LeaderEpoch, e.Metadata ?? "", commitTs, expire)));
                     results.Add((e, ErrorCode.None));
                 }
@@ -645,8 +661,8 @@ public sealed partial class GroupCoordinator : IDisposable
 
     public (ErrorCode Error, List<(string Topic, int Partition, ErrorCode Error)> Results) DeleteOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)> partitions)
     {
-        if (Availability is var a && a != ErrorCode.None) return (a, []);
         if (string.IsNullOrEmpty(groupId)) return (ErrorCode.InvalidGroupId, []);
+        if (Availability is var a && a != ErrorCode.None) return (a, []);
         if (!_groups.TryGetValue(groupId, out var group)) return (ErrorCode.GroupIdNotFound, []);
         lock (group)
         {
@@ -682,6 +698,25 @@ public sealed partial class GroupCoordinator : IDisposable
             }
             return (ErrorCode.None, results);
         }
+    }
+
+    /// <summary>A deleted topic takes its committed offsets with it (tombstones in every group that has some).</summary>
+    public void OnTopicDeleted(string topic)
+    {
+        int removed = 0;
+        foreach (var group in _groups.Values)
+        {
+            lock (group)
+            {
+                var keys = group.Offsets.Keys.Where(k => k.Topic == topic).ToList();
+                if (keys.Count == 0) continue;
+                if (Append(group.LogPartition, keys.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList()) != ErrorCode.None)
+                    continue;
+                foreach (var k in keys) group.Offsets.Remove(k);
+                removed += keys.Count;
+            }
+        }
+        if (removed > 0) LogOffsetsOfDeletedTopic(_logger, removed, topic);
     }
 
     // ------------------------------------------------------------------ Describe, list, delete
@@ -758,6 +793,7 @@ public sealed partial class GroupCoordinator : IDisposable
             foreach (var group in _groups.Values)
             {
                 lock (group)
+                try
                 {
                     if (group.Is(GroupState.Dead)) continue;
                     ExpireMembers(group, now);
@@ -771,6 +807,10 @@ public sealed partial class GroupCoordinator : IDisposable
                                 RemoveMemberAndUpdateGroup(group, m, $"removing member {id} because it did not send SyncGroup within the rebalance timeout");
                         group.PendingSync.Clear();
                     }
+                }
+                catch (Exception e)
+                {
+                    LogGroupTickFailed(_logger, e, group.GroupId); // one broken group must not stop the others' timers
                 }
             }
             if (now >= _nextRetentionCheck)
@@ -835,12 +875,21 @@ public sealed partial class GroupCoordinator : IDisposable
         {
             lock (group)
             {
-                if (!group.Is(GroupState.Empty)) continue;
+                // an empty group: every offset may expire; a stable "consumer" group (KIP-496): offsets of topics
+                // no member subscribes to any more, counted from their commit; other groups keep their offsets
+                HashSet<string>? subscribed = null;
+                if (group.Is(GroupState.Stable))
+                {
+                    subscribed = group.SubscribedTopics();
+                    if (subscribed == null) continue;
+                }
+                else if (!group.Is(GroupState.Empty)) continue;
                 var expired = group.Offsets.Where(kv =>
                 {
                     var o = kv.Value;
+                    if (subscribed != null && subscribed.Contains(kv.Key.Topic)) return false;
                     if (o.ExpireTimestamp >= 0) return now >= o.ExpireTimestamp;
-                    long baseTs = group.ProtocolType is { Length: > 0 } ? group.StateTimestamp : o.CommitTimestamp;
+                    long baseTs = subscribed == null && group.ProtocolType is { Length: > 0 } ? group.StateTimestamp : o.CommitTimestamp;
                     return now - baseTs >= retention;
                 }).Select(kv => kv.Key).ToList();
                 if (expired.Count > 0)
@@ -850,7 +899,7 @@ public sealed partial class GroupCoordinator : IDisposable
                     foreach (var k in expired) group.Offsets.Remove(k);
                     expiredTotal += expired.Count;
                 }
-                if (group.Offsets.Count == 0 && group.Members.Count == 0 && group.PendingMembers.Count == 0
+                if (group.Is(GroupState.Empty) && group.Offsets.Count == 0 && group.Members.Count == 0 && group.PendingMembers.Count == 0
                     && Now - group.LastUsed >= Cfg.OffsetsRetentionCheckIntervalMs)
                     RemoveGroup(group);
             }
@@ -1058,6 +1107,12 @@ public sealed partial class GroupCoordinator : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "could not load __consumer_offsets")]
     private static partial void LogLoadFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "group {Group}: timer work failed")]
+    private static partial void LogGroupTickFailed(ILogger logger, Exception e, string group);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "removed {Count} committed offset(s) of deleted topic {Topic}")]
+    private static partial void LogOffsetsOfDeletedTopic(ILogger logger, int count, string topic);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "group coordinator timer failed")]
     private static partial void LogTickFailed(ILogger logger, Exception e);
