@@ -645,6 +645,7 @@ public sealed class GroupTimingTests : IAsyncLifetime
             // 0 minutes: an empty group's offsets expire at the next check (Kafka's minimum is 1 minute)
             ["offsets.retention.minutes"] = "0",
             ["offsets.retention.check.interval.ms"] = "100",
+            ["group.max.size"] = "2",
         });
         await _b.Broker.Groups.WaitLoadedAsync();
         using var c = new RawClient(_b.Port);
@@ -697,5 +698,24 @@ public sealed class GroupTimingTests : IAsyncLifetime
         Assert.Equal(-1, await GroupProtocolTests.AwaitOffset(c, "g-kip496", "unsubscribed", 0, -1));
         Assert.Equal(0, GroupProtocolTests.Heartbeat(c, "g-kip496", m.GenerationId, m.MemberId));
         Assert.Equal(4, GroupProtocolTests.FetchOffset(c, "g-kip496", "t", 0).CommittedOffset);
+    }
+
+    [Fact]
+    public async Task AThirdMemberIsRefusedAtGroupMaxSize()
+    {
+        using var c1 = new RawClient(_b.Port);
+        using var c2 = new RawClient(_b.Port);
+        using var c3 = new RawClient(_b.Port);
+        var j1 = Task.Run(() => GroupProtocolTests.Join(c1, "g-max", version: 3));
+        var j2 = Task.Run(() => GroupProtocolTests.Join(c2, "g-max", version: 3));
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (_b.Broker.Groups.Describe("g-max").Members.Count < 2 && DateTime.UtcNow < until) await Task.Delay(20);
+        // two members wait in the (initially delayed) join: a third is over group.max.size=2
+        Assert.Equal((short)Protocol.ErrorCode.GroupMaxSizeReached, GroupProtocolTests.Join(c3, "g-max", version: 3).ErrorCode);
+        var r1 = await j1;
+        var r2 = await j2;
+        Assert.Equal((0, 0), (r1.ErrorCode, r2.ErrorCode));
+        Assert.Equal((1, 1), (r1.GenerationId, r2.GenerationId));
+        Assert.Equal(2, (r1.Leader == r1.MemberId ? r1 : r2).Members.Count);
     }
 }

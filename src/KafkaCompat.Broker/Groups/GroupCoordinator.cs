@@ -112,16 +112,31 @@ public sealed partial class GroupCoordinator : IDisposable
         {
             if (group.Is(GroupState.Dead))
                 return Task.FromResult(JoinResult.Failed(ErrorCode.CoordinatorNotAvailable, req.MemberId));
-            if (group.Members.Count >= Cfg.GroupMaxSize && (unknownMember || !group.HasMember(req.MemberId)) && !group.PendingMembers.ContainsKey(req.MemberId))
+            if (!AcceptJoiningMember(group, req.MemberId))
             {
-                if (group.Members.Count == 0) _groups.TryRemove(new(group.GroupId, group));
-                return Task.FromResult(JoinResult.Failed(ErrorCode.GroupMaxSizeReached, req.MemberId));
+                // Kafka drops a member it cannot keep (it would block the rebalance otherwise)
+                if (group.Members.TryGetValue(req.MemberId, out var over)) RemoveMemberAndUpdateGroup(group, over, "the group is at group.max.size");
+                return Task.FromResult(JoinResult.Failed(ErrorCode.GroupMaxSizeReached));
             }
             var tcs = new TaskCompletionSource<JoinResult>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (unknownMember) JoinUnknownMember(group, req, tcs);
             else JoinKnownMember(group, req, tcs);
             return tcs.Task;
         }
+    }
+
+    /// <summary>group.max.size as Kafka applies it: always in an empty group; while preparing a rebalance, members
+    /// already waiting or while fewer than the maximum wait; otherwise existing members or while below the maximum.</summary>
+    private bool AcceptJoiningMember(ConsumerGroup group, string memberId)
+    {
+        int max = Cfg.GroupMaxSize;
+        return group.State switch
+        {
+            GroupState.Empty or GroupState.Dead => true,
+            GroupState.PreparingRebalance => group.Members.TryGetValue(memberId, out var m) && m.AwaitingJoin != null
+                || group.Members.Values.Count(x => x.AwaitingJoin != null) < max,
+            _ => group.HasMember(memberId) || group.Members.Count < max,
+        };
     }
 
     private void JoinUnknownMember(ConsumerGroup group, JoinRequestData req, TaskCompletionSource<JoinResult> tcs)

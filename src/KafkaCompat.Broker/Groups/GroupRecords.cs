@@ -183,7 +183,7 @@ public static class GroupRecords
                 string meta = r.Str() ?? "";
                 return new CommittedOffset(off, -1, meta, r.I64(), -1);
             }
-            case 3:
+            case 3 or 4: // v4 (flexible) starts like v3; its trailing tagged fields carry nothing we keep
             {
                 long off = r.I64();
                 int epoch = r.I32();
@@ -199,7 +199,8 @@ public static class GroupRecords
     {
         var r = new Rd(value);
         short version = r.I16();
-        if (version is < 0 or > 3) throw new FormatException($"unknown group value version {version}");
+        if (version is < 0 or > 4) throw new FormatException($"unknown group value version {version}");
+        if (version == 4) return ReadFlexibleGroupValue(value);
         string protocolType = r.Str() ?? "";
         int generation = r.I32();
         string? protocol = r.Str();
@@ -222,6 +223,53 @@ public static class GroupRecords
             members.Add(new StoredMember(memberId, instance, clientId, clientHost, rebalance, session, sub, assign));
         }
         return new StoredGroup(protocolType, generation, protocol, leader, stateTs, members);
+    }
+
+    /// <summary>Group value v4: the v3 fields in compact encodings (unsigned varint lengths + 1), then tagged fields.</summary>
+    private static StoredGroup ReadFlexibleGroupValue(ReadOnlySpan<byte> value)
+    {
+        try
+        {
+            var r = new Protocol.KafkaReader(value.ToArray());
+            r.ReadInt16();
+            string protocolType = r.ReadString(compact: true);
+            int generation = r.ReadInt32();
+            string? protocol = r.ReadNullableString(compact: true);
+            string? leader = r.ReadNullableString(compact: true);
+            long stateTs = r.ReadInt64();
+            int n = r.ReadArrayLength(compact: true);
+            if (n < 0) throw new FormatException("null member array");
+            var members = new List<StoredMember>(n);
+            for (int i = 0; i < n; i++)
+            {
+                string memberId = r.ReadString(compact: true);
+                string? instance = r.ReadNullableString(compact: true);
+                string clientId = r.ReadString(compact: true);
+                string clientHost = r.ReadString(compact: true);
+                int rebalance = r.ReadInt32();
+                int session = r.ReadInt32();
+                byte[] sub = r.ReadBytes(compact: true).ToArray();
+                byte[] assign = r.ReadBytes(compact: true).ToArray();
+                SkipTags(ref r);
+                members.Add(new StoredMember(memberId, instance, clientId, clientHost, rebalance, session, sub, assign));
+            }
+            return new StoredGroup(protocolType, generation, protocol, leader, stateTs, members);
+        }
+        catch (Protocol.ProtocolException e)
+        {
+            throw new FormatException(e.Message);
+        }
+    }
+
+    private static void SkipTags(ref Protocol.KafkaReader r)
+    {
+        int n = r.ReadTagCount();
+        for (int i = 0; i < n; i++)
+        {
+            r.ReadUnsignedVarInt();
+            uint size = r.ReadUnsignedVarInt();
+            r.Skip(size > int.MaxValue ? -1 : (int)size);
+        }
     }
 
     /// <summary>Topic names from a "consumer" protocol subscription (version, topics, ...); empty if unreadable.</summary>
