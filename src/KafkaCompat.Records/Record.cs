@@ -102,16 +102,17 @@ public sealed class RecordBatchBuilder
         w.Write(b);
     }
 
-    public byte[] Build(long baseOffset = 0)
+    /// <summary>The batch, with its records compressed by <paramref name="compression"/>.</summary>
+    public byte[] Build(long baseOffset = 0, CompressionType compression = CompressionType.None)
     {
-        var records = _records.ToArray();
+        var records = compression == CompressionType.None ? _records.ToArray() : RecordCompression.Compress(compression, _records.ToArray());
         var batch = new byte[RecordBatch.HeaderSize + records.Length];
         var s = batch.AsSpan();
         BinaryPrimitives.WriteInt64BigEndian(s, baseOffset);
         BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LengthPos..], batch.Length - RecordBatch.LogOverhead);
         BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LeaderEpochPos..], -1);
         s[RecordBatch.MagicPos] = 2;
-        BinaryPrimitives.WriteInt16BigEndian(s[RecordBatch.AttributesPos..], 0);
+        BinaryPrimitives.WriteInt16BigEndian(s[RecordBatch.AttributesPos..], (short)compression);
         BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LastOffsetDeltaPos..], Math.Max(_count - 1, 0));
         BinaryPrimitives.WriteInt64BigEndian(s[RecordBatch.BaseTimestampPos..], _baseTs);
         BinaryPrimitives.WriteInt64BigEndian(s[RecordBatch.MaxTimestampPos..], _maxTs);

@@ -150,4 +150,32 @@ public sealed class ConfluentKafkaTests : IAsyncLifetime
         Assert.Equal(TimestampType.LogAppendTime, r.Message.Timestamp.Type);
         Assert.InRange(r.Message.Timestamp.UnixTimestampMs, before - 1000, before + 60_000);
     }
+
+    [Theory]
+    [InlineData(KafkaCompat.Records.CompressionType.Gzip)]
+    [InlineData(KafkaCompat.Records.CompressionType.Snappy)]
+    [InlineData(KafkaCompat.Records.CompressionType.Lz4)]
+    [InlineData(KafkaCompat.Records.CompressionType.Zstd)]
+    public async Task BatchesTheBrokerCompressesAreReadByLibrdkafka(KafkaCompat.Records.CompressionType codec)
+    {
+        // what compaction will write: a batch encoded by our codecs, consumed by a stock client
+        string topic = "ours-" + codec.ToString().ToLowerInvariant();
+        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = _b.BootstrapServers }).Build())
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 1 }]);
+        var builder = new KafkaCompat.Records.RecordBatchBuilder();
+        for (int i = 0; i < 2000; i++)
+            builder.Add(Encoding.UTF8.GetBytes($"k{i}"), Encoding.UTF8.GetBytes($"value-{i}-{new string('z', i % 97)}"), 1_700_000_000_000 + i);
+        _b.Broker.Logs.Get(topic)!.Partitions[0].Append(builder.Build(compression: codec));
+
+        using var c = Consumer();
+        c.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
+        var got = ConsumeN(c, 2000);
+        Assert.Equal(2000, got.Count);
+        for (int i = 0; i < 2000; i++)
+        {
+            Assert.Equal(i, got[i].Offset.Value);
+            Assert.Equal($"k{i}", got[i].Message.Key);
+            Assert.Equal($"value-{i}-{new string('z', i % 97)}", got[i].Message.Value);
+        }
+    }
 }

@@ -74,16 +74,24 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
         return found;
     }
 
-    /// <summary>The first record of the batch with timestamp &gt;= target. Codecs this build cannot decode
-    /// fall back to the batch's first offset and base timestamp.</summary>
+    /// <summary>The first record of the batch with timestamp &gt;= target. A codec this process cannot decode (no
+    /// system liblz4/libzstd) or an undecodable payload falls back to the batch's first offset and base timestamp.</summary>
     private static (long, long) FirstAtOrAfter(ReadOnlySpan<byte> batch, long target)
     {
         if (RecordBatch.TimestampType(batch) == TimestampType.LogAppendTime)
             return (RecordBatch.BaseOffset(batch), RecordBatch.MaxTimestamp(batch));
         if (!RecordCompression.CanDecompress(RecordBatch.Compression(batch)))
             return (RecordBatch.BaseOffset(batch), Math.Max(RecordBatch.BaseTimestamp(batch), target));
-        foreach (var r in RecordReader.ReadBatch(batch.ToArray()))
-            if (r.Timestamp >= target) return (r.Offset, r.Timestamp);
+        try
+        {
+            foreach (var r in RecordReader.ReadBatch(batch.ToArray()))
+                if (r.Timestamp >= target) return (r.Offset, r.Timestamp);
+        }
+        catch (Exception e) when (e is InvalidDataException or ProtocolException)
+        {
+            // a producer's payload that its codec cannot read (the CRC only covers the bytes): answer per batch
+            return (RecordBatch.BaseOffset(batch), Math.Max(RecordBatch.BaseTimestamp(batch), target));
+        }
         return (-1, -1);
     }
 
@@ -103,8 +111,15 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
         var batch = bestSeg.Span(bestPos, RecordBatch.TotalSize(header));
         if (RecordBatch.TimestampType(batch) == TimestampType.CreateTime && RecordCompression.CanDecompress(RecordBatch.Compression(batch)))
         {
-            foreach (var r in RecordReader.ReadBatch(batch.ToArray()))
-                if (r.Timestamp == bestTs) return (r.Offset, r.Timestamp);
+            try
+            {
+                foreach (var r in RecordReader.ReadBatch(batch.ToArray()))
+                    if (r.Timestamp == bestTs) return (r.Offset, r.Timestamp);
+            }
+            catch (Exception e) when (e is InvalidDataException or ProtocolException)
+            {
+                // undecodable payload: answer with the batch's last offset below
+            }
         }
         return (RecordBatch.LastOffset(batch), bestTs);
     }
