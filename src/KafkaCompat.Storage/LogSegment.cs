@@ -3,7 +3,7 @@ using KafkaCompat.Records;
 namespace KafkaCompat.Storage;
 
 /// <summary>
-/// One segment: <c>&lt;baseOffset:20 digits&gt;.log</c> with its sparse <c>.index</c>. The log file is mapped
+/// One segment: <c>&lt;baseOffset:20 digits&gt;.log</c> with its sparse <c>.index</c> and <c>.timeindex</c>. The log file is mapped
 /// with the segment's full capacity; appends copy into the map and the logical size is published afterwards.
 /// </summary>
 public sealed class LogSegment : IDisposable
@@ -12,11 +12,15 @@ public sealed class LogSegment : IDisposable
     private MappedFile _log;
     private int _size;
     private int _bytesSinceIndexEntry;
+    /// <summary>Base offset of the batch that first reached <see cref="MaxTimestamp"/> (for the time index).</summary>
+    private long _offsetOfMaxTimestamp = -1;
 
     public long BaseOffset { get; }
     public string LogPath { get; }
     public string IndexPath { get; }
     public OffsetIndex Index { get; }
+    public string TimeIndexPath { get; }
+    public TimeIndex TimeIndex { get; }
 
     /// <summary>Bytes of valid batches in the file.</summary>
     public int Size => Volatile.Read(ref _size);
@@ -28,26 +32,28 @@ public sealed class LogSegment : IDisposable
 
     public static string FileStem(long baseOffset) => baseOffset.ToString("D20");
 
-    private LogSegment(string dir, long baseOffset, LogConfig config, int size, int indexEntries)
+    private LogSegment(string dir, long baseOffset, LogConfig config, int size, int indexEntries, int timeIndexEntries)
     {
         _config = config;
         BaseOffset = baseOffset;
         NextOffset = baseOffset;
         LogPath = Path.Combine(dir, FileStem(baseOffset) + ".log");
         IndexPath = Path.Combine(dir, FileStem(baseOffset) + ".index");
+        TimeIndexPath = Path.Combine(dir, FileStem(baseOffset) + ".timeindex");
         _log = MappedFile.Open(LogPath, Math.Max(config.SegmentBytes, size));
         _size = size;
         Index = new OffsetIndex(IndexPath, baseOffset, config.SegmentIndexBytes, indexEntries);
+        TimeIndex = new TimeIndex(TimeIndexPath, baseOffset, config.SegmentIndexBytes, timeIndexEntries);
     }
 
     public static LogSegment Create(string dir, long baseOffset, LogConfig config)
     {
-        foreach (var ext in new[] { ".log", ".index" })
+        foreach (var ext in new[] { ".log", ".index", ".timeindex" })
         {
             var p = Path.Combine(dir, FileStem(baseOffset) + ext);
             if (File.Exists(p)) File.Delete(p);
         }
-        return new LogSegment(dir, baseOffset, config, 0, 0);
+        return new LogSegment(dir, baseOffset, config, 0, 0, 0);
     }
 
     /// <summary>
@@ -60,21 +66,40 @@ public sealed class LogSegment : IDisposable
         string logPath = Path.Combine(dir, FileStem(baseOffset) + ".log");
         string indexPath = Path.Combine(dir, FileStem(baseOffset) + ".index");
         long fileLength = new FileInfo(logPath).Length;
+        string timeIndexPath = Path.Combine(dir, FileStem(baseOffset) + ".timeindex");
         int indexEntries = File.Exists(indexPath) ? (int)(new FileInfo(indexPath).Length / OffsetIndex.EntrySize) : 0;
-        var seg = new LogSegment(dir, baseOffset, config, (int)Math.Min(fileLength, int.MaxValue), indexEntries);
+        // no time index (a log written before it existed, or a lost file): rebuilt below with the offset index
+        int timeEntries = File.Exists(timeIndexPath) ? (int)(new FileInfo(timeIndexPath).Length / TimeIndex.EntrySize) : -1;
+        var seg = new LogSegment(dir, baseOffset, config, (int)Math.Min(fileLength, int.MaxValue), indexEntries, Math.Max(timeEntries, 0));
+        if (timeEntries < 0) seg._timeIndexMissing = true;
         seg.Recover(verify, log);
         return seg;
     }
 
+    private bool _timeIndexMissing;
+
     private void Recover(bool verify, Action<string>? log)
     {
         int limit = _size;
-        bool indexOk = !verify && Index.IsSane(limit);
+        bool indexOk = !verify && !_timeIndexMissing && Index.IsSane(limit) && TimeIndex.IsSane(long.MaxValue);
         int pos = 0;
-        if (indexOk && Index.Count > 0) pos = Index.Entry(Index.Count - 1).Position;
+        int lastIndexed = indexOk && Index.Count > 0 ? Index.Entry(Index.Count - 1).Position : -1;
+        if (indexOk && Index.Count > 0)
+        {
+            // resume after the last indexed batch, with the largest timestamp the time index already knows
+            pos = Index.Entry(Index.Count - 1).Position;
+            if (TimeIndex.Count > 0)
+            {
+                var last = TimeIndex.Entry(TimeIndex.Count - 1);
+                if (last.Offset >= Index.Entry(Index.Count - 1).Offset) TimeIndex.TruncateToOffset(Index.Entry(Index.Count - 1).Offset);
+            }
+            if (TimeIndex.Count > 0) (MaxTimestamp, _offsetOfMaxTimestamp) = TimeIndex.Entry(TimeIndex.Count - 1);
+        }
         else
         {
+            if (!verify && !indexOk) log?.Invoke($"{LogPath}: rebuilding the offset and time indexes");
             Index.Reset();
+            TimeIndex.Reset();
             _bytesSinceIndexEntry = 0;
         }
         long next = BaseOffset;
@@ -97,9 +122,11 @@ public sealed class LogSegment : IDisposable
                 problem = $"offset {baseOff} goes backwards at position {pos}";
                 break;
             }
-            if (!indexOk) MaybeIndex(baseOff, pos, size);
+            TrackTimestamp(RecordBatch.MaxTimestamp(rest), baseOff);
+            // when resuming, the batch at pos is already indexed; later ones are indexed as on append
+            if (pos > lastIndexed) MaybeIndex(baseOff, pos, size);
+            else _bytesSinceIndexEntry = size;
             next = RecordBatch.LastOffset(rest) + 1;
-            MaxTimestamp = Math.Max(MaxTimestamp, RecordBatch.MaxTimestamp(rest));
             pos += size;
         }
         if (pos < limit)
@@ -110,21 +137,38 @@ public sealed class LogSegment : IDisposable
         }
         _size = pos;
         NextOffset = next;
-        if (!indexOk) Index.Flush();
+        TimeIndex.TruncateToOffset(next);
+        if (!indexOk)
+        {
+            Index.Flush();
+            TimeIndex.Flush();
+        }
     }
 
+    private void TrackTimestamp(long batchMaxTimestamp, long baseOffset)
+    {
+        if (batchMaxTimestamp > MaxTimestamp)
+        {
+            MaxTimestamp = batchMaxTimestamp;
+            _offsetOfMaxTimestamp = baseOffset;
+        }
+    }
+
+    /// <summary>Every index.interval.bytes: an offset index entry for this batch, and a time index entry when the
+    /// segment's largest timestamp has grown since the last one.</summary>
     private void MaybeIndex(long baseOffset, int position, int size)
     {
         if (position == 0 || _bytesSinceIndexEntry >= _config.IndexIntervalBytes)
         {
             Index.Append(baseOffset, position);
+            if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0) TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
             _bytesSinceIndexEntry = 0;
         }
         _bytesSinceIndexEntry += size;
     }
 
     public bool HasRoomFor(int batchSize) =>
-        _size == 0 || ((long)_size + batchSize <= _config.SegmentBytes && !Index.IsFull);
+        _size == 0 || ((long)_size + batchSize <= _config.SegmentBytes && !Index.IsFull && !TimeIndex.IsFull);
 
     /// <summary>Copies a validated batch into the map, rewriting its base offset (and time when asked).
     /// Not visible to readers until the partition publishes the new end.</summary>
@@ -139,8 +183,8 @@ public sealed class LogSegment : IDisposable
         RecordBatch.SetBaseOffset(dest, baseOffset);
         RecordBatch.SetLeaderEpoch(dest, 0);
         if (logAppendTime >= 0) RecordBatch.SetLogAppendTime(dest, logAppendTime);
+        TrackTimestamp(RecordBatch.MaxTimestamp(dest), baseOffset);
         MaybeIndex(baseOffset, pos, batch.Length);
-        MaxTimestamp = Math.Max(MaxTimestamp, RecordBatch.MaxTimestamp(dest));
         NextOffset = RecordBatch.LastOffset(dest) + 1;
         Volatile.Write(ref _size, (int)end);
     }
@@ -177,23 +221,46 @@ public sealed class LogSegment : IDisposable
         return -1;
     }
 
+    /// <summary>Position of the first batch whose largest timestamp is at or after <paramref name="target"/>,
+    /// searching below <paramref name="limit"/>; -1 if none. The time index gives the starting point.</summary>
+    public int FindPositionByTimestamp(long target, int limit)
+    {
+        long startOffset = TimeIndex.Lookup(target);
+        int pos = FindPosition(startOffset, limit);
+        if (pos < 0) pos = 0;
+        var span = _log.Span(0, limit);
+        while (pos + RecordBatch.HeaderSize <= limit)
+        {
+            var b = span[pos..];
+            if (RecordBatch.MaxTimestamp(b) >= target) return pos;
+            pos += RecordBatch.TotalSize(b);
+        }
+        return -1;
+    }
+
     public void Flush()
     {
         _log.Flush();
         Index.Flush();
+        TimeIndex.Flush();
     }
 
     /// <summary>Gives back the preallocated tail once the segment stops being the active one.</summary>
     public void Seal()
     {
+        if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0) TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
         _log.Trim(Size);
         Index.Trim();
+        TimeIndex.Trim();
     }
 
     public void Dispose()
     {
+        // the largest timestamp of the tail after the last index point, so a reopened segment knows it
+        if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0) TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
         _log.Close(truncateTo: Size);
         Index.Dispose();
+        TimeIndex.Dispose();
     }
 
     public void Delete()
@@ -201,5 +268,6 @@ public sealed class LogSegment : IDisposable
         Dispose();
         File.Delete(LogPath);
         File.Delete(IndexPath);
+        File.Delete(TimeIndexPath);
     }
 }

@@ -187,6 +187,24 @@ public sealed class PartitionLog : IDisposable
         }
     }
 
+    /// <summary>The first batch whose largest timestamp is at or after <paramref name="target"/>: segments are skipped
+    /// by their largest timestamp, and the time index places the search inside the segment.</summary>
+    public (LogSegment Segment, int Position)? FindBatchByTimestamp(long target)
+    {
+        var end = Volatile.Read(ref _end);
+        foreach (var seg in Volatile.Read(ref _segments))
+        {
+            bool active = ReferenceEquals(seg, end.Segment);
+            if (seg.MaxTimestamp >= target)
+            {
+                int pos = seg.FindPositionByTimestamp(target, active ? end.Position : seg.Size);
+                if (pos >= 0) return (seg, pos);
+            }
+            if (active) return null;
+        }
+        return null;
+    }
+
     /// <summary>Visits every batch header (offset order) with its position; stops when the visitor says so.</summary>
     public void ScanBatches(Func<LogSegment, int, bool> visit)
     {

@@ -62,6 +62,15 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
 
     private static (long, long) FindByTimestamp(PartitionLog log, long target)
     {
+        if (log.FindBatchByTimestamp(target) is not { } at) return (-1, -1);
+        var header = at.Segment.Span(at.Position, RecordBatch.HeaderSize);
+        var hit = FirstAtOrAfter(at.Segment.Span(at.Position, RecordBatch.TotalSize(header)), target);
+        // a batch whose records contradict its header timestamp: fall back to looking at every batch
+        return hit.Item1 >= 0 ? hit : ScanByTimestamp(log, target);
+    }
+
+    private static (long, long) ScanByTimestamp(PartitionLog log, long target)
+    {
         (long, long) found = (-1, -1);
         log.ScanBatches((seg, pos) =>
         {
