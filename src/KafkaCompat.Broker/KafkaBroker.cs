@@ -34,6 +34,8 @@ public sealed partial class KafkaBroker : IDisposable
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
         Apis = new ApiRegistry(KafkaCompat.Broker.Apis.BrokerApisList.All());
         Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
+        long interval = Math.Max(10, config.RetentionCheckIntervalMs);
+        _retentionTimer = new Timer(_ => ApplyRetention(), null, interval, interval);
         _ = Groups.StartAsync(groupLoadGate);
     }
 
@@ -118,8 +120,40 @@ public sealed partial class KafkaBroker : IDisposable
 
     public ILogger Logger => _logger;
 
+    private readonly Timer _retentionTimer;
+    private int _retentionRunning;
+
+    /// <summary>Every log.retention.check.interval.ms: retention.ms / retention.bytes on every "delete" topic.</summary>
+    public int ApplyRetention()
+    {
+        if (Interlocked.Exchange(ref _retentionRunning, 1) == 1) return 0;
+        try
+        {
+            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            int deleted = 0;
+            foreach (var t in Logs.Topics)
+                foreach (var p in t.Partitions)
+                {
+                    try { deleted += p.ApplyRetention(now); }
+                    catch (ObjectDisposedException) { }
+                }
+            if (deleted > 0) Logs.CheckpointLogStartOffsets();
+            return deleted;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogStorage(_logger, "retention: " + e.Message);
+            return 0;
+        }
+        finally
+        {
+            Volatile.Write(ref _retentionRunning, 0);
+        }
+    }
+
     public void Dispose()
     {
+        _retentionTimer.Dispose();
         Groups.Dispose();
         Logs.Dispose();
     }

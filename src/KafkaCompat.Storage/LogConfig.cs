@@ -15,4 +15,16 @@ public sealed record LogConfig
     public int MaxMessageBytes { get; init; } = 1048588;
     /// <summary>message.timestamp.type</summary>
     public TimestampType TimestampType { get; init; } = TimestampType.CreateTime;
+    /// <summary>retention.ms (-1: keep forever)</summary>
+    public long RetentionMs { get; init; } = 604_800_000;
+    /// <summary>retention.bytes (-1: no size limit)</summary>
+    public long RetentionBytes { get; init; } = -1;
+    /// <summary>segment.ms: roll the active segment once its first batch is this old</summary>
+    public long SegmentMs { get; init; } = 604_800_000;
+    /// <summary>cleanup.policy contains "delete"</summary>
+    public bool DeletePolicy { get; init; } = true;
+    /// <summary>cleanup.policy contains "compact"</summary>
+    public bool CompactPolicy { get; init; }
+    /// <summary>file.delete.delay.ms: how long a removed segment's files stay (renamed *.deleted) for readers still on them</summary>
+    public long FileDeleteDelayMs { get; init; } = 60_000;
 }

@@ -52,12 +52,14 @@ public sealed class LogManager : IDisposable
         string marker = Path.Combine(DataDir, CleanShutdownFile);
         bool clean = File.Exists(marker);
         var records = LoadRecords();
+        var starts = LoadLogStartOffsets();
         RecoveredFromUncleanShutdown = !clean && records.Count > 0;
         foreach (var r in records)
         {
             var logs = new PartitionLog[r.Partitions];
             var cfg = configFor(r);
-            for (int p = 0; p < r.Partitions; p++) logs[p] = PartitionLog.Open(DataDir, r.Name, p, cfg, clean, log);
+            for (int p = 0; p < r.Partitions; p++)
+                logs[p] = PartitionLog.Open(DataDir, r.Name, p, cfg, clean, log, starts.GetValueOrDefault((r.Name, p)));
             var t = new TopicLogs(r, logs);
             _topics[r.Name] = t;
             _byId[r.Id] = t;
@@ -66,6 +68,37 @@ public sealed class LogManager : IDisposable
     }
 
     private string MetaPath => Path.Combine(DataDir, "topics.json");
+    private string StartOffsetsPath => Path.Combine(DataDir, "log-start-offset-checkpoint");
+    private readonly object _checkpointLock = new();
+
+    /// <summary>Kafka's checkpoint format: a version line (0), a count line, then "topic partition offset" lines.</summary>
+    private Dictionary<(string, int), long> LoadLogStartOffsets()
+    {
+        var result = new Dictionary<(string, int), long>();
+        if (!File.Exists(StartOffsetsPath)) return result;
+        var lines = File.ReadAllLines(StartOffsetsPath);
+        for (int i = 2; i < lines.Length; i++)
+        {
+            var parts = lines[i].Split(' ');
+            if (parts.Length == 3 && int.TryParse(parts[1], out int p) && long.TryParse(parts[2], out long o)) result[(parts[0], p)] = o;
+        }
+        return result;
+    }
+
+    /// <summary>Writes the log start offsets that differ from the first segment's base (after DeleteRecords).</summary>
+    public void CheckpointLogStartOffsets()
+    {
+        lock (_checkpointLock)
+        {
+            var entries = _topics.Values.SelectMany(t => t.Partitions)
+                .Where(p => p.LogStartOffset > p.Segments[0].BaseOffset)
+                .Select(p => $"{p.Topic} {p.Partition} {p.LogStartOffset}").ToList();
+            string tmp = StartOffsetsPath + ".tmp";
+            File.WriteAllLines(tmp, new[] { "0", entries.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(entries));
+            using (var fs = new FileStream(tmp, FileMode.Open, FileAccess.Read)) fs.Flush(flushToDisk: true);
+            File.Move(tmp, StartOffsetsPath, overwrite: true);
+        }
+    }
 
     private List<TopicRecord> LoadRecords()
     {
@@ -146,6 +179,7 @@ public sealed class LogManager : IDisposable
     {
         lock (_metaLock)
         {
+            CheckpointLogStartOffsets();
             foreach (var t in _topics.Values)
                 foreach (var p in t.Partitions)
                 {

@@ -16,10 +16,10 @@ public sealed class LogSegment : IDisposable
     private long _offsetOfMaxTimestamp = -1;
 
     public long BaseOffset { get; }
-    public string LogPath { get; }
-    public string IndexPath { get; }
+    public string LogPath { get; private set; }
+    public string IndexPath { get; private set; }
     public OffsetIndex Index { get; }
-    public string TimeIndexPath { get; }
+    public string TimeIndexPath { get; private set; }
     public TimeIndex TimeIndex { get; }
 
     /// <summary>Bytes of valid batches in the file.</summary>
@@ -29,6 +29,9 @@ public sealed class LogSegment : IDisposable
     public long NextOffset { get; private set; }
 
     public long MaxTimestamp { get; private set; } = -1;
+
+    /// <summary>Largest timestamp of the first batch: segment.ms counts from it, as in Kafka (-1 when empty).</summary>
+    public long RollingBaseTimestamp { get; private set; } = -1;
 
     public static string FileStem(long baseOffset) => baseOffset.ToString("D20");
 
@@ -123,6 +126,7 @@ public sealed class LogSegment : IDisposable
                 break;
             }
             TrackTimestamp(RecordBatch.MaxTimestamp(rest), baseOff);
+            if (pos == 0) RollingBaseTimestamp = RecordBatch.MaxTimestamp(rest);
             // when resuming, the batch at pos is already indexed; later ones are indexed as on append
             if (pos > lastIndexed) MaybeIndex(baseOff, pos, size);
             else _bytesSinceIndexEntry = size;
@@ -184,6 +188,7 @@ public sealed class LogSegment : IDisposable
         RecordBatch.SetLeaderEpoch(dest, 0);
         if (logAppendTime >= 0) RecordBatch.SetLogAppendTime(dest, logAppendTime);
         TrackTimestamp(RecordBatch.MaxTimestamp(dest), baseOffset);
+        if (pos == 0) RollingBaseTimestamp = RecordBatch.MaxTimestamp(dest);
         MaybeIndex(baseOffset, pos, batch.Length);
         NextOffset = RecordBatch.LastOffset(dest) + 1;
         Volatile.Write(ref _size, (int)end);
@@ -261,6 +266,23 @@ public sealed class LogSegment : IDisposable
         _log.Close(truncateTo: Size);
         Index.Dispose();
         TimeIndex.Dispose();
+    }
+
+    /// <summary>Renames the files to <c>*.deleted</c> (Kafka's convention): readers still on the mapping keep working,
+    /// and a restart before the files are removed does not bring the segment back.</summary>
+    public void MarkDeleted()
+    {
+        LogPath = RenameDeleted(LogPath);
+        IndexPath = RenameDeleted(IndexPath);
+        TimeIndexPath = RenameDeleted(TimeIndexPath);
+    }
+
+    private static string RenameDeleted(string path)
+    {
+        if (!File.Exists(path)) return path;
+        string to = path + ".deleted";
+        File.Move(path, to, overwrite: true);
+        return to;
     }
 
     public void Delete()

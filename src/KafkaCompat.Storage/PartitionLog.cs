@@ -33,6 +33,7 @@ public sealed class PartitionLog : IDisposable
     private LogEnd _end;
     private TaskCompletionSource? _waiter;
     private bool _closed;
+    private long _logStartOffset;
 
     public string Topic { get; }
     public int Partition { get; }
@@ -49,16 +50,20 @@ public sealed class PartitionLog : IDisposable
         Config = config;
         _log = log;
         _segments = segments;
+        _logStartOffset = segments[0].BaseOffset;
         var last = segments[^1];
         _end = new LogEnd(last.NextOffset, last, last.Size);
     }
 
     /// <summary>Opens the partition directory, creating it when empty. <paramref name="clean"/> says whether
     /// the previous stop was clean; if not, the active segment is verified batch by batch.</summary>
-    public static PartitionLog Open(string dataDir, string topic, int partition, LogConfig config, bool clean, Action<string>? log = null)
+    public static PartitionLog Open(string dataDir, string topic, int partition, LogConfig config, bool clean, Action<string>? log = null,
+        long logStartOffset = 0)
     {
         string dir = Path.Combine(dataDir, DirectoryName(topic, partition));
         System.IO.Directory.CreateDirectory(dir);
+        // segments removed by retention whose files were waiting out file.delete.delay.ms
+        foreach (var stale in System.IO.Directory.GetFiles(dir, "*.deleted")) File.Delete(stale);
         var bases = System.IO.Directory.GetFiles(dir, "*.log")
             .Select(p => long.TryParse(Path.GetFileNameWithoutExtension(p), out var b) ? b : -1)
             .Where(b => b >= 0).Order().ToList();
@@ -71,10 +76,13 @@ public sealed class PartitionLog : IDisposable
             if (!last) seg.Seal();
             segments.Add(seg);
         }
-        return new PartitionLog(topic, partition, dir, config, segments.ToArray(), log);
+        var opened = new PartitionLog(topic, partition, dir, config, segments.ToArray(), log);
+        if (logStartOffset > opened._logStartOffset && logStartOffset <= opened.HighWatermark) opened._logStartOffset = logStartOffset;
+        return opened;
     }
 
-    public long LogStartOffset => Volatile.Read(ref _segments)[0].BaseOffset;
+    /// <summary>The first offset a consumer can read: the first segment's base, or higher after DeleteRecords.</summary>
+    public long LogStartOffset => Volatile.Read(ref _logStartOffset);
     public long HighWatermark => Volatile.Read(ref _end).NextOffset;
     public long LogEndOffset => HighWatermark;
     public IReadOnlyList<LogSegment> Segments => Volatile.Read(ref _segments);
@@ -106,7 +114,11 @@ public sealed class PartitionLog : IDisposable
             {
                 int size = RecordBatch.TotalSize(records[pos..]);
                 var batch = records.Slice(pos, size);
-                if (!active.HasRoomFor(size)) active = Roll(next);
+                // segment.ms as Kafka measures it: from the first batch's timestamp to this batch's
+                long batchTs = logAppendTime >= 0 ? logAppendTime : RecordBatch.MaxTimestamp(batch);
+                bool aged = Config.SegmentMs >= 0 && active.Size > 0 && active.RollingBaseTimestamp >= 0
+                    && batchTs - active.RollingBaseTimestamp > Config.SegmentMs;
+                if (aged || !active.HasRoomFor(size)) active = Roll(next);
                 active.Append(batch, next, logAppendTime);
                 next += RecordBatch.LastOffsetDelta(batch) + 1;
                 pos += size;
@@ -134,7 +146,7 @@ public sealed class PartitionLog : IDisposable
     {
         var end = Volatile.Read(ref _end);
         var segments = Volatile.Read(ref _segments);
-        long start = segments[0].BaseOffset;
+        long start = Math.Max(LogStartOffset, segments[0].BaseOffset);
         if (offset < start || offset > end.NextOffset) throw new OffsetOutOfRangeException(offset, start, end.NextOffset);
         if (offset == end.NextOffset) return default;
         int i = FindSegment(segments, offset);
@@ -173,6 +185,90 @@ public sealed class PartitionLog : IDisposable
             else hi = mid - 1;
         }
         return best;
+    }
+
+    /// <summary>
+    /// DeleteRecords: moves the log start offset up to <paramref name="offset"/> (at most the high watermark) and
+    /// drops the segments wholly below it. Returns the new log start offset.
+    /// </summary>
+    public long DeleteRecordsBefore(long offset)
+    {
+        lock (_appendLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            if (offset < 0 || offset > HighWatermark) throw new OffsetOutOfRangeException(offset, LogStartOffset, HighWatermark);
+            if (offset > _logStartOffset) Volatile.Write(ref _logStartOffset, offset);
+            int n = 0;
+            var segs = _segments;
+            while (n + 1 < segs.Length && segs[n + 1].BaseOffset <= _logStartOffset) n++;
+            RemoveFirst(n, "below the log start offset");
+            return _logStartOffset;
+        }
+    }
+
+    /// <summary>
+    /// retention.ms and retention.bytes: deletes the oldest segments that are past either limit (the active one too,
+    /// after rolling an empty successor, as Kafka does). Returns how many segments went.
+    /// </summary>
+    public int ApplyRetention(long nowMs)
+    {
+        lock (_appendLock)
+        {
+            if (_closed || !Config.DeletePolicy) return 0;
+            var segs = _segments;
+            long total = segs.Sum(x => (long)x.Size);
+            long excess = Config.RetentionBytes >= 0 ? total - Config.RetentionBytes : long.MinValue;
+            int n = 0;
+            string reason = "";
+            while (n < segs.Length)
+            {
+                var seg = segs[n];
+                if (seg.Size == 0) break;
+                bool byTime = Config.RetentionMs >= 0 && seg.MaxTimestamp >= 0 && nowMs - seg.MaxTimestamp > Config.RetentionMs;
+                bool bySize = excess != long.MinValue && excess - seg.Size >= 0;
+                bool byStart = n + 1 < segs.Length && segs[n + 1].BaseOffset <= _logStartOffset;
+                if (!byTime && !bySize && !byStart) break;
+                if (bySize) excess -= seg.Size;
+                reason = byTime ? $"retention.ms {Config.RetentionMs} passed" : bySize ? $"retention.bytes {Config.RetentionBytes} exceeded" : "below the log start offset";
+                n++;
+            }
+            if (n == 0) return 0;
+            if (n == segs.Length)
+            {
+                // everything expired: keep an empty active segment at the log end
+                var end = _end;
+                var fresh = Roll(end.NextOffset);
+                Volatile.Write(ref _end, new LogEnd(end.NextOffset, fresh, 0));
+            }
+            RemoveFirst(n, reason);
+            return n;
+        }
+    }
+
+    /// <summary>Takes the first <paramref name="n"/> segments out of the log (caller holds the append lock); their files
+    /// are renamed *.deleted and removed after file.delete.delay.ms, so a reader still on them is not cut off.</summary>
+    private void RemoveFirst(int n, string reason)
+    {
+        if (n <= 0) return;
+        var segs = _segments;
+        var removed = segs[..n];
+        Volatile.Write(ref _segments, segs[n..]);
+        if (_logStartOffset < _segments[0].BaseOffset) Volatile.Write(ref _logStartOffset, _segments[0].BaseOffset);
+        foreach (var seg in removed)
+        {
+            try { seg.MarkDeleted(); }
+            catch (IOException e) { _log?.Invoke($"could not rename {seg.LogPath}: {e.Message}"); }
+        }
+        _log?.Invoke($"{Topic}-{Partition}: deleted {n} segment(s) up to offset {_segments[0].BaseOffset} ({reason}); log start offset now {_logStartOffset}");
+        long delay = Math.Max(0, Config.FileDeleteDelayMs);
+        _ = Task.Delay(TimeSpan.FromMilliseconds(delay)).ContinueWith(_ =>
+        {
+            foreach (var seg in removed)
+            {
+                try { seg.Delete(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _log?.Invoke($"could not delete {seg.LogPath}: {e.Message}"); }
+            }
+        }, TaskScheduler.Default);
     }
 
     /// <summary>Completes when data is appended after this call.</summary>

@@ -68,7 +68,8 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)5), keys[ApiKey.ListGroups]);
             Assert.Equal(((short)0, (short)2), keys[ApiKey.DeleteGroups]);
             Assert.Equal(((short)0, (short)0), keys[ApiKey.OffsetDelete]);
-            Assert.Equal(18, keys.Count);
+            Assert.Equal(((short)0, (short)2), keys[ApiKey.DeleteRecords]);
+            Assert.Equal(19, keys.Count);
             Assert.False(keys.ContainsKey(ApiKey.InitProducerId)); // not implemented, so not advertised
         }
     }

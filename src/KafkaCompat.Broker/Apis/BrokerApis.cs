@@ -23,5 +23,6 @@ public static class BrokerApisList
         new ListGroupsHandler(),
         new DeleteGroupsHandler(),
         new OffsetDeleteHandler(),
+        new DeleteRecordsHandler(),
     ];
 }

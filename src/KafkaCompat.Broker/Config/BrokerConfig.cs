@@ -27,6 +27,7 @@ public sealed class BrokerConfig
         ["socket.request.max.bytes"] = "104857600",
         ["log.retention.hours"] = "168",
         ["log.roll.hours"] = "168",
+        ["log.retention.check.interval.ms"] = "300000",
         ["group.initial.rebalance.delay.ms"] = "3000",
         ["group.min.session.timeout.ms"] = "6000",
         ["group.max.session.timeout.ms"] = "1800000",
@@ -117,5 +118,14 @@ public sealed class BrokerConfig
         MaxMessageBytes = int.Parse(TopicValue("max.message.bytes", topicOverrides), CultureInfo.InvariantCulture),
         TimestampType = TopicValue("message.timestamp.type", topicOverrides) == "LogAppendTime"
             ? TimestampType.LogAppendTime : TimestampType.CreateTime,
+        RetentionMs = long.Parse(TopicValue("retention.ms", topicOverrides), CultureInfo.InvariantCulture),
+        RetentionBytes = long.Parse(TopicValue("retention.bytes", topicOverrides), CultureInfo.InvariantCulture),
+        SegmentMs = long.Parse(TopicValue("segment.ms", topicOverrides), CultureInfo.InvariantCulture),
+        DeletePolicy = TopicValue("cleanup.policy", topicOverrides).Split(',').Any(x => x.Trim() == "delete"),
+        CompactPolicy = TopicValue("cleanup.policy", topicOverrides).Split(',').Any(x => x.Trim() == "compact"),
+        FileDeleteDelayMs = long.Parse(TopicValue("file.delete.delay.ms", topicOverrides), CultureInfo.InvariantCulture),
     };
+
+    /// <summary>log.retention.check.interval.ms: how often retention runs.</summary>
+    public long RetentionCheckIntervalMs => long.TryParse(Get("log.retention.check.interval.ms"), out var v) ? v : 300_000;
 }
