@@ -36,6 +36,9 @@ public sealed partial class KafkaBroker : IDisposable
         Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
         long interval = Math.Max(10, config.RetentionCheckIntervalMs);
         _retentionTimer = new Timer(_ => ApplyRetention(), null, interval, interval);
+        long flushEvery = config.FlushSchedulerIntervalMs;
+        _flushTimer = flushEvery is > 0 and < int.MaxValue
+            ? new Timer(_ => FlushDuePartitions(), null, flushEvery, flushEvery) : null;
         _ = Groups.StartAsync(groupLoadGate);
     }
 
@@ -121,6 +124,18 @@ public sealed partial class KafkaBroker : IDisposable
     public ILogger Logger => _logger;
 
     private readonly Timer _retentionTimer;
+    private readonly Timer? _flushTimer;
+
+    /// <summary>flush.ms, checked every log.flush.scheduler.interval.ms.</summary>
+    private void FlushDuePartitions()
+    {
+        foreach (var t in Logs.Topics)
+            foreach (var p in t.Partitions)
+            {
+                try { p.FlushIfDue(); }
+                catch (Exception e) when (e is IOException or ObjectDisposedException) { LogStorage(_logger, "flush: " + e.Message); }
+            }
+    }
     private int _retentionRunning;
 
     /// <summary>Every log.retention.check.interval.ms: retention.ms / retention.bytes on every "delete" topic.</summary>
@@ -154,6 +169,7 @@ public sealed partial class KafkaBroker : IDisposable
     public void Dispose()
     {
         _retentionTimer.Dispose();
+        _flushTimer?.Dispose();
         Groups.Dispose();
         Logs.Dispose();
     }

@@ -25,6 +25,10 @@ public sealed record LogConfig
     public bool DeletePolicy { get; init; } = true;
     /// <summary>cleanup.policy contains "compact"</summary>
     public bool CompactPolicy { get; init; }
+    /// <summary>flush.messages: fsync after this many records (1: every acknowledged write is on disk first)</summary>
+    public long FlushMessages { get; init; } = long.MaxValue;
+    /// <summary>flush.ms: fsync when the oldest unflushed write is this old (checked by the flush scheduler)</summary>
+    public long FlushMs { get; init; } = long.MaxValue;
     /// <summary>file.delete.delay.ms: how long a removed segment's files stay (renamed *.deleted) for readers still on them</summary>
     public long FileDeleteDelayMs { get; init; } = 60_000;
 }

@@ -243,6 +243,19 @@ public sealed class LogSegment : IDisposable
         return -1;
     }
 
+    private int _flushedSize;
+
+    /// <summary>Makes everything appended so far durable: the new log bytes (msync of that range only) and the indexes.</summary>
+    public void FlushAppended()
+    {
+        int size = Size;
+        int from = Volatile.Read(ref _flushedSize);
+        if (size > from) _log.FlushRange(from, size - from);
+        Index.Flush();
+        TimeIndex.Flush();
+        Volatile.Write(ref _flushedSize, size);
+    }
+
     public void Flush()
     {
         _log.Flush();

@@ -11,6 +11,14 @@ internal static partial class Native
 {
     [LibraryImport("libc", EntryPoint = "posix_fallocate64")]
     internal static partial int PosixFallocate(nint fd, long offset, long len);
+
+    [LibraryImport("libc", EntryPoint = "msync", SetLastError = true)]
+    internal static unsafe partial int MSync(void* addr, nuint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    internal static partial int FdataSync(nint fd);
+
+    internal const int MS_SYNC = 4;
 }
 
 /// <summary>
@@ -26,6 +34,7 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _pointer;
     private long _allocated;
+    private long _syncedAllocation;
     private int _refs = 1;
     private long _truncateTo = -1;
 
@@ -96,7 +105,32 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     }
 
     /// <summary>Writes dirty pages of the whole mapping to disk.</summary>
-    public void Flush() => _view.Flush();
+    public void Flush()
+    {
+        _view.Flush();
+        SyncMetadata();
+    }
+
+    /// <summary>Writes the dirty pages of [offset, offset+length) to disk and waits for them (msync MS_SYNC), then
+    /// makes sure the file's size and block allocation are durable too.</summary>
+    public void FlushRange(long offset, long length)
+    {
+        if (length <= 0) return;
+        long start = offset & ~(Environment.SystemPageSize - 1L);
+        long end = Math.Min(Capacity, offset + length);
+        if (Native.MSync(_pointer + start, (nuint)(end - start), Native.MS_SYNC) != 0)
+            throw new StorageException($"{Path}: msync failed (errno {Marshal.GetLastPInvokeError()})");
+        SyncMetadata();
+    }
+
+    private void SyncMetadata()
+    {
+        // fallocate changed the file's size: that metadata must reach the disk for the data to be found again
+        if (_syncedAllocation == _allocated) return;
+        if (Native.FdataSync(_file.SafeFileHandle.DangerousGetHandle()) != 0)
+            throw new StorageException($"{Path}: fdatasync failed (errno {Marshal.GetLastPInvokeError()})");
+        _syncedAllocation = _allocated;
+    }
 
     public bool Retain()
     {

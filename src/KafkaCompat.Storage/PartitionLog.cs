@@ -34,6 +34,8 @@ public sealed class PartitionLog : IDisposable
     private TaskCompletionSource? _waiter;
     private bool _closed;
     private long _logStartOffset;
+    private long _unflushedRecords;
+    private long _oldestUnflushedMs = -1;
 
     public string Topic { get; }
     public int Partition { get; }
@@ -124,8 +126,36 @@ public sealed class PartitionLog : IDisposable
                 pos += size;
             }
             Volatile.Write(ref _end, new LogEnd(next, active, active.Size));
+            // flush.messages: with 1, every acknowledged write is on disk before the answer goes out
+            _unflushedRecords += next - first;
+            if (_oldestUnflushedMs < 0) _oldestUnflushedMs = Environment.TickCount64;
+            if (_unflushedRecords >= Config.FlushMessages) FlushActive();
             Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
             return new AppendResult(first, next - 1, logAppendTime);
+        }
+    }
+
+    /// <summary>How many times the flush policy has synced this log (observable for tests and metrics).</summary>
+    public long PolicyFlushes => Interlocked.Read(ref _policyFlushes);
+    private long _policyFlushes;
+
+    /// <summary>Caller holds the append lock.</summary>
+    private void FlushActive()
+    {
+        _end.Segment.FlushAppended();
+        Interlocked.Increment(ref _policyFlushes);
+        _unflushedRecords = 0;
+        _oldestUnflushedMs = -1;
+    }
+
+    /// <summary>flush.ms: called by the flush scheduler; fsyncs when the oldest unflushed write is old enough.</summary>
+    public bool FlushIfDue()
+    {
+        lock (_appendLock)
+        {
+            if (_closed || _oldestUnflushedMs < 0 || Environment.TickCount64 - _oldestUnflushedMs < Config.FlushMs) return false;
+            FlushActive();
+            return true;
         }
     }
 
@@ -133,6 +163,13 @@ public sealed class PartitionLog : IDisposable
     {
         var old = _segments[^1];
         var seg = LogSegment.Create(Directory, baseOffset, Config);
+        // a segment that stops being active is flushed whole (off the request path unless every write is synced)
+        if (Config.FlushMessages <= 1) old.FlushAppended();
+        else _ = Task.Run(() =>
+        {
+            try { old.Flush(); }
+            catch (Exception e) when (e is IOException or ObjectDisposedException) { _log?.Invoke($"flush of {old.LogPath} failed: {e.Message}"); }
+        });
         old.Seal();
         Volatile.Write(ref _segments, [.. _segments, seg]);
         return seg;

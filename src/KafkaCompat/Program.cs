@@ -10,9 +10,13 @@ var portOption = new Option<int>("--port") { Description = "TCP port to listen o
 var hostOption = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
 var advertisedOption = new Option<string?>("--advertised-host") { Description = "Host name given to clients in Metadata (default: the bind address)" };
 var dataDirOption = new Option<string>("--data-dir") { Description = "Directory for the log and metadata", DefaultValueFactory = _ => "./data" };
+var fsyncOption = new Option<bool>("--fsync-every-write")
+{
+    Description = "Acknowledge a write only once it is on disk (same as --set log.flush.interval.messages=1)",
+};
 var setOption = new Option<string[]>("--set") { Description = "A Kafka config key=value (repeatable), e.g. --set num.partitions=3", AllowMultipleArgumentsPerToken = false };
 
-var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, setOption };
+var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, fsyncOption, setOption };
 serve.SetAction(async (parse, ct) =>
 {
     var config = new BrokerConfig
@@ -23,6 +27,7 @@ serve.SetAction(async (parse, ct) =>
         DataDir = parse.GetValue(dataDirOption)!,
     };
     config.ApplyEnvironment(Environment.GetEnvironmentVariables());
+    if (parse.GetValue(fsyncOption)) config.Set("log.flush.interval.messages", "1");
     foreach (var kv in parse.GetValue(setOption) ?? [])
     {
         int eq = kv.IndexOf('=');

@@ -124,7 +124,12 @@ public sealed class BrokerConfig
         DeletePolicy = TopicValue("cleanup.policy", topicOverrides).Split(',').Any(x => x.Trim() == "delete"),
         CompactPolicy = TopicValue("cleanup.policy", topicOverrides).Split(',').Any(x => x.Trim() == "compact"),
         FileDeleteDelayMs = long.Parse(TopicValue("file.delete.delay.ms", topicOverrides), CultureInfo.InvariantCulture),
+        FlushMessages = long.Parse(TopicValue("flush.messages", topicOverrides), CultureInfo.InvariantCulture),
+        FlushMs = long.Parse(TopicValue("flush.ms", topicOverrides), CultureInfo.InvariantCulture),
     };
+
+    /// <summary>log.flush.scheduler.interval.ms: how often flush.ms is checked (Kafka's default: never).</summary>
+    public long FlushSchedulerIntervalMs => long.TryParse(Get("log.flush.scheduler.interval.ms"), out var v) ? v : long.MaxValue;
 
     /// <summary>log.retention.check.interval.ms: how often retention runs.</summary>
     public long RetentionCheckIntervalMs => long.TryParse(Get("log.retention.check.interval.ms"), out var v) ? v : 300_000;
