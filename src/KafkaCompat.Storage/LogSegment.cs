@@ -70,15 +70,17 @@ public sealed class LogSegment : IDisposable
         string indexPath = Path.Combine(dir, FileStem(baseOffset) + ".index");
         long fileLength = new FileInfo(logPath).Length;
         string timeIndexPath = Path.Combine(dir, FileStem(baseOffset) + ".timeindex");
-        int indexEntries = File.Exists(indexPath) ? (int)(new FileInfo(indexPath).Length / OffsetIndex.EntrySize) : 0;
+        bool indexExists = File.Exists(indexPath);
+        int indexEntries = indexExists ? (int)(new FileInfo(indexPath).Length / OffsetIndex.EntrySize) : 0;
         // no time index (a log written before it existed, or a lost file): rebuilt below with the offset index
         int timeEntries = File.Exists(timeIndexPath) ? (int)(new FileInfo(timeIndexPath).Length / TimeIndex.EntrySize) : -1;
         var seg = new LogSegment(dir, baseOffset, config, (int)Math.Min(fileLength, int.MaxValue), indexEntries, Math.Max(timeEntries, 0));
-        if (timeEntries < 0) seg._timeIndexMissing = true;
+        if (timeEntries < 0 || !indexExists && fileLength > 0) seg._timeIndexMissing = true;
         seg.Recover(verify, log);
         return seg;
     }
 
+    /// <summary>An index file was missing at open: both are rebuilt from the log.</summary>
     private bool _timeIndexMissing;
 
     private void Recover(bool verify, Action<string>? log)
@@ -160,12 +162,14 @@ public sealed class LogSegment : IDisposable
 
     /// <summary>Every index.interval.bytes: an offset index entry for this batch, and a time index entry when the
     /// segment's largest timestamp has grown since the last one.</summary>
-    private void MaybeIndex(long baseOffset, int position, int size)
+    private void MaybeIndex(long baseOffset, int position, int size, long batchMaxTimestamp = long.MinValue)
     {
         if (position == 0 || _bytesSinceIndexEntry >= _config.IndexIntervalBytes)
         {
+            // the largest timestamp including this batch (appends index before recording the batch's timestamp)
+            var (maxTs, maxAt) = batchMaxTimestamp > MaxTimestamp ? (batchMaxTimestamp, baseOffset) : (MaxTimestamp, _offsetOfMaxTimestamp);
             Index.Append(baseOffset, position);
-            if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0) TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
+            if (maxTs > TimeIndex.LastTimestamp && maxAt >= 0) TimeIndex.Append(maxTs, maxAt);
             _bytesSinceIndexEntry = 0;
         }
         _bytesSinceIndexEntry += size;
@@ -187,9 +191,17 @@ public sealed class LogSegment : IDisposable
         RecordBatch.SetBaseOffset(dest, baseOffset);
         RecordBatch.SetLeaderEpoch(dest, 0);
         if (logAppendTime >= 0) RecordBatch.SetLogAppendTime(dest, logAppendTime);
+        try
+        {
+            MaybeIndex(baseOffset, pos, batch.Length, RecordBatch.MaxTimestamp(dest));
+        }
+        catch
+        {
+            dest.Clear(); // never leave a valid-looking batch past the end for recovery to find
+            throw;
+        }
         TrackTimestamp(RecordBatch.MaxTimestamp(dest), baseOffset);
         if (pos == 0) RollingBaseTimestamp = RecordBatch.MaxTimestamp(dest);
-        MaybeIndex(baseOffset, pos, batch.Length);
         NextOffset = RecordBatch.LastOffset(dest) + 1;
         Volatile.Write(ref _size, (int)end);
     }
@@ -224,6 +236,20 @@ public sealed class LogSegment : IDisposable
             pos += RecordBatch.TotalSize(b);
         }
         return -1;
+    }
+
+    /// <summary>Cuts the segment back to <paramref name="position"/> (undoing a partly applied request): the bytes
+    /// after it are zeroed and index entries past it dropped.</summary>
+    public void TruncateTo(int position, long nextOffset)
+    {
+        int size = Size;
+        if (position >= size) return;
+        _log.Span(position, size - position).Clear();
+        Index.TruncateToPosition(position);
+        TimeIndex.TruncateToOffset(nextOffset);
+        NextOffset = nextOffset;
+        _bytesSinceIndexEntry = 0;
+        Volatile.Write(ref _size, position);
     }
 
     /// <summary>Position of the first batch whose largest timestamp is at or after <paramref name="target"/>,

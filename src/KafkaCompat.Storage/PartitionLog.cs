@@ -112,6 +112,8 @@ public sealed class PartitionLog : IDisposable
             var end = _end;
             long first = end.NextOffset, next = first;
             var active = end.Segment;
+            try
+            {
             for (int pos = 0; pos < records.Length;)
             {
                 int size = RecordBatch.TotalSize(records[pos..]);
@@ -124,6 +126,13 @@ public sealed class PartitionLog : IDisposable
                 active.Append(batch, next, logAppendTime);
                 next += RecordBatch.LastOffsetDelta(batch) + 1;
                 pos += size;
+            }
+            }
+            catch
+            {
+                // e.g. the disk filled up half way through a request: nothing of it may stay
+                Undo(end);
+                throw;
             }
             Volatile.Write(ref _end, new LogEnd(next, active, active.Size));
             // flush.messages: with 1, every acknowledged write is on disk before the answer goes out
@@ -138,6 +147,24 @@ public sealed class PartitionLog : IDisposable
     /// <summary>How many times the flush policy has synced this log (observable for tests and metrics).</summary>
     public long PolicyFlushes => Interlocked.Read(ref _policyFlushes);
     private long _policyFlushes;
+
+    /// <summary>Takes the log back to <paramref name="end"/>: segments rolled since are removed, the active one cut.
+    /// Caller holds the append lock.</summary>
+    private void Undo(LogEnd end)
+    {
+        var segs = _segments;
+        int idx = Array.IndexOf(segs, end.Segment);
+        if (idx >= 0 && idx < segs.Length - 1)
+        {
+            Volatile.Write(ref _segments, segs[..(idx + 1)]);
+            foreach (var extra in segs[(idx + 1)..])
+            {
+                try { extra.Delete(); }
+                catch (IOException e) { _log?.Invoke($"could not remove {extra.LogPath}: {e.Message}"); }
+            }
+        }
+        end.Segment.TruncateTo(end.Position, end.NextOffset);
+    }
 
     /// <summary>Caller holds the append lock.</summary>
     private void FlushActive()

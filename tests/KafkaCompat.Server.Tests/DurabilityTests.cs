@@ -161,4 +161,65 @@ public sealed class DurabilityTests : IDisposable
             final.WaitForExit();
         }
     }
+
+    private static void Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)} failed ({p.ExitCode}): {err} — this test needs root to mount a small tmpfs");
+    }
+
+    [Fact]
+    public async Task AFullDiskRefusesWritesWithStorageErrorDamagesNothingAndRecovers()
+    {
+        // a 24 MiB filesystem of our own, with 8 MiB taken by a file we can delete to give space back
+        string mnt = _dir + "-fs";
+        Directory.CreateDirectory(mnt);
+        Run("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mnt);
+        try
+        {
+            string filler = Path.Combine(mnt, "filler");
+            await File.WriteAllBytesAsync(filler, new byte[8 << 20]);
+            var b = EmbeddedBroker.Start(Path.Combine(mnt, "data"));
+            try
+            {
+                using var c = new RawClient(b.Port);
+                c.Call<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest { Topics = [new() { Name = "full", NumPartitions = 1, ReplicationFactor = 1 }] }, 5);
+                var acked = new List<string>();
+                short error = 0;
+                string pad = new('p', 1000);
+                for (int n = 0; n < 2000 && error == 0; n++)
+                {
+                    var values = Enumerable.Range(0, 50).Select(i => $"{n}-{i}-{pad}").ToList();
+                    var resp = c.Call<ProduceRequest, ProduceResponse>(ProduceOf("full", 0, Batch(values)), 9);
+                    error = resp.Responses[0].PartitionResponses[0].ErrorCode;
+                    if (error == 0) acked.AddRange(values);
+                }
+                Assert.Equal((short)ErrorCode.KafkaStorageError, error);
+                Assert.True(acked.Count > 1000, $"only {acked.Count} records before the disk filled");
+                // everything acknowledged is intact, nothing else is there
+                Assert.Equal(acked, ReadAllValues(c, "full", 0));
+
+                // space comes back: writes resume, with no gap in the offsets
+                File.Delete(filler);
+                var more = Enumerable.Range(0, 50).Select(i => $"after-{i}").ToList();
+                var ok = c.Call<ProduceRequest, ProduceResponse>(ProduceOf("full", 0, Batch(more)), 9);
+                Assert.Equal(0, ok.Responses[0].PartitionResponses[0].ErrorCode);
+                Assert.Equal(acked.Count, ok.Responses[0].PartitionResponses[0].BaseOffset);
+                Assert.Equal(acked.Concat(more), ReadAllValues(c, "full", 0));
+            }
+            finally
+            {
+                await b.DisposeAsync();
+            }
+        }
+        finally
+        {
+            Run("umount", mnt);
+            Directory.Delete(mnt);
+        }
+    }
 }

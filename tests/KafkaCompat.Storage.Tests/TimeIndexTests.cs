@@ -78,7 +78,7 @@ public sealed class TimeIndexTests : IDisposable
     }
 
     [Fact]
-    public void AMissingOrDamagedTimeIndexIsRebuilt()
+    public void MissingOrDamagedIndexesAreRebuilt()
     {
         List<(long, long)> all;
         using (var log = PartitionLog.Open(_dir, "t", 0, Small, clean: true)) all = Fill(log);
@@ -87,14 +87,32 @@ public sealed class TimeIndexTests : IDisposable
         File.Delete(files[0]);
         // entries that go backwards in time
         var bytes = File.ReadAllBytes(files[1]);
-        Array.Fill(bytes, (byte)0xFF, 0, 8);
+        Array.Fill(bytes, (byte)0x7F, 0, 8); // the first entry's timestamp now exceeds the next ones
         File.WriteAllBytes(files[1], bytes);
+        // and the offset index: one missing, one pointing past the end of its log
+        var indexes = Directory.GetFiles(dir, "*.index").Order().ToList();
+        File.Delete(indexes[2]);
+        var idx = File.ReadAllBytes(indexes[3]);
+        Array.Fill(idx, (byte)0x7F, 0, 16);
+        File.WriteAllBytes(indexes[3], idx);
         var messages = new List<string>();
         using (var log = PartitionLog.Open(_dir, "t", 0, Small, clean: true, messages.Add))
         {
             Assert.Contains(messages, m => m.Contains("rebuilding", StringComparison.Ordinal));
             AgreesWithAScan(log, all);
             Assert.True(File.Exists(files[0]));
+            Assert.True(File.Exists(indexes[2]));
+            Assert.True(messages.Count(m => m.Contains("rebuilding", StringComparison.Ordinal)) >= 4, string.Join("\n", messages) + "\nindexes: " + string.Join(",", indexes.Select(Path.GetFileName)) + " lens " + string.Join(",", indexes.Select(f => File.Exists(f) ? new FileInfo(f).Length : -1)));
+            // reads by offset go through the rebuilt offset indexes
+            long next = 0;
+            foreach (var (offset, _) in all)
+            {
+                if (offset < next) continue;
+                var r = log.Read(offset, 1, minOneBatch: true);
+                using var lease = r.Lease;
+                Assert.True(RecordBatch.BaseOffset(r.Records.Span) <= offset && RecordBatch.LastOffset(r.Records.Span) >= offset);
+                next = RecordBatch.LastOffset(r.Records.Span) + 1;
+            }
         }
     }
 }

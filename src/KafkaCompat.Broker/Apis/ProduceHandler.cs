@@ -76,7 +76,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                     pr.ErrorCode = (short)ErrorCode.MessageTooLarge;
                     pr.ErrorMessage = e.Message;
                 }
-                catch (StorageException e)
+                catch (IOException e) // StorageException (no space, a failed write) or a segment file that could not be created
                 {
                     pr.ErrorCode = (short)ErrorCode.KafkaStorageError;
                     pr.ErrorMessage = e.Message;
