@@ -36,6 +36,8 @@ public sealed partial class KafkaBroker : IDisposable
         Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
         long interval = Math.Max(10, config.RetentionCheckIntervalMs);
         _retentionTimer = new Timer(_ => ApplyRetention(), null, interval, interval);
+        long cleanEvery = Math.Max(10, config.CleanerBackoffMs);
+        _cleanerTimer = config.CleanerEnabled ? new Timer(_ => Compact(), null, cleanEvery, cleanEvery) : null;
         long flushEvery = config.FlushSchedulerIntervalMs;
         _flushTimer = flushEvery is > 0 and < int.MaxValue
             ? new Timer(_ => FlushDuePartitions(), null, flushEvery, flushEvery) : null;
@@ -125,6 +127,37 @@ public sealed partial class KafkaBroker : IDisposable
 
     private readonly Timer _retentionTimer;
     private readonly Timer? _flushTimer;
+    private readonly Timer? _cleanerTimer;
+    private int _cleanerRunning;
+
+    /// <summary>The log cleaner: every log.cleaner.backoff.ms, compacts "compact" partitions whose dirty ratio is high enough.</summary>
+    public int Compact(bool force = false)
+    {
+        if (Interlocked.Exchange(ref _cleanerRunning, 1) == 1) return 0;
+        int passes = 0;
+        try
+        {
+            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var t in Logs.Topics)
+                foreach (var p in t.Partitions)
+                {
+                    try
+                    {
+                        if (p.Compact(now, force) != null) passes++;
+                    }
+                    catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or Protocol.ProtocolException)
+                    {
+                        LogStorage(_logger, $"compaction of {p.Topic}-{p.Partition} failed: {e.Message}");
+                    }
+                    catch (ObjectDisposedException) { }
+                }
+            return passes;
+        }
+        finally
+        {
+            Volatile.Write(ref _cleanerRunning, 0);
+        }
+    }
 
     /// <summary>flush.ms, checked every log.flush.scheduler.interval.ms.</summary>
     private void FlushDuePartitions()
@@ -170,6 +203,7 @@ public sealed partial class KafkaBroker : IDisposable
     {
         _retentionTimer.Dispose();
         _flushTimer?.Dispose();
+        _cleanerTimer?.Dispose();
         Groups.Dispose();
         Logs.Dispose();
     }

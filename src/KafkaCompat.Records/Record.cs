@@ -65,6 +65,7 @@ public sealed class RecordBatchBuilder
     private readonly KafkaWriter _records = new();
     private long _baseTs = -1, _maxTs = -1;
     private int _count;
+    private int _lastOffsetDelta = -1;
 
     public long ProducerId { get; init; } = -1;
     public short ProducerEpoch { get; init; } = -1;
@@ -72,14 +73,20 @@ public sealed class RecordBatchBuilder
 
     public int Count => _count;
 
-    public RecordBatchBuilder Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestamp, IReadOnlyList<RecordHeader>? headers = null, bool nullKey = false, bool nullValue = false)
+    /// <param name="offsetDelta">the record's offset relative to the batch base (default: its position); compaction
+    /// keeps the original offsets, so its batches have gaps</param>
+    public RecordBatchBuilder Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestamp, IReadOnlyList<RecordHeader>? headers = null,
+        bool nullKey = false, bool nullValue = false, int? offsetDelta = null)
     {
-        if (_baseTs < 0) _baseTs = timestamp;
+        int delta = offsetDelta ?? (_lastOffsetDelta + 1);
+        if (delta <= _lastOffsetDelta) throw new ArgumentException("offset deltas must increase", nameof(offsetDelta));
+        _lastOffsetDelta = delta;
+        if (_count == 0) _baseTs = timestamp;
         _maxTs = Math.Max(_maxTs, timestamp);
         using var body = new KafkaWriter();
         body.WriteInt8(0);
         body.WriteVarLong(timestamp - _baseTs);
-        body.WriteVarInt(_count);
+        body.WriteVarInt(delta);
         WriteVarBytes(body, key, nullKey);
         WriteVarBytes(body, value, nullValue);
         body.WriteVarInt(headers?.Count ?? 0);
@@ -113,7 +120,7 @@ public sealed class RecordBatchBuilder
         BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LeaderEpochPos..], -1);
         s[RecordBatch.MagicPos] = 2;
         BinaryPrimitives.WriteInt16BigEndian(s[RecordBatch.AttributesPos..], (short)compression);
-        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LastOffsetDeltaPos..], Math.Max(_count - 1, 0));
+        BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LastOffsetDeltaPos..], Math.Max(_lastOffsetDelta, 0));
         BinaryPrimitives.WriteInt64BigEndian(s[RecordBatch.BaseTimestampPos..], _baseTs);
         BinaryPrimitives.WriteInt64BigEndian(s[RecordBatch.MaxTimestampPos..], _maxTs);
         BinaryPrimitives.WriteInt64BigEndian(s[RecordBatch.ProducerIdPos..], ProducerId);

@@ -25,6 +25,12 @@ public sealed record LogConfig
     public bool DeletePolicy { get; init; } = true;
     /// <summary>cleanup.policy contains "compact"</summary>
     public bool CompactPolicy { get; init; }
+    /// <summary>delete.retention.ms: how long a tombstone survives compaction</summary>
+    public long DeleteRetentionMs { get; init; } = 86_400_000;
+    /// <summary>min.compaction.lag.ms: records younger than this are not compacted</summary>
+    public long MinCompactionLagMs { get; init; }
+    /// <summary>min.cleanable.dirty.ratio: compact once this share of the cleanable log is new since the last pass</summary>
+    public double MinCleanableDirtyRatio { get; init; } = 0.5;
     /// <summary>flush.messages: fsync after this many records (1: every acknowledged write is on disk first)</summary>
     public long FlushMessages { get; init; } = long.MaxValue;
     /// <summary>flush.ms: fsync when the oldest unflushed write is this old (checked by the flush scheduler)</summary>

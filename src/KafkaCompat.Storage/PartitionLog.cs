@@ -23,11 +23,13 @@ public sealed class RecordTooLargeException(int size, int max)
 /// The log of one partition: an ordered list of segments, appended to under a lock, read without one.
 /// The end offset (high watermark, as there is one replica) is published after the bytes are in the map.
 /// </summary>
-public sealed class PartitionLog : IDisposable
+public sealed partial class PartitionLog : IDisposable
 {
     private sealed record LogEnd(long NextOffset, LogSegment Segment, int Position);
 
     private readonly object _appendLock = new();
+    /// <summary>Serialises the operations that take segments away (retention, DeleteRecords, compaction).</summary>
+    private readonly object _maintenanceLock = new();
     private readonly Action<string>? _log;
     private LogSegment[] _segments;
     private LogEnd _end;
@@ -64,7 +66,8 @@ public sealed class PartitionLog : IDisposable
     {
         string dir = Path.Combine(dataDir, DirectoryName(topic, partition));
         System.IO.Directory.CreateDirectory(dir);
-        // segments removed by retention whose files were waiting out file.delete.delay.ms
+        RecoverCleaning(dir, log);
+        // segments removed by retention or compaction whose files were waiting out file.delete.delay.ms
         foreach (var stale in System.IO.Directory.GetFiles(dir, "*.deleted")) File.Delete(stale);
         var bases = System.IO.Directory.GetFiles(dir, "*.log")
             .Select(p => long.TryParse(Path.GetFileNameWithoutExtension(p), out var b) ? b : -1)
@@ -257,6 +260,7 @@ public sealed class PartitionLog : IDisposable
     /// </summary>
     public long DeleteRecordsBefore(long offset)
     {
+        lock (_maintenanceLock)
         lock (_appendLock)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
@@ -276,6 +280,7 @@ public sealed class PartitionLog : IDisposable
     /// </summary>
     public int ApplyRetention(long nowMs)
     {
+        lock (_maintenanceLock)
         lock (_appendLock)
         {
             if (_closed || !Config.DeletePolicy) return 0;
@@ -287,7 +292,12 @@ public sealed class PartitionLog : IDisposable
             while (n < segs.Length)
             {
                 var seg = segs[n];
-                if (seg.Size == 0) break;
+                if (seg.Size == 0)
+                {
+                    // an empty segment left by compaction goes with the expired ones around it; the active one stays
+                    if (n + 1 < segs.Length) { n++; continue; }
+                    break;
+                }
                 bool byTime = Config.RetentionMs >= 0 && seg.MaxTimestamp >= 0 && nowMs - seg.MaxTimestamp > Config.RetentionMs;
                 bool bySize = excess != long.MinValue && excess - seg.Size >= 0;
                 bool byStart = n + 1 < segs.Length && segs[n + 1].BaseOffset <= _logStartOffset;
@@ -324,6 +334,12 @@ public sealed class PartitionLog : IDisposable
             catch (IOException e) { _log?.Invoke($"could not rename {seg.LogPath}: {e.Message}"); }
         }
         _log?.Invoke($"{Topic}-{Partition}: deleted {n} segment(s) up to offset {_segments[0].BaseOffset} ({reason}); log start offset now {_logStartOffset}");
+        DeleteLater(removed);
+    }
+
+    /// <summary>Removes replaced segments' files after file.delete.delay.ms.</summary>
+    private void DeleteLater(LogSegment[] removed)
+    {
         long delay = Math.Max(0, Config.FileDeleteDelayMs);
         _ = Task.Delay(TimeSpan.FromMilliseconds(delay)).ContinueWith(_ =>
         {

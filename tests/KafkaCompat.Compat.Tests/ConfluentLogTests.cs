@@ -16,6 +16,7 @@ public sealed class ConfluentLogTests : IAsyncLifetime
         _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
         {
             ["log.retention.check.interval.ms"] = "200",
+            ["log.cleaner.backoff.ms"] = "200",
         });
         return Task.CompletedTask;
     }
@@ -101,5 +102,55 @@ public sealed class ConfluentLogTests : IAsyncLifetime
         Assert.Equal((20L, 25L), (wm.Low.Value, wm.High.Value));
         var left = ConsumeFrom(topic, Offset.Beginning, AutoOffsetReset.Earliest, 5);
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"new-{i}"), left.Select(r => r.Message.Value));
+    }
+
+    [Fact]
+    public async Task ACompactedTopicShowsTheLatestValuePerKeyToAConsumerFromTheBeginning()
+    {
+        const string topic = "log-compacted";
+        using var admin = Admin();
+        await admin.CreateTopicsAsync([new TopicSpecification
+        {
+            Name = topic, NumPartitions = 1, ReplicationFactor = 1,
+            Configs = new() { ["cleanup.policy"] = "compact", ["segment.bytes"] = "2048" },
+        }]);
+        var expected = new Dictionary<string, string?>();
+        using (var p = new ProducerBuilder<string, string?>(new ProducerConfig { BootstrapServers = _b.BootstrapServers, Acks = Acks.All, CompressionType = CompressionType.Lz4 }).Build())
+        {
+            for (int round = 0; round < 20; round++)
+                for (int k = 0; k < 10; k++)
+                {
+                    // in the last round keys 0 and 5 are deleted (tombstones)
+                    string? value = round == 19 && k % 5 == 0 ? null : $"v{round}-{k}";
+                    await p.ProduceAsync(new TopicPartition(topic, 0), new Message<string, string?> { Key = $"key{k}", Value = value });
+                    expected[$"key{k}"] = value;
+                }
+            // more writes under other keys roll the segments holding the keys above, so they can be cleaned
+            for (int i = 0; i < 100; i++)
+                await p.ProduceAsync(new TopicPartition(topic, 0), new Message<string, string?> { Key = $"filler{i}", Value = new string('f', 50) });
+        }
+
+        List<ConsumeResult<string, string?>> view = [];
+        var until = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(200);
+            using var c = new ConsumerBuilder<string, string?>(new ConsumerConfig
+            {
+                BootstrapServers = _b.BootstrapServers, GroupId = "compact-" + Guid.NewGuid().ToString("N"),
+                EnableAutoCommit = false, AutoOffsetReset = AutoOffsetReset.Earliest, EnablePartitionEof = true,
+            }).Build();
+            c.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
+            view = [];
+            while (c.Consume(TimeSpan.FromSeconds(5)) is { } r && !r.IsPartitionEOF) view.Add(r);
+        } while (view.Count(r => r.Message.Key.StartsWith("key", StringComparison.Ordinal)) > 10 && DateTime.UtcNow < until);
+
+        var keyed = view.Where(r => r.Message.Key.StartsWith("key", StringComparison.Ordinal)).ToList();
+        // one record per key: its latest value, or the tombstone (kept for delete.retention.ms)
+        Assert.Equal(10, keyed.Count);
+        Assert.Equal(expected.OrderBy(x => x.Key), keyed.Select(r => new KeyValuePair<string, string?>(r.Message.Key, r.Message.Value)).OrderBy(x => x.Key));
+        // offsets are the original ones: gaps, increasing
+        Assert.True(keyed.Zip(keyed.Skip(1)).All(x => x.First.Offset.Value < x.Second.Offset.Value));
+        Assert.Equal(190 + 9, keyed[^1].Offset.Value);
     }
 }

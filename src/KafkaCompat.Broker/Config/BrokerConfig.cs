@@ -28,6 +28,8 @@ public sealed class BrokerConfig
         ["log.retention.hours"] = "168",
         ["log.roll.hours"] = "168",
         ["log.retention.check.interval.ms"] = "300000",
+        ["log.cleaner.backoff.ms"] = "15000",
+        ["log.cleaner.enable"] = "true",
         ["group.initial.rebalance.delay.ms"] = "3000",
         ["group.min.session.timeout.ms"] = "6000",
         ["group.max.session.timeout.ms"] = "1800000",
@@ -126,7 +128,14 @@ public sealed class BrokerConfig
         FileDeleteDelayMs = long.Parse(TopicValue("file.delete.delay.ms", topicOverrides), CultureInfo.InvariantCulture),
         FlushMessages = long.Parse(TopicValue("flush.messages", topicOverrides), CultureInfo.InvariantCulture),
         FlushMs = long.Parse(TopicValue("flush.ms", topicOverrides), CultureInfo.InvariantCulture),
+        DeleteRetentionMs = long.Parse(TopicValue("delete.retention.ms", topicOverrides), CultureInfo.InvariantCulture),
+        MinCompactionLagMs = long.Parse(TopicValue("min.compaction.lag.ms", topicOverrides), CultureInfo.InvariantCulture),
+        MinCleanableDirtyRatio = double.Parse(TopicValue("min.cleanable.dirty.ratio", topicOverrides), CultureInfo.InvariantCulture),
     };
+
+    /// <summary>log.cleaner.backoff.ms: how often the cleaner looks for logs to compact.</summary>
+    public long CleanerBackoffMs => long.TryParse(Get("log.cleaner.backoff.ms"), out var v) ? v : 15_000;
+    public bool CleanerEnabled => GetBool("log.cleaner.enable", true);
 
     /// <summary>log.flush.scheduler.interval.ms: how often flush.ms is checked (Kafka's default: never).</summary>
     public long FlushSchedulerIntervalMs => long.TryParse(Get("log.flush.scheduler.interval.ms"), out var v) ? v : long.MaxValue;
