@@ -312,8 +312,11 @@ public sealed class LogSegment : IDisposable
     public void MarkDeleted()
     {
         LogPath = RenameDeleted(LogPath);
+        _log.Renamed(LogPath);
         IndexPath = RenameDeleted(IndexPath);
+        Index.Renamed(IndexPath);
         TimeIndexPath = RenameDeleted(TimeIndexPath);
+        TimeIndex.Renamed(TimeIndexPath);
     }
 
     private static string RenameDeleted(string path)

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 
 namespace KafkaCompat.Storage;
@@ -7,72 +6,84 @@ namespace KafkaCompat.Storage;
 /// <summary>Raised when the disk refuses space or a write; produce answers KAFKA_STORAGE_ERROR.</summary>
 public sealed class StorageException(string message, Exception? inner = null) : IOException(message, inner);
 
-internal static partial class Native
+internal static unsafe partial class Native
 {
     [LibraryImport("libc", EntryPoint = "posix_fallocate64")]
     internal static partial int PosixFallocate(nint fd, long offset, long len);
 
     [LibraryImport("libc", EntryPoint = "msync", SetLastError = true)]
-    internal static unsafe partial int MSync(void* addr, nuint length, int flags);
+    internal static partial int MSync(void* addr, nuint length, int flags);
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     internal static partial int FdataSync(nint fd);
 
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    internal static partial nint MMap(nint addr, nuint length, int prot, int flags, nint fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int MUnmap(nint addr, nuint length);
+
     internal const int MS_SYNC = 4;
+    internal const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
 }
 
 /// <summary>
-/// A file mapped into memory with a fixed capacity. Space is reserved with posix_fallocate ahead of the writes,
-/// so a full disk shows up as an error on append instead of a SIGBUS on a page fault. Readers take a lease
-/// (<see cref="Retain"/>) so the mapping outlives any response still holding a slice of it.
+/// A file mapped into memory with a fixed capacity (mmap, MAP_SHARED). No file descriptor stays open: the mapping
+/// keeps the file, and the few operations that need one (reserving space, trimming, syncing metadata) open it
+/// briefly, so tens of thousands of partitions do not run into the descriptor limit. Space is reserved with
+/// posix_fallocate ahead of the writes, so a full disk shows up as an error on append instead of a SIGBUS on a
+/// page fault. Readers take a lease (<see cref="Retain"/>) so the mapping outlives any response still holding a
+/// slice of it.
 /// </summary>
 public sealed unsafe class MappedFile : MemoryManager<byte>
 {
     private const long AllocationChunk = 4 << 20;
-    private readonly FileStream _file;
-    private readonly MemoryMappedFile _map;
-    private readonly MemoryMappedViewAccessor _view;
+    private const long FirstChunk = 64 << 10;
     private readonly byte* _pointer;
     private long _allocated;
     private long _syncedAllocation;
     private int _refs = 1;
     private long _truncateTo = -1;
 
-    public string Path { get; }
+    /// <summary>Where the file is now (segments renamed to *.deleted keep their mapping).</summary>
+    public string Path { get; private set; }
     public long Capacity { get; }
 
-    private MappedFile(string path, FileStream file, long capacity, long allocated)
+    private MappedFile(string path, byte* pointer, long capacity, long allocated)
     {
         Path = path;
-        _file = file;
+        _pointer = pointer;
         Capacity = capacity;
         _allocated = allocated;
-        _map = MemoryMappedFile.CreateFromFile(file, null, capacity, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
-        _view = _map.CreateViewAccessor(0, capacity, MemoryMappedFileAccess.ReadWrite);
-        byte* p = null;
-        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        _pointer = p + _view.PointerOffset;
+        _syncedAllocation = allocated;
     }
 
     /// <summary>Opens (creating if needed) and maps <paramref name="capacity"/> bytes; bytes past the file's
     /// current length are a sparse hole until <see cref="EnsureAllocated"/> reserves them.</summary>
     public static MappedFile Open(string path, long capacity)
     {
-        var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
-        try
+        using var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        long length = RandomAccess.GetLength(handle);
+        capacity = Math.Max(Math.Max(capacity, length), 4096);
+        nint p = Native.MMap(0, (nuint)capacity, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, handle.DangerousGetHandle(), 0);
+        if (p == -1) throw new StorageException($"{path}: mmap of {capacity} bytes failed (errno {Marshal.GetLastPInvokeError()})");
+        return new MappedFile(path, (byte*)p, capacity, length);
+    }
+
+    private Microsoft.Win32.SafeHandles.SafeFileHandle OpenHandle() =>
+        File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+
+    public long FileLength
+    {
+        get
         {
-            long length = fs.Length;
-            capacity = Math.Max(Math.Max(capacity, length), 4096);
-            return new MappedFile(path, fs, capacity, length);
-        }
-        catch
-        {
-            fs.Dispose();
-            throw;
+            using var h = OpenHandle();
+            return RandomAccess.GetLength(h);
         }
     }
 
-    public long FileLength => _file.Length;
+    /// <summary>Follows a rename of the file (the mapping itself is unaffected).</summary>
+    public void Renamed(string newPath) => Path = newPath;
 
     public Span<byte> Span(long offset, int length)
     {
@@ -80,19 +91,29 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         return new Span<byte>(_pointer + offset, length);
     }
 
-    /// <summary>Reserves disk blocks up to <paramref name="end"/> (in 4 MiB steps) before bytes are copied there.</summary>
+    /// <summary>Reserves disk blocks up to <paramref name="end"/> before bytes are copied there: 64 KiB at first,
+    /// then doubling up to 4 MiB steps, so small and idle files stay small.</summary>
     public void EnsureAllocated(long end)
     {
         if (end <= _allocated) return;
         if (end > Capacity) throw new StorageException($"{Path}: write past the mapped capacity");
-        long target = Math.Min(Capacity, Math.Max(end, _allocated + AllocationChunk));
-        int rc = Native.PosixFallocate(_file.SafeFileHandle.DangerousGetHandle(), _allocated, target - _allocated);
-        if (rc != 0)
+        long chunk = Math.Clamp(_allocated, FirstChunk, AllocationChunk);
+        long target = Math.Min(Capacity, Math.Max(end, _allocated + chunk));
+        try
         {
-            // retry with exactly what is needed before giving up
-            rc = Native.PosixFallocate(_file.SafeFileHandle.DangerousGetHandle(), _allocated, end - _allocated);
-            if (rc != 0) throw new StorageException($"{Path}: cannot reserve disk space (errno {rc})");
-            target = end;
+            using var h = OpenHandle();
+            int rc = Native.PosixFallocate(h.DangerousGetHandle(), _allocated, target - _allocated);
+            if (rc != 0)
+            {
+                // retry with exactly what is needed before giving up
+                rc = Native.PosixFallocate(h.DangerousGetHandle(), _allocated, end - _allocated);
+                if (rc != 0) throw new StorageException($"{Path}: cannot reserve disk space (errno {rc})");
+                target = end;
+            }
+        }
+        catch (IOException e) when (e is not StorageException)
+        {
+            throw new StorageException($"{Path}: {e.Message}", e);
         }
         _allocated = target;
     }
@@ -100,26 +121,25 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     /// <summary>Cuts the file to <paramref name="length"/> while keeping the mapping (nothing past it is read).</summary>
     public void Trim(long length)
     {
-        _file.SetLength(length);
+        using (var h = OpenHandle()) RandomAccess.SetLength(h, length);
         _allocated = Math.Min(_allocated, length);
+        _syncedAllocation = Math.Min(_syncedAllocation, _allocated);
     }
 
-    /// <summary>Writes dirty pages of the whole mapping to disk.</summary>
-    public void Flush()
-    {
-        _view.Flush();
-        SyncMetadata();
-    }
+    /// <summary>Writes dirty pages of the reserved part of the mapping to disk.</summary>
+    public void Flush() => FlushRange(0, _allocated);
 
     /// <summary>Writes the dirty pages of [offset, offset+length) to disk and waits for them (msync MS_SYNC), then
     /// makes sure the file's size and block allocation are durable too.</summary>
     public void FlushRange(long offset, long length)
     {
-        if (length <= 0) return;
-        long start = offset & ~(Environment.SystemPageSize - 1L);
-        long end = Math.Min(Capacity, offset + length);
-        if (Native.MSync(_pointer + start, (nuint)(end - start), Native.MS_SYNC) != 0)
-            throw new StorageException($"{Path}: msync failed (errno {Marshal.GetLastPInvokeError()})");
+        if (length > 0)
+        {
+            long start = offset & ~(Environment.SystemPageSize - 1L);
+            long end = Math.Min(Capacity, offset + length);
+            if (end > start && Native.MSync(_pointer + start, (nuint)(end - start), Native.MS_SYNC) != 0)
+                throw new StorageException($"{Path}: msync failed (errno {Marshal.GetLastPInvokeError()})");
+        }
         SyncMetadata();
     }
 
@@ -127,7 +147,8 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     {
         // fallocate changed the file's size: that metadata must reach the disk for the data to be found again
         if (_syncedAllocation == _allocated) return;
-        if (Native.FdataSync(_file.SafeFileHandle.DangerousGetHandle()) != 0)
+        using var h = OpenHandle();
+        if (Native.FdataSync(h.DangerousGetHandle()) != 0)
             throw new StorageException($"{Path}: fdatasync failed (errno {Marshal.GetLastPInvokeError()})");
         _syncedAllocation = _allocated;
     }
@@ -157,15 +178,17 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
 
     private void Unmap()
     {
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _map.Dispose();
+        Native.MUnmap((nint)_pointer, (nuint)Capacity);
         try
         {
-            if (_truncateTo >= 0 && File.Exists(Path)) _file.SetLength(_truncateTo);
+            if (_truncateTo >= 0 && File.Exists(Path))
+            {
+                using var h = OpenHandle();
+                RandomAccess.SetLength(h, _truncateTo);
+            }
         }
         catch (IOException) { }
-        _file.Dispose();
+        catch (UnauthorizedAccessException) { }
     }
 
     public override Span<byte> GetSpan() => new(_pointer, (int)Math.Min(Capacity, int.MaxValue));

@@ -69,6 +69,9 @@ public sealed class OffsetIndex : IDisposable
 
     public void Flush() => _file.Flush();
 
+    /// <summary>The file was renamed (a segment being deleted).</summary>
+    public void Renamed(string path) => _file.Renamed(path);
+
     public void Trim() => _file.Trim((long)Count * EntrySize);
 
     /// <summary>Checks that entries ascend and point inside a log of <paramref name="logSize"/> bytes.</summary>

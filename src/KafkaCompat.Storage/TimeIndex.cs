@@ -79,6 +79,9 @@ public sealed class TimeIndex : IDisposable
 
     public void Flush() => _file.Flush();
 
+    /// <summary>The file was renamed (a segment being deleted).</summary>
+    public void Renamed(string path) => _file.Renamed(path);
+
     public void Trim() => _file.Trim((long)Count * EntrySize);
 
     /// <summary>Entries ascend in both timestamp and offset and stay below <paramref name="nextOffset"/>.</summary>
