@@ -36,6 +36,7 @@ public sealed partial class KafkaBroker : IDisposable
         Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
         long interval = Math.Max(10, config.RetentionCheckIntervalMs);
         _retentionTimer = new Timer(_ => ApplyRetention(), null, interval, interval);
+        _coldTimer = new Timer(_ => ReleaseColdSegments(), null, 10_000, 10_000);
         long cleanEvery = Math.Max(10, config.CleanerBackoffMs);
         _cleanerTimer = config.CleanerEnabled ? new Timer(_ => Compact(), null, cleanEvery, cleanEvery) : null;
         long flushEvery = config.FlushSchedulerIntervalMs;
@@ -128,6 +129,20 @@ public sealed partial class KafkaBroker : IDisposable
     private readonly Timer _retentionTimer;
     private readonly Timer? _flushTimer;
     private readonly Timer? _cleanerTimer;
+    private readonly Timer _coldTimer;
+
+    /// <summary>Every 10 s: segments no one has read for 30 s give their resident pages back, so memory does not
+    /// grow with the size of the log.</summary>
+    private void ReleaseColdSegments()
+    {
+        long now = Environment.TickCount64;
+        foreach (var t in Logs.Topics)
+            foreach (var p in t.Partitions)
+            {
+                try { p.ReleaseColdSegments(now, 30_000); }
+                catch (ObjectDisposedException) { }
+            }
+    }
     private int _cleanerRunning;
 
     /// <summary>The log cleaner: every log.cleaner.backoff.ms, compacts "compact" partitions whose dirty ratio is high enough.</summary>
@@ -204,6 +219,7 @@ public sealed partial class KafkaBroker : IDisposable
         _retentionTimer.Dispose();
         _flushTimer?.Dispose();
         _cleanerTimer?.Dispose();
+        _coldTimer.Dispose();
         Groups.Dispose();
         Logs.Dispose();
     }

@@ -206,11 +206,35 @@ public sealed class LogSegment : IDisposable
         Volatile.Write(ref _size, (int)end);
     }
 
-    public ReadOnlySpan<byte> Span(int position, int length) => _log.Span(position, length);
+    private long _lastAccess = Environment.TickCount64;
+    private bool _resident = true;
+
+    public ReadOnlySpan<byte> Span(int position, int length)
+    {
+        Touch();
+        return _log.Span(position, length);
+    }
+
+    private void Touch()
+    {
+        _lastAccess = Environment.TickCount64;
+        _resident = true;
+    }
+
+    /// <summary>A segment nobody has read for <paramref name="idleMs"/> gives its resident pages back (see
+    /// <see cref="MappedFile.DropResidentPages"/>); returns whether it did.</summary>
+    public bool ReleaseIfCold(long now, long idleMs)
+    {
+        if (!_resident || now - _lastAccess < idleMs) return false;
+        _resident = false;
+        _log.DropResidentPages();
+        return true;
+    }
 
     /// <summary>A slice of the mapped log with a lease that keeps the mapping alive.</summary>
     public bool TrySlice(int position, int length, out ReadOnlyMemory<byte> memory, out IDisposable? lease)
     {
+        Touch();
         var file = _log;
         if (!file.Retain())
         {

@@ -23,7 +23,11 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     internal static partial int MUnmap(nint addr, nuint length);
 
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    internal static partial int MAdvise(nint addr, nuint length, int advice);
+
     internal const int MS_SYNC = 4;
+    internal const int MADV_DONTNEED = 4;
     internal const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
 }
 
@@ -151,6 +155,22 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         if (Native.FdataSync(h.DangerousGetHandle()) != 0)
             throw new StorageException($"{Path}: fdatasync failed (errno {Marshal.GetLastPInvokeError()})");
         _syncedAllocation = _allocated;
+    }
+
+    /// <summary>Drops this mapping's resident pages (they stay in the page cache and fault back in on the next
+    /// read), so a long log that is not being read does not count toward the broker's memory.</summary>
+    public void DropResidentPages()
+    {
+        if (!Retain()) return;
+        try
+        {
+            long len = (Math.Max(_allocated, 1) + Environment.SystemPageSize - 1) & ~(Environment.SystemPageSize - 1L);
+            Native.MAdvise((nint)_pointer, (nuint)Math.Min(len, Capacity), Native.MADV_DONTNEED);
+        }
+        finally
+        {
+            Release();
+        }
     }
 
     public bool Retain()

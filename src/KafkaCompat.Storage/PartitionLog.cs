@@ -351,6 +351,16 @@ public sealed partial class PartitionLog : IDisposable
         }, TaskScheduler.Default);
     }
 
+    /// <summary>Inactive segments not read for <paramref name="idleMs"/> drop their resident pages.</summary>
+    public int ReleaseColdSegments(long now, long idleMs)
+    {
+        var segs = Volatile.Read(ref _segments);
+        int n = 0;
+        for (int i = 0; i < segs.Length - 1; i++)
+            if (segs[i].ReleaseIfCold(now, idleMs)) n++;
+        return n;
+    }
+
     /// <summary>Completes when data is appended after this call.</summary>
     public Task WaitForAppendAsync()
     {

@@ -128,3 +128,62 @@ public sealed class RetentionTests : IDisposable
         Assert.Equal(mid, reopened.Get("t")!.Partitions[0].LogStartOffset);
     }
 }
+
+/// <summary>Inactive segments nobody reads give their resident pages back; reading them again still works.</summary>
+public sealed class ColdSegmentTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "kc-cold-" + Guid.NewGuid().ToString("N")[..10]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    /// <summary>Resident kB of this test's .log mappings (from /proc/self/smaps, so other tests' memory does not count).</summary>
+    private long RssKb()
+    {
+        long total = 0;
+        bool ours = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-'))
+                ours = line.Contains(_dir, StringComparison.Ordinal) && line.TrimEnd().EndsWith(".log", StringComparison.Ordinal);
+            else if (ours && line.StartsWith("Rss:", StringComparison.Ordinal))
+                total += long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        }
+        return total;
+    }
+
+    [Fact]
+    public void ColdSegmentsDropTheirPagesAndReadBackIntact()
+    {
+        var cfg = new LogConfig { SegmentBytes = 8 << 20 };
+        using var log = PartitionLog.Open(_dir, "t", 0, cfg, clean: true);
+        var value = new byte[100_000];
+        new Random(3).NextBytes(value);
+        for (int i = 0; i < 400; i++) // 40 MB over 5+ segments
+        {
+            var b = new RecordBatchBuilder();
+            b.Add(BitConverter.GetBytes(i), value, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            log.Append(b.Build());
+        }
+        Assert.True(log.Segments.Count >= 5);
+        long before = RssKb();
+        int released = log.ReleaseColdSegments(Environment.TickCount64 + 60_000, 30_000);
+        Assert.Equal(log.Segments.Count - 1, released); // every inactive one, not the active one
+        long after = RssKb();
+        Assert.True(before > 30_000, $"the log's mappings hold only {before} kB");
+        Assert.True(after < 10_000, $"RSS of the log's mappings {before} kB -> {after} kB"); // the active segment's pages stay
+        Assert.Equal(0, log.ReleaseColdSegments(Environment.TickCount64 + 60_000, 30_000)); // nothing touched since
+        // reading faults the pages back in
+        for (long offset = 0; offset < 400; offset += 37)
+        {
+            var r = log.Read(offset, 1, minOneBatch: true);
+            using var lease = r.Lease;
+            var rec = RecordReader.ReadBatch(r.Records.ToArray()).Single();
+            Assert.Equal(offset, rec.Offset);
+            Assert.True(rec.Value!.Value.Span.SequenceEqual(value));
+        }
+        Assert.True(log.ReleaseColdSegments(Environment.TickCount64 + 60_000, 30_000) > 0);
+    }
+}
