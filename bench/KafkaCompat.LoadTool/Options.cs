@@ -27,6 +27,10 @@ internal sealed class Options
     public int GroupPartitions { get; private set; } = 4;
     public int RebalanceRuns { get; private set; } = 5;
     public int Commits { get; private set; } = 5000;
+    public bool Scale { get; private set; }
+    public double ScaleGb { get; private set; } = 10;
+    public int ScalePartitions { get; private set; } = 10_000;
+    public int ScaleFetches { get; private set; } = 500;
     /// <summary>Skip the produce/consume phases (only startup and, if on, the group phase).</summary>
     public bool OnlyGroups { get; private set; }
 
@@ -54,6 +58,10 @@ internal sealed class Options
           --group-partitions N partitions of its topic on our broker (default 4, the mock's auto-create count)
           --rebalance-runs N   rebalances measured, each with a fresh group (default 5)
           --commits N          synchronous offset commits in the commit measurement (default 5000)
+          --scale              instead: the log engine at size (our broker only): idle partitions, a large log
+          --scale-gb GB        size of the large log (default 10)
+          --scale-partitions N idle partitions (default 10000)
+          --scale-fetches N    random-offset fetches timed per log (default 500); --size sets the record size
         """;
 
     public static Options Parse(string[] args)
@@ -91,6 +99,10 @@ internal sealed class Options
                 case "--group-partitions": o.GroupPartitions = NextInt(); break;
                 case "--rebalance-runs": o.RebalanceRuns = NextInt(); break;
                 case "--commits": o.Commits = NextInt(); break;
+                case "--scale": o.Scale = true; break;
+                case "--scale-gb": o.ScaleGb = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--scale-partitions": o.ScalePartitions = NextInt(); break;
+                case "--scale-fetches": o.ScaleFetches = NextInt(); break;
                 case "-h" or "--help": throw new HelpRequested();
                 default: throw new ArgumentException($"unknown option {a}");
             }

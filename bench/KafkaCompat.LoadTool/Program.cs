@@ -54,6 +54,12 @@ internal static class LoadTool
         if (options.RunMock && !File.Exists(mockScript))
             throw new FileNotFoundException($"mock launcher {mockScript} not found; pass --mock-script");
         Directory.CreateDirectory(workDir);
+        if (options.Scale)
+        {
+            int rc = await ScaleBench.RunAsync(options, brokerDll, workDir);
+            if (!options.KeepData) Directory.Delete(workDir, recursive: true);
+            return rc;
+        }
 
         Console.WriteLine($"workload: {options.Records:N0} records x {options.Size:N0} B (acks=1, 1 partition, linger.ms={options.LingerMs}, " +
             $"in-flight window {(options.InflightBytes > 0 ? $"{options.InflightBytes / (double)(1 << 20):0.#} MiB" : "unbounded")}), " +

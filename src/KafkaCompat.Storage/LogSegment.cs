@@ -223,6 +223,14 @@ public sealed class LogSegment : IDisposable
 
     /// <summary>A segment nobody has read for <paramref name="idleMs"/> gives its resident pages back (see
     /// <see cref="MappedFile.DropResidentPages"/>); returns whether it did.</summary>
+    /// <summary>The active segment keeps its last <paramref name="keepBytes"/> resident (where producers write and
+    /// consumers read); the pages before that are dropped like a cold segment's.</summary>
+    public void ReleaseBehind(long keepBytes)
+    {
+        long upTo = Size - keepBytes;
+        if (upTo > 0) _log.DropResidentPages(upTo);
+    }
+
     public bool ReleaseIfCold(long now, long idleMs)
     {
         if (!_resident || now - _lastAccess < idleMs) return false;
@@ -234,6 +242,7 @@ public sealed class LogSegment : IDisposable
     /// <summary>A slice of the mapped log with a lease that keeps the mapping alive.</summary>
     public bool TrySlice(int position, int length, out ReadOnlyMemory<byte> memory, out IDisposable? lease)
     {
+        bool wasCold = !_resident;
         Touch();
         var file = _log;
         if (!file.Retain())
@@ -242,6 +251,7 @@ public sealed class LogSegment : IDisposable
             lease = null;
             return false;
         }
+        if (wasCold || length >= 256 << 10) file.Populate(position, length);
         memory = file.Memory.Slice(position, length);
         lease = new MappedFileLease(file);
         return true;

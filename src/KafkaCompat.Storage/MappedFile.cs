@@ -28,6 +28,7 @@ internal static unsafe partial class Native
 
     internal const int MS_SYNC = 4;
     internal const int MADV_DONTNEED = 4;
+    internal const int MADV_POPULATE_READ = 22; // Linux 5.14+
     internal const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
 }
 
@@ -159,18 +160,28 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
 
     /// <summary>Drops this mapping's resident pages (they stay in the page cache and fault back in on the next
     /// read), so a long log that is not being read does not count toward the broker's memory.</summary>
-    public void DropResidentPages()
+    public void DropResidentPages(long upTo = long.MaxValue)
     {
         if (!Retain()) return;
         try
         {
-            long len = (Math.Max(_allocated, 1) + Environment.SystemPageSize - 1) & ~(Environment.SystemPageSize - 1L);
-            Native.MAdvise((nint)_pointer, (nuint)Math.Min(len, Capacity), Native.MADV_DONTNEED);
+            long len = (Math.Min(Math.Max(_allocated, 1), upTo) + Environment.SystemPageSize - 1) & ~(Environment.SystemPageSize - 1L);
+            if (upTo != long.MaxValue) len = Math.Min(upTo, Math.Max(_allocated, 1)) & ~(Environment.SystemPageSize - 1L);
+            if (len > 0) Native.MAdvise((nint)_pointer, (nuint)Math.Min(len, Capacity), Native.MADV_DONTNEED);
         }
         finally
         {
             Release();
         }
+    }
+
+    /// <summary>Maps the pages of a range in one call (MADV_POPULATE_READ) instead of one fault at a time; a range
+    /// about to be sent from a segment whose pages were dropped. Ignored where the kernel lacks it.</summary>
+    public void Populate(long offset, long length)
+    {
+        long start = offset & ~(Environment.SystemPageSize - 1L);
+        long end = Math.Min(Capacity, offset + length);
+        if (end > start) Native.MAdvise((nint)(_pointer + start), (nuint)(end - start), Native.MADV_POPULATE_READ);
     }
 
     public bool Retain()

@@ -358,6 +358,7 @@ public sealed partial class PartitionLog : IDisposable
         int n = 0;
         for (int i = 0; i < segs.Length - 1; i++)
             if (segs[i].ReleaseIfCold(now, idleMs)) n++;
+        segs[^1].ReleaseBehind(32 << 20);
         return n;
     }
 
