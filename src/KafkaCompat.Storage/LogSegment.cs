@@ -206,7 +206,8 @@ public sealed class LogSegment : IDisposable
         Volatile.Write(ref _size, (int)end);
     }
 
-    private long _lastAccess = Environment.TickCount64;
+    /// <summary>Last read (appends do not count): a segment that was only written is cold as soon as it is sealed.</summary>
+    private long _lastAccess;
     private bool _resident = true;
 
     public ReadOnlySpan<byte> Span(int position, int length)
