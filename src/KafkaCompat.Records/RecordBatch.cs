@@ -7,7 +7,7 @@ public enum CompressionType { None = 0, Gzip = 1, Snappy = 2, Lz4 = 3, Zstd = 4 
 public enum TimestampType { CreateTime = 0, LogAppendTime = 1 }
 
 /// <summary>Why a batch was refused.</summary>
-public enum BatchError { None, TooShort, BadLength, BadMagic, BadCrc, BadCount, Truncated }
+public enum BatchError { None, TooShort, BadLength, BadMagic, BadCrc, BadCount, Truncated, MissingKey, Undecodable }
 
 /// <summary>
 /// Offsets and accessors of the RecordBatch v2 header. All integers are big-endian.

@@ -11,7 +11,9 @@ public sealed class OffsetOutOfRangeException(long offset, long start, long end)
     : Exception($"offset {offset} is outside [{start}, {end}]");
 
 public sealed class InvalidBatchException(BatchError error, int index)
-    : Exception($"record batch {index} is invalid: {error}")
+    : Exception(error == BatchError.MissingKey
+        ? $"Compacted topic cannot accept message without key (record batch {index})"
+        : $"record batch {index} is invalid: {error}")
 {
     public BatchError Error { get; } = error;
 }
@@ -103,6 +105,7 @@ public sealed partial class PartitionLog : IDisposable
             var err = RecordBatch.Validate(records[pos..], out int size);
             if (err != BatchError.None) throw new InvalidBatchException(err, count);
             if (size > Config.MaxMessageBytes) throw new RecordTooLargeException(size, Config.MaxMessageBytes);
+            if (Config.CompactPolicy) RequireKeys(records.Slice(pos, size), count);
             pos += size;
         }
         if (count == 0) throw new InvalidBatchException(BatchError.TooShort, 0);
@@ -150,6 +153,22 @@ public sealed partial class PartitionLog : IDisposable
     /// <summary>How many times the flush policy has synced this log (observable for tests and metrics).</summary>
     public long PolicyFlushes => Interlocked.Read(ref _policyFlushes);
     private long _policyFlushes;
+
+    /// <summary>As in Kafka, a compacted topic refuses records without a key (compaction could never remove them).</summary>
+    private static void RequireKeys(ReadOnlySpan<byte> batch, int index)
+    {
+        if (RecordBatch.IsControl(batch)) return;
+        List<Record> records;
+        try
+        {
+            records = RecordReader.ReadBatch(batch.ToArray());
+        }
+        catch (Exception e) when (e is InvalidDataException or KafkaCompat.Protocol.ProtocolException or NotSupportedException)
+        {
+            throw new InvalidBatchException(BatchError.Undecodable, index);
+        }
+        if (records.Exists(r => r.Key is null)) throw new InvalidBatchException(BatchError.MissingKey, index);
+    }
 
     /// <summary>Takes the log back to <paramref name="end"/>: segments rolled since are removed, the active one cut.
     /// Caller holds the append lock.</summary>

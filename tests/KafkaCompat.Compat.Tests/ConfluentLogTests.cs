@@ -153,4 +153,18 @@ public sealed class ConfluentLogTests : IAsyncLifetime
         Assert.True(keyed.Zip(keyed.Skip(1)).All(x => x.First.Offset.Value < x.Second.Offset.Value));
         Assert.Equal(190 + 9, keyed[^1].Offset.Value);
     }
+
+    [Fact]
+    public async Task ACompactedTopicRefusesRecordsWithoutAKey()
+    {
+        const string topic = "log-compacted-keys";
+        using var admin = Admin();
+        await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 1, Configs = new() { ["cleanup.policy"] = "compact" } }]);
+        using var p = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = _b.BootstrapServers, Acks = Acks.All, MessageSendMaxRetries = 0 }).Build();
+        var e = await Assert.ThrowsAsync<ProduceException<string?, string>>(() =>
+            p.ProduceAsync(new TopicPartition(topic, 0), new Message<string?, string> { Key = null, Value = "no key" }));
+        Assert.Equal(ErrorCode.InvalidRecord, e.Error.Code);
+        var ok = await p.ProduceAsync(new TopicPartition(topic, 0), new Message<string?, string> { Key = "k", Value = "keyed" });
+        Assert.Equal(0, ok.Offset.Value); // the refused record took no offset
+    }
 }
