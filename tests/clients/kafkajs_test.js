@@ -172,6 +172,20 @@ async function main () {
     eq(high, '7', 'high watermark after an acks=0 send')
     done.push('acks=0')
 
+    // --- deleteTopicRecords (DeleteRecords): the low watermark moves, and beyond the high watermark is refused ---
+    await admin.deleteTopicRecords({ topic: topicGzip, partitions: [{ partition: 0, offset: '4' }] })
+    eq(offsetsByPartition(await admin.fetchTopicOffsets(topicGzip)), { 0: { low: '4', high: '7', offset: '7' } }, 'offsets after deleteTopicRecords')
+    let refused = null
+    try {
+      await admin.deleteTopicRecords({ topic: topicGzip, partitions: [{ partition: 0, offset: '99' }] })
+    } catch (e) {
+      refused = e
+    }
+    check(refused !== null, 'deleteTopicRecords past the high watermark was not refused')
+    await admin.deleteTopicRecords({ topic: topicGzip, partitions: [{ partition: 0, offset: '-1' }] })
+    eq(offsetsByPartition(await admin.fetchTopicOffsets(topicGzip))[0].low, '7', 'low watermark after deleting up to the end (-1)')
+    done.push('deleteTopicRecords')
+
     // --- deleteTopics ---
     await admin.deleteTopics({ topics: [topic, topicGzip], timeout: 10000 })
     const after = await admin.listTopics()
