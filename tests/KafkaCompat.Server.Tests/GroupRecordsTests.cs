@@ -70,6 +70,6 @@ public sealed class GroupRecordsTests
     public void ConsumerSubscriptionTopicsAreRead()
     {
         Assert.Equal(["a", "bb"], GroupRecords.SubscribedTopics(GroupProtocolTests.Subscription("a", "bb")));
-        Assert.Empty(GroupRecords.SubscribedTopics([0, 1]));
+        Assert.Empty(GroupRecords.SubscribedTopics(new byte[] { 0, 1 }));
     }
 }

@@ -689,7 +689,7 @@ public sealed partial class GroupCoordinator : IDisposable
                 if (subscribed == null) return (ErrorCode.NonEmptyGroup, []);
             }
             var results = new List<(string, int, ErrorCode)>();
-            var tombstones = new List<(byte[], byte[]?)>();
+            var toDelete = new List<(string Topic, int Partition)>();
             foreach (var (t, ps) in partitions)
             {
                 var topic = _broker.Logs.Get(t);
@@ -700,18 +700,12 @@ public sealed partial class GroupCoordinator : IDisposable
                     else
                     {
                         results.Add((t, p, ErrorCode.None));
-                        if (group.Offsets.ContainsKey((t, p))) tombstones.Add((GroupRecords.OffsetKeyBytes(groupId, t, p), null));
+                        if (group.Offsets.ContainsKey((t, p))) toDelete.Add((t, p));
                     }
                 }
             }
-            if (tombstones.Count > 0)
-            {
-                var err = Append(group.LogPartition, tombstones);
-                if (err != ErrorCode.None) return (err, []);
-                foreach (var (t, p, e) in results)
-                    if (e == ErrorCode.None) group.Offsets.Remove((t, p));
-            }
-            return (ErrorCode.None, results);
+            var err = DeleteCommitted(group, toDelete);
+            return err == ErrorCode.None ? (ErrorCode.None, results) : (err, []);
         }
     }
 
@@ -724,11 +718,7 @@ public sealed partial class GroupCoordinator : IDisposable
             lock (group)
             {
                 var keys = group.Offsets.Keys.Where(k => k.Topic == topic).ToList();
-                if (keys.Count == 0) continue;
-                if (Append(group.LogPartition, keys.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList()) != ErrorCode.None)
-                    continue;
-                foreach (var k in keys) group.Offsets.Remove(k);
-                removed += keys.Count;
+                if (DeleteCommitted(group, keys) == ErrorCode.None) removed += keys.Count;
             }
         }
         if (removed > 0) LogOffsetsOfDeletedTopic(_logger, removed, topic);
@@ -787,11 +777,8 @@ public sealed partial class GroupCoordinator : IDisposable
     /// <summary>Writes tombstones for the group and its offsets and marks it Dead. Caller holds the group lock.</summary>
     private ErrorCode RemoveGroup(ConsumerGroup group)
     {
-        var tombstones = group.Offsets.Keys.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList();
-        tombstones.Add((GroupRecords.GroupKeyBytes(group.GroupId), null));
-        var err = Append(group.LogPartition, tombstones);
+        var err = DeleteCommitted(group, group.Offsets.Keys.ToList(), groupToo: true);
         if (err != ErrorCode.None) return err;
-        group.Offsets.Clear();
         group.TransitionTo(GroupState.Dead);
         _groups.TryRemove(new(group.GroupId, group));
         return ErrorCode.None;
@@ -907,13 +894,8 @@ public sealed partial class GroupCoordinator : IDisposable
                     long baseTs = subscribed == null && group.ProtocolType is { Length: > 0 } ? group.StateTimestamp : o.CommitTimestamp;
                     return now - baseTs >= retention;
                 }).Select(kv => kv.Key).ToList();
-                if (expired.Count > 0)
-                {
-                    var err = Append(group.LogPartition, expired.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList());
-                    if (err != ErrorCode.None) continue;
-                    foreach (var k in expired) group.Offsets.Remove(k);
-                    expiredTotal += expired.Count;
-                }
+                if (DeleteCommitted(group, expired) != ErrorCode.None) continue;
+                expiredTotal += expired.Count;
                 if (group.Is(GroupState.Empty) && group.Offsets.Count == 0 && group.Members.Count == 0 && group.PendingMembers.Count == 0
                     && Now - group.LastUsed >= Cfg.OffsetsRetentionCheckIntervalMs)
                     RemoveGroup(group);
@@ -923,6 +905,19 @@ public sealed partial class GroupCoordinator : IDisposable
     }
 
     // ------------------------------------------------------------------ The offsets log
+
+    /// <summary>Tombstones the given committed offsets (and, with <paramref name="groupToo"/>, the group's metadata) in one
+    /// batch, then forgets them; nothing is forgotten if the write fails. Caller holds the group lock.</summary>
+    private ErrorCode DeleteCommitted(ConsumerGroup group, IReadOnlyCollection<(string Topic, int Partition)> offsets, bool groupToo = false)
+    {
+        if (offsets.Count == 0 && !groupToo) return ErrorCode.None;
+        var tombstones = offsets.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList();
+        if (groupToo) tombstones.Add((GroupRecords.GroupKeyBytes(group.GroupId), null));
+        var err = Append(group.LogPartition, tombstones);
+        if (err != ErrorCode.None) return err;
+        foreach (var k in offsets) group.Offsets.Remove(k);
+        return ErrorCode.None;
+    }
 
     /// <summary>Writes the group's metadata (members and assignment). Caller holds the group lock.</summary>
     private ErrorCode StoreGroup(ConsumerGroup group)
@@ -1006,9 +1001,9 @@ public sealed partial class GroupCoordinator : IDisposable
                                 records++;
                                 try
                                 {
-                                    var (ok, g) = GroupRecords.ReadKey(key.Span);
-                                    if (ok != null) offsets[ok] = rec.Value is { } v ? GroupRecords.ReadOffsetValue(v.Span) : null;
-                                    else if (g != null) groupValues[g] = rec.Value is { } v2 ? GroupRecords.ReadGroupValue(v2.Span) : null;
+                                    var (ok, g) = GroupRecords.ReadKey(key);
+                                    if (ok != null) offsets[ok] = rec.Value is { } v ? GroupRecords.ReadOffsetValue(v) : null;
+                                    else if (g != null) groupValues[g] = rec.Value is { } v2 ? GroupRecords.ReadGroupValue(v2) : null;
                                 }
                                 catch (FormatException e)
                                 {

@@ -2,8 +2,7 @@
 // the same way to Kafka's tools: offset keys (key version 0/1: group, topic, partition), group keys (version 2:
 // group), offset values (v1 when an explicit expiry is set, else v3) and group metadata values (v3).
 // A record with a null value is a tombstone for its key.
-using System.Buffers.Binary;
-using System.Text;
+using KafkaCompat.Protocol;
 
 namespace KafkaCompat.Broker.Groups;
 
@@ -19,249 +18,92 @@ public sealed record StoredGroup(string ProtocolType, int Generation, string? Pr
 
 public static class GroupRecords
 {
-    // ---- writing ----
-    private sealed class Buf
+    // ---- writing (KafkaWriter: int16-length strings, int32-length bytes, as in Kafka's non-flexible versions) ----
+    private static byte[] Build(Action<KafkaWriter> write)
     {
-        private byte[] _b = new byte[128];
-        private int _n;
-        private Span<byte> Take(int n)
-        {
-            if (_n + n > _b.Length) Array.Resize(ref _b, Math.Max(_b.Length * 2, _n + n));
-            var s = _b.AsSpan(_n, n);
-            _n += n;
-            return s;
-        }
-        public void I16(short v) => BinaryPrimitives.WriteInt16BigEndian(Take(2), v);
-        public void I32(int v) => BinaryPrimitives.WriteInt32BigEndian(Take(4), v);
-        public void I64(long v) => BinaryPrimitives.WriteInt64BigEndian(Take(8), v);
-        public void Str(string? s)
-        {
-            if (s is null) { I16(-1); return; }
-            int len = Encoding.UTF8.GetByteCount(s);
-            I16((short)len);
-            Encoding.UTF8.GetBytes(s, Take(len));
-        }
-        public void Bytes(byte[] b)
-        {
-            I32(b.Length);
-            b.CopyTo(Take(b.Length));
-        }
-        public byte[] ToArray() => _b.AsSpan(0, _n).ToArray();
+        using var w = new KafkaWriter();
+        write(w);
+        return w.ToArray();
     }
 
-    public static byte[] OffsetKeyBytes(string group, string topic, int partition)
+    public static byte[] OffsetKeyBytes(string group, string topic, int partition) => Build(w =>
     {
-        var b = new Buf();
-        b.I16(1);
-        b.Str(group);
-        b.Str(topic);
-        b.I32(partition);
-        return b.ToArray();
-    }
+        w.WriteInt16(1);
+        w.WriteString(group, compact: false);
+        w.WriteString(topic, compact: false);
+        w.WriteInt32(partition);
+    });
 
-    public static byte[] GroupKeyBytes(string group)
+    public static byte[] GroupKeyBytes(string group) => Build(w =>
     {
-        var b = new Buf();
-        b.I16(2);
-        b.Str(group);
-        return b.ToArray();
-    }
+        w.WriteInt16(2);
+        w.WriteString(group, compact: false);
+    });
 
-    public static byte[] OffsetValueBytes(CommittedOffset o)
+    public static byte[] OffsetValueBytes(CommittedOffset o) => Build(w =>
     {
-        var b = new Buf();
         if (o.ExpireTimestamp >= 0)
         {
-            b.I16(1);
-            b.I64(o.Offset);
-            b.Str(o.Metadata);
-            b.I64(o.CommitTimestamp);
-            b.I64(o.ExpireTimestamp);
+            w.WriteInt16(1);
+            w.WriteInt64(o.Offset);
+            w.WriteString(o.Metadata, compact: false);
+            w.WriteInt64(o.CommitTimestamp);
+            w.WriteInt64(o.ExpireTimestamp);
         }
         else
         {
-            b.I16(3);
-            b.I64(o.Offset);
-            b.I32(o.LeaderEpoch);
-            b.Str(o.Metadata);
-            b.I64(o.CommitTimestamp);
+            w.WriteInt16(3);
+            w.WriteInt64(o.Offset);
+            w.WriteInt32(o.LeaderEpoch);
+            w.WriteString(o.Metadata, compact: false);
+            w.WriteInt64(o.CommitTimestamp);
         }
-        return b.ToArray();
-    }
+    });
 
-    public static byte[] GroupValueBytes(StoredGroup g)
+    public static byte[] GroupValueBytes(StoredGroup g) => Build(w =>
     {
-        var b = new Buf();
-        b.I16(3);
-        b.Str(g.ProtocolType);
-        b.I32(g.Generation);
-        b.Str(g.Protocol);
-        b.Str(g.Leader);
-        b.I64(g.StateTimestamp);
-        b.I32(g.Members.Count);
+        w.WriteInt16(3);
+        w.WriteString(g.ProtocolType, compact: false);
+        w.WriteInt32(g.Generation);
+        w.WriteNullableString(g.Protocol, compact: false);
+        w.WriteNullableString(g.Leader, compact: false);
+        w.WriteInt64(g.StateTimestamp);
+        w.WriteArrayLength(g.Members.Count, compact: false);
         foreach (var m in g.Members)
         {
-            b.Str(m.MemberId);
-            b.Str(m.GroupInstanceId);
-            b.Str(m.ClientId);
-            b.Str(m.ClientHost);
-            b.I32(m.RebalanceTimeoutMs);
-            b.I32(m.SessionTimeoutMs);
-            b.Bytes(m.Subscription);
-            b.Bytes(m.Assignment);
+            w.WriteString(m.MemberId, compact: false);
+            w.WriteNullableString(m.GroupInstanceId, compact: false);
+            w.WriteString(m.ClientId, compact: false);
+            w.WriteString(m.ClientHost, compact: false);
+            w.WriteInt32(m.RebalanceTimeoutMs);
+            w.WriteInt32(m.SessionTimeoutMs);
+            w.WriteBytes(m.Subscription, compact: false);
+            w.WriteBytes(m.Assignment, compact: false);
         }
-        return b.ToArray();
-    }
+    });
 
-    // ---- reading ----
-    private ref struct Rd(ReadOnlySpan<byte> s)
-    {
-        private readonly ReadOnlySpan<byte> _s = s;
-        private int _p;
-        private ReadOnlySpan<byte> Take(int n)
-        {
-            if (n < 0 || _p + n > _s.Length) throw new FormatException("truncated __consumer_offsets record");
-            var r = _s.Slice(_p, n);
-            _p += n;
-            return r;
-        }
-        public short I16() => BinaryPrimitives.ReadInt16BigEndian(Take(2));
-        public int I32() => BinaryPrimitives.ReadInt32BigEndian(Take(4));
-        public long I64() => BinaryPrimitives.ReadInt64BigEndian(Take(8));
-        public string? Str()
-        {
-            int len = I16();
-            return len < 0 ? null : Encoding.UTF8.GetString(Take(len));
-        }
-        public byte[] Bytes()
-        {
-            int len = I32();
-            return len < 0 ? [] : Take(len).ToArray();
-        }
-    }
+    // ---- reading (KafkaReader; anything unreadable is a FormatException for the loader to skip) ----
+    private delegate T ReadBody<T>(ref KafkaReader r);
 
-    /// <summary>Either an offset key or a group key (the other is null); null for key versions we don't know.</summary>
-    public static (OffsetKey? Offset, string? Group) ReadKey(ReadOnlySpan<byte> key)
-    {
-        var r = new Rd(key);
-        short version = r.I16();
-        switch (version)
-        {
-            case 0 or 1:
-                return (new OffsetKey(r.Str() ?? "", r.Str() ?? "", r.I32()), null);
-            case 2:
-                return (null, r.Str() ?? "");
-            default:
-                return (null, null);
-        }
-    }
-
-    public static CommittedOffset ReadOffsetValue(ReadOnlySpan<byte> value)
-    {
-        var r = new Rd(value);
-        short version = r.I16();
-        switch (version)
-        {
-            case 0:
-            {
-                long off = r.I64();
-                string meta = r.Str() ?? "";
-                long ts = r.I64();
-                return new CommittedOffset(off, -1, meta, ts, -1);
-            }
-            case 1:
-            {
-                long off = r.I64();
-                string meta = r.Str() ?? "";
-                long ts = r.I64();
-                long exp = r.I64();
-                return new CommittedOffset(off, -1, meta, ts, exp);
-            }
-            case 2:
-            {
-                long off = r.I64();
-                string meta = r.Str() ?? "";
-                return new CommittedOffset(off, -1, meta, r.I64(), -1);
-            }
-            case 3 or 4: // v4 (flexible) starts like v3; its trailing tagged fields carry nothing we keep
-            {
-                long off = r.I64();
-                int epoch = r.I32();
-                string meta = r.Str() ?? "";
-                return new CommittedOffset(off, epoch, meta, r.I64(), -1);
-            }
-            default:
-                throw new FormatException($"unknown offset value version {version}");
-        }
-    }
-
-    public static StoredGroup ReadGroupValue(ReadOnlySpan<byte> value)
-    {
-        var r = new Rd(value);
-        short version = r.I16();
-        if (version is < 0 or > 4) throw new FormatException($"unknown group value version {version}");
-        if (version == 4) return ReadFlexibleGroupValue(value);
-        string protocolType = r.Str() ?? "";
-        int generation = r.I32();
-        string? protocol = r.Str();
-        string? leader = r.Str();
-        long stateTs = version >= 2 ? r.I64() : -1;
-        int n = r.I32();
-        if (n < 0 || n > 1_000_000) throw new FormatException("bad member count");
-        var members = new List<StoredMember>(n);
-        for (int i = 0; i < n; i++)
-        {
-            string memberId = r.Str() ?? "";
-            string? instance = version >= 3 ? r.Str() : null;
-            string clientId = r.Str() ?? "";
-            string clientHost = r.Str() ?? "";
-            int rebalance = version >= 1 ? r.I32() : -1;
-            int session = r.I32();
-            if (rebalance < 0) rebalance = session;
-            byte[] sub = r.Bytes();
-            byte[] assign = r.Bytes();
-            members.Add(new StoredMember(memberId, instance, clientId, clientHost, rebalance, session, sub, assign));
-        }
-        return new StoredGroup(protocolType, generation, protocol, leader, stateTs, members);
-    }
-
-    /// <summary>Group value v4: the v3 fields in compact encodings (unsigned varint lengths + 1), then tagged fields.</summary>
-    private static StoredGroup ReadFlexibleGroupValue(ReadOnlySpan<byte> value)
+    private static T Read<T>(ReadOnlyMemory<byte> bytes, ReadBody<T> body)
     {
         try
         {
-            var r = new Protocol.KafkaReader(value.ToArray());
-            r.ReadInt16();
-            string protocolType = r.ReadString(compact: true);
-            int generation = r.ReadInt32();
-            string? protocol = r.ReadNullableString(compact: true);
-            string? leader = r.ReadNullableString(compact: true);
-            long stateTs = r.ReadInt64();
-            int n = r.ReadArrayLength(compact: true);
-            if (n < 0) throw new FormatException("null member array");
-            var members = new List<StoredMember>(n);
-            for (int i = 0; i < n; i++)
-            {
-                string memberId = r.ReadString(compact: true);
-                string? instance = r.ReadNullableString(compact: true);
-                string clientId = r.ReadString(compact: true);
-                string clientHost = r.ReadString(compact: true);
-                int rebalance = r.ReadInt32();
-                int session = r.ReadInt32();
-                byte[] sub = r.ReadBytes(compact: true).ToArray();
-                byte[] assign = r.ReadBytes(compact: true).ToArray();
-                SkipTags(ref r);
-                members.Add(new StoredMember(memberId, instance, clientId, clientHost, rebalance, session, sub, assign));
-            }
-            return new StoredGroup(protocolType, generation, protocol, leader, stateTs, members);
+            var r = new KafkaReader(bytes);
+            return body(ref r);
         }
-        catch (Protocol.ProtocolException e)
+        catch (ProtocolException e)
         {
-            throw new FormatException(e.Message);
+            throw new FormatException("unreadable __consumer_offsets record: " + e.Message, e);
         }
     }
 
-    private static void SkipTags(ref Protocol.KafkaReader r)
+    // the classic versions read a null string or bytes as empty; the flexible version (v4) refuses null there
+    private static string Str(ref KafkaReader r, bool compact = false) => compact ? r.ReadString(true) : r.ReadNullableString(false) ?? "";
+
+    private static byte[] Bytes(ref KafkaReader r, bool compact = false) => compact ? r.ReadBytes(true).ToArray() : r.ReadNullableBytes(false)?.ToArray() ?? [];
+
+    private static void SkipTags(ref KafkaReader r)
     {
         int n = r.ReadTagCount();
         for (int i = 0; i < n; i++)
@@ -272,18 +114,98 @@ public static class GroupRecords
         }
     }
 
+    /// <summary>Either an offset key or a group key (the other is null); null for key versions we don't know.</summary>
+    public static (OffsetKey? Offset, string? Group) ReadKey(ReadOnlyMemory<byte> key) => Read(key, (ref KafkaReader r) =>
+    {
+        short version = r.ReadInt16();
+        return version switch
+        {
+            0 or 1 => (new OffsetKey(Str(ref r), Str(ref r), r.ReadInt32()), (string?)null),
+            2 => ((OffsetKey?)null, Str(ref r)),
+            _ => (null, null),
+        };
+    });
+
+    public static CommittedOffset ReadOffsetValue(ReadOnlyMemory<byte> value) => Read(value, (ref KafkaReader r) =>
+    {
+        short version = r.ReadInt16();
+        switch (version)
+        {
+            case 0:
+            {
+                long off = r.ReadInt64();
+                string meta = Str(ref r);
+                return new CommittedOffset(off, -1, meta, r.ReadInt64(), -1);
+            }
+            case 1:
+            {
+                long off = r.ReadInt64();
+                string meta = Str(ref r);
+                long ts = r.ReadInt64();
+                return new CommittedOffset(off, -1, meta, ts, r.ReadInt64());
+            }
+            case 2:
+            {
+                long off = r.ReadInt64();
+                string meta = Str(ref r);
+                return new CommittedOffset(off, -1, meta, r.ReadInt64(), -1);
+            }
+            case 3 or 4: // v4 (flexible) starts like v3; its trailing tagged fields carry nothing we keep
+            {
+                long off = r.ReadInt64();
+                int epoch = r.ReadInt32();
+                string meta = Str(ref r, compact: version == 4);
+                return new CommittedOffset(off, epoch, meta, r.ReadInt64(), -1);
+            }
+            default:
+                throw new FormatException($"unknown offset value version {version}");
+        }
+    });
+
+    /// <summary>Group metadata value v0-v4 (v4 is the flexible one: compact lengths and tagged fields).</summary>
+    public static StoredGroup ReadGroupValue(ReadOnlyMemory<byte> value) => Read(value, (ref KafkaReader r) =>
+    {
+        short version = r.ReadInt16();
+        if (version is < 0 or > 4) throw new FormatException($"unknown group value version {version}");
+        bool flexible = version == 4;
+        string protocolType = Str(ref r, flexible);
+        int generation = r.ReadInt32();
+        string? protocol = r.ReadNullableString(flexible);
+        string? leader = r.ReadNullableString(flexible);
+        long stateTs = version >= 2 ? r.ReadInt64() : -1;
+        int n = r.ReadArrayLength(flexible);
+        if (n < 0) throw new FormatException("null member array");
+        var members = new List<StoredMember>(n);
+        for (int i = 0; i < n; i++)
+        {
+            string memberId = Str(ref r, flexible);
+            string? instance = version >= 3 ? r.ReadNullableString(flexible) : null;
+            string clientId = Str(ref r, flexible);
+            string clientHost = Str(ref r, flexible);
+            int rebalance = version >= 1 ? r.ReadInt32() : -1;
+            int session = r.ReadInt32();
+            if (rebalance < 0) rebalance = session;
+            byte[] sub = Bytes(ref r, flexible);
+            byte[] assign = Bytes(ref r, flexible);
+            if (flexible) SkipTags(ref r);
+            members.Add(new StoredMember(memberId, instance, clientId, clientHost, rebalance, session, sub, assign));
+        }
+        return new StoredGroup(protocolType, generation, protocol, leader, stateTs, members);
+    });
+
     /// <summary>Topic names from a "consumer" protocol subscription (version, topics, ...); empty if unreadable.</summary>
-    public static IReadOnlyList<string> SubscribedTopics(ReadOnlySpan<byte> subscription)
+    public static IReadOnlyList<string> SubscribedTopics(ReadOnlyMemory<byte> subscription)
     {
         try
         {
-            var r = new Rd(subscription);
-            r.I16();
-            int n = r.I32();
-            if (n < 0 || n > 100_000) return [];
-            var topics = new List<string>(n);
-            for (int i = 0; i < n; i++) topics.Add(r.Str() ?? "");
-            return topics;
+            return Read(subscription, (ref KafkaReader r) =>
+            {
+                r.ReadInt16();
+                int n = r.ReadArrayLength(compact: false);
+                var topics = new List<string>(Math.Max(n, 0));
+                for (int i = 0; i < n; i++) topics.Add(Str(ref r));
+                return (IReadOnlyList<string>)topics;
+            });
         }
         catch (FormatException)
         {
