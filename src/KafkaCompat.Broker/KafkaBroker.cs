@@ -131,42 +131,45 @@ public sealed partial class KafkaBroker : IDisposable
     private readonly Timer? _cleanerTimer;
     private readonly Timer _coldTimer;
 
+    /// <summary>Runs background log work on every partition. A storage error on one partition is logged and the others
+    /// still get their turn; a partition closed by a concurrent topic deletion is skipped. Returns the sum of the results.</summary>
+    private int ForEachPartition(string what, Func<PartitionLog, int> work)
+    {
+        int total = 0;
+        foreach (var t in Logs.Topics)
+            foreach (var p in t.Partitions)
+            {
+                try
+                {
+                    total += work(p);
+                }
+                catch (ObjectDisposedException) { }
+                catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or Protocol.ProtocolException)
+                {
+                    LogStorage(_logger, $"{what} of {p.Topic}-{p.Partition} failed: {e.Message}");
+                }
+            }
+        return total;
+    }
+
     /// <summary>Every 10 s: segments no one has read for 30 s give their resident pages back, so memory does not
     /// grow with the size of the log.</summary>
     private void ReleaseColdSegments()
     {
         long now = Environment.TickCount64;
-        foreach (var t in Logs.Topics)
-            foreach (var p in t.Partitions)
-            {
-                try { p.ReleaseColdSegments(now, 30_000); }
-                catch (ObjectDisposedException) { }
-            }
+        ForEachPartition("releasing cold segments", p => p.ReleaseColdSegments(now, 30_000));
     }
+
     private int _cleanerRunning;
 
     /// <summary>The log cleaner: every log.cleaner.backoff.ms, compacts "compact" partitions whose dirty ratio is high enough.</summary>
     public int Compact(bool force = false)
     {
         if (Interlocked.Exchange(ref _cleanerRunning, 1) == 1) return 0;
-        int passes = 0;
         try
         {
             long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            foreach (var t in Logs.Topics)
-                foreach (var p in t.Partitions)
-                {
-                    try
-                    {
-                        if (p.Compact(now, force) != null) passes++;
-                    }
-                    catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or Protocol.ProtocolException)
-                    {
-                        LogStorage(_logger, $"compaction of {p.Topic}-{p.Partition} failed: {e.Message}");
-                    }
-                    catch (ObjectDisposedException) { }
-                }
-            return passes;
+            return ForEachPartition("compaction", p => p.Compact(now, force) != null ? 1 : 0);
         }
         finally
         {
@@ -175,15 +178,8 @@ public sealed partial class KafkaBroker : IDisposable
     }
 
     /// <summary>flush.ms, checked every log.flush.scheduler.interval.ms.</summary>
-    private void FlushDuePartitions()
-    {
-        foreach (var t in Logs.Topics)
-            foreach (var p in t.Partitions)
-            {
-                try { p.FlushIfDue(); }
-                catch (Exception e) when (e is IOException or ObjectDisposedException) { LogStorage(_logger, "flush: " + e.Message); }
-            }
-    }
+    private void FlushDuePartitions() => ForEachPartition("flush", p => p.FlushIfDue() ? 1 : 0);
+
     private int _retentionRunning;
 
     /// <summary>Every log.retention.check.interval.ms: retention.ms / retention.bytes on every "delete" topic.</summary>
@@ -193,13 +189,7 @@ public sealed partial class KafkaBroker : IDisposable
         try
         {
             long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            int deleted = 0;
-            foreach (var t in Logs.Topics)
-                foreach (var p in t.Partitions)
-                {
-                    try { deleted += p.ApplyRetention(now); }
-                    catch (ObjectDisposedException) { }
-                }
+            int deleted = ForEachPartition("retention", p => p.ApplyRetention(now));
             if (deleted > 0) Logs.CheckpointLogStartOffsets();
             return deleted;
         }
