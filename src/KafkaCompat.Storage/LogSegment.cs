@@ -75,29 +75,26 @@ public sealed class LogSegment : IDisposable
         // no time index (a log written before it existed, or a lost file): rebuilt below with the offset index
         int timeEntries = File.Exists(timeIndexPath) ? (int)(new FileInfo(timeIndexPath).Length / TimeIndex.EntrySize) : -1;
         var seg = new LogSegment(dir, baseOffset, config, (int)Math.Min(fileLength, int.MaxValue), indexEntries, Math.Max(timeEntries, 0));
-        if (timeEntries < 0 || !indexExists && fileLength > 0) seg._timeIndexMissing = true;
+        if (timeEntries < 0 || !indexExists && fileLength > 0) seg._indexMissing = true;
         seg.Recover(verify, log);
         return seg;
     }
 
     /// <summary>An index file was missing at open: both are rebuilt from the log.</summary>
-    private bool _timeIndexMissing;
+    private bool _indexMissing;
 
     private void Recover(bool verify, Action<string>? log)
     {
         int limit = _size;
-        bool indexOk = !verify && !_timeIndexMissing && Index.IsSane(limit) && TimeIndex.IsSane(long.MaxValue);
+        bool indexOk = !verify && !_indexMissing && Index.IsSane(limit) && TimeIndex.IsSane(long.MaxValue);
         int pos = 0;
-        int lastIndexed = indexOk && Index.Count > 0 ? Index.Entry(Index.Count - 1).Position : -1;
+        int lastIndexed = -1;
         if (indexOk && Index.Count > 0)
         {
-            // resume after the last indexed batch, with the largest timestamp the time index already knows
-            pos = Index.Entry(Index.Count - 1).Position;
-            if (TimeIndex.Count > 0)
-            {
-                var last = TimeIndex.Entry(TimeIndex.Count - 1);
-                if (last.Offset >= Index.Entry(Index.Count - 1).Offset) TimeIndex.TruncateToOffset(Index.Entry(Index.Count - 1).Offset);
-            }
+            // resume at the last indexed batch (rescanned), with the largest timestamp the time index knows before it
+            var (lastOffset, lastPosition) = Index.Entry(Index.Count - 1);
+            pos = lastIndexed = lastPosition;
+            TimeIndex.TruncateToOffset(lastOffset);
             if (TimeIndex.Count > 0) (MaxTimestamp, _offsetOfMaxTimestamp) = TimeIndex.Entry(TimeIndex.Count - 1);
         }
         else

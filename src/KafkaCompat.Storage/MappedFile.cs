@@ -165,8 +165,10 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         if (!Retain()) return;
         try
         {
-            long len = (Math.Min(Math.Max(_allocated, 1), upTo) + Environment.SystemPageSize - 1) & ~(Environment.SystemPageSize - 1L);
-            if (upTo != long.MaxValue) len = Math.Min(upTo, Math.Max(_allocated, 1)) & ~(Environment.SystemPageSize - 1L);
+            long page = Environment.SystemPageSize;
+            long end = Math.Min(Math.Max(_allocated, 1), upTo);
+            // the whole file: round up to cover its last page; a prefix: round down so the page holding upTo stays
+            long len = upTo == long.MaxValue ? (end + page - 1) & ~(page - 1) : end & ~(page - 1);
             if (len > 0) Native.MAdvise((nint)_pointer, (nuint)Math.Min(len, Capacity), Native.MADV_DONTNEED);
         }
         finally

@@ -67,8 +67,15 @@ public sealed partial class PartitionLog
     }
 
     /// <summary>Share of the cleanable log written since the last compaction (0 when there is nothing to clean).</summary>
-    public double DirtyRatio(long nowMs) => Cleanable(Volatile.Read(ref _segments), nowMs) is { Count: > 0 } c
-        ? (double)c.Where(x => x.NextOffset > _firstDirtyOffset).Sum(x => (long)x.Size) / Math.Max(1, c.Sum(x => (long)x.Size)) : 0;
+    public double DirtyRatio(long nowMs) => Sizes(Cleanable(Volatile.Read(ref _segments), nowMs)).Ratio;
+
+    /// <summary>Bytes of the cleanable segments, and of those holding records written since the last pass.</summary>
+    private (long Total, long Dirty, double Ratio) Sizes(List<LogSegment> cleanable)
+    {
+        long total = cleanable.Sum(x => (long)x.Size);
+        long dirty = cleanable.Where(x => x.NextOffset > _firstDirtyOffset).Sum(x => (long)x.Size);
+        return (total, dirty, cleanable.Count == 0 ? 0 : (double)dirty / Math.Max(1, total));
+    }
 
     private List<LogSegment> Cleanable(LogSegment[] segs, long nowMs)
     {
@@ -92,9 +99,8 @@ public sealed partial class PartitionLog
             var segs = Volatile.Read(ref _segments);
             var cleanable = Cleanable(segs, nowMs);
             if (cleanable.Count == 0) return null;
-            long total = cleanable.Sum(x => (long)x.Size);
-            long dirty = cleanable.Where(x => x.NextOffset > _firstDirtyOffset).Sum(x => (long)x.Size);
-            if (!force && (dirty == 0 || (double)dirty / Math.Max(1, total) < Config.MinCleanableDirtyRatio)) return null;
+            var (total, dirty, ratio) = Sizes(cleanable);
+            if (!force && (dirty == 0 || ratio < Config.MinCleanableDirtyRatio)) return null;
 
             // 1. the latest offset of every key in the cleanable part
             var latest = new Dictionary<byte[], long>(KeyComparer.Instance);

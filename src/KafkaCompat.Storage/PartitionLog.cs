@@ -120,19 +120,19 @@ public sealed partial class PartitionLog : IDisposable
             var active = end.Segment;
             try
             {
-            for (int pos = 0; pos < records.Length;)
-            {
-                int size = RecordBatch.TotalSize(records[pos..]);
-                var batch = records.Slice(pos, size);
-                // segment.ms as Kafka measures it: from the first batch's timestamp to this batch's
-                long batchTs = logAppendTime >= 0 ? logAppendTime : RecordBatch.MaxTimestamp(batch);
-                bool aged = Config.SegmentMs >= 0 && active.Size > 0 && active.RollingBaseTimestamp >= 0
-                    && batchTs - active.RollingBaseTimestamp > Config.SegmentMs;
-                if (aged || !active.HasRoomFor(size)) active = Roll(next);
-                active.Append(batch, next, logAppendTime);
-                next += RecordBatch.LastOffsetDelta(batch) + 1;
-                pos += size;
-            }
+                for (int pos = 0; pos < records.Length;)
+                {
+                    int size = RecordBatch.TotalSize(records[pos..]);
+                    var batch = records.Slice(pos, size);
+                    // segment.ms as Kafka measures it: from the first batch's timestamp to this batch's
+                    long batchTs = logAppendTime >= 0 ? logAppendTime : RecordBatch.MaxTimestamp(batch);
+                    bool aged = Config.SegmentMs >= 0 && active.Size > 0 && active.RollingBaseTimestamp >= 0
+                        && batchTs - active.RollingBaseTimestamp > Config.SegmentMs;
+                    if (aged || !active.HasRoomFor(size)) active = Roll(next);
+                    active.Append(batch, next, logAppendTime);
+                    next += RecordBatch.LastOffsetDelta(batch) + 1;
+                    pos += size;
+                }
             }
             catch
             {

@@ -89,19 +89,26 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
     {
         if (RecordBatch.TimestampType(batch) == TimestampType.LogAppendTime)
             return (RecordBatch.BaseOffset(batch), RecordBatch.MaxTimestamp(batch));
-        if (!RecordCompression.CanDecompress(RecordBatch.Compression(batch)))
+        if (TryReadRecords(batch) is not { } records)
             return (RecordBatch.BaseOffset(batch), Math.Max(RecordBatch.BaseTimestamp(batch), target));
+        foreach (var r in records)
+            if (r.Timestamp >= target) return (r.Offset, r.Timestamp);
+        return (-1, -1);
+    }
+
+    /// <summary>The batch's records, or null when they cannot be decoded here: a codec without its system library,
+    /// or a producer's payload its codec cannot read (the CRC only covers the bytes).</summary>
+    private static List<Record>? TryReadRecords(ReadOnlySpan<byte> batch)
+    {
+        if (!RecordCompression.CanDecompress(RecordBatch.Compression(batch))) return null;
         try
         {
-            foreach (var r in RecordReader.ReadBatch(batch.ToArray()))
-                if (r.Timestamp >= target) return (r.Offset, r.Timestamp);
+            return RecordReader.ReadBatch(batch.ToArray());
         }
         catch (Exception e) when (e is InvalidDataException or ProtocolException)
         {
-            // a producer's payload that its codec cannot read (the CRC only covers the bytes): answer per batch
-            return (RecordBatch.BaseOffset(batch), Math.Max(RecordBatch.BaseTimestamp(batch), target));
+            return null;
         }
-        return (-1, -1);
     }
 
     private static (long, long) FindMaxTimestamp(PartitionLog log)
@@ -118,18 +125,10 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
         if (bestSeg is null) return (-1, -1);
         var header = bestSeg.Span(bestPos, RecordBatch.HeaderSize);
         var batch = bestSeg.Span(bestPos, RecordBatch.TotalSize(header));
-        if (RecordBatch.TimestampType(batch) == TimestampType.CreateTime && RecordCompression.CanDecompress(RecordBatch.Compression(batch)))
-        {
-            try
-            {
-                foreach (var r in RecordReader.ReadBatch(batch.ToArray()))
-                    if (r.Timestamp == bestTs) return (r.Offset, r.Timestamp);
-            }
-            catch (Exception e) when (e is InvalidDataException or ProtocolException)
-            {
-                // undecodable payload: answer with the batch's last offset below
-            }
-        }
+        // undecodable records: answer with the batch's last offset
+        if (RecordBatch.TimestampType(batch) == TimestampType.CreateTime && TryReadRecords(batch) is { } records)
+            foreach (var r in records)
+                if (r.Timestamp == bestTs) return (r.Offset, r.Timestamp);
         return (RecordBatch.LastOffset(batch), bestTs);
     }
 }
