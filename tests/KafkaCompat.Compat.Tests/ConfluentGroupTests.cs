@@ -13,13 +13,16 @@ public sealed class ConfluentGroupTests(ITestOutputHelper output) : IAsyncLifeti
 {
     private EmbeddedBroker _b = null!;
 
+    /// <summary>Group timings for tests: no initial rebalance delay, session timeouts from 1 s.</summary>
+    internal static readonly Dictionary<string, string> FastGroups = new()
+    {
+        ["group.initial.rebalance.delay.ms"] = "0",
+        ["group.min.session.timeout.ms"] = "1000",
+    };
+
     public Task InitializeAsync()
     {
-        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
-        {
-            ["group.initial.rebalance.delay.ms"] = "0",
-            ["group.min.session.timeout.ms"] = "1000",
-        });
+        _b = EmbeddedBroker.Start(settings: FastGroups);
         return _b.Broker.Groups.WaitLoadedAsync();
     }
 

@@ -1,3 +1,4 @@
+using KafkaCompat.TestSupport;
 using System.Diagnostics;
 using KafkaCompat.Testing;
 using Xunit;
@@ -44,15 +45,9 @@ public sealed class CrashTortureTests(ITestOutputHelper output)
     [Fact]
     public async Task ThreeKillNineCyclesLoseNoAcknowledgedRecord()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "KafkaCompat.sln"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        string dll = new[] { "Release", "Debug" }
-            .Select(c => Path.Combine(dir!.FullName, "src", "KafkaCompat", "bin", c, "net10.0", "kafkacompat.dll"))
-            .Where(File.Exists).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
-            ?? throw new InvalidOperationException("build src/KafkaCompat first");
+        string dll = RepoPaths.BrokerDll;
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(dir!.FullName, "scripts", "crash_torture.py"), "3", "--dll", dll }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { Path.Combine(RepoPaths.Root, "scripts", "crash_torture.py"), "3", "--dll", dll }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -68,16 +63,7 @@ public sealed class CrashTortureTests(ITestOutputHelper output)
 /// <summary>Runs one script of tests/clients as a process with PORT and a random topic suffix; its exit code decides.</summary>
 internal static class ClientScripts
 {
-    private static string ClientsDir
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir != null && !File.Exists(Path.Combine(dir.FullName, "KafkaCompat.sln"))) dir = dir.Parent;
-            Assert.NotNull(dir);
-            return Path.Combine(dir!.FullName, "tests", "clients");
-        }
-    }
+    private static string ClientsDir => Path.Combine(RepoPaths.Root, "tests", "clients");
 
     public static async Task RunAsync(ITestOutputHelper output, int port, string program, string script)
     {
@@ -129,11 +115,7 @@ public sealed class ProcessGroupClientTests(ITestOutputHelper output) : IAsyncLi
 
     public Task InitializeAsync()
     {
-        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
-        {
-            ["group.initial.rebalance.delay.ms"] = "0",
-            ["group.min.session.timeout.ms"] = "1000",
-        });
+        _b = EmbeddedBroker.Start(settings: ConfluentGroupTests.FastGroups);
         return _b.Broker.Groups.WaitLoadedAsync();
     }
 

@@ -1,3 +1,4 @@
+using KafkaCompat.TestSupport;
 using KafkaCompat.Protocol.Generator;
 using Xunit;
 

@@ -1,3 +1,4 @@
+using KafkaCompat.TestSupport;
 using System.Diagnostics;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
@@ -85,22 +86,10 @@ public sealed class DurabilityTests : IDisposable
         }
     }
 
-    internal static string BrokerDll()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "KafkaCompat.sln"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        var candidates = new[] { "Release", "Debug" }
-            .Select(c => Path.Combine(dir!.FullName, "src", "KafkaCompat", "bin", c, "net10.0", "kafkacompat.dll"))
-            .Where(File.Exists).OrderByDescending(File.GetLastWriteTimeUtc).ToList();
-        Assert.True(candidates.Count > 0, "build src/KafkaCompat first");
-        return candidates[0];
-    }
-
     internal static (Process Process, int Port) StartProcess(string dataDir, params string[] extraArgs)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { BrokerDll(), "serve", "--port", "0", "--data-dir", dataDir }.Concat(extraArgs)) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { RepoPaths.BrokerDll, "serve", "--port", "0", "--data-dir", dataDir }.Concat(extraArgs)) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.ErrorDataReceived += (_, _) => { };
         p.BeginErrorReadLine();

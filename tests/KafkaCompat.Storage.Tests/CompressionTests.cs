@@ -1,3 +1,4 @@
+using KafkaCompat.TestSupport;
 using System.Text;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
@@ -10,16 +11,7 @@ namespace KafkaCompat.Storage.Tests;
 /// decode record by record, and what we compress decodes back to the same records.</summary>
 public class CompressionTests
 {
-    private static string FixtureDir
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir != null && !File.Exists(Path.Combine(dir.FullName, "KafkaCompat.sln"))) dir = dir.Parent;
-            Assert.NotNull(dir);
-            return Path.Combine(dir!.FullName, "tests", "KafkaCompat.Protocol.Tests", "Fixtures");
-        }
-    }
+    private static string FixtureDir => Path.Combine(RepoPaths.Root, "tests", "KafkaCompat.Protocol.Tests", "Fixtures");
 
     public static IEnumerable<object[]> CompressedProduceFixtures() =>
         Directory.GetFiles(FixtureDir, "*.*-Produce-v*-1.bin").Select(Path.GetFileName).Order().Select(f => new object[] { f! });
