@@ -113,6 +113,18 @@ public sealed partial class KafkaBroker : IDisposable
         return (r.Topic, r.Error);
     }
 
+    /// <summary>Replaces a topic's config overrides after validating them; they are persisted and take effect at once.</summary>
+    public Apis.ConfigResources.Lookup AlterTopicConfigs(TopicLogs topic, Dictionary<string, string> overrides, bool validateOnly)
+    {
+        if (TopicConfigs.Validate(overrides.Select(kv => KeyValuePair.Create(kv.Key, (string?)kv.Value))) is { } err)
+            return new(ErrorCode.InvalidConfig, err);
+        if (validateOnly) return new(ErrorCode.None, null);
+        if (!Logs.SetConfigs(topic.Name, overrides))
+            return new(ErrorCode.UnknownTopicOrPartition, $"The topic '{topic.Name}' does not exist.");
+        LogTopicConfigsAltered(_logger, topic.Name, string.Join(", ", overrides.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}")));
+        return new(ErrorCode.None, null);
+    }
+
     public bool DeleteTopic(string name)
     {
         bool ok = Logs.Delete(name);
@@ -222,6 +234,9 @@ public sealed partial class KafkaBroker : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "created topic {Topic} with {Partitions} partition(s)")]
     private static partial void LogTopicCreated(ILogger logger, string topic, int partitions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "topic {Topic} now has config overrides: {Configs}")]
+    private static partial void LogTopicConfigsAltered(ILogger logger, string topic, string configs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "deleted topic {Topic}")]
     private static partial void LogTopicDeleted(ILogger logger, string topic);

@@ -10,7 +10,8 @@ public sealed class TopicRecord
     public required string Name { get; init; }
     public required Guid Id { get; init; }
     public required int Partitions { get; set; }
-    public Dictionary<string, string> Configs { get; init; } = new();
+    /// <summary>Config overrides. Replaced whole on a change (never mutated), so readers need no lock.</summary>
+    public Dictionary<string, string> Configs { get; set; } = new();
 }
 
 [JsonSerializable(typeof(List<TopicRecord>))]
@@ -154,6 +155,30 @@ public sealed class LogManager : IDisposable
         Guid g;
         do g = Guid.NewGuid(); while (g == Guid.Empty);
         return g;
+    }
+
+    /// <summary>Replaces a topic's config overrides, persists them and applies them to its partitions.
+    /// Returns false when the topic does not exist.</summary>
+    public bool SetConfigs(string name, IReadOnlyDictionary<string, string> configs)
+    {
+        lock (_metaLock)
+        {
+            if (!_topics.TryGetValue(name, out var t)) return false;
+            var previous = t.Record.Configs;
+            t.Record.Configs = new Dictionary<string, string>(configs, StringComparer.Ordinal);
+            try
+            {
+                SaveRecords();
+            }
+            catch
+            {
+                t.Record.Configs = previous;
+                throw;
+            }
+            var cfg = _configFor(t.Record);
+            foreach (var p in t.Partitions) p.Config = cfg;
+            return true;
+        }
     }
 
     public bool Delete(string name)

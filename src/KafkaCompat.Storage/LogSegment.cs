@@ -8,7 +8,9 @@ namespace KafkaCompat.Storage;
 /// </summary>
 public sealed class LogSegment : IDisposable
 {
-    private readonly LogConfig _config;
+    private LogConfig _config;
+    /// <summary>Bytes the log file was mapped for; a later, larger segment.bytes applies from the next segment.</summary>
+    private readonly int _capacity;
     private MappedFile _log;
     private int _size;
     private int _bytesSinceIndexEntry;
@@ -43,11 +45,16 @@ public sealed class LogSegment : IDisposable
         LogPath = Path.Combine(dir, FileStem(baseOffset) + ".log");
         IndexPath = Path.Combine(dir, FileStem(baseOffset) + ".index");
         TimeIndexPath = Path.Combine(dir, FileStem(baseOffset) + ".timeindex");
-        _log = MappedFile.Open(LogPath, Math.Max(config.SegmentBytes, size));
+        _capacity = Math.Max(config.SegmentBytes, size);
+        _log = MappedFile.Open(LogPath, _capacity);
         _size = size;
         Index = new OffsetIndex(IndexPath, baseOffset, config.SegmentIndexBytes, indexEntries);
         TimeIndex = new TimeIndex(TimeIndexPath, baseOffset, config.SegmentIndexBytes, timeIndexEntries);
     }
+
+    /// <summary>A topic config change: segment.bytes and index.interval.bytes apply to this segment from now on
+    /// (a larger segment.bytes only up to the size the file was mapped for).</summary>
+    public void UseConfig(LogConfig config) => Volatile.Write(ref _config, config);
 
     public static LogSegment Create(string dir, long baseOffset, LogConfig config)
     {
@@ -173,7 +180,7 @@ public sealed class LogSegment : IDisposable
     }
 
     public bool HasRoomFor(int batchSize) =>
-        _size == 0 || ((long)_size + batchSize <= _config.SegmentBytes && !Index.IsFull && !TimeIndex.IsFull);
+        _size == 0 || ((long)_size + batchSize <= Math.Min(Volatile.Read(ref _config).SegmentBytes, _capacity) && !Index.IsFull && !TimeIndex.IsFull);
 
     /// <summary>Copies a validated batch into the map, rewriting its base offset (and time when asked).
     /// Not visible to readers until the partition publishes the new end.</summary>

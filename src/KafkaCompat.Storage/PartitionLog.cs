@@ -44,7 +44,22 @@ public sealed partial class PartitionLog : IDisposable
     public string Topic { get; }
     public int Partition { get; }
     public string Directory { get; }
-    public LogConfig Config { get; set; }
+    private LogConfig _config;
+
+    /// <summary>The topic's settings. Setting it (a config change) takes effect on the next append, retention
+    /// check, flush and compaction pass; the active segment rolls by the new segment.bytes.</summary>
+    public LogConfig Config
+    {
+        get => Volatile.Read(ref _config);
+        set
+        {
+            lock (_appendLock)
+            {
+                Volatile.Write(ref _config, value);
+                foreach (var s in _segments) s.UseConfig(value);
+            }
+        }
+    }
 
     public static string DirectoryName(string topic, int partition) => $"{topic}-{partition}";
 
@@ -53,7 +68,7 @@ public sealed partial class PartitionLog : IDisposable
         Topic = topic;
         Partition = partition;
         Directory = dir;
-        Config = config;
+        _config = config;
         _log = log;
         _segments = segments;
         _logStartOffset = segments[0].BaseOffset;

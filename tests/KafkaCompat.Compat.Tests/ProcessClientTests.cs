@@ -132,3 +132,30 @@ public sealed class ProcessGroupClientTests(ITestOutputHelper output) : IAsyncLi
     [Fact]
     public Task KafkaJsGroups() => Run("node", "kafkajs_group_test.js");
 }
+
+/// <summary>The admin/config scripts, against a broker whose retention check and cleaner run every 200 ms and whose
+/// removed segments are unlinked at once, so that config changes are seen to act within seconds.</summary>
+public sealed class ProcessConfigClientTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    internal static readonly Dictionary<string, string> FastLogWork = new()
+    {
+        ["log.retention.check.interval.ms"] = "200",
+        ["log.cleaner.backoff.ms"] = "200",
+        ["log.segment.delete.delay.ms"] = "0",
+    };
+
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(settings: FastLogWork);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    private Task Run(string program, string script) => ClientScripts.RunAsync(output, _b.Port, program, script);
+
+    [Fact]
+    public Task ConfluentKafkaPythonConfigs() => Run("/usr/bin/python3", "confluent_config_test.py");
+}

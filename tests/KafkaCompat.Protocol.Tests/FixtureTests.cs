@@ -34,6 +34,10 @@ public partial class FixtureTests
         ["librdkafka"] = [.. CommonApis, "OffsetDelete"],
         // a static member (group.instance.id): the frames that carry the instance id
         ["librdkafka.static"] = ["JoinGroup", "SyncGroup", "Heartbeat", "OffsetCommit"],
+        // each admin client's config calls
+        ["kafka-python.admin"] = ["DescribeConfigs", "AlterConfigs"],
+        ["librdkafka.admin"] = ["DescribeConfigs", "AlterConfigs"],
+        ["kafkajs.admin"] = ["DescribeConfigs", "AlterConfigs"],
     };
 
     /// <summary>Frames whose clients really send bytes after the request body, which a broker ignores as

@@ -69,7 +69,10 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)2), keys[ApiKey.DeleteGroups]);
             Assert.Equal(((short)0, (short)0), keys[ApiKey.OffsetDelete]);
             Assert.Equal(((short)0, (short)2), keys[ApiKey.DeleteRecords]);
-            Assert.Equal(19, keys.Count);
+            Assert.Equal(((short)0, (short)4), keys[ApiKey.DescribeConfigs]);
+            Assert.Equal(((short)0, (short)2), keys[ApiKey.AlterConfigs]);
+            Assert.Equal(((short)0, (short)1), keys[ApiKey.IncrementalAlterConfigs]);
+            Assert.Equal(22, keys.Count);
             Assert.False(keys.ContainsKey(ApiKey.InitProducerId)); // not implemented, so not advertised
         }
     }

@@ -23,6 +23,9 @@ not wrapped by confluent-kafka-python 1.7.0, so they are called through ctypes o
 librdkafka.so.1. The librdkafka.static label is a librdkafka consumer with group.instance.id set
 (static membership), keeping only the frames that carry the instance id. The broker is started with
 group.initial.rebalance.delay.ms=0 and group.min.session.timeout.ms=1000 so the group steps are fast.
+
+The <client>.admin labels keep the admin calls beyond topics and groups: DescribeConfigs for a topic and
+for the broker, and AlterConfigs on a topic.
 """
 import argparse
 import ctypes
@@ -157,6 +160,19 @@ def kafka_python_codec(bootstrap, topic, codec):
     producer.close(5)
 
 
+def kafka_python_admin(bootstrap, topic):
+    """Config admin calls: DescribeConfigs for a topic (with synonyms) and for the broker, AlterConfigs."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="fixture-admin")
+    admin.create_topics([NewTopic(name=topic, num_partitions=1, replication_factor=1)], timeout_ms=10000)
+    admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)], include_synonyms=True)
+    admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, "1")])
+    admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": "3600000"})])
+    admin.delete_topics([topic], timeout_ms=10000)
+    admin.close()
+
+
 # ------------------------------------------ librdkafka (python3-confluent-kafka 1.7.0, librdkafka 2.0.2)
 
 def librdkafka_steps(bootstrap, topic):
@@ -185,6 +201,21 @@ def librdkafka_steps(bootstrap, topic):
     groups = admin.list_groups(timeout=10)  # ListGroups, then DescribeGroups for the groups found
     assert any(g.id == "fixture-group-librdkafka" for g in groups), groups
     librdkafka_group_admin(bootstrap, topic, "fixture-group-librdkafka")
+    for f in admin.delete_topics([topic]).values():
+        f.result(10)
+
+
+def librdkafka_admin(bootstrap, topic):
+    """Config admin calls: DescribeConfigs for a topic and for the broker, AlterConfigs."""
+    from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)]).values():
+        f.result(10)
+    for res in (ConfigResource("topic", topic), ConfigResource("broker", "1")):
+        for f in admin.describe_configs([res]).values():
+            f.result(10)
+    for f in admin.alter_configs([ConfigResource("topic", topic, set_config={"retention.ms": "3600000"})]).values():
+        f.result(10)
     for f in admin.delete_topics([topic]).values():
         f.result(10)
 
@@ -436,7 +467,15 @@ async function group(admin, topic) {
   const producer = kafka.producer()
   await admin.connect()
   await producer.connect()
-  if (mode === 'gzip') {
+  if (mode === 'admin') {
+    const { ConfigResourceTypes } = require('kafkajs')
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], timeout: 10000 })
+    await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: true })
+    await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '1' }], includeSynonyms: false })
+    await admin.alterConfigs({ validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] })
+    await admin.deleteTopics({ topics: [topic], timeout: 10000 })
+  } else if (mode === 'gzip') {
     await producer.send({ topic, compression: CompressionTypes.GZIP, partition: 0,
       messages: [0, 1, 2].map(i => ({ key: `k${i}`, value: `gzip record ${i} `.repeat(4), partition: 0 })) })
   } else {
@@ -462,6 +501,8 @@ def kafkajs_run(bootstrap, topic, mode):
 
 # ------------------------------------------------------------------------------------------ main
 
+ADMIN_APIS = "DescribeConfigs,AlterConfigs"
+
 RUNS = [
     # label, apis kept (None = all), function(bootstrap, topic)
     ("kafka-python", None, kafka_python_steps),
@@ -477,6 +518,10 @@ RUNS = [
     ("librdkafka.static", "JoinGroup,SyncGroup,Heartbeat,OffsetCommit", librdkafka_static),
     ("kafkajs", None, lambda b, t: kafkajs_run(b, t, "main")),
     ("kafkajs.gzip", "Produce", lambda b, t: kafkajs_run(b, t, "gzip")),
+    # admin calls beyond topics and groups
+    ("kafka-python.admin", ADMIN_APIS, kafka_python_admin),
+    ("librdkafka.admin", ADMIN_APIS, librdkafka_admin),
+    ("kafkajs.admin", ADMIN_APIS, lambda b, t: kafkajs_run(b, t, "admin")),
 ]
 
 

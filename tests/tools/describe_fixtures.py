@@ -303,6 +303,9 @@ def describe_group(key, ver, r, flexible):
     return None
 
 
+RESOURCE_TYPES = {2: "topic", 4: "broker", 8: "broker logger"}
+
+
 def describe(key, ver, r, flexible=False):
     group = describe_group(key, ver, r, flexible)
     if group is not None:
@@ -374,6 +377,24 @@ def describe(key, ver, r, flexible=False):
         parts = "; ".join(f"{t}: {', '.join(ps)}" for t, ps in topics)
         return f"{parts}, max_wait_ms={max_wait}, min_bytes={min_bytes}, max_bytes={max_bytes}, " \
                f"isolation_level={iso}{session}{extra}, replica_id={replica}"
+    if key == 32:  # DescribeConfigs v0-3
+        def resource():
+            rtype, name, keys = r.i8(), r.string(), r.array(r.string)
+            return f"{RESOURCE_TYPES.get(rtype, rtype)} {name!r}" + (f" keys {keys}" if keys is not None else " (all keys)")
+        res = r.array(resource)
+        s = "describe " + "; ".join(res)
+        if ver >= 1:
+            s += f", include_synonyms={bool(r.i8())}"
+        if ver >= 3:
+            s += f", include_documentation={bool(r.i8())}"
+        return s
+    if key == 33:  # AlterConfigs v0-1
+        def resource():
+            rtype, name = r.i8(), r.string()
+            configs = r.array(lambda: (r.string(), r.string()))
+            return f"{RESOURCE_TYPES.get(rtype, rtype)} {name!r}: {dict(configs)}"
+        res = r.array(resource)
+        return "set " + "; ".join(res) + f", validate_only={bool(r.i8())}"
     if key == 0:  # Produce v3-8
         txn, acks, timeout = r.string(), r.i16(), r.i32()
 

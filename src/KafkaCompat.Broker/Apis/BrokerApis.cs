@@ -24,5 +24,8 @@ public static class BrokerApisList
         new DeleteGroupsHandler(),
         new OffsetDeleteHandler(),
         new DeleteRecordsHandler(),
+        new DescribeConfigsHandler(),
+        new AlterConfigsHandler(),
+        new IncrementalAlterConfigsHandler(),
     ];
 }

@@ -9,8 +9,6 @@ namespace KafkaCompat.Broker.Apis;
 
 public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, CreateTopicsResponse>
 {
-    public const sbyte SourceDynamicTopic = 1, SourceStaticBroker = 4, SourceDefault = 5;
-
     protected override ValueTask<CreateTopicsResponse?> Handle(RequestContext ctx, CreateTopicsRequest req)
     {
         var broker = ctx.Broker;
@@ -58,14 +56,10 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, Create
             var overrides = configs.Where(kv => kv.Value != null).ToDictionary(kv => kv.Key, kv => kv.Value!);
             foreach (var def in TopicConfigs.All)
             {
+                var d = broker.Config.DescribeTopicConfig(def, overrides, withDocumentation: false);
                 r.Configs.Add(new CreateTopicsResponse.CreatableTopicConfigs
                 {
-                    Name = def.Name,
-                    Value = broker.Config.TopicValue(def.Name, overrides),
-                    ReadOnly = false,
-                    ConfigSource = overrides.ContainsKey(def.Name) ? SourceDynamicTopic
-                        : broker.Config.IsTopicValueFromBroker(def.Name) ? SourceStaticBroker : SourceDefault,
-                    IsSensitive = false,
+                    Name = d.Name, Value = d.Value, ReadOnly = d.ReadOnly, ConfigSource = (sbyte)d.Source, IsSensitive = d.Sensitive,
                 });
             }
         }

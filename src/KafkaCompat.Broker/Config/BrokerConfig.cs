@@ -17,30 +17,9 @@ public sealed class BrokerConfig
     public string? AdvertisedHost { get; set; }
     public string DataDir { get; set; } = "./data";
 
-    public static readonly IReadOnlyDictionary<string, string> BrokerDefaults = new Dictionary<string, string>
-    {
-        ["node.id"] = "1",
-        ["num.partitions"] = "1",
-        ["default.replication.factor"] = "1",
-        ["auto.create.topics.enable"] = "true",
-        ["delete.topic.enable"] = "true",
-        ["socket.request.max.bytes"] = "104857600",
-        ["log.retention.hours"] = "168",
-        ["log.roll.hours"] = "168",
-        ["log.retention.check.interval.ms"] = "300000",
-        ["log.cleaner.backoff.ms"] = "15000",
-        ["log.cleaner.enable"] = "true",
-        ["group.initial.rebalance.delay.ms"] = "3000",
-        ["group.min.session.timeout.ms"] = "6000",
-        ["group.max.session.timeout.ms"] = "1800000",
-        ["group.max.size"] = "2147483647",
-        ["offsets.retention.minutes"] = "10080",
-        ["offsets.retention.check.interval.ms"] = "600000",
-        ["offset.metadata.max.bytes"] = "4096",
-        // Kafka uses 50; one partition keeps a local broker's disk and memory footprint small
-        ["offsets.topic.num.partitions"] = "1",
-        ["offsets.topic.segment.bytes"] = "104857600",
-    };
+    /// <summary>Defaults of the broker keys that have one (see <see cref="BrokerConfigs"/>).</summary>
+    public static readonly IReadOnlyDictionary<string, string> BrokerDefaults = BrokerConfigs.All
+        .Where(d => d.Default != null).ToDictionary(d => d.Name, d => d.Default!, StringComparer.Ordinal);
 
     public void Set(string key, string value) => _values[key] = value;
 
@@ -94,10 +73,51 @@ public sealed class BrokerConfig
         return def.Default;
     }
 
-    public bool IsTopicValueFromBroker(string key) =>
-        TopicConfigs.Find(key)?.BrokerKey is { } bk && _values.ContainsKey(bk)
-        || key == "retention.ms" && (_values.ContainsKey("log.retention.hours") || _values.ContainsKey("log.retention.minutes"))
-        || key == "segment.ms" && _values.ContainsKey("log.roll.hours");
+    /// <summary>A topic config as DescribeConfigs and CreateTopics report it: the topic's override, else the broker's
+    /// setting under one of the synonyms, else the default.</summary>
+    public DescribedConfig DescribeTopicConfig(TopicConfigDef def, IReadOnlyDictionary<string, string> topicOverrides, bool withDocumentation)
+    {
+        var synonyms = new List<ConfigSynonym>();
+        if (topicOverrides.TryGetValue(def.Name, out var own)) synonyms.Add(new(def.Name, own, ConfigSource.DynamicTopic));
+        var brokerNames = BrokerConfigs.SynonymsOf(def);
+        foreach (var name in brokerNames)
+            if (_values.TryGetValue(name, out var v)) synonyms.Add(new(name, v, ConfigSource.StaticBroker));
+        // the default is reported under the last (lowest precedence) broker name that has one
+        var defaultName = brokerNames.LastOrDefault(n => BrokerDefaults.ContainsKey(n));
+        synonyms.Add(defaultName is null ? new(def.Name, def.Default, ConfigSource.Default)
+            : new(defaultName, BrokerDefaults[defaultName], ConfigSource.Default));
+        return new DescribedConfig(def.Name, TopicValue(def.Name, topicOverrides), synonyms[0].Source, ReadOnly: false,
+            Sensitive: false, def.Type, withDocumentation ? def.Doc : null, synonyms);
+    }
+
+    /// <summary>The broker's effective configuration: every key it knows plus whatever was set, with where each value
+    /// comes from. Nothing here can be changed while the broker runs.</summary>
+    public IEnumerable<DescribedConfig> DescribeBroker(bool withDocumentation)
+    {
+        var described = new SortedDictionary<string, DescribedConfig>(StringComparer.Ordinal);
+        void Add(string name, string? value, ConfigSource source, ConfigType type, string? doc)
+        {
+            bool sensitive = BrokerConfigs.IsSensitive(name);
+            var shown = sensitive ? null : value;
+            var synonyms = new List<ConfigSynonym> { new(name, shown, source) };
+            if (source != ConfigSource.Default && BrokerDefaults.TryGetValue(name, out var d)) synonyms.Add(new(name, d, ConfigSource.Default));
+            described[name] = new DescribedConfig(name, shown, source, ReadOnly: true, sensitive,
+                sensitive ? ConfigType.Password : type, withDocumentation ? doc : null, synonyms);
+        }
+        foreach (var def in BrokerConfigs.All)
+        {
+            bool set = _values.TryGetValue(def.Name, out var v);
+            Add(def.Name, set ? v : def.Default, set ? ConfigSource.StaticBroker : ConfigSource.Default, def.Type, def.Doc);
+        }
+        foreach (var (k, v) in _values)
+            if (!described.ContainsKey(k)) Add(k, v, ConfigSource.StaticBroker, ConfigType.String, null);
+        if (!_values.ContainsKey("node.id")) Add("node.id", NodeId.ToString(CultureInfo.InvariantCulture), described["node.id"].Source, ConfigType.Int, BrokerConfigs.Find("node.id")!.Doc);
+        Add("listeners", $"PLAINTEXT://{Host}:{Port}", ConfigSource.StaticBroker, ConfigType.List, "Address and port the broker listens on.");
+        Add("advertised.listeners", AdvertisedHost is null ? null : $"PLAINTEXT://{AdvertisedHost}:{Port}",
+            AdvertisedHost is null ? ConfigSource.Default : ConfigSource.StaticBroker, ConfigType.List, "Address clients are told to connect to.");
+        Add("log.dirs", Path.GetFullPath(DataDir), ConfigSource.StaticBroker, ConfigType.List, "Directory holding the topics' data.");
+        return described.Values;
+    }
 
     private long BrokerRetentionMs()
     {

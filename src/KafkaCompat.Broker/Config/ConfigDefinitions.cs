@@ -2,10 +2,24 @@ using System.Globalization;
 
 namespace KafkaCompat.Broker.Config;
 
-public enum ConfigType { String, Int, Long, Double, Boolean, List }
+/// <summary>Config value types, numbered as DescribeConfigs v3+ sends them.</summary>
+public enum ConfigType : sbyte { Unknown = 0, Boolean = 1, String = 2, Int = 3, Short = 4, Long = 5, Double = 6, List = 7, Class = 8, Password = 9 }
+
+/// <summary>Where a config value comes from, numbered as DescribeConfigs v1+ sends them.</summary>
+public enum ConfigSource : sbyte
+{
+    Unknown = 0, DynamicTopic = 1, DynamicBroker = 2, DynamicDefaultBroker = 3, StaticBroker = 4, Default = 5,
+}
+
+public readonly record struct ConfigSynonym(string Name, string? Value, ConfigSource Source);
+
+/// <summary>One config as DescribeConfigs reports it: its effective value, where that comes from, and the synonyms
+/// (the same setting under other names, highest precedence first).</summary>
+public sealed record DescribedConfig(string Name, string? Value, ConfigSource Source, bool ReadOnly, bool Sensitive,
+    ConfigType Type, string? Documentation, IReadOnlyList<ConfigSynonym> Synonyms);
 
 /// <summary>A Kafka topic config key with its broker-level synonym, default and validation.</summary>
-public sealed record TopicConfigDef(string Name, string? BrokerKey, ConfigType Type, string Default, Func<string, string?>? Validate = null)
+public sealed record TopicConfigDef(string Name, string? BrokerKey, ConfigType Type, string Default, string Doc, Func<string, string?>? Validate = null)
 {
     /// <summary>Null when <paramref name="value"/> is acceptable, else the reason.</summary>
     public string? Check(string? value)
@@ -49,31 +63,54 @@ public static class TopicConfigs
 
     public static readonly IReadOnlyList<TopicConfigDef> All =
     [
-        new("cleanup.policy", "log.cleanup.policy", ConfigType.List, "delete", CleanupPolicy),
+        new("cleanup.policy", "log.cleanup.policy", ConfigType.List, "delete",
+            "What happens to old segments: delete (retention by time and size), compact (keep the latest record per key), or both.", CleanupPolicy),
         new("compression.type", "compression.type", ConfigType.String, "producer",
+            "Codec batches are stored with; producer keeps whatever the producer sent.",
             OneOf("compression.type", "uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")),
-        new("delete.retention.ms", "log.cleaner.delete.retention.ms", ConfigType.Long, "86400000", AtLeast(0, "delete.retention.ms")),
-        new("file.delete.delay.ms", "log.segment.delete.delay.ms", ConfigType.Long, "60000", AtLeast(0, "file.delete.delay.ms")),
-        new("flush.messages", "log.flush.interval.messages", ConfigType.Long, "9223372036854775807", AtLeast(1, "flush.messages")),
-        new("flush.ms", "log.flush.interval.ms", ConfigType.Long, "9223372036854775807", AtLeast(0, "flush.ms")),
-        new("index.interval.bytes", "log.index.interval.bytes", ConfigType.Int, "4096", AtLeast(0, "index.interval.bytes")),
-        new("max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", ConfigType.Long, "9223372036854775807", AtLeast(1, "max.compaction.lag.ms")),
-        new("max.message.bytes", "message.max.bytes", ConfigType.Int, "1048588", AtLeast(0, "max.message.bytes")),
+        new("delete.retention.ms", "log.cleaner.delete.retention.ms", ConfigType.Long, "86400000",
+            "How long a tombstone stays in a compacted log after compaction reached it.", AtLeast(0, "delete.retention.ms")),
+        new("file.delete.delay.ms", "log.segment.delete.delay.ms", ConfigType.Long, "60000",
+            "How long the files of a removed segment are kept (renamed .deleted) before they are unlinked.", AtLeast(0, "file.delete.delay.ms")),
+        new("flush.messages", "log.flush.interval.messages", ConfigType.Long, "9223372036854775807",
+            "Force an fsync after this many records; 1 syncs every write before it is acknowledged.", AtLeast(1, "flush.messages")),
+        new("flush.ms", "log.flush.interval.ms", ConfigType.Long, "9223372036854775807",
+            "Force an fsync when the oldest unsynced write is this old.", AtLeast(0, "flush.ms")),
+        new("index.interval.bytes", "log.index.interval.bytes", ConfigType.Int, "4096",
+            "Bytes of log between two offset index entries.", AtLeast(0, "index.interval.bytes")),
+        new("max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", ConfigType.Long, "9223372036854775807",
+            "Longest time a record may stay uncompacted.", AtLeast(1, "max.compaction.lag.ms")),
+        new("max.message.bytes", "message.max.bytes", ConfigType.Int, "1048588",
+            "Largest record batch the topic accepts.", AtLeast(0, "max.message.bytes")),
         new("message.timestamp.type", "log.message.timestamp.type", ConfigType.String, "CreateTime",
+            "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock.",
             OneOf("message.timestamp.type", "CreateTime", "LogAppendTime")),
-        new("message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms", ConfigType.Long, "9223372036854775807", AtLeast(0, "message.timestamp.before.max.ms")),
-        new("message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms", ConfigType.Long, "3600000", AtLeast(0, "message.timestamp.after.max.ms")),
-        new("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", ConfigType.Double, "0.5", Ratio),
-        new("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", ConfigType.Long, "0", AtLeast(0, "min.compaction.lag.ms")),
-        new("min.insync.replicas", "min.insync.replicas", ConfigType.Int, "1", AtLeast(1, "min.insync.replicas")),
-        new("preallocate", "log.preallocate", ConfigType.Boolean, "false"),
-        new("retention.bytes", "log.retention.bytes", ConfigType.Long, "-1"),
-        new("retention.ms", "log.retention.ms", ConfigType.Long, "604800000", AtLeast(-1, "retention.ms")),
-        new("segment.bytes", "log.segment.bytes", ConfigType.Int, "1073741824", AtLeast(14, "segment.bytes")),
-        new("segment.index.bytes", "log.index.size.max.bytes", ConfigType.Int, "10485760", AtLeast(4, "segment.index.bytes")),
-        new("segment.jitter.ms", "log.roll.jitter.ms", ConfigType.Long, "0", AtLeast(0, "segment.jitter.ms")),
-        new("segment.ms", "log.roll.ms", ConfigType.Long, "604800000", AtLeast(1, "segment.ms")),
-        new("unclean.leader.election.enable", "unclean.leader.election.enable", ConfigType.Boolean, "false"),
+        new("message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms", ConfigType.Long, "9223372036854775807",
+            "How far in the past a CreateTime timestamp may be.", AtLeast(0, "message.timestamp.before.max.ms")),
+        new("message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms", ConfigType.Long, "3600000",
+            "How far in the future a CreateTime timestamp may be.", AtLeast(0, "message.timestamp.after.max.ms")),
+        new("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", ConfigType.Double, "0.5",
+            "Compact once this share of the compactable log was written since the last pass.", Ratio),
+        new("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", ConfigType.Long, "0",
+            "Records younger than this are never compacted.", AtLeast(0, "min.compaction.lag.ms")),
+        new("min.insync.replicas", "min.insync.replicas", ConfigType.Int, "1",
+            "Replicas that must have an acks=all write; this broker has one.", AtLeast(1, "min.insync.replicas")),
+        new("preallocate", "log.preallocate", ConfigType.Boolean, "false",
+            "Reserve a new segment's disk space when it is created."),
+        new("retention.bytes", "log.retention.bytes", ConfigType.Long, "-1",
+            "Largest size of a partition before its oldest segments are deleted; -1 for no limit."),
+        new("retention.ms", "log.retention.ms", ConfigType.Long, "604800000",
+            "Age after which a segment is deleted (measured from its newest record); -1 keeps data forever.", AtLeast(-1, "retention.ms")),
+        new("segment.bytes", "log.segment.bytes", ConfigType.Int, "1073741824",
+            "Size at which a new segment is started.", AtLeast(14, "segment.bytes")),
+        new("segment.index.bytes", "log.index.size.max.bytes", ConfigType.Int, "10485760",
+            "Size of each segment's offset and time index files.", AtLeast(4, "segment.index.bytes")),
+        new("segment.jitter.ms", "log.roll.jitter.ms", ConfigType.Long, "0",
+            "Random amount taken off segment.ms so segments do not all roll at once.", AtLeast(0, "segment.jitter.ms")),
+        new("segment.ms", "log.roll.ms", ConfigType.Long, "604800000",
+            "Age of a segment's first record after which a new segment is started.", AtLeast(1, "segment.ms")),
+        new("unclean.leader.election.enable", "unclean.leader.election.enable", ConfigType.Boolean, "false",
+            "Whether an out-of-sync replica may become leader; there are no other replicas here."),
     ];
 
     private static readonly Dictionary<string, TopicConfigDef> ByName = All.ToDictionary(d => d.Name, StringComparer.Ordinal);
@@ -91,4 +128,63 @@ public static class TopicConfigs
         }
         return null;
     }
+}
+
+/// <summary>A broker config key this broker knows, with its type, default (null: unset) and a short description.</summary>
+public sealed record BrokerConfigDef(string Name, ConfigType Type, string? Default, string Doc);
+
+public static class BrokerConfigs
+{
+    /// <summary>The broker's own keys. The broker-level names of topic configs (log.segment.bytes, ...) are added
+    /// from <see cref="TopicConfigs.All"/>.</summary>
+    private static readonly BrokerConfigDef[] Own =
+    [
+        new("node.id", ConfigType.Int, "1", "This broker's id."),
+        new("broker.id", ConfigType.Int, null, "Older name of node.id."),
+        new("num.partitions", ConfigType.Int, "1", "Partitions of a topic created without a partition count."),
+        new("default.replication.factor", ConfigType.Int, "1", "Replication factor of a topic created without one."),
+        new("auto.create.topics.enable", ConfigType.Boolean, "true", "Create a topic when a client asks for metadata of or produces to an unknown one."),
+        new("delete.topic.enable", ConfigType.Boolean, "true", "Whether DeleteTopics is allowed."),
+        new("socket.request.max.bytes", ConfigType.Int, "104857600", "Largest request frame accepted."),
+        new("log.retention.hours", ConfigType.Int, "168", "Default retention, in hours (log.retention.ms and log.retention.minutes take precedence)."),
+        new("log.retention.minutes", ConfigType.Int, null, "Default retention, in minutes (log.retention.ms takes precedence)."),
+        new("log.roll.hours", ConfigType.Int, "168", "Default segment age before a roll, in hours (log.roll.ms takes precedence)."),
+        new("log.retention.check.interval.ms", ConfigType.Long, "300000", "How often retention runs."),
+        new("log.cleaner.backoff.ms", ConfigType.Long, "15000", "How often the cleaner looks for logs to compact."),
+        new("log.cleaner.enable", ConfigType.Boolean, "true", "Whether compaction runs."),
+        new("log.flush.scheduler.interval.ms", ConfigType.Long, "9223372036854775807", "How often flush.ms is checked."),
+        new("group.initial.rebalance.delay.ms", ConfigType.Int, "3000", "How long the first rebalance of an empty group waits for more members."),
+        new("group.min.session.timeout.ms", ConfigType.Int, "6000", "Smallest session timeout a member may ask for."),
+        new("group.max.session.timeout.ms", ConfigType.Int, "1800000", "Largest session timeout a member may ask for."),
+        new("group.max.size", ConfigType.Int, "2147483647", "Most members a group may have."),
+        new("offsets.retention.minutes", ConfigType.Int, "10080", "How long committed offsets of an empty group are kept."),
+        new("offsets.retention.check.interval.ms", ConfigType.Long, "600000", "How often expired offsets are removed."),
+        new("offset.metadata.max.bytes", ConfigType.Int, "4096", "Largest metadata string of a committed offset."),
+        // Kafka uses 50; one partition keeps a local broker's disk and memory footprint small
+        new("offsets.topic.num.partitions", ConfigType.Int, "1", "Partitions of __consumer_offsets (Kafka's default is 50)."),
+        new("offsets.topic.segment.bytes", ConfigType.Int, "104857600", "segment.bytes of __consumer_offsets."),
+    ];
+
+    public static readonly IReadOnlyList<BrokerConfigDef> All = Own
+        .Concat(TopicConfigs.All.Where(t => t.BrokerKey != null && Own.All(o => o.Name != t.BrokerKey))
+            .Select(t => new BrokerConfigDef(t.BrokerKey!, t.Type, t.Name == "retention.ms" || t.Name == "segment.ms" ? null : t.Default,
+                $"Default {t.Name} of topics: {t.Doc}")))
+        .OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
+
+    private static readonly Dictionary<string, BrokerConfigDef> ByName = All.ToDictionary(d => d.Name, StringComparer.Ordinal);
+
+    public static BrokerConfigDef? Find(string name) => ByName.GetValueOrDefault(name);
+
+    /// <summary>Broker-level names of a topic config, highest precedence first (retention.ms has three).</summary>
+    public static IReadOnlyList<string> SynonymsOf(TopicConfigDef def) => def.Name switch
+    {
+        "retention.ms" => ["log.retention.ms", "log.retention.minutes", "log.retention.hours"],
+        "segment.ms" => ["log.roll.ms", "log.roll.hours"],
+        _ => def.BrokerKey is null ? [] : [def.BrokerKey],
+    };
+
+    /// <summary>Kafka treats password-typed configs as sensitive and never returns their values.</summary>
+    public static bool IsSensitive(string name) =>
+        name.Contains("password", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)
+        || name.EndsWith(".jaas.config", StringComparison.Ordinal);
 }

@@ -1,0 +1,43 @@
+// AlterConfigs (key 33): versions 0-2. Replaces all of a topic's config overrides with the ones given (configs not
+// named go back to the broker default). Validated as a whole first (INVALID_CONFIG), then persisted and applied.
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, AlterConfigsResponse>
+{
+    protected override ValueTask<AlterConfigsResponse?> Handle(RequestContext ctx, AlterConfigsRequest req)
+    {
+        var resp = new AlterConfigsResponse();
+        foreach (var res in req.Resources)
+        {
+            var outcome = Alter(ctx.Broker, res, req.ValidateOnly);
+            resp.Responses.Add(new AlterConfigsResponse.AlterConfigsResourceResponse
+            {
+                ResourceType = res.ResourceType, ResourceName = res.ResourceName,
+                ErrorCode = (short)outcome.Error, ErrorMessage = outcome.Message,
+            });
+        }
+        return new(resp);
+    }
+
+    private static ConfigResources.Lookup Alter(KafkaBroker broker, AlterConfigsRequest.AlterConfigsResource res, bool validateOnly)
+    {
+        if (res.ResourceType == ConfigResources.Broker)
+        {
+            var b = ConfigResources.CheckBroker(broker, res.ResourceName);
+            return b.Ok ? ConfigResources.BrokerReadOnly(res.ResourceName) : b;
+        }
+        if (res.ResourceType != ConfigResources.Topic) return ConfigResources.Unsupported(res.ResourceType);
+        var found = ConfigResources.FindTopic(broker, res.ResourceName);
+        if (!found.Ok) return found;
+        var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var c in res.Configs)
+        {
+            if (c.Value is null) return new(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
+            if (!overrides.TryAdd(c.Name, c.Value)) return new(ErrorCode.InvalidRequest, $"Error due to duplicate config keys: {c.Name}");
+        }
+        return broker.AlterTopicConfigs(found.Topic!, overrides, validateOnly);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Globalization;
+using KafkaCompat.Protocol;
+using KafkaCompat.Storage;
+
+namespace KafkaCompat.Broker.Apis;
+
+/// <summary>The config resources of DescribeConfigs, AlterConfigs and IncrementalAlterConfigs, and how each is found.</summary>
+public static class ConfigResources
+{
+    public const sbyte Topic = 2, Broker = 4, BrokerLogger = 8;
+
+    public readonly record struct Lookup(ErrorCode Error, string? Message, TopicLogs? Topic = null)
+    {
+        public bool Ok => Error == ErrorCode.None;
+    }
+
+    public static Lookup FindTopic(KafkaBroker broker, string name)
+    {
+        if (KafkaBroker.CheckTopicName(name) is { } bad) return new(ErrorCode.InvalidTopicException, bad);
+        var topic = broker.Logs.Get(name);
+        return topic is null
+            ? new(ErrorCode.UnknownTopicOrPartition, $"The topic '{name}' does not exist.")
+            : new(ErrorCode.None, null, topic);
+    }
+
+    /// <summary>A broker resource names this broker's id, or is empty for the cluster-wide defaults.</summary>
+    public static Lookup CheckBroker(KafkaBroker broker, string name)
+    {
+        if (name.Length == 0 || (int.TryParse(name, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id) && id == broker.NodeId))
+            return new(ErrorCode.None, null);
+        return new(ErrorCode.InvalidRequest, $"Unexpected broker id, expected {broker.NodeId} or empty string, but received {name}");
+    }
+
+    public static Lookup Unsupported(sbyte type) => type == BrokerLogger
+        ? new(ErrorCode.InvalidRequest, "Broker logger configs are not supported by this broker.")
+        : new(ErrorCode.InvalidRequest, $"Unsupported resource type {type} for configs.");
+
+    public static Lookup BrokerReadOnly(string name) => new(ErrorCode.InvalidRequest,
+        $"Broker configs cannot be changed while the broker runs (resource '{name}'): set them in the properties file, with --set or KAFKA_* variables, and restart.");
+}

@@ -1,0 +1,73 @@
+// IncrementalAlterConfigs (key 44): versions 0-1. Changes a topic's config overrides one key at a time: SET, DELETE
+// (back to the broker default), and for list configs APPEND and SUBTRACT. The result is validated as a whole
+// (INVALID_CONFIG), then persisted and applied.
+using KafkaCompat.Broker.Config;
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>
+{
+    public const sbyte OpSet = 0, OpDelete = 1, OpAppend = 2, OpSubtract = 3;
+
+    protected override ValueTask<IncrementalAlterConfigsResponse?> Handle(RequestContext ctx, IncrementalAlterConfigsRequest req)
+    {
+        var resp = new IncrementalAlterConfigsResponse();
+        foreach (var res in req.Resources)
+        {
+            var outcome = Alter(ctx.Broker, res, req.ValidateOnly);
+            resp.Responses.Add(new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
+            {
+                ResourceType = res.ResourceType, ResourceName = res.ResourceName,
+                ErrorCode = (short)outcome.Error, ErrorMessage = outcome.Message,
+            });
+        }
+        return new(resp);
+    }
+
+    private static ConfigResources.Lookup Alter(KafkaBroker broker, IncrementalAlterConfigsRequest.AlterConfigsResource res, bool validateOnly)
+    {
+        if (res.ResourceType == ConfigResources.Broker)
+        {
+            var b = ConfigResources.CheckBroker(broker, res.ResourceName);
+            return b.Ok ? ConfigResources.BrokerReadOnly(res.ResourceName) : b;
+        }
+        if (res.ResourceType != ConfigResources.Topic) return ConfigResources.Unsupported(res.ResourceType);
+        var found = ConfigResources.FindTopic(broker, res.ResourceName);
+        if (!found.Ok) return found;
+        if (res.Configs.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } dup)
+            return new(ErrorCode.InvalidRequest, $"Error due to duplicate config keys: {dup.Key}");
+        var overrides = new Dictionary<string, string>(found.Topic!.Record.Configs, StringComparer.Ordinal);
+        foreach (var c in res.Configs)
+        {
+            var def = TopicConfigs.Find(c.Name);
+            if (def is null) return new(ErrorCode.InvalidConfig, $"Unknown topic config name: {c.Name}");
+            switch (c.ConfigOperation)
+            {
+                case OpSet:
+                    if (c.Value is null) return new(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
+                    overrides[c.Name] = c.Value;
+                    break;
+                case OpDelete:
+                    overrides.Remove(c.Name);
+                    break;
+                case OpAppend or OpSubtract:
+                    if (def.Type != ConfigType.List)
+                        return new(ErrorCode.InvalidConfig,
+                            $"Config value {(c.ConfigOperation == OpAppend ? "append" : "subtract")} is not allowed for config key: {c.Name}");
+                    // the current list: the topic's own value, else the topic-level default (as Kafka does)
+                    var current = (overrides.GetValueOrDefault(c.Name) ?? def.Default)
+                        .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+                    var given = (c.Value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                    if (c.ConfigOperation == OpAppend) current.AddRange(given.Where(g => !current.Contains(g)));
+                    else current.RemoveAll(given.Contains);
+                    overrides[c.Name] = string.Join(',', current);
+                    break;
+                default:
+                    return new(ErrorCode.InvalidRequest, $"Unknown config operation {c.ConfigOperation} for config key: {c.Name}");
+            }
+        }
+        return broker.AlterTopicConfigs(found.Topic, overrides, validateOnly);
+    }
+}

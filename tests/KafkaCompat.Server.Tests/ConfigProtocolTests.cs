@@ -1,0 +1,343 @@
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+using KafkaCompat.Records;
+using KafkaCompat.Testing;
+using Xunit;
+
+namespace KafkaCompat.Server.Tests;
+
+/// <summary>DescribeConfigs, AlterConfigs and IncrementalAlterConfigs on the wire, against one broker whose static
+/// settings change some topic defaults.</summary>
+public sealed class ConfigProtocolTests : IAsyncLifetime
+{
+    private const sbyte TopicType = 2, BrokerType = 4;
+    private const sbyte DynamicTopic = 1, StaticBroker = 4, Default = 5;
+    private const sbyte OpSet = 0, OpDelete = 1, OpAppend = 2, OpSubtract = 3;
+
+    private static readonly Dictionary<string, string> Settings = new()
+    {
+        ["log.retention.hours"] = "48",
+        ["log.segment.bytes"] = "4194304",
+        ["ssl.keystore.password"] = "hunter2",
+    };
+
+    private EmbeddedBroker _b = null!;
+    private RawClient _c = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(settings: Settings);
+        _c = new RawClient(_b.Port);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _c.Dispose();
+        await _b.DisposeAsync();
+    }
+
+    private void CreateTopic(string name, params (string Key, string Value)[] configs)
+    {
+        var r = _c.Call<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest
+        {
+            Topics = [new()
+            {
+                Name = name, NumPartitions = 1, ReplicationFactor = 1,
+                Configs = configs.Select(c => new CreateTopicsRequest.CreatableTopicConfig { Name = c.Key, Value = c.Value }).ToList(),
+            }],
+        }, 5);
+        Assert.Equal(0, r.Topics[0].ErrorCode);
+    }
+
+    private DescribeConfigsResponse.DescribeConfigsResult Describe(sbyte type, string name, short version = 4, bool synonyms = true,
+        bool docs = false, List<string>? keys = null) =>
+        _c.Call<DescribeConfigsRequest, DescribeConfigsResponse>(new DescribeConfigsRequest
+        {
+            Resources = [new() { ResourceType = type, ResourceName = name, ConfigurationKeys = keys }],
+            IncludeSynonyms = synonyms,
+            IncludeDocumentation = docs,
+        }, version).Results.Single();
+
+    private static DescribeConfigsResponse.DescribeConfigsResourceResult Entry(DescribeConfigsResponse.DescribeConfigsResult r, string name) =>
+        r.Configs.Single(c => c.Name == name);
+
+    private Dictionary<string, string?> TopicValues(string topic) =>
+        Describe(TopicType, topic).Configs.ToDictionary(c => c.Name, c => c.Value);
+
+    private AlterConfigsResponse.AlterConfigsResourceResponse Alter(string topic, bool validateOnly, short version, params (string Key, string? Value)[] configs) =>
+        _c.Call<AlterConfigsRequest, AlterConfigsResponse>(new AlterConfigsRequest
+        {
+            Resources = [new()
+            {
+                ResourceType = TopicType, ResourceName = topic,
+                Configs = configs.Select(c => new AlterConfigsRequest.AlterableConfig { Name = c.Key, Value = c.Value }).ToList(),
+            }],
+            ValidateOnly = validateOnly,
+        }, version).Responses.Single();
+
+    private IncrementalAlterConfigsResponse.AlterConfigsResourceResponse Incremental(string topic, short version,
+        params (string Key, sbyte Op, string? Value)[] configs) =>
+        _c.Call<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>(new IncrementalAlterConfigsRequest
+        {
+            Resources = [new()
+            {
+                ResourceType = TopicType, ResourceName = topic,
+                Configs = configs.Select(c => new IncrementalAlterConfigsRequest.AlterableConfig { Name = c.Key, ConfigOperation = c.Op, Value = c.Value }).ToList(),
+            }],
+        }, version).Responses.Single();
+
+    [Fact]
+    public void TopicConfigsShowValueSourceSynonymsTypeAndDocumentation()
+    {
+        CreateTopic("described", ("cleanup.policy", "compact"));
+        var r = Describe(TopicType, "described", docs: true);
+        Assert.Equal(0, r.ErrorCode);
+        Assert.Null(r.ErrorMessage);
+        Assert.Equal("described", r.ResourceName);
+
+        var policy = Entry(r, "cleanup.policy");
+        Assert.Equal("compact", policy.Value);
+        Assert.Equal(DynamicTopic, policy.ConfigSource);
+        Assert.Equal(7, policy.ConfigType); // LIST
+        Assert.False(policy.ReadOnly);
+        Assert.Equal([("cleanup.policy", "compact", DynamicTopic), ("log.cleanup.policy", "delete", Default)],
+            policy.Synonyms.Select(s => (s.Name, s.Value, s.Source)));
+
+        // the broker sets log.retention.hours=48: retention.ms follows it, and the default is named under the hours key
+        var retention = Entry(r, "retention.ms");
+        Assert.Equal("172800000", retention.Value);
+        Assert.Equal(StaticBroker, retention.ConfigSource);
+        Assert.Equal(5, retention.ConfigType); // LONG
+        Assert.Equal([("log.retention.hours", "48", StaticBroker), ("log.retention.hours", "168", Default)],
+            retention.Synonyms.Select(s => (s.Name, s.Value, s.Source)));
+
+        var segment = Entry(r, "segment.bytes");
+        Assert.Equal(("4194304", StaticBroker, (sbyte)3), (segment.Value, segment.ConfigSource, segment.ConfigType));
+
+        var maxBytes = Entry(r, "max.message.bytes");
+        Assert.Equal(("1048588", Default), (maxBytes.Value, maxBytes.ConfigSource));
+        Assert.Equal([("message.max.bytes", "1048588", Default)], maxBytes.Synonyms.Select(s => (s.Name, s.Value, s.Source)));
+
+        Assert.All(r.Configs, c => Assert.False(string.IsNullOrEmpty(c.Documentation), c.Name));
+        Assert.All(r.Configs, c => Assert.False(c.IsSensitive));
+        Assert.Contains(r.Configs, c => c.Name == "message.timestamp.type");
+    }
+
+    [Fact]
+    public void OlderVersionsKeysFilterAndNoSynonymsUnlessAsked()
+    {
+        CreateTopic("older", ("retention.ms", "1000"));
+        // v0: is_default instead of a source; the encoding decides which fields travel
+        var v0 = Describe(TopicType, "older", version: 0, keys: ["retention.ms", "max.message.bytes", "no.such.key"]);
+        Assert.Equal(["max.message.bytes", "retention.ms"], v0.Configs.Select(c => c.Name).Order());
+        Assert.False(Entry(v0, "retention.ms").IsDefault);
+        Assert.True(Entry(v0, "max.message.bytes").IsDefault);
+        Assert.Equal("1000", Entry(v0, "retention.ms").Value);
+
+        var v1 = Describe(TopicType, "older", version: 1, synonyms: false);
+        Assert.All(v1.Configs, c => Assert.Empty(c.Synonyms));
+        Assert.Equal(DynamicTopic, Entry(v1, "retention.ms").ConfigSource);
+        // documentation only when asked for
+        Assert.All(Describe(TopicType, "older", version: 3).Configs, c => Assert.Null(c.Documentation));
+    }
+
+    [Fact]
+    public void DescribeErrorsArePerResource()
+    {
+        var resp = _c.Call<DescribeConfigsRequest, DescribeConfigsResponse>(new DescribeConfigsRequest
+        {
+            Resources =
+            [
+                new() { ResourceType = TopicType, ResourceName = "no-such-topic" },
+                new() { ResourceType = TopicType, ResourceName = "bad name!" },
+                new() { ResourceType = BrokerType, ResourceName = "7" },
+                new() { ResourceType = 8, ResourceName = "1" },
+                new() { ResourceType = 99, ResourceName = "x" },
+                new() { ResourceType = BrokerType, ResourceName = "1" },
+            ],
+        }, 4);
+        Assert.Equal([(short)ErrorCode.UnknownTopicOrPartition, (short)ErrorCode.InvalidTopicException, (short)ErrorCode.InvalidRequest,
+            (short)ErrorCode.InvalidRequest, (short)ErrorCode.InvalidRequest, (short)0], resp.Results.Select(r => r.ErrorCode));
+        Assert.All(resp.Results.Take(5), r => Assert.False(string.IsNullOrEmpty(r.ErrorMessage)));
+        Assert.All(resp.Results.Take(5), r => Assert.Empty(r.Configs));
+        Assert.Contains("expected 1", resp.Results[2].ErrorMessage);
+    }
+
+    [Fact]
+    public void BrokerConfigShowsEffectiveSettingsAndHidesSecrets()
+    {
+        var r = Describe(BrokerType, "1", docs: true);
+        Assert.Equal(0, r.ErrorCode);
+        var hours = Entry(r, "log.retention.hours");
+        Assert.Equal(("48", StaticBroker, true), (hours.Value, hours.ConfigSource, hours.ReadOnly));
+        Assert.Equal([("log.retention.hours", "48", StaticBroker), ("log.retention.hours", "168", Default)],
+            hours.Synonyms.Select(s => (s.Name, s.Value, s.Source)));
+        var partitions = Entry(r, "num.partitions");
+        Assert.Equal(("1", Default), (partitions.Value, partitions.ConfigSource));
+        Assert.Equal($"PLAINTEXT://127.0.0.1:{_b.Broker.Config.Port}", Entry(r, "listeners").Value);
+        Assert.Equal(Path.GetFullPath(_b.DataDir), Entry(r, "log.dirs").Value);
+        Assert.Equal("1", Entry(r, "node.id").Value);
+
+        var secret = Entry(r, "ssl.keystore.password");
+        Assert.True(secret.IsSensitive);
+        Assert.Null(secret.Value);
+        Assert.Equal(9, secret.ConfigType); // PASSWORD
+        Assert.All(secret.Synonyms, s => Assert.Null(s.Value));
+
+        // the empty name is the cluster-wide dynamic defaults: there are none
+        var defaults = Describe(BrokerType, "");
+        Assert.Equal(0, defaults.ErrorCode);
+        Assert.Empty(defaults.Configs);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void AlterConfigsReplacesTheWholeSetAndTakesEffect(short version)
+    {
+        string topic = $"alter-v{version}";
+        CreateTopic(topic, ("cleanup.policy", "compact"), ("retention.ms", "5000"));
+        var log = _b.Broker.Logs.Get(topic)!.Partitions[0];
+        Assert.True(log.Config.CompactPolicy);
+
+        // validate_only changes nothing
+        Assert.Equal(0, Alter(topic, validateOnly: true, version, ("retention.ms", "1000")).ErrorCode);
+        Assert.Equal("5000", TopicValues(topic)["retention.ms"]);
+
+        var ok = Alter(topic, validateOnly: false, version, ("retention.ms", "1000"), ("message.timestamp.type", "LogAppendTime"));
+        Assert.Equal((0, topic, TopicType), (ok.ErrorCode, ok.ResourceName, ok.ResourceType));
+        var values = TopicValues(topic);
+        Assert.Equal("1000", values["retention.ms"]);
+        Assert.Equal("delete", values["cleanup.policy"]); // not named, so back to the default
+        Assert.Equal(1000, log.Config.RetentionMs);
+        Assert.False(log.Config.CompactPolicy);
+        Assert.True(log.Config.DeletePolicy);
+
+        // message.timestamp.type took effect: the next produce is stamped by the broker
+        var produced = _c.Call<ProduceRequest, ProduceResponse>(new ProduceRequest
+        {
+            Acks = -1, TimeoutMs = 5000,
+            TopicData = [new() { Name = topic, PartitionData = [new() { Index = 0, Records = OneRecord(timestamp: 1) }] }],
+        }, 8).Responses[0].PartitionResponses[0];
+        Assert.Equal(0, produced.ErrorCode);
+        Assert.True(produced.LogAppendTimeMs > 1_600_000_000_000, $"log append time {produced.LogAppendTimeMs}");
+    }
+
+    [Fact]
+    public void AlterConfigsRefusesBadInputAndChangesNothing()
+    {
+        CreateTopic("alter-bad", ("retention.ms", "5000"));
+        var bad = Alter("alter-bad", false, 1, ("retention.ms", "soon"));
+        Assert.Equal((short)ErrorCode.InvalidConfig, bad.ErrorCode);
+        Assert.Contains("retention.ms", bad.ErrorMessage);
+        var unknown = Alter("alter-bad", false, 1, ("retention.forever", "1"));
+        Assert.Equal((short)ErrorCode.InvalidConfig, unknown.ErrorCode);
+        Assert.Contains("retention.forever", unknown.ErrorMessage);
+        Assert.Equal((short)ErrorCode.InvalidConfig, Alter("alter-bad", false, 1, ("cleanup.policy", "compact,shred")).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidConfig, Alter("alter-bad", false, 1, ("min.cleanable.dirty.ratio", "1.5")).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRequest, Alter("alter-bad", false, 1, ("retention.ms", null)).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRequest, Alter("alter-bad", false, 1, ("retention.ms", "1"), ("retention.ms", "2")).ErrorCode);
+        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Alter("alter-missing", false, 1, ("retention.ms", "1")).ErrorCode);
+        Assert.Equal("5000", TopicValues("alter-bad")["retention.ms"]);
+
+        var broker = _c.Call<AlterConfigsRequest, AlterConfigsResponse>(new AlterConfigsRequest
+        {
+            Resources = [new() { ResourceType = BrokerType, ResourceName = "1", Configs = [new() { Name = "num.partitions", Value = "3" }] }],
+        }, 1).Responses.Single();
+        Assert.Equal((short)ErrorCode.InvalidRequest, broker.ErrorCode);
+        Assert.Contains("restart", broker.ErrorMessage);
+        Assert.Equal(1, _b.Broker.Config.NumPartitions);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void IncrementalAlterSetsDeletesAppendsAndSubtracts(short version)
+    {
+        string topic = $"incremental-v{version}";
+        CreateTopic(topic, ("retention.ms", "5000"), ("segment.ms", "60000"));
+        Assert.Equal(0, Incremental(topic, version, ("retention.bytes", OpSet, "1048576"), ("segment.ms", OpDelete, null)).ErrorCode);
+        var values = TopicValues(topic);
+        Assert.Equal(("5000", "1048576", "604800000"), (values["retention.ms"], values["retention.bytes"], values["segment.ms"]));
+        Assert.Equal(1048576, _b.Broker.Logs.Get(topic)!.Partitions[0].Config.RetentionBytes);
+
+        // APPEND starts from the topic default (delete) and does not repeat values; SUBTRACT removes
+        Assert.Equal(0, Incremental(topic, version, ("cleanup.policy", OpAppend, "compact,delete")).ErrorCode);
+        Assert.Equal("delete,compact", TopicValues(topic)["cleanup.policy"]);
+        Assert.True(_b.Broker.Logs.Get(topic)!.Partitions[0].Config.CompactPolicy);
+        Assert.Equal(0, Incremental(topic, version, ("cleanup.policy", OpSubtract, "delete")).ErrorCode);
+        Assert.Equal("compact", TopicValues(topic)["cleanup.policy"]);
+        Assert.False(_b.Broker.Logs.Get(topic)!.Partitions[0].Config.DeletePolicy);
+
+        Assert.Equal((short)ErrorCode.InvalidConfig, Incremental(topic, version, ("retention.ms", OpAppend, "1")).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidConfig, Incremental(topic, version, ("segment.bytes", OpSet, "1")).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidConfig, Incremental(topic, version, ("no.such.config", OpDelete, null)).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRequest, Incremental(topic, version, ("retention.ms", 7, "1")).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRequest,
+            Incremental(topic, version, ("retention.ms", OpSet, "1"), ("retention.ms", OpDelete, null)).ErrorCode);
+        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Incremental("incremental-missing", version, ("retention.ms", OpSet, "1")).ErrorCode);
+        Assert.Equal("5000", TopicValues(topic)["retention.ms"]);
+    }
+
+    [Fact]
+    public async Task ChangesPersistAcrossRestartAndSegmentBytesRollsTheActiveSegment()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "kafkacompat-cfg-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            await using (var b = EmbeddedBroker.Start(dir))
+            {
+                using var c = new RawClient(b.Port);
+                GroupProtocolTests.CreateTopic(c, "kept", 1);
+                var r = c.Call<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>(new IncrementalAlterConfigsRequest
+                {
+                    Resources = [new()
+                    {
+                        ResourceType = TopicType, ResourceName = "kept",
+                        Configs = [new() { Name = "segment.bytes", ConfigOperation = OpSet, Value = "2048" },
+                                   new() { Name = "cleanup.policy", ConfigOperation = OpSet, Value = "compact,delete" }],
+                    }],
+                }, 1);
+                Assert.Equal(0, r.Responses[0].ErrorCode);
+                // the active segment was created for 1 GiB; the smaller segment.bytes applies to it right away
+                for (int i = 0; i < 6; i++)
+                {
+                    var p = c.Call<ProduceRequest, ProduceResponse>(new ProduceRequest
+                    {
+                        Acks = -1, TimeoutMs = 5000,
+                        TopicData = [new() { Name = "kept", PartitionData = [new() { Index = 0, Records = OneRecord(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 900) }] }],
+                    }, 8);
+                    Assert.Equal(0, p.Responses[0].PartitionResponses[0].ErrorCode);
+                }
+                Assert.True(b.Broker.Logs.Get("kept")!.Partitions[0].Segments.Count >= 3,
+                    $"{b.Broker.Logs.Get("kept")!.Partitions[0].Segments.Count} segments");
+            }
+            await using (var again = EmbeddedBroker.Start(dir))
+            {
+                var log = again.Broker.Logs.Get("kept")!.Partitions[0];
+                Assert.Equal(2048, log.Config.SegmentBytes);
+                Assert.True(log.Config.CompactPolicy && log.Config.DeletePolicy);
+                using var c = new RawClient(again.Port);
+                var d = c.Call<DescribeConfigsRequest, DescribeConfigsResponse>(new DescribeConfigsRequest
+                {
+                    Resources = [new() { ResourceType = TopicType, ResourceName = "kept", ConfigurationKeys = ["segment.bytes", "cleanup.policy"] }],
+                }, 4).Results.Single();
+                Assert.Equal([("cleanup.policy", "compact,delete", DynamicTopic), ("segment.bytes", "2048", DynamicTopic)],
+                    d.Configs.OrderBy(x => x.Name).Select(x => (x.Name, x.Value, x.ConfigSource)));
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static byte[] OneRecord(long timestamp, int valueSize = 10)
+    {
+        var b = new RecordBatchBuilder();
+        b.Add("k"u8.ToArray(), new byte[valueSize], timestamp);
+        return b.Build();
+    }
+}
