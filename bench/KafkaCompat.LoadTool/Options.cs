@@ -60,7 +60,8 @@ internal sealed class Options
           --commits N          synchronous offset commits in the commit measurement (default 5000)
           --scale              instead: the log engine at size (our broker only): idle partitions, a large log
           --scale-gb GB        size of the large log (default 10)
-          --scale-partitions N idle partitions (default 10000)
+          --scale-partitions N idle partitions (default 10000; 0 skips that part)
+                               with the --work-dir of an earlier --scale --keep-data run, its large log is reused
           --scale-fetches N    random-offset fetches timed per log (default 500); --size sets the record size
         """;
 

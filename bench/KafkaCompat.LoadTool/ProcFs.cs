@@ -47,6 +47,14 @@ internal static partial class ProcFs
         return new CpuTimes((double)utime / ClockTicks, (double)stime / ClockTicks);
     }
 
+    /// <summary>Major page faults of the process so far (/proc/PID/stat field 12): reads that had to go to the disk.</summary>
+    public static long MajorFaults(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[12 - 3], CultureInfo.InvariantCulture);
+    }
+
     /// <summary>A "kB" line of /proc/PID/status (VmRSS, VmHWM, ...), in MiB; NaN if absent.</summary>
     public static double StatusMiB(int pid, string key)
     {

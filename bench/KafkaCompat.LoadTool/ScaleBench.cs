@@ -26,49 +26,65 @@ internal static class ScaleBench
 
         // 1. idle partitions
         string pdir = Path.Combine(workDir, "partitions");
-        double rssIdle, rssWith, restartPartitionsMs;
-        int fdsWith;
-        await using (var b = await Start(pdir))
+        double rssIdle = 0, rssWith = 0, restartPartitionsMs = 0;
+        int fdsWith = 0;
+        if (o.ScalePartitions > 0)
         {
-            await Task.Delay(1000);
-            rssIdle = b.RssMiB();
-            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = b.Bootstrap }).Build();
-            int topics = Math.Max(1, o.ScalePartitions / 100);
-            await admin.CreateTopicsAsync(Enumerable.Range(0, topics).Select(i => new TopicSpecification { Name = $"idle-{i}", NumPartitions = o.ScalePartitions / topics, ReplicationFactor = 1 }),
-                new CreateTopicsOptions { RequestTimeout = TimeSpan.FromMinutes(5), OperationTimeout = TimeSpan.FromMinutes(5) });
-            await Task.Delay(2000);
-            rssWith = b.RssMiB();
-            fdsWith = Directory.GetFiles($"/proc/{b.Pid}/fd").Length;
-            await b.StopAsync();
+            await using (var b = await Start(pdir))
+            {
+                await Task.Delay(1000);
+                rssIdle = b.RssMiB();
+                using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = b.Bootstrap }).Build();
+                int topics = Math.Max(1, o.ScalePartitions / 100);
+                await admin.CreateTopicsAsync(Enumerable.Range(0, topics).Select(i => new TopicSpecification { Name = $"idle-{i}", NumPartitions = o.ScalePartitions / topics, ReplicationFactor = 1 }),
+                    new CreateTopicsOptions { RequestTimeout = TimeSpan.FromMinutes(5), OperationTimeout = TimeSpan.FromMinutes(5) });
+                await Task.Delay(2000);
+                rssWith = b.RssMiB();
+                fdsWith = Directory.GetFiles($"/proc/{b.Pid}/fd").Length;
+                await b.StopAsync();
+            }
+            await using (var b = await Start(pdir))
+            {
+                restartPartitionsMs = b.StartupTime.TotalMilliseconds;
+                await b.StopAsync();
+            }
+            Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {o.ScalePartitions:N0} idle partitions: RSS {rssIdle:0.0} -> {rssWith:0.0} MiB, {fdsWith} open descriptors, restart {restartPartitionsMs:0} ms");
         }
-        await using (var b = await Start(pdir))
-        {
-            restartPartitionsMs = b.StartupTime.TotalMilliseconds;
-            await b.StopAsync();
-        }
-        Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {o.ScalePartitions:N0} idle partitions: RSS {rssIdle:0.0} -> {rssWith:0.0} MiB, {fdsWith} open descriptors, restart {restartPartitionsMs:0} ms");
 
         // 2. a large log and a 1 MB one
         string ldir = Path.Combine(workDir, "large");
         long bigBytes = (long)(o.ScaleGb * 1e9);
         double rssBefore, rssAfterProduce, rssAfterSweep, restartLargeMs, produceSecs;
-        double[] smallLat, bigLat;
+        double[] smallLat, bigLat, bigCached;
+        int bigDisk;
+        // a --work-dir kept from an earlier run (--keep-data) with the same --scale-gb and --size: its logs are reused
+        bool reuse = File.Exists(Path.Combine(ldir, "topics.json"));
+        if (reuse) Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] reusing the logs in {ldir}");
         await using (var b = await Start(ldir))
         {
             rssBefore = b.RssMiB();
-            using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = b.Bootstrap }).Build())
-                await admin.CreateTopicsAsync([new TopicSpecification { Name = "small", NumPartitions = 1, ReplicationFactor = 1 },
-                    new TopicSpecification { Name = "big", NumPartitions = 1, ReplicationFactor = 1 }]);
-            Produce(b.Bootstrap, "small", 1_000_000 / o.Size, o.Size);
-            var sw = Stopwatch.StartNew();
-            Produce(b.Bootstrap, "big", bigBytes / o.Size, o.Size);
-            produceSecs = sw.Elapsed.TotalSeconds;
-            rssAfterProduce = b.RssMiB();
-            Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] wrote {bigBytes / 1e9:0.0} GB in {produceSecs:0} s; RSS {rssAfterProduce:0.0} MiB; waiting 45 s for the cold-segment sweep");
-            await Task.Delay(45_000);
+            if (!reuse)
+            {
+                using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = b.Bootstrap }).Build())
+                    await admin.CreateTopicsAsync([new TopicSpecification { Name = "small", NumPartitions = 1, ReplicationFactor = 1 },
+                        new TopicSpecification { Name = "big", NumPartitions = 1, ReplicationFactor = 1 }]);
+                Produce(b.Bootstrap, "small", 1_000_000 / o.Size, o.Size);
+                var sw = Stopwatch.StartNew();
+                Produce(b.Bootstrap, "big", bigBytes / o.Size, o.Size);
+                produceSecs = sw.Elapsed.TotalSeconds;
+                rssAfterProduce = b.RssMiB();
+                Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] wrote {bigBytes / 1e9:0.0} GB in {produceSecs:0} s; RSS {rssAfterProduce:0.0} MiB; waiting 45 s for the cold-segment sweep");
+            }
+            else
+            {
+                produceSecs = double.NaN;
+                rssAfterProduce = b.RssMiB();
+            }
+            // a freshly started broker has mapped nothing yet: only a broker that wrote the log waits for the sweep
+            if (!reuse) await Task.Delay(45_000);
             rssAfterSweep = b.RssMiB();
-            smallLat = FetchLatencies(b.Bootstrap, "small", 1_000_000 / o.Size, o.Size, o.ScaleFetches);
-            bigLat = FetchLatencies(b.Bootstrap, "big", bigBytes / o.Size, o.Size, o.ScaleFetches);
+            (smallLat, bigLat, bigCached, bigDisk) = FetchLatencies(b.Bootstrap, () => ProcFs.MajorFaults(b.Pid),
+                ("small", 1_000_000 / o.Size), ("big", bigBytes / o.Size), o.Size, o.ScaleFetches);
             await b.StopAsync();
         }
         await using (var b = await Start(ldir))
@@ -88,6 +104,9 @@ internal static class ScaleBench
         Console.WriteLine($"| fetch at a random offset, 1 MB log, p50 / p99 (ms) | {p50s:0.000} / {p99s:0.000} | |");
         Console.WriteLine($"| fetch at a random offset, {o.ScaleGb:0.#} GB log, p50 / p99 (ms) | {p50b:0.000} / {p99b:0.000} | |");
         Console.WriteLine($"| ratio large / small, p50 (p99) | {p50b / p50s:0.00} ({p99b / p99s:0.00}) | <= 1.2 |");
+        double p50c = Stats.Percentile(bigCached, 50), p99c = Stats.Percentile(bigCached, 99);
+        Console.WriteLine($"| {o.ScaleGb:0.#} GB log fetches that read the disk (page-cache misses: major faults) | {bigDisk} of {bigLat.Length} | |");
+        Console.WriteLine($"| ratio large / small over the fetches served from the page cache, p50 (p99) | {p50c / p50s:0.00} ({p99c / p99s:0.00}) | |");
         Console.WriteLine($"| start-up with the {o.ScaleGb:0.#} GB log after a clean stop (ms) | {restartLargeMs:0} | <= 1000 |");
         Console.WriteLine($"| broker RSS: empty / after writing / after the cold sweep (MiB) | {rssBefore:0.0} / {rssAfterProduce:0.0} / {rssAfterSweep:0.0} | flat |");
         Console.WriteLine($"| write rate while building the log (MB/s) | {bigBytes / 1e6 / produceSecs:0} | |");
@@ -100,7 +119,8 @@ internal static class ScaleBench
     {
         using var p = new ProducerBuilder<Null, byte[]>(new ProducerConfig
         {
-            BootstrapServers = bootstrap, Acks = Acks.Leader, LingerMs = 5, BatchSize = 1 << 20, QueueBufferingMaxKbytes = 256 * 1024,
+            // 16 KiB batches (the Java producer's default batch.size), so a 64 KiB fetch spans several batches
+            BootstrapServers = bootstrap, Acks = Acks.Leader, LingerMs = 5, BatchSize = 16 << 10, QueueBufferingMaxKbytes = 256 * 1024,
         }).Build();
         var payload = new byte[size];
         new Random(1).NextBytes(payload);
@@ -122,43 +142,62 @@ internal static class ScaleBench
         p.Flush(TimeSpan.FromMinutes(5));
     }
 
-    /// <summary>Times Fetch requests (v11, one partition, at most 64 KiB) at random offsets over one TCP connection.
-    /// Offsets near the end are left out so every answer is a full 64 KiB, whatever the log's length.</summary>
-    private static double[] FetchLatencies(string bootstrap, string topic, long records, int size, int count)
+    /// <summary>Times Fetch requests (v11, one partition, at most 64 KiB) at random offsets over one TCP connection,
+    /// alternating between the two logs so that both see the same machine state. Offsets near the end are left out
+    /// so every answer is full, whatever the log's length.</summary>
+    /// <remarks>Also returns B's latencies without the fetches during which the broker took a major page fault
+    /// (part of the range was not in the page cache and came from the disk), and how many those were.</remarks>
+    private static (double[] A, double[] B, double[] BCached, int BDisk) FetchLatencies(string bootstrap, Func<long> majorFaults,
+        (string Topic, long Records) a, (string Topic, long Records) b, int size, int count)
     {
         var parts = bootstrap.Split(':');
         using var tcp = new TcpClient(parts[0], int.Parse(parts[1])) { NoDelay = true };
         var stream = tcp.GetStream();
         var rng = new Random(42);
-        var result = new List<double>();
+        var result = new[] { new List<double>(), new List<double>() };
+        var cached = new List<double>();
         for (int i = -20; i < count; i++) // the first 20 warm the connection and the JIT
         {
-            long offset = rng.NextInt64(0, Math.Max(1, records - 2 * 65536 / size));
-            var req = new FetchRequest
+            for (int which = 0; which < 2; which++)
             {
-                MaxWaitMs = 0, MinBytes = 1, MaxBytes = 65536, IsolationLevel = 0,
-                Topics = [new() { Topic = topic, Partitions = [new() { Partition = 0, FetchOffset = offset, PartitionMaxBytes = 65536 }] }],
-            };
-            using var w = new KafkaWriter();
-            w.WriteInt32(0);
-            new RequestHeader { RequestApiKey = (short)ApiKey.Fetch, RequestApiVersion = 11, CorrelationId = i + 100, ClientId = "scale" }.Write(w, 1);
-            req.Write(w, 11);
-            var bytes = w.ToArray();
-            BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
-            var sw = Stopwatch.StartNew();
-            stream.Write(bytes);
-            var sizeBuf = new byte[4];
-            stream.ReadExactly(sizeBuf);
-            var body = new byte[BinaryPrimitives.ReadInt32BigEndian(sizeBuf)];
-            stream.ReadExactly(body);
-            double ms = sw.Elapsed.TotalMilliseconds;
-            var r = new KafkaReader(body);
-            ResponseHeader.Read(ref r, 0);
-            var resp = FetchResponse.Read(ref r, 11);
-            var pr = resp.Responses[0].Partitions[0];
-            if (pr.ErrorCode != 0 || pr.Records is not { Length: > 0 }) throw new InvalidOperationException($"fetch {topic}@{offset}: error {pr.ErrorCode}");
-            if (i >= 0) result.Add(ms);
+                var (topic, records) = which == 0 ? a : b;
+                long offset = rng.NextInt64(0, Math.Max(1, records - 2 * 65536 / size));
+                long faultsBefore = majorFaults();
+                double ms = TimeFetch(stream, topic, offset, i + 100);
+                bool disk = majorFaults() != faultsBefore;
+                if (i < 0) continue;
+                result[which].Add(ms);
+                if (which == 1 && !disk) cached.Add(ms);
+            }
         }
-        return result.Order().ToArray();
+        return (result[0].Order().ToArray(), result[1].Order().ToArray(), cached.Order().ToArray(), result[1].Count - cached.Count);
+    }
+
+    private static double TimeFetch(NetworkStream stream, string topic, long offset, int correlationId)
+    {
+        var req = new FetchRequest
+        {
+            MaxWaitMs = 0, MinBytes = 1, MaxBytes = 65536, IsolationLevel = 0,
+            Topics = [new() { Topic = topic, Partitions = [new() { Partition = 0, FetchOffset = offset, PartitionMaxBytes = 65536 }] }],
+        };
+        using var w = new KafkaWriter();
+        w.WriteInt32(0);
+        new RequestHeader { RequestApiKey = (short)ApiKey.Fetch, RequestApiVersion = 11, CorrelationId = correlationId, ClientId = "scale" }.Write(w, 1);
+        req.Write(w, 11);
+        var bytes = w.ToArray();
+        BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
+        var sw = Stopwatch.StartNew();
+        stream.Write(bytes);
+        var sizeBuf = new byte[4];
+        stream.ReadExactly(sizeBuf);
+        var body = new byte[BinaryPrimitives.ReadInt32BigEndian(sizeBuf)];
+        stream.ReadExactly(body);
+        double ms = sw.Elapsed.TotalMilliseconds;
+        var r = new KafkaReader(body);
+        ResponseHeader.Read(ref r, 0);
+        var resp = FetchResponse.Read(ref r, 11);
+        var pr = resp.Responses[0].Partitions[0];
+        if (pr.ErrorCode != 0 || pr.Records is not { Length: > 0 }) throw new InvalidOperationException($"fetch {topic}@{offset}: error {pr.ErrorCode}");
+        return ms;
     }
 }

@@ -213,6 +213,7 @@ public sealed class LogSegment : IDisposable
     /// <summary>Last read (appends do not count): a segment that was only written is cold as soon as it is sealed.</summary>
     private long _lastAccess;
     private bool _resident = true;
+    private bool _indexMapped;
 
     public ReadOnlySpan<byte> Span(int position, int length)
     {
@@ -240,14 +241,17 @@ public sealed class LogSegment : IDisposable
     {
         if (!_resident || now - _lastAccess < idleMs) return false;
         _resident = false;
+        _indexMapped = false;
         _log.DropResidentPages();
+        Index.DropResidentPages();
         return true;
     }
 
-    /// <summary>A slice of the mapped log with a lease that keeps the mapping alive.</summary>
+    /// <summary>A slice of the mapped log with a lease that keeps the mapping alive. The range is mapped in one call
+    /// first: a fetch from a long log mostly reads pages this mapping has never touched (or dropped when the
+    /// segment went cold), and faulting them in one at a time costs more than the fetch itself.</summary>
     public bool TrySlice(int position, int length, out ReadOnlyMemory<byte> memory, out IDisposable? lease)
     {
-        bool wasCold = !_resident;
         Touch();
         var file = _log;
         if (!file.Retain())
@@ -256,7 +260,7 @@ public sealed class LogSegment : IDisposable
             lease = null;
             return false;
         }
-        if (wasCold || length >= 256 << 10) file.Populate(position, length);
+        file.Populate(position, length);
         memory = file.Memory.Slice(position, length);
         lease = new MappedFileLease(file);
         return true;
@@ -266,6 +270,12 @@ public sealed class LogSegment : IDisposable
     /// searching below <paramref name="limit"/>; -1 if none.</summary>
     public int FindPosition(long offset, int limit)
     {
+        if (!_indexMapped)
+        {
+            // the first lookup since the segment was opened or went cold: map the whole index at once
+            _indexMapped = true;
+            Index.Populate();
+        }
         int pos = Index.Lookup(offset);
         var span = _log.Span(0, limit);
         while (pos + RecordBatch.HeaderSize <= limit)

@@ -69,6 +69,12 @@ public sealed class OffsetIndex : IDisposable
 
     public void Flush() => _file.Flush();
 
+    /// <summary>Maps every entry in one call, so the lookups of a segment being read do not fault page by page.</summary>
+    public void Populate() => _file.Populate(0, (long)Count * EntrySize);
+
+    /// <summary>Gives the index's resident pages back (a cold segment); they fault in again when needed.</summary>
+    public void DropResidentPages() => _file.DropResidentPages();
+
     /// <summary>The file was renamed (a segment being deleted).</summary>
     public void Renamed(string path) => _file.Renamed(path);
 
