@@ -27,7 +27,11 @@ public sealed class RecordTooLargeException(int size, int max)
 /// </summary>
 public sealed partial class PartitionLog : IDisposable
 {
-    private sealed record LogEnd(long NextOffset, LogSegment Segment, int Position);
+    private sealed record LogEnd(long NextOffset, LogSegment Segment, int Position)
+    {
+        /// <summary>Bytes of <paramref name="seg"/> readers may see: all of a sealed segment, the published part of the active one.</summary>
+        public int ReadableSize(LogSegment seg) => ReferenceEquals(seg, Segment) ? Position : seg.Size;
+    }
 
     private readonly object _appendLock = new();
     /// <summary>Serialises the operations that take segments away (retention, DeleteRecords, compaction).</summary>
@@ -254,7 +258,7 @@ public sealed partial class PartitionLog : IDisposable
         for (; i < segments.Length; i++)
         {
             var seg = segments[i];
-            int limit = ReferenceEquals(seg, end.Segment) ? end.Position : seg.Size;
+            int limit = end.ReadableSize(seg);
             int pos = seg.FindPosition(offset, limit);
             if (pos < 0)
             {
@@ -415,13 +419,12 @@ public sealed partial class PartitionLog : IDisposable
         var end = Volatile.Read(ref _end);
         foreach (var seg in Volatile.Read(ref _segments))
         {
-            bool active = ReferenceEquals(seg, end.Segment);
             if (seg.MaxTimestamp >= target)
             {
-                int pos = seg.FindPositionByTimestamp(target, active ? end.Position : seg.Size);
+                int pos = seg.FindPositionByTimestamp(target, end.ReadableSize(seg));
                 if (pos >= 0) return (seg, pos);
             }
-            if (active) return null;
+            if (ReferenceEquals(seg, end.Segment)) return null;
         }
         return null;
     }
@@ -432,7 +435,7 @@ public sealed partial class PartitionLog : IDisposable
         var end = Volatile.Read(ref _end);
         foreach (var seg in Volatile.Read(ref _segments))
         {
-            int limit = ReferenceEquals(seg, end.Segment) ? end.Position : seg.Size;
+            int limit = end.ReadableSize(seg);
             var span = seg.Span(0, limit);
             for (int pos = 0; pos + RecordBatch.HeaderSize <= limit;)
             {
