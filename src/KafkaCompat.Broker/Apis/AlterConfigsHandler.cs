@@ -24,13 +24,7 @@ public sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, AlterC
 
     private static ConfigResources.Lookup Alter(KafkaBroker broker, AlterConfigsRequest.AlterConfigsResource res, bool validateOnly)
     {
-        if (res.ResourceType == ConfigResources.Broker)
-        {
-            var b = ConfigResources.CheckBroker(broker, res.ResourceName);
-            return b.Ok ? ConfigResources.BrokerReadOnly(res.ResourceName) : b;
-        }
-        if (res.ResourceType != ConfigResources.Topic) return ConfigResources.Unsupported(res.ResourceType);
-        var found = ConfigResources.FindTopic(broker, res.ResourceName);
+        var found = ConfigResources.FindAlterableTopic(broker, res.ResourceType, res.ResourceName);
         if (!found.Ok) return found;
         var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var c in res.Configs)

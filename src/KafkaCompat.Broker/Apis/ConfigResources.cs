@@ -31,6 +31,18 @@ public static class ConfigResources
         return new(ErrorCode.InvalidRequest, $"Unexpected broker id, expected {broker.NodeId} or empty string, but received {name}");
     }
 
+    /// <summary>The resource of an AlterConfigs or IncrementalAlterConfigs entry: a topic that exists, or why not
+    /// (broker configs are fixed while the broker runs).</summary>
+    public static Lookup FindAlterableTopic(KafkaBroker broker, sbyte type, string name)
+    {
+        if (type == Broker)
+        {
+            var b = CheckBroker(broker, name);
+            return b.Ok ? BrokerReadOnly(name) : b;
+        }
+        return type == Topic ? FindTopic(broker, name) : Unsupported(type);
+    }
+
     public static Lookup Unsupported(sbyte type) => type == BrokerLogger
         ? new(ErrorCode.InvalidRequest, "Broker logger configs are not supported by this broker.")
         : new(ErrorCode.InvalidRequest, $"Unsupported resource type {type} for configs.");

@@ -28,13 +28,7 @@ public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlter
 
     private static ConfigResources.Lookup Alter(KafkaBroker broker, IncrementalAlterConfigsRequest.AlterConfigsResource res, bool validateOnly)
     {
-        if (res.ResourceType == ConfigResources.Broker)
-        {
-            var b = ConfigResources.CheckBroker(broker, res.ResourceName);
-            return b.Ok ? ConfigResources.BrokerReadOnly(res.ResourceName) : b;
-        }
-        if (res.ResourceType != ConfigResources.Topic) return ConfigResources.Unsupported(res.ResourceType);
-        var found = ConfigResources.FindTopic(broker, res.ResourceName);
+        var found = ConfigResources.FindAlterableTopic(broker, res.ResourceType, res.ResourceName);
         if (!found.Ok) return found;
         if (res.Configs.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } dup)
             return new(ErrorCode.InvalidRequest, $"Error due to duplicate config keys: {dup.Key}");
