@@ -113,6 +113,32 @@ public sealed partial class KafkaBroker : IDisposable
         return (r.Topic, r.Error);
     }
 
+    /// <summary>CreatePartitions: grows a topic to <paramref name="count"/> partitions after Kafka's checks. Manual
+    /// assignments, when given, list the replicas of each new partition (only this broker, one replica).</summary>
+    public (ErrorCode Error, string? Message) AddPartitions(string name, int count, List<List<int>>? assignments, bool validateOnly)
+    {
+        var found = KafkaCompat.Broker.Apis.ConfigResources.FindTopic(this, name);
+        if (!found.Ok) return (found.Error, found.Message);
+        var topic = found.Topic!;
+        int current = topic.Partitions.Length;
+        if (name == KafkaCompat.Broker.Groups.GroupCoordinator.OffsetsTopic)
+            return (ErrorCode.InvalidPartitions, $"The partition count of {name} cannot change: groups are placed on its partitions by their number.");
+        if (count < current) return (ErrorCode.InvalidPartitions, $"Topic currently has {current} partitions, which is higher than the requested {count}.");
+        if (count == current) return (ErrorCode.InvalidPartitions, $"Topic already has {current} partitions.");
+        if (count > 100_000) return (ErrorCode.InvalidPartitions, $"Number of partitions {count} exceeds this broker's limit of 100000.");
+        if (assignments != null)
+        {
+            if (assignments.Count != count - current)
+                return (ErrorCode.InvalidReplicaAssignment, $"Increasing the number of partitions by {count - current} but {assignments.Count} assignments provided.");
+            if (assignments.Any(a => a.Count != 1 || a[0] != NodeId))
+                return (ErrorCode.InvalidReplicaAssignment, $"Each new partition must be assigned to broker {NodeId} only (one replica).");
+        }
+        if (validateOnly) return (ErrorCode.None, null);
+        if (!Logs.AddPartitions(name, count)) return (ErrorCode.UnknownTopicOrPartition, $"The topic '{name}' does not exist.");
+        LogPartitionsAdded(_logger, name, current, count);
+        return (ErrorCode.None, null);
+    }
+
     /// <summary>Replaces a topic's config overrides after validating them; they are persisted and take effect at once.</summary>
     public Apis.ConfigResources.Lookup AlterTopicConfigs(TopicLogs topic, Dictionary<string, string> overrides, bool validateOnly)
     {
@@ -234,6 +260,9 @@ public sealed partial class KafkaBroker : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "created topic {Topic} with {Partitions} partition(s)")]
     private static partial void LogTopicCreated(ILogger logger, string topic, int partitions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "topic {Topic} grew from {From} to {To} partitions")]
+    private static partial void LogPartitionsAdded(ILogger logger, string topic, int from, int to);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "topic {Topic} now has config overrides: {Configs}")]
     private static partial void LogTopicConfigsAltered(ILogger logger, string topic, string configs);

@@ -24,7 +24,12 @@ public sealed class TopicLogs(TopicRecord record, PartitionLog[] partitions)
     public TopicRecord Record { get; } = record;
     public string Name => Record.Name;
     public Guid Id => Record.Id;
-    public PartitionLog[] Partitions { get; } = partitions;
+    private PartitionLog[] _partitions = partitions;
+
+    /// <summary>The partition logs. CreatePartitions swaps in a longer array; readers keep whichever they read.</summary>
+    public PartitionLog[] Partitions => Volatile.Read(ref _partitions);
+
+    internal void Grow(PartitionLog[] all) => Volatile.Write(ref _partitions, all);
 }
 
 /// <summary>
@@ -177,6 +182,31 @@ public sealed class LogManager : IDisposable
             }
             var cfg = _configFor(t.Record);
             foreach (var p in t.Partitions) p.Config = cfg;
+            return true;
+        }
+    }
+
+    /// <summary>Adds partitions to a topic so that it has <paramref name="count"/>; returns false when the topic does
+    /// not exist. The caller has checked that the count grows.</summary>
+    public bool AddPartitions(string name, int count)
+    {
+        lock (_metaLock)
+        {
+            if (!_topics.TryGetValue(name, out var t)) return false;
+            var old = t.Partitions;
+            if (count <= old.Length) return true;
+            var cfg = _configFor(t.Record);
+            var all = new PartitionLog[count];
+            old.CopyTo(all, 0);
+            for (int p = old.Length; p < count; p++)
+            {
+                string dir = Path.Combine(DataDir, PartitionLog.DirectoryName(name, p));
+                if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+                all[p] = PartitionLog.Open(DataDir, name, p, cfg, clean: true, _log);
+            }
+            t.Record.Partitions = count;
+            SaveRecords();
+            t.Grow(all);
             return true;
         }
     }

@@ -14,18 +14,26 @@ var fsyncOption = new Option<bool>("--fsync-every-write")
 {
     Description = "Acknowledge a write only once it is on disk (same as --set log.flush.interval.messages=1)",
 };
+var configOption = new Option<string?>("--config")
+{
+    Description = "A Kafka server.properties file; --set, KAFKA_* variables and the options above override its keys",
+};
 var setOption = new Option<string[]>("--set") { Description = "A Kafka config key=value (repeatable), e.g. --set num.partitions=3", AllowMultipleArgumentsPerToken = false };
 
-var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, fsyncOption, setOption };
+var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, fsyncOption, configOption, setOption };
 serve.SetAction(async (parse, ct) =>
 {
-    var config = new BrokerConfig
+    // precedence, lowest first: defaults, the properties file, KAFKA_* variables, --set, the explicit options
+    var config = new BrokerConfig();
+    if (parse.GetValue(configOption) is { } file)
     {
-        Port = parse.GetValue(portOption),
-        Host = parse.GetValue(hostOption)!,
-        AdvertisedHost = parse.GetValue(advertisedOption),
-        DataDir = parse.GetValue(dataDirOption)!,
-    };
+        if (!File.Exists(file))
+        {
+            Console.Error.WriteLine($"--config: no such file '{file}'");
+            return 2;
+        }
+        config.LoadProperties(file);
+    }
     config.ApplyEnvironment(Environment.GetEnvironmentVariables());
     if (parse.GetValue(fsyncOption)) config.Set("log.flush.interval.messages", "1");
     foreach (var kv in parse.GetValue(setOption) ?? [])
@@ -36,10 +44,22 @@ serve.SetAction(async (parse, ct) =>
             Console.Error.WriteLine($"--set expects key=value, got '{kv}'");
             return 2;
         }
-        config.Set(kv[..eq].Trim(), kv[(eq + 1)..].Trim());
+        config.Apply(kv[..eq].Trim(), kv[(eq + 1)..].Trim());
     }
+    bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+    if (Given(portOption)) config.Port = parse.GetValue(portOption);
+    if (Given(hostOption)) config.Host = parse.GetValue(hostOption)!;
+    if (Given(advertisedOption)) config.AdvertisedHost = parse.GetValue(advertisedOption);
+    if (Given(dataDirOption)) config.DataDir = parse.GetValue(dataDirOption)!;
     return await BrokerHost.RunAsync(config, ct);
 });
 
-var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker") { serve };
+var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker, and client commands that work against any Kafka broker")
+{
+    serve,
+    KafkaCompat.Host.Cli.TopicCommands.Build(),
+    KafkaCompat.Host.Cli.ProduceCommand.Build(),
+    KafkaCompat.Host.Cli.ConsumeCommand.Build(),
+};
+
 return await root.Parse(args).InvokeAsync();

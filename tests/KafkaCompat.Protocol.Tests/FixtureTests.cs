@@ -25,6 +25,8 @@ public partial class FixtureTests
         "ListGroups", "DescribeGroups", "DeleteGroups",
     ];
 
+    private static readonly string[] AdminApis = ["DescribeConfigs", "AlterConfigs", "CreatePartitions"];
+
     /// <summary>The APIs each client label really sends in tests/tools/capture_fixtures.py.</summary>
     private static readonly Dictionary<string, string[]> ApisByClient = new()
     {
@@ -35,9 +37,9 @@ public partial class FixtureTests
         // a static member (group.instance.id): the frames that carry the instance id
         ["librdkafka.static"] = ["JoinGroup", "SyncGroup", "Heartbeat", "OffsetCommit"],
         // each admin client's config calls
-        ["kafka-python.admin"] = ["DescribeConfigs", "AlterConfigs"],
-        ["librdkafka.admin"] = ["DescribeConfigs", "AlterConfigs"],
-        ["kafkajs.admin"] = ["DescribeConfigs", "AlterConfigs"],
+        ["kafka-python.admin"] = AdminApis,
+        ["librdkafka.admin"] = AdminApis,
+        ["kafkajs.admin"] = AdminApis,
     };
 
     /// <summary>Frames whose clients really send bytes after the request body, which a broker ignores as

@@ -72,7 +72,9 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)4), keys[ApiKey.DescribeConfigs]);
             Assert.Equal(((short)0, (short)2), keys[ApiKey.AlterConfigs]);
             Assert.Equal(((short)0, (short)1), keys[ApiKey.IncrementalAlterConfigs]);
-            Assert.Equal(22, keys.Count);
+            Assert.Equal(((short)0, (short)3), keys[ApiKey.CreatePartitions]);
+            Assert.Equal(((short)0, (short)1), keys[ApiKey.DescribeCluster]);
+            Assert.Equal(24, keys.Count);
             Assert.False(keys.ContainsKey(ApiKey.InitProducerId)); // not implemented, so not advertised
         }
     }

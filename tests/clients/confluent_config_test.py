@@ -12,7 +12,8 @@ log.retention.check.interval.ms=200, log.cleaner.backoff.ms=200, log.segment.del
    and a consumer that asks for offset 0 is reset to the earliest offset still there (auto.offset.reset).
 3. alter_configs turns a delete topic into cleanup.policy=compact: a consumer from the beginning then sees
    the compacted view, one record per key at its original offset, tombstone included.
-4. Bad values are refused with INVALID_CONFIG and change nothing.
+4. create_partitions grows a topic (the new partition takes writes); shrinking gets INVALID_PARTITIONS.
+5. Bad values are refused with INVALID_CONFIG and change nothing.
 Every check is an assertion; the script prints one summary line and exits non-zero on failure.
 """
 import signal
@@ -24,7 +25,7 @@ import uuid
 try:
     import confluent_kafka
     from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-    from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic
+    from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewPartitions, NewTopic
 except ImportError as e:  # never skip: a missing library is a failure
     print(f"FAIL confluent_config_test: confluent-kafka is not importable ({e}); "
           "install it with `apt-get install python3-confluent-kafka` and run with /usr/bin/python3")
@@ -188,6 +189,24 @@ def main():
     low, high = watermarks(compacted)
     check((low, high) == (0, len(records)), f"compaction moved the watermarks: ({low}, {high})")
     done.append(f"alter_configs(cleanup.policy=compact)->{len(before)} records seen as {len(view)}")
+
+    # --- create_partitions: the topic grows, the new partition takes writes, shrinking is refused ---
+    for f in admin.create_partitions([NewPartitions(retained, 3)], operation_timeout=10).values():
+        f.result(timeout=10)
+    md = admin.list_topics(retained, timeout=10)
+    check(sorted(md.topics[retained].partitions) == [0, 1, 2], f"partitions after create_partitions: {md.topics[retained].partitions}")
+    producer = Producer({"bootstrap.servers": BOOTSTRAP, "acks": "all"})
+    delivered = []
+    producer.produce(retained, value=b"new partition", partition=2, on_delivery=lambda err, msg: delivered.append((err, msg.partition(), msg.offset())))
+    producer.flush(10)
+    check(delivered == [(None, 2, 0)], f"produce to the new partition: {delivered}")
+    try:
+        for f in admin.create_partitions([NewPartitions(retained, 2)], operation_timeout=10).values():
+            f.result(timeout=10)
+        raise AssertionError("shrinking to 2 partitions succeeded")
+    except KafkaException as e:
+        check(e.args[0].code() == KafkaError.INVALID_PARTITIONS, f"create_partitions(2): {e}")
+    done.append("create_partitions(1->3, shrink refused)")
 
     # --- invalid values: INVALID_CONFIG, nothing changes ---
     for bad in ({"retention.ms": "soon"}, {"cleanup.policy": "shred"}, {"no.such.config": "1"}):

@@ -25,7 +25,7 @@ librdkafka.so.1. The librdkafka.static label is a librdkafka consumer with group
 group.initial.rebalance.delay.ms=0 and group.min.session.timeout.ms=1000 so the group steps are fast.
 
 The <client>.admin labels keep the admin calls beyond topics and groups: DescribeConfigs for a topic and
-for the broker, and AlterConfigs on a topic.
+for the broker, AlterConfigs on a topic, and CreatePartitions.
 """
 import argparse
 import ctypes
@@ -163,12 +163,13 @@ def kafka_python_codec(bootstrap, topic, codec):
 def kafka_python_admin(bootstrap, topic):
     """Config admin calls: DescribeConfigs for a topic (with synonyms) and for the broker, AlterConfigs."""
     from kafka import KafkaAdminClient
-    from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+    from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="fixture-admin")
     admin.create_topics([NewTopic(name=topic, num_partitions=1, replication_factor=1)], timeout_ms=10000)
     admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)], include_synonyms=True)
     admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, "1")])
     admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": "3600000"})])
+    admin.create_partitions({topic: NewPartitions(total_count=2)}, timeout_ms=10000)
     admin.delete_topics([topic], timeout_ms=10000)
     admin.close()
 
@@ -207,7 +208,7 @@ def librdkafka_steps(bootstrap, topic):
 
 def librdkafka_admin(bootstrap, topic):
     """Config admin calls: DescribeConfigs for a topic and for the broker, AlterConfigs."""
-    from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+    from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for f in admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)]).values():
         f.result(10)
@@ -215,6 +216,8 @@ def librdkafka_admin(bootstrap, topic):
         for f in admin.describe_configs([res]).values():
             f.result(10)
     for f in admin.alter_configs([ConfigResource("topic", topic, set_config={"retention.ms": "3600000"})]).values():
+        f.result(10)
+    for f in admin.create_partitions([NewPartitions(topic, 2)]).values():
         f.result(10)
     for f in admin.delete_topics([topic]).values():
         f.result(10)
@@ -474,6 +477,7 @@ async function group(admin, topic) {
     await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '1' }], includeSynonyms: false })
     await admin.alterConfigs({ validateOnly: false,
       resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] })
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
     await admin.deleteTopics({ topics: [topic], timeout: 10000 })
   } else if (mode === 'gzip') {
     await producer.send({ topic, compression: CompressionTypes.GZIP, partition: 0,
@@ -501,7 +505,7 @@ def kafkajs_run(bootstrap, topic, mode):
 
 # ------------------------------------------------------------------------------------------ main
 
-ADMIN_APIS = "DescribeConfigs,AlterConfigs"
+ADMIN_APIS = "DescribeConfigs,AlterConfigs,CreatePartitions"
 
 RUNS = [
     # label, apis kept (None = all), function(bootstrap, topic)

@@ -395,6 +395,14 @@ def describe(key, ver, r, flexible=False):
             return f"{RESOURCE_TYPES.get(rtype, rtype)} {name!r}: {dict(configs)}"
         res = r.array(resource)
         return "set " + "; ".join(res) + f", validate_only={bool(r.i8())}"
+    if key == 37:  # CreatePartitions v0-1
+        def topic():
+            name, count = r.string(), r.i32()
+            assign = r.array(lambda: r.array(r.i32))
+            return f"{name} to {count} partitions" + (f", assignments {assign}" if assign is not None else "")
+        topics = r.array(topic)
+        timeout, validate = r.i32(), bool(r.i8())
+        return "grow " + "; ".join(topics) + f", timeout_ms={timeout}, validate_only={validate}"
     if key == 0:  # Produce v3-8
         txn, acks, timeout = r.string(), r.i16(), r.i32()
 

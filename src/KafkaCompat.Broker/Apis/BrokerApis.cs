@@ -27,5 +27,7 @@ public static class BrokerApisList
         new DescribeConfigsHandler(),
         new AlterConfigsHandler(),
         new IncrementalAlterConfigsHandler(),
+        new CreatePartitionsHandler(),
+        new DescribeClusterHandler(),
     ];
 }

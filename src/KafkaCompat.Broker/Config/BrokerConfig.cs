@@ -6,7 +6,8 @@ namespace KafkaCompat.Broker.Config;
 
 /// <summary>
 /// The broker's settings, keyed by Kafka's own names (<c>num.partitions</c>, <c>log.segment.bytes</c>, ...).
-/// Later sources override earlier ones: defaults, then <c>KAFKA_*</c> environment variables, then <c>--set</c>.
+/// Later sources override earlier ones: defaults, then the <c>--config</c> properties file, then <c>KAFKA_*</c>
+/// environment variables, then <c>--set</c>, then the explicit <c>--port/--host/--advertised-host/--data-dir</c>.
 /// </summary>
 public sealed class BrokerConfig
 {
@@ -22,6 +23,86 @@ public sealed class BrokerConfig
         .Where(d => d.Default != null).ToDictionary(d => d.Name, d => d.Default!, StringComparer.Ordinal);
 
     public void Set(string key, string value) => _values[key] = value;
+
+    /// <summary>Sets a key; Kafka's listener and log directory keys also move the bind address, the advertised host
+    /// and the data directory (<c>listeners=PLAINTEXT://:9093</c>, <c>log.dirs=/var/lib/kafka</c>).</summary>
+    public void Apply(string key, string value)
+    {
+        Set(key, value);
+        switch (key)
+        {
+            case "listeners" when FirstListener(value) is var (host, port):
+                Host = host.Length == 0 ? "0.0.0.0" : host;
+                Port = port;
+                break;
+            case "advertised.listeners" when FirstListener(value) is var (host, _) && host.Length > 0:
+                AdvertisedHost = host;
+                break;
+            case "log.dirs" or "log.dir" when value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is [var first, ..]:
+                DataDir = first;
+                break;
+            case "port" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int p):
+                Port = p;
+                break;
+        }
+    }
+
+    /// <summary>The host and port of the first entry of a listener list such as <c>PLAINTEXT://localhost:9092,...</c>.</summary>
+    private static (string Host, int Port)? FirstListener(string value)
+    {
+        var first = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        if (first is null) return null;
+        int scheme = first.IndexOf("://", StringComparison.Ordinal);
+        var hostPort = scheme >= 0 ? first[(scheme + 3)..] : first;
+        int colon = hostPort.LastIndexOf(':');
+        if (colon < 0 || !int.TryParse(hostPort[(colon + 1)..], NumberStyles.Integer, CultureInfo.InvariantCulture, out int port)) return null;
+        return (hostPort[..colon].Trim('[', ']'), port);
+    }
+
+    /// <summary>Reads a Java properties file (<c>key=value</c> or <c>key: value</c>, <c>#</c>/<c>!</c> comments,
+    /// <c>\</c> line continuations) as Kafka's <c>server.properties</c> is written, and applies each key.</summary>
+    public void LoadProperties(string path)
+    {
+        foreach (var (k, v) in ParseProperties(File.ReadAllLines(path))) Apply(k, v);
+    }
+
+    public static List<(string Key, string Value)> ParseProperties(IEnumerable<string> lines)
+    {
+        var result = new List<(string, string)>();
+        string? pending = null;
+        foreach (var raw in lines)
+        {
+            var line = raw.TrimStart();
+            if (pending is null && (line.Length == 0 || line[0] is '#' or '!')) continue;
+            // a line ending in an odd number of backslashes continues on the next one
+            int trailing = line.Length - line.TrimEnd('\\').Length;
+            bool continues = trailing % 2 == 1;
+            var part = continues ? line[..^1] : line;
+            pending = pending is null ? part : pending + part;
+            if (continues) continue;
+            int sep = pending.IndexOfAny(['=', ':']);
+            int space = pending.IndexOfAny([' ', '\t']);
+            if (space >= 0 && (sep < 0 || space < sep)) sep = space;
+            string key = (sep < 0 ? pending : pending[..sep]).Trim();
+            string value = sep < 0 ? "" : pending[(sep + 1)..].TrimStart(' ', '\t', '=', ':').Trim();
+            if (key.Length > 0) result.Add((Unescape(key), Unescape(value)));
+            pending = null;
+        }
+        return result;
+    }
+
+    private static string Unescape(string s)
+    {
+        if (!s.Contains('\\')) return s;
+        var sb = new System.Text.StringBuilder(s.Length);
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] != '\\' || i + 1 == s.Length) { sb.Append(s[i]); continue; }
+            char c = s[++i];
+            sb.Append(c switch { 't' => '\t', 'n' => '\n', 'r' => '\r', 'f' => '\f', _ => c });
+        }
+        return sb.ToString();
+    }
 
     public string? Get(string key) =>
         _values.TryGetValue(key, out var v) ? v : BrokerDefaults.GetValueOrDefault(key);
@@ -58,7 +139,7 @@ public sealed class BrokerConfig
             var name = (string)e.Key;
             if (!name.StartsWith("KAFKA_", StringComparison.Ordinal) || e.Value is not string value) continue;
             var key = name["KAFKA_".Length..].ToLowerInvariant().Replace("___", "-").Replace("__", "_").Replace('_', '.');
-            if (key.Length > 0) Set(key, value);
+            if (key.Length > 0) Apply(key, value);
         }
     }
 

@@ -1,0 +1,26 @@
+// CreatePartitions (key 37): versions 0-3. Grows a topic to the requested partition count (it can never shrink);
+// manual assignments must name this broker once per new partition. validate_only checks without changing anything.
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class CreatePartitionsHandler : ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse>
+{
+    protected override ValueTask<CreatePartitionsResponse?> Handle(RequestContext ctx, CreatePartitionsRequest req)
+    {
+        var resp = new CreatePartitionsResponse();
+        var duplicates = req.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        foreach (var t in req.Topics)
+        {
+            var (error, message) = duplicates.Contains(t.Name)
+                ? (ErrorCode.InvalidRequest, "Duplicate topic in request.")
+                : ctx.Broker.AddPartitions(t.Name, t.Count, t.Assignments?.Select(a => a.BrokerIds).ToList(), req.ValidateOnly);
+            resp.Results.Add(new CreatePartitionsResponse.CreatePartitionsTopicResult
+            {
+                Name = t.Name, ErrorCode = (short)error, ErrorMessage = message,
+            });
+        }
+        return new(resp);
+    }
+}

@@ -1,0 +1,170 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Client;
+
+/// <summary>A Kafka error answered by a broker, named as Kafka names it (TOPIC_ALREADY_EXISTS: ...).</summary>
+public sealed class KafkaErrorException(ErrorCode code, string? message)
+    : Exception(message is { Length: > 0 } ? $"{code.KafkaName()}: {message}" : code.KafkaName())
+{
+    public ErrorCode Code { get; } = code;
+}
+
+/// <summary>The broker could not be reached or broke the connection.</summary>
+public sealed class KafkaConnectionException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// One TCP connection to one broker. On connect it asks ApiVersions and afterwards sends each request at the highest
+/// version both sides know. Requests on one connection are sent one at a time.
+/// </summary>
+public sealed class BrokerConnection : IAsyncDisposable
+{
+    private readonly TcpClient _tcp;
+    private readonly NetworkStream _stream;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly string _clientId;
+    private Dictionary<short, (short Min, short Max)> _versions = new();
+    private int _correlation;
+
+    public string Host { get; }
+    public int Port { get; }
+
+    private BrokerConnection(TcpClient tcp, string host, int port, string clientId)
+    {
+        _tcp = tcp;
+        _stream = tcp.GetStream();
+        Host = host;
+        Port = port;
+        _clientId = clientId;
+    }
+
+    public static async Task<BrokerConnection> ConnectAsync(string host, int port, string clientId, CancellationToken ct)
+    {
+        var tcp = new TcpClient { NoDelay = true };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await tcp.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            tcp.Dispose();
+            throw new KafkaConnectionException($"cannot connect to {host}:{port}: {e.Message}", e);
+        }
+        var c = new BrokerConnection(tcp, host, port, clientId);
+        await c.NegotiateAsync(ct).ConfigureAwait(false);
+        return c;
+    }
+
+    private async Task NegotiateAsync(CancellationToken ct)
+    {
+        var req = new ApiVersionsRequest { ClientSoftwareName = "kafkacompat-cli", ClientSoftwareVersion = "1.0" };
+        var resp = await SendAsync<ApiVersionsRequest, ApiVersionsResponse>(req, 3, ct).ConfigureAwait(false);
+        if (resp.ErrorCode == (short)ErrorCode.UnsupportedVersion)
+            resp = await SendAsync<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 0, ct).ConfigureAwait(false);
+        if (resp.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)resp.ErrorCode, "ApiVersions");
+        _versions = resp.ApiKeys.ToDictionary(k => k.ApiKey, k => (k.MinVersion, k.MaxVersion));
+    }
+
+    /// <summary>Whether the broker serves the request type at a version this library knows.</summary>
+    public bool Supports<TReq>() where TReq : IKafkaRequest<TReq> => TryVersion<TReq>(out _);
+
+    private bool TryVersion<TReq>(out short version) where TReq : IKafkaRequest<TReq>
+    {
+        version = -1;
+        if (!_versions.TryGetValue((short)TReq.ApiKey, out var range)) return false;
+        version = Math.Min(range.Max, TReq.HighestVersion);
+        return version >= Math.Max(range.Min, TReq.LowestVersion);
+    }
+
+    /// <summary>Sends a request at the best common version (or <paramref name="version"/>) and reads its response.</summary>
+    public async Task<TResp> SendAsync<TReq, TResp>(TReq request, short? version = null, CancellationToken ct = default)
+        where TReq : IKafkaRequest<TReq> where TResp : IKafkaResponse<TResp>
+    {
+        short v = version ?? (TryVersion<TReq>(out var best) ? best
+            : throw new KafkaErrorException(ErrorCode.UnsupportedVersion, $"the broker at {Host}:{Port} does not support {TReq.ApiKey}"));
+        bool flexible = TReq.IsFlexible(v);
+        using var w = new KafkaWriter();
+        w.WriteInt32(0);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            int id = ++_correlation;
+            new RequestHeader { RequestApiKey = (short)TReq.ApiKey, RequestApiVersion = v, CorrelationId = id, ClientId = _clientId }
+                .Write(w, flexible ? (short)2 : (short)1);
+            request.Write(w, v);
+            var bytes = w.ToArray();
+            BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
+            byte[] frame;
+            try
+            {
+                await _stream.WriteAsync(bytes, ct).ConfigureAwait(false);
+                var size = new byte[4];
+                await _stream.ReadExactlyAsync(size, ct).ConfigureAwait(false);
+                int length = BinaryPrimitives.ReadInt32BigEndian(size);
+                if (length is < 4 or > 256 << 20) throw new KafkaConnectionException($"{Host}:{Port} sent a frame of {length} bytes");
+                frame = new byte[length];
+                await _stream.ReadExactlyAsync(frame, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or EndOfStreamException)
+            {
+                throw new KafkaConnectionException($"connection to {Host}:{Port} failed: {e.Message}", e);
+            }
+            return Parse<TReq, TResp>(frame, v, flexible, id);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Sends a request the broker does not answer (Produce with acks=0).</summary>
+    public async Task SendWithoutResponseAsync<TReq>(TReq request, CancellationToken ct = default) where TReq : IKafkaRequest<TReq>
+    {
+        short v = TryVersion<TReq>(out var best) ? best
+            : throw new KafkaErrorException(ErrorCode.UnsupportedVersion, $"the broker at {Host}:{Port} does not support {TReq.ApiKey}");
+        using var w = new KafkaWriter();
+        w.WriteInt32(0);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            new RequestHeader { RequestApiKey = (short)TReq.ApiKey, RequestApiVersion = v, CorrelationId = ++_correlation, ClientId = _clientId }
+                .Write(w, TReq.IsFlexible(v) ? (short)2 : (short)1);
+            request.Write(w, v);
+            var bytes = w.ToArray();
+            BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
+            try
+            {
+                await _stream.WriteAsync(bytes, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException)
+            {
+                throw new KafkaConnectionException($"connection to {Host}:{Port} failed: {e.Message}", e);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private TResp Parse<TReq, TResp>(byte[] frame, short version, bool flexible, int id)
+        where TReq : IKafkaRequest<TReq> where TResp : IKafkaResponse<TResp>
+    {
+        var r = new KafkaReader(frame);
+        // ApiVersions answers with header v0 even in its flexible versions
+        var header = ResponseHeader.Read(ref r, flexible && TReq.ApiKey != ApiKey.ApiVersions ? (short)1 : (short)0);
+        if (header.CorrelationId != id) throw new KafkaConnectionException($"{Host}:{Port} answered correlation {header.CorrelationId}, expected {id}");
+        return TResp.Read(ref r, version);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _tcp.Dispose();
+        _lock.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,160 @@
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+using KafkaCompat.Records;
+
+namespace KafkaCompat.Client;
+
+/// <summary>A topic's partitions and their leaders, from Metadata.</summary>
+public sealed record TopicLayout(string Name, Guid Id, IReadOnlyDictionary<int, int> Leaders)
+{
+    public int PartitionCount => Leaders.Count;
+
+    public static async Task<TopicLayout> LoadAsync(KafkaClient client, string topic, bool allowAutoCreate, CancellationToken ct)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var md = await client.MetadataAsync([topic], ct, allowAutoCreate).ConfigureAwait(false);
+            var t = md.Topics.Single();
+            var error = (ErrorCode)t.ErrorCode;
+            // a topic being auto-created answers LEADER_NOT_AVAILABLE for a moment
+            if (error is ErrorCode.LeaderNotAvailable && attempt < 20)
+            {
+                await Task.Delay(100, ct).ConfigureAwait(false);
+                continue;
+            }
+            if (error != ErrorCode.None) throw new KafkaErrorException(error, $"topic '{topic}'");
+            return new TopicLayout(topic, t.TopicId, t.Partitions.ToDictionary(p => p.PartitionIndex, p => p.LeaderId));
+        }
+    }
+}
+
+/// <summary>Produce, ListOffsets and Fetch on top of <see cref="KafkaClient"/>.</summary>
+public static class TopicIo
+{
+    /// <summary>The Java client's default partitioner for keyed records: murmur2 of the key, made positive, modulo
+    /// the partition count; kafka-python and kafkajs place keys the same way.</summary>
+    public static int PartitionForKey(ReadOnlySpan<byte> key, int partitions) => (int)((uint)(Murmur2(key) & 0x7fffffff) % (uint)partitions);
+
+    public static int Murmur2(ReadOnlySpan<byte> data)
+    {
+        const uint m = 0x5bd1e995;
+        const int r = 24;
+        int length = data.Length;
+        uint h = 0x9747b28c ^ (uint)length;
+        int length4 = length / 4;
+        for (int i = 0; i < length4; i++)
+        {
+            int i4 = i * 4;
+            uint k = data[i4] | ((uint)data[i4 + 1] << 8) | ((uint)data[i4 + 2] << 16) | ((uint)data[i4 + 3] << 24);
+            k *= m;
+            k ^= k >> r;
+            k *= m;
+            h *= m;
+            h ^= k;
+        }
+        int tail = length & ~3;
+        switch (length % 4)
+        {
+            case 3:
+                h ^= (uint)data[tail + 2] << 16;
+                goto case 2;
+            case 2:
+                h ^= (uint)data[tail + 1] << 8;
+                goto case 1;
+            case 1:
+                h ^= data[tail];
+                h *= m;
+                break;
+        }
+        h ^= h >> 13;
+        h *= m;
+        h ^= h >> 15;
+        return (int)h;
+    }
+
+    /// <summary>Sends one batch to a partition's leader; returns its base offset (-1 with acks=0).</summary>
+    public static async Task<long> ProduceAsync(KafkaClient client, TopicLayout topic, int partition, byte[] batch, short acks, CancellationToken ct)
+    {
+        var conn = await client.NodeAsync(topic.Leaders[partition], ct).ConfigureAwait(false);
+        var req = new ProduceRequest
+        {
+            Acks = acks, TimeoutMs = 30_000,
+            TopicData = [new() { Name = topic.Name, PartitionData = [new() { Index = partition, Records = batch }] }],
+        };
+        if (acks == 0)
+        {
+            await conn.SendWithoutResponseAsync(req, ct).ConfigureAwait(false);
+            return -1;
+        }
+        var resp = await conn.SendAsync<ProduceRequest, ProduceResponse>(req, ct: ct).ConfigureAwait(false);
+        var pr = resp.Responses.Single().PartitionResponses.Single();
+        if (pr.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)pr.ErrorCode, pr.ErrorMessage ?? $"producing to {topic.Name}-{partition}");
+        return pr.BaseOffset;
+    }
+
+    public const long Latest = -1, Earliest = -2;
+
+    /// <summary>ListOffsets for the given partitions at <paramref name="timestamp"/> (Latest, Earliest or a time in ms);
+    /// -1 for a time after the last record.</summary>
+    public static async Task<Dictionary<int, long>> OffsetsAsync(KafkaClient client, TopicLayout topic, IEnumerable<int> partitions, long timestamp, CancellationToken ct)
+    {
+        var result = new Dictionary<int, long>();
+        foreach (var byLeader in partitions.GroupBy(p => topic.Leaders[p]))
+        {
+            var conn = await client.NodeAsync(byLeader.Key, ct).ConfigureAwait(false);
+            var resp = await conn.SendAsync<ListOffsetsRequest, ListOffsetsResponse>(new ListOffsetsRequest
+            {
+                ReplicaId = -1,
+                Topics = [new() { Name = topic.Name, Partitions = byLeader.Select(p => new ListOffsetsRequest.ListOffsetsPartition { PartitionIndex = p, Timestamp = timestamp }).ToList() }],
+            }, ct: ct).ConfigureAwait(false);
+            foreach (var p in resp.Topics.SelectMany(t => t.Partitions))
+            {
+                if (p.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)p.ErrorCode, $"offsets of {topic.Name}-{p.PartitionIndex}");
+                result[p.PartitionIndex] = p.OldStyleOffsets.Count > 0 ? p.OldStyleOffsets[0] : p.Offset;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>One Fetch per leader for the given positions; returns the records at or after each position, in offset
+    /// order per partition, and the partitions' high watermarks.</summary>
+    public static async Task<(List<(int Partition, Record Record)> Records, Dictionary<int, long> HighWatermarks)> FetchAsync(
+        KafkaClient client, TopicLayout topic, IReadOnlyDictionary<int, long> positions, int maxWaitMs, CancellationToken ct)
+    {
+        var records = new List<(int, Record)>();
+        var hw = new Dictionary<int, long>();
+        foreach (var byLeader in positions.Keys.GroupBy(p => topic.Leaders[p]))
+        {
+            var conn = await client.NodeAsync(byLeader.Key, ct).ConfigureAwait(false);
+            var resp = await conn.SendAsync<FetchRequest, FetchResponse>(new FetchRequest
+            {
+                ReplicaId = -1, MaxWaitMs = maxWaitMs, MinBytes = 1, MaxBytes = 8 << 20, SessionEpoch = -1,
+                Topics = [new()
+                {
+                    Topic = topic.Name, TopicId = topic.Id,
+                    Partitions = byLeader.Select(p => new FetchRequest.FetchPartition { Partition = p, FetchOffset = positions[p], PartitionMaxBytes = 1 << 20 }).ToList(),
+                }],
+            }, ct: ct).ConfigureAwait(false);
+            if (resp.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)resp.ErrorCode, $"fetching {topic.Name}");
+            foreach (var pd in resp.Responses.SelectMany(t => t.Partitions))
+            {
+                if (pd.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)pd.ErrorCode, $"fetching {topic.Name}-{pd.PartitionIndex} at offset {positions[pd.PartitionIndex]}");
+                hw[pd.PartitionIndex] = pd.HighWatermark;
+                var data = pd.Records ?? ReadOnlyMemory<byte>.Empty;
+                long from = positions[pd.PartitionIndex];
+                for (int pos = 0; pos + RecordBatch.HeaderSize <= data.Length;)
+                {
+                    var span = data.Span[pos..];
+                    int size = RecordBatch.TotalSize(span);
+                    if (size <= 0 || pos + size > data.Length) break; // a partial batch at the end of the answer
+                    var batch = data.Slice(pos, size);
+                    pos += size;
+                    if (RecordBatch.IsControl(batch.Span) || RecordBatch.LastOffset(batch.Span) < from) continue;
+                    foreach (var rec in RecordReader.ReadBatch(batch))
+                        if (rec.Offset >= from) records.Add((pd.PartitionIndex, rec));
+                }
+            }
+        }
+        return (records, hw);
+    }
+}

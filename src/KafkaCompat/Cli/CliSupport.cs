@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.Text.Json;
+using KafkaCompat.Client;
+using KafkaCompat.Protocol;
+using Spectre.Console;
+
+namespace KafkaCompat.Host.Cli;
+
+/// <summary>Exit codes the client commands return; scripts can rely on them.</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    /// <summary>The broker answered with a Kafka error (printed by its Kafka name).</summary>
+    public const int KafkaError = 1;
+    /// <summary>Bad arguments or input.</summary>
+    public const int Usage = 2;
+    /// <summary>No broker could be reached.</summary>
+    public const int Unreachable = 3;
+}
+
+/// <summary>The options every client command takes, and how results and errors are written.</summary>
+public static class CliSupport
+{
+    public static readonly Option<string> Bootstrap = new("--bootstrap-server", "-b")
+    {
+        Description = "Broker to connect to, HOST:PORT[,HOST:PORT...]",
+        DefaultValueFactory = _ => "localhost:9092",
+        Recursive = true,
+    };
+
+    public static readonly Option<string> Output = new("--output", "-o")
+    {
+        Description = "table (default, for people) or json (for scripts)",
+        DefaultValueFactory = _ => "table",
+        Recursive = true,
+    };
+
+    public static bool Json(ParseResult p) => string.Equals(p.GetValue(Output), "json", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Runs a client command: connects, runs <paramref name="body"/>, and turns failures into a message on
+    /// stderr and an exit code.</summary>
+    public static async Task<int> RunAsync(ParseResult p, CancellationToken ct, Func<KafkaClient, Task<int>> body)
+    {
+        var output = p.GetValue(Output);
+        if (output is not ("table" or "json"))
+        {
+            Console.Error.WriteLine($"--output must be table or json, not '{output}'");
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            await using var client = await KafkaClient.ConnectAsync(p.GetValue(Bootstrap)!, ct: ct).ConfigureAwait(false);
+            return await body(client).ConfigureAwait(false);
+        }
+        catch (KafkaErrorException e)
+        {
+            return Fail(ExitCodes.KafkaError, e.Message);
+        }
+        catch (KafkaConnectionException e)
+        {
+            return Fail(ExitCodes.Unreachable, e.Message);
+        }
+        catch (UsageException e)
+        {
+            return Fail(ExitCodes.Usage, e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(ExitCodes.Usage, e.Message);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return ExitCodes.Ok;
+        }
+    }
+
+    public static int Fail(int code, string message)
+    {
+        Console.Error.WriteLine("ERROR " + message);
+        return code;
+    }
+
+    /// <summary>Throws the Kafka error of a response entry unless it is NONE.</summary>
+    public static void Check(short error, string? message, string what)
+    {
+        if (error != 0) throw new KafkaErrorException((ErrorCode)error, message is { Length: > 0 } ? $"{what}: {message}" : what);
+    }
+
+    /// <summary>key=value pairs given on the command line.</summary>
+    public static List<(string Key, string Value)> Pairs(IEnumerable<string>? items, string option)
+    {
+        var result = new List<(string, string)>();
+        foreach (var kv in items ?? [])
+        {
+            int eq = kv.IndexOf('=');
+            if (eq <= 0) throw new UsageException($"{option} expects key=value, got '{kv}'");
+            result.Add((kv[..eq].Trim(), kv[(eq + 1)..]));
+        }
+        return result;
+    }
+
+    public static void WriteJson(Action<Utf8JsonWriter> write)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+            write(w);
+        stdout.Write("\n"u8);
+    }
+
+    public static Table NewTable(params string[] columns)
+    {
+        var t = new Table().Border(TableBorder.Rounded);
+        foreach (var c in columns) t.AddColumn(new TableColumn(Markup.Escape(c)));
+        return t;
+    }
+
+    public static void AddRow(Table t, params object?[] cells) =>
+        t.AddRow(cells.Select(c => new Text(c?.ToString() ?? "")).ToArray<Spectre.Console.Rendering.IRenderable>());
+}
+
+/// <summary>Bad input found after parsing (e.g. a malformed key=value).</summary>
+public sealed class UsageException(string message) : Exception(message);

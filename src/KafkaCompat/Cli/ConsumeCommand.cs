@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using KafkaCompat.Client;
+using KafkaCompat.Records;
+using static KafkaCompat.Host.Cli.CliSupport;
+
+namespace KafkaCompat.Host.Cli;
+
+/// <summary><c>kafkacompat consume TOPIC</c>: prints records, one value per line by default.</summary>
+public static class ConsumeCommand
+{
+    public static Command Build()
+    {
+        var topicArg = new Argument<string>("topic") { Description = "Topic to read" };
+        var fromBeginning = new Option<bool>("--from-beginning") { Description = "Start at the earliest offset (default: the end, like Kafka's console consumer)" };
+        var offset = new Option<long?>("--offset") { Description = "Start at this offset (needs --partition)" };
+        var fromTime = new Option<string?>("--from-time") { Description = "Start at the first record at or after this time (ISO 8601, or Unix ms)" };
+        var partition = new Option<int?>("--partition", "-p") { Description = "Read only this partition" };
+        var count = new Option<long?>("--count", "-n") { Description = "Stop after this many records" };
+        var follow = new Option<bool>("--follow", "-F") { Description = "Keep waiting for new records (default: stop at the end)" };
+        var timeout = new Option<int>("--timeout-ms") { Description = "With --count: give up after this long without reaching it (0: wait forever)", DefaultValueFactory = _ => 0 };
+        var format = new Option<string>("--format", "-f")
+        {
+            Description = "kcat-like format: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp, %h headers, %K/%S key/value length, \\n \\t",
+            DefaultValueFactory = _ => "%s\\n",
+        };
+        var cmd = new Command("consume", "Print records of a topic (like kafka-console-consumer and kcat -C)")
+        {
+            topicArg, fromBeginning, offset, fromTime, partition, count, follow, timeout, format, Bootstrap, Output,
+        };
+        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        {
+            string topicName = p.GetValue(topicArg)!;
+            var layout = await TopicLayout.LoadAsync(client, topicName, allowAutoCreate: false, ct);
+            var parts = p.GetValue(partition) is { } only
+                ? (layout.Leaders.ContainsKey(only) ? [only] : throw new UsageException($"topic '{topicName}' has no partition {only} (it has {layout.PartitionCount})"))
+                : layout.Leaders.Keys.Order().ToList();
+            if (p.GetValue(offset) is not null && p.GetValue(partition) is null) throw new UsageException("--offset needs --partition");
+
+            Dictionary<int, long> positions;
+            if (p.GetValue(offset) is { } start)
+                positions = new() { [parts[0]] = start };
+            else if (p.GetValue(fromTime) is { } when)
+            {
+                long ms = ParseTime(when);
+                var found = await TopicIo.OffsetsAsync(client, layout, parts, ms, ct);
+                var ends = await TopicIo.OffsetsAsync(client, layout, parts, TopicIo.Latest, ct);
+                positions = parts.ToDictionary(x => x, x => found[x] >= 0 ? found[x] : ends[x]);
+            }
+            else positions = await TopicIo.OffsetsAsync(client, layout, parts, p.GetValue(fromBeginning) ? TopicIo.Earliest : TopicIo.Latest, ct);
+
+            long? limit = p.GetValue(count);
+            bool keepGoing = p.GetValue(follow) || limit is not null;
+            // without --follow: stop at the end offsets seen now (with --count: when that many arrived, or at --timeout-ms)
+            var stopAt = keepGoing ? null : await TopicIo.OffsetsAsync(client, layout, parts, TopicIo.Latest, ct);
+            int timeoutMs = p.GetValue(timeout);
+            long deadline = timeoutMs > 0 ? Environment.TickCount64 + timeoutMs : long.MaxValue;
+            bool json = Json(p);
+            var fmt = Unescape(p.GetValue(format)!);
+            using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
+            long printed = 0;
+            while (limit is null || printed < limit)
+            {
+                if (stopAt != null && parts.All(x => positions[x] >= stopAt[x])) break;
+                if (Environment.TickCount64 > deadline)
+                {
+                    await stdout.FlushAsync(ct);
+                    throw new KafkaErrorException(Protocol.ErrorCode.RequestTimedOut, $"{printed} of {limit} records arrived within --timeout-ms {timeoutMs}");
+                }
+                var (records, _) = await TopicIo.FetchAsync(client, layout, positions, keepGoing ? 500 : 100, ct);
+                foreach (var (part, rec) in records)
+                {
+                    if (limit is not null && printed >= limit) break;
+                    if (stopAt != null && rec.Offset >= stopAt[part]) continue;
+                    if (json) WriteJsonLine(stdout, topicName, part, rec);
+                    else stdout.Write(Format(fmt, topicName, part, rec));
+                    positions[part] = rec.Offset + 1;
+                    printed++;
+                }
+                await stdout.FlushAsync(ct);
+            }
+            await stdout.FlushAsync(ct);
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static long ParseTime(string s)
+    {
+        if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long ms)) return ms;
+        if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) return t.ToUnixTimeMilliseconds();
+        throw new UsageException($"--from-time: '{s}' is neither Unix milliseconds nor an ISO 8601 time");
+    }
+
+    private static string Unescape(string f) => f.Replace("\\n", "\n").Replace("\\t", "\t").Replace("\\r", "\r");
+
+    private static string Text(ReadOnlyMemory<byte>? b) => b is { } m ? Encoding.UTF8.GetString(m.Span) : "";
+
+    public static string Format(string fmt, string topic, int partition, Record r)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < fmt.Length; i++)
+        {
+            if (fmt[i] != '%' || i + 1 == fmt.Length)
+            {
+                sb.Append(fmt[i]);
+                continue;
+            }
+            char c = fmt[++i];
+            switch (c)
+            {
+                case 't': sb.Append(topic); break;
+                case 'p': sb.Append(partition); break;
+                case 'o': sb.Append(r.Offset); break;
+                case 'k': sb.Append(Text(r.Key)); break;
+                case 's': sb.Append(Text(r.Value)); break;
+                case 'T': sb.Append(r.Timestamp); break;
+                case 'K': sb.Append(r.Key?.Length ?? -1); break;
+                case 'S': sb.Append(r.Value?.Length ?? -1); break;
+                case 'h': sb.Append(string.Join(",", r.Headers.Select(h => $"{h.Key}={Text(h.Value)}"))); break;
+                case '%': sb.Append('%'); break;
+                default: sb.Append('%').Append(c); break;
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static void WriteJsonLine(StreamWriter output, string topic, int partition, Record r)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteString("topic", topic);
+            w.WriteNumber("partition", partition);
+            w.WriteNumber("offset", r.Offset);
+            w.WriteNumber("timestamp", r.Timestamp);
+            if (r.Key is { } k) w.WriteString("key", Encoding.UTF8.GetString(k.Span)); else w.WriteNull("key");
+            if (r.Value is { } v) w.WriteString("value", Encoding.UTF8.GetString(v.Span)); else w.WriteNull("value");
+            w.WriteStartObject("headers");
+            foreach (var h in r.Headers)
+                if (h.Value is { } hv) w.WriteString(h.Key, Encoding.UTF8.GetString(hv.Span)); else w.WriteNull(h.Key);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        output.Write(Encoding.UTF8.GetString(ms.ToArray()));
+        output.Write('\n');
+    }
+}
