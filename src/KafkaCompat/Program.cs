@@ -60,6 +60,7 @@ var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker, and cli
     KafkaCompat.Host.Cli.TopicCommands.Build(),
     KafkaCompat.Host.Cli.ProduceCommand.Build(),
     KafkaCompat.Host.Cli.ConsumeCommand.Build(),
+    KafkaCompat.Host.Cli.GroupCommands.Build(),
 };
 
 return await root.Parse(args).InvokeAsync();

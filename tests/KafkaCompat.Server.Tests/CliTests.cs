@@ -21,28 +21,7 @@ public sealed class CliTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _b.DisposeAsync();
 
-    private async Task<(int Exit, string Out, string Err)> Cli(string? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(RepoPaths.BrokerDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        if (!args.Contains("--bootstrap-server") && !args.Contains("-b"))
-        {
-            psi.ArgumentList.Add("--bootstrap-server");
-            psi.ArgumentList.Add(_b.BootstrapServers);
-        }
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (stdin != null) await p.StandardInput.WriteAsync(stdin);
-        p.StandardInput.Close();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await p.WaitForExitAsync(cts.Token);
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int Exit, string Out, string Err)> Cli(string? stdin, params string[] args) => CliRunner.RunAsync(_b, stdin, args);
 
     [Fact]
     public async Task TopicCommandsCreateListDescribeAlterGrowAndDelete()
@@ -191,5 +170,126 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal(193331640u, (uint)TopicIo.Murmur2("key-1"u8));
         Assert.Equal(1221641059u, (uint)TopicIo.Murmur2("hello world"u8));
         Assert.Equal(275646681u, (uint)TopicIo.Murmur2(""u8));
+    }
+}
+
+/// <summary>The group commands and consume --group, against a broker with fast group timings.</summary>
+public sealed class CliGroupTests : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(settings: GroupProtocolTests.FastGroups);
+        return _b.Broker.Groups.WaitLoadedAsync();
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    private Task<(int Exit, string Out, string Err)> Cli(string? stdin, params string[] args) => CliRunner.RunAsync(_b, stdin, args);
+
+    private static long TotalLag(string json) => JsonDocument.Parse(json).RootElement.GetProperty("totalLag").GetInt64();
+
+    [Fact]
+    public async Task ConsumeInAGroupShowLagResetAndDelete()
+    {
+        Assert.Equal(0, (await Cli(null, "topic", "create", "gt", "--partitions", "3")).Exit);
+        var input = string.Concat(Enumerable.Range(1, 60).Select(i => $"k{i}:{i}\n"));
+        Assert.Equal(0, (await Cli(input, "produce", "gt", "-K", ":")).Exit);
+
+        var first = await Cli(null, "consume", "gt", "--group", "readers", "--from-beginning", "--count", "20");
+        Assert.Equal(0, first.Exit);
+        var firstValues = first.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(20, firstValues.Length);
+
+        var listed = JsonDocument.Parse((await Cli(null, "group", "list", "-o", "json")).Out).RootElement.EnumerateArray()
+            .Single(g => g.GetProperty("group").GetString() == "readers");
+        Assert.Equal("Empty", listed.GetProperty("state").GetString());
+        var described = await Cli(null, "group", "describe", "readers", "-o", "json");
+        Assert.Equal(0, described.Exit);
+        Assert.Equal(40, TotalLag(described.Out));
+        Assert.Contains("total lag 40", (await Cli(null, "group", "describe", "readers")).Out);
+
+        // the next member of the group resumes at the committed offsets: every record exactly once across both runs
+        var rest = await Cli(null, "consume", "gt", "--group", "readers");
+        var restValues = rest.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Enumerable.Range(1, 60).Select(i => i.ToString()).Order(), firstValues.Concat(restValues).Order());
+        Assert.Equal(0, TotalLag((await Cli(null, "group", "describe", "readers", "-o", "json")).Out));
+
+        var dry = await Cli(null, "group", "reset-offsets", "readers", "--topic", "gt", "--to-earliest");
+        Assert.Equal(0, dry.Exit);
+        Assert.Contains("Dry run", dry.Out);
+        Assert.Equal(0, TotalLag((await Cli(null, "group", "describe", "readers", "-o", "json")).Out));
+        Assert.Equal(0, (await Cli(null, "group", "reset-offsets", "readers", "--topic", "gt", "--to-earliest", "--execute")).Exit);
+        Assert.Equal(60, TotalLag((await Cli(null, "group", "describe", "readers", "-o", "json")).Out));
+        Assert.Equal(0, (await Cli(null, "group", "reset-offsets", "readers", "--topic", "gt", "--to-latest", "--execute")).Exit);
+        Assert.Equal(0, (await Cli(null, "group", "reset-offsets", "readers", "--topic", "gt", "--shift-by", "-2", "--execute")).Exit);
+        Assert.Equal(6, TotalLag((await Cli(null, "group", "describe", "readers", "-o", "json")).Out));
+        var badReset = await Cli(null, "group", "reset-offsets", "readers", "--topic", "gt");
+        Assert.Equal(2, badReset.Exit);
+
+        Assert.Equal(0, (await Cli(null, "group", "delete", "readers")).Exit);
+        var gone = await Cli(null, "group", "describe", "readers");
+        Assert.Equal(1, gone.Exit);
+        Assert.StartsWith("ERROR GROUP_ID_NOT_FOUND", gone.Err);
+        var missing = await Cli(null, "group", "delete", "readers");
+        Assert.Equal(1, missing.Exit);
+        Assert.StartsWith("ERROR GROUP_ID_NOT_FOUND", missing.Err);
+    }
+
+    [Fact]
+    public async Task TwoMembersShareThePartitionsAndAResetNeedsAnIdleGroup()
+    {
+        Assert.Equal(0, (await Cli(null, "topic", "create", "shared", "--partitions", "3")).Exit);
+        await using var client = await KafkaClient.ConnectAsync(_b.BootstrapServers);
+        var layout = await TopicLayout.LoadAsync(client, "shared", false, default);
+        await using var a = new GroupConsumer(client, "sharing", "shared", sessionTimeoutMs: 3000);
+        Assert.Equal([0, 1, 2], await a.JoinAsync(layout, default));
+
+        await using var client2 = await KafkaClient.ConnectAsync(_b.BootstrapServers);
+        await using var b = new GroupConsumer(client2, "sharing", "shared", sessionTimeoutMs: 3000);
+        var bJoin = b.JoinAsync(layout, default);
+        // a learns of the rebalance from its heartbeat and joins again, as a client's poll loop does
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (!a.RejoinNeeded && DateTime.UtcNow < until) await Task.Delay(50);
+        Assert.True(a.RejoinNeeded, "a never saw the rebalance");
+        var aParts = await a.JoinAsync(layout, default);
+        var bParts = await bJoin;
+        Assert.Equal([0, 1, 2], aParts.Concat(bParts).Order());
+        Assert.Empty(aParts.Intersect(bParts));
+        Assert.Equal(2, Math.Max(aParts.Count, bParts.Count)); // range: 2 + 1
+
+        var view = JsonDocument.Parse((await Cli(null, "group", "describe", "sharing", "-o", "json")).Out).RootElement;
+        Assert.Equal("Stable", view.GetProperty("state").GetString());
+        Assert.Equal(2, view.GetProperty("members").GetArrayLength());
+        var reset = await Cli(null, "group", "reset-offsets", "sharing", "--topic", "shared", "--to-earliest", "--execute");
+        Assert.Equal(1, reset.Exit);
+        Assert.StartsWith("ERROR NON_EMPTY_GROUP", reset.Err);
+    }
+}
+
+internal static class CliRunner
+{
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(EmbeddedBroker broker, string? stdin, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(RepoPaths.BrokerDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (!args.Contains("--bootstrap-server") && !args.Contains("-b"))
+        {
+            psi.ArgumentList.Add("--bootstrap-server");
+            psi.ArgumentList.Add(broker.BootstrapServers);
+        }
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (stdin != null) await p.StandardInput.WriteAsync(stdin);
+        p.StandardInput.Close();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout, await stderr);
     }
 }

@@ -25,62 +25,106 @@ public static class ConsumeCommand
             Description = "kcat-like format: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp, %h headers, %K/%S key/value length, \\n \\t",
             DefaultValueFactory = _ => "%s\\n",
         };
+        var group = new Option<string?>("--group", "-g")
+        {
+            Description = "Consume as a member of this consumer group: partitions are shared with the other members, reading starts at the committed offsets, and offsets are committed as records are printed",
+        };
         var cmd = new Command("consume", "Print records of a topic (like kafka-console-consumer and kcat -C)")
         {
-            topicArg, fromBeginning, offset, fromTime, partition, count, follow, timeout, format, Bootstrap, Output,
+            topicArg, fromBeginning, offset, fromTime, partition, count, follow, timeout, format, group, Bootstrap, Output,
         };
         cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
         {
             string topicName = p.GetValue(topicArg)!;
+            string? groupId = p.GetValue(group);
             var layout = await TopicLayout.LoadAsync(client, topicName, allowAutoCreate: false, ct);
-            var parts = p.GetValue(partition) is { } only
+            if (groupId != null && (p.GetValue(partition) is not null || p.GetValue(offset) is not null))
+                throw new UsageException("--group assigns partitions itself: leave out --partition and --offset");
+            if (p.GetValue(offset) is not null && p.GetValue(partition) is null) throw new UsageException("--offset needs --partition");
+            List<int> parts = p.GetValue(partition) is { } only
                 ? (layout.Leaders.ContainsKey(only) ? [only] : throw new UsageException($"topic '{topicName}' has no partition {only} (it has {layout.PartitionCount})"))
                 : layout.Leaders.Keys.Order().ToList();
-            if (p.GetValue(offset) is not null && p.GetValue(partition) is null) throw new UsageException("--offset needs --partition");
 
-            Dictionary<int, long> positions;
-            if (p.GetValue(offset) is { } start)
-                positions = new() { [parts[0]] = start };
-            else if (p.GetValue(fromTime) is { } when)
+            // where a partition without a committed (or given) offset starts
+            async Task<Dictionary<int, long>> StartOf(IReadOnlyList<int> which)
             {
-                long ms = ParseTime(when);
-                var found = await TopicIo.OffsetsAsync(client, layout, parts, ms, ct);
-                var ends = await TopicIo.OffsetsAsync(client, layout, parts, TopicIo.Latest, ct);
-                positions = parts.ToDictionary(x => x, x => found[x] >= 0 ? found[x] : ends[x]);
+                if (p.GetValue(fromTime) is { } when)
+                {
+                    var found = await TopicIo.OffsetsAsync(client, layout, which, ParseTime(when), ct);
+                    var ends = await TopicIo.OffsetsAsync(client, layout, which, TopicIo.Latest, ct);
+                    return which.ToDictionary(x => x, x => found[x] >= 0 ? found[x] : ends[x]);
+                }
+                return await TopicIo.OffsetsAsync(client, layout, which, p.GetValue(fromBeginning) ? TopicIo.Earliest : TopicIo.Latest, ct);
             }
-            else positions = await TopicIo.OffsetsAsync(client, layout, parts, p.GetValue(fromBeginning) ? TopicIo.Earliest : TopicIo.Latest, ct);
+
+            await using var member = groupId is null ? null : new GroupConsumer(client, groupId, topicName);
+            async Task<Dictionary<int, long>> Positions()
+            {
+                if (member is null)
+                    return p.GetValue(offset) is { } start ? new() { [parts[0]] = start } : await StartOf(parts);
+                parts = [.. await member.JoinAsync(layout, ct)];
+                var committed = await GroupAdmin.CommittedAsync(client, groupId!, ct);
+                var fresh = await StartOf(parts.Where(x => !committed.ContainsKey((topicName, x))).ToList());
+                return parts.ToDictionary(x => x, x => committed.TryGetValue((topicName, x), out long c) ? c : fresh[x]);
+            }
+            var positions = await Positions();
 
             long? limit = p.GetValue(count);
             bool keepGoing = p.GetValue(follow) || limit is not null;
-            // without --follow: stop at the end offsets seen now (with --count: when that many arrived, or at --timeout-ms)
+            // without --follow or --count: stop at the end offsets seen at the start
             var stopAt = keepGoing ? null : await TopicIo.OffsetsAsync(client, layout, parts, TopicIo.Latest, ct);
             int timeoutMs = p.GetValue(timeout);
             long deadline = timeoutMs > 0 ? Environment.TickCount64 + timeoutMs : long.MaxValue;
+            long nextCommit = Environment.TickCount64 + 1000;
             bool json = Json(p);
             var fmt = Unescape(p.GetValue(format)!);
             using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
             long printed = 0;
-            while (limit is null || printed < limit)
+            try
             {
-                if (stopAt != null && parts.All(x => positions[x] >= stopAt[x])) break;
-                if (Environment.TickCount64 > deadline)
+                while (limit is null || printed < limit)
                 {
+                    if (member is { RejoinNeeded: true })
+                    {
+                        await member.CommitAsync(positions, ct);
+                        positions = await Positions();
+                        if (stopAt != null) stopAt = await TopicIo.OffsetsAsync(client, layout, parts, TopicIo.Latest, ct);
+                    }
+                    if (stopAt != null && parts.All(x => positions[x] >= stopAt[x])) break;
+                    if (Environment.TickCount64 > deadline)
+                    {
+                        await stdout.FlushAsync(ct);
+                        throw new KafkaErrorException(Protocol.ErrorCode.RequestTimedOut, $"{printed} of {limit} records arrived within --timeout-ms {timeoutMs}");
+                    }
+                    if (positions.Count == 0)
+                    {
+                        await Task.Delay(200, ct); // a group member without partitions waits for a rebalance
+                        continue;
+                    }
+                    var (records, _) = await TopicIo.FetchAsync(client, layout, positions, keepGoing ? 500 : 100, ct);
+                    foreach (var (part, rec) in records)
+                    {
+                        if (limit is not null && printed >= limit) break;
+                        if (stopAt != null && rec.Offset >= stopAt[part]) continue;
+                        if (json) WriteJsonLine(stdout, topicName, part, rec);
+                        else stdout.Write(Format(fmt, topicName, part, rec));
+                        positions[part] = rec.Offset + 1;
+                        printed++;
+                    }
                     await stdout.FlushAsync(ct);
-                    throw new KafkaErrorException(Protocol.ErrorCode.RequestTimedOut, $"{printed} of {limit} records arrived within --timeout-ms {timeoutMs}");
+                    if (member != null && Environment.TickCount64 >= nextCommit)
+                    {
+                        await member.CommitAsync(positions, ct);
+                        nextCommit = Environment.TickCount64 + 1000;
+                    }
                 }
-                var (records, _) = await TopicIo.FetchAsync(client, layout, positions, keepGoing ? 500 : 100, ct);
-                foreach (var (part, rec) in records)
-                {
-                    if (limit is not null && printed >= limit) break;
-                    if (stopAt != null && rec.Offset >= stopAt[part]) continue;
-                    if (json) WriteJsonLine(stdout, topicName, part, rec);
-                    else stdout.Write(Format(fmt, topicName, part, rec));
-                    positions[part] = rec.Offset + 1;
-                    printed++;
-                }
-                await stdout.FlushAsync(ct);
             }
-            await stdout.FlushAsync(ct);
+            finally
+            {
+                await stdout.FlushAsync(CancellationToken.None);
+                // also on Ctrl-C: what was printed is committed before the member leaves
+                if (member != null) await member.CommitAsync(positions, CancellationToken.None);
+            }
             return ExitCodes.Ok;
         }));
         return cmd;

@@ -1,0 +1,197 @@
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Client;
+
+/// <summary>
+/// Membership of a consumer group for one topic with the classic protocol and the "range" assignor (the leader
+/// assigns, as every Kafka client does): join, sync, heartbeat in the background, commit, leave.
+/// </summary>
+public sealed class GroupConsumer : IAsyncDisposable
+{
+    private const string Assignor = "range";
+    private readonly KafkaClient _client;
+    private readonly string _group;
+    private readonly string _topic;
+    private readonly int _sessionTimeoutMs;
+    private BrokerConnection? _coordinator;
+    private string _memberId = "";
+    private int _generation = -1;
+    private volatile bool _rejoin;
+    private CancellationTokenSource? _heartbeatStop;
+    private Task? _heartbeat;
+
+    public IReadOnlyList<int> Assigned { get; private set; } = [];
+    /// <summary>Set by the heartbeat when the group rebalances; the owner rejoins with <see cref="JoinAsync"/>.</summary>
+    public bool RejoinNeeded => _rejoin;
+    public string MemberId => _memberId;
+
+    public GroupConsumer(KafkaClient client, string group, string topic, int sessionTimeoutMs = 10_000)
+    {
+        _client = client;
+        _group = group;
+        _topic = topic;
+        _sessionTimeoutMs = sessionTimeoutMs;
+    }
+
+    /// <summary>Joins (or rejoins) the group and returns this member's partitions of the topic.</summary>
+    public async Task<IReadOnlyList<int>> JoinAsync(TopicLayout layout, CancellationToken ct)
+    {
+        await StopHeartbeatAsync().ConfigureAwait(false);
+        _coordinator ??= await _client.CoordinatorAsync(_group, ct).ConfigureAwait(false);
+        for (int attempt = 0; ; attempt++)
+        {
+            var join = await _coordinator.SendAsync<JoinGroupRequest, JoinGroupResponse>(new JoinGroupRequest
+            {
+                GroupId = _group, SessionTimeoutMs = _sessionTimeoutMs, RebalanceTimeoutMs = 30_000, MemberId = _memberId,
+                ProtocolType = "consumer",
+                Protocols = [new() { Name = Assignor, Metadata = ConsumerProtocol.Subscription([_topic]) }],
+            }, ct: ct).ConfigureAwait(false);
+            var error = (ErrorCode)join.ErrorCode;
+            if (error == ErrorCode.MemberIdRequired)
+            {
+                _memberId = join.MemberId;
+                continue;
+            }
+            if (error is ErrorCode.UnknownMemberId or ErrorCode.IllegalGeneration && attempt < 5)
+            {
+                _memberId = "";
+                continue;
+            }
+            if (error is ErrorCode.CoordinatorLoadInProgress or ErrorCode.RebalanceInProgress && attempt < 50)
+            {
+                await Task.Delay(200, ct).ConfigureAwait(false);
+                continue;
+            }
+            if (error != ErrorCode.None) throw new KafkaErrorException(error, $"joining group '{_group}'");
+            _memberId = join.MemberId;
+            _generation = join.GenerationId;
+            var assignments = join.Leader == join.MemberId ? await AssignRangeAsync(join.Members, layout, ct).ConfigureAwait(false) : [];
+            var sync = await _coordinator.SendAsync<SyncGroupRequest, SyncGroupResponse>(new SyncGroupRequest
+            {
+                GroupId = _group, GenerationId = _generation, MemberId = _memberId, ProtocolType = "consumer", ProtocolName = Assignor,
+                Assignments = assignments,
+            }, ct: ct).ConfigureAwait(false);
+            if ((ErrorCode)sync.ErrorCode is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration && attempt < 50) continue;
+            if (sync.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)sync.ErrorCode, $"syncing group '{_group}'");
+            Assigned = ConsumerProtocol.AssignedPartitions(sync.Assignment).Where(a => a.Topic == _topic).Select(a => a.Partition).Order().ToList();
+            _rejoin = false;
+            _heartbeatStop = new CancellationTokenSource();
+            _heartbeat = HeartbeatLoopAsync(_heartbeatStop.Token);
+            return Assigned;
+        }
+    }
+
+    /// <summary>The range assignor: per topic, partitions in order split into contiguous ranges over the members in
+    /// member-id order, the first (partitions % members) members getting one more.</summary>
+    private async Task<List<SyncGroupRequest.SyncGroupRequestAssignment>> AssignRangeAsync(List<JoinGroupResponse.JoinGroupResponseMember> members,
+        TopicLayout layout, CancellationToken ct)
+    {
+        var subscriptions = members.ToDictionary(m => m.MemberId, m => ConsumerProtocol.SubscribedTopics(m.Metadata));
+        var owned = members.ToDictionary(m => m.MemberId, _ => new List<(string, IReadOnlyList<int>)>());
+        foreach (var topic in subscriptions.Values.SelectMany(t => t).Distinct())
+        {
+            int count;
+            if (topic == layout.Name) count = layout.PartitionCount;
+            else
+            {
+                // other members may subscribe to other topics: the leader assigns those too
+                try
+                {
+                    count = (await TopicLayout.LoadAsync(_client, topic, allowAutoCreate: false, ct).ConfigureAwait(false)).PartitionCount;
+                }
+                catch (KafkaErrorException)
+                {
+                    continue;
+                }
+            }
+            var consumers = subscriptions.Where(s => s.Value.Contains(topic)).Select(s => s.Key).Order(StringComparer.Ordinal).ToList();
+            int per = count / consumers.Count, extra = count % consumers.Count, next = 0;
+            for (int i = 0; i < consumers.Count; i++)
+            {
+                int n = per + (i < extra ? 1 : 0);
+                if (n > 0) owned[consumers[i]].Add((topic, Enumerable.Range(next, n).ToList()));
+                next += n;
+            }
+        }
+        return members.Select(m => new SyncGroupRequest.SyncGroupRequestAssignment
+        {
+            MemberId = m.MemberId, Assignment = ConsumerProtocol.Assignment(owned[m.MemberId]),
+        }).ToList();
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken ct)
+    {
+        int interval = Math.Max(100, _sessionTimeoutMs / 3);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, ct).ConfigureAwait(false);
+                var resp = await _coordinator!.SendAsync<HeartbeatRequest, HeartbeatResponse>(new HeartbeatRequest
+                {
+                    GroupId = _group, GenerationId = _generation, MemberId = _memberId,
+                }, ct: ct).ConfigureAwait(false);
+                var error = (ErrorCode)resp.ErrorCode;
+                if (error is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId)
+                {
+                    if (error != ErrorCode.RebalanceInProgress) _memberId = "";
+                    _rejoin = true;
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (KafkaConnectionException)
+            {
+                _rejoin = true;
+                return;
+            }
+        }
+    }
+
+    /// <summary>Commits the positions of this member's partitions; false when the group has moved on (a rebalance).</summary>
+    public async Task<bool> CommitAsync(IReadOnlyDictionary<int, long> positions, CancellationToken ct)
+    {
+        if (positions.Count == 0 || _coordinator is null) return true;
+        try
+        {
+            await GroupAdmin.CommitAsync(_client, _group, positions.ToDictionary(p => (_topic, p.Key), p => p.Value), _memberId, _generation, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (KafkaErrorException e) when (e.Code is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId)
+        {
+            _rejoin = true;
+            return false;
+        }
+    }
+
+    private async Task StopHeartbeatAsync()
+    {
+        if (_heartbeatStop is null) return;
+        await _heartbeatStop.CancelAsync().ConfigureAwait(false);
+        if (_heartbeat != null) await _heartbeat.ConfigureAwait(false);
+        _heartbeatStop.Dispose();
+        _heartbeatStop = null;
+    }
+
+    /// <summary>Leaves the group so the others rebalance at once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopHeartbeatAsync().ConfigureAwait(false);
+        if (_coordinator is null || _memberId.Length == 0) return;
+        try
+        {
+            await _coordinator.SendAsync<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest
+            {
+                GroupId = _group, MemberId = _memberId, Members = [new() { MemberId = _memberId }],
+            }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is KafkaConnectionException or KafkaErrorException)
+        {
+            // leaving is a courtesy: the session timeout removes the member anyway
+        }
+    }
+}

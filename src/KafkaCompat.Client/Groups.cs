@@ -1,0 +1,192 @@
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Client;
+
+/// <summary>The "consumer" protocol's subscription and assignment bytes (version 0), as every Kafka client writes them.</summary>
+public static class ConsumerProtocol
+{
+    public static byte[] Subscription(IEnumerable<string> topics)
+    {
+        using var w = new KafkaWriter();
+        w.WriteInt16(0);
+        var list = topics.ToList();
+        w.WriteInt32(list.Count);
+        foreach (var t in list) w.WriteString(t, false);
+        w.WriteInt32(-1); // no user data
+        return w.ToArray();
+    }
+
+    public static List<string> SubscribedTopics(ReadOnlyMemory<byte> metadata)
+    {
+        var r = new KafkaReader(metadata);
+        r.ReadInt16();
+        int n = r.ReadInt32();
+        var topics = new List<string>(Math.Max(0, n));
+        for (int i = 0; i < n; i++) topics.Add(r.ReadString(false));
+        return topics;
+    }
+
+    public static byte[] Assignment(IEnumerable<(string Topic, IReadOnlyList<int> Partitions)> owned)
+    {
+        using var w = new KafkaWriter();
+        w.WriteInt16(0);
+        var list = owned.ToList();
+        w.WriteInt32(list.Count);
+        foreach (var (t, parts) in list)
+        {
+            w.WriteString(t, false);
+            w.WriteInt32(parts.Count);
+            foreach (var p in parts) w.WriteInt32(p);
+        }
+        w.WriteInt32(-1);
+        return w.ToArray();
+    }
+
+    /// <summary>The partitions in an assignment; empty for an empty or unreadable one.</summary>
+    public static List<(string Topic, int Partition)> AssignedPartitions(ReadOnlyMemory<byte> assignment)
+    {
+        var result = new List<(string, int)>();
+        if (assignment.Length < 6) return result;
+        try
+        {
+            var r = new KafkaReader(assignment);
+            r.ReadInt16();
+            int n = r.ReadInt32();
+            for (int i = 0; i < n; i++)
+            {
+                string t = r.ReadString(false);
+                int m = r.ReadInt32();
+                for (int j = 0; j < m; j++) result.Add((t, r.ReadInt32()));
+            }
+        }
+        catch (ProtocolException)
+        {
+            result.Clear();
+        }
+        return result;
+    }
+}
+
+public sealed record GroupListing(string GroupId, string State, string ProtocolType);
+
+public sealed record GroupMemberView(string MemberId, string? InstanceId, string ClientId, string Host, List<(string Topic, int Partition)> Assigned);
+
+public sealed record GroupView(string GroupId, string State, string ProtocolType, string Protocol, List<GroupMemberView> Members);
+
+/// <summary>Committed offset, end offset and lag of one partition a group has offsets for.</summary>
+public sealed record PartitionLag(string Topic, int Partition, long Committed, long End, string? Owner)
+{
+    public long Lag => Committed < 0 ? End : Math.Max(0, End - Committed);
+}
+
+/// <summary>Group administration: list, describe with lag, delete, reset offsets.</summary>
+public static class GroupAdmin
+{
+    public static async Task<List<GroupListing>> ListAsync(KafkaClient client, CancellationToken ct)
+    {
+        var md = await client.MetadataAsync([], ct).ConfigureAwait(false);
+        var result = new List<GroupListing>();
+        foreach (var b in md.Brokers)
+        {
+            var conn = await client.NodeAsync(b.NodeId, ct).ConfigureAwait(false);
+            var resp = await conn.SendAsync<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), ct: ct).ConfigureAwait(false);
+            if (resp.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)resp.ErrorCode, "listing groups");
+            result.AddRange(resp.Groups.Select(g => new GroupListing(g.GroupId, g.GroupState, g.ProtocolType)));
+        }
+        return result.OrderBy(g => g.GroupId, StringComparer.Ordinal).ToList();
+    }
+
+    public static async Task<GroupView> DescribeAsync(KafkaClient client, string group, CancellationToken ct)
+    {
+        var conn = await client.CoordinatorAsync(group, ct).ConfigureAwait(false);
+        var resp = await conn.SendAsync<DescribeGroupsRequest, DescribeGroupsResponse>(new DescribeGroupsRequest { Groups = [group] }, ct: ct).ConfigureAwait(false);
+        var g = resp.Groups.Single();
+        if (g.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)g.ErrorCode, $"group '{group}'");
+        var members = g.Members.Select(m => new GroupMemberView(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost,
+            g.ProtocolType == "consumer" ? ConsumerProtocol.AssignedPartitions(m.MemberAssignment) : [])).ToList();
+        return new GroupView(g.GroupId, g.GroupState, g.ProtocolType, g.ProtocolData, members);
+    }
+
+    /// <summary>The group's committed offsets (all topics, or one topic's partitions).</summary>
+    public static async Task<Dictionary<(string Topic, int Partition), long>> CommittedAsync(KafkaClient client, string group, CancellationToken ct)
+    {
+        var conn = await client.CoordinatorAsync(group, ct).ConfigureAwait(false);
+        var resp = await conn.SendAsync<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest
+        {
+            GroupId = group, Topics = null, Groups = [new() { GroupId = group, Topics = null }],
+        }, ct: ct).ConfigureAwait(false);
+        var result = new Dictionary<(string, int), long>();
+        if (resp.Groups.Count > 0)
+        {
+            var g = resp.Groups[0];
+            if (g.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)g.ErrorCode, $"offsets of group '{group}'");
+            foreach (var t in g.Topics)
+                foreach (var p in t.Partitions)
+                    if (p.ErrorCode == 0 && p.CommittedOffset >= 0) result[(t.Name, p.PartitionIndex)] = p.CommittedOffset;
+        }
+        else
+        {
+            if (resp.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)resp.ErrorCode, $"offsets of group '{group}'");
+            foreach (var t in resp.Topics)
+                foreach (var p in t.Partitions)
+                    if (p.ErrorCode == 0 && p.CommittedOffset >= 0) result[(t.Name, p.PartitionIndex)] = p.CommittedOffset;
+        }
+        return result;
+    }
+
+    /// <summary>Per partition the group has committed offsets for (or is assigned): committed, end offset, lag, owner.</summary>
+    public static async Task<List<PartitionLag>> LagAsync(KafkaClient client, GroupView view, CancellationToken ct)
+    {
+        var committed = await CommittedAsync(client, view.GroupId, ct).ConfigureAwait(false);
+        var owners = view.Members.SelectMany(m => m.Assigned.Select(a => (a, m.ClientId + " " + m.MemberId)))
+            .GroupBy(x => x.a).ToDictionary(g => g.Key, g => g.First().Item2);
+        var keys = committed.Keys.Union(owners.Keys).ToList();
+        var result = new List<PartitionLag>();
+        foreach (var byTopic in keys.GroupBy(k => k.Item1))
+        {
+            TopicLayout layout;
+            try
+            {
+                layout = await TopicLayout.LoadAsync(client, byTopic.Key, allowAutoCreate: false, ct).ConfigureAwait(false);
+            }
+            catch (KafkaErrorException e) when (e.Code == ErrorCode.UnknownTopicOrPartition)
+            {
+                continue; // offsets of a deleted topic
+            }
+            var parts = byTopic.Select(k => k.Item2).Where(layout.Leaders.ContainsKey).Order().ToList();
+            var ends = await TopicIo.OffsetsAsync(client, layout, parts, TopicIo.Latest, ct).ConfigureAwait(false);
+            foreach (var p in parts)
+                result.Add(new PartitionLag(byTopic.Key, p, committed.GetValueOrDefault((byTopic.Key, p), -1), ends[p], owners.GetValueOrDefault((byTopic.Key, p))));
+        }
+        return result.OrderBy(r => r.Topic, StringComparer.Ordinal).ThenBy(r => r.Partition).ToList();
+    }
+
+    public static async Task DeleteAsync(KafkaClient client, string group, CancellationToken ct)
+    {
+        var conn = await client.CoordinatorAsync(group, ct).ConfigureAwait(false);
+        var resp = await conn.SendAsync<DeleteGroupsRequest, DeleteGroupsResponse>(new DeleteGroupsRequest { GroupsNames = [group] }, ct: ct).ConfigureAwait(false);
+        var r = resp.Results.Single();
+        if (r.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)r.ErrorCode, $"deleting group '{group}'");
+    }
+
+    /// <summary>Commits offsets for a group that has no active members (generation -1), as kafka-consumer-groups
+    /// --reset-offsets does; an active group answers an error.</summary>
+    public static async Task CommitAsync(KafkaClient client, string group, IReadOnlyDictionary<(string Topic, int Partition), long> offsets,
+        string memberId = "", int generation = -1, CancellationToken ct = default)
+    {
+        var conn = await client.CoordinatorAsync(group, ct).ConfigureAwait(false);
+        var resp = await conn.SendAsync<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest
+        {
+            GroupId = group, GenerationIdOrMemberEpoch = generation, MemberId = memberId,
+            Topics = offsets.GroupBy(o => o.Key.Topic).Select(t => new OffsetCommitRequest.OffsetCommitRequestTopic
+            {
+                Name = t.Key,
+                Partitions = t.Select(o => new OffsetCommitRequest.OffsetCommitRequestPartition { PartitionIndex = o.Key.Partition, CommittedOffset = o.Value }).ToList(),
+            }).ToList(),
+        }, ct: ct).ConfigureAwait(false);
+        foreach (var t in resp.Topics)
+            foreach (var p in t.Partitions)
+                if (p.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)p.ErrorCode, $"committing {t.Name}-{p.PartitionIndex} for group '{group}'");
+    }
+}
