@@ -77,6 +77,7 @@ internal static class ClientScripts
         psi.ArgumentList.Add(Path.Combine(ClientsDir, script));
         psi.ArgumentList.Add(port.ToString());
         psi.ArgumentList.Add(Guid.NewGuid().ToString("N")[..8]);
+        psi.Environment["KAFKACOMPAT_DLL"] = RepoPaths.BrokerDll; // the admin scripts cross-check with the kafkacompat CLI
         Process proc;
         try
         {
@@ -133,8 +134,9 @@ public sealed class ProcessGroupClientTests(ITestOutputHelper output) : IAsyncLi
     public Task KafkaJsGroups() => Run("node", "kafkajs_group_test.js");
 }
 
-/// <summary>The admin/config scripts, against a broker whose retention check and cleaner run every 200 ms and whose
-/// removed segments are unlinked at once, so that config changes are seen to act within seconds.</summary>
+/// <summary>The admin/config scripts (each stock admin client cross-checked with the kafkacompat command line), against
+/// a broker whose retention check and cleaner run every 200 ms and whose removed segments are unlinked at once, so
+/// that config changes are seen to act within seconds.</summary>
 public sealed class ProcessConfigClientTests(ITestOutputHelper output) : IAsyncLifetime
 {
     internal static readonly Dictionary<string, string> FastLogWork = new()
@@ -158,4 +160,10 @@ public sealed class ProcessConfigClientTests(ITestOutputHelper output) : IAsyncL
 
     [Fact]
     public Task ConfluentKafkaPythonConfigs() => Run("/usr/bin/python3", "confluent_config_test.py");
+
+    [Fact]
+    public Task KafkaPythonAdminAndCli() => Run("/usr/bin/python3", "kafka_python_admin_test.py");
+
+    [Fact]
+    public Task KafkaJsAdminAndCli() => Run("node", "kafkajs_admin_test.js");
 }
