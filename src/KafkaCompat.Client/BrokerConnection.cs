@@ -80,24 +80,33 @@ public sealed class BrokerConnection : IAsyncDisposable
         return version >= Math.Max(range.Min, TReq.LowestVersion);
     }
 
+    private short BestVersion<TReq>() where TReq : IKafkaRequest<TReq> => TryVersion<TReq>(out var best) ? best
+        : throw new KafkaErrorException(ErrorCode.UnsupportedVersion, $"the broker at {Host}:{Port} does not support {TReq.ApiKey}");
+
+    /// <summary>The request as it goes on the wire: size, header (v2 for flexible versions), body.</summary>
+    private byte[] Frame<TReq>(TReq request, short version, int correlationId) where TReq : IKafkaRequest<TReq>
+    {
+        using var w = new KafkaWriter();
+        w.WriteInt32(0);
+        new RequestHeader { RequestApiKey = (short)TReq.ApiKey, RequestApiVersion = version, CorrelationId = correlationId, ClientId = _clientId }
+            .Write(w, TReq.IsFlexible(version) ? (short)2 : (short)1);
+        request.Write(w, version);
+        var bytes = w.ToArray();
+        BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
+        return bytes;
+    }
+
     /// <summary>Sends a request at the best common version (or <paramref name="version"/>) and reads its response.</summary>
     public async Task<TResp> SendAsync<TReq, TResp>(TReq request, short? version = null, CancellationToken ct = default)
         where TReq : IKafkaRequest<TReq> where TResp : IKafkaResponse<TResp>
     {
-        short v = version ?? (TryVersion<TReq>(out var best) ? best
-            : throw new KafkaErrorException(ErrorCode.UnsupportedVersion, $"the broker at {Host}:{Port} does not support {TReq.ApiKey}"));
+        short v = version ?? BestVersion<TReq>();
         bool flexible = TReq.IsFlexible(v);
-        using var w = new KafkaWriter();
-        w.WriteInt32(0);
         await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             int id = ++_correlation;
-            new RequestHeader { RequestApiKey = (short)TReq.ApiKey, RequestApiVersion = v, CorrelationId = id, ClientId = _clientId }
-                .Write(w, flexible ? (short)2 : (short)1);
-            request.Write(w, v);
-            var bytes = w.ToArray();
-            BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
+            var bytes = Frame(request, v, id);
             byte[] frame;
             try
             {
@@ -124,18 +133,11 @@ public sealed class BrokerConnection : IAsyncDisposable
     /// <summary>Sends a request the broker does not answer (Produce with acks=0).</summary>
     public async Task SendWithoutResponseAsync<TReq>(TReq request, CancellationToken ct = default) where TReq : IKafkaRequest<TReq>
     {
-        short v = TryVersion<TReq>(out var best) ? best
-            : throw new KafkaErrorException(ErrorCode.UnsupportedVersion, $"the broker at {Host}:{Port} does not support {TReq.ApiKey}");
-        using var w = new KafkaWriter();
-        w.WriteInt32(0);
+        short v = BestVersion<TReq>();
         await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            new RequestHeader { RequestApiKey = (short)TReq.ApiKey, RequestApiVersion = v, CorrelationId = ++_correlation, ClientId = _clientId }
-                .Write(w, TReq.IsFlexible(v) ? (short)2 : (short)1);
-            request.Write(w, v);
-            var bytes = w.ToArray();
-            BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
+            var bytes = Frame(request, v, ++_correlation);
             try
             {
                 await _stream.WriteAsync(bytes, ct).ConfigureAwait(false);

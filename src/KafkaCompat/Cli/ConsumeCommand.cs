@@ -80,6 +80,8 @@ public static class ConsumeCommand
             var fmt = Unescape(p.GetValue(format)!);
             using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
             long printed = 0;
+            // records go to stdout; when that is a file or a pipe and stderr is a terminal, a count goes to stderr
+            using var progress = Progress.Start(json || !Console.IsOutputRedirected, "consumed");
             try
             {
                 while (limit is null || printed < limit)
@@ -111,6 +113,7 @@ public static class ConsumeCommand
                         positions[part] = rec.Offset + 1;
                         printed++;
                     }
+                    progress.Report(printed);
                     await stdout.FlushAsync(ct);
                     if (member != null && Environment.TickCount64 >= nextCommit)
                     {

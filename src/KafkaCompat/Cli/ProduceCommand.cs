@@ -125,7 +125,8 @@ public sealed class Progress : IDisposable
         _on = on;
     }
 
-    public static Progress Start(bool json, string what) => new(what, !json && !Console.IsErrorRedirected);
+    /// <param name="quiet">No display (JSON output, or the records themselves are on the terminal).</param>
+    public static Progress Start(bool quiet, string what) => new(what, !quiet && !Console.IsErrorRedirected);
 
     public void Report(long count)
     {
