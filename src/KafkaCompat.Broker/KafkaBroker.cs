@@ -123,8 +123,8 @@ public sealed partial class KafkaBroker : IDisposable
         int current = topic.Partitions.Length;
         if (name == KafkaCompat.Broker.Groups.GroupCoordinator.OffsetsTopic)
             return (ErrorCode.InvalidPartitions, $"The partition count of {name} cannot change: groups are placed on its partitions by their number.");
-        if (count < current) return (ErrorCode.InvalidPartitions, $"Topic currently has {current} partitions, which is higher than the requested {count}.");
-        if (count == current) return (ErrorCode.InvalidPartitions, $"Topic already has {current} partitions.");
+        if (count < current) return (ErrorCode.InvalidPartitions, $"The topic {name} currently has {current} partition(s); {count} would not be an increase.");
+        if (count == current) return (ErrorCode.InvalidPartitions, $"Topic already has {current} partition(s).");
         if (count > 100_000) return (ErrorCode.InvalidPartitions, $"Number of partitions {count} exceeds this broker's limit of 100000.");
         if (assignments != null)
         {
@@ -138,6 +138,10 @@ public sealed partial class KafkaBroker : IDisposable
         LogPartitionsAdded(_logger, name, current, count);
         return (ErrorCode.None, null);
     }
+
+    /// <summary>Held while a config change reads a topic's overrides and writes the new set, so two concurrent
+    /// IncrementalAlterConfigs on one topic cannot lose each other's keys.</summary>
+    public object ConfigChangeLock { get; } = new();
 
     /// <summary>Replaces a topic's config overrides after validating them; they are persisted and take effect at once.</summary>
     public Apis.ConfigResources.Lookup AlterTopicConfigs(TopicLogs topic, Dictionary<string, string> overrides, bool validateOnly)

@@ -31,6 +31,13 @@ public sealed class BrokerConnection : IAsyncDisposable
     public string Host { get; }
     public int Port { get; }
 
+    /// <summary>A request was interrupted between its write and the end of its answer: the stream is out of step and
+    /// the connection is closed; <see cref="KafkaClient"/> opens a new one.</summary>
+    public bool Broken { get; private set; }
+
+    /// <summary>Longest wait for one answer (on top of a Fetch's own wait).</summary>
+    public static TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     private BrokerConnection(TcpClient tcp, string host, int port, string clientId)
     {
         _tcp = tcp;
@@ -105,22 +112,32 @@ public sealed class BrokerConnection : IAsyncDisposable
         await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
+            if (Broken) throw new KafkaConnectionException($"connection to {Host}:{Port} was interrupted");
             int id = ++_correlation;
             var bytes = Frame(request, v, id);
             byte[] frame;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(RequestTimeout);
             try
             {
-                await _stream.WriteAsync(bytes, ct).ConfigureAwait(false);
+                await _stream.WriteAsync(bytes, timeout.Token).ConfigureAwait(false);
                 var size = new byte[4];
-                await _stream.ReadExactlyAsync(size, ct).ConfigureAwait(false);
+                await _stream.ReadExactlyAsync(size, timeout.Token).ConfigureAwait(false);
                 int length = BinaryPrimitives.ReadInt32BigEndian(size);
                 if (length is < 4 or > 256 << 20) throw new KafkaConnectionException($"{Host}:{Port} sent a frame of {length} bytes");
                 frame = new byte[length];
-                await _stream.ReadExactlyAsync(frame, ct).ConfigureAwait(false);
+                await _stream.ReadExactlyAsync(frame, timeout.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or SocketException or EndOfStreamException)
+            catch (Exception e)
             {
-                throw new KafkaConnectionException($"connection to {Host}:{Port} failed: {e.Message}", e);
+                // whatever was cut short, the next answer on this stream would belong to this request
+                Broken = true;
+                _tcp.Dispose();
+                if (e is OperationCanceledException && !ct.IsCancellationRequested)
+                    throw new KafkaConnectionException($"{Host}:{Port} did not answer {TReq.ApiKey} within {RequestTimeout.TotalSeconds:0} s", e);
+                if (e is IOException or SocketException or EndOfStreamException)
+                    throw new KafkaConnectionException($"connection to {Host}:{Port} failed: {e.Message}", e);
+                throw;
             }
             return Parse<TReq, TResp>(frame, v, flexible, id);
         }
@@ -137,14 +154,18 @@ public sealed class BrokerConnection : IAsyncDisposable
         await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
+            if (Broken) throw new KafkaConnectionException($"connection to {Host}:{Port} was interrupted");
             var bytes = Frame(request, v, ++_correlation);
             try
             {
                 await _stream.WriteAsync(bytes, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or SocketException)
+            catch (Exception e)
             {
-                throw new KafkaConnectionException($"connection to {Host}:{Port} failed: {e.Message}", e);
+                Broken = true;
+                _tcp.Dispose();
+                if (e is IOException or SocketException) throw new KafkaConnectionException($"connection to {Host}:{Port} failed: {e.Message}", e);
+                throw;
             }
         }
         finally

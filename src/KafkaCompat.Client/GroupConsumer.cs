@@ -14,7 +14,7 @@ public sealed class GroupConsumer : IAsyncDisposable
     private readonly string _group;
     private readonly string _topic;
     private readonly int _sessionTimeoutMs;
-    private BrokerConnection? _coordinator;
+    private int _coordinatorNode = -1;
     private string _memberId = "";
     private int _generation = -1;
     private volatile bool _rejoin;
@@ -22,6 +22,8 @@ public sealed class GroupConsumer : IAsyncDisposable
     private Task? _heartbeat;
 
     public IReadOnlyList<int> Assigned { get; private set; } = [];
+    /// <summary>The topic's partitions and leaders as loaded at the last join (partitions may have been added).</summary>
+    public TopicLayout? Layout { get; private set; }
     /// <summary>Set by the heartbeat when the group rebalances; the owner rejoins with <see cref="JoinAsync"/>.</summary>
     public bool RejoinNeeded => _rejoin;
     public string MemberId => _memberId;
@@ -34,14 +36,22 @@ public sealed class GroupConsumer : IAsyncDisposable
         _sessionTimeoutMs = sessionTimeoutMs;
     }
 
-    /// <summary>Joins (or rejoins) the group and returns this member's partitions of the topic.</summary>
-    public async Task<IReadOnlyList<int>> JoinAsync(TopicLayout layout, CancellationToken ct)
+    private async Task<BrokerConnection> CoordinatorAsync(CancellationToken ct)
+    {
+        if (_coordinatorNode < 0) _coordinatorNode = await _client.FindCoordinatorAsync(_group, ct).ConfigureAwait(false);
+        return await _client.NodeAsync(_coordinatorNode, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Joins (or rejoins) the group and returns this member's partitions of the topic; <see cref="Layout"/>
+    /// is reloaded first, so partitions added since are known.</summary>
+    public async Task<IReadOnlyList<int>> JoinAsync(CancellationToken ct)
     {
         await StopHeartbeatAsync().ConfigureAwait(false);
-        _coordinator ??= await _client.CoordinatorAsync(_group, ct).ConfigureAwait(false);
+        var layout = Layout = await TopicLayout.LoadAsync(_client, _topic, allowAutoCreate: false, ct).ConfigureAwait(false);
         for (int attempt = 0; ; attempt++)
         {
-            var join = await _coordinator.SendAsync<JoinGroupRequest, JoinGroupResponse>(new JoinGroupRequest
+            var coordinator = await CoordinatorAsync(ct).ConfigureAwait(false);
+            var join = await coordinator.SendAsync<JoinGroupRequest, JoinGroupResponse>(new JoinGroupRequest
             {
                 GroupId = _group, SessionTimeoutMs = _sessionTimeoutMs, RebalanceTimeoutMs = 30_000, MemberId = _memberId,
                 ProtocolType = "consumer",
@@ -58,6 +68,12 @@ public sealed class GroupConsumer : IAsyncDisposable
                 _memberId = "";
                 continue;
             }
+            if (error is ErrorCode.NotCoordinator or ErrorCode.CoordinatorNotAvailable && attempt < 50)
+            {
+                _coordinatorNode = -1;
+                await Task.Delay(200, ct).ConfigureAwait(false);
+                continue;
+            }
             if (error is ErrorCode.CoordinatorLoadInProgress or ErrorCode.RebalanceInProgress && attempt < 50)
             {
                 await Task.Delay(200, ct).ConfigureAwait(false);
@@ -67,14 +83,18 @@ public sealed class GroupConsumer : IAsyncDisposable
             _memberId = join.MemberId;
             _generation = join.GenerationId;
             var assignments = join.Leader == join.MemberId ? await AssignRangeAsync(join.Members, layout, ct).ConfigureAwait(false) : [];
-            var sync = await _coordinator.SendAsync<SyncGroupRequest, SyncGroupResponse>(new SyncGroupRequest
+            var sync = await coordinator.SendAsync<SyncGroupRequest, SyncGroupResponse>(new SyncGroupRequest
             {
                 GroupId = _group, GenerationId = _generation, MemberId = _memberId, ProtocolType = "consumer", ProtocolName = Assignor,
                 Assignments = assignments,
             }, ct: ct).ConfigureAwait(false);
             if ((ErrorCode)sync.ErrorCode is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration && attempt < 50) continue;
             if (sync.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)sync.ErrorCode, $"syncing group '{_group}'");
-            Assigned = ConsumerProtocol.AssignedPartitions(sync.Assignment).Where(a => a.Topic == _topic).Select(a => a.Partition).Order().ToList();
+            // a partition the leader knows of but this member's metadata does not yet: load the layout again
+            var assigned = ConsumerProtocol.AssignedPartitions(sync.Assignment).Where(a => a.Topic == _topic).Select(a => a.Partition).Order().ToList();
+            if (assigned.Any(p => !layout.Leaders.ContainsKey(p)))
+                layout = Layout = await TopicLayout.LoadAsync(_client, _topic, allowAutoCreate: false, ct).ConfigureAwait(false);
+            Assigned = assigned.Where(layout.Leaders.ContainsKey).ToList();
             _rejoin = false;
             _heartbeatStop = new CancellationTokenSource();
             _heartbeat = HeartbeatLoopAsync(_heartbeatStop.Token);
@@ -128,23 +148,23 @@ public sealed class GroupConsumer : IAsyncDisposable
             try
             {
                 await Task.Delay(interval, ct).ConfigureAwait(false);
-                var resp = await _coordinator!.SendAsync<HeartbeatRequest, HeartbeatResponse>(new HeartbeatRequest
+                var coordinator = await CoordinatorAsync(ct).ConfigureAwait(false);
+                var resp = await coordinator.SendAsync<HeartbeatRequest, HeartbeatResponse>(new HeartbeatRequest
                 {
                     GroupId = _group, GenerationId = _generation, MemberId = _memberId,
                 }, ct: ct).ConfigureAwait(false);
                 var error = (ErrorCode)resp.ErrorCode;
-                if (error is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId)
-                {
-                    if (error != ErrorCode.RebalanceInProgress) _memberId = "";
-                    _rejoin = true;
-                    return;
-                }
+                if (error == ErrorCode.None) continue;
+                if (error is ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId or ErrorCode.FencedInstanceId) _memberId = "";
+                if (error is ErrorCode.NotCoordinator or ErrorCode.CoordinatorNotAvailable) _coordinatorNode = -1;
+                _rejoin = true; // a rebalance, or membership lost: the owner joins again
+                return;
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 return;
             }
-            catch (KafkaConnectionException)
+            catch (Exception e) when (e is KafkaConnectionException or KafkaErrorException)
             {
                 _rejoin = true;
                 return;
@@ -155,7 +175,7 @@ public sealed class GroupConsumer : IAsyncDisposable
     /// <summary>Commits the positions of this member's partitions; false when the group has moved on (a rebalance).</summary>
     public async Task<bool> CommitAsync(IReadOnlyDictionary<int, long> positions, CancellationToken ct)
     {
-        if (positions.Count == 0 || _coordinator is null) return true;
+        if (positions.Count == 0 || _generation < 0) return true;
         try
         {
             await GroupAdmin.CommitAsync(_client, _group, positions.ToDictionary(p => (_topic, p.Key), p => p.Value), _memberId, _generation, ct).ConfigureAwait(false);
@@ -172,7 +192,11 @@ public sealed class GroupConsumer : IAsyncDisposable
     {
         if (_heartbeatStop is null) return;
         await _heartbeatStop.CancelAsync().ConfigureAwait(false);
-        if (_heartbeat != null) await _heartbeat.ConfigureAwait(false);
+        if (_heartbeat != null)
+        {
+            try { await _heartbeat.ConfigureAwait(false); }
+            catch (Exception e) when (e is OperationCanceledException or KafkaConnectionException or KafkaErrorException) { }
+        }
         _heartbeatStop.Dispose();
         _heartbeatStop = null;
     }
@@ -181,15 +205,17 @@ public sealed class GroupConsumer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopHeartbeatAsync().ConfigureAwait(false);
-        if (_coordinator is null || _memberId.Length == 0) return;
+        if (_generation < 0 || _memberId.Length == 0) return;
         try
         {
-            await _coordinator.SendAsync<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var coordinator = await CoordinatorAsync(timeout.Token).ConfigureAwait(false);
+            await coordinator.SendAsync<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest
             {
                 GroupId = _group, MemberId = _memberId, Members = [new() { MemberId = _memberId }],
-            }).ConfigureAwait(false);
+            }, ct: timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is KafkaConnectionException or KafkaErrorException)
+        catch (Exception e) when (e is KafkaConnectionException or KafkaErrorException or OperationCanceledException)
         {
             // leaving is a courtesy: the session timeout removes the member anyway
         }

@@ -74,10 +74,11 @@ public sealed record GroupMemberView(string MemberId, string? InstanceId, string
 
 public sealed record GroupView(string GroupId, string State, string ProtocolType, string Protocol, List<GroupMemberView> Members);
 
-/// <summary>Committed offset, end offset and lag of one partition a group has offsets for.</summary>
+/// <summary>Committed offset, end offset and lag of one partition a group has offsets for (or is assigned); without a
+/// committed offset the lag is unknown (null), as kafka-consumer-groups shows it ("-").</summary>
 public sealed record PartitionLag(string Topic, int Partition, long Committed, long End, string? Owner)
 {
-    public long Lag => Committed < 0 ? End : Math.Max(0, End - Committed);
+    public long? Lag => Committed < 0 ? null : Math.Max(0, End - Committed);
 }
 
 /// <summary>Group administration: list, describe with lag, delete, reset offsets.</summary>

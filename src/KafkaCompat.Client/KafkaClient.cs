@@ -12,7 +12,9 @@ public sealed class KafkaClient : IAsyncDisposable
     private readonly string _clientId;
     private readonly Dictionary<int, BrokerConnection> _nodes = new();
     private readonly Dictionary<int, (string Host, int Port)> _addresses = new();
-    private readonly BrokerConnection _bootstrap;
+    private BrokerConnection _bootstrap;
+    private readonly string _bootstrapHost;
+    private readonly int _bootstrapPort;
 
     public int ControllerId { get; private set; } = -1;
     public string? ClusterId { get; private set; }
@@ -20,7 +22,15 @@ public sealed class KafkaClient : IAsyncDisposable
     private KafkaClient(BrokerConnection bootstrap, string clientId)
     {
         _bootstrap = bootstrap;
+        _bootstrapHost = bootstrap.Host;
+        _bootstrapPort = bootstrap.Port;
         _clientId = clientId;
+    }
+
+    private async Task<BrokerConnection> BootstrapAsync(CancellationToken ct)
+    {
+        if (_bootstrap.Broken) _bootstrap = await BrokerConnection.ConnectAsync(_bootstrapHost, _bootstrapPort, _clientId, ct).ConfigureAwait(false);
+        return _bootstrap;
     }
 
     /// <summary>Connects to the first reachable bootstrap server.</summary>
@@ -61,7 +71,7 @@ public sealed class KafkaClient : IAsyncDisposable
             Topics = topics?.Select(t => new MetadataRequest.MetadataRequestTopic { Name = t }).ToList(),
             AllowAutoTopicCreation = allowAutoCreate,
         };
-        var resp = await _bootstrap.SendAsync<MetadataRequest, MetadataResponse>(req, ct: ct).ConfigureAwait(false);
+        var resp = await (await BootstrapAsync(ct).ConfigureAwait(false)).SendAsync<MetadataRequest, MetadataResponse>(req, ct: ct).ConfigureAwait(false);
         foreach (var b in resp.Brokers) _addresses[b.NodeId] = (b.Host, b.Port);
         ControllerId = resp.ControllerId;
         ClusterId = resp.ClusterId;
@@ -71,7 +81,7 @@ public sealed class KafkaClient : IAsyncDisposable
     /// <summary>The connection to a broker by node id (the bootstrap connection when it is that broker).</summary>
     public async Task<BrokerConnection> NodeAsync(int nodeId, CancellationToken ct = default)
     {
-        if (_nodes.TryGetValue(nodeId, out var c)) return c;
+        if (_nodes.TryGetValue(nodeId, out var c) && !c.Broken) return c;
         if (!_addresses.TryGetValue(nodeId, out var addr)) throw new KafkaConnectionException($"broker {nodeId} is not in the cluster metadata");
         c = await BrokerConnection.ConnectAsync(addr.Host, addr.Port, _clientId, ct).ConfigureAwait(false);
         _nodes[nodeId] = c;
@@ -80,14 +90,16 @@ public sealed class KafkaClient : IAsyncDisposable
 
     /// <summary>Where admin requests go: the controller if Metadata names one, else the bootstrap broker.</summary>
     public Task<BrokerConnection> AdminAsync(CancellationToken ct = default) =>
-        ControllerId >= 0 && _addresses.ContainsKey(ControllerId) ? NodeAsync(ControllerId, ct) : Task.FromResult(_bootstrap);
-
-    public BrokerConnection Bootstrap => _bootstrap;
+        ControllerId >= 0 && _addresses.ContainsKey(ControllerId) ? NodeAsync(ControllerId, ct) : BootstrapAsync(ct);
 
     /// <summary>The group coordinator of <paramref name="group"/>.</summary>
-    public async Task<BrokerConnection> CoordinatorAsync(string group, CancellationToken ct = default)
+    public async Task<BrokerConnection> CoordinatorAsync(string group, CancellationToken ct = default) =>
+        await NodeAsync(await FindCoordinatorAsync(group, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+
+    /// <summary>FindCoordinator: the node id of the group's coordinator (its address is remembered).</summary>
+    public async Task<int> FindCoordinatorAsync(string group, CancellationToken ct = default)
     {
-        var resp = await _bootstrap.SendAsync<FindCoordinatorRequest, FindCoordinatorResponse>(
+        var resp = await (await BootstrapAsync(ct).ConfigureAwait(false)).SendAsync<FindCoordinatorRequest, FindCoordinatorResponse>(
             new FindCoordinatorRequest { Key = group, KeyType = 0, CoordinatorKeys = [group] }, ct: ct).ConfigureAwait(false);
         // v4+ answer per key; older versions at the top level
         var (error, message, node, host, port) = resp.Coordinators.Count > 0
@@ -95,7 +107,7 @@ public sealed class KafkaClient : IAsyncDisposable
             : (resp.ErrorCode, resp.ErrorMessage, resp.NodeId, resp.Host, resp.Port);
         if (error != 0) throw new KafkaErrorException((ErrorCode)error, message);
         _addresses[node] = (host, port);
-        return await NodeAsync(node, ct).ConfigureAwait(false);
+        return node;
     }
 
     public async ValueTask DisposeAsync()

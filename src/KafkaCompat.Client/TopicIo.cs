@@ -116,13 +116,15 @@ public static class TopicIo
         return result;
     }
 
-    /// <summary>One Fetch per leader for the given positions; returns the records at or after each position, in offset
-    /// order per partition, and the partitions' high watermarks.</summary>
-    public static async Task<(List<(int Partition, Record Record)> Records, Dictionary<int, long> HighWatermarks)> FetchAsync(
-        KafkaClient client, TopicLayout topic, IReadOnlyDictionary<int, long> positions, int maxWaitMs, CancellationToken ct)
+    /// <summary>What one round of fetches returned: records at or after each position (in offset order per partition),
+    /// the offset after the last complete batch seen per partition (control batches and records before the position
+    /// included, so a reader always moves on), and the partitions whose position is outside the log.</summary>
+    public sealed record FetchResult(List<(int Partition, Record Record)> Records, Dictionary<int, long> Next, HashSet<int> OutOfRange);
+
+    /// <summary>One Fetch per leader for the given positions.</summary>
+    public static async Task<FetchResult> FetchAsync(KafkaClient client, TopicLayout topic, IReadOnlyDictionary<int, long> positions, int maxWaitMs, CancellationToken ct)
     {
-        var records = new List<(int, Record)>();
-        var hw = new Dictionary<int, long>();
+        var result = new FetchResult(new(), new(), new());
         foreach (var byLeader in positions.Keys.GroupBy(p => topic.Leaders[p]))
         {
             var conn = await client.NodeAsync(byLeader.Key, ct).ConfigureAwait(false);
@@ -138,23 +140,29 @@ public static class TopicIo
             if (resp.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)resp.ErrorCode, $"fetching {topic.Name}");
             foreach (var pd in resp.Responses.SelectMany(t => t.Partitions))
             {
+                if (pd.ErrorCode == (short)ErrorCode.OffsetOutOfRange)
+                {
+                    result.OutOfRange.Add(pd.PartitionIndex);
+                    continue;
+                }
                 if (pd.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)pd.ErrorCode, $"fetching {topic.Name}-{pd.PartitionIndex} at offset {positions[pd.PartitionIndex]}");
-                hw[pd.PartitionIndex] = pd.HighWatermark;
                 var data = pd.Records ?? ReadOnlyMemory<byte>.Empty;
-                long from = positions[pd.PartitionIndex];
+                long from = positions[pd.PartitionIndex], next = from;
                 for (int pos = 0; pos + RecordBatch.HeaderSize <= data.Length;)
                 {
                     var span = data.Span[pos..];
                     int size = RecordBatch.TotalSize(span);
-                    if (size <= 0 || pos + size > data.Length) break; // a partial batch at the end of the answer
+                    if (size <= RecordBatch.HeaderSize || pos + size > data.Length) break; // a partial batch at the end of the answer
                     var batch = data.Slice(pos, size);
                     pos += size;
+                    next = Math.Max(next, RecordBatch.LastOffset(batch.Span) + 1);
                     if (RecordBatch.IsControl(batch.Span) || RecordBatch.LastOffset(batch.Span) < from) continue;
                     foreach (var rec in RecordReader.ReadBatch(batch))
-                        if (rec.Offset >= from) records.Add((pd.PartitionIndex, rec));
+                        if (rec.Offset >= from) result.Records.Add((pd.PartitionIndex, rec));
                 }
+                result.Next[pd.PartitionIndex] = next;
             }
         }
-        return (records, hw);
+        return result;
     }
 }

@@ -43,7 +43,8 @@ public sealed partial class KafkaServer : IAsyncDisposable
         listener.Bind(new IPEndPoint(address, cfg.Port));
         listener.Listen(512);
         _listener = listener;
-        _broker.AdvertisedPort = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        // advertised.listeners may name another port (a container's mapped port); otherwise the one bound
+        _broker.AdvertisedPort = _broker.Config.AdvertisedPort ?? ((IPEndPoint)listener.LocalEndPoint!).Port;
         _acceptLoop = AcceptLoop(listener);
     }
 

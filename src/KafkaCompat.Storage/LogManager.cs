@@ -205,7 +205,17 @@ public sealed class LogManager : IDisposable
                 all[p] = PartitionLog.Open(DataDir, name, p, cfg, clean: true, _log);
             }
             t.Record.Partitions = count;
-            SaveRecords();
+            try
+            {
+                SaveRecords();
+            }
+            catch
+            {
+                // not recorded, so not added: close the new logs and leave the topic as it was
+                t.Record.Partitions = old.Length;
+                for (int p = old.Length; p < count; p++) all[p].Delete();
+                throw;
+            }
             t.Grow(all);
             return true;
         }

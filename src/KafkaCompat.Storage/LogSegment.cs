@@ -37,7 +37,7 @@ public sealed class LogSegment : IDisposable
 
     public static string FileStem(long baseOffset) => baseOffset.ToString("D20");
 
-    private LogSegment(string dir, long baseOffset, LogConfig config, int size, int indexEntries, int timeIndexEntries)
+    private LogSegment(string dir, long baseOffset, LogConfig config, int size, int indexEntries, int timeIndexEntries, int minCapacity = 0)
     {
         _config = config;
         BaseOffset = baseOffset;
@@ -45,7 +45,9 @@ public sealed class LogSegment : IDisposable
         LogPath = Path.Combine(dir, FileStem(baseOffset) + ".log");
         IndexPath = Path.Combine(dir, FileStem(baseOffset) + ".index");
         TimeIndexPath = Path.Combine(dir, FileStem(baseOffset) + ".timeindex");
-        _capacity = Math.Max(config.SegmentBytes, size);
+        // room for the largest batch the topic accepts even when segment.bytes is smaller (Kafka lets one batch
+        // overflow a segment), and for a compacted copy of a segment written under a larger segment.bytes
+        _capacity = Math.Max(Math.Max(config.SegmentBytes, size), Math.Max(minCapacity, config.MaxMessageBytes + RecordBatch.LogOverhead));
         _log = MappedFile.Open(LogPath, _capacity);
         _size = size;
         Index = new OffsetIndex(IndexPath, baseOffset, config.SegmentIndexBytes, indexEntries);
@@ -56,14 +58,14 @@ public sealed class LogSegment : IDisposable
     /// (a larger segment.bytes only up to the size the file was mapped for).</summary>
     public void UseConfig(LogConfig config) => Volatile.Write(ref _config, config);
 
-    public static LogSegment Create(string dir, long baseOffset, LogConfig config)
+    public static LogSegment Create(string dir, long baseOffset, LogConfig config, int minCapacity = 0)
     {
         foreach (var ext in new[] { ".log", ".index", ".timeindex" })
         {
             var p = Path.Combine(dir, FileStem(baseOffset) + ext);
             if (File.Exists(p)) File.Delete(p);
         }
-        return new LogSegment(dir, baseOffset, config, 0, 0, 0);
+        return new LogSegment(dir, baseOffset, config, 0, 0, 0, minCapacity);
     }
 
     /// <summary>

@@ -84,7 +84,6 @@ public sealed partial class PartitionLog
         {
             var s = segs[i];
             if (Config.MinCompactionLagMs > 0 && s.MaxTimestamp > nowMs - Config.MinCompactionLagMs) break;
-            if (s.Size > Config.SegmentBytes) break; // one oversized batch: a cleaned copy would not fit a segment
             result.Add(s);
         }
         return result;
@@ -126,7 +125,8 @@ public sealed partial class PartitionLog
             long tombstoneHorizon = nowMs - Config.DeleteRetentionMs;
             foreach (var group in groups)
             {
-                var output = LogSegment.Create(tmp, group[0].BaseOffset, Config);
+                // a segment written under a larger segment.bytes forms a group of its own; its copy gets room for all of it
+                var output = LogSegment.Create(tmp, group[0].BaseOffset, Config, (int)Math.Min(int.MaxValue, group.Sum(g => (long)g.Size)));
                 try
                 {
                     foreach (var seg in group)

@@ -25,26 +25,34 @@ serve.SetAction(async (parse, ct) =>
 {
     // precedence, lowest first: defaults, the properties file, KAFKA_* variables, --set, the explicit options
     var config = new BrokerConfig();
-    if (parse.GetValue(configOption) is { } file)
+    try
     {
-        if (!File.Exists(file))
+        if (parse.GetValue(configOption) is { } file)
         {
-            Console.Error.WriteLine($"--config: no such file '{file}'");
-            return 2;
+            if (!File.Exists(file))
+            {
+                Console.Error.WriteLine($"--config: no such file '{file}'");
+                return 2;
+            }
+            config.LoadProperties(file);
         }
-        config.LoadProperties(file);
+        config.ApplyEnvironment(Environment.GetEnvironmentVariables());
+        if (parse.GetValue(fsyncOption)) config.Set("log.flush.interval.messages", "1");
+        foreach (var kv in parse.GetValue(setOption) ?? [])
+        {
+            int eq = kv.IndexOf('=');
+            if (eq <= 0)
+            {
+                Console.Error.WriteLine($"--set expects key=value, got '{kv}'");
+                return 2;
+            }
+            config.Apply(kv[..eq].Trim(), kv[(eq + 1)..].Trim());
+        }
     }
-    config.ApplyEnvironment(Environment.GetEnvironmentVariables());
-    if (parse.GetValue(fsyncOption)) config.Set("log.flush.interval.messages", "1");
-    foreach (var kv in parse.GetValue(setOption) ?? [])
+    catch (ArgumentException e)
     {
-        int eq = kv.IndexOf('=');
-        if (eq <= 0)
-        {
-            Console.Error.WriteLine($"--set expects key=value, got '{kv}'");
-            return 2;
-        }
-        config.Apply(kv[..eq].Trim(), kv[(eq + 1)..].Trim());
+        Console.Error.WriteLine(e.Message);
+        return 2;
     }
     bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
     if (Given(portOption)) config.Port = parse.GetValue(portOption);

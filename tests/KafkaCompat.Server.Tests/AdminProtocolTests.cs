@@ -98,10 +98,10 @@ public sealed class AdminProtocolTests : IAsyncLifetime
         GroupProtocolTests.CreateTopic(_c, "fixed", 3);
         var same = Grow("fixed", 3);
         Assert.Equal((short)ErrorCode.InvalidPartitions, same.ErrorCode);
-        Assert.Equal("Topic already has 3 partitions.", same.ErrorMessage);
+        Assert.Equal("Topic already has 3 partition(s).", same.ErrorMessage);
         var fewer = Grow("fixed", 2);
         Assert.Equal((short)ErrorCode.InvalidPartitions, fewer.ErrorCode);
-        Assert.Contains("higher than the requested 2", fewer.ErrorMessage);
+        Assert.Equal("The topic fixed currently has 3 partition(s); 2 would not be an increase.", fewer.ErrorMessage);
         Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Grow("no-such-topic", 4).ErrorCode);
         Assert.Equal((short)ErrorCode.InvalidTopicException, Grow("bad name!", 4).ErrorCode);
 
@@ -117,8 +117,32 @@ public sealed class AdminProtocolTests : IAsyncLifetime
         {
             Topics = [new() { Name = "fixed", Count = 8 }, new() { Name = "fixed", Count = 9 }], TimeoutMs = 5000,
         }, 3);
-        Assert.All(dup.Results, r => Assert.Equal((short)ErrorCode.InvalidRequest, r.ErrorCode));
+        var dupResult = Assert.Single(dup.Results); // one answer per name
+        Assert.Equal(((short)ErrorCode.InvalidRequest, "Duplicate topic name."), (dupResult.ErrorCode, dupResult.ErrorMessage));
         Assert.Equal(5, MetadataPartitions("fixed"));
+    }
+
+    [Fact]
+    public void ABatchLargerThanSegmentBytesStillFitsASegment()
+    {
+        var r = _c.Call<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest
+        {
+            Topics = [new() { Name = "tiny-segments", NumPartitions = 1, ReplicationFactor = 1, Configs = [new() { Name = "segment.bytes", Value = "1024" }] }],
+        }, 5);
+        Assert.Equal(0, r.Topics[0].ErrorCode);
+        for (int i = 0; i < 3; i++)
+        {
+            var b = new RecordBatchBuilder();
+            b.Add("k"u8, new byte[4000], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var produced = _c.Call<ProduceRequest, ProduceResponse>(new ProduceRequest
+            {
+                Acks = -1, TimeoutMs = 5000,
+                TopicData = [new() { Name = "tiny-segments", PartitionData = [new() { Index = 0, Records = b.Build() }] }],
+            }, 8).Responses[0].PartitionResponses[0];
+            Assert.Equal((0, (long)i), (produced.ErrorCode, produced.BaseOffset));
+        }
+        // like Kafka, one batch may overflow segment.bytes; each one then gets its own segment
+        Assert.Equal(3, _b.Broker.Logs.Get("tiny-segments")!.Partitions[0].Segments.Count);
     }
 
     [Theory]

@@ -96,6 +96,44 @@ public sealed class BrokerConfigTests
     }
 
     [Fact]
+    public void EnvironmentNamesAndBadValues()
+    {
+        var c = new BrokerConfig();
+        c.ApplyEnvironment(new System.Collections.Hashtable
+        {
+            ["KAFKA_NUM_PARTITIONS"] = "4",
+            ["KAFKA_SOME__UNDERSCORED_KEY"] = "x",
+            ["KAFKA_WITH___DASH"] = "y",
+            ["PATH"] = "/bin",
+        });
+        Assert.Equal(4, c.NumPartitions);
+        Assert.Equal("x", c.Get("some_underscored.key"));
+        Assert.Equal("y", c.Get("with-dash"));
+        Assert.Null(c.Get("path"));
+
+        var e = Assert.Throws<ArgumentException>(() => c.Apply("log.segment.bytes", "1g"));
+        Assert.Contains("log.segment.bytes", e.Message);
+        Assert.Throws<ArgumentException>(() => c.Apply("log.retention.hours", "soon"));
+        Assert.Throws<ArgumentException>(() => c.Apply("log.cleanup.policy", "shred"));
+        Assert.Throws<ArgumentException>(() => c.Apply("auto.create.topics.enable", "maybe"));
+        c.Apply("some.key.we.do.not.know", "anything"); // kept as given
+        c.Apply("advertised.listeners", "PLAINTEXT://kafka.example:29092");
+        Assert.Equal(("kafka.example", 29092), (c.AdvertisedHost, c.AdvertisedPort));
+    }
+
+    [Fact]
+    public void ABadBrokerValueIsAnErrorExit()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { RepoPaths.BrokerDll, "serve", "--port", "0", "--set", "log.segment.bytes=1g" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(2, p.ExitCode);
+        Assert.Contains("log.segment.bytes", err);
+    }
+
+    [Fact]
     public void AMissingPropertiesFileIsAnErrorExit()
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -242,18 +242,17 @@ public sealed class CliGroupTests : IAsyncLifetime
     {
         Assert.Equal(0, (await Cli(null, "topic", "create", "shared", "--partitions", "3")).Exit);
         await using var client = await KafkaClient.ConnectAsync(_b.BootstrapServers);
-        var layout = await TopicLayout.LoadAsync(client, "shared", false, default);
         await using var a = new GroupConsumer(client, "sharing", "shared", sessionTimeoutMs: 3000);
-        Assert.Equal([0, 1, 2], await a.JoinAsync(layout, default));
+        Assert.Equal([0, 1, 2], await a.JoinAsync(default));
 
         await using var client2 = await KafkaClient.ConnectAsync(_b.BootstrapServers);
         await using var b = new GroupConsumer(client2, "sharing", "shared", sessionTimeoutMs: 3000);
-        var bJoin = b.JoinAsync(layout, default);
+        var bJoin = b.JoinAsync(default);
         // a learns of the rebalance from its heartbeat and joins again, as a client's poll loop does
         var until = DateTime.UtcNow.AddSeconds(20);
         while (!a.RejoinNeeded && DateTime.UtcNow < until) await Task.Delay(50);
         Assert.True(a.RejoinNeeded, "a never saw the rebalance");
-        var aParts = await a.JoinAsync(layout, default);
+        var aParts = await a.JoinAsync(default);
         var bParts = await bJoin;
         Assert.Equal([0, 1, 2], aParts.Concat(bParts).Order());
         Assert.Empty(aParts.Intersect(bParts));

@@ -278,6 +278,16 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
         Assert.Equal((short)ErrorCode.InvalidRequest,
             Incremental(topic, version, ("retention.ms", OpSet, "1"), ("retention.ms", OpDelete, null)).ErrorCode);
         Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Incremental("incremental-missing", version, ("retention.ms", OpSet, "1")).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRequest, Incremental(topic, version, ("cleanup.policy", OpAppend, null)).ErrorCode);
+        var twice = _c.Call<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>(new IncrementalAlterConfigsRequest
+        {
+            Resources =
+            [
+                new() { ResourceType = TopicType, ResourceName = topic, Configs = [new() { Name = "retention.ms", ConfigOperation = OpSet, Value = "1" }] },
+                new() { ResourceType = TopicType, ResourceName = topic, Configs = [new() { Name = "retention.ms", ConfigOperation = OpSet, Value = "2" }] },
+            ],
+        }, version);
+        Assert.All(twice.Responses, r => Assert.Equal(((short)ErrorCode.InvalidRequest, "Each resource must appear at most once."), (r.ErrorCode, r.ErrorMessage)));
         Assert.Equal("5000", TopicValues(topic)["retention.ms"]);
     }
 

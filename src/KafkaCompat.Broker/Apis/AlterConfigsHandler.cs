@@ -10,9 +10,14 @@ public sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, AlterC
     protected override ValueTask<AlterConfigsResponse?> Handle(RequestContext ctx, AlterConfigsRequest req)
     {
         var resp = new AlterConfigsResponse();
+        var repeated = req.Resources.GroupBy(r => (r.ResourceType, r.ResourceName)).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
         foreach (var res in req.Resources)
         {
-            var outcome = Alter(ctx.Broker, res, req.ValidateOnly);
+            ConfigResources.Lookup outcome;
+            if (repeated.Contains((res.ResourceType, res.ResourceName)))
+                outcome = new(ErrorCode.InvalidRequest, "Each resource must appear at most once.");
+            else
+                lock (ctx.Broker.ConfigChangeLock) outcome = Alter(ctx.Broker, res, req.ValidateOnly);
             resp.Responses.Add(new AlterConfigsResponse.AlterConfigsResourceResponse
             {
                 ResourceType = res.ResourceType, ResourceName = res.ResourceName,

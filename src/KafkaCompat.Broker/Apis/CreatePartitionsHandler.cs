@@ -11,10 +11,12 @@ public sealed class CreatePartitionsHandler : ApiHandler<CreatePartitionsRequest
     {
         var resp = new CreatePartitionsResponse();
         var duplicates = req.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        var answered = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in req.Topics)
         {
+            if (!answered.Add(t.Name)) continue; // one answer per name, as Kafka gives
             var (error, message) = duplicates.Contains(t.Name)
-                ? (ErrorCode.InvalidRequest, "Duplicate topic in request.")
+                ? (ErrorCode.InvalidRequest, "Duplicate topic name.")
                 : ctx.Broker.AddPartitions(t.Name, t.Count, t.Assignments?.Select(a => a.BrokerIds).ToList(), req.ValidateOnly);
             resp.Results.Add(new CreatePartitionsResponse.CreatePartitionsTopicResult
             {

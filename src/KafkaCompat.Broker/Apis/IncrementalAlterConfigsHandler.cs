@@ -14,9 +14,14 @@ public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlter
     protected override ValueTask<IncrementalAlterConfigsResponse?> Handle(RequestContext ctx, IncrementalAlterConfigsRequest req)
     {
         var resp = new IncrementalAlterConfigsResponse();
+        var repeated = req.Resources.GroupBy(r => (r.ResourceType, r.ResourceName)).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
         foreach (var res in req.Resources)
         {
-            var outcome = Alter(ctx.Broker, res, req.ValidateOnly);
+            ConfigResources.Lookup outcome;
+            if (repeated.Contains((res.ResourceType, res.ResourceName)))
+                outcome = new(ErrorCode.InvalidRequest, "Each resource must appear at most once.");
+            else
+                lock (ctx.Broker.ConfigChangeLock) outcome = Alter(ctx.Broker, res, req.ValidateOnly);
             resp.Responses.Add(new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
             {
                 ResourceType = res.ResourceType, ResourceName = res.ResourceName,
@@ -47,6 +52,7 @@ public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlter
                     overrides.Remove(c.Name);
                     break;
                 case OpAppend or OpSubtract:
+                    if (c.Value is null) return new(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
                     if (def.Type != ConfigType.List)
                         return new(ErrorCode.InvalidConfig,
                             $"Config value {(c.ConfigOperation == OpAppend ? "append" : "subtract")} is not allowed for config key: {c.Name}");

@@ -16,6 +16,8 @@ public sealed class BrokerConfig
     public string Host { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 9092;
     public string? AdvertisedHost { get; set; }
+    /// <summary>The port of <c>advertised.listeners</c>, when it names one; clients are told the bound port otherwise.</summary>
+    public int? AdvertisedPort { get; set; }
     public string DataDir { get; set; } = "./data";
 
     /// <summary>Defaults of the broker keys that have one (see <see cref="BrokerConfigs"/>).</summary>
@@ -28,6 +30,7 @@ public sealed class BrokerConfig
     /// and the data directory (<c>listeners=PLAINTEXT://:9093</c>, <c>log.dirs=/var/lib/kafka</c>).</summary>
     public void Apply(string key, string value)
     {
+        if (CheckBrokerValue(key, value) is { } problem) throw new ArgumentException(problem);
         Set(key, value);
         switch (key)
         {
@@ -35,8 +38,9 @@ public sealed class BrokerConfig
                 Host = host.Length == 0 ? "0.0.0.0" : host;
                 Port = port;
                 break;
-            case "advertised.listeners" when FirstListener(value) is var (host, _) && host.Length > 0:
-                AdvertisedHost = host;
+            case "advertised.listeners" when FirstListener(value) is var (host, port):
+                if (host.Length > 0) AdvertisedHost = host;
+                AdvertisedPort = port;
                 break;
             case "log.dirs" or "log.dir" when value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is [var first, ..]:
                 DataDir = first;
@@ -45,6 +49,26 @@ public sealed class BrokerConfig
                 Port = p;
                 break;
         }
+    }
+
+    /// <summary>Null when <paramref name="value"/> suits <paramref name="key"/>: the type of a known broker key, and for
+    /// the broker names of topic configs (log.segment.bytes, ...) the topic config's own rules.</summary>
+    public static string? CheckBrokerValue(string key, string value)
+    {
+        var def = BrokerConfigs.Find(key);
+        if (def is null) return null; // keys this broker does not act on are kept as given
+        var topicDef = TopicConfigs.All.FirstOrDefault(t => t.BrokerKey == key);
+        if (topicDef != null)
+            return topicDef.Check(value) is { } err ? err.Replace($"configuration {topicDef.Name}", $"configuration {key}", StringComparison.Ordinal) : null;
+        bool ok = def.Type switch
+        {
+            ConfigType.Int => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+            ConfigType.Long => long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+            ConfigType.Boolean => bool.TryParse(value, out _),
+            ConfigType.Double => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
+            _ => true,
+        };
+        return ok ? null : $"Invalid value {value} for configuration {key}: expected {def.Type.ToString().ToUpperInvariant()}";
     }
 
     /// <summary>The host and port of the first entry of a listener list such as <c>PLAINTEXT://localhost:9092,...</c>.</summary>
@@ -138,7 +162,9 @@ public sealed class BrokerConfig
         {
             var name = (string)e.Key;
             if (!name.StartsWith("KAFKA_", StringComparison.Ordinal) || e.Value is not string value) continue;
-            var key = name["KAFKA_".Length..].ToLowerInvariant().Replace("___", "-").Replace("__", "_").Replace('_', '.');
+            // the container images' convention: ___ is '-', __ is '_', _ is '.'
+            var key = name["KAFKA_".Length..].ToLowerInvariant().Replace("___", "\u0001").Replace("__", "\u0002").Replace('_', '.')
+                .Replace('\u0001', '-').Replace('\u0002', '_');
             if (key.Length > 0) Apply(key, value);
         }
     }

@@ -72,6 +72,14 @@ public static class CliSupport
         {
             return ExitCodes.Ok;
         }
+        catch (IOException e) when (e.Message.Contains("Broken pipe", StringComparison.OrdinalIgnoreCase))
+        {
+            return ExitCodes.Ok; // the reader of our output went away (`consume ... | head`)
+        }
+        catch (IOException e)
+        {
+            return Fail(ExitCodes.Usage, e.Message);
+        }
     }
 
     public static int Fail(int code, string message)

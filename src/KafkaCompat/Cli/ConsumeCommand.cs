@@ -62,7 +62,8 @@ public static class ConsumeCommand
             {
                 if (member is null)
                     return p.GetValue(offset) is { } start ? new() { [parts[0]] = start } : await StartOf(parts);
-                parts = [.. await member.JoinAsync(layout, ct)];
+                parts = [.. await member.JoinAsync(ct)];
+                layout = member.Layout!;
                 var committed = await GroupAdmin.CommittedAsync(client, groupId!, ct);
                 var fresh = await StartOf(parts.Where(x => !committed.ContainsKey((topicName, x))).ToList());
                 return parts.ToDictionary(x => x, x => committed.TryGetValue((topicName, x), out long c) ? c : fresh[x]);
@@ -103,16 +104,40 @@ public static class ConsumeCommand
                         await Task.Delay(200, ct); // a group member without partitions waits for a rebalance
                         continue;
                     }
-                    var (records, _) = await TopicIo.FetchAsync(client, layout, positions, keepGoing ? 500 : 100, ct);
-                    foreach (var (part, rec) in records)
+                    var fetched = await TopicIo.FetchAsync(client, layout, positions, keepGoing ? 500 : 100, ct);
+                    if (fetched.OutOfRange.Count > 0)
                     {
-                        if (limit is not null && printed >= limit) break;
-                        if (stopAt != null && rec.Offset >= stopAt[part]) continue;
+                        // the position fell outside the log (retention, DeleteRecords): reset as the console consumer
+                        // does, to the start with --from-beginning, else to the end
+                        var reset = await TopicIo.OffsetsAsync(client, layout, fetched.OutOfRange, p.GetValue(fromBeginning) ? TopicIo.Earliest : TopicIo.Latest, ct);
+                        foreach (var (part, o) in reset)
+                        {
+                            Console.Error.WriteLine($"{topicName}-{part}: offset {positions[part]} is out of range, reset to {o}");
+                            positions[part] = o;
+                        }
+                    }
+                    bool full = false;
+                    foreach (var (part, rec) in fetched.Records)
+                    {
+                        if (limit is not null && printed >= limit)
+                        {
+                            full = true;
+                            break;
+                        }
+                        if (stopAt != null && rec.Offset >= stopAt[part])
+                        {
+                            positions[part] = Math.Max(positions[part], stopAt[part]);
+                            continue;
+                        }
                         if (json) WriteJsonLine(stdout, topicName, part, rec);
                         else stdout.Write(Format(fmt, topicName, part, rec));
                         positions[part] = rec.Offset + 1;
                         printed++;
                     }
+                    // past control batches and compacted-away offsets, unless records were left unprinted
+                    if (!full)
+                        foreach (var (part, next) in fetched.Next)
+                            positions[part] = Math.Max(positions[part], stopAt is null ? next : Math.Min(next, stopAt[part]));
                     progress.Report(printed);
                     await stdout.FlushAsync(ct);
                     if (member != null && Environment.TickCount64 >= nextCommit)

@@ -68,7 +68,7 @@ public static class GroupCommands
                 w.WriteString("group", view.GroupId);
                 w.WriteString("state", view.State);
                 w.WriteString("protocol", view.Protocol);
-                w.WriteNumber("totalLag", lag.Sum(l => l.Lag));
+                w.WriteNumber("totalLag", lag.Sum(l => l.Lag ?? 0));
                 w.WriteStartArray("members");
                 foreach (var m in view.Members)
                 {
@@ -91,7 +91,7 @@ public static class GroupCommands
                     w.WriteNumber("partition", l.Partition);
                     if (l.Committed >= 0) w.WriteNumber("currentOffset", l.Committed); else w.WriteNull("currentOffset");
                     w.WriteNumber("logEndOffset", l.End);
-                    w.WriteNumber("lag", l.Lag);
+                    if (l.Lag is { } known) w.WriteNumber("lag", known); else w.WriteNull("lag");
                     if (l.Owner != null) w.WriteString("consumer", l.Owner); else w.WriteNull("consumer");
                     w.WriteEndObject();
                 }
@@ -101,10 +101,10 @@ public static class GroupCommands
             else
             {
                 Console.WriteLine($"Group {view.GroupId} is {view.State}" + (view.Protocol.Length > 0 ? $" ({view.Protocol})" : "") +
-                    $", {view.Members.Count} member(s), total lag {lag.Sum(l => l.Lag)}.");
+                    $", {view.Members.Count} member(s), total lag {lag.Sum(l => l.Lag ?? 0)}.");
                 var table = NewTable("Topic", "Partition", "Current offset", "Log end offset", "Lag", "Consumer");
                 foreach (var l in lag)
-                    AddRow(table, l.Topic, l.Partition, l.Committed >= 0 ? l.Committed : "-", l.End, l.Lag, l.Owner ?? "-");
+                    AddRow(table, l.Topic, l.Partition, l.Committed >= 0 ? l.Committed : "-", l.End, l.Lag?.ToString(CultureInfo.InvariantCulture) ?? "-", l.Owner ?? "-");
                 AnsiConsole.Write(table);
             }
             return ExitCodes.Ok;
@@ -177,7 +177,9 @@ public static class GroupCommands
             else
             {
                 long shift = p.GetValue(shiftBy)!.Value;
-                target = parts.ToDictionary(x => x, x => (committed.TryGetValue((topicName, x), out long c) ? c : latest[x]) + shift);
+                if (parts.FirstOrDefault(x => !committed.ContainsKey((topicName, x)), -1) is var none and >= 0)
+                    throw new UsageException($"cannot shift the offset of {topicName}-{none}: group '{groupId}' has no committed offset for it");
+                target = parts.ToDictionary(x => x, x => committed[(topicName, x)] + shift);
             }
             // like Kafka's tool: offsets outside the log are moved to its nearest end
             target = parts.ToDictionary(x => x, x => Math.Clamp(target[x], earliest[x], latest[x]));

@@ -45,45 +45,86 @@ public static class ProduceCommand
             if (fixedPartition is { } fp && !layout.Leaders.ContainsKey(fp))
                 throw new UsageException($"topic '{topicName}' has no partition {fp} (it has {layout.PartitionCount})");
 
+            if (p.GetValue(file) is { } missing && !File.Exists(missing)) throw new UsageException($"--file: no such file '{missing}'");
             using var input = p.GetValue(file) is { } path ? new StreamReader(path) : new StreamReader(Console.OpenStandardInput());
-            var pending = new Dictionary<int, RecordBatchBuilder>();
+            // lines are read ahead on their own task (bounded, so a fast input waits for the broker), so that what was
+            // typed is sent after a short pause instead of waiting for a full batch
+            var lines = System.Threading.Channels.Channel.CreateBounded<string>(10_000);
+            var reading = Task.Run(async () =>
+            {
+                try
+                {
+                    while (await input.ReadLineAsync(ct) is { } line) await lines.Writer.WriteAsync(line, ct);
+                    lines.Writer.Complete();
+                }
+                catch (Exception e)
+                {
+                    lines.Writer.Complete(e);
+                }
+            }, CancellationToken.None);
+            var pending = new Dictionary<int, (RecordBatchBuilder Builder, long Bytes)>();
             var counts = new Dictionary<int, (long Count, long First, long Last)>();
-            int roundRobin = 0, lineNo = 0;
+            int roundRobin = Random.Shared.Next(layout.PartitionCount), lineNo = 0;
             long total = 0;
+            const long MaxBatchBytes = 512 << 10; // well under the default max.message.bytes (1 MiB)
             using var progress = Progress.Start(Json(p), "produced");
 
-            async Task Flush(int part)
+            async Task Flush(int part, CancellationToken token)
             {
-                if (!pending.Remove(part, out var builder) || builder.Count == 0) return;
-                long baseOffset = await TopicIo.ProduceAsync(client, layout, part, builder.Build(0, codec), ackValue, ct);
+                if (!pending.Remove(part, out var entry) || entry.Builder.Count == 0) return;
+                long baseOffset = await TopicIo.ProduceAsync(client, layout, part, entry.Builder.Build(0, codec), ackValue, token);
                 var c = counts.GetValueOrDefault(part, (0, -1, -1));
-                counts[part] = (c.Count + builder.Count, c.First < 0 ? baseOffset : c.First, baseOffset < 0 ? -1 : baseOffset + builder.Count - 1);
-                total += builder.Count;
+                counts[part] = (c.Count + entry.Builder.Count, c.First < 0 ? baseOffset : c.First, baseOffset < 0 ? -1 : baseOffset + entry.Builder.Count - 1);
+                total += entry.Builder.Count;
                 progress.Report(total);
             }
 
-            while (await input.ReadLineAsync(ct) is { } line)
+            async Task FlushAll(CancellationToken token)
             {
-                lineNo++;
-                byte[]? key = null;
-                string value = line;
-                if (sep != null)
-                {
-                    int at = line.IndexOf(sep, StringComparison.Ordinal);
-                    if (at < 0) throw new UsageException($"line {lineNo} has no key separator '{sep}'");
-                    key = Encoding.UTF8.GetBytes(line[..at]);
-                    value = line[(at + sep.Length)..];
-                }
-                int part = fixedPartition ?? (key != null ? TopicIo.PartitionForKey(key, layout.PartitionCount) : roundRobin % layout.PartitionCount);
-                if (!pending.TryGetValue(part, out var builder)) pending[part] = builder = new RecordBatchBuilder();
-                builder.Add(key, Encoding.UTF8.GetBytes(value), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), hdrs, nullKey: key is null);
-                if (builder.Count >= perBatch)
-                {
-                    await Flush(part);
-                    if (key is null) roundRobin++; // keyless records stick to a partition for a batch, then move on
-                }
+                foreach (var part in pending.Keys.ToList()) await Flush(part, token);
             }
-            foreach (var part in pending.Keys.ToList()) await Flush(part);
+
+            try
+            {
+                while (true)
+                {
+                    if (!lines.Reader.TryRead(out var line))
+                    {
+                        var more = lines.Reader.WaitToReadAsync(ct).AsTask();
+                        // nothing new for a moment (someone typing, a slow pipe): send what is buffered
+                        if (pending.Count > 0 && await Task.WhenAny(more, Task.Delay(200, ct)) != more) await FlushAll(ct);
+                        if (!await more) break;
+                        continue;
+                    }
+                    lineNo++;
+                    byte[]? key = null;
+                    string value = line;
+                    if (sep != null)
+                    {
+                        int at = line.IndexOf(sep, StringComparison.Ordinal);
+                        if (at < 0) throw new UsageException($"line {lineNo} has no key separator '{sep}'");
+                        key = Encoding.UTF8.GetBytes(line[..at]);
+                        value = line[(at + sep.Length)..];
+                    }
+                    int part = fixedPartition ?? (key != null ? TopicIo.PartitionForKey(key, layout.PartitionCount) : roundRobin % layout.PartitionCount);
+                    var (builder, bytes) = pending.TryGetValue(part, out var entry) ? entry : (new RecordBatchBuilder(), 0);
+                    var valueBytes = Encoding.UTF8.GetBytes(value);
+                    builder.Add(key, valueBytes, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), hdrs, nullKey: key is null);
+                    bytes += valueBytes.Length + (key?.Length ?? 0) + 16;
+                    pending[part] = (builder, bytes);
+                    if (builder.Count >= perBatch || bytes >= MaxBatchBytes)
+                    {
+                        await Flush(part, ct);
+                        if (key is null) roundRobin++; // keyless records stick to a partition for a batch, then move on
+                    }
+                }
+                await FlushAll(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Ctrl-C: what was read is still sent, as the console producer does on close
+                await FlushAll(CancellationToken.None);
+            }
             progress.Dispose();
 
             if (Json(p)) WriteJson(w =>
