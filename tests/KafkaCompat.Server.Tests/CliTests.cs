@@ -238,6 +238,28 @@ public sealed class CliGroupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFollowingGroupConsumerCommitsAndLeavesOnSigterm()
+    {
+        Assert.Equal(0, (await Cli(null, "topic", "create", "followed", "--partitions", "2")).Exit);
+        Assert.Equal(0, (await Cli(string.Concat(Enumerable.Range(1, 10).Select(i => $"k{i}:{i}\n")), "produce", "followed", "-K", ":")).Exit);
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { RepoPaths.BrokerDll, "consume", "followed", "--group", "followers", "--from-beginning", "--follow", "-b", _b.BootstrapServers })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        for (int i = 0; i < 10; i++) Assert.NotNull(await p.StandardOutput.ReadLineAsync());
+        // still a member while it follows
+        Assert.Equal("Stable", JsonDocument.Parse((await Cli(null, "group", "describe", "followers", "-o", "json")).Out).RootElement.GetProperty("state").GetString());
+        using (var kill = Process.Start("kill", ["-TERM", p.Id.ToString()])) await kill.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await p.WaitForExitAsync(cts.Token);
+        Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {await stderr}");
+        // it left (no session timeout to wait for) and committed what it printed
+        var view = JsonDocument.Parse((await Cli(null, "group", "describe", "followers", "-o", "json")).Out).RootElement;
+        Assert.Equal(("Empty", 0L), (view.GetProperty("state").GetString(), view.GetProperty("totalLag").GetInt64()));
+    }
+
+    [Fact]
     public async Task TwoMembersShareThePartitionsAndAResetNeedsAnIdleGroup()
     {
         Assert.Equal(0, (await Cli(null, "topic", "create", "shared", "--partitions", "3")).Exit);

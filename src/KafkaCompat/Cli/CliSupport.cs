@@ -39,8 +39,19 @@ public static class CliSupport
 
     /// <summary>Runs a client command: connects, runs <paramref name="body"/>, and turns failures into a message on
     /// stderr and an exit code.</summary>
-    public static async Task<int> RunAsync(ParseResult p, CancellationToken ct, Func<KafkaClient, Task<int>> body)
+    public static async Task<int> RunAsync(ParseResult p, CancellationToken invocationCt, Func<KafkaClient, CancellationToken, Task<int>> body)
     {
+        // Ctrl-C and SIGTERM (docker stop, kill) end a command the same way: its token is cancelled, so a consumer
+        // commits and leaves its group and a producer sends what it has read before the process exits
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(invocationCt);
+        void OnSignal(System.Runtime.InteropServices.PosixSignalContext c)
+        {
+            c.Cancel = true;
+            stop.Cancel();
+        }
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
+        var ct = stop.Token;
         var output = p.GetValue(Output);
         if (output is not ("table" or "json"))
         {
@@ -50,7 +61,7 @@ public static class CliSupport
         try
         {
             await using var client = await KafkaClient.ConnectAsync(p.GetValue(Bootstrap)!, ct: ct).ConfigureAwait(false);
-            return await body(client).ConfigureAwait(false);
+            return await body(client, ct).ConfigureAwait(false);
         }
         catch (KafkaErrorException e)
         {

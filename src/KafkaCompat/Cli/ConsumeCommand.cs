@@ -33,7 +33,7 @@ public static class ConsumeCommand
         {
             topicArg, fromBeginning, offset, fromTime, partition, count, follow, timeout, format, group, Bootstrap, Output,
         };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             string topicName = p.GetValue(topicArg)!;
             string? groupId = p.GetValue(group);

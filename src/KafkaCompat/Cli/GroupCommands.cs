@@ -25,7 +25,7 @@ public static class GroupCommands
     private static Command List()
     {
         var cmd = new Command("list", "List consumer groups and their states");
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             var groups = await GroupAdmin.ListAsync(client, ct);
             if (Json(p)) WriteJson(w =>
@@ -56,7 +56,7 @@ public static class GroupCommands
     {
         var name = new Argument<string>("group") { Description = "Group id" };
         var cmd = new Command("describe", "Show a group's state, members, and per partition the committed offset, end offset and lag") { name };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             string groupId = p.GetValue(name)!;
             var view = await GroupAdmin.DescribeAsync(client, groupId, ct);
@@ -116,7 +116,7 @@ public static class GroupCommands
     {
         var names = new Argument<string[]>("group") { Description = "Group ids", Arity = ArgumentArity.OneOrMore };
         var cmd = new Command("delete", "Delete groups that have no active members, with their committed offsets") { names };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             var groups = p.GetValue(names)!;
             foreach (var g in groups) await GroupAdmin.DeleteAsync(client, g, ct);
@@ -148,7 +148,7 @@ public static class GroupCommands
         {
             name, topic, toEarliest, toLatest, toOffset, toTime, shiftBy, execute,
         };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             string groupId = p.GetValue(name)!, topicName = p.GetValue(topic)!;
             int chosen = (p.GetValue(toEarliest) ? 1 : 0) + (p.GetValue(toLatest) ? 1 : 0) + (p.GetValue(toOffset) is null ? 0 : 1)

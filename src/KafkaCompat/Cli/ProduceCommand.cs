@@ -28,7 +28,7 @@ public static class ProduceCommand
         {
             topicArg, file, keySep, headers, compression, acks, partition, batch, Bootstrap, Output,
         };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             string topicName = p.GetValue(topicArg)!;
             var hdrs = Pairs(p.GetValue(headers), "--header").Select(h => new RecordHeader(h.Key, Encoding.UTF8.GetBytes(h.Value))).ToList();

@@ -34,7 +34,7 @@ public static class TopicCommands
         var config = new Option<string[]>("--config", "-c") { Description = "A topic config key=value (repeatable)" };
         var ifNotExists = new Option<bool>("--if-not-exists") { Description = "Succeed when the topic already exists" };
         var cmd = new Command("create", "Create a topic") { name, partitions, rf, config, ifNotExists };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             string topicName = p.GetValue(name)!;
             var req = new CreateTopicsRequest
@@ -68,7 +68,7 @@ public static class TopicCommands
     {
         var internalToo = new Option<bool>("--include-internal") { Description = "Also list internal topics such as __consumer_offsets" };
         var cmd = new Command("list", "List topics") { internalToo };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             var md = await client.MetadataAsync(null, ct);
             var topics = md.Topics.Where(t => p.GetValue(internalToo) || !t.IsInternal).OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
@@ -100,7 +100,7 @@ public static class TopicCommands
     {
         var names = new Argument<string[]>("name") { Description = "Topic names (default: all topics)", Arity = ArgumentArity.ZeroOrMore };
         var cmd = new Command("describe", "Show partitions, leaders and the config overrides of topics") { names };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             var wanted = p.GetValue(names) is { Length: > 0 } n ? n : null;
             var md = await client.MetadataAsync(wanted, ct);
@@ -175,7 +175,7 @@ public static class TopicCommands
     {
         var names = new Argument<string[]>("name") { Description = "Topic names", Arity = ArgumentArity.OneOrMore };
         var cmd = new Command("delete", "Delete topics") { names };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             var topics = p.GetValue(names)!;
             var conn = await client.AdminAsync(ct);
@@ -206,7 +206,7 @@ public static class TopicCommands
         var set = new Option<string[]>("--set") { Description = "key=value to set (repeatable)" };
         var delete = new Option<string[]>("--delete") { Description = "key to reset to the broker default (repeatable)" };
         var cmd = new Command("alter-config", "Change a topic's configs (IncrementalAlterConfigs)") { name, set, delete };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             string topicName = p.GetValue(name)!;
             var changes = Pairs(p.GetValue(set), "--set")
@@ -244,7 +244,7 @@ public static class TopicCommands
         var name = new Argument<string>("name") { Description = "Topic name" };
         var partitions = new Option<int>("--partitions", "-p") { Description = "The new total number of partitions", Required = true };
         var cmd = new Command("add-partitions", "Grow a topic to more partitions") { name, partitions };
-        cmd.SetAction((p, ct) => RunAsync(p, ct, async client =>
+        cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {
             string topicName = p.GetValue(name)!;
             int count = p.GetValue(partitions);
