@@ -143,6 +143,24 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal(codec, KafkaCompat.Records.RecordBatch.Compression(batch.Span).ToString().ToLowerInvariant());
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1")]
+    [InlineData("all")]
+    public async Task EveryAcksSettingDelivers(string acks)
+    {
+        string topic = "acks-" + acks;
+        Assert.Equal(0, (await Cli(null, "topic", "create", topic, "--partitions", "1")).Exit);
+        var produced = await Cli("x\ny\nz\n", "produce", topic, "--acks", acks, "-o", "json");
+        Assert.Equal(0, produced.Exit);
+        var part = JsonDocument.Parse(produced.Out).RootElement.GetProperty("partitions").GetProperty("0");
+        // acks=0 gets no answer, so no offsets to report
+        Assert.Equal(acks != "0", part.TryGetProperty("lastOffset", out _));
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (_b.Broker.Logs.Get(topic)!.Partitions[0].HighWatermark < 3 && DateTime.UtcNow < until) await Task.Delay(50);
+        Assert.Equal("x\ny\nz\n", (await Cli(null, "consume", topic, "--from-beginning")).Out);
+    }
+
     [Fact]
     public async Task ConsumeFromAnOffsetOrATimeAndAsJson()
     {
