@@ -103,29 +103,46 @@ public sealed class GroupConsumer : IAsyncDisposable
     }
 
     /// <summary>The range assignor: per topic, partitions in order split into contiguous ranges over the members in
-    /// member-id order, the first (partitions % members) members getting one more.</summary>
+    /// Kafka's order, the first (partitions % members) members getting one more.</summary>
     private async Task<List<SyncGroupRequest.SyncGroupRequestAssignment>> AssignRangeAsync(List<JoinGroupResponse.JoinGroupResponseMember> members,
         TopicLayout layout, CancellationToken ct)
     {
-        var subscriptions = members.ToDictionary(m => m.MemberId, m => ConsumerProtocol.SubscribedTopics(m.Metadata));
-        var owned = members.ToDictionary(m => m.MemberId, _ => new List<(string, IReadOnlyList<int>)>());
-        foreach (var topic in subscriptions.Values.SelectMany(t => t).Distinct())
+        var subscribers = members.Select(m => new RangeMember(m.MemberId, m.GroupInstanceId, ConsumerProtocol.SubscribedTopics(m.Metadata))).ToList();
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal) { [layout.Name] = layout.PartitionCount };
+        foreach (var topic in subscribers.SelectMany(m => m.Topics).Distinct().Where(t => !counts.ContainsKey(t)))
         {
-            int count;
-            if (topic == layout.Name) count = layout.PartitionCount;
-            else
+            // other members may subscribe to other topics: the leader assigns those too
+            try
             {
-                // other members may subscribe to other topics: the leader assigns those too
-                try
-                {
-                    count = (await TopicLayout.LoadAsync(_client, topic, allowAutoCreate: false, ct).ConfigureAwait(false)).PartitionCount;
-                }
-                catch (KafkaErrorException)
-                {
-                    continue;
-                }
+                counts[topic] = (await TopicLayout.LoadAsync(_client, topic, allowAutoCreate: false, ct).ConfigureAwait(false)).PartitionCount;
             }
-            var consumers = subscriptions.Where(s => s.Value.Contains(topic)).Select(s => s.Key).Order(StringComparer.Ordinal).ToList();
+            catch (KafkaErrorException)
+            {
+                // a topic that does not exist is not assigned
+            }
+        }
+        var owned = AssignRange(subscribers, counts);
+        return members.Select(m => new SyncGroupRequest.SyncGroupRequestAssignment
+        {
+            MemberId = m.MemberId, Assignment = ConsumerProtocol.Assignment(owned[m.MemberId]),
+        }).ToList();
+    }
+
+    public sealed record RangeMember(string MemberId, string? InstanceId, IReadOnlyList<string> Topics);
+
+    /// <summary>Kafka's RangeAssignor: per topic, partitions in order split into contiguous ranges over its subscribers
+    /// in Kafka's member order (static members first by group.instance.id, then the others by member id), the first
+    /// (partitions % members) subscribers getting one more.</summary>
+    public static Dictionary<string, List<(string Topic, IReadOnlyList<int> Partitions)>> AssignRange(
+        IReadOnlyList<RangeMember> members, IReadOnlyDictionary<string, int> partitionCounts)
+    {
+        var owned = members.ToDictionary(m => m.MemberId, _ => new List<(string, IReadOnlyList<int>)>());
+        foreach (var (topic, count) in partitionCounts.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            var consumers = members.Where(m => m.Topics.Contains(topic))
+                .OrderBy(m => m.InstanceId is null ? 1 : 0).ThenBy(m => m.InstanceId, StringComparer.Ordinal)
+                .ThenBy(m => m.MemberId, StringComparer.Ordinal).Select(m => m.MemberId).ToList();
+            if (consumers.Count == 0) continue;
             int per = count / consumers.Count, extra = count % consumers.Count, next = 0;
             for (int i = 0; i < consumers.Count; i++)
             {
@@ -134,10 +151,7 @@ public sealed class GroupConsumer : IAsyncDisposable
                 next += n;
             }
         }
-        return members.Select(m => new SyncGroupRequest.SyncGroupRequestAssignment
-        {
-            MemberId = m.MemberId, Assignment = ConsumerProtocol.Assignment(owned[m.MemberId]),
-        }).ToList();
+        return owned;
     }
 
     private async Task HeartbeatLoopAsync(CancellationToken ct)

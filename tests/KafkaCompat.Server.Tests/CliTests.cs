@@ -180,6 +180,22 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public void RangeAssignmentFollowsKafkasMemberOrder()
+    {
+        var members = new List<GroupConsumer.RangeMember>
+        {
+            new("a-member", null, ["t", "u"]),
+            new("b-member", "zz-static", ["t"]),
+            new("c-member", "aa-static", ["t", "u"]),
+        };
+        var owned = GroupConsumer.AssignRange(members, new Dictionary<string, int> { ["t"] = 7, ["u"] = 3, ["unsubscribed"] = 4 });
+        // t: static members first by instance id (c, b), then a; 7 = 3 + 2 + 2
+        Assert.Equal([("t", new[] { 0, 1, 2 }), ("u", new[] { 0, 1 })], owned["c-member"].Select(o => (o.Topic, o.Partitions.ToArray())));
+        Assert.Equal([("t", new[] { 3, 4 })], owned["b-member"].Select(o => (o.Topic, o.Partitions.ToArray())));
+        Assert.Equal([("t", new[] { 5, 6 }), ("u", new[] { 2 })], owned["a-member"].Select(o => (o.Topic, o.Partitions.ToArray())));
+    }
+
+    [Fact]
     public void Murmur2MatchesTheJavaPartitioner()
     {
         // values from kafka-python's kafka.partitioner.default.murmur2, a port of the Java client's
