@@ -30,7 +30,7 @@ public sealed partial class KafkaBroker : IDisposable
         AdvertisedPort = config.Port;
         Directory.CreateDirectory(config.DataDir);
         ClusterId = LoadOrCreateClusterId(config.DataDir, config.NodeId);
-        Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg));
+        Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg), msg => LogStorageActivity(_logger, msg));
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
         Apis = new ApiRegistry(KafkaCompat.Broker.Apis.BrokerApisList.All());
         Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
@@ -258,6 +258,9 @@ public sealed partial class KafkaBroker : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "storage: {Message}")]
     private static partial void LogStorage(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "storage: {Message}")]
+    private static partial void LogStorageActivity(ILogger logger, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "recovered {Topics} topic(s) after an unclean shutdown")]
     private static partial void LogRecovered(ILogger logger, int topics);

@@ -49,8 +49,13 @@ public sealed class LogManager : IDisposable
     public string DataDir { get; }
     public bool RecoveredFromUncleanShutdown { get; }
 
-    public LogManager(string dataDir, Func<TopicRecord, LogConfig> configFor, Action<string>? log = null)
+    private readonly Action<string>? _activity;
+
+    /// <param name="log">Storage problems (recovery cuts, rebuilt indexes, failed deletes).</param>
+    /// <param name="activity">Routine events: segments deleted by retention, compaction passes.</param>
+    public LogManager(string dataDir, Func<TopicRecord, LogConfig> configFor, Action<string>? log = null, Action<string>? activity = null)
     {
+        _activity = activity;
         DataDir = Path.GetFullPath(dataDir);
         _configFor = configFor;
         _log = log;
@@ -65,7 +70,10 @@ public sealed class LogManager : IDisposable
             var logs = new PartitionLog[r.Partitions];
             var cfg = configFor(r);
             for (int p = 0; p < r.Partitions; p++)
+            {
                 logs[p] = PartitionLog.Open(DataDir, r.Name, p, cfg, clean, log, starts.GetValueOrDefault((r.Name, p)));
+                logs[p].Activity = activity;
+            }
             var t = new TopicLogs(r, logs);
             _topics[r.Name] = t;
             _byId[r.Id] = t;
@@ -145,6 +153,7 @@ public sealed class LogManager : IDisposable
                 string dir = Path.Combine(DataDir, PartitionLog.DirectoryName(name, p));
                 if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
                 logs[p] = PartitionLog.Open(DataDir, name, p, cfg, clean: true, _log);
+                logs[p].Activity = _activity;
             }
             var t = new TopicLogs(record, logs);
             _topics[name] = t;
@@ -203,6 +212,7 @@ public sealed class LogManager : IDisposable
                 string dir = Path.Combine(DataDir, PartitionLog.DirectoryName(name, p));
                 if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
                 all[p] = PartitionLog.Open(DataDir, name, p, cfg, clean: true, _log);
+                all[p].Activity = _activity;
             }
             t.Record.Partitions = count;
             try

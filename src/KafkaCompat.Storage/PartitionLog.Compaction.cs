@@ -176,7 +176,7 @@ public sealed partial class PartitionLog
             }
             DeleteLater(cleanable.ToArray());
             var result = new CompactionResult(cleanable.Count, groups.Count, total, bytesOut, recordsIn, recordsOut);
-            _log?.Invoke($"{Topic}-{Partition}: compacted {result.SegmentsIn} segment(s) into {result.SegmentsOut}: " +
+            (Activity ?? _log)?.Invoke($"{Topic}-{Partition}: compacted {result.SegmentsIn} segment(s) into {result.SegmentsOut}: " +
                 $"{result.RecordsIn} records to {result.RecordsOut}, {result.BytesIn} bytes to {result.BytesOut}");
             return result;
         }

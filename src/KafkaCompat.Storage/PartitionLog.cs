@@ -37,6 +37,10 @@ public sealed partial class PartitionLog : IDisposable
     /// <summary>Serialises the operations that take segments away (retention, DeleteRecords, compaction).</summary>
     private readonly object _maintenanceLock = new();
     private readonly Action<string>? _log;
+
+    /// <summary>Where routine events go (segments deleted by retention, compaction passes); problems go to the log
+    /// given to <see cref="Open"/>, which also takes these when this is not set.</summary>
+    public Action<string>? Activity { get; set; }
     private LogSegment[] _segments;
     private LogEnd _end;
     private TaskCompletionSource? _waiter;
@@ -371,7 +375,7 @@ public sealed partial class PartitionLog : IDisposable
             try { seg.MarkDeleted(); }
             catch (IOException e) { _log?.Invoke($"could not rename {seg.LogPath}: {e.Message}"); }
         }
-        _log?.Invoke($"{Topic}-{Partition}: deleted {n} segment(s) up to offset {_segments[0].BaseOffset} ({reason}); log start offset now {_logStartOffset}");
+        (Activity ?? _log)?.Invoke($"{Topic}-{Partition}: deleted {n} segment(s) up to offset {_segments[0].BaseOffset} ({reason}); log start offset now {_logStartOffset}");
         DeleteLater(removed);
     }
 
