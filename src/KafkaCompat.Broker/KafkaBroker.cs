@@ -139,20 +139,29 @@ public sealed partial class KafkaBroker : IDisposable
         return (ErrorCode.None, null);
     }
 
-    /// <summary>Held while a config change reads a topic's overrides and writes the new set, so two concurrent
-    /// IncrementalAlterConfigs on one topic cannot lose each other's keys.</summary>
-    public object ConfigChangeLock { get; } = new();
+    private readonly object _configChangeLock = new();
 
-    /// <summary>Replaces a topic's config overrides after validating them; they are persisted and take effect at once.</summary>
-    public Apis.ConfigResources.Lookup AlterTopicConfigs(TopicLogs topic, Dictionary<string, string> overrides, bool validateOnly)
+    /// <summary>Changes a topic's config overrides (AlterConfigs, IncrementalAlterConfigs). <paramref name="change"/>
+    /// gets the current overrides and returns the new set, or a refusal; the set is validated, persisted and takes
+    /// effect at once. Changes run one at a time, so two requests on one topic cannot lose each other's keys.</summary>
+    public Apis.ConfigResources.Lookup ChangeTopicConfigs(sbyte resourceType, string resourceName, bool validateOnly,
+        Func<IReadOnlyDictionary<string, string>, (Dictionary<string, string>? Overrides, Apis.ConfigResources.Lookup Refusal)> change)
     {
-        if (TopicConfigs.Validate(overrides.Select(kv => KeyValuePair.Create(kv.Key, (string?)kv.Value))) is { } err)
-            return new(ErrorCode.InvalidConfig, err);
-        if (validateOnly) return new(ErrorCode.None, null);
-        if (!Logs.SetConfigs(topic.Name, overrides))
-            return new(ErrorCode.UnknownTopicOrPartition, $"The topic '{topic.Name}' does not exist.");
-        LogTopicConfigsAltered(_logger, topic.Name, string.Join(", ", overrides.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}")));
-        return new(ErrorCode.None, null);
+        lock (_configChangeLock)
+        {
+            var found = KafkaCompat.Broker.Apis.ConfigResources.FindAlterableTopic(this, resourceType, resourceName);
+            if (!found.Ok) return found;
+            var topic = found.Topic!;
+            var (overrides, refusal) = change(topic.Record.Configs);
+            if (overrides is null) return refusal;
+            if (TopicConfigs.Validate(overrides.Select(kv => KeyValuePair.Create(kv.Key, (string?)kv.Value))) is { } err)
+                return new(ErrorCode.InvalidConfig, err);
+            if (validateOnly) return new(ErrorCode.None, null);
+            if (!Logs.SetConfigs(topic.Name, overrides))
+                return new(ErrorCode.UnknownTopicOrPartition, $"The topic '{topic.Name}' does not exist.");
+            LogTopicConfigsAltered(_logger, topic.Name, string.Join(", ", overrides.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}")));
+            return new(ErrorCode.None, null);
+        }
     }
 
     public bool DeleteTopic(string name)

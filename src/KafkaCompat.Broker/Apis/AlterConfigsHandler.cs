@@ -10,14 +10,9 @@ public sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, AlterC
     protected override ValueTask<AlterConfigsResponse?> Handle(RequestContext ctx, AlterConfigsRequest req)
     {
         var resp = new AlterConfigsResponse();
-        var repeated = req.Resources.GroupBy(r => (r.ResourceType, r.ResourceName)).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
-        foreach (var res in req.Resources)
+        var outcomes = ConfigResources.AlterEach(req.Resources, r => (r.ResourceType, r.ResourceName), r => Alter(ctx.Broker, r, req.ValidateOnly));
+        foreach (var (res, outcome) in req.Resources.Zip(outcomes))
         {
-            ConfigResources.Lookup outcome;
-            if (repeated.Contains((res.ResourceType, res.ResourceName)))
-                outcome = new(ErrorCode.InvalidRequest, "Each resource must appear at most once.");
-            else
-                lock (ctx.Broker.ConfigChangeLock) outcome = Alter(ctx.Broker, res, req.ValidateOnly);
             resp.Responses.Add(new AlterConfigsResponse.AlterConfigsResourceResponse
             {
                 ResourceType = res.ResourceType, ResourceName = res.ResourceName,
@@ -27,16 +22,15 @@ public sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, AlterC
         return new(resp);
     }
 
-    private static ConfigResources.Lookup Alter(KafkaBroker broker, AlterConfigsRequest.AlterConfigsResource res, bool validateOnly)
-    {
-        var found = ConfigResources.FindAlterableTopic(broker, res.ResourceType, res.ResourceName);
-        if (!found.Ok) return found;
-        var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var c in res.Configs)
+    private static ConfigResources.Lookup Alter(KafkaBroker broker, AlterConfigsRequest.AlterConfigsResource res, bool validateOnly) =>
+        broker.ChangeTopicConfigs(res.ResourceType, res.ResourceName, validateOnly, _ =>
         {
-            if (c.Value is null) return new(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
-            if (!overrides.TryAdd(c.Name, c.Value)) return new(ErrorCode.InvalidRequest, $"Error due to duplicate config keys: {c.Name}");
-        }
-        return broker.AlterTopicConfigs(found.Topic!, overrides, validateOnly);
-    }
+            var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var c in res.Configs)
+            {
+                if (c.Value is null) return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
+                if (!overrides.TryAdd(c.Name, c.Value)) return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Error due to duplicate config keys: {c.Name}");
+            }
+            return (overrides, default);
+        });
 }

@@ -43,6 +43,17 @@ public static class ConfigResources
         return type == Topic ? FindTopic(broker, name) : Unsupported(type);
     }
 
+    /// <summary>The outcome for each resource of an alter request, in order: a resource named twice is refused, as
+    /// Kafka refuses it; the others are altered.</summary>
+    public static List<Lookup> AlterEach<T>(IReadOnlyList<T> resources, Func<T, (sbyte Type, string Name)> id, Func<T, Lookup> alter)
+    {
+        var repeated = resources.GroupBy(id).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        return resources.Select(r => repeated.Contains(id(r)) ? new Lookup(ErrorCode.InvalidRequest, "Each resource must appear at most once.") : alter(r)).ToList();
+    }
+
+    /// <summary>A change refused before anything was altered.</summary>
+    public static (Dictionary<string, string>? Overrides, Lookup Refusal) Refuse(ErrorCode code, string message) => (null, new(code, message));
+
     public static Lookup Unsupported(sbyte type) => type == BrokerLogger
         ? new(ErrorCode.InvalidRequest, "Broker logger configs are not supported by this broker.")
         : new(ErrorCode.InvalidRequest, $"Unsupported resource type {type} for configs.");

@@ -14,14 +14,9 @@ public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlter
     protected override ValueTask<IncrementalAlterConfigsResponse?> Handle(RequestContext ctx, IncrementalAlterConfigsRequest req)
     {
         var resp = new IncrementalAlterConfigsResponse();
-        var repeated = req.Resources.GroupBy(r => (r.ResourceType, r.ResourceName)).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
-        foreach (var res in req.Resources)
+        var outcomes = ConfigResources.AlterEach(req.Resources, r => (r.ResourceType, r.ResourceName), r => Alter(ctx.Broker, r, req.ValidateOnly));
+        foreach (var (res, outcome) in req.Resources.Zip(outcomes))
         {
-            ConfigResources.Lookup outcome;
-            if (repeated.Contains((res.ResourceType, res.ResourceName)))
-                outcome = new(ErrorCode.InvalidRequest, "Each resource must appear at most once.");
-            else
-                lock (ctx.Broker.ConfigChangeLock) outcome = Alter(ctx.Broker, res, req.ValidateOnly);
             resp.Responses.Add(new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
             {
                 ResourceType = res.ResourceType, ResourceName = res.ResourceName,
@@ -31,43 +26,42 @@ public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlter
         return new(resp);
     }
 
-    private static ConfigResources.Lookup Alter(KafkaBroker broker, IncrementalAlterConfigsRequest.AlterConfigsResource res, bool validateOnly)
-    {
-        var found = ConfigResources.FindAlterableTopic(broker, res.ResourceType, res.ResourceName);
-        if (!found.Ok) return found;
-        if (res.Configs.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } dup)
-            return new(ErrorCode.InvalidRequest, $"Error due to duplicate config keys: {dup.Key}");
-        var overrides = new Dictionary<string, string>(found.Topic!.Record.Configs, StringComparer.Ordinal);
-        foreach (var c in res.Configs)
+    private static ConfigResources.Lookup Alter(KafkaBroker broker, IncrementalAlterConfigsRequest.AlterConfigsResource res, bool validateOnly) =>
+        broker.ChangeTopicConfigs(res.ResourceType, res.ResourceName, validateOnly, existing =>
         {
-            var def = TopicConfigs.Find(c.Name);
-            if (def is null) return new(ErrorCode.InvalidConfig, $"Unknown topic config name: {c.Name}");
-            switch (c.ConfigOperation)
+            if (res.Configs.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } dup)
+                return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Error due to duplicate config keys: {dup.Key}");
+            var overrides = new Dictionary<string, string>(existing, StringComparer.Ordinal);
+            foreach (var c in res.Configs)
             {
-                case OpSet:
-                    if (c.Value is null) return new(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
-                    overrides[c.Name] = c.Value;
-                    break;
-                case OpDelete:
-                    overrides.Remove(c.Name);
-                    break;
-                case OpAppend or OpSubtract:
-                    if (c.Value is null) return new(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
-                    if (def.Type != ConfigType.List)
-                        return new(ErrorCode.InvalidConfig,
-                            $"Config value {(c.ConfigOperation == OpAppend ? "append" : "subtract")} is not allowed for config key: {c.Name}");
-                    // the current list: the topic's own value, else the topic-level default (as Kafka does)
-                    var current = (overrides.GetValueOrDefault(c.Name) ?? def.Default)
-                        .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
-                    var given = (c.Value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-                    if (c.ConfigOperation == OpAppend) current.AddRange(given.Where(g => !current.Contains(g)));
-                    else current.RemoveAll(given.Contains);
-                    overrides[c.Name] = string.Join(',', current);
-                    break;
-                default:
-                    return new(ErrorCode.InvalidRequest, $"Unknown config operation {c.ConfigOperation} for config key: {c.Name}");
+                var def = TopicConfigs.Find(c.Name);
+                if (def is null) return ConfigResources.Refuse(ErrorCode.InvalidConfig, $"Unknown topic config name: {c.Name}");
+                switch (c.ConfigOperation)
+                {
+                    case OpSet:
+                        if (c.Value is null) return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
+                        overrides[c.Name] = c.Value;
+                        break;
+                    case OpDelete:
+                        overrides.Remove(c.Name);
+                        break;
+                    case OpAppend or OpSubtract:
+                        if (c.Value is null) return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
+                        if (def.Type != ConfigType.List)
+                            return ConfigResources.Refuse(ErrorCode.InvalidConfig,
+                                $"Config value {(c.ConfigOperation == OpAppend ? "append" : "subtract")} is not allowed for config key: {c.Name}");
+                        // the current list: the topic's own value, else the topic-level default (as Kafka does)
+                        var current = (overrides.GetValueOrDefault(c.Name) ?? def.Default)
+                            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+                        var given = c.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                        if (c.ConfigOperation == OpAppend) current.AddRange(given.Where(g => !current.Contains(g)));
+                        else current.RemoveAll(given.Contains);
+                        overrides[c.Name] = string.Join(',', current);
+                        break;
+                    default:
+                        return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Unknown config operation {c.ConfigOperation} for config key: {c.Name}");
+                }
             }
-        }
-        return broker.AlterTopicConfigs(found.Topic, overrides, validateOnly);
-    }
+            return (overrides, default);
+        });
 }
