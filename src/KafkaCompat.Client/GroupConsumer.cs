@@ -192,7 +192,9 @@ public sealed class GroupConsumer : IAsyncDisposable
         if (positions.Count == 0 || _generation < 0) return true;
         try
         {
-            await GroupAdmin.CommitAsync(_client, _group, positions.ToDictionary(p => (_topic, p.Key), p => p.Value), _memberId, _generation, ct).ConfigureAwait(false);
+            // on the coordinator this member already knows: no FindCoordinator per commit
+            var coordinator = await CoordinatorAsync(ct).ConfigureAwait(false);
+            await GroupAdmin.CommitAsync(coordinator, _group, positions.ToDictionary(p => (_topic, p.Key), p => p.Value), _memberId, _generation, ct).ConfigureAwait(false);
             return true;
         }
         catch (KafkaErrorException e) when (e.Code is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId)

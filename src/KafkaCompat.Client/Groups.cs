@@ -3,71 +3,6 @@ using KafkaCompat.Protocol.Messages;
 
 namespace KafkaCompat.Client;
 
-/// <summary>The "consumer" protocol's subscription and assignment bytes (version 0), as every Kafka client writes them.</summary>
-public static class ConsumerProtocol
-{
-    public static byte[] Subscription(IEnumerable<string> topics)
-    {
-        using var w = new KafkaWriter();
-        w.WriteInt16(0);
-        var list = topics.ToList();
-        w.WriteInt32(list.Count);
-        foreach (var t in list) w.WriteString(t, false);
-        w.WriteInt32(-1); // no user data
-        return w.ToArray();
-    }
-
-    public static List<string> SubscribedTopics(ReadOnlyMemory<byte> metadata)
-    {
-        var r = new KafkaReader(metadata);
-        r.ReadInt16();
-        int n = r.ReadInt32();
-        var topics = new List<string>(Math.Max(0, n));
-        for (int i = 0; i < n; i++) topics.Add(r.ReadString(false));
-        return topics;
-    }
-
-    public static byte[] Assignment(IEnumerable<(string Topic, IReadOnlyList<int> Partitions)> owned)
-    {
-        using var w = new KafkaWriter();
-        w.WriteInt16(0);
-        var list = owned.ToList();
-        w.WriteInt32(list.Count);
-        foreach (var (t, parts) in list)
-        {
-            w.WriteString(t, false);
-            w.WriteInt32(parts.Count);
-            foreach (var p in parts) w.WriteInt32(p);
-        }
-        w.WriteInt32(-1);
-        return w.ToArray();
-    }
-
-    /// <summary>The partitions in an assignment; empty for an empty or unreadable one.</summary>
-    public static List<(string Topic, int Partition)> AssignedPartitions(ReadOnlyMemory<byte> assignment)
-    {
-        var result = new List<(string, int)>();
-        if (assignment.Length < 6) return result;
-        try
-        {
-            var r = new KafkaReader(assignment);
-            r.ReadInt16();
-            int n = r.ReadInt32();
-            for (int i = 0; i < n; i++)
-            {
-                string t = r.ReadString(false);
-                int m = r.ReadInt32();
-                for (int j = 0; j < m; j++) result.Add((t, r.ReadInt32()));
-            }
-        }
-        catch (ProtocolException)
-        {
-            result.Clear();
-        }
-        return result;
-    }
-}
-
 public sealed record GroupListing(string GroupId, string State, string ProtocolType);
 
 public sealed record GroupMemberView(string MemberId, string? InstanceId, string ClientId, string Host, List<(string Topic, int Partition)> Assigned);
@@ -174,10 +109,15 @@ public static class GroupAdmin
     /// <summary>Commits offsets for a group that has no active members (generation -1), as kafka-consumer-groups
     /// --reset-offsets does; an active group answers an error.</summary>
     public static async Task CommitAsync(KafkaClient client, string group, IReadOnlyDictionary<(string Topic, int Partition), long> offsets,
-        string memberId = "", int generation = -1, CancellationToken ct = default)
+        CancellationToken ct = default) =>
+        await CommitAsync(await client.CoordinatorAsync(group, ct).ConfigureAwait(false), group, offsets, "", -1, ct).ConfigureAwait(false);
+
+    /// <summary>OffsetCommit on a known coordinator connection, as a member (its id and generation) or, with "" and -1,
+    /// for a group without active members.</summary>
+    public static async Task CommitAsync(BrokerConnection coordinator, string group, IReadOnlyDictionary<(string Topic, int Partition), long> offsets,
+        string memberId, int generation, CancellationToken ct)
     {
-        var conn = await client.CoordinatorAsync(group, ct).ConfigureAwait(false);
-        var resp = await conn.SendAsync<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest
+        var resp = await coordinator.SendAsync<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest
         {
             GroupId = group, GenerationIdOrMemberEpoch = generation, MemberId = memberId,
             Topics = offsets.GroupBy(o => o.Key.Topic).Select(t => new OffsetCommitRequest.OffsetCommitRequestTopic

@@ -34,17 +34,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
     private RawClient Client() => new(_b.Port);
 
     /// <summary>A "consumer" protocol subscription: version 0, the topics, no user data.</summary>
-    internal static byte[] Subscription(params string[] topics)
-    {
-        var ms = new MemoryStream();
-        void I16(short v) { Span<byte> b = stackalloc byte[2]; BinaryPrimitives.WriteInt16BigEndian(b, v); ms.Write(b); }
-        void I32(int v) { Span<byte> b = stackalloc byte[4]; BinaryPrimitives.WriteInt32BigEndian(b, v); ms.Write(b); }
-        I16(0);
-        I32(topics.Length);
-        foreach (var t in topics) { var bytes = Encoding.UTF8.GetBytes(t); I16((short)bytes.Length); ms.Write(bytes); }
-        I32(-1);
-        return ms.ToArray();
-    }
+    internal static byte[] Subscription(params string[] topics) => ConsumerProtocol.Subscription(topics);
 
     internal static JoinGroupResponse Join(RawClient c, string group, string memberId = "", string? instance = null, short version = 7,
         int sessionMs = 10000, int rebalanceMs = 10000, string protocol = "range", string topic = "t", string protocolType = "consumer") =>

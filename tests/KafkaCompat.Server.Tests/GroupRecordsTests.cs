@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using KafkaCompat.Broker.Groups;
+using KafkaCompat.Protocol;
 using Xunit;
 
 namespace KafkaCompat.Server.Tests;
@@ -69,7 +70,7 @@ public sealed class GroupRecordsTests
     [Fact]
     public void ConsumerSubscriptionTopicsAreRead()
     {
-        Assert.Equal(["a", "bb"], GroupRecords.SubscribedTopics(GroupProtocolTests.Subscription("a", "bb")));
-        Assert.Empty(GroupRecords.SubscribedTopics(new byte[] { 0, 1 }));
+        Assert.Equal(["a", "bb"], ConsumerProtocol.SubscribedTopics(GroupProtocolTests.Subscription("a", "bb")));
+        Assert.Empty(ConsumerProtocol.SubscribedTopics(new byte[] { 0, 1 }));
     }
 }

@@ -158,7 +158,7 @@ public sealed class ConsumerGroup(string groupId, int logPartition)
         {
             var meta = m.Protocols.Find(p => p.Name == ProtocolName).Metadata;
             if (meta is null) return null;
-            set.UnionWith(GroupRecords.SubscribedTopics(meta));
+            set.UnionWith(Protocol.ConsumerProtocol.SubscribedTopics(meta));
         }
         return set;
     }

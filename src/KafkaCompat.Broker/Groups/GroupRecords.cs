@@ -193,26 +193,6 @@ public static class GroupRecords
         return new StoredGroup(protocolType, generation, protocol, leader, stateTs, members);
     });
 
-    /// <summary>Topic names from a "consumer" protocol subscription (version, topics, ...); empty if unreadable.</summary>
-    public static IReadOnlyList<string> SubscribedTopics(ReadOnlyMemory<byte> subscription)
-    {
-        try
-        {
-            return Read(subscription, (ref KafkaReader r) =>
-            {
-                r.ReadInt16();
-                int n = r.ReadArrayLength(compact: false);
-                var topics = new List<string>(Math.Max(n, 0));
-                for (int i = 0; i < n; i++) topics.Add(Str(ref r));
-                return (IReadOnlyList<string>)topics;
-            });
-        }
-        catch (FormatException)
-        {
-            return [];
-        }
-    }
-
     /// <summary>Java's String.hashCode, so a group lands on the same __consumer_offsets partition as in Kafka.</summary>
     public static int PartitionFor(string groupId, int partitions)
     {
