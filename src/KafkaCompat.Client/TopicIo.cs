@@ -116,6 +116,16 @@ public static class TopicIo
         return result;
     }
 
+    /// <summary>Per partition, the first offset whose record is at or after <paramref name="timestampMs"/>, or the end
+    /// offset where every record is older (as Kafka's tools place a consumer by time).</summary>
+    public static async Task<Dictionary<int, long>> OffsetsAtTimeAsync(KafkaClient client, TopicLayout topic, IReadOnlyList<int> partitions, long timestampMs, CancellationToken ct)
+    {
+        var found = await OffsetsAsync(client, topic, partitions, timestampMs, ct).ConfigureAwait(false);
+        if (found.Values.All(o => o >= 0)) return found;
+        var ends = await OffsetsAsync(client, topic, partitions, Latest, ct).ConfigureAwait(false);
+        return partitions.ToDictionary(p => p, p => found[p] >= 0 ? found[p] : ends[p]);
+    }
+
     /// <summary>What one round of fetches returned: records at or after each position (in offset order per partition),
     /// the offset after the last complete batch seen per partition (control batches and records before the position
     /// included, so a reader always moves on), and the partitions whose position is outside the log.</summary>

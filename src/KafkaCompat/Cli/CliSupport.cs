@@ -118,6 +118,15 @@ public static class CliSupport
         return result;
     }
 
+    /// <summary>A time given as Unix milliseconds or ISO 8601 (UTC unless it says otherwise), in Unix milliseconds.</summary>
+    public static long ParseTime(string s, string option)
+    {
+        if (long.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long ms)) return ms;
+        if (DateTimeOffset.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t))
+            return t.ToUnixTimeMilliseconds();
+        throw new UsageException($"{option}: '{s}' is neither Unix milliseconds nor an ISO 8601 time");
+    }
+
     public static void WriteJson(Action<Utf8JsonWriter> write)
     {
         using var stdout = Console.OpenStandardOutput();
@@ -139,3 +148,35 @@ public static class CliSupport
 
 /// <summary>Bad input found after parsing (e.g. a malformed key=value).</summary>
 public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>A one-line progress display on stderr for long runs, only when stderr is a terminal.</summary>
+public sealed class Progress : IDisposable
+{
+    private readonly string _what;
+    private readonly bool _on;
+    private long _last;
+    private long _count;
+
+    private Progress(string what, bool on)
+    {
+        _what = what;
+        _on = on;
+    }
+
+    /// <param name="quiet">No display (JSON output, or the records themselves are on the terminal).</param>
+    public static Progress Start(bool quiet, string what) => new(what, !quiet && !Console.IsErrorRedirected);
+
+    public void Report(long count)
+    {
+        _count = count;
+        if (!_on || Environment.TickCount64 - _last < 250) return;
+        _last = Environment.TickCount64;
+        Console.Error.Write($"\r{_what} {count:N0} records...");
+    }
+
+    public void Dispose()
+    {
+        if (_on && _last != 0) Console.Error.Write($"\r{_what} {_count:N0} records   \n");
+        _last = 0;
+    }
+}

@@ -49,11 +49,7 @@ public static class ConsumeCommand
             async Task<Dictionary<int, long>> StartOf(IReadOnlyList<int> which)
             {
                 if (p.GetValue(fromTime) is { } when)
-                {
-                    var found = await TopicIo.OffsetsAsync(client, layout, which, ParseTime(when), ct);
-                    var ends = await TopicIo.OffsetsAsync(client, layout, which, TopicIo.Latest, ct);
-                    return which.ToDictionary(x => x, x => found[x] >= 0 ? found[x] : ends[x]);
-                }
+                    return await TopicIo.OffsetsAtTimeAsync(client, layout, which, ParseTime(when, "--from-time"), ct);
                 return await TopicIo.OffsetsAsync(client, layout, which, p.GetValue(fromBeginning) ? TopicIo.Earliest : TopicIo.Latest, ct);
             }
 
@@ -156,13 +152,6 @@ public static class ConsumeCommand
             return ExitCodes.Ok;
         }));
         return cmd;
-    }
-
-    private static long ParseTime(string s)
-    {
-        if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long ms)) return ms;
-        if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) return t.ToUnixTimeMilliseconds();
-        throw new UsageException($"--from-time: '{s}' is neither Unix milliseconds nor an ISO 8601 time");
     }
 
     private static string Unescape(string f) => f.Replace("\\n", "\n").Replace("\\t", "\t").Replace("\\r", "\r");

@@ -166,14 +166,7 @@ public static class GroupCommands
             if (p.GetValue(toEarliest)) target = earliest;
             else if (p.GetValue(toLatest)) target = latest;
             else if (p.GetValue(toOffset) is { } o) target = parts.ToDictionary(x => x, _ => o);
-            else if (p.GetValue(toTime) is { } when)
-            {
-                long ms = long.TryParse(when, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v
-                    : DateTimeOffset.TryParse(when, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.ToUnixTimeMilliseconds()
-                    : throw new UsageException($"--to-datetime: '{when}' is neither Unix milliseconds nor an ISO 8601 time");
-                var found = await TopicIo.OffsetsAsync(client, layout, parts, ms, ct);
-                target = parts.ToDictionary(x => x, x => found[x] >= 0 ? found[x] : latest[x]);
-            }
+            else if (p.GetValue(toTime) is { } when) target = await TopicIo.OffsetsAtTimeAsync(client, layout, parts, ParseTime(when, "--to-datetime"), ct);
             else
             {
                 long shift = p.GetValue(shiftBy)!.Value;

@@ -151,35 +151,3 @@ public static class ProduceCommand
         return cmd;
     }
 }
-
-/// <summary>A one-line progress display on stderr for long runs, only when stderr is a terminal.</summary>
-public sealed class Progress : IDisposable
-{
-    private readonly string _what;
-    private readonly bool _on;
-    private long _last;
-    private long _count;
-
-    private Progress(string what, bool on)
-    {
-        _what = what;
-        _on = on;
-    }
-
-    /// <param name="quiet">No display (JSON output, or the records themselves are on the terminal).</param>
-    public static Progress Start(bool quiet, string what) => new(what, !quiet && !Console.IsErrorRedirected);
-
-    public void Report(long count)
-    {
-        _count = count;
-        if (!_on || Environment.TickCount64 - _last < 250) return;
-        _last = Environment.TickCount64;
-        Console.Error.Write($"\r{_what} {count:N0} records...");
-    }
-
-    public void Dispose()
-    {
-        if (_on && _last != 0) Console.Error.Write($"\r{_what} {_count:N0} records   \n");
-        _last = 0;
-    }
-}
