@@ -60,15 +60,7 @@ public sealed class BrokerConfig
         var topicDef = TopicConfigs.All.FirstOrDefault(t => t.BrokerKey == key);
         if (topicDef != null)
             return topicDef.Check(value) is { } err ? err.Replace($"configuration {topicDef.Name}", $"configuration {key}", StringComparison.Ordinal) : null;
-        bool ok = def.Type switch
-        {
-            ConfigType.Int => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
-            ConfigType.Long => long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
-            ConfigType.Boolean => bool.TryParse(value, out _),
-            ConfigType.Double => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
-            _ => true,
-        };
-        return ok ? null : $"Invalid value {value} for configuration {key}: expected {def.Type.ToString().ToUpperInvariant()}";
+        return TopicConfigDef.CheckType(def.Type, key, value);
     }
 
     /// <summary>The host and port of the first entry of a listener list such as <c>PLAINTEXT://localhost:9092,...</c>.</summary>
@@ -133,27 +125,31 @@ public sealed class BrokerConfig
 
     public IReadOnlyDictionary<string, string> Overrides => _values;
 
-    private int GetInt(string key, int fallback) =>
-        int.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
+    // a setting that does not parse falls back to the key's default in BrokerConfigs (the one place defaults live)
+    private int GetInt(string key) =>
+        int.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : int.Parse(BrokerDefaults[key], CultureInfo.InvariantCulture);
 
-    private bool GetBool(string key, bool fallback) => bool.TryParse(Get(key), out var v) ? v : fallback;
+    private long GetLong(string key) =>
+        long.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : long.Parse(BrokerDefaults[key], CultureInfo.InvariantCulture);
+
+    private bool GetBool(string key) => bool.TryParse(Get(key), out var v) ? v : bool.Parse(BrokerDefaults[key]);
 
     public int NodeId => int.TryParse(_values.GetValueOrDefault("node.id") ?? _values.GetValueOrDefault("broker.id"), out var id) ? id : 1;
-    public int NumPartitions => GetInt("num.partitions", 1);
-    public short DefaultReplicationFactor => (short)GetInt("default.replication.factor", 1);
-    public bool AutoCreateTopics => GetBool("auto.create.topics.enable", true);
-    public bool DeleteTopicEnable => GetBool("delete.topic.enable", true);
-    public int SocketRequestMaxBytes => GetInt("socket.request.max.bytes", 104857600);
+    public int NumPartitions => GetInt("num.partitions");
+    public short DefaultReplicationFactor => (short)GetInt("default.replication.factor");
+    public bool AutoCreateTopics => GetBool("auto.create.topics.enable");
+    public bool DeleteTopicEnable => GetBool("delete.topic.enable");
+    public int SocketRequestMaxBytes => GetInt("socket.request.max.bytes");
 
-    public int GroupInitialRebalanceDelayMs => GetInt("group.initial.rebalance.delay.ms", 3000);
-    public int GroupMinSessionTimeoutMs => GetInt("group.min.session.timeout.ms", 6000);
-    public int GroupMaxSessionTimeoutMs => GetInt("group.max.session.timeout.ms", 1800000);
-    public int GroupMaxSize => GetInt("group.max.size", int.MaxValue);
-    public long OffsetsRetentionMs => long.TryParse(Get("offsets.retention.minutes"), out var m) ? m * 60_000 : 10080L * 60_000;
-    public int OffsetsRetentionCheckIntervalMs => GetInt("offsets.retention.check.interval.ms", 600000);
-    public int OffsetMetadataMaxBytes => GetInt("offset.metadata.max.bytes", 4096);
-    public int OffsetsTopicPartitions => GetInt("offsets.topic.num.partitions", 1);
-    public int OffsetsTopicSegmentBytes => GetInt("offsets.topic.segment.bytes", 104857600);
+    public int GroupInitialRebalanceDelayMs => GetInt("group.initial.rebalance.delay.ms");
+    public int GroupMinSessionTimeoutMs => GetInt("group.min.session.timeout.ms");
+    public int GroupMaxSessionTimeoutMs => GetInt("group.max.session.timeout.ms");
+    public int GroupMaxSize => GetInt("group.max.size");
+    public long OffsetsRetentionMs => GetLong("offsets.retention.minutes") * 60_000;
+    public int OffsetsRetentionCheckIntervalMs => GetInt("offsets.retention.check.interval.ms");
+    public int OffsetMetadataMaxBytes => GetInt("offset.metadata.max.bytes");
+    public int OffsetsTopicPartitions => GetInt("offsets.topic.num.partitions");
+    public int OffsetsTopicSegmentBytes => GetInt("offsets.topic.segment.bytes");
 
     /// <summary>Applies <c>KAFKA_NUM_PARTITIONS=3</c>-style variables: strip the prefix, lower-case, '_' to '.'.</summary>
     public void ApplyEnvironment(System.Collections.IDictionary env)
@@ -220,7 +216,7 @@ public sealed class BrokerConfig
             if (!described.ContainsKey(k)) Add(k, v, ConfigSource.StaticBroker, ConfigType.String, null);
         if (!_values.ContainsKey("node.id")) Add("node.id", NodeId.ToString(CultureInfo.InvariantCulture), described["node.id"].Source, ConfigType.Int, BrokerConfigs.Find("node.id")!.Doc);
         Add("listeners", $"PLAINTEXT://{Host}:{Port}", ConfigSource.StaticBroker, ConfigType.List, "Address and port the broker listens on.");
-        Add("advertised.listeners", AdvertisedHost is null ? null : $"PLAINTEXT://{AdvertisedHost}:{Port}",
+        Add("advertised.listeners", AdvertisedHost is null ? null : $"PLAINTEXT://{AdvertisedHost}:{AdvertisedPort ?? Port}",
             AdvertisedHost is null ? ConfigSource.Default : ConfigSource.StaticBroker, ConfigType.List, "Address clients are told to connect to.");
         Add("log.dirs", Path.GetFullPath(DataDir), ConfigSource.StaticBroker, ConfigType.List, "Directory holding the topics' data.");
         return described.Values;
@@ -230,43 +226,47 @@ public sealed class BrokerConfig
     {
         if (long.TryParse(_values.GetValueOrDefault("log.retention.ms"), out var ms)) return ms;
         if (long.TryParse(_values.GetValueOrDefault("log.retention.minutes"), out var min)) return min * 60_000;
-        return GetInt("log.retention.hours", 168) * 3_600_000L;
+        return GetInt("log.retention.hours") * 3_600_000L;
     }
 
     private long BrokerRollMs()
     {
         if (long.TryParse(_values.GetValueOrDefault("log.roll.ms"), out var ms)) return ms;
-        return GetInt("log.roll.hours", 168) * 3_600_000L;
+        return GetInt("log.roll.hours") * 3_600_000L;
     }
 
-    public LogConfig LogConfigFor(IReadOnlyDictionary<string, string> topicOverrides) => new()
+    public LogConfig LogConfigFor(IReadOnlyDictionary<string, string> topicOverrides)
     {
-        SegmentBytes = int.Parse(TopicValue("segment.bytes", topicOverrides), CultureInfo.InvariantCulture),
-        SegmentIndexBytes = int.Parse(TopicValue("segment.index.bytes", topicOverrides), CultureInfo.InvariantCulture),
-        IndexIntervalBytes = int.Parse(TopicValue("index.interval.bytes", topicOverrides), CultureInfo.InvariantCulture),
-        MaxMessageBytes = int.Parse(TopicValue("max.message.bytes", topicOverrides), CultureInfo.InvariantCulture),
-        TimestampType = TopicValue("message.timestamp.type", topicOverrides) == "LogAppendTime"
-            ? TimestampType.LogAppendTime : TimestampType.CreateTime,
-        RetentionMs = long.Parse(TopicValue("retention.ms", topicOverrides), CultureInfo.InvariantCulture),
-        RetentionBytes = long.Parse(TopicValue("retention.bytes", topicOverrides), CultureInfo.InvariantCulture),
-        SegmentMs = long.Parse(TopicValue("segment.ms", topicOverrides), CultureInfo.InvariantCulture),
-        DeletePolicy = TopicValue("cleanup.policy", topicOverrides).Split(',').Any(x => x.Trim() == "delete"),
-        CompactPolicy = TopicValue("cleanup.policy", topicOverrides).Split(',').Any(x => x.Trim() == "compact"),
-        FileDeleteDelayMs = long.Parse(TopicValue("file.delete.delay.ms", topicOverrides), CultureInfo.InvariantCulture),
-        FlushMessages = long.Parse(TopicValue("flush.messages", topicOverrides), CultureInfo.InvariantCulture),
-        FlushMs = long.Parse(TopicValue("flush.ms", topicOverrides), CultureInfo.InvariantCulture),
-        DeleteRetentionMs = long.Parse(TopicValue("delete.retention.ms", topicOverrides), CultureInfo.InvariantCulture),
-        MinCompactionLagMs = long.Parse(TopicValue("min.compaction.lag.ms", topicOverrides), CultureInfo.InvariantCulture),
-        MinCleanableDirtyRatio = double.Parse(TopicValue("min.cleanable.dirty.ratio", topicOverrides), CultureInfo.InvariantCulture),
-    };
+        var policy = TopicValue("cleanup.policy", topicOverrides).Split(',', StringSplitOptions.TrimEntries);
+        return new()
+        {
+            SegmentBytes = int.Parse(TopicValue("segment.bytes", topicOverrides), CultureInfo.InvariantCulture),
+            SegmentIndexBytes = int.Parse(TopicValue("segment.index.bytes", topicOverrides), CultureInfo.InvariantCulture),
+            IndexIntervalBytes = int.Parse(TopicValue("index.interval.bytes", topicOverrides), CultureInfo.InvariantCulture),
+            MaxMessageBytes = int.Parse(TopicValue("max.message.bytes", topicOverrides), CultureInfo.InvariantCulture),
+            TimestampType = TopicValue("message.timestamp.type", topicOverrides) == "LogAppendTime"
+                ? TimestampType.LogAppendTime : TimestampType.CreateTime,
+            RetentionMs = long.Parse(TopicValue("retention.ms", topicOverrides), CultureInfo.InvariantCulture),
+            RetentionBytes = long.Parse(TopicValue("retention.bytes", topicOverrides), CultureInfo.InvariantCulture),
+            SegmentMs = long.Parse(TopicValue("segment.ms", topicOverrides), CultureInfo.InvariantCulture),
+            DeletePolicy = policy.Contains("delete"),
+            CompactPolicy = policy.Contains("compact"),
+            FileDeleteDelayMs = long.Parse(TopicValue("file.delete.delay.ms", topicOverrides), CultureInfo.InvariantCulture),
+            FlushMessages = long.Parse(TopicValue("flush.messages", topicOverrides), CultureInfo.InvariantCulture),
+            FlushMs = long.Parse(TopicValue("flush.ms", topicOverrides), CultureInfo.InvariantCulture),
+            DeleteRetentionMs = long.Parse(TopicValue("delete.retention.ms", topicOverrides), CultureInfo.InvariantCulture),
+            MinCompactionLagMs = long.Parse(TopicValue("min.compaction.lag.ms", topicOverrides), CultureInfo.InvariantCulture),
+            MinCleanableDirtyRatio = double.Parse(TopicValue("min.cleanable.dirty.ratio", topicOverrides), CultureInfo.InvariantCulture),
+        };
+    }
 
     /// <summary>log.cleaner.backoff.ms: how often the cleaner looks for logs to compact.</summary>
-    public long CleanerBackoffMs => long.TryParse(Get("log.cleaner.backoff.ms"), out var v) ? v : 15_000;
-    public bool CleanerEnabled => GetBool("log.cleaner.enable", true);
+    public long CleanerBackoffMs => GetLong("log.cleaner.backoff.ms");
+    public bool CleanerEnabled => GetBool("log.cleaner.enable");
 
     /// <summary>log.flush.scheduler.interval.ms: how often flush.ms is checked (Kafka's default: never).</summary>
-    public long FlushSchedulerIntervalMs => long.TryParse(Get("log.flush.scheduler.interval.ms"), out var v) ? v : long.MaxValue;
+    public long FlushSchedulerIntervalMs => GetLong("log.flush.scheduler.interval.ms");
 
     /// <summary>log.retention.check.interval.ms: how often retention runs.</summary>
-    public long RetentionCheckIntervalMs => long.TryParse(Get("log.retention.check.interval.ms"), out var v) ? v : 300_000;
+    public long RetentionCheckIntervalMs => GetLong("log.retention.check.interval.ms");
 }

@@ -25,19 +25,22 @@ public sealed record TopicConfigDef(string Name, string? BrokerKey, ConfigType T
     public string? Check(string? value)
     {
         if (value is null) return $"Null value not supported for topic configs: {Name}";
-        switch (Type)
-        {
-            case ConfigType.Int when !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _):
-                return $"Invalid value {value} for configuration {Name}: Not a number of type INT";
-            case ConfigType.Long when !long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _):
-                return $"Invalid value {value} for configuration {Name}: Not a number of type LONG";
-            case ConfigType.Double when !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _):
-                return $"Invalid value {value} for configuration {Name}: Not a number of type DOUBLE";
-            case ConfigType.Boolean when !bool.TryParse(value, out _):
-                return $"Invalid value {value} for configuration {Name}: Expected value to be either true or false";
-        }
-        return Validate?.Invoke(value);
+        return CheckType(Type, Name, value) ?? Validate?.Invoke(value);
     }
+
+    /// <summary>Null when <paramref name="value"/> reads as <paramref name="type"/>, else Kafka's message for it.</summary>
+    public static string? CheckType(ConfigType type, string name, string value) => type switch
+    {
+        ConfigType.Int when !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) =>
+            $"Invalid value {value} for configuration {name}: Not a number of type INT",
+        ConfigType.Long when !long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) =>
+            $"Invalid value {value} for configuration {name}: Not a number of type LONG",
+        ConfigType.Double when !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _) =>
+            $"Invalid value {value} for configuration {name}: Not a number of type DOUBLE",
+        ConfigType.Boolean when !bool.TryParse(value, out _) =>
+            $"Invalid value {value} for configuration {name}: Expected value to be either true or false",
+        _ => null,
+    };
 }
 
 public static class TopicConfigs
