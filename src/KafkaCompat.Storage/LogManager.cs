@@ -132,6 +132,21 @@ public sealed class LogManager : IDisposable
         File.Move(tmp, MetaPath, overwrite: true);
     }
 
+    /// <summary>Saves topics.json after a change to a record; if that fails, <paramref name="undo"/> puts the record
+    /// back, so what is in memory never runs ahead of what a restart would find.</summary>
+    private void SaveRecordsOrUndo(Action undo)
+    {
+        try
+        {
+            SaveRecords();
+        }
+        catch
+        {
+            undo();
+            throw;
+        }
+    }
+
     public IEnumerable<TopicLogs> Topics => _topics.Values;
     public int TopicCount => _topics.Count;
 
@@ -180,15 +195,7 @@ public sealed class LogManager : IDisposable
             if (!_topics.TryGetValue(name, out var t)) return false;
             var previous = t.Record.Configs;
             t.Record.Configs = new Dictionary<string, string>(configs, StringComparer.Ordinal);
-            try
-            {
-                SaveRecords();
-            }
-            catch
-            {
-                t.Record.Configs = previous;
-                throw;
-            }
+            SaveRecordsOrUndo(() => t.Record.Configs = previous);
             var cfg = _configFor(t.Record);
             foreach (var p in t.Partitions) p.Config = cfg;
             return true;
@@ -215,17 +222,12 @@ public sealed class LogManager : IDisposable
                 all[p].Activity = _activity;
             }
             t.Record.Partitions = count;
-            try
+            // not recorded, so not added: remove the new logs and leave the topic as it was
+            SaveRecordsOrUndo(() =>
             {
-                SaveRecords();
-            }
-            catch
-            {
-                // not recorded, so not added: close the new logs and leave the topic as it was
                 t.Record.Partitions = old.Length;
                 for (int p = old.Length; p < count; p++) all[p].Delete();
-                throw;
-            }
+            });
             t.Grow(all);
             return true;
         }
