@@ -122,26 +122,18 @@ public sealed class BrokerConfigTests
     }
 
     [Fact]
-    public void ABadBrokerValueIsAnErrorExit()
+    public async Task ABadBrokerValueIsAnErrorExit()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { RepoPaths.BrokerDll, "serve", "--port", "0", "--set", "log.segment.bytes=1g" }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.Equal(2, p.ExitCode);
+        var (exit, _, err) = await CliRunner.RunDllAsync(null, "serve", "--port", "0", "--set", "log.segment.bytes=1g");
+        Assert.Equal(2, exit);
         Assert.Contains("log.segment.bytes", err);
     }
 
     [Fact]
-    public void AMissingPropertiesFileIsAnErrorExit()
+    public async Task AMissingPropertiesFileIsAnErrorExit()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { RepoPaths.BrokerDll, "serve", "--config", "/nonexistent/server.properties", "--port", "0" }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.Equal(2, p.ExitCode);
+        var (exit, _, err) = await CliRunner.RunDllAsync(null, "serve", "--config", "/nonexistent/server.properties", "--port", "0");
+        Assert.Equal(2, exit);
         Assert.Contains("no such file", err);
     }
 }

@@ -323,9 +323,16 @@ public sealed class CliGroupTests : IAsyncLifetime
     }
 }
 
+/// <summary>Runs kafkacompat (the built dll) as a process and returns its exit code and output.</summary>
 internal static class CliRunner
 {
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(EmbeddedBroker broker, string? stdin, params string[] args)
+    /// <summary>A client command against <paramref name="broker"/> (its address is added unless the args name one).</summary>
+    public static Task<(int Exit, string Out, string Err)> RunAsync(EmbeddedBroker broker, string? stdin, params string[] args) =>
+        args.Contains("--bootstrap-server") || args.Contains("-b")
+            ? RunDllAsync(stdin, args)
+            : RunDllAsync(stdin, [.. args, "--bootstrap-server", broker.BootstrapServers]);
+
+    public static async Task<(int Exit, string Out, string Err)> RunDllAsync(string? stdin, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -333,11 +340,6 @@ internal static class CliRunner
         };
         psi.ArgumentList.Add(RepoPaths.BrokerDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        if (!args.Contains("--bootstrap-server") && !args.Contains("-b"))
-        {
-            psi.ArgumentList.Add("--bootstrap-server");
-            psi.ArgumentList.Add(broker.BootstrapServers);
-        }
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
