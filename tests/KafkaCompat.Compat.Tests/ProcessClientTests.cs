@@ -65,7 +65,9 @@ internal static class ClientScripts
 {
     private static string ClientsDir => Path.Combine(RepoPaths.Root, "tests", "clients");
 
-    public static async Task RunAsync(ITestOutputHelper output, int port, string program, string script)
+    /// <param name="suffix">Topic name suffix (default: a random one).</param>
+    /// <param name="extra">Arguments after the port and suffix.</param>
+    public static async Task RunAsync(ITestOutputHelper output, int port, string program, string script, string? suffix = null, params string[] extra)
     {
         var psi = new ProcessStartInfo(program)
         {
@@ -76,7 +78,8 @@ internal static class ClientScripts
         };
         psi.ArgumentList.Add(Path.Combine(ClientsDir, script));
         psi.ArgumentList.Add(port.ToString());
-        psi.ArgumentList.Add(Guid.NewGuid().ToString("N")[..8]);
+        psi.ArgumentList.Add(suffix ?? Guid.NewGuid().ToString("N")[..8]);
+        foreach (var a in extra) psi.ArgumentList.Add(a);
         psi.Environment["KAFKACOMPAT_DLL"] = RepoPaths.BrokerDll; // the admin scripts cross-check with the kafkacompat CLI
         Process proc;
         try
@@ -166,4 +169,47 @@ public sealed class ProcessConfigClientTests(ITestOutputHelper output) : IAsyncL
 
     [Fact]
     public Task KafkaJsAdminAndCli() => Run("node", "kafkajs_admin_test.js");
+}
+
+/// <summary>A full disk as confluent-kafka sees it: the broker's data lives on a 24 MiB tmpfs of the test's own (mounting
+/// needs root, as CI has), 8 MiB of it taken by a file. The script fills the rest until KAFKA_STORAGE_ERROR and reads
+/// every acknowledged record back; the file is deleted; the script then writes again at the next offset.</summary>
+public sealed class ProcessDiskFullTests(ITestOutputHelper output)
+{
+    private static void Run(string program, params string[] args)
+    {
+        using var p = Process.Start(program, args);
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{program} {string.Join(' ', args)} exited {p.ExitCode}");
+    }
+
+    [Fact]
+    public async Task ConfluentKafkaSeesStorageErrorThenWritesResume()
+    {
+        string mnt = Path.Combine(Path.GetTempPath(), "kafkacompat-full-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(mnt);
+        Run("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mnt);
+        try
+        {
+            string filler = Path.Combine(mnt, "filler");
+            await File.WriteAllBytesAsync(filler, new byte[8 << 20]);
+            var b = EmbeddedBroker.Start(Path.Combine(mnt, "data"));
+            try
+            {
+                string suffix = Guid.NewGuid().ToString("N")[..8];
+                await ClientScripts.RunAsync(output, b.Port, "/usr/bin/python3", "confluent_disk_full_test.py", suffix, "fill");
+                File.Delete(filler);
+                await ClientScripts.RunAsync(output, b.Port, "/usr/bin/python3", "confluent_disk_full_test.py", suffix, "resume");
+            }
+            finally
+            {
+                await b.DisposeAsync();
+            }
+        }
+        finally
+        {
+            Run("umount", mnt);
+            Directory.Delete(mnt);
+        }
+    }
 }
