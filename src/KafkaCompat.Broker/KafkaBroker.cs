@@ -16,6 +16,7 @@ public sealed partial class KafkaBroker : IDisposable
     public LogManager Logs { get; }
     public ApiRegistry Apis { get; }
     public Groups.GroupCoordinator Groups { get; }
+    public Transactions.ProducerIdManager ProducerIds { get; }
     public string ClusterId { get; }
     public int NodeId => Config.NodeId;
     /// <summary>The port clients are told to use; set by the server once it is bound.</summary>
@@ -32,11 +33,14 @@ public sealed partial class KafkaBroker : IDisposable
         ClusterId = LoadOrCreateClusterId(config.DataDir, config.NodeId);
         Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg), msg => LogStorageActivity(_logger, msg));
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
+        ProducerIds = new Transactions.ProducerIdManager(config.DataDir);
         Apis = new ApiRegistry(KafkaCompat.Broker.Apis.BrokerApisList.All());
         Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
         long interval = Math.Max(10, config.RetentionCheckIntervalMs);
         _retentionTimer = new Timer(_ => ApplyRetention(), null, interval, interval);
         _coldTimer = new Timer(_ => ReleaseColdSegments(), null, 10_000, 10_000);
+        long expiryEvery = Math.Max(10, config.ProducerIdExpirationCheckIntervalMs);
+        _producerExpiryTimer = new Timer(_ => RemoveExpiredProducers(), null, expiryEvery, expiryEvery);
         long cleanEvery = Math.Max(10, config.CleanerBackoffMs);
         _cleanerTimer = config.CleanerEnabled ? new Timer(_ => Compact(), null, cleanEvery, cleanEvery) : null;
         long flushEvery = config.FlushSchedulerIntervalMs;
@@ -181,6 +185,14 @@ public sealed partial class KafkaBroker : IDisposable
     private readonly Timer? _flushTimer;
     private readonly Timer? _cleanerTimer;
     private readonly Timer _coldTimer;
+    private readonly Timer _producerExpiryTimer;
+
+    /// <summary>producer.id.expiration.ms on every partition; returns how many producer ids were forgotten.</summary>
+    public int RemoveExpiredProducers()
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return ForEachPartition("producer expiry", p => p.RemoveExpiredProducers(now, Config.ProducerIdExpirationMs));
+    }
 
     /// <summary>Runs background log work on every partition. A storage error on one partition is logged and the others
     /// still get their turn; a partition closed by a concurrent topic deletion is skipped. Returns the sum of the results.</summary>
@@ -261,6 +273,7 @@ public sealed partial class KafkaBroker : IDisposable
         _flushTimer?.Dispose();
         _cleanerTimer?.Dispose();
         _coldTimer.Dispose();
+        _producerExpiryTimer.Dispose();
         Groups.Dispose();
         Logs.Dispose();
     }

@@ -52,6 +52,8 @@ public static class RecordBatch
     public static long BaseTimestamp(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadInt64BigEndian(b[BaseTimestampPos..]);
     public static long MaxTimestamp(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadInt64BigEndian(b[MaxTimestampPos..]);
     public static long ProducerId(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadInt64BigEndian(b[ProducerIdPos..]);
+    public static short ProducerEpoch(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadInt16BigEndian(b[ProducerEpochPos..]);
+    public static int BaseSequence(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadInt32BigEndian(b[BaseSequencePos..]);
     public static int RecordCount(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadInt32BigEndian(b[RecordCountPos..]);
 
     public static void SetBaseOffset(Span<byte> b, long offset) => BinaryPrimitives.WriteInt64BigEndian(b, offset);

@@ -2,7 +2,9 @@ using KafkaCompat.Records;
 
 namespace KafkaCompat.Storage;
 
-public readonly record struct AppendResult(long BaseOffset, long LastOffset, long LogAppendTime);
+/// <summary>The offsets an append gave; for a retried idempotent batch (<paramref name="Duplicate"/>), the offsets it
+/// was first given, and nothing was written.</summary>
+public readonly record struct AppendResult(long BaseOffset, long LastOffset, long LogAppendTime, bool Duplicate = false);
 
 /// <summary>Result of a read: bytes of whole batches (a slice of the mapped segment) and the lease holding it.</summary>
 public readonly record struct ReadResult(ReadOnlyMemory<byte> Records, IDisposable? Lease);
@@ -48,6 +50,8 @@ public sealed partial class PartitionLog : IDisposable
     private long _logStartOffset;
     private long _unflushedRecords;
     private long _oldestUnflushedMs = -1;
+    /// <summary>Producer ids, epochs and sequences seen in this log; read and changed under the append lock.</summary>
+    private readonly ProducerStateManager _producers;
 
     public string Topic { get; }
     public int Partition { get; }
@@ -82,6 +86,7 @@ public sealed partial class PartitionLog : IDisposable
         _logStartOffset = segments[0].BaseOffset;
         var last = segments[^1];
         _end = new LogEnd(last.NextOffset, last, last.Size);
+        _producers = new ProducerStateManager(dir);
     }
 
     /// <summary>Opens the partition directory, creating it when empty. <paramref name="clean"/> says whether
@@ -108,6 +113,7 @@ public sealed partial class PartitionLog : IDisposable
         }
         var opened = new PartitionLog(topic, partition, dir, config, segments.ToArray(), log);
         if (logStartOffset > opened._logStartOffset && logStartOffset <= opened.HighWatermark) opened._logStartOffset = logStartOffset;
+        opened.LoadProducerState(clean, log);
         return opened;
     }
 
@@ -141,6 +147,11 @@ public sealed partial class PartitionLog : IDisposable
             var end = _end;
             long first = end.NextOffset, next = first;
             var active = end.Segment;
+            // idempotence: epochs and sequences are checked before anything is written; a retry is answered with
+            // the offsets its batch was first given
+            var staged = _producers.Stage(records, first, $"{Topic}-{Partition}");
+            if (staged.Duplicate is { } dup)
+                return new AppendResult(dup.FirstOffset, dup.LastOffset, dup.Timestamp, Duplicate: true);
             try
             {
                 for (int pos = 0; pos < records.Length;)
@@ -163,6 +174,7 @@ public sealed partial class PartitionLog : IDisposable
                 Undo(end);
                 throw;
             }
+            _producers.Commit(staged, next);
             Volatile.Write(ref _end, new LogEnd(next, active, active.Size));
             // flush.messages: with 1, every acknowledged write is on disk before the answer goes out
             _unflushedRecords += next - first;
@@ -234,6 +246,8 @@ public sealed partial class PartitionLog : IDisposable
     private LogSegment Roll(long baseOffset)
     {
         var old = _segments[^1];
+        // Kafka snapshots producer state at every roll, so recovery after a crash replays only the newer segments
+        TakeProducerSnapshot(sync: false);
         var seg = LogSegment.Create(Directory, baseOffset, Config);
         // a segment that stops being active is flushed whole (off the request path unless every write is synced)
         if (Config.FlushMessages <= 1) old.FlushAppended();
@@ -307,7 +321,11 @@ public sealed partial class PartitionLog : IDisposable
         {
             ObjectDisposedException.ThrowIf(_closed, this);
             if (offset < 0 || offset > HighWatermark) throw new OffsetOutOfRangeException(offset, LogStartOffset, HighWatermark);
-            if (offset > _logStartOffset) Volatile.Write(ref _logStartOffset, offset);
+            if (offset > _logStartOffset)
+            {
+                Volatile.Write(ref _logStartOffset, offset);
+                _producers.OnLogStartOffsetIncremented(offset);
+            }
             int n = 0;
             var segs = _segments;
             while (n + 1 < segs.Length && segs[n + 1].BaseOffset <= _logStartOffset) n++;
@@ -369,7 +387,11 @@ public sealed partial class PartitionLog : IDisposable
         var segs = _segments;
         var removed = segs[..n];
         Volatile.Write(ref _segments, segs[n..]);
-        if (_logStartOffset < _segments[0].BaseOffset) Volatile.Write(ref _logStartOffset, _segments[0].BaseOffset);
+        if (_logStartOffset < _segments[0].BaseOffset)
+        {
+            Volatile.Write(ref _logStartOffset, _segments[0].BaseOffset);
+            _producers.OnLogStartOffsetIncremented(_logStartOffset);
+        }
         foreach (var seg in removed)
         {
             try { seg.MarkDeleted(); }
@@ -461,9 +483,65 @@ public sealed partial class PartitionLog : IDisposable
         {
             if (_closed) return;
             _closed = true;
+            // a clean stop leaves the producer state at the log end, so the next start replays nothing
+            TakeProducerSnapshot(sync: true);
             foreach (var s in _segments) s.Dispose();
         }
         Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
+    }
+
+    // ---- producer state ----
+
+    /// <summary>The state of one producer id on this partition (a copy), or null when unknown.</summary>
+    public ProducerStateEntry? GetProducer(long producerId)
+    {
+        lock (_appendLock) return _producers.Get(producerId)?.Clone();
+    }
+
+    /// <summary>Every producer id this partition holds state for (copies): DescribeProducers.</summary>
+    public List<ProducerStateEntry> ActiveProducers()
+    {
+        lock (_appendLock) return _producers.Producers.Values.Select(e => e.Clone()).ToList();
+    }
+
+    /// <summary>producer.id.expiration.ms: forgets producers idle that long with no open transaction.</summary>
+    public int RemoveExpiredProducers(long nowMs, long expirationMs)
+    {
+        lock (_appendLock) return _closed ? 0 : _producers.RemoveExpired(nowMs, expirationMs);
+    }
+
+    /// <summary>Caller holds the append lock. A failed snapshot is logged: recovery then replays more of the log.</summary>
+    private void TakeProducerSnapshot(bool sync)
+    {
+        try { _producers.TakeSnapshot(sync); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _log?.Invoke($"{Topic}-{Partition}: producer snapshot failed: {e.Message}"); }
+    }
+
+    /// <summary>At open: the newest snapshot, then every batch after it. Without a snapshot, a log that was stopped cleanly
+    /// starts with empty state at its end (as Kafka does for logs written before snapshots existed), and one that
+    /// was not is read from its start.</summary>
+    private void LoadProducerState(bool clean, Action<string>? log)
+    {
+        long end = HighWatermark;
+        long from = _producers.LoadSnapshot(end, log);
+        if (from < 0) from = clean ? end : LogStartOffset;
+        _producers.MapEndOffset = from;
+        if (from >= end) return;
+        var segments = _segments;
+        for (int i = FindSegment(segments, from); i < segments.Length; i++)
+        {
+            var seg = segments[i];
+            int limit = seg.Size;
+            var span = seg.Span(0, limit);
+            for (int pos = 0; pos + RecordBatch.HeaderSize <= limit;)
+            {
+                var b = span[pos..];
+                int size = RecordBatch.TotalSize(b);
+                if (RecordBatch.LastOffset(b) >= from) _producers.Replay(b[..size]);
+                pos += size;
+            }
+        }
+        _producers.MapEndOffset = end;
     }
 
     /// <summary>Closes the log and deletes its directory.</summary>

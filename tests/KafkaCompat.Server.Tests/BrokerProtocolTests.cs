@@ -74,8 +74,9 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)1), keys[ApiKey.IncrementalAlterConfigs]);
             Assert.Equal(((short)0, (short)3), keys[ApiKey.CreatePartitions]);
             Assert.Equal(((short)0, (short)1), keys[ApiKey.DescribeCluster]);
-            Assert.Equal(24, keys.Count);
-            Assert.False(keys.ContainsKey(ApiKey.InitProducerId)); // not implemented, so not advertised
+            Assert.Equal(((short)0, (short)5), keys[ApiKey.InitProducerId]);
+            Assert.Equal(25, keys.Count);
+            Assert.False(keys.ContainsKey(ApiKey.AddPartitionsToTxn)); // not implemented, so not advertised
         }
     }
 

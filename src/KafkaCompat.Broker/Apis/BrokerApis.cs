@@ -29,5 +29,6 @@ public static class BrokerApisList
         new IncrementalAlterConfigsHandler(),
         new CreatePartitionsHandler(),
         new DescribeClusterHandler(),
+        new InitProducerIdHandler(),
     ];
 }

@@ -1,7 +1,8 @@
 // Produce (key 0): advertised 0-11 (librdkafka only compresses when v0 is advertised), served 3-11.
 // v0-2 carry the old message formats and are refused with UNSUPPORTED_VERSION per partition.
 // Batches are validated (size, magic 2, CRC-32C), stored byte-for-byte with the base offset rewritten.
-// acks=0 gets no response.
+// acks=0 gets no response. Batches of idempotent producers are checked against the partition's producer state
+// (epoch, sequence); a retried batch is answered with the offsets it was first given and is not written again.
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Records;
@@ -70,6 +71,11 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                     pr.ErrorMessage = e.Message;
                     pr.RecordErrors = [new() { BatchIndex = 0, BatchIndexErrorMessage = e.Message }];
                     KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{td.Name}-{pd.Index}: {e.Message}");
+                }
+                catch (KafkaException e) // idempotence: INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER
+                {
+                    pr.ErrorCode = (short)e.Error;
+                    pr.ErrorMessage = e.Message;
                 }
                 catch (RecordTooLargeException e)
                 {

@@ -267,6 +267,10 @@ public sealed class BrokerConfig
     /// <summary>log.flush.scheduler.interval.ms: how often flush.ms is checked (Kafka's default: never).</summary>
     public long FlushSchedulerIntervalMs => GetLong("log.flush.scheduler.interval.ms");
 
+    /// <summary>producer.id.expiration.ms: how long a partition keeps an idle producer's state.</summary>
+    public int ProducerIdExpirationMs => GetInt("producer.id.expiration.ms");
+    /// <summary>producer.id.expiration.check.interval.ms</summary>
+    public int ProducerIdExpirationCheckIntervalMs => GetInt("producer.id.expiration.check.interval.ms");
     /// <summary>log.retention.check.interval.ms: how often retention runs.</summary>
     public long RetentionCheckIntervalMs => GetLong("log.retention.check.interval.ms");
 }

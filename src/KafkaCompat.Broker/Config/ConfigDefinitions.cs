@@ -166,6 +166,8 @@ public static class BrokerConfigs
         // Kafka uses 50; one partition keeps a local broker's disk and memory footprint small
         new("offsets.topic.num.partitions", ConfigType.Int, "1", "Partitions of __consumer_offsets (Kafka's default is 50)."),
         new("offsets.topic.segment.bytes", ConfigType.Int, "104857600", "segment.bytes of __consumer_offsets."),
+        new("producer.id.expiration.ms", ConfigType.Int, "86400000", "How long a partition keeps the state of a producer id after its last write."),
+        new("producer.id.expiration.check.interval.ms", ConfigType.Int, "600000", "How often expired producer ids are removed."),
     ];
 
     public static readonly IReadOnlyList<BrokerConfigDef> All = Own

@@ -1,0 +1,40 @@
+// InitProducerId (key 22): versions 0-5. An idempotent producer (no transactional id) gets a new producer id with
+// epoch 0, as from Kafka: ids come from persisted blocks and are never given twice, and a producer that asks again
+// with its current id and epoch (v3+, KIP-360) gets a fresh id as well. Transactional ids are not served yet:
+// they are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which clients treat as fatal.
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest, InitProducerIdResponse>
+{
+    protected override ValueTask<InitProducerIdResponse?> Handle(RequestContext ctx, InitProducerIdRequest req)
+    {
+        var resp = new InitProducerIdResponse { ProducerId = -1, ProducerEpoch = -1 };
+        // an id without an epoch, or an epoch without an id, is malformed (Kafka: INVALID_REQUEST)
+        if ((req.ProducerId == -1) != (req.ProducerEpoch == -1))
+        {
+            resp.ErrorCode = (short)ErrorCode.InvalidRequest;
+            return new(resp);
+        }
+        if (req.TransactionalId != null)
+        {
+            KafkaBroker.LogRejected(ctx.Broker.Logger, "InitProducerId", ctx.ApiVersion, ctx.ClientId,
+                $"transactional.id '{req.TransactionalId}': transactions are not supported yet");
+            resp.ErrorCode = (short)ErrorCode.TransactionalIdAuthorizationFailed;
+            return new(resp);
+        }
+        try
+        {
+            resp.ProducerId = ctx.Broker.ProducerIds.Next();
+            resp.ProducerEpoch = 0;
+        }
+        catch (IOException e)
+        {
+            KafkaBroker.LogRejected(ctx.Broker.Logger, "InitProducerId", ctx.ApiVersion, ctx.ClientId, $"producer id block could not be saved: {e.Message}");
+            resp.ErrorCode = (short)ErrorCode.CoordinatorNotAvailable;
+        }
+        return new(resp);
+    }
+}
