@@ -17,6 +17,8 @@ public sealed partial class KafkaBroker : IDisposable
     public ApiRegistry Apis { get; }
     public Groups.GroupCoordinator Groups { get; }
     public Transactions.ProducerIdManager ProducerIds { get; }
+    /// <summary>Faults tests can arm (dropped responses); none by default.</summary>
+    public FaultInjector Faults { get; } = new();
     public string ClusterId { get; }
     public int NodeId => Config.NodeId;
     /// <summary>The port clients are told to use; set by the server once it is bound.</summary>

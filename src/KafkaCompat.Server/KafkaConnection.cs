@@ -153,6 +153,11 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
             foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
             return false;
         }
+        if (broker.Faults.ShouldDropResponse(handler.Key))
+        {
+            foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+            throw new CloseConnection($"fault injection: the {handler.Key} response (correlation id {correlationId}) is dropped");
+        }
         // ApiVersions always answers with response header v0
         bool flexibleHeader = handler.IsFlexible(version) && handler.Key != ApiKey.ApiVersions;
         WriteResponse(writer, correlationId, flexibleHeader, response, version, ctx.TakeLeases());

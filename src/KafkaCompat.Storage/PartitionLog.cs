@@ -151,7 +151,10 @@ public sealed partial class PartitionLog : IDisposable
             // the offsets its batch was first given
             var staged = _producers.Stage(records, first, $"{Topic}-{Partition}");
             if (staged.Duplicate is { } dup)
+            {
+                Interlocked.Increment(ref _duplicates);
                 return new AppendResult(dup.FirstOffset, dup.LastOffset, dup.Timestamp, Duplicate: true);
+            }
             try
             {
                 for (int pos = 0; pos < records.Length;)
@@ -184,6 +187,10 @@ public sealed partial class PartitionLog : IDisposable
             return new AppendResult(first, next - 1, logAppendTime);
         }
     }
+
+    /// <summary>How many retried idempotent batches were recognised and answered without being written again.</summary>
+    public long DuplicatesAnswered => Interlocked.Read(ref _duplicates);
+    private long _duplicates;
 
     /// <summary>How many times the flush policy has synced this log (observable for tests and metrics).</summary>
     public long PolicyFlushes => Interlocked.Read(ref _policyFlushes);
