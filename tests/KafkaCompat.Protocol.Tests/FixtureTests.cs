@@ -40,6 +40,10 @@ public partial class FixtureTests
         ["kafka-python.admin"] = AdminApis,
         ["librdkafka.admin"] = AdminApis,
         ["kafkajs.admin"] = AdminApis,
+        // idempotent producers (librdkafka 2.0.2 and 2.16, kafkajs)
+        ["librdkafka.idempotent"] = ["InitProducerId", "Produce"],
+        ["librdkafka216.idempotent"] = ["InitProducerId", "Produce"],
+        ["kafkajs.idempotent"] = ["InitProducerId", "Produce"],
     };
 
     /// <summary>Frames whose clients really send bytes after the request body, which a broker ignores as
@@ -118,5 +122,32 @@ public partial class FixtureTests
         var records = req.TopicData[0].PartitionData[0].Records!.Value.Span;
         Assert.True(records.Length > 61);
         Assert.Equal(2, records[16]); // magic
+    }
+
+    [Theory]
+    [InlineData("librdkafka.idempotent-InitProducerId-v4-1.bin", "librdkafka.idempotent-Produce-v7-1.bin")]
+    [InlineData("librdkafka216.idempotent-InitProducerId-v4-1.bin", "librdkafka216.idempotent-Produce-v10-1.bin")]
+    [InlineData("kafkajs.idempotent-InitProducerId-v1-1.bin", "kafkajs.idempotent-Produce-v7-1.bin")]
+    public void IdempotentProducersAskForAnIdThenSendSequencedBatches(string init, string produce)
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(FixtureDir, init));
+        var r = new KafkaReader(bytes);
+        var header = RequestHeader.Read(ref r, InitProducerIdRequest.IsFlexible(short.Parse(FixtureName().Match(init).Groups["v"].Value)) ? (short)2 : (short)1);
+        var req = InitProducerIdRequest.Read(ref r, header.RequestApiVersion);
+        Assert.Null(req.TransactionalId);
+        Assert.Equal(-1L, req.ProducerId);
+        Assert.Equal((short)-1, req.ProducerEpoch);
+
+        bytes = File.ReadAllBytes(Path.Combine(FixtureDir, produce));
+        r = new KafkaReader(bytes);
+        header = RequestHeader.Read(ref r, ProduceRequest.IsFlexible(short.Parse(FixtureName().Match(produce).Groups["v"].Value)) ? (short)2 : (short)1);
+        var p = ProduceRequest.Read(ref r, header.RequestApiVersion);
+        Assert.Equal((short)-1, p.Acks); // idempotence needs acks=all
+        Assert.Null(p.TransactionalId);
+        var batch = p.TopicData[0].PartitionData[0].Records!.Value.Span;
+        Assert.True(System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(batch[43..]) >= 0);  // producer id
+        Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(batch[51..]));  // epoch
+        Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(batch[53..]));  // first sequence
+        Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(batch[21..]) & 0x10); // not transactional
     }
 }

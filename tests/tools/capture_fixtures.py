@@ -42,6 +42,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_DLL = os.path.join(ROOT, "src", "KafkaCompat", "bin", "Release", "net10.0", "kafkacompat.dll")
 DEFAULT_OUT = os.path.join(ROOT, "tests", "KafkaCompat.Protocol.Tests", "Fixtures")
 NODE_MODULES = os.path.join(ROOT, "tests", "clients", "node_modules")
+# librdkafka 2.16 from the NuGet package the CurrentClients tests restore (its centos8 build loads on Debian)
+RDKAFKA_216 = os.path.expanduser("~/.nuget/packages/librdkafka.redist/2.16.0/runtimes/linux-x64/native/centos8-librdkafka.so")
 
 
 def free_port():
@@ -428,6 +430,30 @@ def librdkafka_codec(bootstrap, topic, codec):
     assert producer.flush(10) == 0
 
 
+LIBRDKAFKA_IDEMPOTENT = r"""
+import sys
+from confluent_kafka import Producer, libversion
+bootstrap, topic, expect = sys.argv[1:4]
+assert libversion()[0] == expect, libversion()
+p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 100})
+p.list_topics(topic, timeout=10)
+for i in range(3):
+    p.produce(topic, value=b"idempotent %d" % i, key=b"k%d" % i, partition=0)
+assert p.flush(10) == 0
+"""
+
+
+def librdkafka_idempotent(bootstrap, topic, version):
+    """An idempotent producer (InitProducerId, then Produce with a producer id and sequences), on Debian's
+    librdkafka 2.0.2 or, through LD_LIBRARY_PATH, on librdkafka 2.16."""
+    env = dict(os.environ)
+    if version != "2.0.2":
+        libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
+        os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
+        env["LD_LIBRARY_PATH"] = libdir
+    subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_IDEMPOTENT, bootstrap, topic, version], check=True, env=env, timeout=60)
+
+
 # -------------------------------------------------------------------------------- kafkajs 2.2.4
 
 KAFKAJS_SCRIPT = r"""
@@ -479,6 +505,11 @@ async function group(admin, topic) {
       resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] })
     await admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
     await admin.deleteTopics({ topics: [topic], timeout: 10000 })
+  } else if (mode === 'idempotent') {
+    const idem = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+    await idem.connect()
+    await idem.send({ topic, acks: -1, messages: [0, 1, 2].map(i => ({ key: `k${i}`, value: `idempotent ${i}`, partition: 0 })) })
+    await idem.disconnect()
   } else if (mode === 'gzip') {
     await producer.send({ topic, compression: CompressionTypes.GZIP, partition: 0,
       messages: [0, 1, 2].map(i => ({ key: `k${i}`, value: `gzip record ${i} `.repeat(4), partition: 0 })) })
@@ -526,6 +557,10 @@ RUNS = [
     ("kafka-python.admin", ADMIN_APIS, kafka_python_admin),
     ("librdkafka.admin", ADMIN_APIS, librdkafka_admin),
     ("kafkajs.admin", ADMIN_APIS, lambda b, t: kafkajs_run(b, t, "admin")),
+    # idempotent producers: InitProducerId and a Produce with a producer id, epoch and sequence
+    ("librdkafka.idempotent", "InitProducerId,Produce", lambda b, t: librdkafka_idempotent(b, t, "2.0.2")),
+    ("librdkafka216.idempotent", "InitProducerId,Produce", lambda b, t: librdkafka_idempotent(b, t, "2.16.0")),
+    ("kafkajs.idempotent", "InitProducerId,Produce", lambda b, t: kafkajs_run(b, t, "idempotent")),
 ]
 
 

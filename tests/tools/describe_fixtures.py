@@ -28,11 +28,12 @@ CLIENT_VERSIONS = {
     "kafka-python": "kafka-python 2.0.2 (Debian python3-kafka)",
     "librdkafka": "librdkafka 2.0.2 via confluent-kafka-python 1.7.0 (Debian)",
     "kafkajs": "kafkajs 2.2.4",
+    "librdkafka216": "librdkafka 2.16.0 (librdkafka.redist, centos8 build) via confluent-kafka-python 1.7.0 (Debian)",
 }
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
 FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3,
-                 18: 3, 19: 5, 20: 4, 42: 2}
+                 18: 3, 19: 5, 20: 4, 22: 2, 42: 2}
 
 
 class R:
@@ -403,14 +404,35 @@ def describe(key, ver, r, flexible=False):
         topics = r.array(topic)
         timeout, validate = r.i32(), bool(r.i8())
         return "grow " + "; ".join(topics) + f", timeout_ms={timeout}, validate_only={validate}"
-    if key == 0:  # Produce v3-8
-        txn, acks, timeout = r.string(), r.i16(), r.i32()
+    if key == 22:  # InitProducerId
+        txn = r.compact_string() if flexible else r.string()
+        s = f"transactional_id={txn!r}, transaction_timeout_ms={r.i32()}"
+        if ver >= 3:
+            s += f", producer_id={r.i64()}, producer_epoch={r.i16()}"
+        if flexible:
+            r.tags()
+        return s
+    if key == 0:  # Produce v3-10
+        txn = r.compact_string() if flexible else r.string()
+        acks, timeout = r.i16(), r.i32()
 
         def part():
             p = r.i32()
-            n = r.i32()
-            return f"p{p}: " + (records_of(r.take(n)) if n >= 0 else "null records")
-        topics = r.array(lambda: (r.string(), r.array(part)))
+            n = (r.uvarint() - 1) if flexible else r.i32()
+            s = f"p{p}: " + (records_of(r.take(n)) if n >= 0 else "null records")
+            if flexible:
+                r.tags()
+            return s
+
+        def topic():
+            name = r.compact_string() if flexible else r.string()
+            parts = r.compact_array(part) if flexible else r.array(part)
+            if flexible:
+                r.tags()
+            return name, parts
+        topics = r.compact_array(topic) if flexible else r.array(topic)
+        if flexible:
+            r.tags()
         s = "; ".join(f"{t} {', '.join(ps)}" for t, ps in topics)
         return f"acks={acks}, timeout_ms={timeout}" + (f", transactional_id={txn!r}" if txn else "") + f", {s}"
     raise ValueError(f"no decoder for api {key} v{ver}")
