@@ -70,6 +70,10 @@ public sealed class RecordBatchBuilder
     public long ProducerId { get; init; } = -1;
     public short ProducerEpoch { get; init; } = -1;
     public int BaseSequence { get; init; } = -1;
+    /// <summary>The transactional attribute (0x10): the batch belongs to a transaction.</summary>
+    public bool Transactional { get; init; }
+    /// <summary>The control attribute (0x20): the batch holds a transaction marker.</summary>
+    public bool Control { get; init; }
 
     public int Count => _count;
 
@@ -119,7 +123,7 @@ public sealed class RecordBatchBuilder
         BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LengthPos..], batch.Length - RecordBatch.LogOverhead);
         BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LeaderEpochPos..], -1);
         s[RecordBatch.MagicPos] = 2;
-        BinaryPrimitives.WriteInt16BigEndian(s[RecordBatch.AttributesPos..], (short)compression);
+        BinaryPrimitives.WriteInt16BigEndian(s[RecordBatch.AttributesPos..], (short)((int)compression | (Transactional ? 0x10 : 0) | (Control ? 0x20 : 0)));
         BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LastOffsetDeltaPos..], Math.Max(_lastOffsetDelta, 0));
         BinaryPrimitives.WriteInt64BigEndian(s[RecordBatch.BaseTimestampPos..], _baseTs);
         BinaryPrimitives.WriteInt64BigEndian(s[RecordBatch.MaxTimestampPos..], _maxTs);

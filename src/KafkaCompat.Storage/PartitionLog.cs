@@ -52,6 +52,9 @@ public sealed partial class PartitionLog : IDisposable
     private long _oldestUnflushedMs = -1;
     /// <summary>Producer ids, epochs and sequences seen in this log; read and changed under the append lock.</summary>
     private readonly ProducerStateManager _producers;
+    private readonly TransactionIndex _txnIndex;
+    /// <summary>The last stable offset, published with the end: no open transaction starts below it.</summary>
+    private long _lastStable;
 
     public string Topic { get; }
     public int Partition { get; }
@@ -87,6 +90,7 @@ public sealed partial class PartitionLog : IDisposable
         var last = segments[^1];
         _end = new LogEnd(last.NextOffset, last, last.Size);
         _producers = new ProducerStateManager(dir);
+        _txnIndex = new TransactionIndex(dir);
     }
 
     /// <summary>Opens the partition directory, creating it when empty. <paramref name="clean"/> says whether
@@ -179,6 +183,7 @@ public sealed partial class PartitionLog : IDisposable
             }
             _producers.Commit(staged, next);
             Volatile.Write(ref _end, new LogEnd(next, active, active.Size));
+            PublishLastStable();
             // flush.messages: with 1, every acknowledged write is on disk before the answer goes out
             _unflushedRecords += next - first;
             if (_oldestUnflushedMs < 0) _oldestUnflushedMs = Environment.TickCount64;
@@ -255,6 +260,8 @@ public sealed partial class PartitionLog : IDisposable
         var old = _segments[^1];
         // Kafka snapshots producer state at every roll, so recovery after a crash replays only the newer segments
         TakeProducerSnapshot(sync: false);
+        try { _txnIndex.CreateFor(baseOffset); }
+        catch (IOException e) { _log?.Invoke($"{Topic}-{Partition}: could not create the transaction index of segment {baseOffset}: {e.Message}"); }
         var seg = LogSegment.Create(Directory, baseOffset, Config);
         // a segment that stops being active is flushed whole (off the request path unless every write is synced)
         if (Config.FlushMessages <= 1) old.FlushAppended();
@@ -272,7 +279,11 @@ public sealed partial class PartitionLog : IDisposable
     /// Reads whole batches starting with the one holding <paramref name="offset"/>, up to
     /// <paramref name="maxBytes"/>; with <paramref name="minOneBatch"/> the first batch is returned even if larger.
     /// </summary>
-    public ReadResult Read(long offset, int maxBytes, bool minOneBatch)
+    public ReadResult Read(long offset, int maxBytes, bool minOneBatch) => Read(offset, maxBytes, minOneBatch, long.MaxValue);
+
+    /// <summary>As <see cref="Read(long,int,bool)"/>, returning only batches that start below <paramref name="upTo"/>
+    /// (read_committed reads stop at the last stable offset).</summary>
+    public ReadResult Read(long offset, int maxBytes, bool minOneBatch, long upTo)
     {
         var end = Volatile.Read(ref _end);
         var segments = Volatile.Read(ref _segments);
@@ -296,6 +307,7 @@ public sealed partial class PartitionLog : IDisposable
             {
                 int size = RecordBatch.TotalSize(span[stop..]);
                 if (stop + size > limit) break;
+                if (RecordBatch.BaseOffset(span[stop..]) >= upTo) break;
                 if (stop + size - pos > maxBytes && !(minOneBatch && stop == pos)) break;
                 stop += size;
             }
@@ -399,6 +411,7 @@ public sealed partial class PartitionLog : IDisposable
             Volatile.Write(ref _logStartOffset, _segments[0].BaseOffset);
             _producers.OnLogStartOffsetIncremented(_logStartOffset);
         }
+        _txnIndex.RemoveBelow(_logStartOffset, removed.Select(r => r.BaseOffset));
         foreach (var seg in removed)
         {
             try { seg.MarkDeleted(); }
@@ -517,6 +530,85 @@ public sealed partial class PartitionLog : IDisposable
         lock (_appendLock) return _closed ? 0 : _producers.RemoveExpired(nowMs, expirationMs);
     }
 
+    /// <summary>The last stable offset: the high watermark, or the first offset of the oldest open transaction.</summary>
+    public long LastStableOffset => Volatile.Read(ref _lastStable);
+
+    /// <summary>Caller holds the append lock.</summary>
+    private void PublishLastStable()
+    {
+        long fu = _producers.FirstUnstableOffset;
+        Volatile.Write(ref _lastStable, fu >= 0 ? fu : _end.NextOffset);
+    }
+
+    /// <summary>Open transactions on this partition: (first offset, producer id), oldest first.</summary>
+    public List<(long FirstOffset, long ProducerId)> OngoingTransactions()
+    {
+        lock (_appendLock) return _producers.OngoingTransactions.ToList();
+    }
+
+    /// <summary>Aborted transactions whose records overlap [<paramref name="fetchOffset"/>, <paramref name="upperBound"/>).</summary>
+    public List<AbortedTxn> AbortedTransactions(long fetchOffset, long upperBound) => _txnIndex.Collect(fetchOffset, upperBound);
+
+    /// <summary>
+    /// Writes a COMMIT or ABORT marker for <paramref name="producerId"/> (the transaction coordinator's append): a
+    /// control batch with the producer's id and epoch and the coordinator epoch. The producer's open transaction
+    /// here ends; an abort is recorded in the transaction index. Returns the marker's offset.
+    /// </summary>
+    public long AppendMarker(long producerId, short epoch, int coordinatorEpoch, bool commit, long timestampMs)
+    {
+        var batch = ControlBatch(producerId, epoch, coordinatorEpoch, commit, timestampMs);
+        lock (_appendLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            var end = _end;
+            long offset = end.NextOffset;
+            var (staged, completed) = _producers.StageMarker(producerId, epoch, coordinatorEpoch, commit, offset, timestampMs, $"{Topic}-{Partition}");
+            var active = end.Segment;
+            try
+            {
+                if (!active.HasRoomFor(batch.Length)) active = Roll(offset);
+                active.Append(batch, offset, -1);
+            }
+            catch
+            {
+                Undo(end);
+                throw;
+            }
+            _producers.Commit(staged, offset + 1);
+            Volatile.Write(ref _end, new LogEnd(offset + 1, active, active.Size));
+            PublishLastStable();
+            if (completed is { Aborted: true } c)
+            {
+                try { _txnIndex.Append(active.BaseOffset, new AbortedTxn(c.ProducerId, c.FirstOffset, c.LastOffset, LastStableOffset)); }
+                catch (IOException e) { _log?.Invoke($"{Topic}-{Partition}: transaction index append failed ({e.Message}); it is rebuilt at the next start"); TryDeleteTxnIndex(active.BaseOffset); }
+            }
+            _unflushedRecords++;
+            if (_oldestUnflushedMs < 0) _oldestUnflushedMs = Environment.TickCount64;
+            if (_unflushedRecords >= Config.FlushMessages) FlushActive();
+            Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
+            return offset;
+        }
+    }
+
+    private void TryDeleteTxnIndex(long segmentBase)
+    {
+        try { File.Delete(TransactionIndex.PathFor(Directory, segmentBase)); }
+        catch (IOException) { }
+    }
+
+    /// <summary>Kafka's end-transaction marker: one control record, key (version 0, type 0 = ABORT / 1 = COMMIT), value
+    /// (version 0, coordinator epoch), in a transactional control batch with no sequence.</summary>
+    public static byte[] ControlBatch(long producerId, short epoch, int coordinatorEpoch, bool commit, long timestampMs)
+    {
+        var key = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(key.AsSpan(2), (short)(commit ? 1 : 0));
+        var value = new byte[6];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(value.AsSpan(2), coordinatorEpoch);
+        var batch = new RecordBatchBuilder { ProducerId = producerId, ProducerEpoch = epoch, BaseSequence = -1, Transactional = true, Control = true }
+            .Add(key, value, timestampMs).Build();
+        return batch;
+    }
+
     /// <summary>Caller holds the append lock. A failed snapshot is logged: recovery then replays more of the log.</summary>
     private void TakeProducerSnapshot(bool sync)
     {
@@ -530,10 +622,37 @@ public sealed partial class PartitionLog : IDisposable
     private void LoadProducerState(bool clean, Action<string>? log)
     {
         long end = HighWatermark;
+        var bases = _segments.Select(x => x.BaseOffset).ToList();
+        bool indexWhole = _txnIndex.Load(bases, log);
+        if (!indexWhole)
+        {
+            // a segment without its .txnindex (a log from before transactions, or a lost file): rebuild it all
+            var scratch = new ProducerStateManager(Directory);
+            var aborted = new List<AbortedTxn>();
+            ReplayFrom(LogStartOffset, scratch, c => aborted.Add(new AbortedTxn(c.ProducerId, c.FirstOffset, c.LastOffset, scratch.FirstUnstableOffset >= 0 ? scratch.FirstUnstableOffset : c.LastOffset + 1)));
+            _txnIndex.Rebuild(bases, aborted);
+        }
         long from = _producers.LoadSnapshot(end, log);
         if (from < 0) from = clean ? end : LogStartOffset;
         _producers.MapEndOffset = from;
-        if (from >= end) return;
+        if (from < end)
+        {
+            // the tail after the snapshot; an abort whose index entry a crash lost is added back
+            var known = _txnIndex.Entries.Select(e => e.LastOffset).ToHashSet();
+            ReplayFrom(from, _producers, c =>
+            {
+                if (known.Contains(c.LastOffset)) return;
+                long fu = _producers.FirstUnstableOffset;
+                _txnIndex.Append(_segments[FindSegment(_segments, c.LastOffset)].BaseOffset, new AbortedTxn(c.ProducerId, c.FirstOffset, c.LastOffset, fu >= 0 ? fu : c.LastOffset + 1));
+            });
+        }
+        _producers.MapEndOffset = end;
+        PublishLastStable();
+    }
+
+    /// <summary>Replays every batch from <paramref name="from"/> into <paramref name="state"/>; aborted transactions go to <paramref name="onAbort"/>.</summary>
+    private void ReplayFrom(long from, ProducerStateManager state, Action<CompletedTxn> onAbort)
+    {
         var segments = _segments;
         for (int i = FindSegment(segments, from); i < segments.Length; i++)
         {
@@ -544,11 +663,10 @@ public sealed partial class PartitionLog : IDisposable
             {
                 var b = span[pos..];
                 int size = RecordBatch.TotalSize(b);
-                if (RecordBatch.LastOffset(b) >= from) _producers.Replay(b[..size]);
+                if (RecordBatch.LastOffset(b) >= from && state.Replay(b[..size]) is { Aborted: true } c) onAbort(c);
                 pos += size;
             }
         }
-        _producers.MapEndOffset = end;
     }
 
     /// <summary>Closes the log and deletes its directory.</summary>

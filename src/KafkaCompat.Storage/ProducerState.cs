@@ -82,6 +82,8 @@ public sealed class ProducerStateManager
     public const int SnapshotsRetained = 3;
 
     private readonly Dictionary<long, ProducerStateEntry> _producers = new();
+    /// <summary>Open transactions on this partition by their first offset: the smallest is the first unstable offset.</summary>
+    private readonly SortedSet<(long FirstOffset, long ProducerId)> _ongoing = new();
     private readonly string _dir;
 
     /// <summary>The log offset up to which this state reflects the log.</summary>
@@ -93,6 +95,20 @@ public sealed class ProducerStateManager
     public IReadOnlyDictionary<long, ProducerStateEntry> Producers => _producers;
 
     public ProducerStateEntry? Get(long producerId) => _producers.GetValueOrDefault(producerId);
+
+    /// <summary>The first offset of the oldest open transaction, or -1: the last stable offset cannot pass it.</summary>
+    public long FirstUnstableOffset => _ongoing.Count > 0 ? _ongoing.Min.FirstOffset : -1;
+
+    /// <summary>Open transactions (producer id, first offset), oldest first.</summary>
+    public IEnumerable<(long FirstOffset, long ProducerId)> OngoingTransactions => _ongoing;
+
+    private void Put(ProducerStateEntry e)
+    {
+        if (_producers.TryGetValue(e.ProducerId, out var old) && old.CurrentTxnFirstOffset >= 0)
+            _ongoing.Remove((old.CurrentTxnFirstOffset, old.ProducerId));
+        _producers[e.ProducerId] = e;
+        if (e.CurrentTxnFirstOffset >= 0) _ongoing.Add((e.CurrentTxnFirstOffset, e.ProducerId));
+    }
 
     /// <summary>Sequence arithmetic of Kafka: the sequence after int.MaxValue is 0.</summary>
     public static int LastSequence(int baseSeq, int lastOffsetDelta) =>
@@ -138,6 +154,9 @@ public sealed class ProducerStateManager
                 }
                 CheckEpoch(entry!, epoch, offset, partitionName);
                 CheckSequence(entry!, current, epoch, firstSeq, offset, partitionName);
+                if (!RecordBatch.IsTransactional(batch) && entry!.CurrentTxnFirstOffset >= 0)
+                    throw new KafkaException(ErrorCode.InvalidTxnState,
+                        $"Expected transactional write from producer {pid} at offset {offset} in partition {partitionName}");
                 entry!.AddBatch(epoch, new ProducerBatch(firstSeq, lastSeq, offset + delta, delta, RecordBatch.MaxTimestamp(batch)));
                 if (RecordBatch.IsTransactional(batch) && entry.CurrentTxnFirstOffset < 0) entry.CurrentTxnFirstOffset = offset;
             }
@@ -173,17 +192,64 @@ public sealed class ProducerStateManager
                 $"Out of order sequence number for producer {entry.ProducerId} at offset {offset} in partition {partition}: {firstSeq} (incoming seq. number), {lastSeq} (current end sequence number)");
     }
 
-    /// <summary>A COMMIT or ABORT marker: the producer's open transaction on this partition ends.</summary>
-    private static void ApplyMarker(ProducerStateEntry entry, ReadOnlySpan<byte> batch, long offset)
+    /// <summary>A COMMIT or ABORT marker: the producer's open transaction on this partition ends. Returns the
+    /// transaction it ended (null when the producer had none open here).</summary>
+    private static CompletedTxn? ApplyMarker(ProducerStateEntry entry, short epoch, int coordinatorEpoch, bool commit, long offset, long timestamp)
     {
-        short epoch = RecordBatch.ProducerEpoch(batch);
         if (epoch > entry.Epoch)
         {
             entry.Batches.Clear();
             entry.Epoch = epoch;
         }
+        entry.CoordinatorEpoch = coordinatorEpoch;
+        entry.LastTimestamp = timestamp;
+        long first = entry.CurrentTxnFirstOffset;
         entry.CurrentTxnFirstOffset = -1;
-        entry.LastTimestamp = RecordBatch.MaxTimestamp(batch);
+        return first >= 0 ? new CompletedTxn(entry.ProducerId, first, offset, !commit) : null;
+    }
+
+    /// <summary>Checks a marker the transaction coordinator writes: its epoch may not be older than the producer's
+    /// (INVALID_PRODUCER_EPOCH). Returns the updated entry to commit after the write, and the transaction it ends.</summary>
+    public (Staged Staged, CompletedTxn? Completed) StageMarker(long producerId, short epoch, int coordinatorEpoch, bool commit, long offset, long timestamp, string partitionName)
+    {
+        var current = _producers.GetValueOrDefault(producerId);
+        var entry = current?.Clone() ?? new ProducerStateEntry(producerId);
+        if (epoch < entry.Epoch)
+            throw new KafkaException(ErrorCode.InvalidProducerEpoch,
+                $"Epoch of producer {producerId} in marker at offset {offset} in {partitionName} is {epoch}, which is smaller than the last seen epoch {entry.Epoch}");
+        var done = ApplyMarker(entry, epoch, coordinatorEpoch, commit, offset, timestamp);
+        return (new Staged(new() { [producerId] = entry }, null), done);
+    }
+
+    /// <summary>Reads the control record of a marker batch: (commit?, coordinator epoch); null if it is not one.</summary>
+    public static (bool Commit, int CoordinatorEpoch)? ReadMarker(ReadOnlySpan<byte> batch)
+    {
+        if (!RecordBatch.IsControl(batch) || RecordBatch.Compression(batch) != CompressionType.None || RecordBatch.RecordCount(batch) < 1) return null;
+        try
+        {
+            var r = new KafkaReader(batch[RecordBatch.HeaderSize..].ToArray());
+            r.ReadVarInt(); // record length
+            r.ReadInt8();   // attributes
+            r.ReadVarLong(); // timestamp delta
+            r.ReadVarInt(); // offset delta
+            int keyLen = r.ReadVarInt();
+            if (keyLen < 4) return null;
+            r.ReadInt16(); // key version
+            short type = r.ReadInt16();
+            r.ReadRaw(keyLen - 4);
+            int valueLen = r.ReadVarInt();
+            int coordinatorEpoch = -1;
+            if (valueLen >= 6)
+            {
+                r.ReadInt16();
+                coordinatorEpoch = r.ReadInt32();
+            }
+            return type switch { 0 => (false, coordinatorEpoch), 1 => (true, coordinatorEpoch), _ => null };
+        }
+        catch (ProtocolException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The result of <see cref="Stage"/>: updates to apply after the write, or a duplicate to answer with.</summary>
@@ -193,30 +259,34 @@ public sealed class ProducerStateManager
     public void Commit(Staged staged, long nextOffset)
     {
         if (staged.Updates != null)
-            foreach (var (pid, e) in staged.Updates) _producers[pid] = e;
+            foreach (var e in staged.Updates.Values) Put(e);
         MapEndOffset = nextOffset;
     }
 
     /// <summary>Rebuilds state from batches read back from the log (recovery): no checks, as Kafka replays with
     /// the replication origin.</summary>
-    public void Replay(ReadOnlySpan<byte> batch)
+    public CompletedTxn? Replay(ReadOnlySpan<byte> batch)
     {
         long pid = RecordBatch.ProducerId(batch);
         long baseOffset = RecordBatch.BaseOffset(batch);
         int delta = RecordBatch.LastOffsetDelta(batch);
-        if (pid >= 0)
-        {
-            if (!_producers.TryGetValue(pid, out var entry)) _producers[pid] = entry = new ProducerStateEntry(pid);
-            short epoch = RecordBatch.ProducerEpoch(batch);
-            if (RecordBatch.IsControl(batch)) ApplyMarker(entry, batch, baseOffset);
-            else
-            {
-                int firstSeq = RecordBatch.BaseSequence(batch);
-                entry.AddBatch(epoch, new ProducerBatch(firstSeq, LastSequence(firstSeq, delta), baseOffset + delta, delta, RecordBatch.MaxTimestamp(batch)));
-                if (RecordBatch.IsTransactional(batch) && entry.CurrentTxnFirstOffset < 0) entry.CurrentTxnFirstOffset = baseOffset;
-            }
-        }
         MapEndOffset = baseOffset + delta + 1;
+        if (pid < 0) return null;
+        var entry = _producers.TryGetValue(pid, out var found) ? found.Clone() : new ProducerStateEntry(pid);
+        short epoch = RecordBatch.ProducerEpoch(batch);
+        CompletedTxn? done = null;
+        if (RecordBatch.IsControl(batch))
+        {
+            if (ReadMarker(batch) is { } m) done = ApplyMarker(entry, epoch, m.CoordinatorEpoch, m.Commit, baseOffset, RecordBatch.MaxTimestamp(batch));
+        }
+        else
+        {
+            int firstSeq = RecordBatch.BaseSequence(batch);
+            entry.AddBatch(epoch, new ProducerBatch(firstSeq, LastSequence(firstSeq, delta), baseOffset + delta, delta, RecordBatch.MaxTimestamp(batch)));
+            if (RecordBatch.IsTransactional(batch) && entry.CurrentTxnFirstOffset < 0) entry.CurrentTxnFirstOffset = baseOffset;
+        }
+        Put(entry);
+        return done;
     }
 
     /// <summary>producer.id.expiration.ms: forgets producers whose last batch is older than <paramref name="expirationMs"/>
@@ -240,7 +310,11 @@ public sealed class ProducerStateManager
         if (MapEndOffset < logStartOffset) MapEndOffset = logStartOffset;
     }
 
-    public void Clear() => _producers.Clear();
+    public void Clear()
+    {
+        _producers.Clear();
+        _ongoing.Clear();
+    }
 
     // ---- snapshots ----
 
@@ -337,7 +411,7 @@ public sealed class ProducerStateManager
     /// cut log, are deleted). Returns the offset replay must start from, or -1 when no snapshot was usable.</summary>
     public long LoadSnapshot(long logEnd, Action<string>? log)
     {
-        _producers.Clear();
+        Clear();
         var all = ListSnapshots(_dir);
         for (int i = all.Count - 1; i >= 0; i--)
         {
@@ -349,14 +423,14 @@ public sealed class ProducerStateManager
             }
             try
             {
-                foreach (var e in Deserialize(File.ReadAllBytes(path))) _producers[e.ProducerId] = e;
+                foreach (var e in Deserialize(File.ReadAllBytes(path))) Put(e);
                 MapEndOffset = offset;
                 return offset;
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
                 log?.Invoke($"producer snapshot {path} is unusable ({ex.Message}); deleting it");
-                _producers.Clear();
+                Clear();
                 TryDelete(path);
             }
         }

@@ -14,7 +14,10 @@ public class CompressionTests
     private static string FixtureDir => Path.Combine(RepoPaths.Root, "tests", "KafkaCompat.Protocol.Tests", "Fixtures");
 
     public static IEnumerable<object[]> CompressedProduceFixtures() =>
-        Directory.GetFiles(FixtureDir, "*.*-Produce-v*-1.bin").Select(Path.GetFileName).Order().Select(f => new object[] { f! });
+        Directory.GetFiles(FixtureDir, "*.*-Produce-v*-1.bin").Select(Path.GetFileName)
+            // the labels named after a codec ("librdkafka.lz4"), not e.g. "librdkafka.idempotent"
+            .Where(f => Enum.TryParse<CompressionType>(f!.Split('-')[^4].Split('.')[^1], ignoreCase: true, out _))
+            .Order().Select(f => new object[] { f! });
 
     [Theory]
     [MemberData(nameof(CompressedProduceFixtures))]
