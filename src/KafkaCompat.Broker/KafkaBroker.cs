@@ -17,6 +17,9 @@ public sealed partial class KafkaBroker : IDisposable
     public ApiRegistry Apis { get; }
     public Groups.GroupCoordinator Groups { get; }
     public Transactions.ProducerIdManager ProducerIds { get; }
+    public Transactions.TransactionCoordinator Transactions { get; }
+    /// <summary>The clock of the coordinators (tests inject a fake one).</summary>
+    public TimeProvider Time { get; }
     /// <summary>Faults tests can arm (dropped responses); none by default.</summary>
     public FaultInjector Faults { get; } = new();
     public string ClusterId { get; }
@@ -26,9 +29,10 @@ public sealed partial class KafkaBroker : IDisposable
 
     /// <param name="groupLoadGate">For tests: the group coordinator reads __consumer_offsets only after this task completes,
     /// so COORDINATOR_LOAD_IN_PROGRESS can be observed.</param>
-    public KafkaBroker(BrokerConfig config, ILoggerFactory? loggerFactory = null, Task? groupLoadGate = null)
+    public KafkaBroker(BrokerConfig config, ILoggerFactory? loggerFactory = null, Task? groupLoadGate = null, TimeProvider? time = null)
     {
         Config = config;
+        Time = time ?? TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Broker");
         AdvertisedPort = config.Port;
         Directory.CreateDirectory(config.DataDir);
@@ -48,7 +52,9 @@ public sealed partial class KafkaBroker : IDisposable
         long flushEvery = config.FlushSchedulerIntervalMs;
         _flushTimer = flushEvery is > 0 and < int.MaxValue
             ? new Timer(_ => FlushDuePartitions(), null, flushEvery, flushEvery) : null;
+        Transactions = new Transactions.TransactionCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Transactions"), Time);
         _ = Groups.StartAsync(groupLoadGate);
+        _ = Transactions.StartAsync();
     }
 
     /// <summary>Host written into Metadata: --advertised-host, else the bind host, else the address the client reached.</summary>
@@ -276,6 +282,7 @@ public sealed partial class KafkaBroker : IDisposable
         _cleanerTimer?.Dispose();
         _coldTimer.Dispose();
         _producerExpiryTimer.Dispose();
+        Transactions.Dispose();
         Groups.Dispose();
         Logs.Dispose();
     }

@@ -129,7 +129,7 @@ public sealed partial class PartitionLog : IDisposable
     public long SizeInBytes => Segments.Sum(s => (long)s.Size);
 
     /// <summary>Validates and appends the batches in <paramref name="records"/>; returns the offsets given.</summary>
-    public AppendResult Append(ReadOnlySpan<byte> records)
+    public AppendResult Append(ReadOnlySpan<byte> records, AppendOrigin origin = AppendOrigin.Client)
     {
         // validate everything before touching the log so a bad request changes nothing
         int count = 0;
@@ -153,7 +153,7 @@ public sealed partial class PartitionLog : IDisposable
             var active = end.Segment;
             // idempotence: epochs and sequences are checked before anything is written; a retry is answered with
             // the offsets its batch was first given
-            var staged = _producers.Stage(records, first, $"{Topic}-{Partition}");
+            var staged = _producers.Stage(records, first, $"{Topic}-{Partition}", origin);
             if (staged.Duplicate is { } dup)
             {
                 Interlocked.Increment(ref _duplicates);

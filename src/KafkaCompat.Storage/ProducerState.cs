@@ -63,6 +63,10 @@ public sealed class ProducerStateEntry
     }
 }
 
+/// <summary>Who appends: a client's Produce (epochs, sequences and retries checked), or a coordinator writing for a
+/// producer (transactional offset commits: the epoch alone is checked, as Kafka does for its coordinator origin).</summary>
+public enum AppendOrigin { Client, Coordinator }
+
 /// <summary>A transaction that ended on this partition with its marker: what the aborted-transaction index and the
 /// last stable offset need.</summary>
 public readonly record struct CompletedTxn(long ProducerId, long FirstOffset, long LastOffset, bool Aborted);
@@ -123,8 +127,9 @@ public sealed class ProducerStateManager
     /// with INVALID_PRODUCER_EPOCH or OUT_OF_ORDER_SEQUENCE_NUMBER where Kafka does. Caller holds the append lock.
     /// </summary>
     /// <param name="firstOffset">The offset the first batch will get.</param>
-    public Staged Stage(ReadOnlySpan<byte> records, long firstOffset, string partitionName)
+    public Staged Stage(ReadOnlySpan<byte> records, long firstOffset, string partitionName, AppendOrigin origin = AppendOrigin.Client)
     {
+        bool client = origin == AppendOrigin.Client;
         Dictionary<long, ProducerStateEntry>? updated = null;
         long offset = firstOffset;
         for (int pos = 0; pos < records.Length;)
@@ -139,12 +144,12 @@ public sealed class ProducerStateManager
                 int firstSeq = RecordBatch.BaseSequence(batch);
                 if (RecordBatch.IsControl(batch))
                     throw new KafkaException(ErrorCode.InvalidRecord, $"Control batches may not be produced by clients ({partitionName})");
-                if (firstSeq < 0)
+                if (firstSeq < 0 && client)
                     throw new KafkaException(ErrorCode.InvalidRecord, $"Invalid sequence number {firstSeq} in record batch with producer id {pid} ({partitionName})");
                 int lastSeq = LastSequence(firstSeq, delta);
                 var current = _producers.GetValueOrDefault(pid);
                 // a retry of one of the last five batches answers with that batch's offsets and writes nothing
-                if (current?.FindDuplicate(epoch, firstSeq, lastSeq) is { } dup)
+                if (client && current?.FindDuplicate(epoch, firstSeq, lastSeq) is { } dup)
                     return new Staged(null, dup);
                 ProducerStateEntry? entry = null;
                 if (updated?.TryGetValue(pid, out entry) != true)
@@ -153,7 +158,7 @@ public sealed class ProducerStateManager
                     (updated ??= new())[pid] = entry;
                 }
                 CheckEpoch(entry!, epoch, offset, partitionName);
-                CheckSequence(entry!, current, epoch, firstSeq, offset, partitionName);
+                if (client) CheckSequence(entry!, current, epoch, firstSeq, offset, partitionName);
                 if (!RecordBatch.IsTransactional(batch) && entry!.CurrentTxnFirstOffset >= 0)
                     throw new KafkaException(ErrorCode.InvalidTxnState,
                         $"Expected transactional write from producer {pid} at offset {offset} in partition {partitionName}");

@@ -30,5 +30,9 @@ public static class BrokerApisList
         new CreatePartitionsHandler(),
         new DescribeClusterHandler(),
         new InitProducerIdHandler(),
+        new AddPartitionsToTxnHandler(),
+        new AddOffsetsToTxnHandler(),
+        new EndTxnHandler(),
+        new TxnOffsetCommitHandler(),
     ];
 }

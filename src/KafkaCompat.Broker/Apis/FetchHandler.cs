@@ -2,6 +2,8 @@
 // Long-poll: the response waits until min_bytes are available or max_wait_ms passes; the first partition with
 // data returns at least one whole batch even past max_bytes / partition_max_bytes. No fetch sessions
 // (session id 0), no read replicas (-1), leader epoch 0. Records are slices of the mapped segments.
+// isolation_level 1 (read_committed) stops at the last stable offset and lists the aborted transactions whose
+// records overlap what is returned, so the client drops them.
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Storage;
@@ -72,16 +74,25 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                     continue;
                 }
                 var log = topic.Partitions[p.Partition];
+                long lso = log.LastStableOffset;
                 pr.HighWatermark = log.HighWatermark;
-                pr.LastStableOffset = pr.HighWatermark;
+                pr.LastStableOffset = lso;
                 pr.LogStartOffset = log.LogStartOffset;
                 try
                 {
                     int limit = (int)Math.Min(Math.Max(p.PartitionMaxBytes, 0), budget);
-                    var result = log.Read(p.FetchOffset, limit, minOneBatch: minOne);
+                    bool committed = req.IsolationLevel == 1;
+                    var result = committed ? log.Read(p.FetchOffset, limit, minOne, upTo: lso) : log.Read(p.FetchOffset, limit, minOneBatch: minOne);
                     if (result.Lease != null) ctx.AddLease(result.Lease);
                     if (result.Records.Length > 0)
                     {
+                        if (committed)
+                        {
+                            var span = result.Records.Span;
+                            long upper = Math.Min(lso, LastOffsetOf(span) + 1);
+                            foreach (var a in log.AbortedTransactions(p.FetchOffset, upper))
+                                pr.AbortedTransactions!.Add(new FetchResponse.AbortedTransaction { ProducerId = a.ProducerId, FirstOffset = a.FirstOffset });
+                        }
                         pr.Records = result.Records;
                         bytes += result.Records.Length;
                         budget = Math.Max(0, budget - result.Records.Length);
@@ -101,5 +112,13 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
             }
         }
         return resp;
+    }
+
+    private static long LastOffsetOf(ReadOnlySpan<byte> batches)
+    {
+        long last = -1;
+        for (int pos = 0; pos + Records.RecordBatch.HeaderSize <= batches.Length; pos += Records.RecordBatch.TotalSize(batches[pos..]))
+            last = Records.RecordBatch.LastOffset(batches[pos..]);
+        return last;
     }
 }

@@ -1,7 +1,7 @@
 // InitProducerId (key 22): versions 0-5. An idempotent producer (no transactional id) gets a new producer id with
 // epoch 0, as from Kafka: ids come from persisted blocks and are never given twice, and a producer that asks again
-// with its current id and epoch (v3+, KIP-360) gets a fresh id as well. Transactional ids are not served yet:
-// they are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which clients treat as fatal.
+// with its current id and epoch (v3+, KIP-360) gets a fresh id as well. A transactional id keeps its producer id and
+// gets the next epoch on every call, which fences the previous instance (the transaction coordinator).
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -20,9 +20,10 @@ public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest, In
         }
         if (req.TransactionalId != null)
         {
-            KafkaBroker.LogRejected(ctx.Broker.Logger, "InitProducerId", ctx.ApiVersion, ctx.ClientId,
-                $"transactional.id '{req.TransactionalId}': transactions are not supported yet");
-            resp.ErrorCode = (short)ErrorCode.TransactionalIdAuthorizationFailed;
+            var r = ctx.Broker.Transactions.InitProducerId(req.TransactionalId, req.TransactionTimeoutMs, req.ProducerId, req.ProducerEpoch, ctx.ApiVersion);
+            resp.ErrorCode = (short)r.Error;
+            resp.ProducerId = r.ProducerId;
+            resp.ProducerEpoch = r.ProducerEpoch;
             return new(resp);
         }
         try

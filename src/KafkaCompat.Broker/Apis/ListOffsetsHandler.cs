@@ -1,6 +1,7 @@
 // ListOffsets (key 2): versions 0-8. -1 latest, -2 earliest, -3 max timestamp (v7+), -4 earliest local (v8),
 // otherwise the first offset whose timestamp is at or after the one given (offset -1 when there is none).
-// v0 answers with old_style_offsets.
+// v0 answers with old_style_offsets. isolation_level 1 (read_committed, v2+) answers the last stable offset for
+// "latest" and finds nothing by timestamp at or past it, as Kafka does.
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Records;
@@ -34,7 +35,7 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
                     pr.ErrorCode = (short)ErrorCode.UnsupportedVersion;
                     continue;
                 }
-                var (offset, ts) = Lookup(topic.Partitions[p.PartitionIndex], p.Timestamp);
+                var (offset, ts) = Lookup(topic.Partitions[p.PartitionIndex], p.Timestamp, readCommitted: ctx.ApiVersion >= 2 && req.IsolationLevel == 1);
                 if (ctx.ApiVersion == 0)
                 {
                     pr.OldStyleOffsets = offset >= 0 ? [offset] : [];
@@ -49,15 +50,17 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
     }
 
     /// <summary>(offset, timestamp) for a ListOffsets target; (-1, -1) when no record matches.</summary>
-    public static (long Offset, long Timestamp) Lookup(PartitionLog log, long target)
+    public static (long Offset, long Timestamp) Lookup(PartitionLog log, long target, bool readCommitted = false)
     {
-        switch (target)
+        long lastFetchable = readCommitted ? log.LastStableOffset : log.HighWatermark;
+        var found = target switch
         {
-            case Latest: return (log.HighWatermark, -1);
-            case Earliest or EarliestLocal: return (log.LogStartOffset, -1);
-            case MaxTimestamp: return FindMaxTimestamp(log);
-            default: return FindByTimestamp(log, target);
-        }
+            Latest => (lastFetchable, -1L),
+            Earliest or EarliestLocal => (log.LogStartOffset, -1L),
+            MaxTimestamp => FindMaxTimestamp(log),
+            _ => FindByTimestamp(log, target),
+        };
+        return target is not (Latest or Earliest or EarliestLocal) && found.Item1 >= lastFetchable ? (-1, -1) : found;
     }
 
     private static (long, long) FindByTimestamp(PartitionLog log, long target)

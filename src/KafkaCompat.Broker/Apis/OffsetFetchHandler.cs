@@ -1,5 +1,6 @@
 // OffsetFetch (key 9): versions 0-9. v2+ null topics means every committed partition and a group-level error;
-// v7 require_stable (nothing is ever pending here: no transactions); v8+ several groups in one request.
+// v7 require_stable (UNSTABLE_OFFSET_COMMIT for a partition with an offset pending in an open transaction); v8+
+// several groups in one request.
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -16,7 +17,7 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
             foreach (var g in req.Groups)
             {
                 var wanted = g.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
-                var (error, offsets) = coordinator.FetchOffsets(g.GroupId, wanted);
+                var (error, offsets) = coordinator.FetchOffsets(g.GroupId, wanted, req.RequireStable);
                 var group = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId, ErrorCode = (short)error };
                 foreach (var byTopic in offsets.GroupBy(o => o.Topic, StringComparer.Ordinal))
                 {
@@ -35,7 +36,7 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
         }
 
         var requested = req.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
-        var (err, list) = coordinator.FetchOffsets(req.GroupId, requested);
+        var (err, list) = coordinator.FetchOffsets(req.GroupId, requested, ctx.ApiVersion >= 7 && req.RequireStable);
         if (err != ErrorCode.None && ctx.ApiVersion < 2 && requested != null)
         {
             // v0-1 have no group-level error: every requested partition carries it

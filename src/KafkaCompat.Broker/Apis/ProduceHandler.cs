@@ -23,7 +23,9 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
             KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId,
                 "Produce v0-2 (message format v0/v1) is not supported; use a client that sends v3 or later");
         ErrorCode requestError = req.Acks is -1 or 0 or 1 ? ErrorCode.None : ErrorCode.InvalidRequiredAcks;
-        if (req.TransactionalId != null && requestError == ErrorCode.None) requestError = ErrorCode.TransactionalIdAuthorizationFailed;
+        // as Kafka: transactional batches need the request's transactional id
+        if (requestError == ErrorCode.None && req.TransactionalId == null && req.TopicData.Any(t => t.PartitionData.Any(p => IsTransactional(p.Records))))
+            requestError = ErrorCode.TransactionalIdAuthorizationFailed;
 
         foreach (var td in req.TopicData)
         {
@@ -59,7 +61,27 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                 var log = topic.Partitions[pd.Index];
                 try
                 {
-                    var result = log.Append(pd.Records is { } r ? r.Span : default);
+                    AppendResult result;
+                    if (IsTransactional(pd.Records))
+                    {
+                        // the partition must be in the producer's open transaction; checked and appended under the
+                        // coordinator's lock so that no marker slips in between
+                        var batch = pd.Records!.Value.Span;
+                        var txns = broker.Transactions;
+                        lock (txns.SyncRoot)
+                        {
+                            var err = txns.VerifyProduce(req.TransactionalId!, RecordBatch.ProducerId(batch), RecordBatch.ProducerEpoch(batch), td.Name, pd.Index);
+                            if (err != ErrorCode.None)
+                            {
+                                pr.ErrorCode = (short)ProduceVerificationError(err, ctx.ApiVersion);
+                                pr.ErrorMessage = err == ErrorCode.InvalidTxnState ? "Record was not part of an ongoing transaction" : null;
+                                pr.LogStartOffset = log.LogStartOffset;
+                                continue;
+                            }
+                            result = log.Append(batch);
+                        }
+                    }
+                    else result = log.Append(pd.Records is { } r ? r.Span : default);
                     pr.BaseOffset = result.BaseOffset;
                     pr.LogAppendTimeMs = result.LogAppendTime;
                     pr.LogStartOffset = log.LogStartOffset;
@@ -96,4 +118,17 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
         }
         return new(req.Acks == 0 ? null : resp);
     }
+
+    private static bool IsTransactional(ReadOnlyMemory<byte>? records) =>
+        records is { Length: >= RecordBatch.HeaderSize } r && RecordBatch.IsTransactional(r.Span);
+
+    /// <summary>How Kafka reports a failed transaction check to Produce: TRANSACTION_ABORTABLE from v11, INVALID_TXN_STATE
+    /// before; a coordinator that cannot answer yet is NOT_ENOUGH_REPLICAS (retriable); a fenced producer INVALID_PRODUCER_EPOCH.</summary>
+    private static ErrorCode ProduceVerificationError(ErrorCode e, short version) => e switch
+    {
+        ErrorCode.InvalidTxnState => version >= 11 ? ErrorCode.TransactionAbortable : ErrorCode.InvalidTxnState,
+        ErrorCode.CoordinatorLoadInProgress or ErrorCode.CoordinatorNotAvailable or ErrorCode.NotCoordinator => ErrorCode.NotEnoughReplicas,
+        ErrorCode.ProducerFenced => ErrorCode.InvalidProducerEpoch,
+        _ => e,
+    };
 }

@@ -267,6 +267,12 @@ public sealed class BrokerConfig
     /// <summary>log.flush.scheduler.interval.ms: how often flush.ms is checked (Kafka's default: never).</summary>
     public long FlushSchedulerIntervalMs => GetLong("log.flush.scheduler.interval.ms");
 
+    public int TransactionMaxTimeoutMs => GetInt("transaction.max.timeout.ms");
+    public int TransactionStateLogPartitions => GetInt("transaction.state.log.num.partitions");
+    public int TransactionStateLogSegmentBytes => GetInt("transaction.state.log.segment.bytes");
+    public int TransactionAbortCheckIntervalMs => GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms");
+    public int TransactionalIdExpirationMs => GetInt("transactional.id.expiration.ms");
+    public int TransactionalIdExpirationCheckIntervalMs => GetInt("transaction.remove.expired.transaction.cleanup.interval.ms");
     /// <summary>producer.id.expiration.ms: how long a partition keeps an idle producer's state.</summary>
     public int ProducerIdExpirationMs => GetInt("producer.id.expiration.ms");
     /// <summary>producer.id.expiration.check.interval.ms</summary>

@@ -166,6 +166,13 @@ public static class BrokerConfigs
         // Kafka uses 50; one partition keeps a local broker's disk and memory footprint small
         new("offsets.topic.num.partitions", ConfigType.Int, "1", "Partitions of __consumer_offsets (Kafka's default is 50)."),
         new("offsets.topic.segment.bytes", ConfigType.Int, "104857600", "segment.bytes of __consumer_offsets."),
+        new("transaction.max.timeout.ms", ConfigType.Int, "900000", "Largest transaction.timeout.ms a producer may ask for."),
+        // Kafka uses 50; one partition keeps a local broker small
+        new("transaction.state.log.num.partitions", ConfigType.Int, "1", "Partitions of __transaction_state (Kafka's default is 50)."),
+        new("transaction.state.log.segment.bytes", ConfigType.Int, "104857600", "segment.bytes of __transaction_state."),
+        new("transaction.abort.timed.out.transaction.cleanup.interval.ms", ConfigType.Int, "10000", "How often transactions past their timeout are aborted."),
+        new("transactional.id.expiration.ms", ConfigType.Int, "604800000", "How long an idle transactional id is kept."),
+        new("transaction.remove.expired.transaction.cleanup.interval.ms", ConfigType.Int, "3600000", "How often idle transactional ids are removed."),
         new("producer.id.expiration.ms", ConfigType.Int, "86400000", "How long a partition keeps the state of a producer id after its last write."),
         new("producer.id.expiration.check.interval.ms", ConfigType.Int, "600000", "How often expired producer ids are removed."),
     ];

@@ -82,6 +82,11 @@ public sealed class ConsumerGroup(string groupId, int logPartition)
     public bool NewMemberAdded { get; set; }
 
     public Dictionary<(string Topic, int Partition), CommittedOffset> Offsets { get; } = new();
+    /// <summary>Offsets committed inside open transactions, by producer id: they count once the COMMIT marker is
+    /// written to the group's offsets partition and are dropped on ABORT.</summary>
+    public Dictionary<long, Dictionary<(string Topic, int Partition), CommittedOffset>> PendingTxnOffsets { get; } = new();
+
+    public bool HasPendingTxnOffset(string topic, int partition) => PendingTxnOffsets.Values.Any(p => p.ContainsKey((topic, partition)));
     /// <summary>Environment.TickCount64 of the last lookup that created or found the group for a join or commit.</summary>
     public long LastUsed { get; set; } = Environment.TickCount64;
 

@@ -43,6 +43,13 @@ public sealed partial class GroupCoordinator : IDisposable
     {
         _broker = broker;
         _logger = logger;
+        _runtime = new Coordinator.CoordinatorRuntime(broker, OffsetsTopic, () => broker.Config.OffsetsTopicPartitions,
+            () => new Dictionary<string, string>
+            {
+                ["cleanup.policy"] = "compact",
+                ["segment.bytes"] = broker.Config.OffsetsTopicSegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["compression.type"] = "producer",
+            }, ReplayRecord, ReplayMarker, logger);
         _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
     }
 
@@ -646,7 +653,8 @@ public sealed partial class GroupCoordinator : IDisposable
     }
 
     /// <summary>Committed offsets of a group; <paramref name="partitions"/> null means every partition with a committed offset.</summary>
-    public (ErrorCode Error, List<FetchedOffset> Offsets) FetchOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? partitions)
+    public (ErrorCode Error, List<FetchedOffset> Offsets) FetchOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? partitions,
+        bool requireStable = false)
     {
         if (Availability is var a && a != ErrorCode.None) return (a, []);
         var result = new List<FetchedOffset>();
@@ -662,15 +670,19 @@ public sealed partial class GroupCoordinator : IDisposable
             if (partitions == null)
             {
                 foreach (var ((t, p), o) in group.Offsets.OrderBy(kv => kv.Key.Topic, StringComparer.Ordinal).ThenBy(kv => kv.Key.Partition))
-                    result.Add(new FetchedOffset(t, p, o.Offset, o.LeaderEpoch, o.Metadata, ErrorCode.None));
+                    result.Add(Stable(new FetchedOffset(t, p, o.Offset, o.LeaderEpoch, o.Metadata, ErrorCode.None)));
                 return (ErrorCode.None, result);
             }
             foreach (var (t, ps) in partitions)
                 foreach (var p in ps)
-                    result.Add(group.Offsets.TryGetValue((t, p), out var o)
+                    result.Add(Stable(group.Offsets.TryGetValue((t, p), out var o)
                         ? new FetchedOffset(t, p, o.Offset, o.LeaderEpoch, o.Metadata, ErrorCode.None)
-                        : new FetchedOffset(t, p, -1, -1, "", ErrorCode.None));
+                        : new FetchedOffset(t, p, -1, -1, "", ErrorCode.None)));
             return (ErrorCode.None, result);
+
+            // require_stable: a partition with an offset pending in an open transaction is UNSTABLE_OFFSET_COMMIT (retriable)
+            FetchedOffset Stable(FetchedOffset f) =>
+                requireStable && group.HasPendingTxnOffset(f.Topic, f.Partition) ? f with { Offset = -1, LeaderEpoch = -1, Metadata = "", Error = ErrorCode.UnstableOffsetCommit } : f;
         }
     }
 
@@ -970,57 +982,32 @@ public sealed partial class GroupCoordinator : IDisposable
         }
     }
 
+    // what a load collects before the groups are built; null outside a load
+    private LoadState? _load;
+
+    private sealed class LoadState
+    {
+        public readonly Dictionary<string, StoredGroup?> GroupValues = new(StringComparer.Ordinal);
+        public readonly Dictionary<OffsetKey, CommittedOffset?> Offsets = new();
+        /// <summary>Transactional offset commits whose marker has not been read yet, by (partition, producer id).</summary>
+        public readonly Dictionary<(int Partition, long ProducerId), List<(OffsetKey Key, CommittedOffset? Value)>> Pending = new();
+    }
+
     private void Load()
     {
-        var topic = _broker.Logs.Get(OffsetsTopic);
-        if (topic == null) return;
         var started = Now;
-        var groupValues = new Dictionary<string, StoredGroup?>(StringComparer.Ordinal);
-        var offsets = new Dictionary<OffsetKey, CommittedOffset?>();
-        long records = 0;
-        foreach (var log in topic.Partitions)
+        var load = _load = new LoadState();
+        long records;
+        try
         {
-            long offset = log.LogStartOffset;
-            while (offset < log.HighWatermark)
-            {
-                var read = log.Read(offset, 1 << 20, minOneBatch: true);
-                if (read.Records.IsEmpty) break;
-                try
-                {
-                    var mem = read.Records;
-                    while (mem.Length >= RecordBatch.HeaderSize)
-                    {
-                        int size = RecordBatch.TotalSize(mem.Span);
-                        var batch = mem[..size];
-                        offset = RecordBatch.LastOffset(batch.Span) + 1;
-                        if (!RecordBatch.IsControl(batch.Span))
-                        {
-                            foreach (var rec in RecordReader.ReadBatch(batch))
-                            {
-                                if (rec.Key is not { } key) continue;
-                                records++;
-                                try
-                                {
-                                    var (ok, g) = GroupRecords.ReadKey(key);
-                                    if (ok != null) offsets[ok] = rec.Value is { } v ? GroupRecords.ReadOffsetValue(v) : null;
-                                    else if (g != null) groupValues[g] = rec.Value is { } v2 ? GroupRecords.ReadGroupValue(v2) : null;
-                                }
-                                catch (FormatException e)
-                                {
-                                    LogBadRecord(_logger, log.Partition, rec.Offset, e.Message);
-                                }
-                            }
-                        }
-                        mem = mem[size..];
-                    }
-                }
-                finally
-                {
-                    read.Lease?.Dispose();
-                }
-            }
+            records = _runtime.Load();
         }
-
+        finally
+        {
+            _load = null;
+        }
+        var groupValues = load.GroupValues;
+        var offsets = load.Offsets;
         long now = Now;
         foreach (var (name, stored) in groupValues)
         {
@@ -1059,6 +1046,15 @@ public sealed partial class GroupCoordinator : IDisposable
             group.Offsets[(key.Topic, key.Partition)] = value;
             offsetCount++;
         }
+        // transactions still open at the stop: their offsets stay pending until the transaction coordinator ends them
+        foreach (var ((_, pid), list) in load.Pending)
+            foreach (var (key, value) in list)
+                if (value != null)
+                {
+                    var group = _groups.GetOrAdd(key.Group, id => new ConsumerGroup(id, PartitionFor(id)));
+                    if (!group.PendingTxnOffsets.TryGetValue(pid, out var pending)) group.PendingTxnOffsets[pid] = pending = new();
+                    pending[(key.Topic, key.Partition)] = value;
+                }
         LogLoaded(_logger, _groups.Count, offsetCount, records, Now - started);
     }
 

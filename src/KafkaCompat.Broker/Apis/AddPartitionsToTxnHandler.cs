@@ -1,0 +1,60 @@
+// AddPartitionsToTxn (key 24): versions 0-5. v0-3 (clients): one producer adds partitions to its transaction; an
+// unknown partition fails with UNKNOWN_TOPIC_OR_PARTITION and the others with OPERATION_NOT_ATTEMPTED, nothing added.
+// v4-5 (from brokers, batched): each transaction is added to, or with verify_only checked (NONE for a partition in
+// the open transaction, TRANSACTION_ABORTABLE otherwise).
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>
+{
+    protected override ValueTask<AddPartitionsToTxnResponse?> Handle(RequestContext ctx, AddPartitionsToTxnRequest req)
+    {
+        var resp = new AddPartitionsToTxnResponse();
+        if (ctx.ApiVersion < 4)
+        {
+            var wanted = req.V3AndBelowTopics.SelectMany(t => t.Partitions.Select(p => (t.Name, p))).ToList();
+            var results = Add(ctx, req.V3AndBelowTransactionalId, req.V3AndBelowProducerId, req.V3AndBelowProducerEpoch, wanted, verifyOnly: false);
+            foreach (var g in results.GroupBy(r => r.Key.Topic, StringComparer.Ordinal))
+                resp.ResultsByTopicV3AndBelow.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult
+                {
+                    Name = g.Key,
+                    ResultsByPartition = g.Select(r => new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult
+                        { PartitionIndex = r.Key.Partition, PartitionErrorCode = (short)r.Value }).ToList(),
+                });
+            return new(resp);
+        }
+        foreach (var t in req.Transactions)
+        {
+            var wanted = t.Topics.SelectMany(x => x.Partitions.Select(p => (x.Name, p))).ToList();
+            var results = Add(ctx, t.TransactionalId, t.ProducerId, t.ProducerEpoch, wanted, t.VerifyOnly);
+            resp.ResultsByTransaction.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnResult
+            {
+                TransactionalId = t.TransactionalId,
+                TopicResults = results.GroupBy(r => r.Key.Topic, StringComparer.Ordinal).Select(g => new AddPartitionsToTxnResponse.AddPartitionsToTxnTransactionTopicResult
+                {
+                    Name = g.Key,
+                    ResultsByPartition = g.Select(r => new AddPartitionsToTxnResponse.AddPartitionsToTxnTransactionPartitionResult
+                        { PartitionIndex = r.Key.Partition, PartitionErrorCode = (short)r.Value }).ToList(),
+                }).ToList(),
+            });
+        }
+        return new(resp);
+    }
+
+    private static Dictionary<(string Topic, int Partition), ErrorCode> Add(RequestContext ctx, string transactionalId, long pid, short epoch,
+        List<(string Topic, int Partition)> wanted, bool verifyOnly)
+    {
+        var txns = ctx.Broker.Transactions;
+        if (string.IsNullOrEmpty(transactionalId)) return wanted.Distinct().ToDictionary(p => p, _ => ErrorCode.InvalidRequest);
+        if (verifyOnly)
+            return txns.VerifyPartitions(transactionalId, pid, epoch, wanted).Partitions;
+        var unknown = wanted.Where(p => ctx.Broker.Logs.Get(p.Topic) is not { } t || p.Partition < 0 || p.Partition >= t.Partitions.Length
+            || p.Topic == Transactions.TransactionCoordinator.TransactionTopic).ToHashSet();
+        if (unknown.Count > 0)
+            return wanted.Distinct().ToDictionary(p => p, p => unknown.Contains(p) ? ErrorCode.UnknownTopicOrPartition : ErrorCode.OperationNotAttempted);
+        var err = txns.AddPartitions(transactionalId, pid, epoch, wanted, ctx.ApiVersion);
+        return wanted.Distinct().ToDictionary(p => p, _ => err);
+    }
+}

@@ -1,0 +1,47 @@
+// TxnOffsetCommit (key 28): versions 0-4. Offsets committed inside a transaction: the group's offsets partition must
+// be in the producer's open transaction (AddOffsetsToTxn; otherwise INVALID_TXN_STATE, TRANSACTION_ABORTABLE from
+// v4); a member and generation, when given (v3+), are checked as Kafka does. The offsets become the group's
+// committed offsets when the transaction commits and are dropped when it aborts.
+using KafkaCompat.Broker.Groups;
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>
+{
+    public override short MaxVersion => 4;
+
+    protected override ValueTask<TxnOffsetCommitResponse?> Handle(RequestContext ctx, TxnOffsetCommitRequest req)
+    {
+        var broker = ctx.Broker;
+        var entries = req.Topics.SelectMany(t => t.Partitions.Select(p =>
+            new CommitEntry(t.Name, p.PartitionIndex, p.CommittedOffset, p.CommittedLeaderEpoch, p.CommittedMetadata, -1))).ToList();
+        List<(CommitEntry Entry, ErrorCode Error)> results;
+        if (string.IsNullOrEmpty(req.GroupId)) results = entries.Select(e => (e, ErrorCode.InvalidGroupId)).ToList();
+        else if (string.IsNullOrEmpty(req.TransactionalId)) results = entries.Select(e => (e, ErrorCode.InvalidRequest)).ToList();
+        else
+        {
+            var txns = broker.Transactions;
+            lock (txns.SyncRoot)
+            {
+                int partition = broker.Groups.OffsetsPartitionFor(req.GroupId);
+                var check = txns.VerifyProduce(req.TransactionalId, req.ProducerId, req.ProducerEpoch, GroupCoordinator.OffsetsTopic, partition);
+                if (check == ErrorCode.InvalidTxnState && ctx.ApiVersion >= 4) check = ErrorCode.TransactionAbortable;
+                if (check == ErrorCode.CoordinatorLoadInProgress && ctx.ApiVersion < 2) check = ErrorCode.CoordinatorNotAvailable;
+                results = check != ErrorCode.None
+                    ? entries.Select(e => (e, check)).ToList()
+                    : broker.Groups.TxnCommit(req.GroupId, req.ProducerId, req.ProducerEpoch, req.GenerationId, req.MemberId, req.GroupInstanceId, entries);
+            }
+        }
+        var resp = new TxnOffsetCommitResponse();
+        foreach (var g in results.GroupBy(r => r.Entry.Topic, StringComparer.Ordinal))
+            resp.Topics.Add(new TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic
+            {
+                Name = g.Key,
+                Partitions = g.Select(r => new TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition
+                    { PartitionIndex = r.Entry.Partition, ErrorCode = (short)r.Error }).ToList(),
+            });
+        return new(resp);
+    }
+}

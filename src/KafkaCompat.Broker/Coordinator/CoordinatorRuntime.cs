@@ -1,0 +1,148 @@
+using KafkaCompat.Protocol;
+using KafkaCompat.Records;
+using KafkaCompat.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace KafkaCompat.Broker.Coordinator;
+
+/// <summary>A record of a coordinator's internal topic as replay sees it. <see cref="ProducerId"/> is set for records
+/// written inside a transaction (transactional offset commits): they count only once their COMMIT marker is read.</summary>
+public readonly record struct CoordinatorRecord(int Partition, long Offset, ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte>? Value, long ProducerId, bool Transactional);
+
+/// <summary>
+/// The small runtime a coordinator (groups, transactions) runs on. Its state lives in an internal compacted topic:
+/// a handler decides, then asks the runtime to <see cref="Write"/> the records that express the change; the runtime
+/// appends them and hands each to the coordinator's replay function, which is the only code that changes the
+/// in-memory state. Loading after a restart is the same replay over the whole topic (<see cref="Load"/>), so the
+/// live path and recovery cannot disagree.
+/// </summary>
+public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<int> partitions, Func<Dictionary<string, string>> topicConfigs,
+    Action<CoordinatorRecord> replay, Action<int, long, bool>? replayMarker, ILogger logger)
+{
+    private readonly object _createLock = new();
+    private static long WallClock => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    public string Topic => topic;
+
+    /// <summary>The internal topic, created (compacted) on first use.</summary>
+    public TopicLogs Logs()
+    {
+        var t = broker.Logs.Get(topic);
+        if (t != null) return t;
+        lock (_createLock)
+        {
+            t = broker.Logs.Get(topic);
+            if (t != null) return t;
+            return broker.Logs.Create(topic, Math.Max(1, partitions()), topicConfigs()) ?? broker.Logs.Get(topic)!;
+        }
+    }
+
+    public int PartitionCount => broker.Logs.Get(topic)?.Partitions.Length ?? Math.Max(1, partitions());
+
+    /// <summary>Appends <paramref name="records"/> (null value: a tombstone) as one batch and replays them. A transactional
+    /// write carries the producer id and epoch and is replayed as pending until its marker. Returns the error the
+    /// request gets when the append fails (nothing is replayed then).</summary>
+    public ErrorCode Write(int partition, IReadOnlyList<(byte[] Key, byte[]? Value)> records, long producerId = -1, short producerEpoch = -1)
+    {
+        if (records.Count == 0) return ErrorCode.None;
+        PartitionLog log;
+        AppendResult result;
+        try
+        {
+            log = Logs().Partitions[partition];
+            long ts = WallClock;
+            var builder = new RecordBatchBuilder
+            {
+                ProducerId = producerId, ProducerEpoch = producerEpoch, Transactional = producerId >= 0,
+                BaseSequence = producerId >= 0 ? 0 : -1,
+            };
+            foreach (var (k, v) in records) builder.Add(k, v ?? [], ts, nullValue: v is null);
+            result = log.Append(builder.Build(), producerId >= 0 ? AppendOrigin.Coordinator : AppendOrigin.Client);
+        }
+        catch (RecordTooLargeException)
+        {
+            return ErrorCode.RecordListTooLarge;
+        }
+        catch (KafkaException e)
+        {
+            return e.Error;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            logger.LogWarning("appending to {Topic}-{Partition} failed: {Message}", topic, partition, e.Message);
+            return ErrorCode.NotCoordinator;
+        }
+        for (int i = 0; i < records.Count; i++)
+            replay(new CoordinatorRecord(partition, result.BaseOffset + i, records[i].Key, records[i].Value, producerId, producerId >= 0));
+        return ErrorCode.None;
+    }
+
+    /// <summary>Writes a COMMIT or ABORT marker for <paramref name="producerId"/> on one partition of the topic and replays it.</summary>
+    public ErrorCode WriteMarker(int partition, long producerId, short epoch, bool commit)
+    {
+        try
+        {
+            Logs().Partitions[partition].AppendMarker(producerId, epoch, 0, commit, WallClock);
+        }
+        catch (KafkaException e)
+        {
+            return e.Error;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            logger.LogWarning("marker on {Topic}-{Partition} failed: {Message}", topic, partition, e.Message);
+            return ErrorCode.KafkaStorageError;
+        }
+        replayMarker?.Invoke(partition, producerId, commit);
+        return ErrorCode.None;
+    }
+
+    /// <summary>Replays the whole topic, partition by partition; returns how many records were read. A record that
+    /// cannot be decoded is logged and skipped by the replay function.</summary>
+    public long Load()
+    {
+        var t = broker.Logs.Get(topic);
+        if (t == null) return 0;
+        long records = 0;
+        foreach (var log in t.Partitions)
+        {
+            long offset = log.LogStartOffset;
+            while (offset < log.HighWatermark)
+            {
+                var read = log.Read(offset, 1 << 20, minOneBatch: true);
+                if (read.Records.IsEmpty) break;
+                try
+                {
+                    var mem = read.Records;
+                    while (mem.Length >= RecordBatch.HeaderSize)
+                    {
+                        int size = RecordBatch.TotalSize(mem.Span);
+                        var batch = mem[..size];
+                        offset = RecordBatch.LastOffset(batch.Span) + 1;
+                        long pid = RecordBatch.ProducerId(batch.Span);
+                        bool txn = RecordBatch.IsTransactional(batch.Span);
+                        if (RecordBatch.IsControl(batch.Span))
+                        {
+                            if (ProducerStateManager.ReadMarker(batch.Span) is { } m) replayMarker?.Invoke(log.Partition, pid, m.Commit);
+                        }
+                        else
+                        {
+                            foreach (var rec in RecordReader.ReadBatch(batch))
+                            {
+                                if (rec.Key is not { } key) continue;
+                                records++;
+                                replay(new CoordinatorRecord(log.Partition, rec.Offset, key, rec.Value, txn ? pid : -1, txn));
+                            }
+                        }
+                        mem = mem[size..];
+                    }
+                }
+                finally
+                {
+                    read.Lease?.Dispose();
+                }
+            }
+        }
+        return records;
+    }
+}
