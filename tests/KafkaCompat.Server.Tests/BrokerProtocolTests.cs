@@ -75,8 +75,12 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)3), keys[ApiKey.CreatePartitions]);
             Assert.Equal(((short)0, (short)1), keys[ApiKey.DescribeCluster]);
             Assert.Equal(((short)0, (short)5), keys[ApiKey.InitProducerId]);
-            Assert.Equal(25, keys.Count);
-            Assert.False(keys.ContainsKey(ApiKey.AddPartitionsToTxn)); // not implemented, so not advertised
+            Assert.Equal(((short)0, (short)5), keys[ApiKey.AddPartitionsToTxn]);
+            Assert.Equal(((short)0, (short)4), keys[ApiKey.AddOffsetsToTxn]);
+            Assert.Equal(((short)0, (short)4), keys[ApiKey.EndTxn]);
+            Assert.Equal(((short)0, (short)4), keys[ApiKey.TxnOffsetCommit]);
+            Assert.Equal(29, keys.Count);
+            Assert.False(keys.ContainsKey(ApiKey.OffsetForLeaderEpoch)); // not implemented, so not advertised
         }
     }
 

@@ -70,8 +70,13 @@ public sealed partial class TransactionCoordinator : IDisposable
         }
     }
 
+    private Task _started = Task.CompletedTask;
+
+    /// <summary>Completes when the transaction state has been read.</summary>
+    public Task WaitLoadedAsync() => _started;
+
     /// <summary>Reads __transaction_state, completes transactions a crash left in a Prepare state, then starts the timer.</summary>
-    public Task StartAsync() => Task.Run(() =>
+    public Task StartAsync() => _started = Task.Run(() =>
     {
         try
         {
