@@ -27,6 +27,9 @@ public partial class FixtureTests
 
     private static readonly string[] AdminApis = ["DescribeConfigs", "AlterConfigs", "CreatePartitions"];
 
+    private static readonly string[] TxnApis =
+        ["FindCoordinator", "InitProducerId", "AddPartitionsToTxn", "AddOffsetsToTxn", "TxnOffsetCommit", "EndTxn", "Produce"];
+
     /// <summary>The APIs each client label really sends in tests/tools/capture_fixtures.py.</summary>
     private static readonly Dictionary<string, string[]> ApisByClient = new()
     {
@@ -44,7 +47,12 @@ public partial class FixtureTests
         ["librdkafka.idempotent"] = ["InitProducerId", "Produce"],
         ["librdkafka216.idempotent"] = ["InitProducerId", "Produce"],
         ["kafkajs.idempotent"] = ["InitProducerId", "Produce"],
+        // transactional producers with offsets sent in the transaction
+        ["librdkafka.txn"] = TxnApis,
+        ["librdkafka216.txn"] = TxnApis,
+        ["kafkajs.txn"] = TxnApis,
     };
+
 
     /// <summary>Frames whose clients really send bytes after the request body, which a broker ignores as
     /// Kafka does: librdkafka before 2.0.3 writes a ListGroups v3+ request's (empty) tagged fields twice
@@ -149,5 +157,46 @@ public partial class FixtureTests
         Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(batch[51..]));  // epoch
         Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(batch[53..]));  // first sequence
         Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(batch[21..]) & 0x10); // not transactional
+    }
+
+    private static T ReadFixture<T>(string file) where T : IKafkaRequest<T>
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(FixtureDir, file));
+        short version = short.Parse(FixtureName().Match(file).Groups["v"].Value);
+        var r = new KafkaReader(bytes);
+        RequestHeader.Read(ref r, T.IsFlexible(version) ? (short)2 : (short)1);
+        return T.Read(ref r, version);
+    }
+
+    [Theory]
+    [InlineData("librdkafka.txn", "fixture-txn", "fixture-txn-group", 2, 0, 0, 1, 3, 7)]
+    [InlineData("librdkafka216.txn", "fixture-txn", "fixture-txn-group", 2, 0, 0, 1, 3, 10)]
+    [InlineData("kafkajs.txn", "fixture-txn-js", "fixture-txn-group-js", 2, 1, 1, 1, 1, 7)]
+    public void TransactionalProducersSendTheTransactionApis(string label, string txnId, string group,
+        short findV, short addPartsV, short addOffsetsV, short endV, short txnCommitV, short produceV)
+    {
+        var find = ReadFixture<FindCoordinatorRequest>($"{label}-FindCoordinator-v{findV}-1.bin");
+        Assert.Equal((sbyte)1, find.KeyType); // the transaction coordinator
+        Assert.Equal(txnId, find.Key);
+        bool kafkajs = label.StartsWith("kafkajs", StringComparison.Ordinal);
+        var init = ReadFixture<InitProducerIdRequest>($"{label}-InitProducerId-v{(kafkajs ? 1 : 4)}-1.bin");
+        // kafkajs's connect() first asks for an idempotent producer id (no transactional id), and only the first frame is kept
+        Assert.Equal(kafkajs ? null : txnId, init.TransactionalId);
+        Assert.True(init.TransactionTimeoutMs > 0);
+        var add = ReadFixture<AddPartitionsToTxnRequest>($"{label}-AddPartitionsToTxn-v{addPartsV}-1.bin");
+        Assert.Equal(txnId, add.V3AndBelowTransactionalId);
+        Assert.Equal([0], Assert.Single(add.V3AndBelowTopics).Partitions);
+        var produce = ReadFixture<ProduceRequest>($"{label}-Produce-v{produceV}-1.bin");
+        Assert.Equal(txnId, produce.TransactionalId);
+        var batch = produce.TopicData[0].PartitionData[0].Records!.Value.Span;
+        Assert.Equal(0x10, System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(batch[21..]) & 0x10); // transactional
+        Assert.Equal(add.V3AndBelowProducerId, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(batch[43..]));
+        var offsets = ReadFixture<AddOffsetsToTxnRequest>($"{label}-AddOffsetsToTxn-v{addOffsetsV}-1.bin");
+        Assert.Equal(group, offsets.GroupId);
+        var commit = ReadFixture<TxnOffsetCommitRequest>($"{label}-TxnOffsetCommit-v{txnCommitV}-1.bin");
+        Assert.Equal((txnId, group, 3L), (commit.TransactionalId, commit.GroupId, Assert.Single(Assert.Single(commit.Topics).Partitions).CommittedOffset));
+        var end = ReadFixture<EndTxnRequest>($"{label}-EndTxn-v{endV}-1.bin");
+        Assert.True(end.Committed);
+        Assert.Equal((add.V3AndBelowProducerId, add.V3AndBelowProducerEpoch), (end.ProducerId, end.ProducerEpoch));
     }
 }

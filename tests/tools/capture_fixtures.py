@@ -443,6 +443,34 @@ assert p.flush(10) == 0
 """
 
 
+LIBRDKAFKA_TXN = r"""
+import sys
+from confluent_kafka import Producer, Consumer, TopicPartition, libversion
+bootstrap, topic, expect = sys.argv[1:4]
+assert libversion()[0] == expect, libversion()
+p = Producer({"bootstrap.servers": bootstrap, "transactional.id": "fixture-txn", "linger.ms": 50})
+p.init_transactions(15)
+p.begin_transaction()
+for i in range(3):
+    p.produce(topic, value=b"txn %d" % i, key=b"k%d" % i, partition=0)
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": "fixture-txn-group", "enable.auto.commit": False})
+p.send_offsets_to_transaction([TopicPartition(topic, 0, 3)], c.consumer_group_metadata(), 15)
+p.commit_transaction(15)
+c.close()
+"""
+
+
+def librdkafka_txn(bootstrap, topic, version):
+    """A transactional producer: InitProducerId with a transactional id, AddPartitionsToTxn, Produce, AddOffsetsToTxn,
+    TxnOffsetCommit, EndTxn; on Debian's librdkafka 2.0.2 or, through LD_LIBRARY_PATH, librdkafka 2.16."""
+    env = dict(os.environ)
+    if version != "2.0.2":
+        libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
+        os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
+        env["LD_LIBRARY_PATH"] = libdir
+    subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_TXN, bootstrap, topic, version], check=True, env=env, timeout=60)
+
+
 def librdkafka_idempotent(bootstrap, topic, version):
     """An idempotent producer (InitProducerId, then Produce with a producer id and sequences), on Debian's
     librdkafka 2.0.2 or, through LD_LIBRARY_PATH, on librdkafka 2.16."""
@@ -495,7 +523,9 @@ async function group(admin, topic) {
   const admin = kafka.admin()
   const producer = kafka.producer()
   await admin.connect()
-  await producer.connect()
+  // kafkajs sends InitProducerId for every producer: the idempotent and transactional modes use only their own
+  const plain = mode !== 'idempotent' && mode !== 'txn'
+  if (plain) await producer.connect()
   if (mode === 'admin') {
     const { ConfigResourceTypes } = require('kafkajs')
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], timeout: 10000 })
@@ -510,6 +540,14 @@ async function group(admin, topic) {
     await idem.connect()
     await idem.send({ topic, acks: -1, messages: [0, 1, 2].map(i => ({ key: `k${i}`, value: `idempotent ${i}`, partition: 0 })) })
     await idem.disconnect()
+  } else if (mode === 'txn') {
+    const txp = kafka.producer({ transactionalId: 'fixture-txn-js', idempotent: true, maxInFlightRequests: 1 })
+    await txp.connect()
+    const txn = await txp.transaction()
+    await txn.send({ topic, messages: [0, 1, 2].map(i => ({ key: `k${i}`, value: `txn ${i}`, partition: 0 })) })
+    await txn.sendOffsets({ consumerGroupId: 'fixture-txn-group-js', topics: [{ topic, partitions: [{ partition: 0, offset: '3' }] }] })
+    await txn.commit()
+    await txp.disconnect()
   } else if (mode === 'gzip') {
     await producer.send({ topic, compression: CompressionTypes.GZIP, partition: 0,
       messages: [0, 1, 2].map(i => ({ key: `k${i}`, value: `gzip record ${i} `.repeat(4), partition: 0 })) })
@@ -523,7 +561,7 @@ async function group(admin, topic) {
     await group(admin, topic)
     await admin.deleteTopics({ topics: [topic], timeout: 10000 })
   }
-  await producer.disconnect()
+  if (plain) await producer.disconnect()
   await admin.disconnect()
 })().catch(e => { console.error(e); process.exit(1) })
 """
@@ -537,6 +575,7 @@ def kafkajs_run(bootstrap, topic, mode):
 # ------------------------------------------------------------------------------------------ main
 
 ADMIN_APIS = "DescribeConfigs,AlterConfigs,CreatePartitions"
+TXN_APIS = "FindCoordinator,InitProducerId,AddPartitionsToTxn,AddOffsetsToTxn,TxnOffsetCommit,EndTxn,Produce"
 
 RUNS = [
     # label, apis kept (None = all), function(bootstrap, topic)
@@ -561,6 +600,10 @@ RUNS = [
     ("librdkafka.idempotent", "InitProducerId,Produce", lambda b, t: librdkafka_idempotent(b, t, "2.0.2")),
     ("librdkafka216.idempotent", "InitProducerId,Produce", lambda b, t: librdkafka_idempotent(b, t, "2.16.0")),
     ("kafkajs.idempotent", "InitProducerId,Produce", lambda b, t: kafkajs_run(b, t, "idempotent")),
+    # transactional producers: the transaction APIs and a transactional Produce
+    ("librdkafka.txn", TXN_APIS, lambda b, t: librdkafka_txn(b, t, "2.0.2")),
+    ("librdkafka216.txn", TXN_APIS, lambda b, t: librdkafka_txn(b, t, "2.16.0")),
+    ("kafkajs.txn", TXN_APIS, lambda b, t: kafkajs_run(b, t, "txn")),
 ]
 
 

@@ -33,7 +33,7 @@ CLIENT_VERSIONS = {
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
 FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3,
-                 18: 3, 19: 5, 20: 4, 22: 2, 42: 2}
+                 18: 3, 19: 5, 20: 4, 22: 2, 24: 3, 25: 3, 26: 3, 28: 3, 42: 2}
 
 
 class R:
@@ -404,6 +404,43 @@ def describe(key, ver, r, flexible=False):
         topics = r.array(topic)
         timeout, validate = r.i32(), bool(r.i8())
         return "grow " + "; ".join(topics) + f", timeout_ms={timeout}, validate_only={validate}"
+    if key == 24 and ver < 3:  # AddPartitionsToTxn v0-2
+        txn, pid, epoch = r.string(), r.i64(), r.i16()
+        topics = r.array(lambda: (r.string(), r.array(r.i32)))
+        return f"transactional_id={txn!r}, producer_id={pid}, epoch={epoch}, " + "; ".join(f"{t} {ps}" for t, ps in topics)
+    if key == 25 and ver < 3:  # AddOffsetsToTxn v0-2
+        return f"transactional_id={r.string()!r}, producer_id={r.i64()}, epoch={r.i16()}, group_id={r.string()!r}"
+    if key == 26 and ver < 3:  # EndTxn v0-2
+        return f"transactional_id={r.string()!r}, producer_id={r.i64()}, epoch={r.i16()}, committed={bool(r.i8())}"
+    if key == 28 and ver < 3 or key == 28 and ver == 3 and not flexible:  # TxnOffsetCommit v0-2
+        txn, group, pid, epoch = r.string(), r.string(), r.i64(), r.i16()
+        s = f"transactional_id={txn!r}, group_id={group!r}, producer_id={pid}, epoch={epoch}"
+
+        def part():
+            p, off = r.i32(), r.i64()
+            epoch_ = r.i32() if ver >= 2 else None
+            meta = r.string()
+            return f"p{p}@{off}" + (f" (leader epoch {epoch_})" if epoch_ is not None else "") + (f" {meta!r}" if meta else "")
+        topics = r.array(lambda: (r.string(), r.array(part)))
+        return s + ", " + "; ".join(f"{t} {', '.join(ps)}" for t, ps in topics)
+    if key == 28 and ver >= 3:  # TxnOffsetCommit v3+ (flexible)
+        txn, group, pid, epoch = r.compact_string(), r.compact_string(), r.i64(), r.i16()
+        gen, member, instance = r.i32(), r.compact_string(), r.compact_string()
+        s = f"transactional_id={txn!r}, group_id={group!r}, producer_id={pid}, epoch={epoch}, generation={gen}, member={short(member)!r}, instance={instance!r}"
+
+        def part():
+            p, off, epoch_, meta = r.i32(), r.i64(), r.i32(), r.compact_string()
+            r.tags()
+            return f"p{p}@{off}" + (f" {meta!r}" if meta else "")
+
+        def topic():
+            name = r.compact_string()
+            parts = r.compact_array(part)
+            r.tags()
+            return name, parts
+        topics = r.compact_array(topic)
+        r.tags()
+        return s + ", " + "; ".join(f"{t} {', '.join(ps)}" for t, ps in topics)
     if key == 22:  # InitProducerId
         txn = r.compact_string() if flexible else r.string()
         s = f"transactional_id={txn!r}, transaction_timeout_ms={r.i32()}"
