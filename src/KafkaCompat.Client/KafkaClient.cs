@@ -96,11 +96,16 @@ public sealed class KafkaClient : IAsyncDisposable
     public async Task<BrokerConnection> CoordinatorAsync(string group, CancellationToken ct = default) =>
         await NodeAsync(await FindCoordinatorAsync(group, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
 
-    /// <summary>FindCoordinator: the node id of the group's coordinator (its address is remembered).</summary>
-    public async Task<int> FindCoordinatorAsync(string group, CancellationToken ct = default)
+    /// <summary>The transaction coordinator of <paramref name="transactionalId"/>.</summary>
+    public async Task<BrokerConnection> TransactionCoordinatorAsync(string transactionalId, CancellationToken ct = default) =>
+        await NodeAsync(await FindCoordinatorAsync(transactionalId, ct, keyType: 1).ConfigureAwait(false), ct).ConfigureAwait(false);
+
+    /// <summary>FindCoordinator: the node id of the coordinator of a group (key type 0) or a transactional id (1); its
+    /// address is remembered.</summary>
+    public async Task<int> FindCoordinatorAsync(string group, CancellationToken ct = default, sbyte keyType = 0)
     {
         var resp = await (await BootstrapAsync(ct).ConfigureAwait(false)).SendAsync<FindCoordinatorRequest, FindCoordinatorResponse>(
-            new FindCoordinatorRequest { Key = group, KeyType = 0, CoordinatorKeys = [group] }, ct: ct).ConfigureAwait(false);
+            new FindCoordinatorRequest { Key = group, KeyType = keyType, CoordinatorKeys = [group] }, ct: ct).ConfigureAwait(false);
         // v4+ answer per key; older versions at the top level
         var (error, message, node, host, port) = resp.Coordinators.Count > 0
             ? (resp.Coordinators[0].ErrorCode, resp.Coordinators[0].ErrorMessage, resp.Coordinators[0].NodeId, resp.Coordinators[0].Host, resp.Coordinators[0].Port)

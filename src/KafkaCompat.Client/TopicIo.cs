@@ -96,7 +96,8 @@ public static class TopicIo
 
     /// <summary>ListOffsets for the given partitions at <paramref name="timestamp"/> (Latest, Earliest or a time in ms);
     /// -1 for a time after the last record.</summary>
-    public static async Task<Dictionary<int, long>> OffsetsAsync(KafkaClient client, TopicLayout topic, IEnumerable<int> partitions, long timestamp, CancellationToken ct)
+    public static async Task<Dictionary<int, long>> OffsetsAsync(KafkaClient client, TopicLayout topic, IEnumerable<int> partitions, long timestamp, CancellationToken ct,
+        bool readCommitted = false)
     {
         var result = new Dictionary<int, long>();
         foreach (var byLeader in partitions.GroupBy(p => topic.Leaders[p]))
@@ -105,6 +106,7 @@ public static class TopicIo
             var resp = await conn.SendAsync<ListOffsetsRequest, ListOffsetsResponse>(new ListOffsetsRequest
             {
                 ReplicaId = -1,
+                IsolationLevel = (sbyte)(readCommitted ? 1 : 0),
                 Topics = [new() { Name = topic.Name, Partitions = byLeader.Select(p => new ListOffsetsRequest.ListOffsetsPartition { PartitionIndex = p, Timestamp = timestamp }).ToList() }],
             }, ct: ct).ConfigureAwait(false);
             foreach (var p in resp.Topics.SelectMany(t => t.Partitions))

@@ -125,6 +125,7 @@ public enum ErrorCode : short
     TelemetryTooLarge = 118,
     InvalidRegistration = 119,
     TransactionAbortable = 120,
+    InvalidRegularExpression = 128,
 }
 
 public static class ErrorCodes

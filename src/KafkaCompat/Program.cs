@@ -69,6 +69,7 @@ var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker, and cli
     KafkaCompat.Host.Cli.ProduceCommand.Build(),
     KafkaCompat.Host.Cli.ConsumeCommand.Build(),
     KafkaCompat.Host.Cli.GroupCommands.Build(),
+    KafkaCompat.Host.Cli.TransactionCommands.Build(),
 };
 
 return await root.Parse(args).InvokeAsync();

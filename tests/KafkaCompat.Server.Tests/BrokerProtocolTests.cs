@@ -79,7 +79,10 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)4), keys[ApiKey.AddOffsetsToTxn]);
             Assert.Equal(((short)0, (short)4), keys[ApiKey.EndTxn]);
             Assert.Equal(((short)0, (short)4), keys[ApiKey.TxnOffsetCommit]);
-            Assert.Equal(29, keys.Count);
+            Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeProducers]);
+            Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeTransactions]);
+            Assert.Equal(((short)0, (short)2), keys[ApiKey.ListTransactions]);
+            Assert.Equal(32, keys.Count);
             Assert.False(keys.ContainsKey(ApiKey.OffsetForLeaderEpoch)); // not implemented, so not advertised
         }
     }

@@ -34,5 +34,8 @@ public static class BrokerApisList
         new AddOffsetsToTxnHandler(),
         new EndTxnHandler(),
         new TxnOffsetCommitHandler(),
+        new DescribeProducersHandler(),
+        new DescribeTransactionsHandler(),
+        new ListTransactionsHandler(),
     ];
 }

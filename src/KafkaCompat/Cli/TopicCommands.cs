@@ -122,6 +122,16 @@ public static class TopicCommands
                         .Select(c => (c.Name, c.Value)).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
                 }
             }
+            // end offsets: the high watermark and the last stable offset (read_committed consumers stop there)
+            var ends = new Dictionary<(string, int), (long End, long Stable)>();
+            foreach (var t in topics)
+            {
+                var layout = await TopicLayout.LoadAsync(client, t.Name!, allowAutoCreate: false, ct);
+                var all = t.Partitions.Select(x => x.PartitionIndex).ToList();
+                var hw = await TopicIo.OffsetsAsync(client, layout, all, TopicIo.Latest, ct);
+                var lso = await TopicIo.OffsetsAsync(client, layout, all, TopicIo.Latest, ct, readCommitted: true);
+                foreach (var part in all) ends[(t.Name!, part)] = (hw[part], lso[part]);
+            }
             if (Json(p)) WriteJson(w =>
             {
                 w.WriteStartArray();
@@ -143,6 +153,9 @@ public static class TopicCommands
                         w.WriteStartArray("isr");
                         foreach (var r in part.IsrNodes) w.WriteNumberValue(r);
                         w.WriteEndArray();
+                        var (end, stable) = ends[(t.Name!, part.PartitionIndex)];
+                        w.WriteNumber("endOffset", end);
+                        w.WriteNumber("lastStableOffset", stable);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -160,9 +173,10 @@ public static class TopicCommands
                     var cfgText = string.Join(",", (overrides.GetValueOrDefault(t.Name!) ?? []).Select(c => $"{c.Key}={c.Value}"));
                     Console.WriteLine($"Topic: {t.Name}\tTopicId: {t.TopicId}\tPartitionCount: {t.Partitions.Count}\t" +
                         $"ReplicationFactor: {t.Partitions.FirstOrDefault()?.ReplicaNodes.Count ?? 0}\tConfigs: {cfgText}");
-                    var table = NewTable("Partition", "Leader", "Replicas", "Isr");
+                    var table = NewTable("Partition", "Leader", "Replicas", "Isr", "End offset", "Last stable offset");
                     foreach (var part in t.Partitions.OrderBy(x => x.PartitionIndex))
-                        AddRow(table, part.PartitionIndex, part.LeaderId, string.Join(",", part.ReplicaNodes), string.Join(",", part.IsrNodes));
+                        AddRow(table, part.PartitionIndex, part.LeaderId, string.Join(",", part.ReplicaNodes), string.Join(",", part.IsrNodes),
+                            ends[(t.Name!, part.PartitionIndex)].End, ends[(t.Name!, part.PartitionIndex)].Stable);
                     AnsiConsole.Write(table);
                 }
             }

@@ -1,0 +1,50 @@
+// DescribeProducers (key 61): version 0. The producer state of each requested partition: every producer id the
+// partition remembers, with its epoch, last sequence, last timestamp, coordinator epoch and the first offset of its
+// open transaction (-1 when none).
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+
+namespace KafkaCompat.Broker.Apis;
+
+public sealed class DescribeProducersHandler : ApiHandler<DescribeProducersRequest, DescribeProducersResponse>
+{
+    protected override ValueTask<DescribeProducersResponse?> Handle(RequestContext ctx, DescribeProducersRequest req)
+    {
+        var resp = new DescribeProducersResponse();
+        foreach (var t in req.Topics)
+        {
+            var tr = new DescribeProducersResponse.TopicResponse { Name = t.Name };
+            resp.Topics.Add(tr);
+            var topic = ctx.Broker.Logs.Get(t.Name);
+            foreach (int p in t.PartitionIndexes)
+            {
+                var pr = new DescribeProducersResponse.PartitionResponse { PartitionIndex = p };
+                tr.Partitions.Add(pr);
+                if (topic is null || p < 0 || p >= topic.Partitions.Length)
+                {
+                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorMessage = $"The partition {t.Name}-{p} does not exist.";
+                    continue;
+                }
+                try
+                {
+                    foreach (var e in topic.Partitions[p].ActiveProducers().OrderBy(e => e.ProducerId))
+                        pr.ActiveProducers.Add(new DescribeProducersResponse.ProducerState
+                        {
+                            ProducerId = e.ProducerId,
+                            ProducerEpoch = e.Epoch,
+                            LastSequence = e.LastSeq,
+                            LastTimestamp = e.LastTimestamp,
+                            CoordinatorEpoch = e.CoordinatorEpoch,
+                            CurrentTxnStartOffset = e.CurrentTxnFirstOffset,
+                        });
+                }
+                catch (ObjectDisposedException)
+                {
+                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                }
+            }
+        }
+        return new(resp);
+    }
+}
