@@ -2,12 +2,23 @@
 """Crash torture: kill -9 the broker during acks=all produce with fsync on, restart, and check that every
 acknowledged record is still there, readable and intact.
 
-Usage: /usr/bin/python3 scripts/crash_torture.py [CYCLES] [--dll PATH] [--data-dir DIR] [--seed N]
+Usage: /usr/bin/python3 scripts/crash_torture.py [CYCLES] [--mode plain|idempotent|transactional] [--dll PATH]
+       [--data-dir DIR] [--seed N]
 
 Each cycle starts `kafkacompat serve --fsync-every-write` on a fixed data directory, produces with
 confluent-kafka (librdkafka, acks=all) to a 3-partition topic, sends SIGKILL to the broker at a random moment,
 and starts the next cycle on the same directory. At the end every acknowledged value must be consumed back
 (librdkafka checks each batch's CRC). Run 100+ cycles by hand; CI runs a few. Exits non-zero on any loss.
+
+Modes:
+  plain          a producer without idempotence or retries: nothing acknowledged may be lost.
+  idempotent     enable.idempotence with retries: nothing acknowledged lost, and no record stored twice.
+  transactional  a transactional producer (the same transactional.id every cycle) commits or aborts
+                 transactions of a few records, each also committing a consumer group's offset with
+                 send_offsets_to_transaction. A read_committed consumer must see every committed transaction,
+                 none of the aborted ones, and each transaction whole or not at all (one cut by the kill is
+                 aborted by the next instance's init_transactions or by its timeout); the group's committed
+                 offset must be that of the last committed transaction or a later one.
 """
 import argparse
 import os
@@ -33,7 +44,9 @@ PARTITIONS = 3
 
 
 def start_broker(dll, data_dir):
-    proc = subprocess.Popen(["dotnet", dll, "serve", "--port", "0", "--data-dir", data_dir, "--fsync-every-write"],
+    proc = subprocess.Popen(["dotnet", dll, "serve", "--port", "0", "--data-dir", data_dir, "--fsync-every-write",
+                             "--set", "transaction.abort.timed.out.transaction.cleanup.interval.ms=500",
+                             "--set", "group.initial.rebalance.delay.ms=0"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
     if not line.startswith("listening on "):
@@ -48,7 +61,10 @@ def main():
     ap.add_argument("--dll", default=os.path.join(ROOT, "src", "KafkaCompat", "bin", "Release", "net10.0", "kafkacompat.dll"))
     ap.add_argument("--data-dir")
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--mode", choices=["plain", "idempotent", "transactional"], default="plain")
     args = ap.parse_args()
+    if args.mode == "transactional":
+        return transactional(args)
     rng = random.Random(args.seed)
     if not os.path.exists(args.dll):
         print(f"FAIL crash_torture: {args.dll} not found (dotnet build -c Release src/KafkaCompat)")
@@ -74,8 +90,10 @@ def main():
                         else:
                             failed_deliveries += 1
 
+                idempotent = args.mode == "idempotent"
                 p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 2, "log_level": 2,
-                              "message.timeout.ms": 3000, "retries": 0, "enable.idempotence": False,
+                              "message.timeout.ms": 3000, "enable.idempotence": idempotent,
+                              **({} if idempotent else {"retries": 0}),
                               "compression.type": rng.choice(["none", "gzip", "lz4", "zstd", "snappy"])})
                 kill_at = time.monotonic() + rng.uniform(0.3, 1.5)
                 n = 0
@@ -100,6 +118,7 @@ def main():
                           "enable.partition.eof": True, "check.crcs": True})
             c.assign([TopicPartition(TOPIC, i, 0) for i in range(PARTITIONS)])
             seen, eof, errors = set(), set(), []
+            duplicates = 0
             # reading back takes as long as it takes (100 cycles write ~30M records); give up only on a 30 s stall
             last_progress = time.monotonic()
             while len(eof) < PARTITIONS and time.monotonic() - last_progress < 30:
@@ -113,19 +132,137 @@ def main():
                     else:
                         errors.append(str(m.error()))
                     continue
-                seen.add(m.value().decode())
+                v = m.value().decode()
+                if v in seen:
+                    duplicates += 1
+                seen.add(v)
             c.close()
         finally:
             proc.kill()
             proc.wait()
         lost = acked - seen
         secs = time.monotonic() - t0
-        if errors or lost or len(eof) < PARTITIONS:
-            print(f"FAIL crash_torture: {len(lost)} of {len(acked)} acknowledged records lost (e.g. {sorted(lost)[:5]}), "
-                  f"consumer errors {errors[:3]}, partitions read to the end {len(eof)}/{PARTITIONS}; seed {args.seed}, data {data_dir}")
+        if errors or lost or len(eof) < PARTITIONS or duplicates:
+            print(f"FAIL crash_torture ({args.mode}): {len(lost)} of {len(acked)} acknowledged records lost (e.g. {sorted(lost)[:5]}), "
+                  f"{duplicates} stored twice, consumer errors {errors[:3]}, partitions read to the end {len(eof)}/{PARTITIONS}; "
+                  f"seed {args.seed}, data {data_dir}")
             return 1
-        print(f"PASS crash_torture: {args.cycles} kill -9 cycles with fsync on, {len(acked)} acknowledged records all present "
-              f"({failed_deliveries} unacknowledged at the kills), {len(seen)} records read back; seed {args.seed}, {secs:.1f}s")
+        print(f"PASS crash_torture ({args.mode}): {args.cycles} kill -9 cycles with fsync on, {len(acked)} acknowledged records all present "
+              f"({failed_deliveries} unacknowledged at the kills), {len(seen)} records read back, none twice; seed {args.seed}, {secs:.1f}s")
+        return 0
+    finally:
+        if not args.data_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def transactional(args):
+    """The transactional mode (see the module doc)."""
+    rng = random.Random(args.seed)
+    data_dir = args.data_dir or tempfile.mkdtemp(prefix="kc-torture-txn-")
+    txn_id, group, src = "torture-txn", "torture-txn-group", "torture-in"
+    committed, aborted, attempted = {}, set(), {}   # txn number -> values
+    last_committed = -1
+    t0 = time.monotonic()
+    try:
+        for cycle in range(args.cycles):
+            proc, bootstrap = start_broker(args.dll, data_dir)
+            stop = threading.Event()
+            try:
+                if cycle == 0:
+                    admin = AdminClient({"bootstrap.servers": bootstrap})
+                    fs = admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1), NewTopic(src, 1, 1)])
+                    for f in fs.values():
+                        f.result(timeout=15)
+                p = Producer({"bootstrap.servers": bootstrap, "transactional.id": txn_id, "linger.ms": 2, "log_level": 1,
+                              "transaction.timeout.ms": 4000, "message.timeout.ms": 3000,
+                              "compression.type": rng.choice(["none", "gzip", "lz4", "zstd", "snappy"])})
+                # the previous instance's transaction, if the kill cut one, is aborted here
+                p.init_transactions(30)
+                c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+                meta = c.consumer_group_metadata()
+                killer = threading.Timer(rng.uniform(0.5, 2.0), lambda: (stop.set(), os.kill(proc.pid, signal.SIGKILL)))
+                killer.start()
+                n = 0
+                try:
+                    while not stop.is_set():
+                        number = len(attempted)
+                        values = [f"t{number}-{i}" for i in range(rng.randint(1, 6))]
+                        attempted[number] = values
+                        p.begin_transaction()
+                        for i, v in enumerate(values):
+                            p.produce(TOPIC, value=v.encode(), partition=(number + i) % PARTITIONS)
+                        p.send_offsets_to_transaction([TopicPartition(src, 0, number + 1)], meta, 5)
+                        if rng.random() < 0.25:
+                            p.abort_transaction(5)
+                            aborted.add(number)
+                        else:
+                            p.commit_transaction(5)
+                            committed[number] = values
+                            last_committed = number
+                        n += 1
+                except Exception:  # noqa: BLE001 - the kill ends the cycle wherever it happens
+                    pass
+                killer.cancel()
+                if not stop.is_set():
+                    os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        # verify: a new instance first (it aborts a cut transaction), then read_committed
+        proc, bootstrap = start_broker(args.dll, data_dir)
+        try:
+            Producer({"bootstrap.servers": bootstrap, "transactional.id": txn_id}).init_transactions(30)
+            c = Consumer({"bootstrap.servers": bootstrap, "group.id": "torture-txn-check", "enable.auto.commit": False,
+                          "enable.partition.eof": True, "isolation.level": "read_committed"})
+            c.assign([TopicPartition(TOPIC, i, 0) for i in range(PARTITIONS)])
+            seen, eof, errors = [], set(), []
+            last_progress = time.monotonic()
+            while len(eof) < PARTITIONS and time.monotonic() - last_progress < 30:
+                m = c.poll(1)
+                if m is None:
+                    continue
+                last_progress = time.monotonic()
+                if m.error():
+                    if m.error().code() == KafkaError._PARTITION_EOF:
+                        eof.add(m.partition())
+                    else:
+                        errors.append(str(m.error()))
+                    continue
+                seen.append(m.value().decode())
+            c.close()
+            g = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+            group_offset = g.committed([TopicPartition(src, 0)], 10)[0].offset
+            g.close()
+        finally:
+            proc.kill()
+            proc.wait()
+        secs = time.monotonic() - t0
+        seen_set = set(seen)
+        problems = []
+        if len(seen) != len(seen_set):
+            problems.append(f"{len(seen) - len(seen_set)} records read twice")
+        lost = [n for n, vs in committed.items() if not all(v in seen_set for v in vs)]
+        if lost:
+            problems.append(f"committed transactions missing records: {lost[:5]}")
+        leaked = [n for n in aborted if any(v in seen_set for v in attempted[n])]
+        if leaked:
+            problems.append(f"aborted transactions visible: {leaked[:5]}")
+        partial = [n for n, vs in attempted.items() if 0 < sum(v in seen_set for v in vs) < len(vs)]
+        if partial:
+            problems.append(f"transactions seen in part: {partial[:5]}")
+        if group_offset < last_committed + 1:
+            problems.append(f"group offset {group_offset} is behind the last committed transaction {last_committed}")
+        if errors or len(eof) < PARTITIONS:
+            problems.append(f"consumer errors {errors[:3]}, partitions read to the end {len(eof)}/{PARTITIONS}")
+        if problems:
+            print(f"FAIL crash_torture (transactional): {'; '.join(problems)}; seed {args.seed}, data {data_dir}")
+            return 1
+        in_doubt = len(attempted) - len(committed) - len(aborted)
+        print(f"PASS crash_torture (transactional): {args.cycles} kill -9 cycles, {len(committed)} committed transactions all "
+              f"whole, {len(aborted)} aborted ones invisible, {in_doubt} cut by a kill whole or absent, group offset "
+              f"{group_offset}; {len(seen)} records read back; seed {args.seed}, {secs:.1f}s")
         return 0
     finally:
         if not args.data_dir:
