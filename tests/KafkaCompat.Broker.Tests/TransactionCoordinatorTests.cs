@@ -204,3 +204,49 @@ public sealed class TransactionCoordinatorTests : IDisposable
         Assert.True(second.Next() >= a + ProducerIdManager.BlockSize);
     }
 }
+
+/// <summary>Transactions version 2 on the coordinator: recovery from a timeout abort, and the producer id rotation
+/// when the epoch runs out.</summary>
+public sealed class TransactionVersion2Tests : IDisposable
+{
+    private readonly BrokerFixture _f = new(new() { ["transaction.abort.timed.out.transaction.cleanup.interval.ms"] = "1000" });
+    private TransactionCoordinator Txn => _f.Broker.Transactions;
+
+    public void Dispose() => _f.Dispose();
+
+    [Fact]
+    public void AProducerAbortedByTheTimeoutRecoversWithAnAbortAtItsOldEpoch()
+    {
+        _f.Broker.CreateTopic("t", 1, 1, new(), validateOnly: false);
+        var p = Txn.InitProducerId("app", 5_000, -1, -1, 5);
+        Assert.Equal(ErrorCode.None, Txn.AddPartitionsImplicitly("app", p.ProducerId, p.ProducerEpoch, [("t", 0)]));
+        _f.Clock.Advance(TimeSpan.FromSeconds(7));
+        Assert.Equal(TxnState.CompleteAbort, Txn.Describe("app")!.State);
+        // the producer learns of it on its next send and aborts at its epoch: a retry of the bump the timeout made
+        var r = Txn.EndTxnV2("app", p.ProducerId, p.ProducerEpoch, commit: false);
+        Assert.Equal((ErrorCode.None, p.ProducerId, (short)(p.ProducerEpoch + 1)), (r.Error, r.ProducerId, r.ProducerEpoch));
+        Assert.Equal(ErrorCode.None, Txn.AddPartitionsImplicitly("app", r.ProducerId, r.ProducerEpoch, [("t", 0)]));
+    }
+
+    [Fact]
+    public void AnExhaustedEpochMovesTheTransactionalIdToANewProducerId()
+    {
+        _f.Broker.CreateTopic("t", 1, 1, new(), validateOnly: false);
+        InitResult p = default;
+        for (int i = 0; i <= short.MaxValue - 2; i++) p = Txn.InitProducerId("app", 10_000, -1, -1, 5);
+        Assert.Equal(short.MaxValue - 2, p.ProducerEpoch); // 32765
+        Txn.AddPartitionsImplicitly("app", p.ProducerId, p.ProducerEpoch, [("t", 0)]);
+        var e1 = Txn.EndTxnV2("app", p.ProducerId, p.ProducerEpoch, commit: true);
+        Assert.Equal((ErrorCode.None, p.ProducerId, (short)(short.MaxValue - 1)), (e1.Error, e1.ProducerId, e1.ProducerEpoch));
+        Txn.AddPartitionsImplicitly("app", e1.ProducerId, e1.ProducerEpoch, [("t", 0)]);
+        var e2 = Txn.EndTxnV2("app", e1.ProducerId, e1.ProducerEpoch, commit: true);
+        Assert.Equal(ErrorCode.None, e2.Error);
+        Assert.NotEqual(p.ProducerId, e2.ProducerId);
+        Assert.Equal(0, e2.ProducerEpoch);
+        Assert.Equal(short.MaxValue, _f.Broker.Logs.Get("t")!.Partitions[0].GetProducer(p.ProducerId)!.Epoch); // markers at 32767
+        // a retry with the old id is recognised
+        var retry = Txn.EndTxnV2("app", p.ProducerId, e1.ProducerEpoch, commit: true);
+        Assert.Equal((ErrorCode.None, e2.ProducerId, (short)0), (retry.Error, retry.ProducerId, retry.ProducerEpoch));
+        Assert.Equal(p.ProducerId, Txn.Describe("app")!.PreviousProducerId);
+    }
+}

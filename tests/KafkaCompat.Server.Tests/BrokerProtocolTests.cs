@@ -50,7 +50,7 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             var r = c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest { ClientSoftwareName = "t", ClientSoftwareVersion = "1" }, v);
             Assert.Equal(0, r.ErrorCode);
             var keys = r.ApiKeys.ToDictionary(k => (ApiKey)k.ApiKey, k => (k.MinVersion, k.MaxVersion));
-            Assert.Equal(((short)0, (short)11), keys[ApiKey.Produce]);
+            Assert.Equal(((short)0, (short)12), keys[ApiKey.Produce]);
             Assert.Equal(((short)4, (short)16), keys[ApiKey.Fetch]);
             Assert.Equal(((short)0, (short)8), keys[ApiKey.ListOffsets]);
             Assert.Equal(((short)0, (short)12), keys[ApiKey.Metadata]);
@@ -77,8 +77,8 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)5), keys[ApiKey.InitProducerId]);
             Assert.Equal(((short)0, (short)5), keys[ApiKey.AddPartitionsToTxn]);
             Assert.Equal(((short)0, (short)4), keys[ApiKey.AddOffsetsToTxn]);
-            Assert.Equal(((short)0, (short)4), keys[ApiKey.EndTxn]);
-            Assert.Equal(((short)0, (short)4), keys[ApiKey.TxnOffsetCommit]);
+            Assert.Equal(((short)0, (short)5), keys[ApiKey.EndTxn]);
+            Assert.Equal(((short)0, (short)5), keys[ApiKey.TxnOffsetCommit]);
             Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeProducers]);
             Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeTransactions]);
             Assert.Equal(((short)0, (short)2), keys[ApiKey.ListTransactions]);

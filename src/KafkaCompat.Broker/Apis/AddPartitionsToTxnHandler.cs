@@ -1,7 +1,7 @@
 // AddPartitionsToTxn (key 24): versions 0-5. v0-3 (clients): one producer adds partitions to its transaction; an
 // unknown partition fails with UNKNOWN_TOPIC_OR_PARTITION and the others with OPERATION_NOT_ATTEMPTED, nothing added.
-// v4-5 (from brokers, batched): each transaction is added to, or with verify_only checked (NONE for a partition in
-// the open transaction, TRANSACTION_ABORTABLE otherwise).
+// v4-5 (from brokers, batched): each transaction is added to (v5: with transactions version 2's rules), or with
+// verify_only checked (NONE for a partition in the open transaction, TRANSACTION_ABORTABLE otherwise).
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -28,7 +28,7 @@ public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnReq
         foreach (var t in req.Transactions)
         {
             var wanted = t.Topics.SelectMany(x => x.Partitions.Select(p => (x.Name, p))).ToList();
-            var results = Add(ctx, t.TransactionalId, t.ProducerId, t.ProducerEpoch, wanted, t.VerifyOnly);
+            var results = Add(ctx, t.TransactionalId, t.ProducerId, t.ProducerEpoch, wanted, t.VerifyOnly, implicitV2: ctx.ApiVersion >= 5);
             resp.ResultsByTransaction.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnResult
             {
                 TransactionalId = t.TransactionalId,
@@ -44,7 +44,7 @@ public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnReq
     }
 
     private static Dictionary<(string Topic, int Partition), ErrorCode> Add(RequestContext ctx, string transactionalId, long pid, short epoch,
-        List<(string Topic, int Partition)> wanted, bool verifyOnly)
+        List<(string Topic, int Partition)> wanted, bool verifyOnly, bool implicitV2 = false)
     {
         var txns = ctx.Broker.Transactions;
         if (string.IsNullOrEmpty(transactionalId)) return wanted.Distinct().ToDictionary(p => p, _ => ErrorCode.InvalidRequest);
@@ -54,7 +54,7 @@ public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnReq
             || p.Topic == Transactions.TransactionCoordinator.TransactionTopic).ToHashSet();
         if (unknown.Count > 0)
             return wanted.Distinct().ToDictionary(p => p, p => unknown.Contains(p) ? ErrorCode.UnknownTopicOrPartition : ErrorCode.OperationNotAttempted);
-        var err = txns.AddPartitions(transactionalId, pid, epoch, wanted, ctx.ApiVersion);
+        var err = implicitV2 ? txns.AddPartitionsImplicitly(transactionalId, pid, epoch, wanted) : txns.AddPartitions(transactionalId, pid, epoch, wanted, ctx.ApiVersion);
         return wanted.Distinct().ToDictionary(p => p, _ => err);
     }
 }

@@ -1,4 +1,5 @@
-// ApiVersions (key 18): versions 0-4. Derived from the registered handlers.
+// ApiVersions (key 18): versions 0-4. Derived from the registered handlers. v3+ also carries the finalized
+// feature transaction.version = 2 (transactions version 2, KIP-890).
 // An unsupported version is answered in v0 with UNSUPPORTED_VERSION and the full list (never a disconnect);
 // that path lives in the connection loop because the request cannot be parsed at that version.
 using KafkaCompat.Protocol;
@@ -8,14 +9,29 @@ namespace KafkaCompat.Broker.Apis;
 
 public sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersionsResponse>
 {
-    public static ApiVersionsResponse Build(ApiRegistry registry, ErrorCode error)
+    /// <summary>The transactions version this broker supports and has finalized (KIP-890's transaction.version): 2, so
+    /// Java 4.x clients use transactions version 2 (Produce 12, EndTxn 5, TxnOffsetCommit 5, an epoch bump per
+    /// transaction). The epoch of the finalized features never changes.</summary>
+    public const short TransactionVersion = 2;
+    public const long FinalizedFeaturesEpoch = 1;
+
+    public static ApiVersionsResponse Build(ApiRegistry registry, ErrorCode error, short version = 0)
     {
         var resp = new ApiVersionsResponse { ErrorCode = (short)error };
         foreach (var h in registry.All)
             resp.ApiKeys.Add(new ApiVersionsResponse.ApiVersion { ApiKey = (short)h.Key, MinVersion = h.MinVersion, MaxVersion = h.MaxVersion });
+        if (error == ErrorCode.None && version >= 3)
+        {
+            // as Kafka (KAFKA-17492): before v4 a supported feature whose minimum is 0 is left out, old clients
+            // cannot read one
+            if (version >= 4)
+                (resp.SupportedFeatures ??= new()).Add(new ApiVersionsResponse.SupportedFeature { Name = "transaction.version", MinVersion = 0, MaxVersion = TransactionVersion });
+            resp.FinalizedFeaturesEpoch = FinalizedFeaturesEpoch;
+            (resp.FinalizedFeatures ??= new()).Add(new ApiVersionsResponse.FinalizedFeature { Name = "transaction.version", MinVersionLevel = TransactionVersion, MaxVersionLevel = TransactionVersion });
+        }
         return resp;
     }
 
     protected override ValueTask<ApiVersionsResponse?> Handle(RequestContext context, ApiVersionsRequest request) =>
-        new(Build(context.Broker.Apis, ErrorCode.None));
+        new(Build(context.Broker.Apis, ErrorCode.None, context.ApiVersion));
 }

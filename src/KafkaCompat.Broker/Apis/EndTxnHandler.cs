@@ -1,6 +1,8 @@
-// EndTxn (key 26): versions 0-4. Commits or aborts the producer's transaction: COMMIT or ABORT markers are written
+// EndTxn (key 26): versions 0-5. Commits or aborts the producer's transaction: COMMIT or ABORT markers are written
 // to every partition of it (the group's offsets partition included) before the answer. A retried EndTxn of a
-// completed transaction is answered NONE; PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2.
+// completed transaction is answered NONE; PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2. v5 is transactions
+// version 2: every transaction ends with an epoch bump (markers carry the new epoch) and the answer carries the
+// producer id and epoch for the next transaction.
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -8,10 +10,14 @@ namespace KafkaCompat.Broker.Apis;
 
 public sealed class EndTxnHandler : ApiHandler<EndTxnRequest, EndTxnResponse>
 {
-    public override short MaxVersion => 4;
-
     protected override ValueTask<EndTxnResponse?> Handle(RequestContext ctx, EndTxnRequest req)
     {
+        if (ctx.ApiVersion >= 5)
+        {
+            if (string.IsNullOrEmpty(req.TransactionalId)) return new(new EndTxnResponse { ErrorCode = (short)ErrorCode.InvalidRequest });
+            var r = ctx.Broker.Transactions.EndTxnV2(req.TransactionalId, req.ProducerId, req.ProducerEpoch, req.Committed);
+            return new(new EndTxnResponse { ErrorCode = (short)r.Error, ProducerId = r.ProducerId, ProducerEpoch = r.ProducerEpoch });
+        }
         var err = string.IsNullOrEmpty(req.TransactionalId) ? ErrorCode.InvalidRequest
             : ctx.Broker.Transactions.EndTxn(req.TransactionalId, req.ProducerId, req.ProducerEpoch, req.Committed, ctx.ApiVersion);
         return new(new EndTxnResponse { ErrorCode = (short)err });

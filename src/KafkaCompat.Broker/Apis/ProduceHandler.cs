@@ -1,4 +1,5 @@
-// Produce (key 0): advertised 0-11 (librdkafka only compresses when v0 is advertised), served 3-11.
+// Produce (key 0): advertised 0-12 (librdkafka only compresses when v0 is advertised), served 3-12. v12 is
+// transactions version 2: a transactional batch adds its partition to the producer's transaction.
 // v0-2 carry the old message formats and are refused with UNSUPPORTED_VERSION per partition.
 // Batches are validated (size, magic 2, CRC-32C), stored byte-for-byte with the base offset rewritten.
 // acks=0 gets no response. Batches of idempotent producers are checked against the partition's producer state
@@ -70,7 +71,11 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                         var txns = broker.Transactions;
                         lock (txns.SyncRoot)
                         {
-                            var err = txns.VerifyProduce(req.TransactionalId!, RecordBatch.ProducerId(batch), RecordBatch.ProducerEpoch(batch), td.Name, pd.Index);
+                            long pid = RecordBatch.ProducerId(batch);
+                            short epoch = RecordBatch.ProducerEpoch(batch);
+                            // v12 is transactions version 2: the partition joins the producer's transaction here
+                            var err = ctx.ApiVersion >= 12 ? txns.AddPartitionsImplicitly(req.TransactionalId!, pid, epoch, [(td.Name, pd.Index)]) : ErrorCode.None;
+                            if (err == ErrorCode.None) err = txns.VerifyProduce(req.TransactionalId!, pid, epoch, td.Name, pd.Index);
                             if (err != ErrorCode.None)
                             {
                                 pr.ErrorCode = (short)ProduceVerificationError(err, ctx.ApiVersion);

@@ -1,6 +1,6 @@
-// TxnOffsetCommit (key 28): versions 0-4. Offsets committed inside a transaction: the group's offsets partition must
+// TxnOffsetCommit (key 28): versions 0-5. Offsets committed inside a transaction: the group's offsets partition must
 // be in the producer's open transaction (AddOffsetsToTxn; otherwise INVALID_TXN_STATE, TRANSACTION_ABORTABLE from
-// v4); a member and generation, when given (v3+), are checked as Kafka does. The offsets become the group's
+// v4; v5, transactions version 2, adds it itself); a member and generation, when given (v3+), are checked as Kafka does. The offsets become the group's
 // committed offsets when the transaction commits and are dropped when it aborts.
 using KafkaCompat.Broker.Groups;
 using KafkaCompat.Protocol;
@@ -10,8 +10,6 @@ namespace KafkaCompat.Broker.Apis;
 
 public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>
 {
-    public override short MaxVersion => 4;
-
     protected override ValueTask<TxnOffsetCommitResponse?> Handle(RequestContext ctx, TxnOffsetCommitRequest req)
     {
         var broker = ctx.Broker;
@@ -26,6 +24,13 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest, 
             lock (txns.SyncRoot)
             {
                 int partition = broker.Groups.OffsetsPartitionFor(req.GroupId);
+                if (ctx.ApiVersion >= 5)
+                {
+                    var added = txns.AddPartitionsImplicitly(req.TransactionalId, req.ProducerId, req.ProducerEpoch, [(GroupCoordinator.OffsetsTopic, partition)]);
+                    if (added == ErrorCode.ProducerFenced) added = ErrorCode.InvalidProducerEpoch;
+                    if (added != ErrorCode.None)
+                        return new(Respond(entries.Select(e => (e, added)).ToList()));
+                }
                 var check = txns.VerifyProduce(req.TransactionalId, req.ProducerId, req.ProducerEpoch, GroupCoordinator.OffsetsTopic, partition);
                 if (check == ErrorCode.InvalidTxnState && ctx.ApiVersion >= 4) check = ErrorCode.TransactionAbortable;
                 if (check == ErrorCode.CoordinatorLoadInProgress && ctx.ApiVersion < 2) check = ErrorCode.CoordinatorNotAvailable;
@@ -34,6 +39,11 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest, 
                     : broker.Groups.TxnCommit(req.GroupId, req.ProducerId, req.ProducerEpoch, req.GenerationId, req.MemberId, req.GroupInstanceId, entries);
             }
         }
+        return new(Respond(results));
+    }
+
+    private static TxnOffsetCommitResponse Respond(List<(CommitEntry Entry, ErrorCode Error)> results)
+    {
         var resp = new TxnOffsetCommitResponse();
         foreach (var g in results.GroupBy(r => r.Entry.Topic, StringComparer.Ordinal))
             resp.Topics.Add(new TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic
@@ -42,6 +52,6 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest, 
                 Partitions = g.Select(r => new TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition
                     { PartitionIndex = r.Entry.Partition, ErrorCode = (short)r.Error }).ToList(),
             });
-        return new(resp);
+        return resp;
     }
 }

@@ -188,6 +188,26 @@ public sealed partial class TransactionCoordinator : IDisposable
         }
     }
 
+    /// <summary>Transactions version 2: Produce v12 and TxnOffsetCommit v5 add their partition themselves, starting
+    /// the producer's transaction if none is open (AddPartitionsToTxn v5 without verify_only does the same).</summary>
+    public ErrorCode AddPartitionsImplicitly(string transactionalId, long pid, short epoch, IReadOnlyCollection<(string Topic, int Partition)> partitions)
+    {
+        lock (SyncRoot)
+        {
+            var err = Validate(transactionalId, pid, epoch, 5, 2, out var m);
+            if (err != ErrorCode.None) return err;
+            if (m!.State is TxnState.PrepareCommit or TxnState.PrepareAbort or TxnState.PrepareEpochFence) return ErrorCode.ConcurrentTransactions;
+            if (m.State == TxnState.Ongoing && partitions.All(m.Partitions.Contains)) return ErrorCode.None;
+            var all = m.State == TxnState.Ongoing ? m.Partitions.Union(partitions).ToList() : partitions.Distinct().ToList();
+            long now = Now;
+            return Write(m with
+            {
+                State = TxnState.Ongoing, Partitions = all, StartMs = m.State == TxnState.Ongoing ? m.StartMs : now, LastUpdateMs = now,
+                ClientTransactionVersion = 2,
+            });
+        }
+    }
+
     /// <summary>AddPartitionsToTxn v4+ with verify_only: whether each partition is in the producer's open transaction.</summary>
     public (ErrorCode Error, Dictionary<(string Topic, int Partition), ErrorCode> Partitions) VerifyPartitions(string transactionalId, long pid, short epoch,
         IReadOnlyCollection<(string Topic, int Partition)> partitions)
@@ -207,12 +227,71 @@ public sealed partial class TransactionCoordinator : IDisposable
     {
         if (Availability is var a && a != ErrorCode.None) return a;
         if (!_txns.TryGetValue(transactionalId, out var m) || m.ProducerId != pid) return ErrorCode.InvalidProducerIdMapping;
-        if (epoch < m.ProducerEpoch) return ErrorCode.InvalidProducerEpoch;
+        if (epoch != m.ProducerEpoch) return ErrorCode.InvalidProducerEpoch;
         if (m.State != TxnState.Ongoing || !m.Partitions.Contains((topic, partition))) return ErrorCode.InvalidTxnState;
         return ErrorCode.None;
     }
 
     // ------------------------------------------------------------------ EndTxn
+
+    /// <summary>EndTxn v5 (transactions version 2): the answer carries the producer id and epoch to use next.</summary>
+    public InitResult EndTxnV2(string transactionalId, long pid, short epoch, bool commit)
+    {
+        lock (SyncRoot)
+        {
+            if (Availability is var a && a != ErrorCode.None) return new(a, -1, -1);
+            if (!_txns.TryGetValue(transactionalId, out var m)) return new(ErrorCode.InvalidProducerIdMapping, -1, -1);
+            // the epoch was bumped by this EndTxn already (a retry), or the id was rotated by it
+            bool retryOnBump = m.ProducerId == pid && m.ProducerEpoch == epoch + 1;
+            bool retryOnOverflow = m.PreviousProducerId == pid && epoch >= short.MaxValue - 1 && m.ProducerEpoch == 0;
+            if (m.ProducerId != pid && !retryOnOverflow) return new(ErrorCode.InvalidProducerIdMapping, -1, -1);
+            bool current = m.ProducerId == pid && m.ProducerEpoch == epoch;
+            bool valid = m.State switch
+            {
+                TxnState.PrepareCommit or TxnState.PrepareAbort => retryOnBump,
+                TxnState.CompleteCommit or TxnState.CompleteAbort => retryOnBump || retryOnOverflow || current,
+                _ => current,
+            };
+            if (!valid) return new(ErrorCode.ProducerFenced, -1, -1);
+            InitResult Now_() => new(ErrorCode.None, _txns[transactionalId].ProducerId, _txns[transactionalId].ProducerEpoch);
+            switch (m.State)
+            {
+                case TxnState.Ongoing:
+                    return EndWithBump(m, commit);
+                case TxnState.Empty:
+                    return commit ? new(ErrorCode.InvalidTxnState, -1, -1) : EndWithBump(m with { StartMs = Now, Partitions = [] }, commit: false);
+                case TxnState.CompleteAbort:
+                    if (commit) return new(ErrorCode.InvalidTxnState, -1, -1);
+                    return current ? EndWithBump(m with { StartMs = Now, Partitions = [] }, commit: false) : Now_();
+                case TxnState.CompleteCommit:
+                    if (commit) return current ? new(ErrorCode.InvalidTxnState, -1, -1) : Now_();
+                    return current ? EndWithBump(m with { StartMs = Now, Partitions = [] }, commit: false) : new(ErrorCode.InvalidTxnState, -1, -1);
+                case TxnState.PrepareCommit:
+                    return new(commit ? ErrorCode.ConcurrentTransactions : ErrorCode.InvalidTxnState, -1, -1);
+                case TxnState.PrepareAbort:
+                    return new(commit ? ErrorCode.InvalidTxnState : ErrorCode.ConcurrentTransactions, -1, -1);
+                default:
+                    return new(ErrorCode.InvalidTxnState, -1, -1);
+            }
+        }
+    }
+
+    /// <summary>Transactions version 2 ends every transaction with an epoch bump: the Prepare record and the markers
+    /// carry epoch+1; an exhausted epoch moves the producer to a new id (epoch 0) once the markers are written.</summary>
+    private InitResult EndWithBump(TxnMetadata m, bool commit)
+    {
+        long now = Now;
+        var state = commit ? TxnState.PrepareCommit : TxnState.PrepareAbort;
+        TxnMetadata prepare = m.ProducerEpoch >= short.MaxValue - 1
+            ? m with { ProducerEpoch = short.MaxValue, NextProducerId = _broker.ProducerIds.Next(), State = state, LastUpdateMs = now, ClientTransactionVersion = 2 }
+            : m with { ProducerEpoch = (short)(m.ProducerEpoch + 1), State = state, LastUpdateMs = now, ClientTransactionVersion = 2 };
+        var err = Write(prepare);
+        if (err != ErrorCode.None) return new(err, -1, -1);
+        err = Complete(prepare, commit);
+        if (err != ErrorCode.None) return new(err, -1, -1);
+        var done = _txns[m.TransactionalId];
+        return new(ErrorCode.None, done.ProducerId, done.ProducerEpoch);
+    }
 
     public ErrorCode EndTxn(string transactionalId, long pid, short epoch, bool commit, short apiVersion)
     {
@@ -273,6 +352,8 @@ public sealed partial class TransactionCoordinator : IDisposable
             if (err is not (ErrorCode.None or ErrorCode.InvalidProducerEpoch)) return err;
         }
         var done = m with { State = commit ? TxnState.CompleteCommit : TxnState.CompleteAbort, LastUpdateMs = Now };
+        if (m.NextProducerId != -1)
+            done = done with { PreviousProducerId = m.ProducerId, ProducerId = m.NextProducerId, NextProducerId = -1, ProducerEpoch = 0 };
         var werr = Write(done);
         if (werr == ErrorCode.None) LogCompleted(_logger, m.TransactionalId, m.ProducerId, m.ProducerEpoch, commit ? "committed" : "aborted", m.Partitions.Count);
         return werr;

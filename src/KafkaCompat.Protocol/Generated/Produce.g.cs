@@ -12,7 +12,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
 {
     public static ApiKey ApiKey => (ApiKey)0;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 11;
+    public static short HighestVersion => 12;
     public static bool IsFlexible(short version) => version >= 9;
     public string? TransactionalId = null;
     public short Acks = 0;
@@ -173,7 +173,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
 {
     public static ApiKey ApiKey => (ApiKey)0;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 11;
+    public static short HighestVersion => 12;
     public static bool IsFlexible(short version) => version >= 9;
     public List<TopicProduceResponse> Responses = new();
     public int ThrottleTimeMs = 0;
