@@ -31,6 +31,10 @@ internal sealed class Options
     public double ScaleGb { get; private set; } = 10;
     public int ScalePartitions { get; private set; } = 10_000;
     public int ScaleFetches { get; private set; } = 500;
+    public bool ExactlyOnce { get; private set; }
+    public int EosRecords { get; private set; } = 1_000_000;
+    public int EosTxns { get; private set; } = 500;
+    public int EosTxnRecords { get; private set; } = 100;
     /// <summary>Skip the produce/consume phases (only startup and, if on, the group phase).</summary>
     public bool OnlyGroups { get; private set; }
 
@@ -63,6 +67,11 @@ internal sealed class Options
           --scale-partitions N idle partitions (default 10000; 0 skips that part)
                                with the --work-dir of an earlier --scale --keep-data run, its large log is reused
           --scale-fetches N    random-offset fetches timed per log (default 500); --size sets the record size
+          --exactly-once       instead: idempotent produce as a ratio of plain produce (acks=all), transactions per
+                               second and commit (EndTxn) latency, against both brokers
+          --eos-records N      records per produce run (default 1000000); --size sets the record size
+          --eos-txns N         transactions measured (default 500)
+          --eos-txn-records N  records per transaction (default 100)
         """;
 
     public static Options Parse(string[] args)
@@ -104,6 +113,10 @@ internal sealed class Options
                 case "--scale-gb": o.ScaleGb = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--scale-partitions": o.ScalePartitions = NextInt(); break;
                 case "--scale-fetches": o.ScaleFetches = NextInt(); break;
+                case "--exactly-once": o.ExactlyOnce = true; break;
+                case "--eos-records": o.EosRecords = NextInt(); break;
+                case "--eos-txns": o.EosTxns = NextInt(); break;
+                case "--eos-txn-records": o.EosTxnRecords = NextInt(); break;
                 case "-h" or "--help": throw new HelpRequested();
                 default: throw new ArgumentException($"unknown option {a}");
             }

@@ -54,6 +54,12 @@ internal static class LoadTool
         if (options.RunMock && !File.Exists(mockScript))
             throw new FileNotFoundException($"mock launcher {mockScript} not found; pass --mock-script");
         Directory.CreateDirectory(workDir);
+        if (options.ExactlyOnce)
+        {
+            int rc = await ExactlyOnceBench.RunAsync(options, brokerDll, mockScript, workDir);
+            if (!options.KeepData) Directory.Delete(workDir, recursive: true);
+            return rc;
+        }
         if (options.Scale)
         {
             int rc = await ScaleBench.RunAsync(options, brokerDll, workDir);

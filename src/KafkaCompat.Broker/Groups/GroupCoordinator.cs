@@ -31,7 +31,7 @@ public sealed partial class GroupCoordinator : IDisposable
 
     private readonly KafkaBroker _broker;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<string, ConsumerGroup> _groups = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ClassicGroup> _groups = new(StringComparer.Ordinal);
     private readonly Timer _timer;
     private readonly object _topicLock = new();
     private volatile bool _loading = true;
@@ -84,11 +84,11 @@ public sealed partial class GroupCoordinator : IDisposable
     private int OffsetsPartitions => _broker.Logs.Get(OffsetsTopic)?.Partitions.Length ?? Math.Max(1, Cfg.OffsetsTopicPartitions);
 
     /// <summary>The group, created if missing; never one the retention check has just removed (Dead).</summary>
-    private ConsumerGroup LiveGroup(string groupId)
+    private ClassicGroup LiveGroup(string groupId)
     {
         while (true)
         {
-            var g = _groups.GetOrAdd(groupId, id => new ConsumerGroup(id, PartitionFor(id)));
+            var g = _groups.GetOrAdd(groupId, id => new ClassicGroup(id, PartitionFor(id)));
             lock (g)
             {
                 if (!g.Is(GroupState.Dead))
@@ -111,7 +111,7 @@ public sealed partial class GroupCoordinator : IDisposable
             return Task.FromResult(JoinResult.Failed(ErrorCode.InvalidSessionTimeout, req.MemberId));
 
         bool unknownMember = req.MemberId.Length == 0;
-        ConsumerGroup? group;
+        ClassicGroup? group;
         if (unknownMember) group = LiveGroup(req.GroupId);
         else if (!_groups.TryGetValue(req.GroupId, out group)) return Task.FromResult(JoinResult.Failed(ErrorCode.UnknownMemberId, req.MemberId));
 
@@ -134,7 +134,7 @@ public sealed partial class GroupCoordinator : IDisposable
 
     /// <summary>group.max.size as Kafka applies it: always in an empty group; while preparing a rebalance, members
     /// already waiting or while fewer than the maximum wait; otherwise existing members or while below the maximum.</summary>
-    private bool AcceptJoiningMember(ConsumerGroup group, string memberId)
+    private bool AcceptJoiningMember(ClassicGroup group, string memberId)
     {
         int max = Cfg.GroupMaxSize;
         return group.State switch
@@ -146,7 +146,7 @@ public sealed partial class GroupCoordinator : IDisposable
         };
     }
 
-    private void JoinUnknownMember(ConsumerGroup group, JoinRequestData req, TaskCompletionSource<JoinResult> tcs)
+    private void JoinUnknownMember(ClassicGroup group, JoinRequestData req, TaskCompletionSource<JoinResult> tcs)
     {
         if (!group.SupportsProtocols(req.ProtocolType, req.Protocols))
         {
@@ -175,7 +175,7 @@ public sealed partial class GroupCoordinator : IDisposable
         AddMemberAndRebalance(group, req, newMemberId, tcs);
     }
 
-    private void JoinKnownMember(ConsumerGroup group, JoinRequestData req, TaskCompletionSource<JoinResult> tcs)
+    private void JoinKnownMember(ClassicGroup group, JoinRequestData req, TaskCompletionSource<JoinResult> tcs)
     {
         if (!group.SupportsProtocols(req.ProtocolType, req.Protocols))
         {
@@ -228,11 +228,11 @@ public sealed partial class GroupCoordinator : IDisposable
         }
     }
 
-    private JoinResult CurrentJoinResult(ConsumerGroup group, string memberId, bool skipAssignment) =>
+    private JoinResult CurrentJoinResult(ClassicGroup group, string memberId, bool skipAssignment) =>
         new(ErrorCode.None, memberId, group.GenerationId, group.ProtocolType, group.ProtocolName, group.LeaderId ?? "",
             skipAssignment, group.IsLeader(memberId) ? group.CurrentMemberMetadata() : []);
 
-    private void AddMemberAndRebalance(ConsumerGroup group, JoinRequestData req, string memberId, TaskCompletionSource<JoinResult> tcs)
+    private void AddMemberAndRebalance(ClassicGroup group, JoinRequestData req, string memberId, TaskCompletionSource<JoinResult> tcs)
     {
         var member = new GroupMember
         {
@@ -254,7 +254,7 @@ public sealed partial class GroupCoordinator : IDisposable
             (req.Reason != null ? $"; client reason: {req.Reason}" : ""));
     }
 
-    private void UpdateMemberAndRebalance(ConsumerGroup group, GroupMember member, JoinRequestData req, TaskCompletionSource<JoinResult> tcs, string reason)
+    private void UpdateMemberAndRebalance(ClassicGroup group, GroupMember member, JoinRequestData req, TaskCompletionSource<JoinResult> tcs, string reason)
     {
         member.Protocols = req.Protocols;
         member.RebalanceTimeoutMs = req.RebalanceTimeoutMs;
@@ -267,7 +267,7 @@ public sealed partial class GroupCoordinator : IDisposable
         MaybePrepareRebalance(group, reason);
     }
 
-    private void ReplaceStaticMember(ConsumerGroup group, JoinRequestData req, string oldMemberId, string newMemberId, TaskCompletionSource<JoinResult> tcs)
+    private void ReplaceStaticMember(ClassicGroup group, JoinRequestData req, string oldMemberId, string newMemberId, TaskCompletionSource<JoinResult> tcs)
     {
         var member = group.Members[oldMemberId];
         // the old instance is a zombie now: whatever it waits for ends with FENCED_INSTANCE_ID
@@ -339,7 +339,7 @@ public sealed partial class GroupCoordinator : IDisposable
         }
     }
 
-    private void MaybePrepareRebalance(ConsumerGroup group, string reason)
+    private void MaybePrepareRebalance(ClassicGroup group, string reason)
     {
         if (group.State is GroupState.Stable or GroupState.CompletingRebalance or GroupState.Empty)
             PrepareRebalance(group, reason);
@@ -347,7 +347,7 @@ public sealed partial class GroupCoordinator : IDisposable
             TryCompleteJoin(group);
     }
 
-    private void PrepareRebalance(ConsumerGroup group, string reason)
+    private void PrepareRebalance(ClassicGroup group, string reason)
     {
         if (group.Is(GroupState.CompletingRebalance)) ResetAndPropagateAssignmentError(group, ErrorCode.RebalanceInProgress);
         group.PendingSync.Clear();
@@ -371,14 +371,14 @@ public sealed partial class GroupCoordinator : IDisposable
         if (!group.InitialDelayedJoin) TryCompleteJoin(group);
     }
 
-    private void TryCompleteJoin(ConsumerGroup group)
+    private void TryCompleteJoin(ClassicGroup group)
     {
         if (group.Is(GroupState.PreparingRebalance) && !group.InitialDelayedJoin && group.HasAllMembersJoined)
             CompleteJoin(group);
     }
 
     /// <summary>The join phase ends: members that did not rejoin leave, a new generation starts, every joiner gets its answer.</summary>
-    private void CompleteJoin(ConsumerGroup group)
+    private void CompleteJoin(ClassicGroup group)
     {
         foreach (var m in group.Members.Values.Where(m => m.AwaitingJoin == null && m.GroupInstanceId == null).ToList())
         {
@@ -419,7 +419,7 @@ public sealed partial class GroupCoordinator : IDisposable
         group.PendingSyncDeadline = now + group.RebalanceTimeoutMs;
     }
 
-    private static bool ElectJoinedLeader(ConsumerGroup group)
+    private static bool ElectJoinedLeader(ClassicGroup group)
     {
         if (group.LeaderId != null && group.Members.TryGetValue(group.LeaderId, out var l) && l.AwaitingJoin != null) return true;
         var joined = group.Members.Values.FirstOrDefault(m => m.AwaitingJoin != null);
@@ -428,7 +428,7 @@ public sealed partial class GroupCoordinator : IDisposable
         return true;
     }
 
-    private static void ResetAndPropagateAssignmentError(ConsumerGroup group, ErrorCode error)
+    private static void ResetAndPropagateAssignmentError(ClassicGroup group, ErrorCode error)
     {
         foreach (var m in group.Members.Values)
         {
@@ -573,7 +573,7 @@ public sealed partial class GroupCoordinator : IDisposable
         }
     }
 
-    private void RemoveMemberAndUpdateGroup(ConsumerGroup group, GroupMember member, string reason)
+    private void RemoveMemberAndUpdateGroup(ClassicGroup group, GroupMember member, string reason)
     {
         member.AwaitingJoin?.TrySetResult(JoinResult.Failed(ErrorCode.UnknownMemberId, member.MemberId));
         member.AwaitingJoin = null;
@@ -787,7 +787,7 @@ public sealed partial class GroupCoordinator : IDisposable
     }
 
     /// <summary>Writes tombstones for the group and its offsets and marks it Dead. Caller holds the group lock.</summary>
-    private ErrorCode RemoveGroup(ConsumerGroup group)
+    private ErrorCode RemoveGroup(ClassicGroup group)
     {
         var err = DeleteCommitted(group, group.Offsets.Keys.ToList(), groupToo: true);
         if (err != ErrorCode.None) return err;
@@ -843,7 +843,7 @@ public sealed partial class GroupCoordinator : IDisposable
         }
     }
 
-    private void ExpireMembers(ConsumerGroup group, long now)
+    private void ExpireMembers(ClassicGroup group, long now)
     {
         foreach (var (id, deadline) in group.PendingMembers.ToList())
         {
@@ -864,7 +864,7 @@ public sealed partial class GroupCoordinator : IDisposable
         }
     }
 
-    private void OnJoinDeadline(ConsumerGroup group)
+    private void OnJoinDeadline(ClassicGroup group)
     {
         if (group.InitialDelayedJoin && group.NewMemberAdded && group.InitialDelayRemainingMs > 0)
         {
@@ -920,7 +920,7 @@ public sealed partial class GroupCoordinator : IDisposable
 
     /// <summary>Tombstones the given committed offsets (and, with <paramref name="groupToo"/>, the group's metadata) in one
     /// batch, then forgets them; nothing is forgotten if the write fails. Caller holds the group lock.</summary>
-    private ErrorCode DeleteCommitted(ConsumerGroup group, IReadOnlyCollection<(string Topic, int Partition)> offsets, bool groupToo = false)
+    private ErrorCode DeleteCommitted(ClassicGroup group, IReadOnlyCollection<(string Topic, int Partition)> offsets, bool groupToo = false)
     {
         if (offsets.Count == 0 && !groupToo) return ErrorCode.None;
         var tombstones = offsets.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList();
@@ -932,7 +932,7 @@ public sealed partial class GroupCoordinator : IDisposable
     }
 
     /// <summary>Writes the group's metadata (members and assignment). Caller holds the group lock.</summary>
-    private ErrorCode StoreGroup(ConsumerGroup group)
+    private ErrorCode StoreGroup(ClassicGroup group)
     {
         var stored = new StoredGroup(group.ProtocolType ?? "", group.GenerationId, group.ProtocolName, group.LeaderId, group.StateTimestamp,
             group.Members.Values.Select(m => new StoredMember(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost,
@@ -1012,7 +1012,7 @@ public sealed partial class GroupCoordinator : IDisposable
         foreach (var (name, stored) in groupValues)
         {
             if (stored == null) continue;
-            var group = _groups.GetOrAdd(name, id => new ConsumerGroup(id, PartitionFor(id)));
+            var group = _groups.GetOrAdd(name, id => new ClassicGroup(id, PartitionFor(id)));
             group.ProtocolType = stored.ProtocolType.Length > 0 ? stored.ProtocolType : null;
             group.GenerationId = stored.Generation;
             group.ProtocolName = stored.Protocol;
@@ -1042,7 +1042,7 @@ public sealed partial class GroupCoordinator : IDisposable
         foreach (var (key, value) in offsets)
         {
             if (value == null) continue;
-            var group = _groups.GetOrAdd(key.Group, id => new ConsumerGroup(id, PartitionFor(id)));
+            var group = _groups.GetOrAdd(key.Group, id => new ClassicGroup(id, PartitionFor(id)));
             group.Offsets[(key.Topic, key.Partition)] = value;
             offsetCount++;
         }
@@ -1051,7 +1051,7 @@ public sealed partial class GroupCoordinator : IDisposable
             foreach (var (key, value) in list)
                 if (value != null)
                 {
-                    var group = _groups.GetOrAdd(key.Group, id => new ConsumerGroup(id, PartitionFor(id)));
+                    var group = _groups.GetOrAdd(key.Group, id => new ClassicGroup(id, PartitionFor(id)));
                     if (!group.PendingTxnOffsets.TryGetValue(pid, out var pending)) group.PendingTxnOffsets[pid] = pending = new();
                     pending[(key.Topic, key.Partition)] = value;
                 }

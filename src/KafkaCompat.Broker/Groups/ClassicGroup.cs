@@ -52,8 +52,9 @@ public sealed class GroupMember
     }
 }
 
-/// <summary>One consumer group: membership, generation, assignment and committed offsets. Guarded by locking the instance.</summary>
-public sealed class ConsumerGroup(string groupId, int logPartition)
+/// <summary>One classic consumer group (the JoinGroup/SyncGroup protocol; KIP-848 groups will be another kind):
+/// membership, generation, assignment and committed offsets. Guarded by locking the instance.</summary>
+public sealed class ClassicGroup(string groupId, int logPartition)
 {
     public string GroupId { get; } = groupId;
     /// <summary>The __consumer_offsets partition this group is written to.</summary>
