@@ -6,7 +6,8 @@ namespace KafkaCompat.LoadTool;
 /// <summary>
 /// `--exactly-once`: idempotent and transactional producing, against our broker and librdkafka's mock cluster in one
 /// run, with the same client (Confluent.Kafka on librdkafka).
-/// 1. Produce throughput with acks=all, plain and idempotent: the idempotent figure as a ratio of the plain one.
+/// 1. Produce throughput with acks=all, plain and idempotent, in alternating rounds (the best of each counts): the
+///    idempotent figure as a ratio of the plain one.
 /// 2. Transactions of N records each, one after another: transactions per second, and the latency of the commit
 ///    itself (CommitTransaction after the records are acknowledged: EndTxn and the markers), p50 and p99.
 /// </summary>
@@ -62,9 +63,18 @@ internal static class ExactlyOnceBench
         long errors = 0;
         // warm-up on its own topic (and the mock's auto-creation)
         await ProduceAsync(b, o, "eos-warmup", idempotent: true, Math.Min(o.EosRecords, 100_000));
-        var plain = await ProduceAsync(b, o, "eos-plain", idempotent: false, o.EosRecords);
-        var idem = await ProduceAsync(b, o, "eos-idempotent", idempotent: true, o.EosRecords);
-        errors += plain.Errors + idem.Errors;
+        // alternating rounds, so neither kind pays alone for first touches of fresh segments; the best round counts
+        var plains = new List<(double Rps, double CpuPerGb, long Errors)>();
+        var idems = new List<(double Rps, double CpuPerGb, long Errors)>();
+        for (int round = 0; round < o.EosRounds; round++)
+        {
+            plains.Add(await ProduceAsync(b, o, $"eos-plain-{round}", idempotent: false, o.EosRecords));
+            idems.Add(await ProduceAsync(b, o, $"eos-idempotent-{round}", idempotent: true, o.EosRecords));
+        }
+        var plain = plains.MaxBy(r => r.Rps);
+        var idem = idems.MaxBy(r => r.Rps);
+        errors += plains.Sum(r => r.Errors) + idems.Sum(r => r.Errors);
+        Console.WriteLine($"  rounds, records/s: plain {string.Join(", ", plains.Select(r => r.Rps.ToString("N0")))}; idempotent {string.Join(", ", idems.Select(r => r.Rps.ToString("N0")))}");
         var (tps, p50, p99, txnErrors) = Transactions(b, o);
         errors += txnErrors;
         Console.WriteLine($"  plain {plain.Rps:N0}/s, idempotent {idem.Rps:N0}/s, {tps:N1} transactions/s, commit p99 {p99:0.00} ms");

@@ -35,6 +35,7 @@ internal sealed class Options
     public int EosRecords { get; private set; } = 1_000_000;
     public int EosTxns { get; private set; } = 500;
     public int EosTxnRecords { get; private set; } = 100;
+    public int EosRounds { get; private set; } = 3;
     /// <summary>Skip the produce/consume phases (only startup and, if on, the group phase).</summary>
     public bool OnlyGroups { get; private set; }
 
@@ -72,6 +73,7 @@ internal sealed class Options
           --eos-records N      records per produce run (default 1000000); --size sets the record size
           --eos-txns N         transactions measured (default 500)
           --eos-txn-records N  records per transaction (default 100)
+          --eos-rounds N       alternating plain/idempotent produce rounds, the best of each counts (default 3)
         """;
 
     public static Options Parse(string[] args)
@@ -117,6 +119,7 @@ internal sealed class Options
                 case "--eos-records": o.EosRecords = NextInt(); break;
                 case "--eos-txns": o.EosTxns = NextInt(); break;
                 case "--eos-txn-records": o.EosTxnRecords = NextInt(); break;
+                case "--eos-rounds": o.EosRounds = NextInt(); break;
                 case "-h" or "--help": throw new HelpRequested();
                 default: throw new ArgumentException($"unknown option {a}");
             }
