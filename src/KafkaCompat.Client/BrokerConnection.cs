@@ -70,7 +70,7 @@ public sealed class BrokerConnection : IAsyncDisposable
     {
         var req = new ApiVersionsRequest { ClientSoftwareName = "kafkacompat-cli", ClientSoftwareVersion = "1.0" };
         var resp = await SendAsync<ApiVersionsRequest, ApiVersionsResponse>(req, 3, ct).ConfigureAwait(false);
-        if (resp.ErrorCode == (short)ErrorCode.UnsupportedVersion)
+        if (resp.ErrorCode == ErrorCode.UnsupportedVersion)
             resp = await SendAsync<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 0, ct).ConfigureAwait(false);
         if (resp.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)resp.ErrorCode, "ApiVersions");
         _versions = resp.ApiKeys.ToDictionary(k => k.ApiKey, k => (k.MinVersion, k.MaxVersion));

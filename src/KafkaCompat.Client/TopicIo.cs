@@ -152,7 +152,7 @@ public static class TopicIo
             if (resp.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)resp.ErrorCode, $"fetching {topic.Name}");
             foreach (var pd in resp.Responses.SelectMany(t => t.Partitions))
             {
-                if (pd.ErrorCode == (short)ErrorCode.OffsetOutOfRange)
+                if (pd.ErrorCode == ErrorCode.OffsetOutOfRange)
                 {
                     result.OutOfRange.Add(pd.PartitionIndex);
                     continue;

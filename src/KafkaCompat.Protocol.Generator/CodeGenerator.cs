@@ -38,6 +38,8 @@ public sealed class FieldSpec
     public string Inner => Type[(Type.IndexOf('<') + 1)..^1];
     public bool ElementIsStruct => IsArray && Fields != null;
     public bool EverNullable => !Nullable.IsEmpty;
+    /// <summary>An int16 named *ErrorCode: typed as <c>ErrorCode</c> in C#, an int16 on the wire.</summary>
+    public bool IsErrorCode => Type == "int16" && Name.EndsWith("ErrorCode", StringComparison.Ordinal);
 }
 
 public sealed class MessageSpec
@@ -155,6 +157,7 @@ public static class CodeGenerator
                 return f.EverNullable || f.Tag != null ? $"List<{el}>?" : $"List<{el}>";
             }
             if (f.IsStruct) return f.EverNullable || f.Tag != null ? f.Inner + "?" : f.Inner;
+            if (f.IsErrorCode) return "ErrorCode";
             var p = PrimitiveType(f.Type);
             if ((f.Type == "string" || f.Type == "bytes") && f.EverNullable) return p + "?";
             return p;
@@ -162,6 +165,7 @@ public static class CodeGenerator
 
         private static string Initializer(FieldSpec f)
         {
+            if (f.IsErrorCode) return f.Default is { ValueKind: JsonValueKind.Number } e && e.GetInt64() != 0 ? $"(ErrorCode){e.GetInt64()}" : "ErrorCode.None";
             if (f.Default is { } d)
             {
                 switch (d.ValueKind)
@@ -378,6 +382,11 @@ public static class CodeGenerator
                     sb.Append($"{ind}{target} = {f.Inner}.Read(ref {r}, version);\n");
                 return;
             }
+            if (f.IsErrorCode)
+            {
+                sb.Append($"{ind}{target} = (ErrorCode){r}.ReadInt16();\n");
+                return;
+            }
             sb.Append($"{ind}{target} = {ReadPrimitive(f.Type, r, f.EverNullable || f.Type == "records", Compact(f))};\n");
         }
 
@@ -443,6 +452,11 @@ public static class CodeGenerator
             if (f.Type == "bytes" && f.EverNullable && nullCond != "true")
             {
                 sb.Append($"{ind}if ({value} is null && !({nullCond})) {w}.WriteBytes(ReadOnlyMemory<byte>.Empty, {Compact(f)}); else {w}.WriteNullableBytes({value}, {Compact(f)});\n");
+                return;
+            }
+            if (f.IsErrorCode)
+            {
+                sb.Append($"{ind}{w}.WriteInt16((short){value});\n");
                 return;
             }
             sb.Append($"{ind}{WritePrimitive(f.Type, w, value, nullCond, Compact(f))};\n");

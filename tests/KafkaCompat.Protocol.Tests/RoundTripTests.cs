@@ -108,6 +108,7 @@ public class RoundTripTests
         if (t == typeof(bool)) return rng.Next(2) == 1;
         if (t == typeof(sbyte)) return (sbyte)rng.Next(-128, 128);
         if (t == typeof(short)) return (short)rng.Next(short.MinValue, short.MaxValue);
+        if (t == typeof(ErrorCode)) return (ErrorCode)rng.Next(short.MinValue, short.MaxValue);
         if (t == typeof(ushort)) return (ushort)rng.Next(0, ushort.MaxValue);
         if (t == typeof(int)) return rng.Next(int.MinValue, int.MaxValue);
         if (t == typeof(long)) return rng.NextInt64(long.MinValue, long.MaxValue);

@@ -47,11 +47,11 @@ public sealed class AdminProtocolTests : IAsyncLifetime
     {
         string topic = $"grow-v{version}";
         GroupProtocolTests.CreateTopic(_c, topic, 2);
-        Assert.Equal(0, Grow(topic, 5, version, validateOnly: true).ErrorCode);
+        Assert.Equal(ErrorCode.None, Grow(topic, 5, version, validateOnly: true).ErrorCode);
         Assert.Equal(2, MetadataPartitions(topic));
 
         var r = Grow(topic, 5, version);
-        Assert.Equal((topic, (short)0, (string?)null), (r.Name, r.ErrorCode, r.ErrorMessage));
+        Assert.Equal((topic, ErrorCode.None, (string?)null), (r.Name, r.ErrorCode, r.ErrorMessage));
         Assert.Equal(5, MetadataPartitions(topic));
 
         var b = new RecordBatchBuilder();
@@ -61,7 +61,7 @@ public sealed class AdminProtocolTests : IAsyncLifetime
             Acks = -1, TimeoutMs = 5000,
             TopicData = [new() { Name = topic, PartitionData = [new() { Index = 4, Records = b.Build() }] }],
         }, 8).Responses[0].PartitionResponses[0];
-        Assert.Equal((0, 0L), (produced.ErrorCode, produced.BaseOffset));
+        Assert.Equal((ErrorCode.None, 0L), (produced.ErrorCode, produced.BaseOffset));
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class AdminProtocolTests : IAsyncLifetime
                 {
                     Topics = [new() { Name = "kept", Count = 3 }], TimeoutMs = 5000,
                 }, 3);
-                Assert.Equal(0, r.Results[0].ErrorCode);
+                Assert.Equal(ErrorCode.None, r.Results[0].ErrorCode);
             }
             await using (var again = EmbeddedBroker.Start(dir))
             {
@@ -97,20 +97,20 @@ public sealed class AdminProtocolTests : IAsyncLifetime
     {
         GroupProtocolTests.CreateTopic(_c, "fixed", 3);
         var same = Grow("fixed", 3);
-        Assert.Equal((short)ErrorCode.InvalidPartitions, same.ErrorCode);
+        Assert.Equal(ErrorCode.InvalidPartitions, same.ErrorCode);
         Assert.Equal("Topic already has 3 partition(s).", same.ErrorMessage);
         var fewer = Grow("fixed", 2);
-        Assert.Equal((short)ErrorCode.InvalidPartitions, fewer.ErrorCode);
+        Assert.Equal(ErrorCode.InvalidPartitions, fewer.ErrorCode);
         Assert.Equal("The topic fixed currently has 3 partition(s); 2 would not be an increase.", fewer.ErrorMessage);
-        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Grow("no-such-topic", 4).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidTopicException, Grow("bad name!", 4).ErrorCode);
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, Grow("no-such-topic", 4).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidTopicException, Grow("bad name!", 4).ErrorCode);
 
         // manual assignments: one per new partition, on this broker only
-        Assert.Equal((short)ErrorCode.InvalidReplicaAssignment, Grow("fixed", 5, assignments: [new() { BrokerIds = [1] }]).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidReplicaAssignment,
+        Assert.Equal(ErrorCode.InvalidReplicaAssignment, Grow("fixed", 5, assignments: [new() { BrokerIds = [1] }]).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidReplicaAssignment,
             Grow("fixed", 5, assignments: [new() { BrokerIds = [1] }, new() { BrokerIds = [2] }]).ErrorCode);
         Assert.Equal(3, MetadataPartitions("fixed"));
-        Assert.Equal(0, Grow("fixed", 5, assignments: [new() { BrokerIds = [1] }, new() { BrokerIds = [1] }]).ErrorCode);
+        Assert.Equal(ErrorCode.None, Grow("fixed", 5, assignments: [new() { BrokerIds = [1] }, new() { BrokerIds = [1] }]).ErrorCode);
         Assert.Equal(5, MetadataPartitions("fixed"));
 
         var dup = _c.Call<CreatePartitionsRequest, CreatePartitionsResponse>(new CreatePartitionsRequest
@@ -118,7 +118,7 @@ public sealed class AdminProtocolTests : IAsyncLifetime
             Topics = [new() { Name = "fixed", Count = 8 }, new() { Name = "fixed", Count = 9 }], TimeoutMs = 5000,
         }, 3);
         var dupResult = Assert.Single(dup.Results); // one answer per name
-        Assert.Equal(((short)ErrorCode.InvalidRequest, "Duplicate topic name."), (dupResult.ErrorCode, dupResult.ErrorMessage));
+        Assert.Equal((ErrorCode.InvalidRequest, "Duplicate topic name."), (dupResult.ErrorCode, dupResult.ErrorMessage));
         Assert.Equal(5, MetadataPartitions("fixed"));
     }
 
@@ -129,7 +129,7 @@ public sealed class AdminProtocolTests : IAsyncLifetime
         {
             Topics = [new() { Name = "tiny-segments", NumPartitions = 1, ReplicationFactor = 1, Configs = [new() { Name = "segment.bytes", Value = "1024" }] }],
         }, 5);
-        Assert.Equal(0, r.Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, r.Topics[0].ErrorCode);
         for (int i = 0; i < 3; i++)
         {
             var b = new RecordBatchBuilder();
@@ -139,7 +139,7 @@ public sealed class AdminProtocolTests : IAsyncLifetime
                 Acks = -1, TimeoutMs = 5000,
                 TopicData = [new() { Name = "tiny-segments", PartitionData = [new() { Index = 0, Records = b.Build() }] }],
             }, 8).Responses[0].PartitionResponses[0];
-            Assert.Equal((0, (long)i), (produced.ErrorCode, produced.BaseOffset));
+            Assert.Equal((ErrorCode.None, (long)i), (produced.ErrorCode, produced.BaseOffset));
         }
         // like Kafka, one batch may overflow segment.bytes; each one then gets its own segment
         Assert.Equal(3, _b.Broker.Logs.Get("tiny-segments")!.Partitions[0].Segments.Count);
@@ -151,7 +151,7 @@ public sealed class AdminProtocolTests : IAsyncLifetime
     public void DescribeClusterNamesThisBrokerAsTheController(short version)
     {
         var r = _c.Call<DescribeClusterRequest, DescribeClusterResponse>(new DescribeClusterRequest { IncludeClusterAuthorizedOperations = true }, version);
-        Assert.Equal(0, r.ErrorCode);
+        Assert.Equal(ErrorCode.None, r.ErrorCode);
         Assert.Equal(_b.Broker.ClusterId, r.ClusterId);
         Assert.Equal(1, r.ControllerId);
         var only = Assert.Single(r.Brokers);
@@ -168,9 +168,9 @@ public sealed class AdminProtocolTests : IAsyncLifetime
     public void DescribeClusterForControllersIsTheWrongEndpoint()
     {
         var r = _c.Call<DescribeClusterRequest, DescribeClusterResponse>(new DescribeClusterRequest { EndpointType = 2 }, 1);
-        Assert.Equal((short)ErrorCode.MismatchedEndpointType, r.ErrorCode);
+        Assert.Equal(ErrorCode.MismatchedEndpointType, r.ErrorCode);
         Assert.Empty(r.Brokers);
         var odd = _c.Call<DescribeClusterRequest, DescribeClusterResponse>(new DescribeClusterRequest { EndpointType = 7 }, 1);
-        Assert.Equal((short)ErrorCode.UnsupportedEndpointType, odd.ErrorCode);
+        Assert.Equal(ErrorCode.UnsupportedEndpointType, odd.ErrorCode);
     }
 }

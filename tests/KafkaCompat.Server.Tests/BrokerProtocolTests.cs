@@ -38,7 +38,7 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
     {
         using var c = new RawClient(_b.Port);
         var r = c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 3);
-        Assert.Equal(0, r.ErrorCode);
+        Assert.Equal(ErrorCode.None, r.ErrorCode);
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
         foreach (short v in new short[] { 0, 1, 2, 3, 4 })
         {
             var r = c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest { ClientSoftwareName = "t", ClientSoftwareVersion = "1" }, v);
-            Assert.Equal(0, r.ErrorCode);
+            Assert.Equal(ErrorCode.None, r.ErrorCode);
             var keys = r.ApiKeys.ToDictionary(k => (ApiKey)k.ApiKey, k => (k.MinVersion, k.MaxVersion));
             Assert.Equal(((short)0, (short)12), keys[ApiKey.Produce]);
             Assert.Equal(((short)4, (short)16), keys[ApiKey.Fetch]);
@@ -104,10 +104,10 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
         Assert.Equal(7, corr);
         var r = new KafkaReader(bytes);
         var resp = ApiVersionsResponse.Read(ref r, 0);
-        Assert.Equal((short)ErrorCode.UnsupportedVersion, resp.ErrorCode);
+        Assert.Equal(ErrorCode.UnsupportedVersion, resp.ErrorCode);
         Assert.Contains(resp.ApiKeys, k => k.ApiKey == 18 && k.MaxVersion == 4);
         // and the connection still works
-        Assert.Equal(0, c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 0).ErrorCode);
+        Assert.Equal(ErrorCode.None, c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 0).ErrorCode);
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             c.SendRaw(junk);
             c.Stream.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
         }
-        Assert.Equal(0, bystander.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 2).ErrorCode);
+        Assert.Equal(ErrorCode.None, bystander.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 2).ErrorCode);
         AssertAlive();
     }
 
@@ -179,14 +179,14 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
         var bad = Batch("a", "b");
         bad[^2] ^= 0x40;
         var r = c.Call<ProduceRequest, ProduceResponse>(ProduceOf("crc-topic", bad), 9);
-        Assert.Equal((short)ErrorCode.CorruptMessage, r.Responses[0].PartitionResponses[0].ErrorCode);
+        Assert.Equal(ErrorCode.CorruptMessage, r.Responses[0].PartitionResponses[0].ErrorCode);
         Assert.Equal(0, _b.Broker.Logs.Get("crc-topic")!.Partitions[0].HighWatermark);
         var magic = Batch("a");
         magic[RecordBatch.MagicPos] = 1;
         r = c.Call<ProduceRequest, ProduceResponse>(ProduceOf("crc-topic", magic), 9);
-        Assert.Equal((short)ErrorCode.InvalidRecord, r.Responses[0].PartitionResponses[0].ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRecord, r.Responses[0].PartitionResponses[0].ErrorCode);
         var old = c.Call<ProduceRequest, ProduceResponse>(ProduceOf("crc-topic", Batch("a")), 2);
-        Assert.Equal((short)ErrorCode.UnsupportedVersion, old.Responses[0].PartitionResponses[0].ErrorCode);
+        Assert.Equal(ErrorCode.UnsupportedVersion, old.Responses[0].PartitionResponses[0].ErrorCode);
     }
 
     [Fact]
@@ -251,15 +251,15 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             MinBytes = 1,
             Topics = [new() { Topic = "fe", Partitions = [new() { Partition = 0, FetchOffset = 5, PartitionMaxBytes = 1000 }, new() { Partition = 3, FetchOffset = 0, PartitionMaxBytes = 1000 }] }],
         }, 4);
-        Assert.Equal((short)ErrorCode.OffsetOutOfRange, resp.Responses[0].Partitions[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, resp.Responses[0].Partitions[1].ErrorCode);
+        Assert.Equal(ErrorCode.OffsetOutOfRange, resp.Responses[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, resp.Responses[0].Partitions[1].ErrorCode);
         var idle = c.Call<FetchRequest, FetchResponse>(new FetchRequest
         {
             MaxWaitMs = 200,
             MinBytes = 1,
             Topics = [new() { Topic = "fe", Partitions = [new() { Partition = 0, FetchOffset = 1, PartitionMaxBytes = 1000 }] }],
         }, 4);
-        Assert.Equal(0, idle.Responses[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, idle.Responses[0].Partitions[0].ErrorCode);
         Assert.Equal(0, idle.Responses[0].Partitions[0].Records!.Value.Length);
     }
 
@@ -268,15 +268,15 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
     {
         using var c = new RawClient(_b.Port);
         var m = c.Call<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [new() { Name = "auto-1" }] }, 12);
-        Assert.Equal(0, m.Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, m.Topics[0].ErrorCode);
         Assert.NotEqual(Guid.Empty, m.Topics[0].TopicId);
         Assert.Equal(_b.Broker.NodeId, m.ControllerId);
         Assert.Equal(0, m.Topics[0].Partitions[0].LeaderEpoch);
         Assert.Equal(_b.Port, m.Brokers[0].Port);
         var no = c.Call<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [new() { Name = "auto-2" }], AllowAutoTopicCreation = false }, 12);
-        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, no.Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, no.Topics[0].ErrorCode);
         var bad = c.Call<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [new() { Name = "bad name!" }] }, 1);
-        Assert.Equal((short)ErrorCode.InvalidTopicException, bad.Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.InvalidTopicException, bad.Topics[0].ErrorCode);
     }
 
     [Fact]
@@ -289,20 +289,20 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
                 Topics = [new() { Name = name, NumPartitions = parts, ReplicationFactor = rf, Configs = cfg.Select(x => new CreateTopicsRequest.CreatableTopicConfig { Name = x.Item1, Value = x.Item2 }).ToList() }],
             }, 7);
         var ok = Create("ct-1", 3, 1, ("retention.ms", "1000"));
-        Assert.Equal(0, ok.Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, ok.Topics[0].ErrorCode);
         Assert.Equal(3, ok.Topics[0].NumPartitions);
         Assert.Contains(ok.Topics[0].Configs!, x => x.Name == "retention.ms" && x.Value == "1000");
-        Assert.Equal((short)ErrorCode.TopicAlreadyExists, Create("ct-1", 3).Topics[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidPartitions, Create("ct-2", 0).Topics[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidReplicationFactor, Create("ct-2", 1, 3).Topics[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidConfig, Create("ct-2", 1, -1, ("no.such.config", "1")).Topics[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidConfig, Create("ct-2", 1, -1, ("segment.bytes", "abc")).Topics[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidTopicException, Create("bad/name", 1).Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.TopicAlreadyExists, Create("ct-1", 3).Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.InvalidPartitions, Create("ct-2", 0).Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.InvalidReplicationFactor, Create("ct-2", 1, 3).Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.InvalidConfig, Create("ct-2", 1, -1, ("no.such.config", "1")).Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.InvalidConfig, Create("ct-2", 1, -1, ("segment.bytes", "abc")).Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.InvalidTopicException, Create("bad/name", 1).Topics[0].ErrorCode);
         var validate = c.Call<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest { ValidateOnly = true, Topics = [new() { Name = "ct-3", NumPartitions = 2, ReplicationFactor = 1 }] }, 4);
-        Assert.Equal(0, validate.Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, validate.Topics[0].ErrorCode);
         Assert.Null(_b.Broker.Logs.Get("ct-3"));
         var del = c.Call<DeleteTopicsRequest, DeleteTopicsResponse>(new DeleteTopicsRequest { TopicNames = ["ct-1", "ct-missing"], TimeoutMs = 1000 }, 4);
-        Assert.Equal(0, del.Responses.Single(r => r.Name == "ct-1").ErrorCode);
-        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, del.Responses.Single(r => r.Name == "ct-missing").ErrorCode);
+        Assert.Equal(ErrorCode.None, del.Responses.Single(r => r.Name == "ct-1").ErrorCode);
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, del.Responses.Single(r => r.Name == "ct-missing").ErrorCode);
     }
 }

@@ -47,7 +47,7 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
                 Configs = configs.Select(c => new CreateTopicsRequest.CreatableTopicConfig { Name = c.Key, Value = c.Value }).ToList(),
             }],
         }, 5);
-        Assert.Equal(0, r.Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, r.Topics[0].ErrorCode);
     }
 
     private DescribeConfigsResponse.DescribeConfigsResult Describe(sbyte type, string name, short version = 4, bool synonyms = true,
@@ -92,7 +92,7 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
     {
         CreateTopic("described", ("cleanup.policy", "compact"));
         var r = Describe(TopicType, "described", docs: true);
-        Assert.Equal(0, r.ErrorCode);
+        Assert.Equal(ErrorCode.None, r.ErrorCode);
         Assert.Null(r.ErrorMessage);
         Assert.Equal("described", r.ResourceName);
 
@@ -157,8 +157,8 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
                 new() { ResourceType = BrokerType, ResourceName = "1" },
             ],
         }, 4);
-        Assert.Equal([(short)ErrorCode.UnknownTopicOrPartition, (short)ErrorCode.InvalidTopicException, (short)ErrorCode.InvalidRequest,
-            (short)ErrorCode.InvalidRequest, (short)ErrorCode.InvalidRequest, (short)0], resp.Results.Select(r => r.ErrorCode));
+        Assert.Equal([ErrorCode.UnknownTopicOrPartition, ErrorCode.InvalidTopicException, ErrorCode.InvalidRequest,
+            ErrorCode.InvalidRequest, ErrorCode.InvalidRequest, (short)0], resp.Results.Select(r => r.ErrorCode));
         Assert.All(resp.Results.Take(5), r => Assert.False(string.IsNullOrEmpty(r.ErrorMessage)));
         Assert.All(resp.Results.Take(5), r => Assert.Empty(r.Configs));
         Assert.Contains("expected 1", resp.Results[2].ErrorMessage);
@@ -168,7 +168,7 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
     public void BrokerConfigShowsEffectiveSettingsAndHidesSecrets()
     {
         var r = Describe(BrokerType, "1", docs: true);
-        Assert.Equal(0, r.ErrorCode);
+        Assert.Equal(ErrorCode.None, r.ErrorCode);
         var hours = Entry(r, "log.retention.hours");
         Assert.Equal(("48", StaticBroker, true), (hours.Value, hours.ConfigSource, hours.ReadOnly));
         Assert.Equal([("log.retention.hours", "48", StaticBroker), ("log.retention.hours", "168", Default)],
@@ -187,7 +187,7 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
 
         // the empty name is the cluster-wide dynamic defaults: there are none
         var defaults = Describe(BrokerType, "");
-        Assert.Equal(0, defaults.ErrorCode);
+        Assert.Equal(ErrorCode.None, defaults.ErrorCode);
         Assert.Empty(defaults.Configs);
     }
 
@@ -203,11 +203,11 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
         Assert.True(log.Config.CompactPolicy);
 
         // validate_only changes nothing
-        Assert.Equal(0, Alter(topic, validateOnly: true, version, ("retention.ms", "1000")).ErrorCode);
+        Assert.Equal(ErrorCode.None, Alter(topic, validateOnly: true, version, ("retention.ms", "1000")).ErrorCode);
         Assert.Equal("5000", TopicValues(topic)["retention.ms"]);
 
         var ok = Alter(topic, validateOnly: false, version, ("retention.ms", "1000"), ("message.timestamp.type", "LogAppendTime"));
-        Assert.Equal((0, topic, TopicType), (ok.ErrorCode, ok.ResourceName, ok.ResourceType));
+        Assert.Equal((ErrorCode.None, topic, TopicType), (ok.ErrorCode, ok.ResourceName, ok.ResourceType));
         var values = TopicValues(topic);
         Assert.Equal("1000", values["retention.ms"]);
         Assert.Equal("delete", values["cleanup.policy"]); // not named, so back to the default
@@ -221,7 +221,7 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
             Acks = -1, TimeoutMs = 5000,
             TopicData = [new() { Name = topic, PartitionData = [new() { Index = 0, Records = OneRecord(timestamp: 1) }] }],
         }, 8).Responses[0].PartitionResponses[0];
-        Assert.Equal(0, produced.ErrorCode);
+        Assert.Equal(ErrorCode.None, produced.ErrorCode);
         Assert.True(produced.LogAppendTimeMs > 1_600_000_000_000, $"log append time {produced.LogAppendTimeMs}");
     }
 
@@ -230,23 +230,23 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
     {
         CreateTopic("alter-bad", ("retention.ms", "5000"));
         var bad = Alter("alter-bad", false, 1, ("retention.ms", "soon"));
-        Assert.Equal((short)ErrorCode.InvalidConfig, bad.ErrorCode);
+        Assert.Equal(ErrorCode.InvalidConfig, bad.ErrorCode);
         Assert.Contains("retention.ms", bad.ErrorMessage);
         var unknown = Alter("alter-bad", false, 1, ("retention.forever", "1"));
-        Assert.Equal((short)ErrorCode.InvalidConfig, unknown.ErrorCode);
+        Assert.Equal(ErrorCode.InvalidConfig, unknown.ErrorCode);
         Assert.Contains("retention.forever", unknown.ErrorMessage);
-        Assert.Equal((short)ErrorCode.InvalidConfig, Alter("alter-bad", false, 1, ("cleanup.policy", "compact,shred")).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidConfig, Alter("alter-bad", false, 1, ("min.cleanable.dirty.ratio", "1.5")).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidRequest, Alter("alter-bad", false, 1, ("retention.ms", null)).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidRequest, Alter("alter-bad", false, 1, ("retention.ms", "1"), ("retention.ms", "2")).ErrorCode);
-        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Alter("alter-missing", false, 1, ("retention.ms", "1")).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidConfig, Alter("alter-bad", false, 1, ("cleanup.policy", "compact,shred")).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidConfig, Alter("alter-bad", false, 1, ("min.cleanable.dirty.ratio", "1.5")).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRequest, Alter("alter-bad", false, 1, ("retention.ms", null)).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRequest, Alter("alter-bad", false, 1, ("retention.ms", "1"), ("retention.ms", "2")).ErrorCode);
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, Alter("alter-missing", false, 1, ("retention.ms", "1")).ErrorCode);
         Assert.Equal("5000", TopicValues("alter-bad")["retention.ms"]);
 
         var broker = _c.Call<AlterConfigsRequest, AlterConfigsResponse>(new AlterConfigsRequest
         {
             Resources = [new() { ResourceType = BrokerType, ResourceName = "1", Configs = [new() { Name = "num.partitions", Value = "3" }] }],
         }, 1).Responses.Single();
-        Assert.Equal((short)ErrorCode.InvalidRequest, broker.ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRequest, broker.ErrorCode);
         Assert.Contains("restart", broker.ErrorMessage);
         Assert.Equal(1, _b.Broker.Config.NumPartitions);
     }
@@ -258,27 +258,27 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
     {
         string topic = $"incremental-v{version}";
         CreateTopic(topic, ("retention.ms", "5000"), ("segment.ms", "60000"));
-        Assert.Equal(0, Incremental(topic, version, ("retention.bytes", OpSet, "1048576"), ("segment.ms", OpDelete, null)).ErrorCode);
+        Assert.Equal(ErrorCode.None, Incremental(topic, version, ("retention.bytes", OpSet, "1048576"), ("segment.ms", OpDelete, null)).ErrorCode);
         var values = TopicValues(topic);
         Assert.Equal(("5000", "1048576", "604800000"), (values["retention.ms"], values["retention.bytes"], values["segment.ms"]));
         Assert.Equal(1048576, _b.Broker.Logs.Get(topic)!.Partitions[0].Config.RetentionBytes);
 
         // APPEND starts from the topic default (delete) and does not repeat values; SUBTRACT removes
-        Assert.Equal(0, Incremental(topic, version, ("cleanup.policy", OpAppend, "compact,delete")).ErrorCode);
+        Assert.Equal(ErrorCode.None, Incremental(topic, version, ("cleanup.policy", OpAppend, "compact,delete")).ErrorCode);
         Assert.Equal("delete,compact", TopicValues(topic)["cleanup.policy"]);
         Assert.True(_b.Broker.Logs.Get(topic)!.Partitions[0].Config.CompactPolicy);
-        Assert.Equal(0, Incremental(topic, version, ("cleanup.policy", OpSubtract, "delete")).ErrorCode);
+        Assert.Equal(ErrorCode.None, Incremental(topic, version, ("cleanup.policy", OpSubtract, "delete")).ErrorCode);
         Assert.Equal("compact", TopicValues(topic)["cleanup.policy"]);
         Assert.False(_b.Broker.Logs.Get(topic)!.Partitions[0].Config.DeletePolicy);
 
-        Assert.Equal((short)ErrorCode.InvalidConfig, Incremental(topic, version, ("retention.ms", OpAppend, "1")).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidConfig, Incremental(topic, version, ("segment.bytes", OpSet, "1")).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidConfig, Incremental(topic, version, ("no.such.config", OpDelete, null)).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidRequest, Incremental(topic, version, ("retention.ms", 7, "1")).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidRequest,
+        Assert.Equal(ErrorCode.InvalidConfig, Incremental(topic, version, ("retention.ms", OpAppend, "1")).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidConfig, Incremental(topic, version, ("segment.bytes", OpSet, "1")).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidConfig, Incremental(topic, version, ("no.such.config", OpDelete, null)).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRequest, Incremental(topic, version, ("retention.ms", 7, "1")).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRequest,
             Incremental(topic, version, ("retention.ms", OpSet, "1"), ("retention.ms", OpDelete, null)).ErrorCode);
-        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Incremental("incremental-missing", version, ("retention.ms", OpSet, "1")).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidRequest, Incremental(topic, version, ("cleanup.policy", OpAppend, null)).ErrorCode);
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, Incremental("incremental-missing", version, ("retention.ms", OpSet, "1")).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRequest, Incremental(topic, version, ("cleanup.policy", OpAppend, null)).ErrorCode);
         var twice = _c.Call<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>(new IncrementalAlterConfigsRequest
         {
             Resources =
@@ -287,7 +287,7 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
                 new() { ResourceType = TopicType, ResourceName = topic, Configs = [new() { Name = "retention.ms", ConfigOperation = OpSet, Value = "2" }] },
             ],
         }, version);
-        Assert.All(twice.Responses, r => Assert.Equal(((short)ErrorCode.InvalidRequest, "Each resource must appear at most once."), (r.ErrorCode, r.ErrorMessage)));
+        Assert.All(twice.Responses, r => Assert.Equal((ErrorCode.InvalidRequest, "Each resource must appear at most once."), (r.ErrorCode, r.ErrorMessage)));
         Assert.Equal("5000", TopicValues(topic)["retention.ms"]);
     }
 
@@ -310,7 +310,7 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
                                    new() { Name = "cleanup.policy", ConfigOperation = OpSet, Value = "compact,delete" }],
                     }],
                 }, 1);
-                Assert.Equal(0, r.Responses[0].ErrorCode);
+                Assert.Equal(ErrorCode.None, r.Responses[0].ErrorCode);
                 // the active segment was created for 1 GiB; the smaller segment.bytes applies to it right away
                 for (int i = 0; i < 6; i++)
                 {
@@ -319,7 +319,7 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
                         Acks = -1, TimeoutMs = 5000,
                         TopicData = [new() { Name = "kept", PartitionData = [new() { Index = 0, Records = OneRecord(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 900) }] }],
                     }, 8);
-                    Assert.Equal(0, p.Responses[0].PartitionResponses[0].ErrorCode);
+                    Assert.Equal(ErrorCode.None, p.Responses[0].PartitionResponses[0].ErrorCode);
                 }
                 Assert.True(b.Broker.Logs.Get("kept")!.Partitions[0].Segments.Count >= 3,
                     $"{b.Broker.Logs.Get("kept")!.Partitions[0].Segments.Count} segments");

@@ -37,7 +37,7 @@ public sealed class DurabilityTests : IDisposable
                 Topics = [new() { Topic = topic, Partitions = [new() { Partition = partition, FetchOffset = offset, PartitionMaxBytes = 1 << 20 }] }],
             }, 11);
             var p = resp.Responses[0].Partitions[0];
-            Assert.Equal(0, p.ErrorCode);
+            Assert.Equal(ErrorCode.None, p.ErrorCode);
             var data = p.Records!.Value;
             if (data.Length == 0) return values;
             for (int pos = 0; pos < data.Length;)
@@ -69,7 +69,7 @@ public sealed class DurabilityTests : IDisposable
             using var c = new RawClient(b.Port);
             c.Call<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest { Topics = [new() { Name = "keep", NumPartitions = 2, ReplicationFactor = 1 }] }, 5);
             for (int i = 0; i < 50; i++)
-                Assert.Equal(0, c.Call<ProduceRequest, ProduceResponse>(ProduceOf("keep", i % 2, Batch([$"v{i}"])), 9).Responses[0].PartitionResponses[0].ErrorCode);
+                Assert.Equal(ErrorCode.None, c.Call<ProduceRequest, ProduceResponse>(ProduceOf("keep", i % 2, Batch([$"v{i}"])), 9).Responses[0].PartitionResponses[0].ErrorCode);
             id = b.Broker.Logs.Get("keep")!.Id;
             Assert.True(b.Broker.Logs.Get("keep")!.Partitions[0].Segments.Count > 1);
         }
@@ -178,7 +178,7 @@ public sealed class DurabilityTests : IDisposable
                 using var c = new RawClient(b.Port);
                 c.Call<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest { Topics = [new() { Name = "full", NumPartitions = 1, ReplicationFactor = 1 }] }, 5);
                 var acked = new List<string>();
-                short error = 0;
+                ErrorCode error = ErrorCode.None;
                 string pad = new('p', 1000);
                 for (int n = 0; n < 2000 && error == 0; n++)
                 {
@@ -187,7 +187,7 @@ public sealed class DurabilityTests : IDisposable
                     error = resp.Responses[0].PartitionResponses[0].ErrorCode;
                     if (error == 0) acked.AddRange(values);
                 }
-                Assert.Equal((short)ErrorCode.KafkaStorageError, error);
+                Assert.Equal(ErrorCode.KafkaStorageError, error);
                 Assert.True(acked.Count > 1000, $"only {acked.Count} records before the disk filled");
                 // everything acknowledged is intact, nothing else is there
                 Assert.Equal(acked, ReadAllValues(c, "full", 0));
@@ -196,7 +196,7 @@ public sealed class DurabilityTests : IDisposable
                 File.Delete(filler);
                 var more = Enumerable.Range(0, 50).Select(i => $"after-{i}").ToList();
                 var ok = c.Call<ProduceRequest, ProduceResponse>(ProduceOf("full", 0, Batch(more)), 9);
-                Assert.Equal(0, ok.Responses[0].PartitionResponses[0].ErrorCode);
+                Assert.Equal(ErrorCode.None, ok.Responses[0].PartitionResponses[0].ErrorCode);
                 Assert.Equal(acked.Count, ok.Responses[0].PartitionResponses[0].BaseOffset);
                 Assert.Equal(acked.Concat(more), ReadAllValues(c, "full", 0));
             }

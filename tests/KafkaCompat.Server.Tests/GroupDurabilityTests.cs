@@ -1,3 +1,4 @@
+using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Testing;
 using Xunit;
@@ -26,12 +27,12 @@ public sealed class GroupDurabilityTests : IDisposable
             using var c = new RawClient(b.Port);
             G.CreateTopic(c, "durable", 2);
             member = G.JoinFully(c, "g-durable", sessionMs: 30000, topic: "durable");
-            Assert.Equal(0, G.Sync(c, "g-durable", member.GenerationId, member.MemberId, null, (member.MemberId, [4, 2])).ErrorCode);
+            Assert.Equal(ErrorCode.None, G.Sync(c, "g-durable", member.GenerationId, member.MemberId, null, (member.MemberId, [4, 2])).ErrorCode);
             for (int i = 1; i <= 50; i++)
-                Assert.Equal(0, G.Commit(c, "g-durable", member.GenerationId, member.MemberId, "durable", i % 2, i, metadata: $"meta-{i}", epoch: 0).Topics[0].Partitions[0].ErrorCode);
-            Assert.Equal(0, G.Commit(c, "g-standalone", -1, "", "durable", 0, 777).Topics[0].Partitions[0].ErrorCode);
-            Assert.Equal(0, G.Commit(c, "g-deleted", -1, "", "durable", 0, 1).Topics[0].Partitions[0].ErrorCode);
-            Assert.Equal(0, c.Call<DeleteGroupsRequest, DeleteGroupsResponse>(new DeleteGroupsRequest { GroupsNames = ["g-deleted"] }, 2).Results[0].ErrorCode);
+                Assert.Equal(ErrorCode.None, G.Commit(c, "g-durable", member.GenerationId, member.MemberId, "durable", i % 2, i, metadata: $"meta-{i}", epoch: 0).Topics[0].Partitions[0].ErrorCode);
+            Assert.Equal(ErrorCode.None, G.Commit(c, "g-standalone", -1, "", "durable", 0, 777).Topics[0].Partitions[0].ErrorCode);
+            Assert.Equal(ErrorCode.None, G.Commit(c, "g-deleted", -1, "", "durable", 0, 1).Topics[0].Partitions[0].ErrorCode);
+            Assert.Equal(ErrorCode.None, c.Call<DeleteGroupsRequest, DeleteGroupsResponse>(new DeleteGroupsRequest { GroupsNames = ["g-deleted"] }, 2).Results[0].ErrorCode);
         }
         finally
         {
@@ -57,7 +58,7 @@ public sealed class GroupDurabilityTests : IDisposable
             var m = Assert.Single(d.Members);
             Assert.Equal(member.MemberId, m.MemberId);
             Assert.Equal(new byte[] { 4, 2 }, m.MemberAssignment.ToArray());
-            Assert.Equal(0, G.Heartbeat(c, "g-durable", member.GenerationId, member.MemberId));
+            Assert.Equal(ErrorCode.None, G.Heartbeat(c, "g-durable", member.GenerationId, member.MemberId));
             Assert.Equal(new byte[] { 4, 2 }, G.Sync(c, "g-durable", member.GenerationId, member.MemberId).Assignment.ToArray());
             Assert.DoesNotContain(c.Call<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), 4).Groups, g => g.GroupId == "g-deleted");
         }
@@ -84,7 +85,7 @@ public sealed class GroupDurabilityTests : IDisposable
                 {
                     G.CreateTopic(c, "crash-offsets", 1);
                     var m = G.JoinFully(c, "g-crash", sessionMs: 60000, topic: "crash-offsets");
-                    Assert.Equal(0, G.Sync(c, "g-crash", m.GenerationId, m.MemberId, null, (m.MemberId, [9])).ErrorCode);
+                    Assert.Equal(ErrorCode.None, G.Sync(c, "g-crash", m.GenerationId, m.MemberId, null, (m.MemberId, [9])).ErrorCode);
                     (memberId, generation) = (m.MemberId, m.GenerationId);
                 }
                 else
@@ -92,10 +93,10 @@ public sealed class GroupDurabilityTests : IDisposable
                     // after the first kill the member is still known, in the same generation (once the offsets log is read)
                     // (heartbeats are accepted blindly while loading, so wait on ListGroups, which reports the load)
                     var loadUntil = DateTime.UtcNow.AddSeconds(20);
-                    while (c.Call<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), 4).ErrorCode == (short)Protocol.ErrorCode.CoordinatorLoadInProgress
+                    while (c.Call<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), 4).ErrorCode == Protocol.ErrorCode.CoordinatorLoadInProgress
                            && DateTime.UtcNow < loadUntil)
                         await Task.Delay(20);
-                    Assert.Equal(0, G.Heartbeat(c, "g-crash", generation, memberId));
+                    Assert.Equal(ErrorCode.None, G.Heartbeat(c, "g-crash", generation, memberId));
                 }
                 var killer = Task.Run(async () =>
                 {
@@ -108,7 +109,7 @@ public sealed class GroupDurabilityTests : IDisposable
                     while (!killer.IsCompleted)
                     {
                         var r = G.Commit(c, "g-crash", generation, memberId, "crash-offsets", 0, next);
-                        Assert.Equal(0, r.Topics[0].Partitions[0].ErrorCode);
+                        Assert.Equal(ErrorCode.None, r.Topics[0].Partitions[0].ErrorCode);
                         lastAcked = next++;
                     }
                 }
@@ -136,8 +137,8 @@ public sealed class GroupDurabilityTests : IDisposable
                 {
                     GroupId = "g-crash", Topics = [new() { Name = "crash-offsets", PartitionIndexes = [0] }],
                 }, 7);
-                if (r.ErrorCode == (short)Protocol.ErrorCode.CoordinatorLoadInProgress && DateTime.UtcNow < until) { await Task.Delay(50); continue; }
-                Assert.Equal(0, r.ErrorCode);
+                if (r.ErrorCode == Protocol.ErrorCode.CoordinatorLoadInProgress && DateTime.UtcNow < until) { await Task.Delay(50); continue; }
+                Assert.Equal(ErrorCode.None, r.ErrorCode);
                 p = r.Topics[0].Partitions[0];
                 break;
             }

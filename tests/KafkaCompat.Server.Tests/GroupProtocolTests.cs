@@ -53,7 +53,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
     internal static JoinGroupResponse JoinFully(RawClient c, string group, int sessionMs = 10000, string topic = "t")
     {
         var first = Join(c, group, sessionMs: sessionMs, topic: topic);
-        Assert.Equal((short)ErrorCode.MemberIdRequired, first.ErrorCode);
+        Assert.Equal(ErrorCode.MemberIdRequired, first.ErrorCode);
         return Join(c, group, first.MemberId, sessionMs: sessionMs, topic: topic);
     }
 
@@ -74,7 +74,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
             Assignments = assignments.Select(a => new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = a.Member, Assignment = a.Assignment }).ToList(),
         }, 5);
 
-    internal static short Heartbeat(RawClient c, string group, int generation, string memberId, string? instance = null) =>
+    internal static ErrorCode Heartbeat(RawClient c, string group, int generation, string memberId, string? instance = null) =>
         c.Call<HeartbeatRequest, HeartbeatResponse>(new HeartbeatRequest { GroupId = group, GenerationId = generation, MemberId = memberId, GroupInstanceId = instance }, 4).ErrorCode;
 
     internal static OffsetCommitResponse Commit(RawClient c, string group, int generation, string memberId, string topic, int partition, long offset,
@@ -94,7 +94,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
             GroupId = group,
             Topics = [new() { Name = topic, PartitionIndexes = [partition] }],
         }, 7);
-        Assert.Equal(0, r.ErrorCode);
+        Assert.Equal(ErrorCode.None, r.ErrorCode);
         return r.Topics.Single().Partitions.Single();
     }
 
@@ -120,7 +120,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         {
             Topics = [new() { Name = name, NumPartitions = partitions, ReplicationFactor = 1 }],
         }, 5);
-        Assert.Equal(0, r.Topics[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, r.Topics[0].ErrorCode);
     }
 
     [Theory]
@@ -135,11 +135,11 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         if (version >= 4)
         {
             Assert.Equal(["g1", "g2"], r.Coordinators.Select(x => x.Key));
-            Assert.All(r.Coordinators, x => { Assert.Equal(0, x.ErrorCode); Assert.Equal(_b.Broker.NodeId, x.NodeId); Assert.Equal(_b.Port, x.Port); Assert.Equal("127.0.0.1", x.Host); });
+            Assert.All(r.Coordinators, x => { Assert.Equal(ErrorCode.None, x.ErrorCode); Assert.Equal(_b.Broker.NodeId, x.NodeId); Assert.Equal(_b.Port, x.Port); Assert.Equal("127.0.0.1", x.Host); });
         }
         else
         {
-            Assert.Equal(0, r.ErrorCode);
+            Assert.Equal(ErrorCode.None, r.ErrorCode);
             Assert.Equal(_b.Broker.NodeId, r.NodeId);
             Assert.Equal(_b.Port, r.Port);
         }
@@ -149,9 +149,9 @@ public sealed class GroupProtocolTests : IAsyncLifetime
     public void FindCoordinatorForTransactionsAndUnknownKeyType()
     {
         using var c = Client();
-        Assert.Equal(0, c.Call<FindCoordinatorRequest, FindCoordinatorResponse>(new FindCoordinatorRequest { Key = "tx", KeyType = 1 }, 3).ErrorCode);
+        Assert.Equal(ErrorCode.None, c.Call<FindCoordinatorRequest, FindCoordinatorResponse>(new FindCoordinatorRequest { Key = "tx", KeyType = 1 }, 3).ErrorCode);
         var bad = c.Call<FindCoordinatorRequest, FindCoordinatorResponse>(new FindCoordinatorRequest { CoordinatorKeys = ["x"], KeyType = 5 }, 4);
-        Assert.Equal((short)ErrorCode.InvalidRequest, bad.Coordinators[0].ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRequest, bad.Coordinators[0].ErrorCode);
     }
 
     [Fact]
@@ -160,10 +160,10 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         using var c = Client();
         // v4+: an unknown member first gets an id
         var first = Join(c, "g-basic");
-        Assert.Equal((short)ErrorCode.MemberIdRequired, first.ErrorCode);
+        Assert.Equal(ErrorCode.MemberIdRequired, first.ErrorCode);
         Assert.StartsWith("raw-test-", first.MemberId);
         var joined = Join(c, "g-basic", first.MemberId);
-        Assert.Equal(0, joined.ErrorCode);
+        Assert.Equal(ErrorCode.None, joined.ErrorCode);
         Assert.Equal(1, joined.GenerationId);
         Assert.Equal(joined.MemberId, joined.Leader);
         Assert.Equal("range", joined.ProtocolName);
@@ -171,20 +171,20 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         Assert.Single(joined.Members);
 
         // before SyncGroup: CompletingRebalance; a commit is refused with REBALANCE_IN_PROGRESS
-        Assert.Equal((short)ErrorCode.RebalanceInProgress, Commit(c, "g-basic", 1, joined.MemberId, "t", 0, 5).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.RebalanceInProgress, Commit(c, "g-basic", 1, joined.MemberId, "t", 0, 5).Topics[0].Partitions[0].ErrorCode);
         Assert.Equal("CompletingRebalance", Describe(c, "g-basic").GroupState);
 
         var sync = Sync(c, "g-basic", 1, joined.MemberId, null, (joined.MemberId, [1, 2, 3]));
-        Assert.Equal(0, sync.ErrorCode);
+        Assert.Equal(ErrorCode.None, sync.ErrorCode);
         Assert.Equal(new byte[] { 1, 2, 3 }, sync.Assignment.ToArray());
         Assert.Equal("range", sync.ProtocolName);
 
-        Assert.Equal(0, Heartbeat(c, "g-basic", 1, joined.MemberId));
-        Assert.Equal((short)ErrorCode.IllegalGeneration, Heartbeat(c, "g-basic", 0, joined.MemberId));
-        Assert.Equal((short)ErrorCode.UnknownMemberId, Heartbeat(c, "g-basic", 1, "nobody"));
-        Assert.Equal((short)ErrorCode.UnknownMemberId, Heartbeat(c, "no-such-group", 1, "nobody"));
-        Assert.Equal((short)ErrorCode.IllegalGeneration, Sync(c, "g-basic", 7, joined.MemberId).ErrorCode);
-        Assert.Equal((short)ErrorCode.UnknownMemberId, Sync(c, "g-basic", 1, "nobody").ErrorCode);
+        Assert.Equal(ErrorCode.None, Heartbeat(c, "g-basic", 1, joined.MemberId));
+        Assert.Equal(ErrorCode.IllegalGeneration, Heartbeat(c, "g-basic", 0, joined.MemberId));
+        Assert.Equal(ErrorCode.UnknownMemberId, Heartbeat(c, "g-basic", 1, "nobody"));
+        Assert.Equal(ErrorCode.UnknownMemberId, Heartbeat(c, "no-such-group", 1, "nobody"));
+        Assert.Equal(ErrorCode.IllegalGeneration, Sync(c, "g-basic", 7, joined.MemberId).ErrorCode);
+        Assert.Equal(ErrorCode.UnknownMemberId, Sync(c, "g-basic", 1, "nobody").ErrorCode);
 
         var described = Describe(c, "g-basic");
         Assert.Equal("Stable", described.GroupState);
@@ -196,11 +196,11 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         Assert.Equal(Subscription("t"), m.MemberMetadata.ToArray());
 
         // a commit with the right generation and member
-        Assert.Equal(0, Commit(c, "g-basic", 1, joined.MemberId, "t", 0, 42).Topics[0].Partitions[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.IllegalGeneration, Commit(c, "g-basic", 3, joined.MemberId, "t", 0, 43).Topics[0].Partitions[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.UnknownMemberId, Commit(c, "g-basic", 1, "nobody", "t", 0, 43).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Commit(c, "g-basic", 1, joined.MemberId, "t", 0, 42).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.IllegalGeneration, Commit(c, "g-basic", 3, joined.MemberId, "t", 0, 43).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.UnknownMemberId, Commit(c, "g-basic", 1, "nobody", "t", 0, 43).Topics[0].Partitions[0].ErrorCode);
         // generation -1 is only for groups without members
-        Assert.Equal((short)ErrorCode.UnknownMemberId, Commit(c, "g-basic", -1, "", "t", 0, 43).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.UnknownMemberId, Commit(c, "g-basic", -1, "", "t", 0, 43).Topics[0].Partitions[0].ErrorCode);
         Assert.Equal(42, FetchOffset(c, "g-basic", "t", 0).CommittedOffset);
     }
 
@@ -208,17 +208,17 @@ public sealed class GroupProtocolTests : IAsyncLifetime
     public void JoinRejectsBadInput()
     {
         using var c = Client();
-        Assert.Equal((short)ErrorCode.InvalidGroupId, Join(c, "").ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidSessionTimeout, Join(c, "g-bad", sessionMs: 100).ErrorCode);
-        Assert.Equal((short)ErrorCode.InvalidSessionTimeout, Join(c, "g-bad", sessionMs: 2_000_000).ErrorCode);
-        Assert.Equal((short)ErrorCode.UnknownMemberId, Join(c, "g-never-existed", "some-member").ErrorCode);
+        Assert.Equal(ErrorCode.InvalidGroupId, Join(c, "").ErrorCode);
+        Assert.Equal(ErrorCode.InvalidSessionTimeout, Join(c, "g-bad", sessionMs: 100).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidSessionTimeout, Join(c, "g-bad", sessionMs: 2_000_000).ErrorCode);
+        Assert.Equal(ErrorCode.UnknownMemberId, Join(c, "g-never-existed", "some-member").ErrorCode);
         // v3 and older join directly
         var old = Join(c, "g-bad", version: 3);
-        Assert.Equal(0, old.ErrorCode);
+        Assert.Equal(ErrorCode.None, old.ErrorCode);
         // another protocol type, or no protocol in common: INCONSISTENT_GROUP_PROTOCOL
         using var c2 = Client();
-        Assert.Equal((short)ErrorCode.InconsistentGroupProtocol, Join(c2, "g-bad", version: 3, protocolType: "connect").ErrorCode);
-        Assert.Equal((short)ErrorCode.InconsistentGroupProtocol, Join(c2, "g-bad", version: 3, protocol: "roundrobin").ErrorCode);
+        Assert.Equal(ErrorCode.InconsistentGroupProtocol, Join(c2, "g-bad", version: 3, protocolType: "connect").ErrorCode);
+        Assert.Equal(ErrorCode.InconsistentGroupProtocol, Join(c2, "g-bad", version: 3, protocol: "roundrobin").ErrorCode);
     }
 
     [Fact]
@@ -231,10 +231,10 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         var join1 = Task.Run(() => Join(c1, "g-mixed", id1));
         await Task.Delay(100);
         // both were pending while the group had no members; the second comes back with a protocol the first lacks
-        Assert.Equal((short)ErrorCode.InconsistentGroupProtocol, Join(c2, "g-mixed", id2, protocol: "roundrobin", sessionMs: 600).ErrorCode);
+        Assert.Equal(ErrorCode.InconsistentGroupProtocol, Join(c2, "g-mixed", id2, protocol: "roundrobin", sessionMs: 600).ErrorCode);
         // its pending id expires after its session timeout and the first member's join completes on its own
         var r1 = await join1;
-        Assert.Equal(0, r1.ErrorCode);
+        Assert.Equal(ErrorCode.None, r1.ErrorCode);
         Assert.Equal("range", r1.ProtocolName);
         Assert.Single(r1.Members);
     }
@@ -245,23 +245,23 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         using var c1 = Client();
         using var c2 = Client();
         var m1 = JoinFully(c1, "g-two");
-        Assert.Equal(0, Sync(c1, "g-two", m1.GenerationId, m1.MemberId, null, (m1.MemberId, [1])).ErrorCode);
+        Assert.Equal(ErrorCode.None, Sync(c1, "g-two", m1.GenerationId, m1.MemberId, null, (m1.MemberId, [1])).ErrorCode);
 
         var first2 = Join(c2, "g-two");
         var join2 = Task.Run(() => Join(c2, "g-two", first2.MemberId));
         // the existing member learns of the rebalance through its heartbeat
-        short hb;
+        ErrorCode hb;
         var until = DateTime.UtcNow.AddSeconds(10);
         do { hb = Heartbeat(c1, "g-two", m1.GenerationId, m1.MemberId); } while (hb == 0 && DateTime.UtcNow < until);
-        Assert.Equal((short)ErrorCode.RebalanceInProgress, hb);
+        Assert.Equal(ErrorCode.RebalanceInProgress, hb);
         Assert.Equal("PreparingRebalance", Describe(c1, "g-two").GroupState);
         // commits of the old generation still go through while the group prepares to rebalance (revocation commits)
-        Assert.Equal(0, Commit(c1, "g-two", m1.GenerationId, m1.MemberId, "t", 0, 1).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Commit(c1, "g-two", m1.GenerationId, m1.MemberId, "t", 0, 1).Topics[0].Partitions[0].ErrorCode);
 
         var rejoin1 = Join(c1, "g-two", m1.MemberId);
         var r2 = await join2;
-        Assert.Equal(0, rejoin1.ErrorCode);
-        Assert.Equal(0, r2.ErrorCode);
+        Assert.Equal(ErrorCode.None, rejoin1.ErrorCode);
+        Assert.Equal(ErrorCode.None, r2.ErrorCode);
         Assert.Equal(2, rejoin1.GenerationId);
         Assert.Equal(2, r2.GenerationId);
         Assert.Equal(m1.MemberId, rejoin1.Leader);
@@ -278,12 +278,12 @@ public sealed class GroupProtocolTests : IAsyncLifetime
 
         // a leave rebalances; the remaining member rejoins alone
         var leave = c2.Call<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest { GroupId = "g-two", MemberId = r2.MemberId }, 2);
-        Assert.Equal(0, leave.ErrorCode);
-        Assert.Equal((short)ErrorCode.RebalanceInProgress, Heartbeat(c1, "g-two", 2, m1.MemberId));
+        Assert.Equal(ErrorCode.None, leave.ErrorCode);
+        Assert.Equal(ErrorCode.RebalanceInProgress, Heartbeat(c1, "g-two", 2, m1.MemberId));
         var alone = Join(c1, "g-two", m1.MemberId);
         Assert.Equal(3, alone.GenerationId);
         Assert.Single(alone.Members);
-        Assert.Equal((short)ErrorCode.UnknownMemberId,
+        Assert.Equal(ErrorCode.UnknownMemberId,
             c2.Call<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest { GroupId = "g-two", MemberId = r2.MemberId }, 2).ErrorCode);
     }
 
@@ -301,8 +301,8 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         var a = c1.Call<JoinGroupRequest, JoinGroupResponse>(Req("", ("roundrobin", "t"), ("range", "t")), 3);
         Assert.Equal("roundrobin", a.ProtocolName);
         // SyncGroup v5 naming another protocol than the group's is refused
-        Assert.Equal((short)ErrorCode.InconsistentGroupProtocol, Sync(c1, "g-vote", a.GenerationId, a.MemberId, null, (a.MemberId, [1])).ErrorCode);
-        Assert.Equal(0, SyncAs(c1, "roundrobin", "g-vote", a.GenerationId, a.MemberId, null, (a.MemberId, [1])).ErrorCode);
+        Assert.Equal(ErrorCode.InconsistentGroupProtocol, Sync(c1, "g-vote", a.GenerationId, a.MemberId, null, (a.MemberId, [1])).ErrorCode);
+        Assert.Equal(ErrorCode.None, SyncAs(c1, "roundrobin", "g-vote", a.GenerationId, a.MemberId, null, (a.MemberId, [1])).ErrorCode);
         var bJoin = Task.Run(() => c2.Call<JoinGroupRequest, JoinGroupResponse>(Req("", ("range", "t")), 3));
         var until = DateTime.UtcNow.AddSeconds(10);
         while (Heartbeat(c1, "g-vote", a.GenerationId, a.MemberId) == 0 && DateTime.UtcNow < until) await Task.Delay(20);
@@ -314,15 +314,15 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         var leader = a2.Leader == a2.MemberId ? (c1, a2) : (c2, b);
         var follower = leader.Item2 == a2 ? (c2, b) : (c1, a2);
         var followerSync = Task.Run(() => Sync(follower.Item1, "g-vote", b.GenerationId, follower.Item2.MemberId));
-        Assert.Equal(0, Sync(leader.Item1, "g-vote", b.GenerationId, leader.Item2.MemberId, null, (a2.MemberId, [1]), (b.MemberId, [2])).ErrorCode);
-        Assert.Equal(0, (await followerSync).ErrorCode);
+        Assert.Equal(ErrorCode.None, Sync(leader.Item1, "g-vote", b.GenerationId, leader.Item2.MemberId, null, (a2.MemberId, [1]), (b.MemberId, [2])).ErrorCode);
+        Assert.Equal(ErrorCode.None, (await followerSync).ErrorCode);
         Assert.Equal("Stable", Describe(c1, "g-vote").GroupState);
 
         // the follower subscribes to another topic: its join (different metadata) starts a rebalance
         var changed = Task.Run(() => follower.Item1.Call<JoinGroupRequest, JoinGroupResponse>(Req(follower.Item2.MemberId, ("range", "other")), 3));
         until = DateTime.UtcNow.AddSeconds(10);
         while (Heartbeat(leader.Item1, "g-vote", b.GenerationId, leader.Item2.MemberId) == 0 && DateTime.UtcNow < until) await Task.Delay(20);
-        Assert.Equal((short)ErrorCode.RebalanceInProgress, Heartbeat(leader.Item1, "g-vote", b.GenerationId, leader.Item2.MemberId));
+        Assert.Equal(ErrorCode.RebalanceInProgress, Heartbeat(leader.Item1, "g-vote", b.GenerationId, leader.Item2.MemberId));
         var leaderAgain = leader.Item1.Call<JoinGroupRequest, JoinGroupResponse>(
             leader.Item2 == a2 ? Req(a2.MemberId, ("roundrobin", "t"), ("range", "t")) : Req(b.MemberId, ("range", "t")), 3);
         Assert.Equal(b.GenerationId + 1, leaderAgain.GenerationId);
@@ -335,9 +335,9 @@ public sealed class GroupProtocolTests : IAsyncLifetime
     {
         using var c = Client();
         var m = JoinFully(c, "g-expire", sessionMs: 600);
-        Assert.Equal(0, Sync(c, "g-expire", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
+        Assert.Equal(ErrorCode.None, Sync(c, "g-expire", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
         // with a committed offset the empty group stays (without one the retention check would remove it)
-        Assert.Equal(0, Commit(c, "g-expire", m.GenerationId, m.MemberId, "t", 0, 3).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Commit(c, "g-expire", m.GenerationId, m.MemberId, "t", 0, 3).Topics[0].Partitions[0].ErrorCode);
         var until = DateTime.UtcNow.AddSeconds(15);
         string state;
         do
@@ -346,7 +346,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
             state = Describe(c, "g-expire").GroupState;
         } while (state != "Empty" && DateTime.UtcNow < until);
         Assert.Equal("Empty", state);
-        Assert.Equal((short)ErrorCode.UnknownMemberId, Heartbeat(c, "g-expire", m.GenerationId, m.MemberId));
+        Assert.Equal(ErrorCode.UnknownMemberId, Heartbeat(c, "g-expire", m.GenerationId, m.MemberId));
         Assert.Empty(Describe(c, "g-expire").Members);
     }
 
@@ -356,13 +356,13 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         using var c = Client();
         // a static member joins without MEMBER_ID_REQUIRED
         var a = Join(c, "g-static", instance: "inst-a");
-        Assert.Equal(0, a.ErrorCode);
-        Assert.Equal(0, Sync(c, "g-static", a.GenerationId, a.MemberId, "inst-a", (a.MemberId, [7])).ErrorCode);
+        Assert.Equal(ErrorCode.None, a.ErrorCode);
+        Assert.Equal(ErrorCode.None, Sync(c, "g-static", a.GenerationId, a.MemberId, "inst-a", (a.MemberId, [7])).ErrorCode);
         Assert.Equal("Stable", Describe(c, "g-static").GroupState);
 
         // the same instance comes back with no member id: new id, same generation, no rebalance, leader told to skip assignment
         var again = Join(c, "g-static", instance: "inst-a", version: 9);
-        Assert.Equal(0, again.ErrorCode);
+        Assert.Equal(ErrorCode.None, again.ErrorCode);
         Assert.NotEqual(a.MemberId, again.MemberId);
         Assert.Equal(a.GenerationId, again.GenerationId);
         Assert.True(again.SkipAssignment);
@@ -372,25 +372,25 @@ public sealed class GroupProtocolTests : IAsyncLifetime
 
         // before v9 the returning static leader is named by its old id and gets no members, so it assigns nothing
         var v5 = Join(c, "g-static", instance: "inst-a", version: 5);
-        Assert.Equal(0, v5.ErrorCode);
+        Assert.Equal(ErrorCode.None, v5.ErrorCode);
         Assert.Equal(again.MemberId, v5.Leader);
         Assert.NotEqual(v5.MemberId, v5.Leader);
         Assert.Empty(v5.Members);
         Assert.Equal(new byte[] { 7 }, Sync(c, "g-static", v5.GenerationId, v5.MemberId, "inst-a").Assignment.ToArray());
-        Assert.Equal((short)ErrorCode.FencedInstanceId, Heartbeat(c, "g-static", again.GenerationId, again.MemberId, "inst-a"));
+        Assert.Equal(ErrorCode.FencedInstanceId, Heartbeat(c, "g-static", again.GenerationId, again.MemberId, "inst-a"));
         again = v5;
 
         // the old incarnation is fenced everywhere
-        Assert.Equal((short)ErrorCode.FencedInstanceId, Heartbeat(c, "g-static", a.GenerationId, a.MemberId, "inst-a"));
-        Assert.Equal((short)ErrorCode.FencedInstanceId, Sync(c, "g-static", a.GenerationId, a.MemberId, "inst-a").ErrorCode);
-        Assert.Equal((short)ErrorCode.FencedInstanceId, Join(c, "g-static", a.MemberId, instance: "inst-a").ErrorCode);
+        Assert.Equal(ErrorCode.FencedInstanceId, Heartbeat(c, "g-static", a.GenerationId, a.MemberId, "inst-a"));
+        Assert.Equal(ErrorCode.FencedInstanceId, Sync(c, "g-static", a.GenerationId, a.MemberId, "inst-a").ErrorCode);
+        Assert.Equal(ErrorCode.FencedInstanceId, Join(c, "g-static", a.MemberId, instance: "inst-a").ErrorCode);
         var commit = c.Call<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest
         {
             GroupId = "g-static", GenerationIdOrMemberEpoch = a.GenerationId, MemberId = a.MemberId, GroupInstanceId = "inst-a",
             Topics = [new() { Name = "t", Partitions = [new() { PartitionIndex = 0, CommittedOffset = 1 }] }],
         }, 7);
-        Assert.Equal((short)ErrorCode.FencedInstanceId, commit.Topics[0].Partitions[0].ErrorCode);
-        Assert.Equal(0, Heartbeat(c, "g-static", again.GenerationId, again.MemberId, "inst-a"));
+        Assert.Equal(ErrorCode.FencedInstanceId, commit.Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Heartbeat(c, "g-static", again.GenerationId, again.MemberId, "inst-a"));
 
         // batched leave by instance id (v3+), with a per-member answer
         var leave = c.Call<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest
@@ -398,8 +398,8 @@ public sealed class GroupProtocolTests : IAsyncLifetime
             GroupId = "g-static",
             Members = [new() { MemberId = "", GroupInstanceId = "inst-a", Reason = "bye" }, new() { MemberId = "", GroupInstanceId = "inst-unknown" }],
         }, 5);
-        Assert.Equal(0, leave.ErrorCode);
-        Assert.Equal([(short)0, (short)ErrorCode.UnknownMemberId], leave.Members.Select(x => x.ErrorCode));
+        Assert.Equal(ErrorCode.None, leave.ErrorCode);
+        Assert.Equal([(short)0, ErrorCode.UnknownMemberId], leave.Members.Select(x => x.ErrorCode));
         Assert.Equal("Empty", Describe(c, "g-static").GroupState);
     }
 
@@ -410,23 +410,23 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         CreateTopic(c, "offs", 2);
         // a group that does not use group management commits with generation -1
         var ok = Commit(c, "g-simple", -1, "", "offs", 1, 100, metadata: "hello", epoch: 3);
-        Assert.Equal(0, ok.Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, ok.Topics[0].Partitions[0].ErrorCode);
         var fetched = FetchOffset(c, "g-simple", "offs", 1);
         Assert.Equal(100, fetched.CommittedOffset);
         Assert.Equal(3, fetched.CommittedLeaderEpoch);
         Assert.Equal("hello", fetched.Metadata);
         var none = FetchOffset(c, "g-simple", "offs", 0);
         Assert.Equal(-1, none.CommittedOffset);
-        Assert.Equal(0, none.ErrorCode);
+        Assert.Equal(ErrorCode.None, none.ErrorCode);
 
-        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Commit(c, "g-simple", -1, "", "no-such-topic", 0, 1).Topics[0].Partitions[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Commit(c, "g-simple", -1, "", "offs", 9, 1).Topics[0].Partitions[0].ErrorCode);
-        Assert.Equal((short)ErrorCode.OffsetMetadataTooLarge, Commit(c, "g-simple", -1, "", "offs", 0, 1, metadata: new string('x', 5000)).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, Commit(c, "g-simple", -1, "", "no-such-topic", 0, 1).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, Commit(c, "g-simple", -1, "", "offs", 9, 1).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.OffsetMetadataTooLarge, Commit(c, "g-simple", -1, "", "offs", 0, 1, metadata: new string('x', 5000)).Topics[0].Partitions[0].ErrorCode);
         // a positive generation for a group that does not exist
-        Assert.Equal((short)ErrorCode.IllegalGeneration, Commit(c, "g-ghost", 5, "m", "offs", 0, 1).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.IllegalGeneration, Commit(c, "g-ghost", 5, "m", "offs", 0, 1).Topics[0].Partitions[0].ErrorCode);
 
         // v0 and v1 commits, null topics (all offsets) from v2, several groups at once from v8
-        Assert.Equal(0, Commit(c, "g-old", -1, "", "offs", 0, 7, version: 0).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Commit(c, "g-old", -1, "", "offs", 0, 7, version: 0).Topics[0].Partitions[0].ErrorCode);
         var all = c.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest { GroupId = "g-simple", Topics = null }, 3);
         Assert.Equal(100, all.Topics.Single().Partitions.Single().CommittedOffset);
         var multi = c.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest
@@ -442,10 +442,10 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         {
             GroupId = "g-simple", Topics = [new() { Name = "offs", Partitions = [new() { PartitionIndex = 1 }] }],
         }, 0);
-        Assert.Equal(0, del.ErrorCode);
-        Assert.Equal(0, del.Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, del.ErrorCode);
+        Assert.Equal(ErrorCode.None, del.Topics[0].Partitions[0].ErrorCode);
         Assert.Equal(-1, FetchOffset(c, "g-simple", "offs", 1).CommittedOffset);
-        Assert.Equal((short)ErrorCode.GroupIdNotFound, c.Call<OffsetDeleteRequest, OffsetDeleteResponse>(new OffsetDeleteRequest { GroupId = "g-none", Topics = [] }, 0).ErrorCode);
+        Assert.Equal(ErrorCode.GroupIdNotFound, c.Call<OffsetDeleteRequest, OffsetDeleteResponse>(new OffsetDeleteRequest { GroupId = "g-none", Topics = [] }, 0).ErrorCode);
     }
 
     [Fact]
@@ -457,7 +457,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
             GroupId = "g-retention-time", GenerationIdOrMemberEpoch = -1, MemberId = "", RetentionTimeMs = 1500,
             Topics = [new() { Name = "t", Partitions = [new() { PartitionIndex = 0, CommittedOffset = 5 }] }],
         }, 2);
-        Assert.Equal(0, r.Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, r.Topics[0].Partitions[0].ErrorCode);
         // the broker default (7 days) would keep it; the explicit retention time does not
         Assert.Equal(5, GroupProtocolTests.FetchOffset(c, "g-retention-time", "t", 0).CommittedOffset);
         Assert.Equal(-1, await AwaitOffset(c, "g-retention-time", "t", 0, -1));
@@ -468,9 +468,9 @@ public sealed class GroupProtocolTests : IAsyncLifetime
     {
         using var c = Client();
         CreateTopic(c, "gone", 1);
-        Assert.Equal(0, Commit(c, "g-gone", -1, "", "gone", 0, 9).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Commit(c, "g-gone", -1, "", "gone", 0, 9).Topics[0].Partitions[0].ErrorCode);
         var del = c.Call<DeleteTopicsRequest, DeleteTopicsResponse>(new DeleteTopicsRequest { TopicNames = ["gone"], TimeoutMs = 1000 }, 4);
-        Assert.Equal(0, del.Responses[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, del.Responses[0].ErrorCode);
         CreateTopic(c, "gone", 1);
         // a recreated topic starts without the old topic's offsets (auto.offset.reset applies)
         Assert.Equal(-1, FetchOffset(c, "g-gone", "gone", 0).CommittedOffset);
@@ -483,17 +483,17 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         CreateTopic(c, "subscribed", 1);
         CreateTopic(c, "other", 1);
         var m = JoinFully(c, "g-od", topic: "subscribed");
-        Assert.Equal(0, Sync(c, "g-od", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
-        Assert.Equal(0, Commit(c, "g-od", m.GenerationId, m.MemberId, "subscribed", 0, 5).Topics[0].Partitions[0].ErrorCode);
-        Assert.Equal(0, Commit(c, "g-od", m.GenerationId, m.MemberId, "other", 0, 5).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Sync(c, "g-od", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
+        Assert.Equal(ErrorCode.None, Commit(c, "g-od", m.GenerationId, m.MemberId, "subscribed", 0, 5).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Commit(c, "g-od", m.GenerationId, m.MemberId, "other", 0, 5).Topics[0].Partitions[0].ErrorCode);
         var del = c.Call<OffsetDeleteRequest, OffsetDeleteResponse>(new OffsetDeleteRequest
         {
             GroupId = "g-od",
             Topics = [new() { Name = "subscribed", Partitions = [new() { PartitionIndex = 0 }] }, new() { Name = "other", Partitions = [new() { PartitionIndex = 0 }] }],
         }, 0);
-        Assert.Equal(0, del.ErrorCode);
-        Assert.Equal((short)ErrorCode.GroupSubscribedToTopic, del.Topics.Single(t => t.Name == "subscribed").Partitions[0].ErrorCode);
-        Assert.Equal(0, del.Topics.Single(t => t.Name == "other").Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, del.ErrorCode);
+        Assert.Equal(ErrorCode.GroupSubscribedToTopic, del.Topics.Single(t => t.Name == "subscribed").Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, del.Topics.Single(t => t.Name == "other").Partitions[0].ErrorCode);
         Assert.Equal(5, FetchOffset(c, "g-od", "subscribed", 0).CommittedOffset);
         Assert.Equal(-1, FetchOffset(c, "g-od", "other", 0).CommittedOffset);
     }
@@ -504,11 +504,11 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         using var c = Client();
         CreateTopic(c, "ldd", 1);
         var m = JoinFully(c, "g-active");
-        Assert.Equal(0, Sync(c, "g-active", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
-        Assert.Equal(0, Commit(c, "g-idle", -1, "", "ldd", 0, 1).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Sync(c, "g-active", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
+        Assert.Equal(ErrorCode.None, Commit(c, "g-idle", -1, "", "ldd", 0, 1).Topics[0].Partitions[0].ErrorCode);
 
         var all = c.Call<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), 5);
-        Assert.Equal(0, all.ErrorCode);
+        Assert.Equal(ErrorCode.None, all.ErrorCode);
         var active = all.Groups.Single(g => g.GroupId == "g-active");
         Assert.Equal("consumer", active.ProtocolType);
         Assert.Equal("Stable", active.GroupState);
@@ -522,14 +522,14 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         Assert.Contains(c.Call<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), 0).Groups, g => g.GroupId == "g-idle");
 
         var unknown = Describe(c, "g-unknown");
-        Assert.Equal(0, unknown.ErrorCode);
+        Assert.Equal(ErrorCode.None, unknown.ErrorCode);
         Assert.Equal("Dead", unknown.GroupState);
         var withOps = c.Call<DescribeGroupsRequest, DescribeGroupsResponse>(new DescribeGroupsRequest { Groups = ["g-active"], IncludeAuthorizedOperations = true }, 3).Groups[0];
         Assert.NotEqual(int.MinValue, withOps.AuthorizedOperations);
         Assert.Equal(int.MinValue, Describe(c, "g-active").AuthorizedOperations);
 
         var del = c.Call<DeleteGroupsRequest, DeleteGroupsResponse>(new DeleteGroupsRequest { GroupsNames = ["g-active", "g-idle", "g-unknown"] }, 2);
-        Assert.Equal([(short)ErrorCode.NonEmptyGroup, (short)0, (short)ErrorCode.GroupIdNotFound], del.Results.Select(r => r.ErrorCode));
+        Assert.Equal([ErrorCode.NonEmptyGroup, (short)0, ErrorCode.GroupIdNotFound], del.Results.Select(r => r.ErrorCode));
         Assert.Equal(-1, FetchOffset(c, "g-idle", "ldd", 0).CommittedOffset);
         Assert.DoesNotContain(c.Call<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), 5).Groups, g => g.GroupId == "g-idle");
     }
@@ -540,7 +540,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         using var c = Client();
         CreateTopic(c, "t-internal", 1);
         // the first commit creates __consumer_offsets
-        Assert.Equal(0, Commit(c, "g-internal", -1, "", "t-internal", 0, 1).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, Commit(c, "g-internal", -1, "", "t-internal", 0, 1).Topics[0].Partitions[0].ErrorCode);
         var b = new KafkaCompat.Records.RecordBatchBuilder();
         b.Add("k"u8, "v"u8, 1);
         var r = c.Call<ProduceRequest, ProduceResponse>(new ProduceRequest
@@ -548,7 +548,7 @@ public sealed class GroupProtocolTests : IAsyncLifetime
             Acks = 1, TimeoutMs = 1000,
             TopicData = [new() { Name = "__consumer_offsets", PartitionData = [new() { Index = 0, Records = b.Build() }] }],
         }, 9);
-        Assert.Equal((short)ErrorCode.InvalidTopicException, r.Responses[0].PartitionResponses[0].ErrorCode);
+        Assert.Equal(ErrorCode.InvalidTopicException, r.Responses[0].PartitionResponses[0].ErrorCode);
     }
 }
 
@@ -568,22 +568,22 @@ public sealed class GroupCoordinatorLifecycleTests
         try
         {
             using var c = new RawClient(server.LocalEndPoint!.Port);
-            Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, GroupProtocolTests.Join(c, "g-load").ErrorCode);
+            Assert.Equal(ErrorCode.CoordinatorLoadInProgress, GroupProtocolTests.Join(c, "g-load").ErrorCode);
             // like Kafka: heartbeats are accepted blindly and SyncGroup says REBALANCE_IN_PROGRESS while loading
-            Assert.Equal(0, GroupProtocolTests.Heartbeat(c, "g-load", 1, "m"));
-            Assert.Equal((short)ErrorCode.RebalanceInProgress, GroupProtocolTests.Sync(c, "g-load", 1, "m").ErrorCode);
-            Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, GroupProtocolTests.Commit(c, "g-load", -1, "", "t", 0, 1).Topics[0].Partitions[0].ErrorCode);
+            Assert.Equal(ErrorCode.None, GroupProtocolTests.Heartbeat(c, "g-load", 1, "m"));
+            Assert.Equal(ErrorCode.RebalanceInProgress, GroupProtocolTests.Sync(c, "g-load", 1, "m").ErrorCode);
+            Assert.Equal(ErrorCode.CoordinatorLoadInProgress, GroupProtocolTests.Commit(c, "g-load", -1, "", "t", 0, 1).Topics[0].Partitions[0].ErrorCode);
             var fetch = c.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest { GroupId = "g-load", Topics = null }, 7);
-            Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, fetch.ErrorCode);
+            Assert.Equal(ErrorCode.CoordinatorLoadInProgress, fetch.ErrorCode);
             var fetchV1 = c.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest { GroupId = "g-load", Topics = [new() { Name = "t", PartitionIndexes = [0] }] }, 1);
-            Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, fetchV1.Topics[0].Partitions[0].ErrorCode);
-            Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, c.Call<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), 4).ErrorCode);
+            Assert.Equal(ErrorCode.CoordinatorLoadInProgress, fetchV1.Topics[0].Partitions[0].ErrorCode);
+            Assert.Equal(ErrorCode.CoordinatorLoadInProgress, c.Call<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), 4).ErrorCode);
             // FindCoordinator still answers: the coordinator is known, only not ready
-            Assert.Equal(0, c.Call<FindCoordinatorRequest, FindCoordinatorResponse>(new FindCoordinatorRequest { Key = "g-load" }, 3).ErrorCode);
+            Assert.Equal(ErrorCode.None, c.Call<FindCoordinatorRequest, FindCoordinatorResponse>(new FindCoordinatorRequest { Key = "g-load" }, 3).ErrorCode);
 
             gate.SetResult();
             await broker.Groups.WaitLoadedAsync();
-            Assert.Equal((short)ErrorCode.MemberIdRequired, GroupProtocolTests.Join(c, "g-load").ErrorCode);
+            Assert.Equal(ErrorCode.MemberIdRequired, GroupProtocolTests.Join(c, "g-load").ErrorCode);
         }
         finally
         {
@@ -603,15 +603,15 @@ public sealed class GroupCoordinatorLifecycleTests
             using var c1 = new RawClient(b.Port);
             using var c2 = new RawClient(b.Port);
             var m1 = GroupProtocolTests.JoinFully(c1, "g-stop");
-            Assert.Equal(0, GroupProtocolTests.Sync(c1, "g-stop", m1.GenerationId, m1.MemberId, null, (m1.MemberId, [1])).ErrorCode);
+            Assert.Equal(ErrorCode.None, GroupProtocolTests.Sync(c1, "g-stop", m1.GenerationId, m1.MemberId, null, (m1.MemberId, [1])).ErrorCode);
             var first2 = GroupProtocolTests.Join(c2, "g-stop");
             // m2's join waits for m1 to rejoin, which it never does before the coordinator stops
             var pending = Task.Run(() => GroupProtocolTests.Join(c2, "g-stop", first2.MemberId));
             await Task.Delay(300);
             Assert.False(pending.IsCompleted);
             b.Broker.Groups.Dispose();
-            Assert.Equal((short)ErrorCode.NotCoordinator, (await pending).ErrorCode);
-            Assert.Equal((short)ErrorCode.NotCoordinator, GroupProtocolTests.Heartbeat(c1, "g-stop", m1.GenerationId, m1.MemberId));
+            Assert.Equal(ErrorCode.NotCoordinator, (await pending).ErrorCode);
+            Assert.Equal(ErrorCode.NotCoordinator, GroupProtocolTests.Heartbeat(c1, "g-stop", m1.GenerationId, m1.MemberId));
         }
         finally
         {
@@ -664,10 +664,10 @@ public sealed class GroupTimingTests : IAsyncLifetime
     {
         using var c = new RawClient(_b.Port);
         var m = GroupProtocolTests.Join(c, "g-retain", version: 3);
-        Assert.Equal(0, GroupProtocolTests.Sync(c, "g-retain", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
-        Assert.Equal(0, GroupProtocolTests.Commit(c, "g-retain", m.GenerationId, m.MemberId, "t", 0, 11).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Sync(c, "g-retain", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Commit(c, "g-retain", m.GenerationId, m.MemberId, "t", 0, 11).Topics[0].Partitions[0].ErrorCode);
         await Task.Delay(500); // several retention checks pass: the group is not empty, so its offsets stay
-        Assert.Equal(0, GroupProtocolTests.Heartbeat(c, "g-retain", m.GenerationId, m.MemberId));
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Heartbeat(c, "g-retain", m.GenerationId, m.MemberId));
         Assert.Equal(11, GroupProtocolTests.FetchOffset(c, "g-retain", "t", 0).CommittedOffset);
 
         c.Call<LeaveGroupRequest, LeaveGroupResponse>(new LeaveGroupRequest { GroupId = "g-retain", MemberId = m.MemberId }, 1);
@@ -682,11 +682,11 @@ public sealed class GroupTimingTests : IAsyncLifetime
         using var c = new RawClient(_b.Port);
         GroupProtocolTests.CreateTopic(c, "unsubscribed", 1);
         var m = GroupProtocolTests.Join(c, "g-kip496", version: 3); // subscribes to "t" only
-        Assert.Equal(0, GroupProtocolTests.Sync(c, "g-kip496", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
-        Assert.Equal(0, GroupProtocolTests.Commit(c, "g-kip496", m.GenerationId, m.MemberId, "t", 0, 4).Topics[0].Partitions[0].ErrorCode);
-        Assert.Equal(0, GroupProtocolTests.Commit(c, "g-kip496", m.GenerationId, m.MemberId, "unsubscribed", 0, 4).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Sync(c, "g-kip496", m.GenerationId, m.MemberId, null, (m.MemberId, [1])).ErrorCode);
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Commit(c, "g-kip496", m.GenerationId, m.MemberId, "t", 0, 4).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Commit(c, "g-kip496", m.GenerationId, m.MemberId, "unsubscribed", 0, 4).Topics[0].Partitions[0].ErrorCode);
         Assert.Equal(-1, await GroupProtocolTests.AwaitOffset(c, "g-kip496", "unsubscribed", 0, -1));
-        Assert.Equal(0, GroupProtocolTests.Heartbeat(c, "g-kip496", m.GenerationId, m.MemberId));
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Heartbeat(c, "g-kip496", m.GenerationId, m.MemberId));
         Assert.Equal(4, GroupProtocolTests.FetchOffset(c, "g-kip496", "t", 0).CommittedOffset);
     }
 
@@ -701,10 +701,10 @@ public sealed class GroupTimingTests : IAsyncLifetime
         var until = DateTime.UtcNow.AddSeconds(10);
         while (_b.Broker.Groups.Describe("g-max").Members.Count < 2 && DateTime.UtcNow < until) await Task.Delay(20);
         // two members wait in the (initially delayed) join: a third is over group.max.size=2
-        Assert.Equal((short)Protocol.ErrorCode.GroupMaxSizeReached, GroupProtocolTests.Join(c3, "g-max", version: 3).ErrorCode);
+        Assert.Equal(Protocol.ErrorCode.GroupMaxSizeReached, GroupProtocolTests.Join(c3, "g-max", version: 3).ErrorCode);
         var r1 = await j1;
         var r2 = await j2;
-        Assert.Equal((0, 0), (r1.ErrorCode, r2.ErrorCode));
+        Assert.Equal((ErrorCode.None, ErrorCode.None), (r1.ErrorCode, r2.ErrorCode));
         Assert.Equal((1, 1), (r1.GenerationId, r2.GenerationId));
         Assert.Equal(2, (r1.Leader == r1.MemberId ? r1 : r2).Members.Count);
     }

@@ -73,7 +73,7 @@ public sealed class TransactionsV2Tests : IAsyncLifetime
         _b.Broker.CreateTopic(input, 1, 1, new(), validateOnly: false);
         using var c = new RawClient(_b.Port);
         var init = c.Call<InitProducerIdRequest, InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = txnId, TransactionTimeoutMs = 60000 }, 5);
-        Assert.Equal((short)0, init.ErrorCode);
+        Assert.Equal(ErrorCode.None, init.ErrorCode);
         long pid = init.ProducerId;
         short epoch = init.ProducerEpoch;
 
@@ -85,7 +85,7 @@ public sealed class TransactionsV2Tests : IAsyncLifetime
             TransactionalId = txnId, GroupId = "tv2-group", ProducerId = pid, ProducerEpoch = epoch, GenerationId = -1, MemberId = "",
             Topics = [new() { Name = input, Partitions = [new() { PartitionIndex = 0, CommittedOffset = 17 }] }],
         }, 5);
-        Assert.Equal((short)0, commit.Topics.Single().Partitions.Single().ErrorCode);
+        Assert.Equal(ErrorCode.None, commit.Topics.Single().Partitions.Single().ErrorCode);
         var log0 = _b.Broker.Logs.Get(topic)!.Partitions[0];
         Assert.Equal(0, log0.LastStableOffset);
         var described = _b.Broker.Transactions.Describe(txnId)!;
@@ -93,7 +93,7 @@ public sealed class TransactionsV2Tests : IAsyncLifetime
         Assert.Equal(2, described.ClientTransactionVersion);
 
         var ended = End(c, txnId, pid, epoch, commit: true);
-        Assert.Equal(((short)0, pid, (short)(epoch + 1)), (ended.ErrorCode, ended.ProducerId, ended.ProducerEpoch));
+        Assert.Equal((ErrorCode.None, pid, (short)(epoch + 1)), (ended.ErrorCode, ended.ProducerId, ended.ProducerEpoch));
         Assert.Equal(log0.HighWatermark, log0.LastStableOffset);
         Assert.Equal((short)(epoch + 1), log0.GetProducer(pid)!.Epoch); // the marker carried the new epoch
         Assert.Equal(17, _b.Broker.Groups.FetchOffsets("tv2-group", [(input, [0])], requireStable: true).Offsets.Single().Offset);
@@ -103,17 +103,17 @@ public sealed class TransactionsV2Tests : IAsyncLifetime
         Assert.Equal(ErrorCode.InvalidProducerEpoch, Produce(c, txnId, topic, 0, TxnBatch(pid, epoch, 2, "zombie")));
         Assert.Equal(ErrorCode.None, Produce(c, txnId, topic, 0, TxnBatch(pid, next, 0, "d")));
         var aborted = End(c, txnId, pid, next, commit: false);
-        Assert.Equal(((short)0, (short)(next + 1)), (aborted.ErrorCode, aborted.ProducerEpoch));
+        Assert.Equal((ErrorCode.None, (short)(next + 1)), (aborted.ErrorCode, aborted.ProducerEpoch));
         Assert.Single(log0.AbortedTransactions(0, long.MaxValue));
         // a retried EndTxn (its answer was lost) gets the same answer; the other outcome is INVALID_TXN_STATE
         var retry = End(c, txnId, pid, next, commit: false);
-        Assert.Equal(((short)0, aborted.ProducerEpoch), (retry.ErrorCode, retry.ProducerEpoch));
-        Assert.Equal((short)ErrorCode.InvalidTxnState, End(c, txnId, pid, next, commit: true).ErrorCode);
+        Assert.Equal((ErrorCode.None, aborted.ProducerEpoch), (retry.ErrorCode, retry.ProducerEpoch));
+        Assert.Equal(ErrorCode.InvalidTxnState, End(c, txnId, pid, next, commit: true).ErrorCode);
         // an older epoch than that is fenced
-        Assert.Equal((short)ErrorCode.ProducerFenced, End(c, txnId, pid, epoch, commit: false).ErrorCode);
+        Assert.Equal(ErrorCode.ProducerFenced, End(c, txnId, pid, epoch, commit: false).ErrorCode);
         // aborting with nothing open is allowed in version 2 and bumps the epoch too
         var empty = End(c, txnId, pid, aborted.ProducerEpoch, commit: false);
-        Assert.Equal(((short)0, (short)(aborted.ProducerEpoch + 1)), (empty.ErrorCode, empty.ProducerEpoch));
+        Assert.Equal((ErrorCode.None, (short)(aborted.ProducerEpoch + 1)), (empty.ErrorCode, empty.ProducerEpoch));
     }
 
     [Fact]
@@ -131,10 +131,10 @@ public sealed class TransactionsV2Tests : IAsyncLifetime
             V3AndBelowTransactionalId = txnId, V3AndBelowProducerId = init.ProducerId, V3AndBelowProducerEpoch = init.ProducerEpoch,
             V3AndBelowTopics = [new() { Name = topic, Partitions = [0] }],
         }, 3);
-        Assert.Equal((short)0, add.ResultsByTopicV3AndBelow.Single().ResultsByPartition.Single().PartitionErrorCode);
+        Assert.Equal(ErrorCode.None, add.ResultsByTopicV3AndBelow.Single().ResultsByPartition.Single().PartitionErrorCode);
         Assert.Equal(ErrorCode.None, Produce(c, txnId, topic, 0, TxnBatch(init.ProducerId, init.ProducerEpoch, 0, "x"), version: 11));
         var end = c.Call<EndTxnRequest, EndTxnResponse>(new EndTxnRequest { TransactionalId = txnId, ProducerId = init.ProducerId, ProducerEpoch = init.ProducerEpoch, Committed = true }, 4);
-        Assert.Equal((short)0, end.ErrorCode);
+        Assert.Equal(ErrorCode.None, end.ErrorCode);
         Assert.Equal(init.ProducerEpoch, _b.Broker.Transactions.Describe(txnId)!.ProducerEpoch); // no bump in version 1
     }
 }

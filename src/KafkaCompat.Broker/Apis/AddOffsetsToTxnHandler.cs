@@ -18,6 +18,6 @@ public sealed class AddOffsetsToTxnHandler : ApiHandler<AddOffsetsToTxnRequest, 
             err = ctx.Broker.Transactions.AddPartitions(req.TransactionalId, req.ProducerId, req.ProducerEpoch,
                 [(Groups.GroupCoordinator.OffsetsTopic, partition)], ctx.ApiVersion);
         }
-        return new(new AddOffsetsToTxnResponse { ErrorCode = (short)err });
+        return new(new AddOffsetsToTxnResponse { ErrorCode = err });
     }
 }

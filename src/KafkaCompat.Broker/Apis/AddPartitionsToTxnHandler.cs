@@ -21,7 +21,7 @@ public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnReq
                 {
                     Name = g.Key,
                     ResultsByPartition = g.Select(r => new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult
-                        { PartitionIndex = r.Key.Partition, PartitionErrorCode = (short)r.Value }).ToList(),
+                        { PartitionIndex = r.Key.Partition, PartitionErrorCode = r.Value }).ToList(),
                 });
             return new(resp);
         }
@@ -36,7 +36,7 @@ public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnReq
                 {
                     Name = g.Key,
                     ResultsByPartition = g.Select(r => new AddPartitionsToTxnResponse.AddPartitionsToTxnTransactionPartitionResult
-                        { PartitionIndex = r.Key.Partition, PartitionErrorCode = (short)r.Value }).ToList(),
+                        { PartitionIndex = r.Key.Partition, PartitionErrorCode = r.Value }).ToList(),
                 }).ToList(),
             });
         }

@@ -16,7 +16,7 @@ public sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, AlterC
             resp.Responses.Add(new AlterConfigsResponse.AlterConfigsResourceResponse
             {
                 ResourceType = res.ResourceType, ResourceName = res.ResourceName,
-                ErrorCode = (short)outcome.Error, ErrorMessage = outcome.Message,
+                ErrorCode = outcome.Error, ErrorMessage = outcome.Message,
             });
         }
         return new(resp);

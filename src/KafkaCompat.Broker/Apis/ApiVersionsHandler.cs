@@ -17,7 +17,7 @@ public sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersi
 
     public static ApiVersionsResponse Build(ApiRegistry registry, ErrorCode error, short version = 0)
     {
-        var resp = new ApiVersionsResponse { ErrorCode = (short)error };
+        var resp = new ApiVersionsResponse { ErrorCode = error };
         foreach (var h in registry.All)
             resp.ApiKeys.Add(new ApiVersionsResponse.ApiVersion { ApiKey = (short)h.Key, MinVersion = h.MinVersion, MaxVersion = h.MaxVersion });
         if (error == ErrorCode.None && version >= 3)

@@ -20,7 +20,7 @@ public sealed class CreatePartitionsHandler : ApiHandler<CreatePartitionsRequest
                 : ctx.Broker.AddPartitions(t.Name, t.Count, t.Assignments?.Select(a => a.BrokerIds).ToList(), req.ValidateOnly);
             resp.Results.Add(new CreatePartitionsResponse.CreatePartitionsTopicResult
             {
-                Name = t.Name, ErrorCode = (short)error, ErrorMessage = message,
+                Name = t.Name, ErrorCode = error, ErrorMessage = message,
             });
         }
         return new(resp);

@@ -68,8 +68,8 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, Create
 
     private static void Fail(CreateTopicsResponse.CreatableTopicResult r, ErrorCode code, string? message)
     {
-        r.ErrorCode = (short)code;
+        r.ErrorCode = code;
         r.ErrorMessage = message;
-        if (code == ErrorCode.InvalidConfig) r.TopicConfigErrorCode = (short)code;
+        if (code == ErrorCode.InvalidConfig) r.TopicConfigErrorCode = code;
     }
 }

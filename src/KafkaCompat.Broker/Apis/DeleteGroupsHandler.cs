@@ -10,7 +10,7 @@ public sealed class DeleteGroupsHandler : ApiHandler<DeleteGroupsRequest, Delete
     {
         var resp = new DeleteGroupsResponse();
         foreach (var id in req.GroupsNames)
-            resp.Results.Add(new DeleteGroupsResponse.DeletableGroupResult { GroupId = id, ErrorCode = (short)ctx.Broker.Groups.DeleteGroup(id) });
+            resp.Results.Add(new DeleteGroupsResponse.DeletableGroupResult { GroupId = id, ErrorCode = ctx.Broker.Groups.DeleteGroup(id) });
         return new(resp);
     }
 }

@@ -23,13 +23,13 @@ public sealed class DeleteRecordsHandler : ApiHandler<DeleteRecordsRequest, Dele
                 tr.Partitions.Add(pr);
                 if (topic is null || p.PartitionIndex < 0 || p.PartitionIndex >= topic.Partitions.Length)
                 {
-                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     continue;
                 }
                 var log = topic.Partitions[p.PartitionIndex];
                 if (!log.Config.DeletePolicy)
                 {
-                    pr.ErrorCode = (short)ErrorCode.PolicyViolation;
+                    pr.ErrorCode = ErrorCode.PolicyViolation;
                     continue;
                 }
                 long target = p.Offset == -1 ? log.HighWatermark : p.Offset;
@@ -41,7 +41,7 @@ public sealed class DeleteRecordsHandler : ApiHandler<DeleteRecordsRequest, Dele
                 }
                 catch (OffsetOutOfRangeException)
                 {
-                    pr.ErrorCode = (short)ErrorCode.OffsetOutOfRange;
+                    pr.ErrorCode = ErrorCode.OffsetOutOfRange;
                 }
             }
         }

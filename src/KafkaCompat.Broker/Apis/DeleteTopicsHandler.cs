@@ -20,12 +20,12 @@ public sealed class DeleteTopicsHandler : ApiHandler<DeleteTopicsRequest, Delete
             var topic = name != null ? broker.Logs.Get(name) : broker.Logs.Get(id);
             if (!broker.Config.DeleteTopicEnable)
             {
-                r.ErrorCode = (short)ErrorCode.TopicDeletionDisabled;
+                r.ErrorCode = ErrorCode.TopicDeletionDisabled;
                 continue;
             }
             if (topic is null)
             {
-                r.ErrorCode = (short)(name is null ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition);
+                r.ErrorCode = (name is null ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition);
                 r.ErrorMessage = name is null ? $"Topic id {id} not found." : "This server does not host this topic-partition.";
                 continue;
             }
@@ -33,7 +33,7 @@ public sealed class DeleteTopicsHandler : ApiHandler<DeleteTopicsRequest, Delete
             r.TopicId = topic.Id;
             if (!broker.DeleteTopic(topic.Name))
             {
-                r.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                r.ErrorCode = ErrorCode.UnknownTopicOrPartition;
             }
         }
         return new(resp);

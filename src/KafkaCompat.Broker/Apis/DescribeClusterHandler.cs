@@ -20,7 +20,7 @@ public sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest, 
         var resp = new DescribeClusterResponse { EndpointType = req.EndpointType, ClusterId = broker.ClusterId };
         if (req.EndpointType != Brokers)
         {
-            resp.ErrorCode = (short)(req.EndpointType == Controllers ? ErrorCode.MismatchedEndpointType : ErrorCode.UnsupportedEndpointType);
+            resp.ErrorCode = (req.EndpointType == Controllers ? ErrorCode.MismatchedEndpointType : ErrorCode.UnsupportedEndpointType);
             resp.ErrorMessage = req.EndpointType == Controllers
                 ? "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
                 : $"Unsupported endpoint type {req.EndpointType}";

@@ -38,7 +38,7 @@ public sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest, 
             }
             if (!found.Ok)
             {
-                result.ErrorCode = (short)found.Error;
+                result.ErrorCode = found.Error;
                 result.ErrorMessage = found.Message;
                 continue;
             }

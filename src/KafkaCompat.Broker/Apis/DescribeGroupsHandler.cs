@@ -17,7 +17,7 @@ public sealed class DescribeGroupsHandler : ApiHandler<DescribeGroupsRequest, De
             var d = ctx.Broker.Groups.Describe(id);
             var g = new DescribeGroupsResponse.DescribedGroup
             {
-                ErrorCode = (short)d.Error,
+                ErrorCode = d.Error,
                 GroupId = d.GroupId,
                 GroupState = d.State,
                 ProtocolType = d.ProtocolType,

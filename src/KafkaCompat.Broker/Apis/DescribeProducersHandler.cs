@@ -22,7 +22,7 @@ public sealed class DescribeProducersHandler : ApiHandler<DescribeProducersReque
                 tr.Partitions.Add(pr);
                 if (topic is null || p < 0 || p >= topic.Partitions.Length)
                 {
-                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     pr.ErrorMessage = $"The partition {t.Name}-{p} does not exist.";
                     continue;
                 }
@@ -41,7 +41,7 @@ public sealed class DescribeProducersHandler : ApiHandler<DescribeProducersReque
                 }
                 catch (ObjectDisposedException)
                 {
-                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                 }
             }
         }

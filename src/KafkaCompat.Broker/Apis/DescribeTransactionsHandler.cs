@@ -17,10 +17,10 @@ public sealed class DescribeTransactionsHandler : ApiHandler<DescribeTransaction
         {
             var d = new DescribeTransactionsResponse.DescribedTransaction { TransactionalId = id, TransactionState = "", ProducerId = -1, ProducerEpoch = -1, TransactionStartTimeMs = -1 };
             resp.TransactionStates.Add(d);
-            if (string.IsNullOrEmpty(id)) { d.ErrorCode = (short)ErrorCode.InvalidRequest; continue; }
-            if (txns.Availability is var a && a != ErrorCode.None) { d.ErrorCode = (short)a; continue; }
+            if (string.IsNullOrEmpty(id)) { d.ErrorCode = ErrorCode.InvalidRequest; continue; }
+            if (txns.Availability is var a && a != ErrorCode.None) { d.ErrorCode = a; continue; }
             var m = txns.Describe(id);
-            if (m is null || m.State == TxnState.Dead) { d.ErrorCode = (short)ErrorCode.TransactionalIdNotFound; continue; }
+            if (m is null || m.State == TxnState.Dead) { d.ErrorCode = ErrorCode.TransactionalIdNotFound; continue; }
             d.TransactionState = TransactionCoordinator.StateName(m.State);
             d.TransactionTimeoutMs = m.TimeoutMs;
             d.TransactionStartTimeMs = m.StartMs;

@@ -14,12 +14,12 @@ public sealed class EndTxnHandler : ApiHandler<EndTxnRequest, EndTxnResponse>
     {
         if (ctx.ApiVersion >= 5)
         {
-            if (string.IsNullOrEmpty(req.TransactionalId)) return new(new EndTxnResponse { ErrorCode = (short)ErrorCode.InvalidRequest });
+            if (string.IsNullOrEmpty(req.TransactionalId)) return new(new EndTxnResponse { ErrorCode = ErrorCode.InvalidRequest });
             var r = ctx.Broker.Transactions.EndTxnV2(req.TransactionalId, req.ProducerId, req.ProducerEpoch, req.Committed);
-            return new(new EndTxnResponse { ErrorCode = (short)r.Error, ProducerId = r.ProducerId, ProducerEpoch = r.ProducerEpoch });
+            return new(new EndTxnResponse { ErrorCode = r.Error, ProducerId = r.ProducerId, ProducerEpoch = r.ProducerEpoch });
         }
         var err = string.IsNullOrEmpty(req.TransactionalId) ? ErrorCode.InvalidRequest
             : ctx.Broker.Transactions.EndTxn(req.TransactionalId, req.ProducerId, req.ProducerEpoch, req.Committed, ctx.ApiVersion);
-        return new(new EndTxnResponse { ErrorCode = (short)err });
+        return new(new EndTxnResponse { ErrorCode = err });
     }
 }

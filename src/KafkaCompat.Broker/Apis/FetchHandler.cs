@@ -69,7 +69,7 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                 tr.Partitions.Add(pr);
                 if (topic is null || p.Partition < 0 || p.Partition >= topic.Partitions.Length)
                 {
-                    pr.ErrorCode = (short)(topic is null && ctx.ApiVersion >= 13 ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition);
+                    pr.ErrorCode = (topic is null && ctx.ApiVersion >= 13 ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition);
                     anyError = true;
                     continue;
                 }
@@ -101,12 +101,12 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                 }
                 catch (OffsetOutOfRangeException)
                 {
-                    pr.ErrorCode = (short)ErrorCode.OffsetOutOfRange;
+                    pr.ErrorCode = ErrorCode.OffsetOutOfRange;
                     anyError = true;
                 }
                 catch (ObjectDisposedException)
                 {
-                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     anyError = true;
                 }
             }

@@ -19,13 +19,13 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, 
             {
                 resp.Coordinators.Add(validType
                     ? new FindCoordinatorResponse.Coordinator { Key = key, NodeId = broker.NodeId, Host = host, Port = broker.AdvertisedPort, ErrorCode = 0, ErrorMessage = null }
-                    : new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = (short)ErrorCode.InvalidRequest, ErrorMessage = $"Unknown coordinator type {req.KeyType}" });
+                    : new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCode.InvalidRequest, ErrorMessage = $"Unknown coordinator type {req.KeyType}" });
             }
             return new(resp);
         }
         if (!validType)
         {
-            resp.ErrorCode = (short)ErrorCode.InvalidRequest;
+            resp.ErrorCode = ErrorCode.InvalidRequest;
             resp.ErrorMessage = $"Unknown coordinator type {req.KeyType}";
             resp.NodeId = -1;
             resp.Host = "";

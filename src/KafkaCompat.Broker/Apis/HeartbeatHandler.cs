@@ -8,6 +8,6 @@ public sealed class HeartbeatHandler : ApiHandler<HeartbeatRequest, HeartbeatRes
     protected override ValueTask<HeartbeatResponse?> Handle(RequestContext ctx, HeartbeatRequest req) =>
         new(new HeartbeatResponse
         {
-            ErrorCode = (short)ctx.Broker.Groups.Heartbeat(req.GroupId, req.GenerationId, req.MemberId, req.GroupInstanceId),
+            ErrorCode = ctx.Broker.Groups.Heartbeat(req.GroupId, req.GenerationId, req.MemberId, req.GroupInstanceId),
         });
 }

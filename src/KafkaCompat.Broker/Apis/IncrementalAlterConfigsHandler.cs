@@ -20,7 +20,7 @@ public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlter
             resp.Responses.Add(new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
             {
                 ResourceType = res.ResourceType, ResourceName = res.ResourceName,
-                ErrorCode = (short)outcome.Error, ErrorMessage = outcome.Message,
+                ErrorCode = outcome.Error, ErrorMessage = outcome.Message,
             });
         }
         return new(resp);

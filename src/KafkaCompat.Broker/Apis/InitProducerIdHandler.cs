@@ -15,13 +15,13 @@ public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest, In
         // an id without an epoch, or an epoch without an id, is malformed (Kafka: INVALID_REQUEST)
         if ((req.ProducerId == -1) != (req.ProducerEpoch == -1))
         {
-            resp.ErrorCode = (short)ErrorCode.InvalidRequest;
+            resp.ErrorCode = ErrorCode.InvalidRequest;
             return new(resp);
         }
         if (req.TransactionalId != null)
         {
             var r = ctx.Broker.Transactions.InitProducerId(req.TransactionalId, req.TransactionTimeoutMs, req.ProducerId, req.ProducerEpoch, ctx.ApiVersion);
-            resp.ErrorCode = (short)r.Error;
+            resp.ErrorCode = r.Error;
             resp.ProducerId = r.ProducerId;
             resp.ProducerEpoch = r.ProducerEpoch;
             return new(resp);
@@ -34,7 +34,7 @@ public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest, In
         catch (IOException e)
         {
             KafkaBroker.LogRejected(ctx.Broker.Logger, "InitProducerId", ctx.ApiVersion, ctx.ClientId, $"producer id block could not be saved: {e.Message}");
-            resp.ErrorCode = (short)ErrorCode.CoordinatorNotAvailable;
+            resp.ErrorCode = ErrorCode.CoordinatorNotAvailable;
         }
         return new(resp);
     }

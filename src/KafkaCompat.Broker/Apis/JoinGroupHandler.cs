@@ -21,7 +21,7 @@ public sealed class JoinGroupHandler : ApiHandler<JoinGroupRequest, JoinGroupRes
         var r = await ctx.Broker.Groups.JoinAsync(data).ConfigureAwait(false);
         var resp = new JoinGroupResponse
         {
-            ErrorCode = (short)r.Error,
+            ErrorCode = r.Error,
             GenerationId = r.GenerationId,
             ProtocolType = r.ProtocolType,
             ProtocolName = r.ProtocolName,

@@ -12,10 +12,10 @@ public sealed class LeaveGroupHandler : ApiHandler<LeaveGroupRequest, LeaveGroup
             ? req.Members.Select(m => (m.MemberId ?? "", m.GroupInstanceId, m.Reason)).ToList()
             : [(req.MemberId ?? "", (string?)null, (string?)null)];
         var (top, errors) = ctx.Broker.Groups.Leave(req.GroupId, leaving);
-        var resp = new LeaveGroupResponse { ErrorCode = (short)top };
+        var resp = new LeaveGroupResponse { ErrorCode = top };
         if (ctx.ApiVersion < 3)
         {
-            if (top == 0 && errors.Count == 1) resp.ErrorCode = (short)errors[0];
+            if (top == 0 && errors.Count == 1) resp.ErrorCode = errors[0];
             return new(resp);
         }
         for (int i = 0; i < errors.Count; i++)
@@ -23,7 +23,7 @@ public sealed class LeaveGroupHandler : ApiHandler<LeaveGroupRequest, LeaveGroup
             {
                 MemberId = leaving[i].Item1,
                 GroupInstanceId = leaving[i].GroupInstanceId,
-                ErrorCode = (short)errors[i],
+                ErrorCode = errors[i],
             });
         return new(resp);
     }

@@ -11,7 +11,7 @@ public sealed class ListGroupsHandler : ApiHandler<ListGroupsRequest, ListGroups
         var (error, groups) = ctx.Broker.Groups.List(
             ctx.ApiVersion >= 4 ? req.StatesFilter : [],
             ctx.ApiVersion >= 5 ? req.TypesFilter : []);
-        var resp = new ListGroupsResponse { ErrorCode = (short)error };
+        var resp = new ListGroupsResponse { ErrorCode = error };
         foreach (var g in groups)
             resp.Groups.Add(new ListGroupsResponse.ListedGroup { GroupId = g.GroupId, ProtocolType = g.ProtocolType, GroupState = g.State, GroupType = "classic" });
         return new(resp);

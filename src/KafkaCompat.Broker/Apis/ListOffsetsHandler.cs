@@ -27,12 +27,12 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
                 tr.Partitions.Add(pr);
                 if (topic is null || p.PartitionIndex < 0 || p.PartitionIndex >= topic.Partitions.Length)
                 {
-                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     continue;
                 }
                 if (p.Timestamp == MaxTimestamp && ctx.ApiVersion < 7 || p.Timestamp == EarliestLocal && ctx.ApiVersion < 8 || p.Timestamp < EarliestLocal)
                 {
-                    pr.ErrorCode = (short)ErrorCode.UnsupportedVersion;
+                    pr.ErrorCode = ErrorCode.UnsupportedVersion;
                     continue;
                 }
                 var (offset, ts) = Lookup(topic.Partitions[p.PartitionIndex], p.Timestamp, readCommitted: ctx.ApiVersion >= 2 && req.IsolationLevel == 1);

@@ -16,7 +16,7 @@ public sealed class ListTransactionsHandler : ApiHandler<ListTransactionsRequest
         var resp = new ListTransactionsResponse();
         if (txns.Availability is var a && a != ErrorCode.None)
         {
-            resp.ErrorCode = (short)a;
+            resp.ErrorCode = a;
             return new(resp);
         }
         var states = new HashSet<TxnState>();
@@ -29,7 +29,7 @@ public sealed class ListTransactionsHandler : ApiHandler<ListTransactionsRequest
             try { pattern = new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100)); }
             catch (ArgumentException)
             {
-                resp.ErrorCode = (short)ErrorCode.InvalidRegularExpression;
+                resp.ErrorCode = ErrorCode.InvalidRegularExpression;
                 return new(resp);
             }
         }

@@ -40,18 +40,18 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataRespon
                     var byId = broker.Logs.Get(rt.TopicId);
                     resp.Topics.Add(byId != null
                         ? Describe(broker, byId, req.IncludeTopicAuthorizedOperations)
-                        : new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)ErrorCode.UnknownTopicId, Name = null, TopicId = rt.TopicId });
+                        : new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCode.UnknownTopicId, Name = null, TopicId = rt.TopicId });
                     continue;
                 }
                 if (KafkaBroker.CheckTopicName(rt.Name) != null)
                 {
-                    resp.Topics.Add(new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)ErrorCode.InvalidTopicException, Name = rt.Name });
+                    resp.Topics.Add(new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCode.InvalidTopicException, Name = rt.Name });
                     continue;
                 }
                 var (topic, err) = broker.GetOrAutoCreate(rt.Name, req.AllowAutoTopicCreation);
                 resp.Topics.Add(topic != null
                     ? Describe(broker, topic, req.IncludeTopicAuthorizedOperations)
-                    : new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)err, Name = rt.Name });
+                    : new MetadataResponse.MetadataResponseTopic { ErrorCode = err, Name = rt.Name });
             }
         }
         return new(resp);

@@ -22,7 +22,7 @@ public sealed class OffsetCommitHandler : ApiHandler<OffsetCommitRequest, Offset
         {
             var topic = new OffsetCommitResponse.OffsetCommitResponseTopic { Name = group.Key };
             foreach (var (entry, error) in group)
-                topic.Partitions.Add(new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = entry.Partition, ErrorCode = (short)error });
+                topic.Partitions.Add(new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = entry.Partition, ErrorCode = error });
             resp.Topics.Add(topic);
         }
         return new(resp);

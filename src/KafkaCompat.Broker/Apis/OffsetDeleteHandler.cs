@@ -10,12 +10,12 @@ public sealed class OffsetDeleteHandler : ApiHandler<OffsetDeleteRequest, Offset
     {
         var wanted = req.Topics.Select(t => (t.Name, (IReadOnlyList<int>)t.Partitions.Select(p => p.PartitionIndex).ToList())).ToList();
         var (error, results) = ctx.Broker.Groups.DeleteOffsets(req.GroupId, wanted);
-        var resp = new OffsetDeleteResponse { ErrorCode = (short)error };
+        var resp = new OffsetDeleteResponse { ErrorCode = error };
         foreach (var byTopic in results.GroupBy(r => r.Topic, StringComparer.Ordinal))
         {
             var topic = new OffsetDeleteResponse.OffsetDeleteResponseTopic { Name = byTopic.Key };
             foreach (var r in byTopic)
-                topic.Partitions.Add(new OffsetDeleteResponse.OffsetDeleteResponsePartition { PartitionIndex = r.Partition, ErrorCode = (short)r.Error });
+                topic.Partitions.Add(new OffsetDeleteResponse.OffsetDeleteResponsePartition { PartitionIndex = r.Partition, ErrorCode = r.Error });
             resp.Topics.Add(topic);
         }
         return new(resp);

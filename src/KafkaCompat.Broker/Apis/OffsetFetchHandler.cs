@@ -18,7 +18,7 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
             {
                 var wanted = g.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
                 var (error, offsets) = coordinator.FetchOffsets(g.GroupId, wanted, req.RequireStable);
-                var group = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId, ErrorCode = (short)error };
+                var group = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId, ErrorCode = error };
                 foreach (var byTopic in offsets.GroupBy(o => o.Topic, StringComparer.Ordinal))
                 {
                     var topic = new OffsetFetchResponse.OffsetFetchResponseTopics { Name = byTopic.Key };
@@ -26,7 +26,7 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
                         topic.Partitions.Add(new OffsetFetchResponse.OffsetFetchResponsePartitions
                         {
                             PartitionIndex = o.Partition, CommittedOffset = o.Offset, CommittedLeaderEpoch = o.LeaderEpoch,
-                            Metadata = o.Metadata, ErrorCode = (short)o.Error,
+                            Metadata = o.Metadata, ErrorCode = o.Error,
                         });
                     group.Topics.Add(topic);
                 }
@@ -42,7 +42,7 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
             // v0-1 have no group-level error: every requested partition carries it
             list = requested.SelectMany(t => t.Item2.Select(p => new Groups.FetchedOffset(t.Name, p, -1, -1, "", err))).ToList();
         }
-        resp.ErrorCode = (short)err;
+        resp.ErrorCode = err;
         foreach (var byTopic in list.GroupBy(o => o.Topic, StringComparer.Ordinal))
         {
             var topic = new OffsetFetchResponse.OffsetFetchResponseTopic { Name = byTopic.Key };
@@ -50,7 +50,7 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
                 topic.Partitions.Add(new OffsetFetchResponse.OffsetFetchResponsePartition
                 {
                     PartitionIndex = o.Partition, CommittedOffset = o.Offset, CommittedLeaderEpoch = o.LeaderEpoch,
-                    Metadata = o.Metadata, ErrorCode = (short)o.Error,
+                    Metadata = o.Metadata, ErrorCode = o.Error,
                 });
             resp.Topics.Add(topic);
         }

@@ -51,12 +51,12 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                 tr.PartitionResponses.Add(pr);
                 if (topicError != ErrorCode.None)
                 {
-                    pr.ErrorCode = (short)topicError;
+                    pr.ErrorCode = topicError;
                     continue;
                 }
                 if (pd.Index < 0 || pd.Index >= topic!.Partitions.Length)
                 {
-                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     continue;
                 }
                 var log = topic.Partitions[pd.Index];
@@ -78,7 +78,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                             if (err == ErrorCode.None) err = txns.VerifyProduce(req.TransactionalId!, pid, epoch, td.Name, pd.Index);
                             if (err != ErrorCode.None)
                             {
-                                pr.ErrorCode = (short)ProduceVerificationError(err, ctx.ApiVersion);
+                                pr.ErrorCode = ProduceVerificationError(err, ctx.ApiVersion);
                                 pr.ErrorMessage = err == ErrorCode.InvalidTxnState ? "Record was not part of an ongoing transaction" : null;
                                 pr.LogStartOffset = log.LogStartOffset;
                                 continue;
@@ -93,7 +93,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                 }
                 catch (InvalidBatchException e)
                 {
-                    pr.ErrorCode = (short)(e.Error is BatchError.BadCrc or BatchError.BadLength or BatchError.Truncated or BatchError.TooShort
+                    pr.ErrorCode = (e.Error is BatchError.BadCrc or BatchError.BadLength or BatchError.Truncated or BatchError.TooShort
                         ? ErrorCode.CorruptMessage : ErrorCode.InvalidRecord);
                     pr.ErrorMessage = e.Message;
                     pr.RecordErrors = [new() { BatchIndex = 0, BatchIndexErrorMessage = e.Message }];
@@ -101,23 +101,23 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                 }
                 catch (KafkaException e) // idempotence: INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER
                 {
-                    pr.ErrorCode = (short)e.Error;
+                    pr.ErrorCode = e.Error;
                     pr.ErrorMessage = e.Message;
                 }
                 catch (RecordTooLargeException e)
                 {
-                    pr.ErrorCode = (short)ErrorCode.MessageTooLarge;
+                    pr.ErrorCode = ErrorCode.MessageTooLarge;
                     pr.ErrorMessage = e.Message;
                 }
                 catch (IOException e) // StorageException (no space, a failed write) or a segment file that could not be created
                 {
-                    pr.ErrorCode = (short)ErrorCode.KafkaStorageError;
+                    pr.ErrorCode = ErrorCode.KafkaStorageError;
                     pr.ErrorMessage = e.Message;
                     KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{td.Name}-{pd.Index}: {e.Message}");
                 }
                 catch (ObjectDisposedException)
                 {
-                    pr.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                 }
             }
         }

@@ -14,7 +14,7 @@ public sealed class SyncGroupHandler : ApiHandler<SyncGroupRequest, SyncGroupRes
             ctx.ApiVersion >= 5 ? req.ProtocolType : null, ctx.ApiVersion >= 5 ? req.ProtocolName : null, assignments).ConfigureAwait(false);
         return new SyncGroupResponse
         {
-            ErrorCode = (short)r.Error,
+            ErrorCode = r.Error,
             ProtocolType = r.ProtocolType,
             ProtocolName = r.ProtocolName,
             Assignment = r.Assignment,

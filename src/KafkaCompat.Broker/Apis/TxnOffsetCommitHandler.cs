@@ -50,7 +50,7 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest, 
             {
                 Name = g.Key,
                 Partitions = g.Select(r => new TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition
-                    { PartitionIndex = r.Entry.Partition, ErrorCode = (short)r.Error }).ToList(),
+                    { PartitionIndex = r.Entry.Partition, ErrorCode = r.Error }).ToList(),
             });
         return resp;
     }

@@ -62,14 +62,14 @@ public sealed partial class AddOffsetsToTxnResponse : IKafkaResponse<AddOffsetsT
     public static short HighestVersion => 4;
     public static bool IsFlexible(short version) => version >= 3;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
 
     public static AddOffsetsToTxnResponse Read(ref KafkaReader r, short version)
     {
         var m = new AddOffsetsToTxnResponse();
         bool flex = version >= 3;
         m.ThrottleTimeMs = r.ReadInt32();
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         if (flex)
         {
             int tagCount = r.ReadTagCount();
@@ -87,7 +87,7 @@ public sealed partial class AddOffsetsToTxnResponse : IKafkaResponse<AddOffsetsT
     {
         bool flex = version >= 3;
         w.WriteInt32(ThrottleTimeMs);
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         if (flex)
         {
             uint tagCount = 0;

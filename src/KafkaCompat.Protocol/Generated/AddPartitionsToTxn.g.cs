@@ -354,7 +354,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
     public static short HighestVersion => 5;
     public static bool IsFlexible(short version) => version >= 3;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public List<AddPartitionsToTxnResult> ResultsByTransaction = new();
     public List<AddPartitionsToTxnTopicResult> ResultsByTopicV3AndBelow = new();
 
@@ -365,7 +365,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 4)
         {
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
         }
         if (version >= 4)
         {
@@ -412,7 +412,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         w.WriteInt32(ThrottleTimeMs);
         if (version >= 4)
         {
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
         }
         if (version >= 4)
         {
@@ -580,7 +580,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
     public sealed partial class AddPartitionsToTxnTransactionPartitionResult
     {
         public int PartitionIndex = 0;
-        public short PartitionErrorCode = 0;
+        public ErrorCode PartitionErrorCode = ErrorCode.None;
 
         public static AddPartitionsToTxnTransactionPartitionResult Read(ref KafkaReader r, short version)
         {
@@ -592,7 +592,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             }
             if (version >= 4)
             {
-                m.PartitionErrorCode = r.ReadInt16();
+                m.PartitionErrorCode = (ErrorCode)r.ReadInt16();
             }
             if (flex)
             {
@@ -616,7 +616,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             }
             if (version >= 4)
             {
-                w.WriteInt16(PartitionErrorCode);
+                w.WriteInt16((short)PartitionErrorCode);
             }
             if (flex)
             {
@@ -695,7 +695,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
     public sealed partial class AddPartitionsToTxnPartitionResult
     {
         public int PartitionIndex = 0;
-        public short PartitionErrorCode = 0;
+        public ErrorCode PartitionErrorCode = ErrorCode.None;
 
         public static AddPartitionsToTxnPartitionResult Read(ref KafkaReader r, short version)
         {
@@ -707,7 +707,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             }
             if (version <= 3)
             {
-                m.PartitionErrorCode = r.ReadInt16();
+                m.PartitionErrorCode = (ErrorCode)r.ReadInt16();
             }
             if (flex)
             {
@@ -731,7 +731,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             }
             if (version <= 3)
             {
-                w.WriteInt16(PartitionErrorCode);
+                w.WriteInt16((short)PartitionErrorCode);
             }
             if (flex)
             {

@@ -219,7 +219,7 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
 
     public sealed partial class AlterConfigsResourceResponse
     {
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
         public sbyte ResourceType = 0;
         public string ResourceName = "";
@@ -228,7 +228,7 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
         {
             var m = new AlterConfigsResourceResponse();
             bool flex = version >= 2;
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
             m.ResourceType = r.ReadInt8();
             m.ResourceName = r.ReadString(flex);
@@ -248,7 +248,7 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteNullableString(ErrorMessage, flex);
             w.WriteInt8(ResourceType);
             w.WriteString(ResourceName ?? "", flex);

@@ -67,7 +67,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
     public static short LowestVersion => 0;
     public static short HighestVersion => 4;
     public static bool IsFlexible(short version) => version >= 3;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public List<ApiVersion> ApiKeys = new();
     public int ThrottleTimeMs = 0;
     public List<SupportedFeature>? SupportedFeatures = null;
@@ -79,7 +79,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
     {
         var m = new ApiVersionsResponse();
         bool flex = version >= 3;
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         {
             int n0 = r.ReadArrayLength(flex);
             if (n0 < 0) m.ApiKeys = new();
@@ -155,7 +155,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         if (ApiKeys is null)
         {
             w.WriteArrayLength((false) ? -1 : 0, flex);

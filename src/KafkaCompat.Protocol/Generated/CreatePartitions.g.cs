@@ -237,7 +237,7 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
     public sealed partial class CreatePartitionsTopicResult
     {
         public string Name = "";
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
 
         public static CreatePartitionsTopicResult Read(ref KafkaReader r, short version)
@@ -245,7 +245,7 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
             var m = new CreatePartitionsTopicResult();
             bool flex = version >= 2;
             m.Name = r.ReadString(flex);
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
             if (flex)
             {
@@ -264,7 +264,7 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
         {
             bool flex = version >= 2;
             w.WriteString(Name ?? "", flex);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteNullableString(ErrorMessage, flex);
             if (flex)
             {

@@ -313,9 +313,9 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
-        public short TopicConfigErrorCode = (short)0;
+        public ErrorCode TopicConfigErrorCode = ErrorCode.None;
         public int NumPartitions = -1;
         public short ReplicationFactor = (short)-1;
         public List<CreatableTopicConfigs>? Configs = null;
@@ -329,7 +329,7 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
             {
                 m.TopicId = r.ReadUuid();
             }
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (version >= 1)
             {
                 m.ErrorMessage = r.ReadNullableString(flex);
@@ -368,7 +368,7 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
                         case 0 when version >= 5:
                         {
                             var t = new KafkaReader(raw);
-                            m.TopicConfigErrorCode = t.ReadInt16();
+                            m.TopicConfigErrorCode = (ErrorCode)t.ReadInt16();
                             break;
                         }
                     }
@@ -385,7 +385,7 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
             {
                 w.WriteUuid(TopicId);
             }
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             if (version >= 1)
             {
                 w.WriteNullableString(ErrorMessage, flex);
@@ -413,13 +413,13 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
             if (flex)
             {
                 uint tagCount = 0;
-                if (version >= 5 && TopicConfigErrorCode != (short)0) tagCount++;
+                if (version >= 5 && TopicConfigErrorCode != ErrorCode.None) tagCount++;
                 w.WriteUnsignedVarInt(tagCount);
-                if (version >= 5 && TopicConfigErrorCode != (short)0)
+                if (version >= 5 && TopicConfigErrorCode != ErrorCode.None)
                 {
                     w.WriteTaggedField(0, t =>
                     {
-                        t.WriteInt16(TopicConfigErrorCode);
+                        t.WriteInt16((short)TopicConfigErrorCode);
                     });
                 }
             }

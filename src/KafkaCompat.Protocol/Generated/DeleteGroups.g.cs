@@ -123,14 +123,14 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
     public sealed partial class DeletableGroupResult
     {
         public string GroupId = "";
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
 
         public static DeletableGroupResult Read(ref KafkaReader r, short version)
         {
             var m = new DeletableGroupResult();
             bool flex = version >= 2;
             m.GroupId = r.ReadString(flex);
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (flex)
             {
                 int tagCount = r.ReadTagCount();
@@ -148,7 +148,7 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
         {
             bool flex = version >= 2;
             w.WriteString(GroupId ?? "", flex);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             if (flex)
             {
                 uint tagCount = 0;

@@ -272,7 +272,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
     {
         public int PartitionIndex = 0;
         public long LowWatermark = 0;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
 
         public static DeleteRecordsPartitionResult Read(ref KafkaReader r, short version)
         {
@@ -280,7 +280,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
             bool flex = version >= 2;
             m.PartitionIndex = r.ReadInt32();
             m.LowWatermark = r.ReadInt64();
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (flex)
             {
                 int tagCount = r.ReadTagCount();
@@ -299,7 +299,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
             bool flex = version >= 2;
             w.WriteInt32(PartitionIndex);
             w.WriteInt64(LowWatermark);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             if (flex)
             {
                 uint tagCount = 0;

@@ -214,7 +214,7 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
     {
         public string? Name = null;
         public Guid TopicId = Guid.Empty;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
 
         public static DeletableTopicResult Read(ref KafkaReader r, short version)
@@ -226,7 +226,7 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
             {
                 m.TopicId = r.ReadUuid();
             }
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (version >= 5)
             {
                 m.ErrorMessage = r.ReadNullableString(flex);
@@ -252,7 +252,7 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
             {
                 w.WriteUuid(TopicId);
             }
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             if (version >= 5)
             {
                 w.WriteNullableString((version >= 5) ? ErrorMessage : (ErrorMessage ?? ""), flex);

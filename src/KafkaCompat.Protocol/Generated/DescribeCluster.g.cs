@@ -62,7 +62,7 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
     public static short HighestVersion => 1;
     public static bool IsFlexible(short version) => true;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public string? ErrorMessage = null;
     public sbyte EndpointType = (sbyte)1;
     public string ClusterId = "";
@@ -75,7 +75,7 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
         var m = new DescribeClusterResponse();
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         m.ErrorMessage = r.ReadNullableString(flex);
         if (version >= 1)
         {
@@ -111,7 +111,7 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
     {
         bool flex = true;
         w.WriteInt32(ThrottleTimeMs);
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         w.WriteNullableString(ErrorMessage, flex);
         if (version >= 1)
         {

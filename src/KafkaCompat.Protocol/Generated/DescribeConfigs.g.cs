@@ -197,7 +197,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
 
     public sealed partial class DescribeConfigsResult
     {
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
         public sbyte ResourceType = 0;
         public string ResourceName = "";
@@ -207,7 +207,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         {
             var m = new DescribeConfigsResult();
             bool flex = version >= 4;
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
             m.ResourceType = r.ReadInt8();
             m.ResourceName = r.ReadString(flex);
@@ -237,7 +237,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteNullableString(ErrorMessage, flex);
             w.WriteInt8(ResourceType);
             w.WriteString(ResourceName ?? "", flex);

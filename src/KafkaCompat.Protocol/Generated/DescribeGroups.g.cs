@@ -137,7 +137,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
 
     public sealed partial class DescribedGroup
     {
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string GroupId = "";
         public string GroupState = "";
         public string ProtocolType = "";
@@ -149,7 +149,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         {
             var m = new DescribedGroup();
             bool flex = version >= 5;
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.GroupId = r.ReadString(flex);
             m.GroupState = r.ReadString(flex);
             m.ProtocolType = r.ReadString(flex);
@@ -184,7 +184,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 5;
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteString(GroupId ?? "", flex);
             w.WriteString(GroupState ?? "", flex);
             w.WriteString(ProtocolType ?? "", flex);

@@ -231,7 +231,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
     public sealed partial class PartitionResponse
     {
         public int PartitionIndex = 0;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
         public List<ProducerState> ActiveProducers = new();
 
@@ -240,7 +240,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
             var m = new PartitionResponse();
             bool flex = true;
             m.PartitionIndex = r.ReadInt32();
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
             {
                 int n8 = r.ReadArrayLength(flex);
@@ -269,7 +269,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
         {
             bool flex = true;
             w.WriteInt32(PartitionIndex);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteNullableString(ErrorMessage, flex);
             if (ActiveProducers is null)
             {

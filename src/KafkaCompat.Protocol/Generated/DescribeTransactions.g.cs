@@ -122,7 +122,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
 
     public sealed partial class DescribedTransaction
     {
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string TransactionalId = "";
         public string TransactionState = "";
         public int TransactionTimeoutMs = 0;
@@ -135,7 +135,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
         {
             var m = new DescribedTransaction();
             bool flex = true;
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.TransactionalId = r.ReadString(flex);
             m.TransactionState = r.ReadString(flex);
             m.TransactionTimeoutMs = r.ReadInt32();
@@ -168,7 +168,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteString(TransactionalId ?? "", flex);
             w.WriteString(TransactionState ?? "", flex);
             w.WriteInt32(TransactionTimeoutMs);

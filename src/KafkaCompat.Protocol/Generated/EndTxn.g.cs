@@ -62,7 +62,7 @@ public sealed partial class EndTxnResponse : IKafkaResponse<EndTxnResponse>
     public static short HighestVersion => 5;
     public static bool IsFlexible(short version) => version >= 3;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public long ProducerId = -1L;
     public short ProducerEpoch = (short)-1;
 
@@ -71,7 +71,7 @@ public sealed partial class EndTxnResponse : IKafkaResponse<EndTxnResponse>
         var m = new EndTxnResponse();
         bool flex = version >= 3;
         m.ThrottleTimeMs = r.ReadInt32();
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         if (version >= 5)
         {
             m.ProducerId = r.ReadInt64();
@@ -97,7 +97,7 @@ public sealed partial class EndTxnResponse : IKafkaResponse<EndTxnResponse>
     {
         bool flex = version >= 3;
         w.WriteInt32(ThrottleTimeMs);
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         if (version >= 5)
         {
             w.WriteInt64(ProducerId);

@@ -437,7 +437,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
     public static short HighestVersion => 16;
     public static bool IsFlexible(short version) => version >= 12;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public int SessionId = 0;
     public List<FetchableTopicResponse> Responses = new();
     public List<NodeEndpoint>? NodeEndpoints = null;
@@ -449,7 +449,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 7)
         {
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
         }
         if (version >= 7)
         {
@@ -502,7 +502,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         w.WriteInt32(ThrottleTimeMs);
         if (version >= 7)
         {
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
         }
         if (version >= 7)
         {
@@ -612,7 +612,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
     public sealed partial class PartitionData
     {
         public int PartitionIndex = 0;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public long HighWatermark = 0;
         public long LastStableOffset = -1L;
         public long LogStartOffset = -1L;
@@ -628,7 +628,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             var m = new PartitionData();
             bool flex = version >= 12;
             m.PartitionIndex = r.ReadInt32();
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.HighWatermark = r.ReadInt64();
             m.LastStableOffset = r.ReadInt64();
             if (version >= 5)
@@ -688,7 +688,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         {
             bool flex = version >= 12;
             w.WriteInt32(PartitionIndex);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteInt64(HighWatermark);
             w.WriteInt64(LastStableOffset);
             if (version >= 5)

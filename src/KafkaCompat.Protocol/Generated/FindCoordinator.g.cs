@@ -94,7 +94,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
     public static short HighestVersion => 6;
     public static bool IsFlexible(short version) => version >= 3;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public string? ErrorMessage = null;
     public int NodeId = 0;
     public string Host = "";
@@ -111,7 +111,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
         }
         if (version <= 3)
         {
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
         }
         if (version >= 1 && version <= 3)
         {
@@ -164,7 +164,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
         }
         if (version <= 3)
         {
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
         }
         if (version >= 1 && version <= 3)
         {
@@ -207,7 +207,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
         public int NodeId = 0;
         public string Host = "";
         public int Port = 0;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
 
         public static Coordinator Read(ref KafkaReader r, short version)
@@ -232,7 +232,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
             }
             if (version >= 4)
             {
-                m.ErrorCode = r.ReadInt16();
+                m.ErrorCode = (ErrorCode)r.ReadInt16();
             }
             if (version >= 4)
             {
@@ -272,7 +272,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
             }
             if (version >= 4)
             {
-                w.WriteInt16(ErrorCode);
+                w.WriteInt16((short)ErrorCode);
             }
             if (version >= 4)
             {

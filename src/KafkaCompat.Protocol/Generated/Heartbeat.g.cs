@@ -68,7 +68,7 @@ public sealed partial class HeartbeatResponse : IKafkaResponse<HeartbeatResponse
     public static short HighestVersion => 4;
     public static bool IsFlexible(short version) => version >= 4;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
 
     public static HeartbeatResponse Read(ref KafkaReader r, short version)
     {
@@ -78,7 +78,7 @@ public sealed partial class HeartbeatResponse : IKafkaResponse<HeartbeatResponse
         {
             m.ThrottleTimeMs = r.ReadInt32();
         }
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         if (flex)
         {
             int tagCount = r.ReadTagCount();
@@ -99,7 +99,7 @@ public sealed partial class HeartbeatResponse : IKafkaResponse<HeartbeatResponse
         {
             w.WriteInt32(ThrottleTimeMs);
         }
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         if (flex)
         {
             uint tagCount = 0;

@@ -222,7 +222,7 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
 
     public sealed partial class AlterConfigsResourceResponse
     {
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
         public sbyte ResourceType = 0;
         public string ResourceName = "";
@@ -231,7 +231,7 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
         {
             var m = new AlterConfigsResourceResponse();
             bool flex = version >= 1;
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
             m.ResourceType = r.ReadInt8();
             m.ResourceName = r.ReadString(flex);
@@ -251,7 +251,7 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 1;
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteNullableString(ErrorMessage, flex);
             w.WriteInt8(ResourceType);
             w.WriteString(ResourceName ?? "", flex);

@@ -74,7 +74,7 @@ public sealed partial class InitProducerIdResponse : IKafkaResponse<InitProducer
     public static short HighestVersion => 5;
     public static bool IsFlexible(short version) => version >= 2;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public long ProducerId = -1L;
     public short ProducerEpoch = 0;
 
@@ -83,7 +83,7 @@ public sealed partial class InitProducerIdResponse : IKafkaResponse<InitProducer
         var m = new InitProducerIdResponse();
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         m.ProducerId = r.ReadInt64();
         m.ProducerEpoch = r.ReadInt16();
         if (flex)
@@ -103,7 +103,7 @@ public sealed partial class InitProducerIdResponse : IKafkaResponse<InitProducer
     {
         bool flex = version >= 2;
         w.WriteInt32(ThrottleTimeMs);
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         w.WriteInt64(ProducerId);
         w.WriteInt16(ProducerEpoch);
         if (flex)

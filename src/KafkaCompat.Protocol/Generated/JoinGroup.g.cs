@@ -146,7 +146,7 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
     public static short HighestVersion => 9;
     public static bool IsFlexible(short version) => version >= 6;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public int GenerationId = -1;
     public string? ProtocolType = null;
     public string? ProtocolName = null;
@@ -163,7 +163,7 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
         {
             m.ThrottleTimeMs = r.ReadInt32();
         }
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         m.GenerationId = r.ReadInt32();
         if (version >= 7)
         {
@@ -206,7 +206,7 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
         {
             w.WriteInt32(ThrottleTimeMs);
         }
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         w.WriteInt32(GenerationId);
         if (version >= 7)
         {

@@ -146,7 +146,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
     public static short HighestVersion => 5;
     public static bool IsFlexible(short version) => version >= 4;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public List<MemberResponse> Members = new();
 
     public static LeaveGroupResponse Read(ref KafkaReader r, short version)
@@ -157,7 +157,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
         {
             m.ThrottleTimeMs = r.ReadInt32();
         }
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         if (version >= 3)
         {
             {
@@ -191,7 +191,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
         {
             w.WriteInt32(ThrottleTimeMs);
         }
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         if (version >= 3)
         {
             if (Members is null)
@@ -215,7 +215,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
     {
         public string MemberId = "";
         public string? GroupInstanceId = null;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
 
         public static MemberResponse Read(ref KafkaReader r, short version)
         {
@@ -231,7 +231,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
             }
             if (version >= 3)
             {
-                m.ErrorCode = r.ReadInt16();
+                m.ErrorCode = (ErrorCode)r.ReadInt16();
             }
             if (flex)
             {
@@ -259,7 +259,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
             }
             if (version >= 3)
             {
-                w.WriteInt16(ErrorCode);
+                w.WriteInt16((short)ErrorCode);
             }
             if (flex)
             {

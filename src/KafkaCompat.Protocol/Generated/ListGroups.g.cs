@@ -102,7 +102,7 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
     public static short HighestVersion => 5;
     public static bool IsFlexible(short version) => version >= 3;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public List<ListedGroup> Groups = new();
 
     public static ListGroupsResponse Read(ref KafkaReader r, short version)
@@ -113,7 +113,7 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
         {
             m.ThrottleTimeMs = r.ReadInt32();
         }
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         {
             int n4 = r.ReadArrayLength(flex);
             if (n4 < 0) m.Groups = new();
@@ -144,7 +144,7 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
         {
             w.WriteInt32(ThrottleTimeMs);
         }
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         if (Groups is null)
         {
             w.WriteArrayLength((false) ? -1 : 0, flex);

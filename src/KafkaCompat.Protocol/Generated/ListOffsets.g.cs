@@ -304,7 +304,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
     public sealed partial class ListOffsetsPartitionResponse
     {
         public int PartitionIndex = 0;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public List<long> OldStyleOffsets = new();
         public long Timestamp = -1L;
         public long Offset = -1L;
@@ -315,7 +315,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
             var m = new ListOffsetsPartitionResponse();
             bool flex = version >= 6;
             m.PartitionIndex = r.ReadInt32();
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (version <= 0)
             {
                 {
@@ -358,7 +358,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
         {
             bool flex = version >= 6;
             w.WriteInt32(PartitionIndex);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             if (version <= 0)
             {
                 if (OldStyleOffsets is null)

@@ -108,7 +108,7 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
     public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => true;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public List<string> UnknownStateFilters = new();
     public List<ListedTransaction> TransactionStates = new();
 
@@ -117,7 +117,7 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
         var m = new ListTransactionsResponse();
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         {
             int n4 = r.ReadArrayLength(flex);
             if (n4 < 0) m.UnknownStateFilters = new();
@@ -155,7 +155,7 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
     {
         bool flex = true;
         w.WriteInt32(ThrottleTimeMs);
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         if (UnknownStateFilters is null)
         {
             w.WriteArrayLength((false) ? -1 : 0, flex);

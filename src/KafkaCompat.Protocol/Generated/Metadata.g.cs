@@ -294,7 +294,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
 
     public sealed partial class MetadataResponseTopic
     {
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public string? Name = null;
         public Guid TopicId = Guid.Empty;
         public bool IsInternal = false;
@@ -305,7 +305,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         {
             var m = new MetadataResponseTopic();
             bool flex = version >= 9;
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.Name = r.ReadNullableString(flex);
             if (version >= 10)
             {
@@ -345,7 +345,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteNullableString((version >= 12) ? Name : (Name ?? ""), flex);
             if (version >= 10)
             {
@@ -378,7 +378,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
 
     public sealed partial class MetadataResponsePartition
     {
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public int PartitionIndex = 0;
         public int LeaderId = 0;
         public int LeaderEpoch = -1;
@@ -390,7 +390,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         {
             var m = new MetadataResponsePartition();
             bool flex = version >= 9;
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.PartitionIndex = r.ReadInt32();
             m.LeaderId = r.ReadInt32();
             if (version >= 7)
@@ -446,7 +446,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteInt32(PartitionIndex);
             w.WriteInt32(LeaderId);
             if (version >= 7)

@@ -334,14 +334,14 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
     public sealed partial class OffsetCommitResponsePartition
     {
         public int PartitionIndex = 0;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
 
         public static OffsetCommitResponsePartition Read(ref KafkaReader r, short version)
         {
             var m = new OffsetCommitResponsePartition();
             bool flex = version >= 8;
             m.PartitionIndex = r.ReadInt32();
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (flex)
             {
                 int tagCount = r.ReadTagCount();
@@ -359,7 +359,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
         {
             bool flex = version >= 8;
             w.WriteInt32(PartitionIndex);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             if (flex)
             {
                 uint tagCount = 0;

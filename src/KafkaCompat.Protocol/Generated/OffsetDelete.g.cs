@@ -160,7 +160,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
     public static short LowestVersion => 0;
     public static short HighestVersion => 0;
     public static bool IsFlexible(short version) => false;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public int ThrottleTimeMs = 0;
     public List<OffsetDeleteResponseTopic> Topics = new();
 
@@ -168,7 +168,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
     {
         var m = new OffsetDeleteResponse();
         bool flex = false;
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n4 = r.ReadArrayLength(flex);
@@ -196,7 +196,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
     public void Write(KafkaWriter w, short version)
     {
         bool flex = false;
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         w.WriteInt32(ThrottleTimeMs);
         if (Topics is null)
         {
@@ -271,14 +271,14 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
     public sealed partial class OffsetDeleteResponsePartition
     {
         public int PartitionIndex = 0;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
 
         public static OffsetDeleteResponsePartition Read(ref KafkaReader r, short version)
         {
             var m = new OffsetDeleteResponsePartition();
             bool flex = false;
             m.PartitionIndex = r.ReadInt32();
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (flex)
             {
                 int tagCount = r.ReadTagCount();
@@ -296,7 +296,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
         {
             bool flex = false;
             w.WriteInt32(PartitionIndex);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             if (flex)
             {
                 uint tagCount = 0;

@@ -337,7 +337,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
     public static bool IsFlexible(short version) => version >= 6;
     public int ThrottleTimeMs = 0;
     public List<OffsetFetchResponseTopic> Topics = new();
-    public short ErrorCode = (short)0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public List<OffsetFetchResponseGroup> Groups = new();
 
     public static OffsetFetchResponse Read(ref KafkaReader r, short version)
@@ -363,7 +363,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         }
         if (version >= 2 && version <= 7)
         {
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
         }
         if (version >= 8)
         {
@@ -412,7 +412,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         }
         if (version >= 2 && version <= 7)
         {
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
         }
         if (version >= 8)
         {
@@ -505,7 +505,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         public long CommittedOffset = 0;
         public int CommittedLeaderEpoch = -1;
         public string? Metadata = null;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
 
         public static OffsetFetchResponsePartition Read(ref KafkaReader r, short version)
         {
@@ -529,7 +529,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             }
             if (version <= 7)
             {
-                m.ErrorCode = r.ReadInt16();
+                m.ErrorCode = (ErrorCode)r.ReadInt16();
             }
             if (flex)
             {
@@ -565,7 +565,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             }
             if (version <= 7)
             {
-                w.WriteInt16(ErrorCode);
+                w.WriteInt16((short)ErrorCode);
             }
             if (flex)
             {
@@ -579,7 +579,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
     {
         public string GroupId = "";
         public List<OffsetFetchResponseTopics> Topics = new();
-        public short ErrorCode = (short)0;
+        public ErrorCode ErrorCode = ErrorCode.None;
 
         public static OffsetFetchResponseGroup Read(ref KafkaReader r, short version)
         {
@@ -604,7 +604,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             }
             if (version >= 8)
             {
-                m.ErrorCode = r.ReadInt16();
+                m.ErrorCode = (ErrorCode)r.ReadInt16();
             }
             if (flex)
             {
@@ -640,7 +640,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             }
             if (version >= 8)
             {
-                w.WriteInt16(ErrorCode);
+                w.WriteInt16((short)ErrorCode);
             }
             if (flex)
             {
@@ -722,7 +722,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         public long CommittedOffset = 0;
         public int CommittedLeaderEpoch = -1;
         public string? Metadata = null;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
 
         public static OffsetFetchResponsePartitions Read(ref KafkaReader r, short version)
         {
@@ -746,7 +746,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             }
             if (version >= 8)
             {
-                m.ErrorCode = r.ReadInt16();
+                m.ErrorCode = (ErrorCode)r.ReadInt16();
             }
             if (flex)
             {
@@ -782,7 +782,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             }
             if (version >= 8)
             {
-                w.WriteInt16(ErrorCode);
+                w.WriteInt16((short)ErrorCode);
             }
             if (flex)
             {

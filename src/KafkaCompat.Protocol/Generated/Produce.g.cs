@@ -324,7 +324,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
     public sealed partial class PartitionProduceResponse
     {
         public int Index = 0;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
         public long BaseOffset = 0;
         public long LogAppendTimeMs = -1L;
         public long LogStartOffset = -1L;
@@ -337,7 +337,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             var m = new PartitionProduceResponse();
             bool flex = version >= 9;
             m.Index = r.ReadInt32();
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.BaseOffset = r.ReadInt64();
             if (version >= 2)
             {
@@ -390,7 +390,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         {
             bool flex = version >= 9;
             w.WriteInt32(Index);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             w.WriteInt64(BaseOffset);
             if (version >= 2)
             {

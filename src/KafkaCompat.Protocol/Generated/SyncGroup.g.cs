@@ -143,7 +143,7 @@ public sealed partial class SyncGroupResponse : IKafkaResponse<SyncGroupResponse
     public static short HighestVersion => 5;
     public static bool IsFlexible(short version) => version >= 4;
     public int ThrottleTimeMs = 0;
-    public short ErrorCode = 0;
+    public ErrorCode ErrorCode = ErrorCode.None;
     public string? ProtocolType = null;
     public string? ProtocolName = null;
     public ReadOnlyMemory<byte> Assignment = ReadOnlyMemory<byte>.Empty;
@@ -156,7 +156,7 @@ public sealed partial class SyncGroupResponse : IKafkaResponse<SyncGroupResponse
         {
             m.ThrottleTimeMs = r.ReadInt32();
         }
-        m.ErrorCode = r.ReadInt16();
+        m.ErrorCode = (ErrorCode)r.ReadInt16();
         if (version >= 5)
         {
             m.ProtocolType = r.ReadNullableString(flex);
@@ -186,7 +186,7 @@ public sealed partial class SyncGroupResponse : IKafkaResponse<SyncGroupResponse
         {
             w.WriteInt32(ThrottleTimeMs);
         }
-        w.WriteInt16(ErrorCode);
+        w.WriteInt16((short)ErrorCode);
         if (version >= 5)
         {
             w.WriteNullableString((version >= 5) ? ProtocolType : (ProtocolType ?? ""), flex);

@@ -319,14 +319,14 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
     public sealed partial class TxnOffsetCommitResponsePartition
     {
         public int PartitionIndex = 0;
-        public short ErrorCode = 0;
+        public ErrorCode ErrorCode = ErrorCode.None;
 
         public static TxnOffsetCommitResponsePartition Read(ref KafkaReader r, short version)
         {
             var m = new TxnOffsetCommitResponsePartition();
             bool flex = version >= 3;
             m.PartitionIndex = r.ReadInt32();
-            m.ErrorCode = r.ReadInt16();
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (flex)
             {
                 int tagCount = r.ReadTagCount();
@@ -344,7 +344,7 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
         {
             bool flex = version >= 3;
             w.WriteInt32(PartitionIndex);
-            w.WriteInt16(ErrorCode);
+            w.WriteInt16((short)ErrorCode);
             if (flex)
             {
                 uint tagCount = 0;

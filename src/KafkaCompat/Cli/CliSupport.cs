@@ -100,9 +100,9 @@ public static class CliSupport
     }
 
     /// <summary>Throws the Kafka error of a response entry unless it is NONE.</summary>
-    public static void Check(short error, string? message, string what)
+    public static void Check(ErrorCode error, string? message, string what)
     {
-        if (error != 0) throw new KafkaErrorException((ErrorCode)error, message is { Length: > 0 } ? $"{what}: {message}" : what);
+        if (error != ErrorCode.None) throw new KafkaErrorException(error, message is { Length: > 0 } ? $"{what}: {message}" : what);
     }
 
     /// <summary>key=value pairs given on the command line.</summary>

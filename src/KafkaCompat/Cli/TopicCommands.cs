@@ -48,7 +48,7 @@ public static class TopicCommands
             };
             var conn = await client.AdminAsync(ct);
             var r = (await conn.SendAsync<CreateTopicsRequest, CreateTopicsResponse>(req, ct: ct)).Topics.Single();
-            bool existed = r.ErrorCode == (short)ErrorCode.TopicAlreadyExists && p.GetValue(ifNotExists);
+            bool existed = r.ErrorCode == ErrorCode.TopicAlreadyExists && p.GetValue(ifNotExists);
             if (!existed) Check(r.ErrorCode, r.ErrorMessage, $"creating topic '{topicName}'");
             if (Json(p)) WriteJson(w =>
             {
