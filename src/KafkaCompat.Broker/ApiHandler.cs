@@ -48,17 +48,63 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
 
     public ValueTask<IKafkaMessage?> HandleAsync(RequestContext context, ReadOnlyMemory<byte> body)
     {
+        // a request that cannot be parsed is a protocol violation (ProtocolException): the connection closes
         var reader = new KafkaReader(body);
         var request = TRequest.Read(ref reader, context.ApiVersion);
-        var pending = Handle(context, request);
+        ValueTask<TResponse?> pending;
+        try
+        {
+            if (context.Broker.Faults.ShouldFailHandler(Key)) throw new InvalidOperationException($"fault injection: {Key} handler failure");
+            pending = Handle(context, request);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new(Failed(context, request, e));
+        }
         if (pending.IsCompletedSuccessfully) return new ValueTask<IKafkaMessage?>(pending.Result);
-        return Await(pending);
+        return Await(this, context, request, pending);
 
-        static async ValueTask<IKafkaMessage?> Await(ValueTask<TResponse?> p) => await p.ConfigureAwait(false);
+        static async ValueTask<IKafkaMessage?> Await(ApiHandler<TRequest, TResponse> h, RequestContext ctx, TRequest req, ValueTask<TResponse?> p)
+        {
+            try
+            {
+                return await p.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return h.Failed(ctx, req, e);
+            }
+        }
+    }
+
+    /// <summary>A handler failed (a bug, or storage trouble it did not expect): as Kafka does, the request is answered with
+    /// UNKNOWN_SERVER_ERROR (or the code a <see cref="KafkaException"/> carries) wherever its response has room for an
+    /// error, and the connection stays open. A response with no place for one cannot say so: then the connection closes.</summary>
+    private IKafkaMessage Failed(RequestContext ctx, TRequest request, Exception e)
+    {
+        var code = e is KafkaException k ? k.Error : ErrorCode.UnknownServerError;
+        foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+        KafkaBroker.LogHandlerFailed(ctx.Broker.Logger, e, Key.ToString(), ctx.ApiVersion, ctx.ClientId);
+        return ErrorResponse(request, code) ?? throw new HandlerFailedException($"{Key} v{ctx.ApiVersion} failed and its response has no error field", e);
+    }
+
+    /// <summary>The answer to a request whose handling failed, every error field set to <paramref name="error"/>;
+    /// null when the response has no error to carry. The default sets a top-level ErrorCode; handlers whose errors
+    /// live per topic or partition override it.</summary>
+    protected virtual TResponse? ErrorResponse(TRequest request, ErrorCode error)
+    {
+        var field = typeof(TResponse).GetField("ErrorCode");
+        if (field is null || field.FieldType != typeof(ErrorCode)) return null;
+        var resp = Activator.CreateInstance<TResponse>();
+        field.SetValue(resp, error);
+        return resp;
     }
 
     protected abstract ValueTask<TResponse?> Handle(RequestContext context, TRequest request);
 }
+
+/// <summary>A handler failed and its response cannot carry an error: the connection is closed.</summary>
+public sealed class HandlerFailedException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>The handlers this broker has; ApiVersions advertises exactly these.</summary>
 public sealed class ApiRegistry

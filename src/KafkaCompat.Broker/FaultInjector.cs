@@ -4,8 +4,8 @@ namespace KafkaCompat.Broker;
 
 /// <summary>
 /// Faults a test can arm on a running broker, to see stock clients recover as they would from a real network:
-/// today, dropping the connection instead of sending a response (the request has been carried out, the client
-/// never hears so and retries). Nothing is armed unless a test asks.
+/// dropping the connection instead of sending a response (the request has been carried out, the client never
+/// hears so and retries), and a handler failing as a bug would. Nothing is armed unless a test asks.
 /// </summary>
 public sealed class FaultInjector
 {
@@ -24,6 +24,26 @@ public sealed class FaultInjector
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(every, 1);
         lock (_lock) _drops[api] = new DropPlan(every, times);
+    }
+
+    private readonly Dictionary<ApiKey, int> _handlerFailures = new();
+
+    /// <summary>The next <paramref name="times"/> requests to <paramref name="api"/> fail inside their handler, as a bug would.</summary>
+    public void FailHandlers(ApiKey api, int times)
+    {
+        lock (_lock) _handlerFailures[api] = times;
+    }
+
+    /// <summary>Called by the handlers before they run.</summary>
+    public bool ShouldFailHandler(ApiKey api)
+    {
+        if (_handlerFailures.Count == 0) return false;
+        lock (_lock)
+        {
+            if (!_handlerFailures.TryGetValue(api, out int left) || left <= 0) return false;
+            _handlerFailures[api] = left - 1;
+            return true;
+        }
     }
 
     /// <summary>How many responses were dropped.</summary>

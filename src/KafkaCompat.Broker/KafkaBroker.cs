@@ -308,6 +308,9 @@ public sealed partial class KafkaBroker : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "deleted topic {Topic}")]
     private static partial void LogTopicDeleted(ILogger logger, string topic);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Api} v{Version} from {ClientId} failed; answered with an error")]
+    public static partial void LogHandlerFailed(ILogger logger, Exception e, string api, short version, string? clientId);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Api} v{Version} from {ClientId}: {Message}")]
     public static partial void LogRejected(ILogger logger, string api, short version, string? clientId, string message);
 }

@@ -79,6 +79,10 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         {
             LogProtocolError(logger, id, _remote, e.Message);
         }
+        catch (HandlerFailedException e)
+        {
+            LogProtocolError(logger, id, _remote, e.Message);
+        }
         catch (ProtocolException e)
         {
             LogProtocolError(logger, id, _remote, e.Message);

@@ -57,4 +57,14 @@ public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnReq
         var err = implicitV2 ? txns.AddPartitionsImplicitly(transactionalId, pid, epoch, wanted) : txns.AddPartitions(transactionalId, pid, epoch, wanted, ctx.ApiVersion);
         return wanted.Distinct().ToDictionary(p => p, _ => err);
     }
+
+    protected override AddPartitionsToTxnResponse? ErrorResponse(AddPartitionsToTxnRequest request, ErrorCode error) => new()
+    {
+        ErrorCode = error,
+        ResultsByTopicV3AndBelow = request.V3AndBelowTopics.Select(t => new AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult
+        {
+            Name = t.Name,
+            ResultsByPartition = t.Partitions.Select(p => new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult { PartitionIndex = p, PartitionErrorCode = error }).ToList(),
+        }).ToList(),
+    };
 }

@@ -72,4 +72,9 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, Create
         r.ErrorMessage = message;
         if (code == ErrorCode.InvalidConfig) r.TopicConfigErrorCode = code;
     }
+
+    protected override CreateTopicsResponse? ErrorResponse(CreateTopicsRequest request, ErrorCode error) => new()
+    {
+        Topics = request.Topics.Select(t => new CreateTopicsResponse.CreatableTopicResult { Name = t.Name, ErrorCode = error, NumPartitions = -1, ReplicationFactor = -1 }).ToList(),
+    };
 }

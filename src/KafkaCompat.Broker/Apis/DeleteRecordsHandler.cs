@@ -48,4 +48,13 @@ public sealed class DeleteRecordsHandler : ApiHandler<DeleteRecordsRequest, Dele
         if (changed) ctx.Broker.Logs.CheckpointLogStartOffsets();
         return new(resp);
     }
+
+    protected override DeleteRecordsResponse? ErrorResponse(DeleteRecordsRequest request, ErrorCode error) => new()
+    {
+        Topics = request.Topics.Select(t => new DeleteRecordsResponse.DeleteRecordsTopicResult
+        {
+            Name = t.Name,
+            Partitions = t.Partitions.Select(p => new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = p.PartitionIndex, ErrorCode = error, LowWatermark = -1 }).ToList(),
+        }).ToList(),
+    };
 }

@@ -121,4 +121,17 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
             last = Records.RecordBatch.LastOffset(batches[pos..]);
         return last;
     }
+
+    protected override FetchResponse? ErrorResponse(FetchRequest request, ErrorCode error) => new()
+    {
+        ErrorCode = error,
+        Responses = request.Topics.Select(t => new FetchResponse.FetchableTopicResponse
+        {
+            Topic = t.Topic, TopicId = t.TopicId,
+            Partitions = t.Partitions.Select(p => new FetchResponse.PartitionData
+            {
+                PartitionIndex = p.Partition, ErrorCode = error, HighWatermark = -1, LastStableOffset = -1, LogStartOffset = -1, Records = ReadOnlyMemory<byte>.Empty,
+            }).ToList(),
+        }).ToList(),
+    };
 }

@@ -134,4 +134,13 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
                 if (r.Timestamp == bestTs) return (r.Offset, r.Timestamp);
         return (RecordBatch.LastOffset(batch), bestTs);
     }
+
+    protected override ListOffsetsResponse? ErrorResponse(ListOffsetsRequest request, ErrorCode error) => new()
+    {
+        Topics = request.Topics.Select(t => new ListOffsetsResponse.ListOffsetsTopicResponse
+        {
+            Name = t.Name,
+            Partitions = t.Partitions.Select(p => new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex, ErrorCode = error, Offset = -1, Timestamp = -1 }).ToList(),
+        }).ToList(),
+    };
 }

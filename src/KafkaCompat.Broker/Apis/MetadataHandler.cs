@@ -80,4 +80,9 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataRespon
         }
         return topic;
     }
+
+    protected override MetadataResponse? ErrorResponse(MetadataRequest request, ErrorCode error) => new()
+    {
+        Topics = (request.Topics ?? []).Select(t => new MetadataResponse.MetadataResponseTopic { Name = t.Name, TopicId = t.TopicId, ErrorCode = error }).ToList(),
+    };
 }

@@ -1,5 +1,6 @@
 // OffsetCommit (key 8): versions 0-9. v1 per-partition commit timestamp, v2-4 retention time, v6+ leader epoch,
 // v7+ group.instance.id. Generation -1 without a member id commits for a group that does not use group management.
+using KafkaCompat.Protocol;
 using KafkaCompat.Broker.Groups;
 using KafkaCompat.Protocol.Messages;
 
@@ -27,4 +28,13 @@ public sealed class OffsetCommitHandler : ApiHandler<OffsetCommitRequest, Offset
         }
         return new(resp);
     }
+
+    protected override OffsetCommitResponse? ErrorResponse(OffsetCommitRequest request, ErrorCode error) => new()
+    {
+        Topics = request.Topics.Select(t => new OffsetCommitResponse.OffsetCommitResponseTopic
+        {
+            Name = t.Name,
+            Partitions = t.Partitions.Select(p => new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = p.PartitionIndex, ErrorCode = error }).ToList(),
+        }).ToList(),
+    };
 }

@@ -136,4 +136,13 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
         ErrorCode.ProducerFenced => ErrorCode.InvalidProducerEpoch,
         _ => e,
     };
+
+    protected override ProduceResponse? ErrorResponse(ProduceRequest request, ErrorCode error) => new()
+    {
+        Responses = request.TopicData.Select(t => new ProduceResponse.TopicProduceResponse
+        {
+            Name = t.Name,
+            PartitionResponses = t.PartitionData.Select(p => new ProduceResponse.PartitionProduceResponse { Index = p.Index, ErrorCode = error, BaseOffset = -1 }).ToList(),
+        }).ToList(),
+    };
 }

@@ -54,4 +54,7 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest, 
             });
         return resp;
     }
+
+    protected override TxnOffsetCommitResponse? ErrorResponse(TxnOffsetCommitRequest request, ErrorCode error) =>
+        Respond(request.Topics.SelectMany(t => t.Partitions.Select(p => (new CommitEntry(t.Name, p.PartitionIndex, -1, -1, null, -1), error))).ToList());
 }
