@@ -32,7 +32,7 @@ public sealed partial class GroupCoordinator : IDisposable
     private readonly KafkaBroker _broker;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, ClassicGroup> _groups = new(StringComparer.Ordinal);
-    private readonly Timer _timer;
+    private readonly ITimer _timer;
     private readonly object _topicLock = new();
     private volatile bool _loading = true;
     private volatile bool _shutdown;
@@ -50,12 +50,13 @@ public sealed partial class GroupCoordinator : IDisposable
                 ["segment.bytes"] = broker.Config.OffsetsTopicSegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["compression.type"] = "producer",
             }, ReplayRecord, ReplayMarker, logger);
-        _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
+        _timer = broker.Time.CreateTimer(_ => Tick(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     private Config.BrokerConfig Cfg => _broker.Config;
-    private static long Now => Environment.TickCount64;
-    private static long WallClock => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    /// <summary>Monotonic milliseconds (deadlines), from the broker's clock.</summary>
+    private long Now => (long)_broker.Time.GetElapsedTime(0).TotalMilliseconds;
+    private long WallClock => _broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public bool IsLoading => _loading;
 
@@ -73,7 +74,7 @@ public sealed partial class GroupCoordinator : IDisposable
         }
         _nextRetentionCheck = Now + Cfg.OffsetsRetentionCheckIntervalMs;
         _loading = false;
-        if (!_shutdown) _timer.Change(100, 100);
+        if (!_shutdown) _timer.Change(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100));
     });
 
     /// <summary>NONE when group requests can be served, else the error Kafka sends in that situation.</summary>
