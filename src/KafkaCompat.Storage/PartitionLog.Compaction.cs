@@ -10,7 +10,10 @@ public sealed record CompactionResult(int SegmentsIn, int SegmentsOut, long Byte
 /// Log compaction (cleanup.policy=compact): keeps the latest record of each key in the inactive segments, drops
 /// tombstones older than delete.retention.ms, leaves records younger than min.compaction.lag.ms and the active
 /// segment alone, keeps every retained record's offset (gaps are fine) and re-encodes batches that lose records
-/// with their original codec. Cleaned segments replace the old ones through a crash-safe swap
+/// with their original codec. Transactions as in Kafka: records of aborted transactions are dropped (they never
+/// compete for a key), markers stay, re-encoded batches keep their transactional flag, and nothing at or past the
+/// last stable offset is cleaned (an open transaction's outcome is not known yet). Cleaned segments replace the
+/// old ones through a crash-safe swap
 /// (<c>cleaning/swap.json</c>), and the old files go after file.delete.delay.ms.
 /// </summary>
 public sealed partial class PartitionLog
@@ -80,10 +83,12 @@ public sealed partial class PartitionLog
     private List<LogSegment> Cleanable(LogSegment[] segs, long nowMs)
     {
         var result = new List<LogSegment>();
+        long lastStable = LastStableOffset;
         for (int i = 0; i < segs.Length - 1; i++) // never the active segment
         {
             var s = segs[i];
             if (Config.MinCompactionLagMs > 0 && s.MaxTimestamp > nowMs - Config.MinCompactionLagMs) break;
+            if (s.NextOffset > lastStable) break; // holds records of a transaction still open
             result.Add(s);
         }
         return result;
@@ -101,13 +106,19 @@ public sealed partial class PartitionLog
             var (total, dirty, ratio) = Sizes(cleanable);
             if (!force && (dirty == 0 || ratio < Config.MinCleanableDirtyRatio)) return null;
 
-            // 1. the latest offset of every key in the cleanable part
+            // 1. the latest offset of every key in the cleanable part (records of aborted transactions do not count)
+            var aborted = _txnIndex.Entries;
             var latest = new Dictionary<byte[], long>(KeyComparer.Instance);
             long recordsIn = 0;
             foreach (var seg in cleanable)
                 ForEachBatch(seg, batch =>
                 {
                     if (RecordBatch.IsControl(batch.Span)) return;
+                    if (IsAborted(batch.Span, aborted))
+                    {
+                        recordsIn += RecordBatch.RecordCount(batch.Span);
+                        return;
+                    }
                     foreach (var r in RecordReader.ReadBatch(batch))
                     {
                         recordsIn++;
@@ -132,7 +143,8 @@ public sealed partial class PartitionLog
                     foreach (var seg in group)
                         ForEachBatch(seg, batch =>
                         {
-                            var kept = Filter(batch, latest, tombstoneHorizon, out int count);
+                            int count = 0;
+                            var kept = IsAborted(batch.Span, aborted) ? null : Filter(batch, latest, tombstoneHorizon, out count);
                             if (kept is null) return;
                             output.Append(kept, RecordBatch.BaseOffset(kept), -1);
                             recordsOut += count;
@@ -227,6 +239,16 @@ public sealed partial class PartitionLog
         }
     }
 
+    /// <summary>A transactional data batch whose transaction was aborted (its offsets lie in an aborted transaction of its producer).</summary>
+    private static bool IsAborted(ReadOnlySpan<byte> batch, IReadOnlyList<AbortedTxn> aborted)
+    {
+        if (aborted.Count == 0 || !RecordBatch.IsTransactional(batch) || RecordBatch.IsControl(batch)) return false;
+        long pid = RecordBatch.ProducerId(batch), offset = RecordBatch.BaseOffset(batch);
+        foreach (var a in aborted)
+            if (a.ProducerId == pid && a.FirstOffset <= offset && offset <= a.LastOffset) return true;
+        return false;
+    }
+
     /// <summary>The batch as it should stay: unchanged, re-encoded without the records that go, or null if none stay.</summary>
     private static byte[]? Filter(ReadOnlyMemory<byte> batch, Dictionary<byte[], long> latest, long tombstoneHorizon, out int kept)
     {
@@ -245,6 +267,7 @@ public sealed partial class PartitionLog
             ProducerId = RecordBatch.ProducerId(span),
             ProducerEpoch = System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(span[RecordBatch.ProducerEpochPos..]),
             BaseSequence = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(span[RecordBatch.BaseSequencePos..]),
+            Transactional = RecordBatch.IsTransactional(span),
         };
         long baseOffset = keep[0].Offset;
         foreach (var r in keep)

@@ -142,3 +142,72 @@ public sealed class TransactionLogTests : IDisposable
             f => Assert.True(long.Parse(Path.GetFileNameWithoutExtension(f)) >= log.Segments[0].BaseOffset));
     }
 }
+
+/// <summary>Compaction of a transactional log: aborted records are dropped and never win a key, markers stay,
+/// kept batches stay transactional, and an open transaction's segment is left alone.</summary>
+public sealed class TransactionCompactionTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "kc-txncompact-" + Guid.NewGuid().ToString("N")[..10]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    private static byte[] Txn(long pid, int seq, string key, string value) =>
+        new RecordBatchBuilder { ProducerId = pid, ProducerEpoch = 0, BaseSequence = seq, Transactional = true }
+            .Add(System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(value), 1000).Build();
+
+    private static byte[] Plain(string key, string value) =>
+        new RecordBatchBuilder().Add(System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(value), 1000).Build();
+
+    private static List<(long Offset, string Key, string Value, bool Transactional, bool Control)> All(PartitionLog log)
+    {
+        var list = new List<(long, string, string, bool, bool)>();
+        foreach (var seg in log.Segments)
+            for (int pos = 0; pos + RecordBatch.HeaderSize <= seg.Size;)
+            {
+                var b = seg.Span(pos, RecordBatch.TotalSize(seg.Span(pos, RecordBatch.HeaderSize))).ToArray();
+                foreach (var r in RecordReader.ReadBatch(b))
+                    list.Add((r.Offset, RecordBatch.IsControl(b) ? "" : System.Text.Encoding.UTF8.GetString(r.Key!.Value.Span),
+                        RecordBatch.IsControl(b) ? "" : System.Text.Encoding.UTF8.GetString(r.Value!.Value.Span), RecordBatch.IsTransactional(b), RecordBatch.IsControl(b)));
+                pos += b.Length;
+            }
+        return list;
+    }
+
+    [Fact]
+    public void AbortedRecordsGoAndCommittedOnesWin()
+    {
+        var cfg = new LogConfig { SegmentBytes = 250, CompactPolicy = true, DeletePolicy = false };
+        using var log = PartitionLog.Open(_dir, "c", 0, cfg, clean: true);
+        log.Append(Txn(7, 0, "k", "committed"));         // 0
+        log.Append(Txn(7, 1, "j", "committed-j"));       // 1
+        log.AppendMarker(7, 0, 0, commit: true, 2000);   // 2
+        log.Append(Txn(8, 0, "k", "aborted"));           // 3: later than offset 0, but aborted
+        log.AppendMarker(8, 0, 0, commit: false, 2000);  // 4
+        log.Append(Plain("x", "1"));                     // 5
+        log.Append(Plain("x", "2"));                     // 6
+        Assert.NotNull(log.Compact(3000, force: true));
+        var after = All(log);
+        Assert.Contains(after, r => r is { Key: "k", Value: "committed", Transactional: true });
+        Assert.DoesNotContain(after, r => r.Value == "aborted");
+        Assert.Equal(2, after.Count(r => r.Control));       // both markers stay
+        Assert.Contains(after, r => r is { Key: "j", Transactional: true });
+    }
+
+    [Fact]
+    public void ASegmentWithAnOpenTransactionIsNotCleaned()
+    {
+        var cfg = new LogConfig { SegmentBytes = 250, CompactPolicy = true, DeletePolicy = false };
+        using var log = PartitionLog.Open(_dir, "c", 0, cfg, clean: true);
+        log.Append(Plain("k", "old"));
+        log.Append(Txn(9, 0, "k", "open"));              // its transaction stays open
+        for (int i = 0; i < 6; i++) log.Append(Plain("k", "new" + i));
+        Assert.True(log.Segments.Count > 2);
+        long lso = log.LastStableOffset;
+        Assert.Equal(1, lso);
+        log.Compact(3000, force: true);
+        Assert.Contains(All(log), r => r.Value == "open");
+    }
+}
