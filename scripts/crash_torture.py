@@ -55,6 +55,31 @@ def start_broker(dll, data_dir):
     return proc, line.split()[-1]
 
 
+def read_back(bootstrap, group, isolation):
+    """Every value of the topic from the start, as a consumer with `isolation` reads it (CRCs checked); reading
+    takes as long as it takes (100 cycles write ~30M records) and gives up only on a 30 s stall.
+    Returns (values in order, partitions read to the end, consumer errors)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                  "enable.partition.eof": True, "check.crcs": True, "isolation.level": isolation})
+    c.assign([TopicPartition(TOPIC, i, 0) for i in range(PARTITIONS)])
+    values, eof, errors = [], set(), []
+    last_progress = time.monotonic()
+    while len(eof) < PARTITIONS and time.monotonic() - last_progress < 30:
+        m = c.poll(1)
+        if m is None:
+            continue
+        last_progress = time.monotonic()
+        if m.error():
+            if m.error().code() == KafkaError._PARTITION_EOF:
+                eof.add(m.partition())
+            else:
+                errors.append(str(m.error()))
+            continue
+        values.append(m.value().decode())
+    c.close()
+    return values, eof, errors
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cycles", nargs="?", type=int, default=10)
@@ -114,29 +139,9 @@ def main():
         # verify
         proc, bootstrap = start_broker(args.dll, data_dir)
         try:
-            c = Consumer({"bootstrap.servers": bootstrap, "group.id": "torture-check", "enable.auto.commit": False,
-                          "enable.partition.eof": True, "check.crcs": True})
-            c.assign([TopicPartition(TOPIC, i, 0) for i in range(PARTITIONS)])
-            seen, eof, errors = set(), set(), []
-            duplicates = 0
-            # reading back takes as long as it takes (100 cycles write ~30M records); give up only on a 30 s stall
-            last_progress = time.monotonic()
-            while len(eof) < PARTITIONS and time.monotonic() - last_progress < 30:
-                m = c.poll(1)
-                if m is None:
-                    continue
-                last_progress = time.monotonic()
-                if m.error():
-                    if m.error().code() == KafkaError._PARTITION_EOF:
-                        eof.add(m.partition())
-                    else:
-                        errors.append(str(m.error()))
-                    continue
-                v = m.value().decode()
-                if v in seen:
-                    duplicates += 1
-                seen.add(v)
-            c.close()
+            values, eof, errors = read_back(bootstrap, "torture-check", "read_uncommitted")
+            seen = set(values)
+            duplicates = len(values) - len(seen)
         finally:
             proc.kill()
             proc.wait()
@@ -214,24 +219,7 @@ def transactional(args):
         proc, bootstrap = start_broker(args.dll, data_dir)
         try:
             Producer({"bootstrap.servers": bootstrap, "transactional.id": txn_id}).init_transactions(30)
-            c = Consumer({"bootstrap.servers": bootstrap, "group.id": "torture-txn-check", "enable.auto.commit": False,
-                          "enable.partition.eof": True, "isolation.level": "read_committed"})
-            c.assign([TopicPartition(TOPIC, i, 0) for i in range(PARTITIONS)])
-            seen, eof, errors = [], set(), []
-            last_progress = time.monotonic()
-            while len(eof) < PARTITIONS and time.monotonic() - last_progress < 30:
-                m = c.poll(1)
-                if m is None:
-                    continue
-                last_progress = time.monotonic()
-                if m.error():
-                    if m.error().code() == KafkaError._PARTITION_EOF:
-                        eof.add(m.partition())
-                    else:
-                        errors.append(str(m.error()))
-                    continue
-                seen.append(m.value().decode())
-            c.close()
+            seen, eof, errors = read_back(bootstrap, "torture-txn-check", "read_committed")
             g = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
             group_offset = g.committed([TopicPartition(src, 0)], 10)[0].offset
             g.close()

@@ -25,34 +25,23 @@ public sealed partial class GroupCoordinator
     {
         List<(CommitEntry, ErrorCode)> All(ErrorCode e) => entries.Select(x => (x, e)).ToList();
         if (Availability is var a && a != ErrorCode.None) return All(a);
+        // as Kafka: a group that does not exist takes commits without group management only
+        if (!_groups.ContainsKey(groupId) && generationId >= 0) return All(ErrorCode.IllegalGeneration);
         var group = LiveGroup(groupId);
         lock (group)
         {
             if (group.Is(GroupState.Dead)) return All(ErrorCode.CoordinatorNotAvailable);
-            // a member named in the request must be current (Kafka's classic-group check for transactional commits)
-            if (memberId.Length > 0 || generationId >= 0)
+            // a member named in the request must be current (Kafka's classic-group check for transactional commits;
+            // unlike OffsetCommit, a rebalance in progress does not refuse it)
+            if (memberId.Length > 0 || generationId >= 0 || groupInstanceId != null)
             {
+                if (!group.Members.ContainsKey(memberId)) return All(ErrorCode.UnknownMemberId);
                 if (group.IsStaticMemberFenced(groupInstanceId, memberId)) return All(ErrorCode.FencedInstanceId);
-                if (memberId.Length > 0 && !group.Members.ContainsKey(memberId)) return All(ErrorCode.UnknownMemberId);
-                if (generationId >= 0 && generationId != group.GenerationId) return All(ErrorCode.IllegalGeneration);
+                if (generationId != group.GenerationId) return All(ErrorCode.IllegalGeneration);
             }
-            long now = WallClock;
-            var results = new List<(CommitEntry, ErrorCode)>(entries.Count);
-            var toWrite = new List<(byte[] Key, byte[]? Value)>();
-            foreach (var e in entries)
-            {
-                var topic = _broker.Logs.Get(e.Topic);
-                if (topic == null || e.Partition < 0 || e.Partition >= topic.Partitions.Length)
-                    results.Add((e, ErrorCode.UnknownTopicOrPartition));
-                else if (e.Metadata != null && e.Metadata.Length > Cfg.OffsetMetadataMaxBytes)
-                    results.Add((e, ErrorCode.OffsetMetadataTooLarge));
-                else
-                {
-                    var value = new CommittedOffset(e.Offset, e.LeaderEpoch, e.Metadata ?? "", now, -1);
-                    toWrite.Add((GroupRecords.OffsetKeyBytes(groupId, e.Topic, e.Partition), GroupRecords.OffsetValueBytes(value)));
-                    results.Add((e, ErrorCode.None));
-                }
-            }
+            var (results, checkedEntries) = CheckEntries(entries, retentionTimeMs: -1);
+            var toWrite = checkedEntries.Select(w =>
+                (GroupRecords.OffsetKeyBytes(groupId, w.Entry.Topic, w.Entry.Partition), (byte[]?)GroupRecords.OffsetValueBytes(w.Value))).ToList();
             var err = _runtime.Write(group.LogPartition, toWrite, producerId, producerEpoch);
             if (err != ErrorCode.None)
                 return results.Select(r => (r.Item1, r.Item2 == ErrorCode.None ? err : r.Item2)).ToList();

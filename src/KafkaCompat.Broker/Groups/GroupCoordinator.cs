@@ -622,25 +622,7 @@ public sealed partial class GroupCoordinator : IDisposable
             if (groupError != ErrorCode.None) return All(groupError);
             if (member != null) member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
 
-            long now = WallClock;
-            var results = new List<(CommitEntry, ErrorCode)>(entries.Count);
-            var toWrite = new List<(CommitEntry Entry, CommittedOffset Value)>();
-            foreach (var e in entries)
-            {
-                var topic = _broker.Logs.Get(e.Topic);
-                if (topic == null || e.Partition < 0 || e.Partition >= topic.Partitions.Length)
-                    results.Add((e, ErrorCode.UnknownTopicOrPartition));
-                else if (e.Metadata != null && e.Metadata.Length > Cfg.OffsetMetadataMaxBytes)
-                    results.Add((e, ErrorCode.OffsetMetadataTooLarge));
-                else
-                {
-                    long commitTs = e.CommitTimestamp >= 0 ? e.CommitTimestamp : now;
-                    // only v2-4's retention time sets an explicit expiry; a v1 commit timestamp does not
-                    long expire = retentionTimeMs >= 0 ? now + retentionTimeMs : -1;
-                    toWrite.Add((e, new CommittedOffset(e.Offset, e.LeaderEpoch, e.Metadata ?? "", commitTs, expire)));
-                    results.Add((e, ErrorCode.None));
-                }
-            }
+            var (results, toWrite) = CheckEntries(entries, retentionTimeMs);
             if (toWrite.Count > 0)
             {
                 var err = Append(group.LogPartition, toWrite.Select(w =>
@@ -651,6 +633,33 @@ public sealed partial class GroupCoordinator : IDisposable
             }
             return results;
         }
+    }
+
+    /// <summary>The entries of a commit (plain or transactional): each gets UNKNOWN_TOPIC_OR_PARTITION,
+    /// OFFSET_METADATA_TOO_LARGE, or the value to write.</summary>
+    private (List<(CommitEntry Entry, ErrorCode Error)> Results, List<(CommitEntry Entry, CommittedOffset Value)> ToWrite) CheckEntries(
+        IReadOnlyList<CommitEntry> entries, long retentionTimeMs)
+    {
+        long now = WallClock;
+        var results = new List<(CommitEntry, ErrorCode)>(entries.Count);
+        var toWrite = new List<(CommitEntry Entry, CommittedOffset Value)>();
+        foreach (var e in entries)
+        {
+            var topic = _broker.Logs.Get(e.Topic);
+            if (topic == null || e.Partition < 0 || e.Partition >= topic.Partitions.Length)
+                results.Add((e, ErrorCode.UnknownTopicOrPartition));
+            else if (e.Metadata != null && e.Metadata.Length > Cfg.OffsetMetadataMaxBytes)
+                results.Add((e, ErrorCode.OffsetMetadataTooLarge));
+            else
+            {
+                long commitTs = e.CommitTimestamp >= 0 ? e.CommitTimestamp : now;
+                // only v2-4's retention time sets an explicit expiry; a v1 commit timestamp does not
+                long expire = retentionTimeMs >= 0 ? now + retentionTimeMs : -1;
+                toWrite.Add((e, new CommittedOffset(e.Offset, e.LeaderEpoch, e.Metadata ?? "", commitTs, expire)));
+                results.Add((e, ErrorCode.None));
+            }
+        }
+        return (results, toWrite);
     }
 
     /// <summary>Committed offsets of a group; <paramref name="partitions"/> null means every partition with a committed offset.</summary>
