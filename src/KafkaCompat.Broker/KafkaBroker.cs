@@ -43,15 +43,15 @@ public sealed partial class KafkaBroker : IDisposable
         Apis = new ApiRegistry(KafkaCompat.Broker.Apis.BrokerApisList.All());
         Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
         long interval = Math.Max(10, config.RetentionCheckIntervalMs);
-        _retentionTimer = new Timer(_ => ApplyRetention(), null, interval, interval);
-        _coldTimer = new Timer(_ => ReleaseColdSegments(), null, 10_000, 10_000);
+        _retentionTimer = Every(interval, () => ApplyRetention());
+        _coldTimer = Every(10_000, ReleaseColdSegments);
         long expiryEvery = Math.Max(10, config.ProducerIdExpirationCheckIntervalMs);
-        _producerExpiryTimer = new Timer(_ => RemoveExpiredProducers(), null, expiryEvery, expiryEvery);
+        _producerExpiryTimer = Every(expiryEvery, () => RemoveExpiredProducers());
         long cleanEvery = Math.Max(10, config.CleanerBackoffMs);
-        _cleanerTimer = config.CleanerEnabled ? new Timer(_ => Compact(), null, cleanEvery, cleanEvery) : null;
+        _cleanerTimer = config.CleanerEnabled ? Every(cleanEvery, () => Compact()) : null;
         long flushEvery = config.FlushSchedulerIntervalMs;
         _flushTimer = flushEvery is > 0 and < int.MaxValue
-            ? new Timer(_ => FlushDuePartitions(), null, flushEvery, flushEvery) : null;
+            ? Every(flushEvery, () => FlushDuePartitions()) : null;
         Transactions = new Transactions.TransactionCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Transactions"), Time);
         _ = Groups.StartAsync(groupLoadGate);
         _ = Transactions.StartAsync();
@@ -189,16 +189,19 @@ public sealed partial class KafkaBroker : IDisposable
 
     public ILogger Logger => _logger;
 
-    private readonly Timer _retentionTimer;
-    private readonly Timer? _flushTimer;
-    private readonly Timer? _cleanerTimer;
-    private readonly Timer _coldTimer;
-    private readonly Timer _producerExpiryTimer;
+    private readonly ITimer _retentionTimer;
+    private readonly ITimer? _flushTimer;
+    private readonly ITimer? _cleanerTimer;
+    private readonly ITimer _coldTimer;
+
+    /// <summary>Background work every <paramref name="ms"/> milliseconds on the broker's clock.</summary>
+    private ITimer Every(long ms, Action work) => Time.CreateTimer(_ => work(), null, TimeSpan.FromMilliseconds(ms), TimeSpan.FromMilliseconds(ms));
+    private readonly ITimer _producerExpiryTimer;
 
     /// <summary>producer.id.expiration.ms on every partition; returns how many producer ids were forgotten.</summary>
     public int RemoveExpiredProducers()
     {
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
         return ForEachPartition("producer expiry", p => p.RemoveExpiredProducers(now, Config.ProducerIdExpirationMs));
     }
 
@@ -239,7 +242,7 @@ public sealed partial class KafkaBroker : IDisposable
         if (Interlocked.Exchange(ref _cleanerRunning, 1) == 1) return 0;
         try
         {
-            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
             return ForEachPartition("compaction", p => p.Compact(now, force) != null ? 1 : 0);
         }
         finally
@@ -259,7 +262,7 @@ public sealed partial class KafkaBroker : IDisposable
         if (Interlocked.Exchange(ref _retentionRunning, 1) == 1) return 0;
         try
         {
-            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
             int deleted = ForEachPartition("retention", p => p.ApplyRetention(now));
             if (deleted > 0) Logs.CheckpointLogStartOffsets();
             return deleted;

@@ -250,3 +250,35 @@ public sealed class TransactionVersion2Tests : IDisposable
         Assert.Equal(p.ProducerId, Txn.Describe("app")!.PreviousProducerId);
     }
 }
+
+/// <summary>transactional.id.expiration.ms: an idle transactional id is removed (a tombstone in __transaction_state),
+/// also after a restart; one with an open transaction is not.</summary>
+public sealed class TransactionalIdExpiryTests : IDisposable
+{
+    private readonly BrokerFixture _f = new(new()
+    {
+        ["transactional.id.expiration.ms"] = "60000",
+        ["transaction.remove.expired.transaction.cleanup.interval.ms"] = "1000",
+        ["transaction.abort.timed.out.transaction.cleanup.interval.ms"] = "1000",
+    });
+
+    public void Dispose() => _f.Dispose();
+
+    [Fact]
+    public void AnIdleTransactionalIdExpires()
+    {
+        var txn = _f.Broker.Transactions;
+        var idle = txn.InitProducerId("idle", 600_000, -1, -1, 4);
+        _f.Broker.CreateTopic("t", 1, 1, new(), validateOnly: false);
+        var busy = txn.InitProducerId("busy", 600_000, -1, -1, 4);
+        txn.AddPartitions("busy", busy.ProducerId, busy.ProducerEpoch, [("t", 0)], 3);
+        for (int i = 0; i < 70; i++) _f.Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Null(txn.Describe("idle"));
+        Assert.Equal(TxnState.Ongoing, txn.Describe("busy")!.State);
+        _f.Restart();
+        Assert.Null(_f.Broker.Transactions.Describe("idle"));
+        Assert.NotNull(_f.Broker.Transactions.Describe("busy"));
+        // the id starts afresh, with a new producer id
+        Assert.NotEqual(idle.ProducerId, _f.Broker.Transactions.InitProducerId("idle", 600_000, -1, -1, 4).ProducerId);
+    }
+}

@@ -20,7 +20,7 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
     Action<CoordinatorRecord> replay, Action<int, long, bool>? replayMarker, ILogger logger)
 {
     private readonly object _createLock = new();
-    private static long WallClock => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long WallClock => broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public string Topic => topic;
 
@@ -73,7 +73,11 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
             return ErrorCode.NotCoordinator;
         }
         for (int i = 0; i < records.Count; i++)
-            replay(new CoordinatorRecord(partition, result.BaseOffset + i, records[i].Key, records[i].Value, producerId, producerId >= 0));
+        {
+            // (a null array would convert to an empty, non-null memory: a tombstone must stay null)
+            ReadOnlyMemory<byte>? value = records[i].Value is { } v ? new ReadOnlyMemory<byte>(v) : (ReadOnlyMemory<byte>?)null;
+            replay(new CoordinatorRecord(partition, result.BaseOffset + i, records[i].Key, value, producerId, producerId >= 0));
+        }
         return ErrorCode.None;
     }
 

@@ -54,7 +54,8 @@ public sealed partial class GroupCoordinator
         _runtime.WriteMarker(partition, producerId, epoch, commit);
 
     /// <summary>Replay of a record of __consumer_offsets: during a load it is collected (the groups are built at the end);
-    /// live, only transactional offset commits come this way and are held pending.</summary>
+    /// live, an offset record becomes the group's committed offset (a tombstone removes it) and a transactional one is
+    /// held pending. Group metadata records change nothing live: membership is the live state they are written from.</summary>
     private void ReplayRecord(CoordinatorRecord rec)
     {
         OffsetKey? ok;
@@ -91,14 +92,17 @@ public sealed partial class GroupCoordinator
             else if (g != null) load.GroupValues[g] = groupValue;
             return;
         }
-        if (rec.Transactional && ok != null && value != null)
+        if (ok is null || !_groups.TryGetValue(ok.Group, out var group)) return;
+        lock (group)
         {
-            var group = LiveGroup(ok.Group);
-            lock (group)
+            if (rec.Transactional)
             {
+                if (value is null) return;
                 if (!group.PendingTxnOffsets.TryGetValue(rec.ProducerId, out var pending)) group.PendingTxnOffsets[rec.ProducerId] = pending = new();
                 pending[(ok.Topic, ok.Partition)] = value;
             }
+            else if (value is null) group.Offsets.Remove((ok.Topic, ok.Partition));
+            else group.Offsets[(ok.Topic, ok.Partition)] = value;
         }
     }
 

@@ -33,7 +33,6 @@ public sealed partial class GroupCoordinator : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, ClassicGroup> _groups = new(StringComparer.Ordinal);
     private readonly ITimer _timer;
-    private readonly object _topicLock = new();
     private volatile bool _loading = true;
     private volatile bool _shutdown;
     private long _nextRetentionCheck;
@@ -629,7 +628,6 @@ public sealed partial class GroupCoordinator : IDisposable
                     (GroupRecords.OffsetKeyBytes(groupId, w.Entry.Topic, w.Entry.Partition), (byte[]?)GroupRecords.OffsetValueBytes(w.Value))).ToList());
                 if (err != ErrorCode.None)
                     return results.Select(r => (r.Item1, r.Item2 == ErrorCode.None ? err : r.Item2)).ToList();
-                foreach (var (entry, value) in toWrite) group.Offsets[(entry.Topic, entry.Partition)] = value;
             }
             return results;
         }
@@ -935,10 +933,7 @@ public sealed partial class GroupCoordinator : IDisposable
         if (offsets.Count == 0 && !groupToo) return ErrorCode.None;
         var tombstones = offsets.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList();
         if (groupToo) tombstones.Add((GroupRecords.GroupKeyBytes(group.GroupId), null));
-        var err = Append(group.LogPartition, tombstones);
-        if (err != ErrorCode.None) return err;
-        foreach (var k in offsets) group.Offsets.Remove(k);
-        return ErrorCode.None;
+        return Append(group.LogPartition, tombstones);
     }
 
     /// <summary>Writes the group's metadata (members and assignment). Caller holds the group lock.</summary>
@@ -952,44 +947,13 @@ public sealed partial class GroupCoordinator : IDisposable
         return Append(group.LogPartition, [(GroupRecords.GroupKeyBytes(group.GroupId), GroupRecords.GroupValueBytes(stored))]);
     }
 
-    private TopicLogs OffsetsLog()
-    {
-        var t = _broker.Logs.Get(OffsetsTopic);
-        if (t != null) return t;
-        lock (_topicLock)
-        {
-            t = _broker.Logs.Get(OffsetsTopic);
-            if (t != null) return t;
-            var created = _broker.Logs.Create(OffsetsTopic, Math.Max(1, Cfg.OffsetsTopicPartitions), new Dictionary<string, string>
-            {
-                ["cleanup.policy"] = "compact",
-                ["segment.bytes"] = Cfg.OffsetsTopicSegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["compression.type"] = "producer",
-            });
-            return created ?? _broker.Logs.Get(OffsetsTopic)!;
-        }
-    }
-
+    /// <summary>Writes records to the group's offsets partition through the coordinator runtime, whose replay applies
+    /// offset records to the group (the same function loading uses). Kafka's error for an oversized commit is
+    /// INVALID_COMMIT_OFFSET_SIZE.</summary>
     private ErrorCode Append(int partition, List<(byte[] Key, byte[]? Value)> records)
     {
-        try
-        {
-            var log = OffsetsLog().Partitions[partition];
-            long ts = WallClock;
-            var builder = new RecordBatchBuilder();
-            foreach (var (k, v) in records) builder.Add(k, v ?? [], ts, nullValue: v is null);
-            log.Append(builder.Build());
-            return ErrorCode.None;
-        }
-        catch (RecordTooLargeException)
-        {
-            return ErrorCode.InvalidCommitOffsetSize;
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            LogAppendFailed(_logger, e.Message);
-            return ErrorCode.NotCoordinator;
-        }
+        var err = _runtime.Write(partition, records);
+        return err == ErrorCode.RecordListTooLarge ? ErrorCode.InvalidCommitOffsetSize : err;
     }
 
     // what a load collects before the groups are built; null outside a load
