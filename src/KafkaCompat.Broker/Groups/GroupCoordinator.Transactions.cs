@@ -9,8 +9,6 @@ namespace KafkaCompat.Broker.Groups;
 
 public sealed partial class GroupCoordinator
 {
-    private readonly CoordinatorRuntime _runtime;
-
     /// <summary>The __consumer_offsets partition of a group, creating the topic when needed (AddOffsetsToTxn).</summary>
     public int OffsetsPartitionFor(string groupId)
     {
@@ -52,77 +50,4 @@ public sealed partial class GroupCoordinator
     /// <summary>The transaction coordinator's COMMIT or ABORT for <paramref name="producerId"/> on an offsets partition.</summary>
     public ErrorCode WriteTxnMarker(int partition, long producerId, short epoch, bool commit) =>
         _runtime.WriteMarker(partition, producerId, epoch, commit);
-
-    /// <summary>Replay of a record of __consumer_offsets: during a load it is collected (the groups are built at the end);
-    /// live, an offset record becomes the group's committed offset (a tombstone removes it) and a transactional one is
-    /// held pending. Group metadata records change nothing live: membership is the live state they are written from.</summary>
-    private void ReplayRecord(CoordinatorRecord rec)
-    {
-        OffsetKey? ok;
-        string? g;
-        try
-        {
-            (ok, g) = GroupRecords.ReadKey(rec.Key);
-        }
-        catch (FormatException e)
-        {
-            LogBadRecord(_logger, rec.Partition, rec.Offset, e.Message);
-            return;
-        }
-        CommittedOffset? value = null;
-        StoredGroup? groupValue = null;
-        try
-        {
-            if (ok != null && rec.Value is { } v) value = GroupRecords.ReadOffsetValue(v);
-            else if (g != null && rec.Value is { } v2) groupValue = GroupRecords.ReadGroupValue(v2);
-        }
-        catch (FormatException e)
-        {
-            LogBadRecord(_logger, rec.Partition, rec.Offset, e.Message);
-            return;
-        }
-        if (_load is { } load)
-        {
-            if (rec.Transactional && ok != null)
-            {
-                if (!load.Pending.TryGetValue((rec.Partition, rec.ProducerId), out var list)) load.Pending[(rec.Partition, rec.ProducerId)] = list = new();
-                list.Add((ok, value));
-            }
-            else if (ok != null) load.Offsets[ok] = value;
-            else if (g != null) load.GroupValues[g] = groupValue;
-            return;
-        }
-        if (ok is null || !_groups.TryGetValue(ok.Group, out var group)) return;
-        lock (group)
-        {
-            if (rec.Transactional)
-            {
-                if (value is null) return;
-                if (!group.PendingTxnOffsets.TryGetValue(rec.ProducerId, out var pending)) group.PendingTxnOffsets[rec.ProducerId] = pending = new();
-                pending[(ok.Topic, ok.Partition)] = value;
-            }
-            else if (value is null) group.Offsets.Remove((ok.Topic, ok.Partition));
-            else group.Offsets[(ok.Topic, ok.Partition)] = value;
-        }
-    }
-
-    /// <summary>Replay of a marker on an offsets partition: the producer's pending offsets are committed or dropped.</summary>
-    private void ReplayMarker(int partition, long producerId, bool commit)
-    {
-        if (_load is { } load)
-        {
-            if (load.Pending.Remove((partition, producerId), out var list) && commit)
-                foreach (var (key, value) in list) load.Offsets[key] = value;
-            return;
-        }
-        foreach (var group in _groups.Values)
-        {
-            if (group.LogPartition != partition) continue;
-            lock (group)
-            {
-                if (!group.PendingTxnOffsets.Remove(producerId, out var pending) || !commit) continue;
-                foreach (var (tp, value) in pending) group.Offsets[tp] = value;
-            }
-        }
-    }
 }
