@@ -78,11 +78,11 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
     }
 
     /// <summary>A handler failed (a bug, or storage trouble it did not expect): as Kafka does, the request is answered with
-    /// UNKNOWN_SERVER_ERROR (or the code a <see cref="KafkaException"/> carries) wherever its response has room for an
+    /// UNKNOWN_SERVER_ERROR (or the code <see cref="ErrorMapping"/> gives the exception) wherever its response has room for an
     /// error, and the connection stays open. A response with no place for one cannot say so: then the connection closes.</summary>
     private IKafkaMessage Failed(RequestContext ctx, TRequest request, Exception e)
     {
-        var code = e is KafkaException k ? k.Error : ErrorCode.UnknownServerError;
+        var code = ErrorMapping.From(e)?.Error ?? ErrorCode.UnknownServerError;
         foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
         KafkaBroker.LogHandlerFailed(ctx.Broker.Logger, e, Key.ToString(), ctx.ApiVersion, ctx.ClientId);
         return ErrorResponse(request, code) ?? throw new HandlerFailedException($"{Key} v{ctx.ApiVersion} failed and its response has no error field", e);

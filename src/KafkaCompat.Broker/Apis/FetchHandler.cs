@@ -99,14 +99,9 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                         minOne = false;
                     }
                 }
-                catch (OffsetOutOfRangeException)
+                catch (Exception e) when (ErrorMapping.From(e) is { } mapped) // OFFSET_OUT_OF_RANGE, a deleted partition, storage
                 {
-                    pr.ErrorCode = ErrorCode.OffsetOutOfRange;
-                    anyError = true;
-                }
-                catch (ObjectDisposedException)
-                {
-                    pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorCode = mapped.Error;
                     anyError = true;
                 }
             }

@@ -91,33 +91,13 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                     pr.LogAppendTimeMs = result.LogAppendTime;
                     pr.LogStartOffset = log.LogStartOffset;
                 }
-                catch (InvalidBatchException e)
+                catch (Exception e) when (ErrorMapping.From(e) is { } mapped)
                 {
-                    pr.ErrorCode = (e.Error is BatchError.BadCrc or BatchError.BadLength or BatchError.Truncated or BatchError.TooShort
-                        ? ErrorCode.CorruptMessage : ErrorCode.InvalidRecord);
-                    pr.ErrorMessage = e.Message;
-                    pr.RecordErrors = [new() { BatchIndex = 0, BatchIndexErrorMessage = e.Message }];
-                    KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{td.Name}-{pd.Index}: {e.Message}");
-                }
-                catch (KafkaException e) // idempotence: INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER
-                {
-                    pr.ErrorCode = e.Error;
-                    pr.ErrorMessage = e.Message;
-                }
-                catch (RecordTooLargeException e)
-                {
-                    pr.ErrorCode = ErrorCode.MessageTooLarge;
-                    pr.ErrorMessage = e.Message;
-                }
-                catch (IOException e) // StorageException (no space, a failed write) or a segment file that could not be created
-                {
-                    pr.ErrorCode = ErrorCode.KafkaStorageError;
-                    pr.ErrorMessage = e.Message;
-                    KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{td.Name}-{pd.Index}: {e.Message}");
-                }
-                catch (ObjectDisposedException)
-                {
-                    pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
+                    pr.ErrorCode = mapped.Error;
+                    pr.ErrorMessage = e is ObjectDisposedException ? null : mapped.Message;
+                    if (e is InvalidBatchException) pr.RecordErrors = [new() { BatchIndex = 0, BatchIndexErrorMessage = e.Message }];
+                    if (e is InvalidBatchException or IOException)
+                        KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{td.Name}-{pd.Index}: {e.Message}");
                 }
             }
         }
