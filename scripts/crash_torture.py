@@ -160,6 +160,34 @@ def main():
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def txn_child(bootstrap, report, first, seed):
+    """The producing side of the transactional mode, in its own process: transactions until the broker goes,
+    each step appended to `report` (flushed) before and after it happens."""
+    rng = random.Random(seed)
+    out = open(report, "a", buffering=1)
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": "torture-txn", "linger.ms": 2, "log_level": 1,
+                  "transaction.timeout.ms": 4000, "message.timeout.ms": 3000,
+                  "compression.type": rng.choice(["none", "gzip", "lz4", "zstd", "snappy"])})
+    # the previous instance's transaction, if the kill cut one, is aborted here
+    p.init_transactions(30)
+    meta = Consumer({"bootstrap.servers": bootstrap, "group.id": "torture-txn-group"}).consumer_group_metadata()
+    number = first
+    while True:
+        values = [f"t{number}-{i}" for i in range(rng.randint(1, 6))]
+        out.write(f"attempt {number} {' '.join(values)}\n")
+        p.begin_transaction()
+        for i, v in enumerate(values):
+            p.produce(TOPIC, value=v.encode(), partition=(number + i) % PARTITIONS)
+        p.send_offsets_to_transaction([TopicPartition("torture-in", 0, number + 1)], meta, 5)
+        if rng.random() < 0.25:
+            p.abort_transaction(5)
+            out.write(f"abort {number}\n")
+        else:
+            p.commit_transaction(5)
+            out.write(f"commit {number}\n")
+        number += 1
+
+
 def transactional(args):
     """The transactional mode (see the module doc)."""
     rng = random.Random(args.seed)
@@ -171,46 +199,35 @@ def transactional(args):
     try:
         for cycle in range(args.cycles):
             proc, bootstrap = start_broker(args.dll, data_dir)
-            stop = threading.Event()
             try:
                 if cycle == 0:
                     admin = AdminClient({"bootstrap.servers": bootstrap})
                     fs = admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1), NewTopic(src, 1, 1)])
                     for f in fs.values():
                         f.result(timeout=15)
-                p = Producer({"bootstrap.servers": bootstrap, "transactional.id": txn_id, "linger.ms": 2, "log_level": 1,
-                              "transaction.timeout.ms": 4000, "message.timeout.ms": 3000,
-                              "compression.type": rng.choice(["none", "gzip", "lz4", "zstd", "snappy"])})
-                # the previous instance's transaction, if the kill cut one, is aborted here
-                p.init_transactions(30)
-                c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
-                meta = c.consumer_group_metadata()
-                killer = threading.Timer(rng.uniform(0.5, 2.0), lambda: (stop.set(), os.kill(proc.pid, signal.SIGKILL)))
-                killer.start()
-                n = 0
-                try:
-                    while not stop.is_set():
-                        number = len(attempted)
-                        values = [f"t{number}-{i}" for i in range(rng.randint(1, 6))]
-                        attempted[number] = values
-                        p.begin_transaction()
-                        for i, v in enumerate(values):
-                            p.produce(TOPIC, value=v.encode(), partition=(number + i) % PARTITIONS)
-                        p.send_offsets_to_transaction([TopicPartition(src, 0, number + 1)], meta, 5)
-                        if rng.random() < 0.25:
-                            p.abort_transaction(5)
-                            aborted.add(number)
-                        else:
-                            p.commit_transaction(5)
-                            committed[number] = values
-                            last_committed = number
-                        n += 1
-                except Exception:  # noqa: BLE001 - the kill ends the cycle wherever it happens
-                    pass
-                killer.cancel()
-                if not stop.is_set():
-                    os.kill(proc.pid, signal.SIGKILL)
+                # the transactions run in a child process, which reports each step in a file as it goes: a client
+                # call that does not come back once the broker is gone cannot hold up the run, the child is killed
+                report = os.path.join(data_dir, f"cycle-{cycle}.txt")
+                child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--txn-child", bootstrap, report,
+                                          str(len(attempted)), str(rng.randrange(1 << 30))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(rng.uniform(1.0, 2.5))
+                os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+                for line in open(report).read().splitlines():
+                    kind, number, *values = line.split(" ")
+                    number = int(number)
+                    if kind == "attempt":
+                        attempted[number] = values
+                    elif kind == "commit":
+                        committed[number] = attempted[number]
+                        last_committed = max(last_committed, number)
+                    elif kind == "abort":
+                        aborted.add(number)
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -258,4 +275,10 @@ def transactional(args):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--txn-child":
+        try:
+            txn_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        except Exception:  # noqa: BLE001 - the kill ends the child wherever it is
+            pass
+        sys.exit(0)
     sys.exit(main())
