@@ -94,6 +94,10 @@ public sealed partial class KafkaBroker : IDisposable
 
     public readonly record struct CreateResult(ErrorCode Error, string? Message, TopicLogs? Topic);
 
+    /// <summary>Kafka's controller writes at most 10,000 records for one user operation: one request may create at most
+    /// that many partitions (CreateTopics, CreatePartitions).</summary>
+    public const int MaxPartitionsPerRequest = 10_000;
+
     /// <summary>Creates a topic after Kafka's checks; used by CreateTopics and by auto-creation.</summary>
     public CreateResult CreateTopic(string name, int partitions, short replicationFactor, Dictionary<string, string?> configs, bool validateOnly)
     {

@@ -1,6 +1,8 @@
 // CreateTopics (key 19): versions 0-7. Partitions (-1 = num.partitions), replication factor 1 (-1 = default),
 // manual assignments on this broker, topic configs validated (INVALID_CONFIG), validate_only.
 // v5+ answers with the partition count, replication factor and the topic's effective configs; v7 the topic id.
+// As Kafka's controller: a request asking for more than 10,000 partitions in all is refused whole
+// (POLICY_VIOLATION "Excessively large number of partitions per request.").
 using KafkaCompat.Broker.Config;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
@@ -14,6 +16,19 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, Create
         var broker = ctx.Broker;
         var resp = new CreateTopicsResponse();
         var duplicates = req.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        long total = req.Topics.Sum(t => t.Assignments.Count > 0 ? t.Assignments.Count
+            : t.NumPartitions == -1 ? broker.Config.NumPartitions : Math.Max(0, t.NumPartitions));
+        if (total > KafkaBroker.MaxPartitionsPerRequest)
+        {
+            foreach (var t in req.Topics)
+            {
+                var r = new CreateTopicsResponse.CreatableTopicResult { Name = t.Name };
+                Fail(r, ErrorCode.PolicyViolation, "Excessively large number of partitions per request.");
+                resp.Topics.Add(r);
+            }
+            KafkaBroker.LogRejected(broker.Logger, "CreateTopics", ctx.ApiVersion, ctx.ClientId, $"{total} partitions asked for in one request (at most {KafkaBroker.MaxPartitionsPerRequest})");
+            return new(resp);
+        }
         foreach (var t in req.Topics)
         {
             var r = new CreateTopicsResponse.CreatableTopicResult { Name = t.Name };
