@@ -91,10 +91,13 @@ public sealed class LogManager : IDisposable
         var result = new Dictionary<(string, int), long>();
         if (!File.Exists(StartOffsetsPath)) return result;
         var lines = File.ReadAllLines(StartOffsetsPath);
+        if (lines.Length < 2 || lines[0] != "0" || !int.TryParse(lines[1], out int count) || count != lines.Length - 2)
+            _log?.Invoke($"{StartOffsetsPath} is damaged (expected a version line 0, a count line and that many entries); reading the entries it has");
         for (int i = 2; i < lines.Length; i++)
         {
             var parts = lines[i].Split(' ');
-            if (parts.Length == 3 && int.TryParse(parts[1], out int p) && long.TryParse(parts[2], out long o)) result[(parts[0], p)] = o;
+            if (parts.Length == 3 && int.TryParse(parts[1], out int p) && long.TryParse(parts[2], out long o) && p >= 0 && o >= 0) result[(parts[0], p)] = o;
+            else _log?.Invoke($"{StartOffsetsPath} line {i + 1} is damaged ('{lines[i]}'); that partition starts at its first segment");
         }
         return result;
     }
@@ -114,10 +117,26 @@ public sealed class LogManager : IDisposable
         }
     }
 
+    /// <summary>topics.json. A damaged file stops the start (naming the file and the damage) rather than starting
+    /// without the topics it lists.</summary>
     private List<TopicRecord> LoadRecords()
     {
         if (!File.Exists(MetaPath)) return new();
-        return JsonSerializer.Deserialize(File.ReadAllText(MetaPath), TopicJsonContext.Default.ListTopicRecord) ?? new();
+        List<TopicRecord>? records;
+        try
+        {
+            records = JsonSerializer.Deserialize(File.ReadAllText(MetaPath), TopicJsonContext.Default.ListTopicRecord);
+        }
+        catch (JsonException e)
+        {
+            throw new StorageException($"{MetaPath} is damaged ({e.Message}); not starting rather than losing the topics it lists: " +
+                "restore the file (the topic directories are intact), or move it away to start without topics", e);
+        }
+        var bad = records?.FirstOrDefault(r => string.IsNullOrEmpty(r.Name) || r.Partitions < 1 || r.Id == Guid.Empty);
+        if (bad != null)
+            throw new StorageException($"{MetaPath} is damaged (topic '{bad.Name}': name, id and a positive partition count are required); " +
+                "not starting rather than losing topics: restore the file, or move it away to start without topics");
+        return records ?? new();
     }
 
     private void SaveRecords()

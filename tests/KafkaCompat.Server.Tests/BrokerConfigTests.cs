@@ -136,4 +136,25 @@ public sealed class BrokerConfigTests
         Assert.Equal(2, exit);
         Assert.Contains("no such file", err);
     }
+
+    [Fact]
+    public async Task ADamagedTopicsFileStopsTheStartAndNamesTheFile()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "kc-damaged-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "topics.json"), "[{\"Name\": \"orders\", \"Id\": \"not-a-guid\"");
+            var (exit, _, err) = await CliRunner.RunDllAsync(null, "serve", "--port", "0", "--data-dir", dir);
+            Assert.Equal(1, exit);
+            Assert.Contains("topics.json is damaged", err);
+            Assert.Contains("not starting rather than losing the topics", err);
+            // nothing was overwritten: the user can still repair it
+            Assert.StartsWith("[{\"Name\": \"orders\"", File.ReadAllText(Path.Combine(dir, "topics.json")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -124,8 +124,16 @@ public sealed class RetentionTests : IDisposable
         mgr.CheckpointLogStartOffsets();
         mgr.Dispose();
 
-        using var reopened = new LogManager(_dir, _ => Config());
-        Assert.Equal(mid, reopened.Get("t")!.Partitions[0].LogStartOffset);
+        using (var reopened = new LogManager(_dir, _ => Config()))
+            Assert.Equal(mid, reopened.Get("t")!.Partitions[0].LogStartOffset);
+
+        // a damaged checkpoint line is named in the log, not ignored in silence; the other lines still count
+        string checkpoint = Path.Combine(_dir, "log-start-offset-checkpoint");
+        File.WriteAllLines(checkpoint, ["0", "2", $"t 0 {mid}", "t zero garbage"]);
+        var problems = new List<string>();
+        using (var damaged = new LogManager(_dir, _ => Config(), problems.Add))
+            Assert.Equal(mid, damaged.Get("t")!.Partitions[0].LogStartOffset);
+        Assert.Contains(problems, p => p.Contains("log-start-offset-checkpoint line 4 is damaged"));
     }
 }
 
