@@ -27,6 +27,8 @@ public static class RecordReader
         ReadOnlyMemory<byte> body = batch[RecordBatch.HeaderSize..size];
         body = RecordCompression.Decompress(RecordBatch.Compression(span), body);
         var reader = new KafkaReader(body);
+        // a record takes at least 7 bytes: a count the body cannot hold is refused before anything is allocated for it
+        if (count < 0 || count > body.Length / 7 + 1) throw new ProtocolException($"record count {count} does not fit in {body.Length} bytes");
         var result = new List<Record>(count);
         for (int i = 0; i < count; i++)
         {

@@ -99,6 +99,14 @@ internal static class SnappyCodec
 
     private static byte[] Block(ReadOnlySpan<byte> block)
     {
+        // the block opens with its decoded length (a varint): refuse before the decoder allocates it
+        ulong length = 0;
+        for (int i = 0, shift = 0; i < Math.Min(block.Length, 5); i++, shift += 7)
+        {
+            length |= (ulong)(block[i] & 0x7f) << shift;
+            if ((block[i] & 0x80) == 0) break;
+        }
+        if (length > RecordCompression.MaxDecompressedBytes) throw new InvalidDataException($"snappy block claims {length} bytes, more than {RecordCompression.MaxDecompressedBytes}");
         try
         {
             return IronSnappy.Snappy.Decode(block);

@@ -80,3 +80,25 @@ public class CompressionTests
             Assert.ThrowsAny<Exception>(() => RecordCompression.Decompress(codec, packed.AsMemory(0, packed.Length / 2)));
     }
 }
+
+/// <summary>Hostile sizes inside a batch are refused before anything is allocated from them.</summary>
+public class HostileBatchTests
+{
+    [Fact]
+    public void ARecordCountTheBodyCannotHoldIsRefused()
+    {
+        var batch = new RecordBatchBuilder().Add("k"u8, "v"u8, 1000).Build();
+        var s = batch.AsSpan();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.LastOffsetDeltaPos..], int.MaxValue - 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(s[RecordBatch.RecordCountPos..], int.MaxValue - 1);
+        Assert.Throws<ProtocolException>(() => RecordReader.ReadBatch(batch));
+    }
+
+    [Fact]
+    public void ASnappyBlockClaimingGigabytesIsRefused()
+    {
+        // an unframed snappy block whose preamble claims 4 GiB - 1
+        byte[] body = [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00];
+        Assert.Throws<InvalidDataException>(() => RecordCompression.Decompress(CompressionType.Snappy, body));
+    }
+}
