@@ -366,7 +366,8 @@ public static class CodeGenerator
                     sb.Append($"{ind}    if (n{id} < 0) {target} = null;\n{ind}    else\n");
                 else
                     sb.Append($"{ind}    if (n{id} < 0) {target} = new();\n{ind}    else\n");
-                sb.Append($"{ind}    {{\n{ind}        var list{id} = new List<{el}>(n{id});\n");
+                // the capacity grows with what is read, never from a count the sender claims
+                sb.Append($"{ind}    {{\n{ind}        var list{id} = new List<{el}>(Math.Min(n{id}, 64));\n");
                 string readEl = f.ElementIsStruct
                     ? $"{f.Inner}.Read(ref {r}, version)"
                     : ReadPrimitive(f.Inner, r, nullable: false, "flex");

@@ -31,7 +31,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                 if (n0 < 0) m.Transactions = new();
                 else
                 {
-                    var list0 = new List<AddPartitionsToTxnTransaction>(n0);
+                    var list0 = new List<AddPartitionsToTxnTransaction>(Math.Min(n0, 64));
                     for (int i0 = 0; i0 < n0; i0++) list0.Add(AddPartitionsToTxnTransaction.Read(ref r, version));
                     m.Transactions = list0;
                 }
@@ -56,7 +56,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                 if (n1 < 0) m.V3AndBelowTopics = new();
                 else
                 {
-                    var list1 = new List<AddPartitionsToTxnTopic>(n1);
+                    var list1 = new List<AddPartitionsToTxnTopic>(Math.Min(n1, 64));
                     for (int i1 = 0; i1 < n1; i1++) list1.Add(AddPartitionsToTxnTopic.Read(ref r, version));
                     m.V3AndBelowTopics = list1;
                 }
@@ -156,7 +156,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                     if (n4 < 0) m.Topics = new();
                     else
                     {
-                        var list4 = new List<AddPartitionsToTxnTransactionTopic>(n4);
+                        var list4 = new List<AddPartitionsToTxnTransactionTopic>(Math.Min(n4, 64));
                         for (int i4 = 0; i4 < n4; i4++) list4.Add(AddPartitionsToTxnTransactionTopic.Read(ref r, version));
                         m.Topics = list4;
                     }
@@ -234,7 +234,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                     if (n6 < 0) m.Partitions = new();
                     else
                     {
-                        var list6 = new List<int>(n6);
+                        var list6 = new List<int>(Math.Min(n6, 64));
                         for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadInt32());
                         m.Partitions = list6;
                     }
@@ -300,7 +300,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                     if (n8 < 0) m.Partitions = new();
                     else
                     {
-                        var list8 = new List<int>(n8);
+                        var list8 = new List<int>(Math.Min(n8, 64));
                         for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt32());
                         m.Partitions = list8;
                     }
@@ -374,7 +374,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                 if (n10 < 0) m.ResultsByTransaction = new();
                 else
                 {
-                    var list10 = new List<AddPartitionsToTxnResult>(n10);
+                    var list10 = new List<AddPartitionsToTxnResult>(Math.Min(n10, 64));
                     for (int i10 = 0; i10 < n10; i10++) list10.Add(AddPartitionsToTxnResult.Read(ref r, version));
                     m.ResultsByTransaction = list10;
                 }
@@ -387,7 +387,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                 if (n11 < 0) m.ResultsByTopicV3AndBelow = new();
                 else
                 {
-                    var list11 = new List<AddPartitionsToTxnTopicResult>(n11);
+                    var list11 = new List<AddPartitionsToTxnTopicResult>(Math.Min(n11, 64));
                     for (int i11 = 0; i11 < n11; i11++) list11.Add(AddPartitionsToTxnTopicResult.Read(ref r, version));
                     m.ResultsByTopicV3AndBelow = list11;
                 }
@@ -465,7 +465,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                     if (n14 < 0) m.TopicResults = new();
                     else
                     {
-                        var list14 = new List<AddPartitionsToTxnTransactionTopicResult>(n14);
+                        var list14 = new List<AddPartitionsToTxnTransactionTopicResult>(Math.Min(n14, 64));
                         for (int i14 = 0; i14 < n14; i14++) list14.Add(AddPartitionsToTxnTransactionTopicResult.Read(ref r, version));
                         m.TopicResults = list14;
                     }
@@ -531,7 +531,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                     if (n16 < 0) m.ResultsByPartition = new();
                     else
                     {
-                        var list16 = new List<AddPartitionsToTxnTransactionPartitionResult>(n16);
+                        var list16 = new List<AddPartitionsToTxnTransactionPartitionResult>(Math.Min(n16, 64));
                         for (int i16 = 0; i16 < n16; i16++) list16.Add(AddPartitionsToTxnTransactionPartitionResult.Read(ref r, version));
                         m.ResultsByPartition = list16;
                     }
@@ -646,7 +646,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                     if (n18 < 0) m.ResultsByPartition = new();
                     else
                     {
-                        var list18 = new List<AddPartitionsToTxnPartitionResult>(n18);
+                        var list18 = new List<AddPartitionsToTxnPartitionResult>(Math.Min(n18, 64));
                         for (int i18 = 0; i18 < n18; i18++) list18.Add(AddPartitionsToTxnPartitionResult.Read(ref r, version));
                         m.ResultsByPartition = list18;
                     }

@@ -85,7 +85,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
             if (n0 < 0) m.ApiKeys = new();
             else
             {
-                var list0 = new List<ApiVersion>(n0);
+                var list0 = new List<ApiVersion>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(ApiVersion.Read(ref r, version));
                 m.ApiKeys = list0;
             }
@@ -112,7 +112,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
                             if (n1 < 0) m.SupportedFeatures = null;
                             else
                             {
-                                var list1 = new List<SupportedFeature>(n1);
+                                var list1 = new List<SupportedFeature>(Math.Min(n1, 64));
                                 for (int i1 = 0; i1 < n1; i1++) list1.Add(SupportedFeature.Read(ref t, version));
                                 m.SupportedFeatures = list1;
                             }
@@ -133,7 +133,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
                             if (n2 < 0) m.FinalizedFeatures = null;
                             else
                             {
-                                var list2 = new List<FinalizedFeature>(n2);
+                                var list2 = new List<FinalizedFeature>(Math.Min(n2, 64));
                                 for (int i2 = 0; i2 < n2; i2++) list2.Add(FinalizedFeature.Read(ref t, version));
                                 m.FinalizedFeatures = list2;
                             }

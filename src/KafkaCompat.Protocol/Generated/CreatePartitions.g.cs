@@ -27,7 +27,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
             if (n0 < 0) m.Topics = new();
             else
             {
-                var list0 = new List<CreatePartitionsTopic>(n0);
+                var list0 = new List<CreatePartitionsTopic>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(CreatePartitionsTopic.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -85,7 +85,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
                 if (n2 < 0) m.Assignments = null;
                 else
                 {
-                    var list2 = new List<CreatePartitionsAssignment>(n2);
+                    var list2 = new List<CreatePartitionsAssignment>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(CreatePartitionsAssignment.Read(ref r, version));
                     m.Assignments = list2;
                 }
@@ -138,7 +138,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
                 if (n4 < 0) m.BrokerIds = new();
                 else
                 {
-                    var list4 = new List<int>(n4);
+                    var list4 = new List<int>(Math.Min(n4, 64));
                     for (int i4 = 0; i4 < n4; i4++) list4.Add(r.ReadInt32());
                     m.BrokerIds = list4;
                 }
@@ -196,7 +196,7 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
             if (n6 < 0) m.Results = new();
             else
             {
-                var list6 = new List<CreatePartitionsTopicResult>(n6);
+                var list6 = new List<CreatePartitionsTopicResult>(Math.Min(n6, 64));
                 for (int i6 = 0; i6 < n6; i6++) list6.Add(CreatePartitionsTopicResult.Read(ref r, version));
                 m.Results = list6;
             }

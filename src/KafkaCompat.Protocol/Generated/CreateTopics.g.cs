@@ -27,7 +27,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
             if (n0 < 0) m.Topics = new();
             else
             {
-                var list0 = new List<CreatableTopic>(n0);
+                var list0 = new List<CreatableTopic>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(CreatableTopic.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -94,7 +94,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                 if (n2 < 0) m.Assignments = new();
                 else
                 {
-                    var list2 = new List<CreatableReplicaAssignment>(n2);
+                    var list2 = new List<CreatableReplicaAssignment>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(CreatableReplicaAssignment.Read(ref r, version));
                     m.Assignments = list2;
                 }
@@ -104,7 +104,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                 if (n3 < 0) m.Configs = new();
                 else
                 {
-                    var list3 = new List<CreatableTopicConfig>(n3);
+                    var list3 = new List<CreatableTopicConfig>(Math.Min(n3, 64));
                     for (int i3 = 0; i3 < n3; i3++) list3.Add(CreatableTopicConfig.Read(ref r, version));
                     m.Configs = list3;
                 }
@@ -169,7 +169,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                 if (n6 < 0) m.BrokerIds = new();
                 else
                 {
-                    var list6 = new List<int>(n6);
+                    var list6 = new List<int>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadInt32());
                     m.BrokerIds = list6;
                 }
@@ -268,7 +268,7 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
             if (n8 < 0) m.Topics = new();
             else
             {
-                var list8 = new List<CreatableTopicResult>(n8);
+                var list8 = new List<CreatableTopicResult>(Math.Min(n8, 64));
                 for (int i8 = 0; i8 < n8; i8++) list8.Add(CreatableTopicResult.Read(ref r, version));
                 m.Topics = list8;
             }
@@ -349,7 +349,7 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
                     if (n10 < 0) m.Configs = null;
                     else
                     {
-                        var list10 = new List<CreatableTopicConfigs>(n10);
+                        var list10 = new List<CreatableTopicConfigs>(Math.Min(n10, 64));
                         for (int i10 = 0; i10 < n10; i10++) list10.Add(CreatableTopicConfigs.Read(ref r, version));
                         m.Configs = list10;
                     }

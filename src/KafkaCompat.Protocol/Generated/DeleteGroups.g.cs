@@ -25,7 +25,7 @@ public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequ
             if (n0 < 0) m.GroupsNames = new();
             else
             {
-                var list0 = new List<string>(n0);
+                var list0 = new List<string>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
                 m.GroupsNames = list0;
             }
@@ -82,7 +82,7 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
             if (n2 < 0) m.Results = new();
             else
             {
-                var list2 = new List<DeletableGroupResult>(n2);
+                var list2 = new List<DeletableGroupResult>(Math.Min(n2, 64));
                 for (int i2 = 0; i2 < n2; i2++) list2.Add(DeletableGroupResult.Read(ref r, version));
                 m.Results = list2;
             }

@@ -26,7 +26,7 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
             if (n0 < 0) m.Topics = new();
             else
             {
-                var list0 = new List<DeleteRecordsTopic>(n0);
+                var list0 = new List<DeleteRecordsTopic>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(DeleteRecordsTopic.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -80,7 +80,7 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
                 if (n2 < 0) m.Partitions = new();
                 else
                 {
-                    var list2 = new List<DeleteRecordsPartition>(n2);
+                    var list2 = new List<DeleteRecordsPartition>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(DeleteRecordsPartition.Read(ref r, version));
                     m.Partitions = list2;
                 }
@@ -176,7 +176,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
             if (n4 < 0) m.Topics = new();
             else
             {
-                var list4 = new List<DeleteRecordsTopicResult>(n4);
+                var list4 = new List<DeleteRecordsTopicResult>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(DeleteRecordsTopicResult.Read(ref r, version));
                 m.Topics = list4;
             }
@@ -229,7 +229,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
                 if (n6 < 0) m.Partitions = new();
                 else
                 {
-                    var list6 = new List<DeleteRecordsPartitionResult>(n6);
+                    var list6 = new List<DeleteRecordsPartitionResult>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(DeleteRecordsPartitionResult.Read(ref r, version));
                     m.Partitions = list6;
                 }

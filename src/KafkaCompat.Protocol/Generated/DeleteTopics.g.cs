@@ -29,7 +29,7 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
                 if (n0 < 0) m.Topics = new();
                 else
                 {
-                    var list0 = new List<DeleteTopicState>(n0);
+                    var list0 = new List<DeleteTopicState>(Math.Min(n0, 64));
                     for (int i0 = 0; i0 < n0; i0++) list0.Add(DeleteTopicState.Read(ref r, version));
                     m.Topics = list0;
                 }
@@ -42,7 +42,7 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
                 if (n1 < 0) m.TopicNames = new();
                 else
                 {
-                    var list1 = new List<string>(n1);
+                    var list1 = new List<string>(Math.Min(n1, 64));
                     for (int i1 = 0; i1 < n1; i1++) list1.Add(r.ReadString(flex));
                     m.TopicNames = list1;
                 }
@@ -169,7 +169,7 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
             if (n4 < 0) m.Responses = new();
             else
             {
-                var list4 = new List<DeletableTopicResult>(n4);
+                var list4 = new List<DeletableTopicResult>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(DeletableTopicResult.Read(ref r, version));
                 m.Responses = list4;
             }

@@ -88,7 +88,7 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
             if (n0 < 0) m.Brokers = new();
             else
             {
-                var list0 = new List<DescribeClusterBroker>(n0);
+                var list0 = new List<DescribeClusterBroker>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(DescribeClusterBroker.Read(ref r, version));
                 m.Brokers = list0;
             }

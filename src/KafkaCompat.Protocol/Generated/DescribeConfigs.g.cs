@@ -27,7 +27,7 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
             if (n0 < 0) m.Resources = new();
             else
             {
-                var list0 = new List<DescribeConfigsResource>(n0);
+                var list0 = new List<DescribeConfigsResource>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(DescribeConfigsResource.Read(ref r, version));
                 m.Resources = list0;
             }
@@ -97,7 +97,7 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
                 if (n2 < 0) m.ConfigurationKeys = null;
                 else
                 {
-                    var list2 = new List<string>(n2);
+                    var list2 = new List<string>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(r.ReadString(flex));
                     m.ConfigurationKeys = list2;
                 }
@@ -157,7 +157,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
             if (n4 < 0) m.Results = new();
             else
             {
-                var list4 = new List<DescribeConfigsResult>(n4);
+                var list4 = new List<DescribeConfigsResult>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(DescribeConfigsResult.Read(ref r, version));
                 m.Results = list4;
             }
@@ -216,7 +216,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                 if (n6 < 0) m.Configs = new();
                 else
                 {
-                    var list6 = new List<DescribeConfigsResourceResult>(n6);
+                    var list6 = new List<DescribeConfigsResourceResult>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(DescribeConfigsResourceResult.Read(ref r, version));
                     m.Configs = list6;
                 }
@@ -293,7 +293,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                     if (n8 < 0) m.Synonyms = new();
                     else
                     {
-                        var list8 = new List<DescribeConfigsSynonym>(n8);
+                        var list8 = new List<DescribeConfigsSynonym>(Math.Min(n8, 64));
                         for (int i8 = 0; i8 < n8; i8++) list8.Add(DescribeConfigsSynonym.Read(ref r, version));
                         m.Synonyms = list8;
                     }

@@ -26,7 +26,7 @@ public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroups
             if (n0 < 0) m.Groups = new();
             else
             {
-                var list0 = new List<string>(n0);
+                var list0 = new List<string>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
                 m.Groups = list0;
             }
@@ -94,7 +94,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
             if (n2 < 0) m.Groups = new();
             else
             {
-                var list2 = new List<DescribedGroup>(n2);
+                var list2 = new List<DescribedGroup>(Math.Min(n2, 64));
                 for (int i2 = 0; i2 < n2; i2++) list2.Add(DescribedGroup.Read(ref r, version));
                 m.Groups = list2;
             }
@@ -159,7 +159,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
                 if (n4 < 0) m.Members = new();
                 else
                 {
-                    var list4 = new List<DescribedGroupMember>(n4);
+                    var list4 = new List<DescribedGroupMember>(Math.Min(n4, 64));
                     for (int i4 = 0; i4 < n4; i4++) list4.Add(DescribedGroupMember.Read(ref r, version));
                     m.Members = list4;
                 }

@@ -25,7 +25,7 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
             if (n0 < 0) m.Topics = new();
             else
             {
-                var list0 = new List<TopicRequest>(n0);
+                var list0 = new List<TopicRequest>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(TopicRequest.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -77,7 +77,7 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
                 if (n2 < 0) m.PartitionIndexes = new();
                 else
                 {
-                    var list2 = new List<int>(n2);
+                    var list2 = new List<int>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(r.ReadInt32());
                     m.PartitionIndexes = list2;
                 }
@@ -136,7 +136,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
             if (n4 < 0) m.Topics = new();
             else
             {
-                var list4 = new List<TopicResponse>(n4);
+                var list4 = new List<TopicResponse>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(TopicResponse.Read(ref r, version));
                 m.Topics = list4;
             }
@@ -189,7 +189,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                 if (n6 < 0) m.Partitions = new();
                 else
                 {
-                    var list6 = new List<PartitionResponse>(n6);
+                    var list6 = new List<PartitionResponse>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(PartitionResponse.Read(ref r, version));
                     m.Partitions = list6;
                 }
@@ -247,7 +247,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                 if (n8 < 0) m.ActiveProducers = new();
                 else
                 {
-                    var list8 = new List<ProducerState>(n8);
+                    var list8 = new List<ProducerState>(Math.Min(n8, 64));
                     for (int i8 = 0; i8 < n8; i8++) list8.Add(ProducerState.Read(ref r, version));
                     m.ActiveProducers = list8;
                 }

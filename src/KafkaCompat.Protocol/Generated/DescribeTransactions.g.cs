@@ -25,7 +25,7 @@ public sealed partial class DescribeTransactionsRequest : IKafkaRequest<Describe
             if (n0 < 0) m.TransactionalIds = new();
             else
             {
-                var list0 = new List<string>(n0);
+                var list0 = new List<string>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
                 m.TransactionalIds = list0;
             }
@@ -82,7 +82,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
             if (n2 < 0) m.TransactionStates = new();
             else
             {
-                var list2 = new List<DescribedTransaction>(n2);
+                var list2 = new List<DescribedTransaction>(Math.Min(n2, 64));
                 for (int i2 = 0; i2 < n2; i2++) list2.Add(DescribedTransaction.Read(ref r, version));
                 m.TransactionStates = list2;
             }
@@ -147,7 +147,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
                 if (n4 < 0) m.Topics = new();
                 else
                 {
-                    var list4 = new List<TopicData>(n4);
+                    var list4 = new List<TopicData>(Math.Min(n4, 64));
                     for (int i4 = 0; i4 < n4; i4++) list4.Add(TopicData.Read(ref r, version));
                     m.Topics = list4;
                 }
@@ -207,7 +207,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
                 if (n6 < 0) m.Partitions = new();
                 else
                 {
-                    var list6 = new List<int>(n6);
+                    var list6 = new List<int>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadInt32());
                     m.Partitions = list6;
                 }

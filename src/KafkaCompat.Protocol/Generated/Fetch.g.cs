@@ -52,7 +52,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             if (n0 < 0) m.Topics = new();
             else
             {
-                var list0 = new List<FetchTopic>(n0);
+                var list0 = new List<FetchTopic>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(FetchTopic.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -64,7 +64,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                 if (n1 < 0) m.ForgottenTopicsData = new();
                 else
                 {
-                    var list1 = new List<ForgottenTopic>(n1);
+                    var list1 = new List<ForgottenTopic>(Math.Min(n1, 64));
                     for (int i1 = 0; i1 < n1; i1++) list1.Add(ForgottenTopic.Read(ref r, version));
                     m.ForgottenTopicsData = list1;
                 }
@@ -241,7 +241,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                 if (n4 < 0) m.Partitions = new();
                 else
                 {
-                    var list4 = new List<FetchPartition>(n4);
+                    var list4 = new List<FetchPartition>(Math.Min(n4, 64));
                     for (int i4 = 0; i4 < n4; i4++) list4.Add(FetchPartition.Read(ref r, version));
                     m.Partitions = list4;
                 }
@@ -379,7 +379,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                     if (n6 < 0) m.Partitions = new();
                     else
                     {
-                        var list6 = new List<int>(n6);
+                        var list6 = new List<int>(Math.Min(n6, 64));
                         for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadInt32());
                         m.Partitions = list6;
                     }
@@ -460,7 +460,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             if (n8 < 0) m.Responses = new();
             else
             {
-                var list8 = new List<FetchableTopicResponse>(n8);
+                var list8 = new List<FetchableTopicResponse>(Math.Min(n8, 64));
                 for (int i8 = 0; i8 < n8; i8++) list8.Add(FetchableTopicResponse.Read(ref r, version));
                 m.Responses = list8;
             }
@@ -483,7 +483,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                             if (n9 < 0) m.NodeEndpoints = null;
                             else
                             {
-                                var list9 = new List<NodeEndpoint>(n9);
+                                var list9 = new List<NodeEndpoint>(Math.Min(n9, 64));
                                 for (int i9 = 0; i9 < n9; i9++) list9.Add(NodeEndpoint.Read(ref t, version));
                                 m.NodeEndpoints = list9;
                             }
@@ -563,7 +563,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                 if (n12 < 0) m.Partitions = new();
                 else
                 {
-                    var list12 = new List<PartitionData>(n12);
+                    var list12 = new List<PartitionData>(Math.Min(n12, 64));
                     for (int i12 = 0; i12 < n12; i12++) list12.Add(PartitionData.Read(ref r, version));
                     m.Partitions = list12;
                 }
@@ -640,7 +640,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                 if (n14 < 0) m.AbortedTransactions = null;
                 else
                 {
-                    var list14 = new List<AbortedTransaction>(n14);
+                    var list14 = new List<AbortedTransaction>(Math.Min(n14, 64));
                     for (int i14 = 0; i14 < n14; i14++) list14.Add(AbortedTransaction.Read(ref r, version));
                     m.AbortedTransactions = list14;
                 }

@@ -37,7 +37,7 @@ public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinat
                 if (n0 < 0) m.CoordinatorKeys = new();
                 else
                 {
-                    var list0 = new List<string>(n0);
+                    var list0 = new List<string>(Math.Min(n0, 64));
                     for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
                     m.CoordinatorKeys = list0;
                 }
@@ -136,7 +136,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
                 if (n2 < 0) m.Coordinators = new();
                 else
                 {
-                    var list2 = new List<Coordinator>(n2);
+                    var list2 = new List<Coordinator>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(Coordinator.Read(ref r, version));
                     m.Coordinators = list2;
                 }

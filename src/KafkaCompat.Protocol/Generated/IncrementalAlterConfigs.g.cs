@@ -26,7 +26,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
             if (n0 < 0) m.Resources = new();
             else
             {
-                var list0 = new List<AlterConfigsResource>(n0);
+                var list0 = new List<AlterConfigsResource>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(AlterConfigsResource.Read(ref r, version));
                 m.Resources = list0;
             }
@@ -82,7 +82,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
                 if (n2 < 0) m.Configs = new();
                 else
                 {
-                    var list2 = new List<AlterableConfig>(n2);
+                    var list2 = new List<AlterableConfig>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(AlterableConfig.Read(ref r, version));
                     m.Configs = list2;
                 }
@@ -182,7 +182,7 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
             if (n4 < 0) m.Responses = new();
             else
             {
-                var list4 = new List<AlterConfigsResourceResponse>(n4);
+                var list4 = new List<AlterConfigsResourceResponse>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(AlterConfigsResourceResponse.Read(ref r, version));
                 m.Responses = list4;
             }

@@ -44,7 +44,7 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
             if (n0 < 0) m.Protocols = new();
             else
             {
-                var list0 = new List<JoinGroupRequestProtocol>(n0);
+                var list0 = new List<JoinGroupRequestProtocol>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(JoinGroupRequestProtocol.Read(ref r, version));
                 m.Protocols = list0;
             }
@@ -181,7 +181,7 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
             if (n2 < 0) m.Members = new();
             else
             {
-                var list2 = new List<JoinGroupResponseMember>(n2);
+                var list2 = new List<JoinGroupResponseMember>(Math.Min(n2, 64));
                 for (int i2 = 0; i2 < n2; i2++) list2.Add(JoinGroupResponseMember.Read(ref r, version));
                 m.Members = list2;
             }

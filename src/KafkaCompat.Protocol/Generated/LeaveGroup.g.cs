@@ -34,7 +34,7 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
                 if (n0 < 0) m.Members = new();
                 else
                 {
-                    var list0 = new List<MemberIdentity>(n0);
+                    var list0 = new List<MemberIdentity>(Math.Min(n0, 64));
                     for (int i0 = 0; i0 < n0; i0++) list0.Add(MemberIdentity.Read(ref r, version));
                     m.Members = list0;
                 }
@@ -165,7 +165,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
                 if (n2 < 0) m.Members = new();
                 else
                 {
-                    var list2 = new List<MemberResponse>(n2);
+                    var list2 = new List<MemberResponse>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(MemberResponse.Read(ref r, version));
                     m.Members = list2;
                 }

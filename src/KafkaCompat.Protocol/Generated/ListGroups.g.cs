@@ -28,7 +28,7 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
                 if (n0 < 0) m.StatesFilter = new();
                 else
                 {
-                    var list0 = new List<string>(n0);
+                    var list0 = new List<string>(Math.Min(n0, 64));
                     for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
                     m.StatesFilter = list0;
                 }
@@ -41,7 +41,7 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
                 if (n1 < 0) m.TypesFilter = new();
                 else
                 {
-                    var list1 = new List<string>(n1);
+                    var list1 = new List<string>(Math.Min(n1, 64));
                     for (int i1 = 0; i1 < n1; i1++) list1.Add(r.ReadString(flex));
                     m.TypesFilter = list1;
                 }
@@ -119,7 +119,7 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
             if (n4 < 0) m.Groups = new();
             else
             {
-                var list4 = new List<ListedGroup>(n4);
+                var list4 = new List<ListedGroup>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(ListedGroup.Read(ref r, version));
                 m.Groups = list4;
             }

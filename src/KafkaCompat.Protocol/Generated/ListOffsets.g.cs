@@ -32,7 +32,7 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
             if (n0 < 0) m.Topics = new();
             else
             {
-                var list0 = new List<ListOffsetsTopic>(n0);
+                var list0 = new List<ListOffsetsTopic>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(ListOffsetsTopic.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -89,7 +89,7 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
                 if (n2 < 0) m.Partitions = new();
                 else
                 {
-                    var list2 = new List<ListOffsetsPartition>(n2);
+                    var list2 = new List<ListOffsetsPartition>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(ListOffsetsPartition.Read(ref r, version));
                     m.Partitions = list2;
                 }
@@ -206,7 +206,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
             if (n4 < 0) m.Topics = new();
             else
             {
-                var list4 = new List<ListOffsetsTopicResponse>(n4);
+                var list4 = new List<ListOffsetsTopicResponse>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(ListOffsetsTopicResponse.Read(ref r, version));
                 m.Topics = list4;
             }
@@ -262,7 +262,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
                 if (n6 < 0) m.Partitions = new();
                 else
                 {
-                    var list6 = new List<ListOffsetsPartitionResponse>(n6);
+                    var list6 = new List<ListOffsetsPartitionResponse>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(ListOffsetsPartitionResponse.Read(ref r, version));
                     m.Partitions = list6;
                 }
@@ -323,7 +323,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
                     if (n8 < 0) m.OldStyleOffsets = new();
                     else
                     {
-                        var list8 = new List<long>(n8);
+                        var list8 = new List<long>(Math.Min(n8, 64));
                         for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt64());
                         m.OldStyleOffsets = list8;
                     }

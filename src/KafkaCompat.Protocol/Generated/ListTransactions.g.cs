@@ -28,7 +28,7 @@ public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransact
             if (n0 < 0) m.StateFilters = new();
             else
             {
-                var list0 = new List<string>(n0);
+                var list0 = new List<string>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
                 m.StateFilters = list0;
             }
@@ -38,7 +38,7 @@ public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransact
             if (n1 < 0) m.ProducerIdFilters = new();
             else
             {
-                var list1 = new List<long>(n1);
+                var list1 = new List<long>(Math.Min(n1, 64));
                 for (int i1 = 0; i1 < n1; i1++) list1.Add(r.ReadInt64());
                 m.ProducerIdFilters = list1;
             }
@@ -123,7 +123,7 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
             if (n4 < 0) m.UnknownStateFilters = new();
             else
             {
-                var list4 = new List<string>(n4);
+                var list4 = new List<string>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(r.ReadString(flex));
                 m.UnknownStateFilters = list4;
             }
@@ -133,7 +133,7 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
             if (n5 < 0) m.TransactionStates = new();
             else
             {
-                var list5 = new List<ListedTransaction>(n5);
+                var list5 = new List<ListedTransaction>(Math.Min(n5, 64));
                 for (int i5 = 0; i5 < n5; i5++) list5.Add(ListedTransaction.Read(ref r, version));
                 m.TransactionStates = list5;
             }

@@ -28,7 +28,7 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>
             if (n0 < 0) m.Topics = null;
             else
             {
-                var list0 = new List<MetadataRequestTopic>(n0);
+                var list0 = new List<MetadataRequestTopic>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(MetadataRequestTopic.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -159,7 +159,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             if (n2 < 0) m.Brokers = new();
             else
             {
-                var list2 = new List<MetadataResponseBroker>(n2);
+                var list2 = new List<MetadataResponseBroker>(Math.Min(n2, 64));
                 for (int i2 = 0; i2 < n2; i2++) list2.Add(MetadataResponseBroker.Read(ref r, version));
                 m.Brokers = list2;
             }
@@ -177,7 +177,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             if (n3 < 0) m.Topics = new();
             else
             {
-                var list3 = new List<MetadataResponseTopic>(n3);
+                var list3 = new List<MetadataResponseTopic>(Math.Min(n3, 64));
                 for (int i3 = 0; i3 < n3; i3++) list3.Add(MetadataResponseTopic.Read(ref r, version));
                 m.Topics = list3;
             }
@@ -320,7 +320,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                 if (n6 < 0) m.Partitions = new();
                 else
                 {
-                    var list6 = new List<MetadataResponsePartition>(n6);
+                    var list6 = new List<MetadataResponsePartition>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(MetadataResponsePartition.Read(ref r, version));
                     m.Partitions = list6;
                 }
@@ -402,7 +402,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                 if (n8 < 0) m.ReplicaNodes = new();
                 else
                 {
-                    var list8 = new List<int>(n8);
+                    var list8 = new List<int>(Math.Min(n8, 64));
                     for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt32());
                     m.ReplicaNodes = list8;
                 }
@@ -412,7 +412,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                 if (n9 < 0) m.IsrNodes = new();
                 else
                 {
-                    var list9 = new List<int>(n9);
+                    var list9 = new List<int>(Math.Min(n9, 64));
                     for (int i9 = 0; i9 < n9; i9++) list9.Add(r.ReadInt32());
                     m.IsrNodes = list9;
                 }
@@ -424,7 +424,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                     if (n10 < 0) m.OfflineReplicas = new();
                     else
                     {
-                        var list10 = new List<int>(n10);
+                        var list10 = new List<int>(Math.Min(n10, 64));
                         for (int i10 = 0; i10 < n10; i10++) list10.Add(r.ReadInt32());
                         m.OfflineReplicas = list10;
                     }

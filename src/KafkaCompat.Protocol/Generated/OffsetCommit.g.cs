@@ -47,7 +47,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
             if (n0 < 0) m.Topics = new();
             else
             {
-                var list0 = new List<OffsetCommitRequestTopic>(n0);
+                var list0 = new List<OffsetCommitRequestTopic>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(OffsetCommitRequestTopic.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -116,7 +116,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
                 if (n2 < 0) m.Partitions = new();
                 else
                 {
-                    var list2 = new List<OffsetCommitRequestPartition>(n2);
+                    var list2 = new List<OffsetCommitRequestPartition>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(OffsetCommitRequestPartition.Read(ref r, version));
                     m.Partitions = list2;
                 }
@@ -236,7 +236,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
             if (n4 < 0) m.Topics = new();
             else
             {
-                var list4 = new List<OffsetCommitResponseTopic>(n4);
+                var list4 = new List<OffsetCommitResponseTopic>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(OffsetCommitResponseTopic.Read(ref r, version));
                 m.Topics = list4;
             }
@@ -292,7 +292,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
                 if (n6 < 0) m.Partitions = new();
                 else
                 {
-                    var list6 = new List<OffsetCommitResponsePartition>(n6);
+                    var list6 = new List<OffsetCommitResponsePartition>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(OffsetCommitResponsePartition.Read(ref r, version));
                     m.Partitions = list6;
                 }

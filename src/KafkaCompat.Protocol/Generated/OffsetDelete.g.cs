@@ -27,7 +27,7 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
             if (n0 < 0) m.Topics = new();
             else
             {
-                var list0 = new List<OffsetDeleteRequestTopic>(n0);
+                var list0 = new List<OffsetDeleteRequestTopic>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(OffsetDeleteRequestTopic.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -80,7 +80,7 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
                 if (n2 < 0) m.Partitions = new();
                 else
                 {
-                    var list2 = new List<OffsetDeleteRequestPartition>(n2);
+                    var list2 = new List<OffsetDeleteRequestPartition>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(OffsetDeleteRequestPartition.Read(ref r, version));
                     m.Partitions = list2;
                 }
@@ -175,7 +175,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
             if (n4 < 0) m.Topics = new();
             else
             {
-                var list4 = new List<OffsetDeleteResponseTopic>(n4);
+                var list4 = new List<OffsetDeleteResponseTopic>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(OffsetDeleteResponseTopic.Read(ref r, version));
                 m.Topics = list4;
             }
@@ -229,7 +229,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
                 if (n6 < 0) m.Partitions = new();
                 else
                 {
-                    var list6 = new List<OffsetDeleteResponsePartition>(n6);
+                    var list6 = new List<OffsetDeleteResponsePartition>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(OffsetDeleteResponsePartition.Read(ref r, version));
                     m.Partitions = list6;
                 }

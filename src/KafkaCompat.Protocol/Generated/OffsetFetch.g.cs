@@ -34,7 +34,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                 if (n0 < 0) m.Topics = null;
                 else
                 {
-                    var list0 = new List<OffsetFetchRequestTopic>(n0);
+                    var list0 = new List<OffsetFetchRequestTopic>(Math.Min(n0, 64));
                     for (int i0 = 0; i0 < n0; i0++) list0.Add(OffsetFetchRequestTopic.Read(ref r, version));
                     m.Topics = list0;
                 }
@@ -47,7 +47,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                 if (n1 < 0) m.Groups = new();
                 else
                 {
-                    var list1 = new List<OffsetFetchRequestGroup>(n1);
+                    var list1 = new List<OffsetFetchRequestGroup>(Math.Min(n1, 64));
                     for (int i1 = 0; i1 < n1; i1++) list1.Add(OffsetFetchRequestGroup.Read(ref r, version));
                     m.Groups = list1;
                 }
@@ -132,7 +132,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                     if (n4 < 0) m.PartitionIndexes = new();
                     else
                     {
-                        var list4 = new List<int>(n4);
+                        var list4 = new List<int>(Math.Min(n4, 64));
                         for (int i4 = 0; i4 < n4; i4++) list4.Add(r.ReadInt32());
                         m.PartitionIndexes = list4;
                     }
@@ -208,7 +208,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                     if (n6 < 0) m.Topics = null;
                     else
                     {
-                        var list6 = new List<OffsetFetchRequestTopics>(n6);
+                        var list6 = new List<OffsetFetchRequestTopics>(Math.Min(n6, 64));
                         for (int i6 = 0; i6 < n6; i6++) list6.Add(OffsetFetchRequestTopics.Read(ref r, version));
                         m.Topics = list6;
                     }
@@ -282,7 +282,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                     if (n8 < 0) m.PartitionIndexes = new();
                     else
                     {
-                        var list8 = new List<int>(n8);
+                        var list8 = new List<int>(Math.Min(n8, 64));
                         for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt32());
                         m.PartitionIndexes = list8;
                     }
@@ -355,7 +355,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                 if (n10 < 0) m.Topics = new();
                 else
                 {
-                    var list10 = new List<OffsetFetchResponseTopic>(n10);
+                    var list10 = new List<OffsetFetchResponseTopic>(Math.Min(n10, 64));
                     for (int i10 = 0; i10 < n10; i10++) list10.Add(OffsetFetchResponseTopic.Read(ref r, version));
                     m.Topics = list10;
                 }
@@ -372,7 +372,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                 if (n11 < 0) m.Groups = new();
                 else
                 {
-                    var list11 = new List<OffsetFetchResponseGroup>(n11);
+                    var list11 = new List<OffsetFetchResponseGroup>(Math.Min(n11, 64));
                     for (int i11 = 0; i11 < n11; i11++) list11.Add(OffsetFetchResponseGroup.Read(ref r, version));
                     m.Groups = list11;
                 }
@@ -453,7 +453,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                     if (n14 < 0) m.Partitions = new();
                     else
                     {
-                        var list14 = new List<OffsetFetchResponsePartition>(n14);
+                        var list14 = new List<OffsetFetchResponsePartition>(Math.Min(n14, 64));
                         for (int i14 = 0; i14 < n14; i14++) list14.Add(OffsetFetchResponsePartition.Read(ref r, version));
                         m.Partitions = list14;
                     }
@@ -596,7 +596,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                     if (n16 < 0) m.Topics = new();
                     else
                     {
-                        var list16 = new List<OffsetFetchResponseTopics>(n16);
+                        var list16 = new List<OffsetFetchResponseTopics>(Math.Min(n16, 64));
                         for (int i16 = 0; i16 < n16; i16++) list16.Add(OffsetFetchResponseTopics.Read(ref r, version));
                         m.Topics = list16;
                     }
@@ -670,7 +670,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                     if (n18 < 0) m.Partitions = new();
                     else
                     {
-                        var list18 = new List<OffsetFetchResponsePartitions>(n18);
+                        var list18 = new List<OffsetFetchResponsePartitions>(Math.Min(n18, 64));
                         for (int i18 = 0; i18 < n18; i18++) list18.Add(OffsetFetchResponsePartitions.Read(ref r, version));
                         m.Partitions = list18;
                     }

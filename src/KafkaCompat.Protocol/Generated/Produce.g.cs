@@ -34,7 +34,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
             if (n0 < 0) m.TopicData = new();
             else
             {
-                var list0 = new List<TopicProduceData>(n0);
+                var list0 = new List<TopicProduceData>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(TopicProduceData.Read(ref r, version));
                 m.TopicData = list0;
             }
@@ -92,7 +92,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
                 if (n2 < 0) m.PartitionData = new();
                 else
                 {
-                    var list2 = new List<PartitionProduceData>(n2);
+                    var list2 = new List<PartitionProduceData>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(PartitionProduceData.Read(ref r, version));
                     m.PartitionData = list2;
                 }
@@ -188,7 +188,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             if (n4 < 0) m.Responses = new();
             else
             {
-                var list4 = new List<TopicProduceResponse>(n4);
+                var list4 = new List<TopicProduceResponse>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(TopicProduceResponse.Read(ref r, version));
                 m.Responses = list4;
             }
@@ -215,7 +215,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                             if (n5 < 0) m.NodeEndpoints = null;
                             else
                             {
-                                var list5 = new List<NodeEndpoint>(n5);
+                                var list5 = new List<NodeEndpoint>(Math.Min(n5, 64));
                                 for (int i5 = 0; i5 < n5; i5++) list5.Add(NodeEndpoint.Read(ref t, version));
                                 m.NodeEndpoints = list5;
                             }
@@ -282,7 +282,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                 if (n8 < 0) m.PartitionResponses = new();
                 else
                 {
-                    var list8 = new List<PartitionProduceResponse>(n8);
+                    var list8 = new List<PartitionProduceResponse>(Math.Min(n8, 64));
                     for (int i8 = 0; i8 < n8; i8++) list8.Add(PartitionProduceResponse.Read(ref r, version));
                     m.PartitionResponses = list8;
                 }
@@ -354,7 +354,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                     if (n10 < 0) m.RecordErrors = new();
                     else
                     {
-                        var list10 = new List<BatchIndexAndErrorMessage>(n10);
+                        var list10 = new List<BatchIndexAndErrorMessage>(Math.Min(n10, 64));
                         for (int i10 = 0; i10 < n10; i10++) list10.Add(BatchIndexAndErrorMessage.Read(ref r, version));
                         m.RecordErrors = list10;
                     }

@@ -46,7 +46,7 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
             if (n0 < 0) m.Assignments = new();
             else
             {
-                var list0 = new List<SyncGroupRequestAssignment>(n0);
+                var list0 = new List<SyncGroupRequestAssignment>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(SyncGroupRequestAssignment.Read(ref r, version));
                 m.Assignments = list0;
             }

@@ -48,7 +48,7 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
             if (n0 < 0) m.Topics = new();
             else
             {
-                var list0 = new List<TxnOffsetCommitRequestTopic>(n0);
+                var list0 = new List<TxnOffsetCommitRequestTopic>(Math.Min(n0, 64));
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(TxnOffsetCommitRequestTopic.Read(ref r, version));
                 m.Topics = list0;
             }
@@ -116,7 +116,7 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
                 if (n2 < 0) m.Partitions = new();
                 else
                 {
-                    var list2 = new List<TxnOffsetCommitRequestPartition>(n2);
+                    var list2 = new List<TxnOffsetCommitRequestPartition>(Math.Min(n2, 64));
                     for (int i2 = 0; i2 < n2; i2++) list2.Add(TxnOffsetCommitRequestPartition.Read(ref r, version));
                     m.Partitions = list2;
                 }
@@ -224,7 +224,7 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
             if (n4 < 0) m.Topics = new();
             else
             {
-                var list4 = new List<TxnOffsetCommitResponseTopic>(n4);
+                var list4 = new List<TxnOffsetCommitResponseTopic>(Math.Min(n4, 64));
                 for (int i4 = 0; i4 < n4; i4++) list4.Add(TxnOffsetCommitResponseTopic.Read(ref r, version));
                 m.Topics = list4;
             }
@@ -277,7 +277,7 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
                 if (n6 < 0) m.Partitions = new();
                 else
                 {
-                    var list6 = new List<TxnOffsetCommitResponsePartition>(n6);
+                    var list6 = new List<TxnOffsetCommitResponsePartition>(Math.Min(n6, 64));
                     for (int i6 = 0; i6 < n6; i6++) list6.Add(TxnOffsetCommitResponsePartition.Read(ref r, version));
                     m.Partitions = list6;
                 }
