@@ -349,8 +349,28 @@ public sealed class LogSegment : IDisposable
         TimeIndex.Trim();
     }
 
+    private int _readers;
+    private int _disposing;
+
+    /// <summary>Enters a read of the segment's maps (the log's bytes and its indexes); false once the segment is being
+    /// closed. A successful call must be paired with <see cref="ExitRead"/>; closing waits for the readers inside.</summary>
+    public bool TryEnterRead()
+    {
+        Interlocked.Increment(ref _readers);
+        if (Volatile.Read(ref _disposing) == 0) return true;
+        Interlocked.Decrement(ref _readers);
+        return false;
+    }
+
+    public void ExitRead() => Interlocked.Decrement(ref _readers);
+
     public void Dispose()
     {
+        // no unmapping under a reader: a fetch that woke up after a topic deletion, or a lookup racing retention,
+        // sees the segment closed (TryEnterRead false) or finishes before the maps go
+        if (Interlocked.Exchange(ref _disposing, 1) == 1) return;
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _readers) > 0) spin.SpinOnce();
         // the largest timestamp of the tail after the last index point, so a reopened segment knows it
         if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0) TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
         _log.Close(truncateTo: Size);

@@ -294,13 +294,29 @@ public sealed partial class PartitionLog : IDisposable
         for (; i < segments.Length; i++)
         {
             var seg = segments[i];
+            if (!seg.TryEnterRead()) throw new ObjectDisposedException($"{Topic}-{Partition}", "the segment was closed (topic deleted, or retention)");
+            try
+            {
+                var found = ReadFrom(seg, end, offset, maxBytes, minOneBatch, upTo);
+                if (found is { } r) return r;
+                if (ReferenceEquals(seg, end.Segment)) return default;
+            }
+            finally
+            {
+                seg.ExitRead();
+            }
+        }
+        return default;
+    }
+
+    /// <summary>The batches of one segment from <paramref name="offset"/>; null to go on with the next segment.
+    /// Caller holds a read of the segment.</summary>
+    private ReadResult? ReadFrom(LogSegment seg, LogEnd end, long offset, int maxBytes, bool minOneBatch, long upTo)
+    {
+        {
             int limit = end.ReadableSize(seg);
             int pos = seg.FindPosition(offset, limit);
-            if (pos < 0)
-            {
-                if (ReferenceEquals(seg, end.Segment)) return default;
-                continue;
-            }
+            if (pos < 0) return null;
             int stop = pos;
             var span = seg.Span(0, limit);
             while (stop + RecordBatch.LogOverhead <= limit)
@@ -311,10 +327,9 @@ public sealed partial class PartitionLog : IDisposable
                 if (stop + size - pos > maxBytes && !(minOneBatch && stop == pos)) break;
                 stop += size;
             }
-            if (stop == pos) return default;
-            return seg.TrySlice(pos, stop - pos, out var mem, out var lease) ? new ReadResult(mem, lease) : default;
+            if (stop == pos) return new ReadResult();
+            return seg.TrySlice(pos, stop - pos, out var mem, out var lease) ? new ReadResult(mem, lease) : new ReadResult();
         }
-        return default;
     }
 
     private static int FindSegment(LogSegment[] segments, long offset)
@@ -467,7 +482,10 @@ public sealed partial class PartitionLog : IDisposable
         {
             if (seg.MaxTimestamp >= target)
             {
-                int pos = seg.FindPositionByTimestamp(target, end.ReadableSize(seg));
+                if (!seg.TryEnterRead()) throw new ObjectDisposedException($"{Topic}-{Partition}", "the segment was closed");
+                int pos;
+                try { pos = seg.FindPositionByTimestamp(target, end.ReadableSize(seg)); }
+                finally { seg.ExitRead(); }
                 if (pos >= 0) return (seg, pos);
             }
             if (ReferenceEquals(seg, end.Segment)) return null;
@@ -481,12 +499,20 @@ public sealed partial class PartitionLog : IDisposable
         var end = Volatile.Read(ref _end);
         foreach (var seg in Volatile.Read(ref _segments))
         {
-            int limit = end.ReadableSize(seg);
-            var span = seg.Span(0, limit);
-            for (int pos = 0; pos + RecordBatch.HeaderSize <= limit;)
+            if (!seg.TryEnterRead()) throw new ObjectDisposedException($"{Topic}-{Partition}", "the segment was closed");
+            try
             {
-                if (!visit(seg, pos)) return;
-                pos += RecordBatch.TotalSize(span[pos..]);
+                int limit = end.ReadableSize(seg);
+                var span = seg.Span(0, limit);
+                for (int pos = 0; pos + RecordBatch.HeaderSize <= limit;)
+                {
+                    if (!visit(seg, pos)) return;
+                    pos += RecordBatch.TotalSize(span[pos..]);
+                }
+            }
+            finally
+            {
+                seg.ExitRead();
             }
             if (ReferenceEquals(seg, end.Segment)) return;
         }

@@ -167,3 +167,25 @@ public sealed class ProcessDiskFullTests(ITestOutputHelper output)
         }
     }
 }
+
+/// <summary>A short run of tests/tools/frame_fuzzer.py: 10,000 mutated client frames against a live broker, which
+/// must stay up and keep serving confluent-kafka (checked every 5,000 frames). Run 1,000,000 frames by hand.</summary>
+public sealed class FrameFuzzerTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task TenThousandMutatedFramesLeaveTheBrokerServing()
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(RepoPaths.Root, "tests", "tools", "frame_fuzzer.py"), "--frames", "10000", "--check-every", "5000", "--seed", "1", "--dll", RepoPaths.BrokerDll })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await p.WaitForExitAsync(cts.Token);
+        string o = await stdout;
+        output.WriteLine(o);
+        Assert.True(p.ExitCode == 0, $"frame_fuzzer.py exited {p.ExitCode}: {o}\n{(await stderr)[^Math.Min((await stderr).Length, 3000)..]}");
+        Assert.StartsWith("PASS frame_fuzzer", o);
+    }
+}

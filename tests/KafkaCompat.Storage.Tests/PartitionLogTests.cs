@@ -178,3 +178,45 @@ public sealed class PartitionLogTests : IDisposable
         }
     }
 }
+
+/// <summary>Reads racing the closing of a log (a topic deletion, or retention removing a segment): they end with
+/// ObjectDisposedException or finish first; they never touch unmapped memory (which would kill the process).</summary>
+public sealed class ReadRaceTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "kc-race-" + Guid.NewGuid().ToString("N")[..10]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task ReadersRacingDisposeNeverTouchUnmappedMemory()
+    {
+        for (int round = 0; round < 30; round++)
+        {
+            var log = PartitionLog.Open(_dir, "race" + round, 0, new LogConfig { SegmentBytes = 4096 }, clean: true);
+            for (int i = 0; i < 50; i++) log.Append(new RecordBatchBuilder().Add("k"u8, new byte[100], 1000 + i).Build());
+            using var stop = new CancellationTokenSource();
+            var readers = Enumerable.Range(0, 2).Select(n => Task.Run(() =>
+            {
+                var rng = new Random(round * 10 + n);
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        var r = log.Read(rng.Next(0, 50), 1 << 16, minOneBatch: true);
+                        r.Lease?.Dispose();
+                        log.FindBatchByTimestamp(1000 + rng.Next(0, 50));
+                    }
+                    catch (ObjectDisposedException) { return; }
+                    catch (OffsetOutOfRangeException) { }
+                }
+            })).ToArray();
+            await Task.Delay(5);
+            log.Dispose();
+            stop.Cancel();
+            await Task.WhenAll(readers);
+        }
+    }
+}

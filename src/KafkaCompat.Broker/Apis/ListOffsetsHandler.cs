@@ -66,8 +66,18 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
     private static (long, long) FindByTimestamp(PartitionLog log, long target)
     {
         if (log.FindBatchByTimestamp(target) is not { } at) return (-1, -1);
-        var header = at.Segment.Span(at.Position, RecordBatch.HeaderSize);
-        var hit = FirstAtOrAfter(at.Segment.Span(at.Position, RecordBatch.TotalSize(header)), target);
+        // the segment's maps are read under its read gate: a deletion racing this lookup waits, or ends it here
+        if (!at.Segment.TryEnterRead()) throw new ObjectDisposedException($"{log.Topic}-{log.Partition}");
+        (long, long) hit;
+        try
+        {
+            var header = at.Segment.Span(at.Position, RecordBatch.HeaderSize);
+            hit = FirstAtOrAfter(at.Segment.Span(at.Position, RecordBatch.TotalSize(header)), target);
+        }
+        finally
+        {
+            at.Segment.ExitRead();
+        }
         // a batch whose records contradict its header timestamp: fall back to looking at every batch
         return hit.Item1 >= 0 ? hit : ScanByTimestamp(log, target);
     }
