@@ -33,11 +33,31 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384));
         var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
         int maxSize = broker.Config.SocketRequestMaxBytes;
+        long idleMs = broker.Config.ConnectionsMaxIdleMs;
+        // connections.max.idle.ms: waiting for the next request ends after that long without one
+        var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         try
         {
             while (!stopping.IsCancellationRequested)
             {
-                var result = await reader.ReadAsync(stopping).ConfigureAwait(false);
+                ReadResult result;
+                if (!idle.TryReset())
+                {
+                    // the idle timer fired just as a request arrived: a fresh one
+                    idle.Dispose();
+                    idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                }
+                if (idleMs is > 0 and < int.MaxValue) idle.CancelAfter(TimeSpan.FromMilliseconds(idleMs));
+                try
+                {
+                    result = await reader.ReadAsync(idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+                {
+                    LogIdleClosed(logger, id, _remote, idleMs);
+                    break;
+                }
+                idle.CancelAfter(Timeout.InfiniteTimeSpan); // a request is being served: not idle
                 var buffer = result.Buffer;
                 bool wrote = false;
                 try
@@ -97,6 +117,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
+            idle.Dispose();
             try { await writer.CompleteAsync().ConfigureAwait(false); } catch (Exception) { }
         }
     }
@@ -178,6 +199,9 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         writer.Advance(4);
         w.CopyTo(writer);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "connection {Id} from {Remote} closed after {IdleMs} ms without a request (connections.max.idle.ms)")]
+    private static partial void LogIdleClosed(ILogger logger, long id, string remote, long idleMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "connection {Id} from {Remote} closed: {Reason}")]
     private static partial void LogProtocolError(ILogger logger, long id, string remote, string reason);

@@ -139,6 +139,8 @@ public sealed class BrokerConfig
     public short DefaultReplicationFactor => (short)GetInt("default.replication.factor");
     public bool AutoCreateTopics => GetBool("auto.create.topics.enable");
     public bool DeleteTopicEnable => GetBool("delete.topic.enable");
+    /// <summary>connections.max.idle.ms: a connection with no request for this long is closed.</summary>
+    public long ConnectionsMaxIdleMs => GetLong("connections.max.idle.ms");
     public int SocketRequestMaxBytes => GetInt("socket.request.max.bytes");
 
     public int GroupInitialRebalanceDelayMs => GetInt("group.initial.rebalance.delay.ms");

@@ -149,6 +149,7 @@ public static class BrokerConfigs
         new("auto.create.topics.enable", ConfigType.Boolean, "true", "Create a topic when a client asks for metadata of or produces to an unknown one."),
         new("delete.topic.enable", ConfigType.Boolean, "true", "Whether DeleteTopics is allowed."),
         new("socket.request.max.bytes", ConfigType.Int, "104857600", "Largest request frame accepted."),
+        new("connections.max.idle.ms", ConfigType.Long, "600000", "A connection that sends nothing for this long is closed."),
         new("log.retention.hours", ConfigType.Int, "168", "Default retention, in hours (log.retention.ms and log.retention.minutes take precedence)."),
         new("log.retention.minutes", ConfigType.Int, null, "Default retention, in minutes (log.retention.ms takes precedence)."),
         new("log.roll.hours", ConfigType.Int, "168", "Default segment age before a roll, in hours (log.roll.ms takes precedence)."),
