@@ -153,7 +153,7 @@ public sealed partial class PartitionLog : IDisposable
             var active = end.Segment;
             // idempotence: epochs and sequences are checked before anything is written; a retry is answered with
             // the offsets its batch was first given
-            var staged = _producers.Stage(records, first, $"{Topic}-{Partition}", origin);
+            var staged = _producers.Stage(records, first, origin);
             if (staged.Duplicate is { } dup)
             {
                 Interlocked.Increment(ref _duplicates);
@@ -588,7 +588,7 @@ public sealed partial class PartitionLog : IDisposable
             ObjectDisposedException.ThrowIf(_closed, this);
             var end = _end;
             long offset = end.NextOffset;
-            var (staged, completed) = _producers.StageMarker(producerId, epoch, coordinatorEpoch, commit, offset, timestampMs, $"{Topic}-{Partition}");
+            var (staged, completed) = _producers.StageMarker(producerId, epoch, coordinatorEpoch, commit, offset, timestampMs);
             var active = end.Segment;
             try
             {

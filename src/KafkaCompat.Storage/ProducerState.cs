@@ -93,7 +93,14 @@ public sealed class ProducerStateManager
     /// <summary>The log offset up to which this state reflects the log.</summary>
     public long MapEndOffset { get; internal set; }
 
-    public ProducerStateManager(string dir) => _dir = dir;
+    /// <summary>The partition, as errors name it ("topic-partition").</summary>
+    private readonly string _partitionName;
+
+    public ProducerStateManager(string dir)
+    {
+        _dir = dir;
+        _partitionName = Path.GetFileName(dir);
+    }
 
     public int Count => _producers.Count;
     public IReadOnlyDictionary<long, ProducerStateEntry> Producers => _producers;
@@ -127,8 +134,9 @@ public sealed class ProducerStateManager
     /// with INVALID_PRODUCER_EPOCH or OUT_OF_ORDER_SEQUENCE_NUMBER where Kafka does. Caller holds the append lock.
     /// </summary>
     /// <param name="firstOffset">The offset the first batch will get.</param>
-    public Staged Stage(ReadOnlySpan<byte> records, long firstOffset, string partitionName, AppendOrigin origin = AppendOrigin.Client)
+    public Staged Stage(ReadOnlySpan<byte> records, long firstOffset, AppendOrigin origin = AppendOrigin.Client)
     {
+        string partitionName = _partitionName;
         bool client = origin == AppendOrigin.Client;
         Dictionary<long, ProducerStateEntry>? updated = null;
         long offset = firstOffset;
@@ -215,8 +223,9 @@ public sealed class ProducerStateManager
 
     /// <summary>Checks a marker the transaction coordinator writes: its epoch may not be older than the producer's
     /// (INVALID_PRODUCER_EPOCH). Returns the updated entry to commit after the write, and the transaction it ends.</summary>
-    public (Staged Staged, CompletedTxn? Completed) StageMarker(long producerId, short epoch, int coordinatorEpoch, bool commit, long offset, long timestamp, string partitionName)
+    public (Staged Staged, CompletedTxn? Completed) StageMarker(long producerId, short epoch, int coordinatorEpoch, bool commit, long offset, long timestamp)
     {
+        string partitionName = _partitionName;
         var current = _producers.GetValueOrDefault(producerId);
         var entry = current?.Clone() ?? new ProducerStateEntry(producerId);
         if (epoch < entry.Epoch)
