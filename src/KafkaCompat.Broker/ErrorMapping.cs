@@ -23,7 +23,4 @@ public static class ErrorMapping
         IOException io => (ErrorCode.KafkaStorageError, io.Message),
         _ => null,
     };
-
-    /// <summary>Whether <paramref name="e"/> is one <see cref="From"/> maps.</summary>
-    public static bool IsMapped(Exception e) => From(e) is not null;
 }

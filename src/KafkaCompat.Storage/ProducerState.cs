@@ -29,7 +29,6 @@ public sealed class ProducerStateEntry
 
     public IReadOnlyList<ProducerBatch> RetainedBatches => Batches;
     public int LastSeq => Batches.Count > 0 ? Batches[^1].LastSeq : -1;
-    public long LastDataOffset => Batches.Count > 0 ? Batches[^1].LastOffset : -1;
 
     internal ProducerStateEntry Clone()
     {
@@ -102,7 +101,6 @@ public sealed class ProducerStateManager
         _partitionName = Path.GetFileName(dir);
     }
 
-    public int Count => _producers.Count;
     public IReadOnlyDictionary<long, ProducerStateEntry> Producers => _producers;
 
     public ProducerStateEntry? Get(long producerId) => _producers.GetValueOrDefault(producerId);

@@ -111,13 +111,6 @@ public sealed class TransactionIndex
         if (kept.Length != _entries.Length) Volatile.Write(ref _entries, kept);
     }
 
-    /// <summary>Drops entries whose markers are at or after <paramref name="offset"/> (a cut log).</summary>
-    public void TruncateFrom(long offset)
-    {
-        var kept = _entries.Where(e => e.LastOffset < offset).ToArray();
-        if (kept.Length != _entries.Length) Volatile.Write(ref _entries, kept);
-    }
-
     /// <summary>The aborted transactions a read_committed fetch of [<paramref name="fetchOffset"/>,
     /// <paramref name="upperBound"/>) must know: those whose records overlap that range.</summary>
     public List<AbortedTxn> Collect(long fetchOffset, long upperBound)
