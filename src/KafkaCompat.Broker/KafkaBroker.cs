@@ -36,6 +36,8 @@ public sealed partial class KafkaBroker : IDisposable
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Broker");
         AdvertisedPort = config.Port;
         Directory.CreateDirectory(config.DataDir);
+        if (config.LogMaxMemoryMaps is int maxMaps) MapBudget.Limit = Math.Max(16, maxMaps);
+        MapBudget.Log = msg => LogStorage(_logger, msg);
         ClusterId = LoadOrCreateClusterId(config.DataDir, config.NodeId);
         Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg), msg => LogStorageActivity(_logger, msg));
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);

@@ -5,13 +5,19 @@ namespace KafkaCompat.Storage;
 /// <summary>
 /// One segment: <c>&lt;baseOffset:20 digits&gt;.log</c> with its sparse <c>.index</c> and <c>.timeindex</c>. The log file is mapped
 /// with the segment's full capacity; appends copy into the map and the logical size is published afterwards.
+/// Files are mapped on first use and unmapped again when the segment goes cold or the process-wide
+/// <see cref="MapBudget"/> needs the maps back; every use of them happens between <see cref="TryEnterRead"/> and
+/// <see cref="ExitRead"/> (the write paths enter by themselves), and maps are only let go with nobody inside.
 /// </summary>
 public sealed class LogSegment : IDisposable
 {
     private LogConfig _config;
     /// <summary>Bytes the log file was mapped for; a later, larger segment.bytes applies from the next segment.</summary>
     private readonly int _capacity;
-    private MappedFile _log;
+    private readonly LazyMap _logMap;
+    /// <summary>The log file's map (mapped on first use); only inside an entered section.</summary>
+    private MappedFile _log => Volatile.Read(ref _readers) > 0 ? _logMap.File
+        : throw new InvalidOperationException($"{LogPath}: the segment's map was used outside TryEnterRead/ExitRead");
     private int _size;
     private int _bytesSinceIndexEntry;
     /// <summary>Base offset of the batch that first reached <see cref="MaxTimestamp"/> (for the time index).</summary>
@@ -48,7 +54,7 @@ public sealed class LogSegment : IDisposable
         // room for the largest batch the topic accepts even when segment.bytes is smaller (Kafka lets one batch
         // overflow a segment), and for a compacted copy of a segment written under a larger segment.bytes
         _capacity = Math.Max(Math.Max(config.SegmentBytes, size), Math.Max(minCapacity, config.MaxMessageBytes + RecordBatch.LogOverhead));
-        _log = MappedFile.Open(LogPath, _capacity);
+        _logMap = new LazyMap(LogPath, _capacity);
         _size = size;
         Index = new OffsetIndex(IndexPath, baseOffset, config.SegmentIndexBytes, indexEntries);
         TimeIndex = new TimeIndex(TimeIndexPath, baseOffset, config.SegmentIndexBytes, timeIndexEntries);
@@ -62,8 +68,16 @@ public sealed class LogSegment : IDisposable
     {
         foreach (var ext in new[] { ".log", ".index", ".timeindex" })
         {
+            // empty files now (they are mapped on first use), so the segment exists on disk from its roll
             var p = Path.Combine(dir, FileStem(baseOffset) + ext);
-            if (File.Exists(p)) File.Delete(p);
+            try
+            {
+                new FileStream(p, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete).Dispose();
+            }
+            catch (IOException e)
+            {
+                throw new StorageException($"{p}: cannot create: {e.Message}", e);
+            }
         }
         return new LogSegment(dir, baseOffset, config, 0, 0, 0, minCapacity);
     }
@@ -85,7 +99,18 @@ public sealed class LogSegment : IDisposable
         int timeEntries = File.Exists(timeIndexPath) ? (int)(new FileInfo(timeIndexPath).Length / TimeIndex.EntrySize) : -1;
         var seg = new LogSegment(dir, baseOffset, config, (int)Math.Min(fileLength, int.MaxValue), indexEntries, Math.Max(timeEntries, 0));
         if (timeEntries < 0 || !indexExists && fileLength > 0) seg._indexMissing = true;
-        seg.Recover(verify, log);
+        seg.Enter();
+        try
+        {
+            seg.Recover(verify, log);
+        }
+        catch
+        {
+            seg.ExitRead();
+            seg.UnmapAll();
+            throw;
+        }
+        seg.ExitRead();
         return seg;
     }
 
@@ -188,9 +213,16 @@ public sealed class LogSegment : IDisposable
     /// Not visible to readers until the partition publishes the new end.</summary>
     public void Append(ReadOnlySpan<byte> batch, long baseOffset, long logAppendTime)
     {
+        Enter();
+        try { AppendEntered(batch, baseOffset, logAppendTime); }
+        finally { ExitRead(); }
+    }
+
+    private void AppendEntered(ReadOnlySpan<byte> batch, long baseOffset, long logAppendTime)
+    {
         int pos = _size;
         long end = (long)pos + batch.Length;
-        if (end > _log.Capacity) throw new StorageException($"{LogPath}: segment full");
+        if (end > _capacity) throw new StorageException($"{LogPath}: segment full");
         _log.EnsureAllocated(end);
         var dest = _log.Span(pos, batch.Length);
         batch.CopyTo(dest);
@@ -212,49 +244,44 @@ public sealed class LogSegment : IDisposable
         Volatile.Write(ref _size, (int)end);
     }
 
-    /// <summary>Last read (appends do not count): a segment that was only written is cold as soon as it is sealed.</summary>
-    private long _lastAccess;
-    private bool _resident = true;
+    /// <summary>Last use (Environment.TickCount64), for the cold-segment sweep.</summary>
+    private long _lastAccess = Environment.TickCount64;
+    /// <summary>Used since the budget's clock hand last passed (1) or not (0).</summary>
+    private int _referenced;
     private bool _indexMapped;
 
-    public ReadOnlySpan<byte> Span(int position, int length)
-    {
-        Touch();
-        return _log.Span(position, length);
-    }
+    /// <summary>Bytes of the log file; only between <see cref="TryEnterRead"/> and <see cref="ExitRead"/>.</summary>
+    public ReadOnlySpan<byte> Span(int position, int length) => _log.Span(position, length);
 
-    private void Touch()
-    {
-        _lastAccess = Environment.TickCount64;
-        _resident = true;
-    }
-
-    /// <summary>A segment nobody has read for <paramref name="idleMs"/> gives its resident pages back (see
-    /// <see cref="MappedFile.DropResidentPages"/>); returns whether it did.</summary>
     /// <summary>The active segment keeps its last <paramref name="keepBytes"/> resident (where producers write and
     /// consumers read); the pages before that are dropped like a cold segment's.</summary>
     public void ReleaseBehind(long keepBytes)
     {
         long upTo = Size - keepBytes;
-        if (upTo > 0) _log.DropResidentPages(upTo);
+        if (upTo <= 0 || !_logMap.IsMapped || !TryEnterRead()) return;
+        try
+        {
+            if (_logMap.IsMapped) _log.DropResidentPages(upTo);
+        }
+        finally
+        {
+            ExitRead();
+        }
     }
 
+    /// <summary>A segment nobody has used for <paramref name="idleMs"/> gives its maps back entirely (the pages stay
+    /// in the page cache; the files are mapped again on the next use). Returns whether it did.</summary>
     public bool ReleaseIfCold(long now, long idleMs)
     {
-        if (!_resident || now - _lastAccess < idleMs) return false;
-        _resident = false;
-        _indexMapped = false;
-        _log.DropResidentPages();
-        Index.DropResidentPages();
-        return true;
+        if (RingSlot < 0 || now - Volatile.Read(ref _lastAccess) < idleMs) return false;
+        return TryUnmap();
     }
 
-    /// <summary>A slice of the mapped log with a lease that keeps the mapping alive. The range is mapped in one call
-    /// first: a fetch from a long log mostly reads pages this mapping has never touched (or dropped when the
-    /// segment went cold), and faulting them in one at a time costs more than the fetch itself.</summary>
+    /// <summary>A slice of the mapped log with a lease that keeps the mapping alive (after the segment unmaps, until
+    /// the response holding it is sent). The range is mapped in one call first: a fetch from a long log mostly
+    /// reads pages this mapping has never touched, and faulting them in one at a time costs more than the fetch.</summary>
     public bool TrySlice(int position, int length, out ReadOnlyMemory<byte> memory, out IDisposable? lease)
     {
-        Touch();
         var file = _log;
         if (!file.Retain())
         {
@@ -295,6 +322,13 @@ public sealed class LogSegment : IDisposable
     {
         int size = Size;
         if (position >= size) return;
+        Enter();
+        try { TruncateEntered(position, size, nextOffset); }
+        finally { ExitRead(); }
+    }
+
+    private void TruncateEntered(int position, int size, long nextOffset)
+    {
         _log.Span(position, size - position).Clear();
         Index.TruncateToPosition(position);
         TimeIndex.TruncateToOffset(nextOffset);
@@ -327,42 +361,134 @@ public sealed class LogSegment : IDisposable
     {
         int size = Size;
         int from = Volatile.Read(ref _flushedSize);
-        if (size > from) _log.FlushRange(from, size - from);
-        Index.Flush();
-        TimeIndex.Flush();
+        Enter();
+        try
+        {
+            if (size > from) _log.FlushRange(from, size - from);
+            Index.Flush();
+            TimeIndex.Flush();
+        }
+        finally
+        {
+            ExitRead();
+        }
         Volatile.Write(ref _flushedSize, size);
     }
 
     public void Flush()
     {
-        _log.Flush();
-        Index.Flush();
-        TimeIndex.Flush();
+        if (!TryEnterRead()) return;
+        try
+        {
+            int size = Size;
+            // a segment that gave its maps back: its written pages are in the page cache, synced through the file
+            if (_logMap.IsMapped) _log.Flush();
+            else if (Volatile.Read(ref _flushedSize) < size) _logMap.SyncFile();
+            Index.Flush();
+            TimeIndex.Flush();
+            Volatile.Write(ref _flushedSize, size);
+        }
+        finally
+        {
+            ExitRead();
+        }
     }
 
     /// <summary>Gives back the preallocated tail once the segment stops being the active one.</summary>
     public void Seal()
     {
-        if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0) TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
-        _log.Trim(Size);
-        Index.Trim();
-        TimeIndex.Trim();
+        Enter();
+        try
+        {
+            if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0) TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
+            _logMap.Trim(Size);
+            Index.Trim();
+            TimeIndex.Trim();
+        }
+        finally
+        {
+            ExitRead();
+        }
     }
 
     private int _readers;
     private int _disposing;
+    private int _unmapping;
+    private readonly object _mapLock = new();
 
-    /// <summary>Enters a read of the segment's maps (the log's bytes and its indexes); false once the segment is being
-    /// closed. A successful call must be paired with <see cref="ExitRead"/>; closing waits for the readers inside.</summary>
+    /// <summary>Where the segment sits in the <see cref="MapBudget"/>'s ring while it holds maps (-1: not there).
+    /// Changed under the budget's lock.</summary>
+    internal int RingSlot = -1;
+
+    /// <summary>Enters a use of the segment's maps (the log's bytes and its indexes), mapping the files as they are
+    /// touched; false once the segment is being closed. A successful call must be paired with <see cref="ExitRead"/>;
+    /// closing waits for the users inside, and the budget never unmaps a segment with users.</summary>
     public bool TryEnterRead()
     {
-        Interlocked.Increment(ref _readers);
-        if (Volatile.Read(ref _disposing) == 0) return true;
-        Interlocked.Decrement(ref _readers);
-        return false;
+        while (true)
+        {
+            Interlocked.Increment(ref _readers);
+            if (Volatile.Read(ref _disposing) != 0)
+            {
+                Interlocked.Decrement(ref _readers);
+                return false;
+            }
+            if (Volatile.Read(ref _unmapping) == 0) break;
+            // the budget is unmapping this segment right now: wait for it to finish, then map again
+            Interlocked.Decrement(ref _readers);
+            lock (_mapLock) { }
+        }
+        Volatile.Write(ref _lastAccess, Environment.TickCount64);
+        Volatile.Write(ref _referenced, 1);
+        if (RingSlot < 0)
+        {
+            lock (_mapLock)
+                if (RingSlot < 0) MapBudget.Register(this);
+        }
+        return true;
     }
 
     public void ExitRead() => Interlocked.Decrement(ref _readers);
+
+    /// <summary>The write paths' entry: a closed segment cannot be written.</summary>
+    private void Enter()
+    {
+        if (!TryEnterRead()) throw new ObjectDisposedException(LogPath, "the segment was closed");
+    }
+
+    /// <summary>Clears the budget's reference bit; true when the segment was used since the last sweep.</summary>
+    internal bool TakeReferenced() => Interlocked.Exchange(ref _referenced, 0) == 1;
+
+    /// <summary>Gives every map back when nobody is inside (the budget's eviction and the cold sweep); false when
+    /// the segment is in use or closed. Written bytes stay in the page cache: a later flush syncs them through the
+    /// file (msync of a new map, or fdatasync).</summary>
+    internal bool TryUnmap()
+    {
+        if (!Monitor.TryEnter(_mapLock)) return false;
+        try
+        {
+            if (Volatile.Read(ref _disposing) != 0 || RingSlot < 0) return false;
+            Interlocked.Exchange(ref _unmapping, 1);
+            if (Volatile.Read(ref _readers) != 0) return false;
+            UnmapAll();
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _unmapping, 0);
+            Monitor.Exit(_mapLock);
+        }
+    }
+
+    /// <summary>Unmaps the three files and leaves the budget's ring. Nobody may be inside.</summary>
+    private void UnmapAll()
+    {
+        _indexMapped = false;
+        _logMap.Unmap();
+        Index.Unmap();
+        TimeIndex.Unmap();
+        MapBudget.Unregister(this);
+    }
 
     public void Dispose()
     {
@@ -371,11 +497,17 @@ public sealed class LogSegment : IDisposable
         if (Interlocked.Exchange(ref _disposing, 1) == 1) return;
         var spin = new SpinWait();
         while (Volatile.Read(ref _readers) > 0) spin.SpinOnce();
-        // the largest timestamp of the tail after the last index point, so a reopened segment knows it
-        if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0) TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
-        _log.Close(truncateTo: Size);
-        Index.Dispose();
-        TimeIndex.Dispose();
+        lock (_mapLock)
+        {
+            // the largest timestamp of the tail after the last index point, so a reopened segment knows it
+            if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0)
+                TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
+            _indexMapped = false;
+            _logMap.Unmap(truncateTo: Size);
+            Index.Dispose();
+            TimeIndex.Dispose();
+            MapBudget.Unregister(this);
+        }
     }
 
     /// <summary>Renames the files to <c>*.deleted</c> (Kafka's convention): readers still on the mapping keep working,
@@ -383,7 +515,7 @@ public sealed class LogSegment : IDisposable
     public void MarkDeleted()
     {
         LogPath = RenameDeleted(LogPath);
-        _log.Renamed(LogPath);
+        _logMap.Renamed(LogPath);
         IndexPath = RenameDeleted(IndexPath);
         Index.Renamed(IndexPath);
         TimeIndexPath = RenameDeleted(TimeIndexPath);

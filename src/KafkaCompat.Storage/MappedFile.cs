@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace KafkaCompat.Storage;
 
@@ -67,15 +68,29 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     /// current length are a sparse hole until <see cref="EnsureAllocated"/> reserves them.</summary>
     public static MappedFile Open(string path, long capacity)
     {
-        using var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        long length = RandomAccess.GetLength(handle);
-        capacity = Math.Max(Math.Max(capacity, length), 4096);
-        nint p = Native.MMap(0, (nuint)capacity, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, handle.DangerousGetHandle(), 0);
-        if (p == -1) throw new StorageException($"{path}: mmap of {capacity} bytes failed (errno {Marshal.GetLastPInvokeError()})");
-        return new MappedFile(path, (byte*)p, capacity, length);
+        MapBudget.BeforeMap(path);
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (IOException e) when (e is not StorageException)
+        {
+            // EMFILE (the descriptor limit), a vanished directory: the request that needed the file gets the error
+            throw new StorageException($"{path}: cannot open: {e.Message}", e);
+        }
+        using (handle)
+        {
+            long length = RandomAccess.GetLength(handle);
+            capacity = Math.Max(Math.Max(capacity, length), 4096);
+            nint p = Native.MMap(0, (nuint)capacity, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, handle.DangerousGetHandle(), 0);
+            if (p == -1) throw new StorageException($"{path}: mmap of {capacity} bytes failed (errno {Marshal.GetLastPInvokeError()})");
+            MapBudget.OnMapped();
+            return new MappedFile(path, (byte*)p, capacity, length);
+        }
     }
 
-    private Microsoft.Win32.SafeHandles.SafeFileHandle OpenHandle() =>
+    private SafeFileHandle OpenHandle() =>
         File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
 
     public long FileLength
@@ -212,6 +227,7 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     private void Unmap()
     {
         Native.MUnmap((nint)_pointer, (nuint)Capacity);
+        MapBudget.OnUnmapped();
         try
         {
             if (_truncateTo >= 0 && File.Exists(Path))

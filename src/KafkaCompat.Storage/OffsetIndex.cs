@@ -10,16 +10,19 @@ namespace KafkaCompat.Storage;
 public sealed class OffsetIndex : IDisposable
 {
     public const int EntrySize = 8;
-    private readonly MappedFile _file;
+    private readonly LazyMap _map;
+    private MappedFile File => _map.File;
     private readonly long _baseOffset;
     private int _count;
 
     public OffsetIndex(string path, long baseOffset, int maxBytes, int existingEntries)
     {
-        _file = MappedFile.Open(path, Math.Max(maxBytes, EntrySize));
+        // the capacity a map of the file gets (at least a page, at least the file), known before it is mapped
+        long capacity = Math.Max(Math.Max(maxBytes, EntrySize), Math.Max((long)existingEntries * EntrySize, 4096));
+        _map = new LazyMap(path, capacity);
         _baseOffset = baseOffset;
         _count = existingEntries;
-        MaxEntries = (int)(_file.Capacity / EntrySize);
+        MaxEntries = (int)(capacity / EntrySize);
     }
 
     public int Count => Volatile.Read(ref _count);
@@ -28,7 +31,7 @@ public sealed class OffsetIndex : IDisposable
 
     public (long Offset, int Position) Entry(int i)
     {
-        var s = _file.Span((long)i * EntrySize, EntrySize);
+        var s = File.Span((long)i * EntrySize, EntrySize);
         return (_baseOffset + BinaryPrimitives.ReadInt32BigEndian(s), BinaryPrimitives.ReadInt32BigEndian(s[4..]));
     }
 
@@ -37,8 +40,8 @@ public sealed class OffsetIndex : IDisposable
         int n = _count;
         if (n >= MaxEntries) return;
         if (n > 0 && Entry(n - 1).Offset >= offset) return;
-        _file.EnsureAllocated((long)(n + 1) * EntrySize);
-        var s = _file.Span((long)n * EntrySize, EntrySize);
+        File.EnsureAllocated((long)(n + 1) * EntrySize);
+        var s = File.Span((long)n * EntrySize, EntrySize);
         BinaryPrimitives.WriteInt32BigEndian(s, checked((int)(offset - _baseOffset)));
         BinaryPrimitives.WriteInt32BigEndian(s[4..], position);
         Volatile.Write(ref _count, n + 1);
@@ -67,18 +70,24 @@ public sealed class OffsetIndex : IDisposable
 
     public void Reset() => Volatile.Write(ref _count, 0);
 
-    public void Flush() => _file.Flush();
+    public void Flush()
+    {
+        if (_map.IsMapped) File.Flush();
+    }
 
     /// <summary>Maps every entry in one call, so the lookups of a segment being read do not fault page by page.</summary>
-    public void Populate() => _file.Populate(0, (long)Count * EntrySize);
+    public void Populate() => File.Populate(0, (long)Count * EntrySize);
 
     /// <summary>Gives the index's resident pages back (a cold segment); they fault in again when needed.</summary>
-    public void DropResidentPages() => _file.DropResidentPages();
+    public void DropResidentPages()
+    {
+        if (_map.IsMapped) File.DropResidentPages();
+    }
 
     /// <summary>The file was renamed (a segment being deleted).</summary>
-    public void Renamed(string path) => _file.Renamed(path);
+    public void Renamed(string path) => _map.Renamed(path);
 
-    public void Trim() => _file.Trim((long)Count * EntrySize);
+    public void Trim() => _map.Trim((long)Count * EntrySize);
 
     /// <summary>Checks that entries ascend and point inside a log of <paramref name="logSize"/> bytes.</summary>
     public bool IsSane(int logSize)
@@ -95,5 +104,8 @@ public sealed class OffsetIndex : IDisposable
         return true;
     }
 
-    public void Dispose() => _file.Close(truncateTo: (long)Count * EntrySize);
+    /// <summary>Gives the map back (the segment is not in use); the next access maps the file again.</summary>
+    public void Unmap() => _map.Unmap();
+
+    public void Dispose() => _map.Unmap(truncateTo: (long)Count * EntrySize);
 }

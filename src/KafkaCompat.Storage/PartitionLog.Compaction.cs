@@ -232,10 +232,20 @@ public sealed partial class PartitionLog
         int limit = seg.Size;
         for (int pos = 0; pos + RecordBatch.HeaderSize <= limit;)
         {
-            int size = RecordBatch.TotalSize(seg.Span(pos, RecordBatch.HeaderSize));
-            // a copy: the re-encoder and the reader both want memory they own
-            visit(seg.Span(pos, size).ToArray());
-            pos += size;
+            byte[] copy;
+            if (!seg.TryEnterRead()) throw new ObjectDisposedException(seg.LogPath, "the segment was closed");
+            try
+            {
+                int size = RecordBatch.TotalSize(seg.Span(pos, RecordBatch.HeaderSize));
+                // a copy: the re-encoder and the reader both want memory they own
+                copy = seg.Span(pos, size).ToArray();
+            }
+            finally
+            {
+                seg.ExitRead();
+            }
+            visit(copy);
+            pos += copy.Length;
         }
     }
 

@@ -450,12 +450,13 @@ public sealed partial class PartitionLog : IDisposable
         }, TaskScheduler.Default);
     }
 
-    /// <summary>Inactive segments not read for <paramref name="idleMs"/> drop their resident pages.</summary>
+    /// <summary>Segments not used for <paramref name="idleMs"/> (the active one too) give their maps back; the active
+    /// segment drops the resident pages far behind its end.</summary>
     public int ReleaseColdSegments(long now, long idleMs)
     {
         var segs = Volatile.Read(ref _segments);
         int n = 0;
-        for (int i = 0; i < segs.Length - 1; i++)
+        for (int i = 0; i < segs.Length; i++)
             if (segs[i].ReleaseIfCold(now, idleMs)) n++;
         segs[^1].ReleaseBehind(32 << 20);
         return n;
@@ -683,14 +684,22 @@ public sealed partial class PartitionLog : IDisposable
         for (int i = FindSegment(segments, from); i < segments.Length; i++)
         {
             var seg = segments[i];
-            int limit = seg.Size;
-            var span = seg.Span(0, limit);
-            for (int pos = 0; pos + RecordBatch.HeaderSize <= limit;)
+            if (!seg.TryEnterRead()) throw new ObjectDisposedException($"{Topic}-{Partition}", "the segment was closed");
+            try
             {
-                var b = span[pos..];
-                int size = RecordBatch.TotalSize(b);
-                if (RecordBatch.LastOffset(b) >= from && state.Replay(b[..size]) is { Aborted: true } c) onAbort(c);
-                pos += size;
+                int limit = seg.Size;
+                var span = seg.Span(0, limit);
+                for (int pos = 0; pos + RecordBatch.HeaderSize <= limit;)
+                {
+                    var b = span[pos..];
+                    int size = RecordBatch.TotalSize(b);
+                    if (RecordBatch.LastOffset(b) >= from && state.Replay(b[..size]) is { Aborted: true } c) onAbort(c);
+                    pos += size;
+                }
+            }
+            finally
+            {
+                seg.ExitRead();
             }
         }
     }

@@ -11,15 +11,17 @@ namespace KafkaCompat.Storage;
 public sealed class TimeIndex : IDisposable
 {
     public const int EntrySize = 12;
-    private readonly MappedFile _file;
+    private readonly LazyMap _map;
+    private MappedFile File => _map.File;
     private readonly long _baseOffset;
     private int _count;
 
     public TimeIndex(string path, long baseOffset, int maxBytes, int existingEntries)
     {
-        _file = MappedFile.Open(path, Math.Max(maxBytes / EntrySize * EntrySize, EntrySize));
+        long capacity = Math.Max(Math.Max(maxBytes / EntrySize * EntrySize, EntrySize), Math.Max((long)existingEntries * EntrySize, 4096));
+        _map = new LazyMap(path, capacity);
         _baseOffset = baseOffset;
-        MaxEntries = (int)(_file.Capacity / EntrySize);
+        MaxEntries = (int)(capacity / EntrySize);
         _count = Math.Min(existingEntries, MaxEntries);
     }
 
@@ -29,12 +31,26 @@ public sealed class TimeIndex : IDisposable
 
     public (long Timestamp, long Offset) Entry(int i)
     {
-        var s = _file.Span((long)i * EntrySize, EntrySize);
+        var s = File.Span((long)i * EntrySize, EntrySize);
         return (BinaryPrimitives.ReadInt64BigEndian(s), _baseOffset + BinaryPrimitives.ReadInt32BigEndian(s[8..]));
     }
 
-    /// <summary>Largest timestamp recorded (-1 when empty).</summary>
-    public long LastTimestamp => Count == 0 ? -1 : Entry(Count - 1).Timestamp;
+    /// <summary>Largest timestamp recorded (-1 when empty); remembered, so a segment closing or sealing does not map
+    /// its index again only to read it.</summary>
+    public long LastTimestamp
+    {
+        get
+        {
+            long known = Volatile.Read(ref _lastTimestamp);
+            if (known != Unknown) return known;
+            long t = Count == 0 ? -1 : Entry(Count - 1).Timestamp;
+            Volatile.Write(ref _lastTimestamp, t);
+            return t;
+        }
+    }
+
+    private const long Unknown = long.MinValue;
+    private long _lastTimestamp = Unknown;
 
     /// <summary>Records that the batch at <paramref name="offset"/> raised the largest timestamp to <paramref name="timestamp"/>.</summary>
     public void Append(long timestamp, long offset)
@@ -46,11 +62,12 @@ public sealed class TimeIndex : IDisposable
             var last = Entry(n - 1);
             if (timestamp <= last.Timestamp || offset <= last.Offset) return;
         }
-        _file.EnsureAllocated((long)(n + 1) * EntrySize);
-        var s = _file.Span((long)n * EntrySize, EntrySize);
+        File.EnsureAllocated((long)(n + 1) * EntrySize);
+        var s = File.Span((long)n * EntrySize, EntrySize);
         BinaryPrimitives.WriteInt64BigEndian(s, timestamp);
         BinaryPrimitives.WriteInt32BigEndian(s[8..], checked((int)(offset - _baseOffset)));
         Volatile.Write(ref _count, n + 1);
+        Volatile.Write(ref _lastTimestamp, timestamp);
     }
 
     /// <summary>The offset to start searching from for the first timestamp at or after <paramref name="target"/>:
@@ -67,22 +84,31 @@ public sealed class TimeIndex : IDisposable
         return best < 0 ? _baseOffset : Entry(best).Offset;
     }
 
-    public void Reset() => Volatile.Write(ref _count, 0);
+    public void Reset()
+    {
+        Volatile.Write(ref _count, 0);
+        Volatile.Write(ref _lastTimestamp, -1);
+    }
 
     /// <summary>Drops entries for offsets at or after <paramref name="offset"/>.</summary>
     public void TruncateToOffset(long offset)
     {
         int n = Count;
+        if (n == 0 || Entry(n - 1).Offset < offset) return;
         while (n > 0 && Entry(n - 1).Offset >= offset) n--;
         Volatile.Write(ref _count, n);
+        Volatile.Write(ref _lastTimestamp, Unknown);
     }
 
-    public void Flush() => _file.Flush();
+    public void Flush()
+    {
+        if (_map.IsMapped) File.Flush();
+    }
 
     /// <summary>The file was renamed (a segment being deleted).</summary>
-    public void Renamed(string path) => _file.Renamed(path);
+    public void Renamed(string path) => _map.Renamed(path);
 
-    public void Trim() => _file.Trim((long)Count * EntrySize);
+    public void Trim() => _map.Trim((long)Count * EntrySize);
 
     /// <summary>Entries ascend in both timestamp and offset and stay below <paramref name="nextOffset"/>.</summary>
     public bool IsSane(long nextOffset)
@@ -98,5 +124,8 @@ public sealed class TimeIndex : IDisposable
         return true;
     }
 
-    public void Dispose() => _file.Close(truncateTo: (long)Count * EntrySize);
+    /// <summary>Gives the map back (the segment is not in use); the next access maps the file again.</summary>
+    public void Unmap() => _map.Unmap();
+
+    public void Dispose() => _map.Unmap(truncateTo: (long)Count * EntrySize);
 }

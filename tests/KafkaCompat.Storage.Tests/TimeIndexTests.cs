@@ -43,8 +43,17 @@ public sealed class TimeIndexTests : IDisposable
     private static long ByIndex(PartitionLog log, long target)
     {
         if (log.FindBatchByTimestamp(target) is not { } at) return -1;
-        var header = at.Segment.Span(at.Position, RecordBatch.HeaderSize);
-        var batch = at.Segment.Span(at.Position, RecordBatch.TotalSize(header)).ToArray();
+        Assert.True(at.Segment.TryEnterRead());
+        byte[] batch;
+        try
+        {
+            var header = at.Segment.Span(at.Position, RecordBatch.HeaderSize);
+            batch = at.Segment.Span(at.Position, RecordBatch.TotalSize(header)).ToArray();
+        }
+        finally
+        {
+            at.Segment.ExitRead();
+        }
         foreach (var r in RecordReader.ReadBatch(batch))
             if (r.Timestamp >= target) return r.Offset;
         return -2;

@@ -164,15 +164,14 @@ public sealed class TransactionCompactionTests : IDisposable
     private static List<(long Offset, string Key, string Value, bool Transactional, bool Control)> All(PartitionLog log)
     {
         var list = new List<(long, string, string, bool, bool)>();
-        foreach (var seg in log.Segments)
-            for (int pos = 0; pos + RecordBatch.HeaderSize <= seg.Size;)
-            {
-                var b = seg.Span(pos, RecordBatch.TotalSize(seg.Span(pos, RecordBatch.HeaderSize))).ToArray();
-                foreach (var r in RecordReader.ReadBatch(b))
-                    list.Add((r.Offset, RecordBatch.IsControl(b) ? "" : System.Text.Encoding.UTF8.GetString(r.Key!.Value.Span),
-                        RecordBatch.IsControl(b) ? "" : System.Text.Encoding.UTF8.GetString(r.Value!.Value.Span), RecordBatch.IsTransactional(b), RecordBatch.IsControl(b)));
-                pos += b.Length;
-            }
+        log.ScanBatches((seg, pos) =>
+        {
+            var b = seg.Span(pos, RecordBatch.TotalSize(seg.Span(pos, RecordBatch.HeaderSize))).ToArray();
+            foreach (var r in RecordReader.ReadBatch(b))
+                list.Add((r.Offset, RecordBatch.IsControl(b) ? "" : System.Text.Encoding.UTF8.GetString(r.Key!.Value.Span),
+                    RecordBatch.IsControl(b) ? "" : System.Text.Encoding.UTF8.GetString(r.Value!.Value.Span), RecordBatch.IsTransactional(b), RecordBatch.IsControl(b)));
+            return true;
+        });
         return list;
     }
 

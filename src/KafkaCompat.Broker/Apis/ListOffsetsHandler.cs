@@ -136,13 +136,21 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
             return true;
         });
         if (bestSeg is null) return (-1, -1);
-        var header = bestSeg.Span(bestPos, RecordBatch.HeaderSize);
-        var batch = bestSeg.Span(bestPos, RecordBatch.TotalSize(header));
-        // undecodable records: answer with the batch's last offset
-        if (RecordBatch.TimestampType(batch) == TimestampType.CreateTime && TryReadRecords(batch) is { } records)
-            foreach (var r in records)
-                if (r.Timestamp == bestTs) return (r.Offset, r.Timestamp);
-        return (RecordBatch.LastOffset(batch), bestTs);
+        if (!bestSeg.TryEnterRead()) throw new ObjectDisposedException($"{log.Topic}-{log.Partition}");
+        try
+        {
+            var header = bestSeg.Span(bestPos, RecordBatch.HeaderSize);
+            var batch = bestSeg.Span(bestPos, RecordBatch.TotalSize(header));
+            // undecodable records: answer with the batch's last offset
+            if (RecordBatch.TimestampType(batch) == TimestampType.CreateTime && TryReadRecords(batch) is { } records)
+                foreach (var r in records)
+                    if (r.Timestamp == bestTs) return (r.Offset, r.Timestamp);
+            return (RecordBatch.LastOffset(batch), bestTs);
+        }
+        finally
+        {
+            bestSeg.ExitRead();
+        }
     }
 
     protected override ListOffsetsResponse? ErrorResponse(ListOffsetsRequest request, ErrorCode error) => new()

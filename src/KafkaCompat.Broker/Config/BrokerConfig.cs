@@ -141,6 +141,7 @@ public sealed class BrokerConfig
     public bool DeleteTopicEnable => GetBool("delete.topic.enable");
     /// <summary>connections.max.idle.ms: a connection with no request for this long is closed.</summary>
     public long ConnectionsMaxIdleMs => GetLong("connections.max.idle.ms");
+    public int? LogMaxMemoryMaps => _values.TryGetValue("log.max.memory.maps", out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : null;
     public int SocketRequestMaxBytes => GetInt("socket.request.max.bytes");
 
     public int GroupInitialRebalanceDelayMs => GetInt("group.initial.rebalance.delay.ms");

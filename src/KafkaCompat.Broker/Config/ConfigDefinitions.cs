@@ -150,6 +150,8 @@ public static class BrokerConfigs
         new("delete.topic.enable", ConfigType.Boolean, "true", "Whether DeleteTopics is allowed."),
         new("socket.request.max.bytes", ConfigType.Int, "104857600", "Largest request frame accepted."),
         new("connections.max.idle.ms", ConfigType.Long, "600000", "A connection that sends nothing for this long is closed."),
+        // not a Kafka key: Kafka maps only indexes and leaves vm.max_map_count to the operator
+        new("log.max.memory.maps", ConfigType.Int, null, "Memory maps the log keeps open before unmapping the least recently used segments (default: a quarter of vm.max_map_count, at most 16384)."),
         new("log.retention.hours", ConfigType.Int, "168", "Default retention, in hours (log.retention.ms and log.retention.minutes take precedence)."),
         new("log.retention.minutes", ConfigType.Int, null, "Default retention, in minutes (log.retention.ms takes precedence)."),
         new("log.roll.hours", ConfigType.Int, "168", "Default segment age before a roll, in hours (log.roll.ms takes precedence)."),
