@@ -13,11 +13,13 @@ namespace KafkaCompat.Server;
 
 /// <summary>
 /// One client connection: reads size-prefixed frames (the size is checked against socket.request.max.bytes
-/// before anything is buffered), handles requests one at a time in arrival order and writes each response
-/// before the next request is handled. Protocol violations close this connection with a log line; nothing a
-/// client sends can stop the broker.
+/// and reserved from queued.max.request.bytes before anything is buffered), handles requests one at a time in
+/// arrival order and writes each response before the next request is handled. Nothing is read while a request
+/// is being served (a long-polling Fetch, a JoinGroup): requests pipelined behind it stay in the socket, beyond
+/// the one read already buffered, as Kafka mutes a channel with a request in flight. Protocol violations close
+/// this connection with a log line; nothing a client sends can stop the broker.
 /// </summary>
-internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroker broker, ILogger logger, CancellationToken stopping)
+internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroker broker, ILogger logger, CancellationToken stopping, RequestMemoryPool pool)
 {
     private readonly string _remote = socket.RemoteEndPoint?.ToString() ?? "?";
     private readonly string? _localHost = (socket.LocalEndPoint as IPEndPoint)?.Address is { } a
@@ -36,6 +38,8 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         long idleMs = broker.Config.ConnectionsMaxIdleMs;
         // connections.max.idle.ms: waiting for the next request ends after that long without one
         var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        // bytes of the frame being read, reserved from queued.max.request.bytes (0: none yet)
+        long reserved = 0;
         try
         {
             while (!stopping.IsCancellationRequested)
@@ -69,6 +73,18 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                             throw new CloseConnection(size > maxSize
                                 ? $"request of {size} bytes exceeds socket.request.max.bytes ({maxSize})"
                                 : $"invalid request size {size}");
+                        if (reserved == 0)
+                        {
+                            // a request that does not fit in the pool waits here, reading nothing more
+                            if (wrote && pool.Bounded)
+                            {
+                                wrote = false;
+                                var sent = await writer.FlushAsync(stopping).ConfigureAwait(false);
+                                if (sent.IsCompleted) return;
+                            }
+                            await pool.ReserveAsync(4 + size, stopping).ConfigureAwait(false);
+                            reserved = 4 + size;
+                        }
                         if (buffer.Length < 4 + size) break;
                         byte[] frame = ArrayPool<byte>.Shared.Rent(size);
                         try
@@ -80,6 +96,8 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                         finally
                         {
                             ArrayPool<byte>.Shared.Return(frame);
+                            pool.Release(reserved);
+                            reserved = 0;
                         }
                     }
                 }
@@ -116,6 +134,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         }
         finally
         {
+            pool.Release(reserved);
             await reader.CompleteAsync().ConfigureAwait(false);
             idle.Dispose();
             try { await writer.CompleteAsync().ConfigureAwait(false); } catch (Exception) { }

@@ -7,7 +7,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KafkaCompat.Server;
 
-/// <summary>Accepts TCP connections and runs one <see cref="KafkaConnection"/> loop per connection.</summary>
+/// <summary>Accepts TCP connections and runs one <see cref="KafkaConnection"/> loop per connection, within Kafka's
+/// connection limits: max.connections (past it, accepting waits for a connection to close, as Kafka's acceptor
+/// does), max.connections.per.ip and its overrides (a connection past its address's limit is closed at once with a
+/// log line), and queued.max.request.bytes shared by every connection.</summary>
 public sealed partial class KafkaServer : IAsyncDisposable
 {
     private readonly KafkaBroker _broker;
@@ -17,11 +20,56 @@ public sealed partial class KafkaServer : IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
     private long _nextId;
+    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrentDictionary<IPAddress, int> _perIp = new();
+    private readonly Dictionary<IPAddress, int> _ipOverrides = [];
+    private long _rejected;
+
+    /// <summary>queued.max.request.bytes, shared by the connections.</summary>
+    public RequestMemoryPool RequestMemory { get; }
+
+    /// <summary>Connections closed because their address had reached max.connections.per.ip.</summary>
+    public long RejectedConnections => Interlocked.Read(ref _rejected);
 
     public KafkaServer(KafkaBroker broker, ILoggerFactory? loggerFactory = null)
     {
         _broker = broker;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Server");
+        var cfg = broker.Config;
+        _slots = new SemaphoreSlim(Math.Max(0, cfg.MaxConnections));
+        RequestMemory = new RequestMemoryPool(cfg.QueuedMaxRequestBytes);
+        foreach (var (host, limit) in cfg.MaxConnectionsPerIpOverrides)
+        {
+            var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : Dns.GetHostAddresses(host);
+            foreach (var a in addresses) _ipOverrides[Normalize(a)] = limit;
+        }
+    }
+
+    private static IPAddress Normalize(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+
+    private int LimitFor(IPAddress address) =>
+        _ipOverrides.TryGetValue(address, out int n) ? n : _broker.Config.MaxConnectionsPerIp;
+
+    /// <summary>Counts a connection from <paramref name="address"/>; false when the address is at its limit.</summary>
+    private bool TryCountIp(IPAddress address)
+    {
+        int limit = LimitFor(address);
+        while (true)
+        {
+            int current = _perIp.GetOrAdd(address, 0);
+            if (current >= limit) return false;
+            if (_perIp.TryUpdate(address, current + 1, current)) return true;
+        }
+    }
+
+    private void UncountIp(IPAddress address)
+    {
+        while (true)
+        {
+            if (!_perIp.TryGetValue(address, out int current)) return;
+            if (current <= 1 ? ((ICollection<KeyValuePair<IPAddress, int>>)_perIp).Remove(new(address, current)) : _perIp.TryUpdate(address, current - 1, current))
+                return;
+        }
     }
 
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
@@ -50,12 +98,29 @@ public sealed partial class KafkaServer : IAsyncDisposable
 
     private async Task AcceptLoop(Socket listener)
     {
+        bool waitingLogged = false;
         while (!_stopping.IsCancellationRequested)
         {
             Socket socket;
             try
             {
-                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                // max.connections: no accept until a slot is free (the client waits in the listen backlog)
+                if (!_slots.Wait(0))
+                {
+                    if (!waitingLogged) LogAtMaxConnections(_logger, _broker.Config.MaxConnections);
+                    waitingLogged = true;
+                    await _slots.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                waitingLogged = false;
+                try
+                {
+                    socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    _slots.Release();
+                    throw;
+                }
             }
             catch (Exception) when (_stopping.IsCancellationRequested)
             {
@@ -63,12 +128,26 @@ public sealed partial class KafkaServer : IAsyncDisposable
             }
             catch (SocketException e)
             {
+                // EMFILE (the descriptor limit) among others: log, breathe, go on accepting
                 LogAcceptFailed(_logger, e.Message);
+                try { await Task.Delay(50, _stopping.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+                continue;
+            }
+            var address = (socket.RemoteEndPoint as IPEndPoint)?.Address is { } ra ? Normalize(ra) : IPAddress.None;
+            if (!TryCountIp(address))
+            {
+                Interlocked.Increment(ref _rejected);
+                LogRejectedPerIp(_logger, address.ToString(), LimitFor(address));
+                socket.Dispose();
+                _slots.Release();
                 continue;
             }
             socket.NoDelay = true;
             long id = Interlocked.Increment(ref _nextId);
-            var conn = new KafkaConnection(id, socket, _broker, _logger, _stopping.Token);
+            var conn = new KafkaConnection(id, socket, _broker, _logger, _stopping.Token, RequestMemory);
+            // listed before its loop starts, so a loop that ends at once still finds itself to remove
+            _connections[id] = (socket, Task.CompletedTask);
             var loop = Task.Run(async () =>
             {
                 try { await conn.RunAsync().ConfigureAwait(false); }
@@ -77,9 +156,14 @@ public sealed partial class KafkaServer : IAsyncDisposable
                     // e.g. the client hung up before the connection was set up
                     LogConnectionFailed(_logger, id, e.Message);
                 }
-                finally { _connections.TryRemove(id, out _); }
+                finally
+                {
+                    _connections.TryRemove(id, out _);
+                    UncountIp(address);
+                    _slots.Release();
+                }
             });
-            _connections[id] = (socket, loop);
+            _connections.TryUpdate(id, (socket, loop), (socket, Task.CompletedTask));
         }
     }
 
@@ -98,6 +182,12 @@ public sealed partial class KafkaServer : IAsyncDisposable
         catch (TimeoutException) { }
         foreach (var (socket, _) in loops) socket.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rejected connection from {Address}, address already has the configured maximum of {Limit} connections (max.connections.per.ip).")]
+    private static partial void LogRejectedPerIp(ILogger logger, string address, int limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Max} connections are open (max.connections): new connections wait until one closes")]
+    private static partial void LogAtMaxConnections(ILogger logger, int max);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "accept failed: {Message}")]
     private static partial void LogAcceptFailed(ILogger logger, string message);

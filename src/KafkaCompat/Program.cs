@@ -59,6 +59,11 @@ serve.SetAction(async (parse, ct) =>
     if (Given(hostOption)) config.Host = parse.GetValue(hostOption)!;
     if (Given(advertisedOption)) config.AdvertisedHost = parse.GetValue(advertisedOption);
     if (Given(dataDirOption)) config.DataDir = parse.GetValue(dataDirOption)!;
+    if (config.CheckConsistency() is { } inconsistent)
+    {
+        Console.Error.WriteLine(inconsistent);
+        return 2;
+    }
     return await BrokerHost.RunAsync(config, ct);
 });
 

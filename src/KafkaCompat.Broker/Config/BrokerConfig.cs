@@ -141,6 +141,46 @@ public sealed class BrokerConfig
     public bool DeleteTopicEnable => GetBool("delete.topic.enable");
     /// <summary>connections.max.idle.ms: a connection with no request for this long is closed.</summary>
     public long ConnectionsMaxIdleMs => GetLong("connections.max.idle.ms");
+    public int MaxConnections => GetInt("max.connections");
+    public int MaxConnectionsPerIp => GetInt("max.connections.per.ip");
+    public long QueuedMaxRequestBytes => GetLong("queued.max.request.bytes");
+
+    /// <summary>max.connections.per.ip.overrides: address (or host name) to its own limit.</summary>
+    public IReadOnlyDictionary<string, int> MaxConnectionsPerIpOverrides
+    {
+        get
+        {
+            var result = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+            var text = _values.GetValueOrDefault("max.connections.per.ip.overrides") ?? "";
+            foreach (var entry in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                int colon = entry.LastIndexOf(':');
+                if (colon <= 0 || !int.TryParse(entry[(colon + 1)..], NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < 0)
+                    throw new ArgumentException($"Invalid value {text} for configuration max.connections.per.ip.overrides: expected host:count,host:count");
+                result[entry[..colon].Trim('[', ']')] = n;
+            }
+            return result;
+        }
+    }
+
+    /// <summary>The rules Kafka checks across keys at start-up (KafkaConfig's validation); null when they hold.</summary>
+    public string? CheckConsistency()
+    {
+        try
+        {
+            if (QueuedMaxRequestBytes > 0 && QueuedMaxRequestBytes < SocketRequestMaxBytes)
+                return "queued.max.request.bytes must be larger or equal to socket.request.max.bytes";
+            if (MaxConnectionsPerIp == 0 && MaxConnectionsPerIpOverrides.Count == 0)
+                return "max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides property is set.";
+            if (MaxConnections < 0) return "Invalid value for configuration max.connections: must be at least 0";
+            if (MaxConnectionsPerIp < 0) return "Invalid value for configuration max.connections.per.ip: must be at least 0";
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+        return null;
+    }
     public int? LogMaxMemoryMaps => _values.TryGetValue("log.max.memory.maps", out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : null;
     public int SocketRequestMaxBytes => GetInt("socket.request.max.bytes");
 

@@ -150,6 +150,10 @@ public static class BrokerConfigs
         new("delete.topic.enable", ConfigType.Boolean, "true", "Whether DeleteTopics is allowed."),
         new("socket.request.max.bytes", ConfigType.Int, "104857600", "Largest request frame accepted."),
         new("connections.max.idle.ms", ConfigType.Long, "600000", "A connection that sends nothing for this long is closed."),
+        new("max.connections", ConfigType.Int, "2147483647", "Most connections the broker holds; past it, new ones wait to be accepted until one closes."),
+        new("max.connections.per.ip", ConfigType.Int, "2147483647", "Most connections from one address; more are closed as they arrive."),
+        new("max.connections.per.ip.overrides", ConfigType.String, "", "Per-address exceptions to max.connections.per.ip, as host:count,host:count."),
+        new("queued.max.request.bytes", ConfigType.Long, "-1", "Bytes of requests being read or served at once across all connections (-1: no bound); past it, connections wait before reading more."),
         // not a Kafka key: Kafka maps only indexes and leaves vm.max_map_count to the operator
         new("log.max.memory.maps", ConfigType.Int, null, "Memory maps the log keeps open before unmapping the least recently used segments (default: a quarter of vm.max_map_count, at most 16384)."),
         new("log.retention.hours", ConfigType.Int, "168", "Default retention, in hours (log.retention.ms and log.retention.minutes take precedence)."),
