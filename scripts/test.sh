@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(python3-kafka python3-confluent-kafka python3-lz4 python3-snappy python3-zstandard kcat librdkafka-dev jq)
+apt_packages=(python3-kafka python3-confluent-kafka python3-lz4 python3-snappy python3-zstandard kcat librdkafka-dev jq afl++)
 # node/npm may come from elsewhere than Debian; only ask apt for them when absent
 command -v node >/dev/null && command -v npm >/dev/null || apt_packages+=(nodejs npm)
 missing=()
@@ -26,3 +26,6 @@ fi
 # the crash tests run the broker as a separate process
 dotnet build -c Release src/KafkaCompat -v q -nologo
 dotnet test KafkaCompat.sln -c Release --logger "console;verbosity=normal" -nologo
+
+# coverage-guided fuzzing of the decoders with a fixed budget (longer runs by hand: scripts/fuzz.sh SECONDS)
+scripts/fuzz.sh 60
