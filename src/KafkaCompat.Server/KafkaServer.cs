@@ -20,10 +20,15 @@ public sealed partial class KafkaServer : IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
     private long _nextId;
-    private readonly SemaphoreSlim _slots;
+    private SemaphoreSlim _slots = new(0);
     private readonly ConcurrentDictionary<IPAddress, int> _perIp = new();
     private readonly Dictionary<IPAddress, int> _ipOverrides = [];
     private long _rejected;
+
+    /// <summary>max.connections, or fewer when the descriptor limit (ulimit -n) allows fewer: the .NET runtime cannot
+    /// start a thread without a free descriptor and ends the process when it fails, so connections never take the
+    /// last ones (see <see cref="DescriptorLimit"/>).</summary>
+    public int MaxConnections { get; private set; }
 
     /// <summary>queued.max.request.bytes, shared by the connections.</summary>
     public RequestMemoryPool RequestMemory { get; }
@@ -36,7 +41,6 @@ public sealed partial class KafkaServer : IAsyncDisposable
         _broker = broker;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Server");
         var cfg = broker.Config;
-        _slots = new SemaphoreSlim(Math.Max(0, cfg.MaxConnections));
         RequestMemory = new RequestMemoryPool(cfg.QueuedMaxRequestBytes);
         foreach (var (host, limit) in cfg.MaxConnectionsPerIpOverrides)
         {
@@ -91,6 +95,10 @@ public sealed partial class KafkaServer : IAsyncDisposable
         listener.Bind(new IPEndPoint(address, cfg.Port));
         listener.Listen(512);
         _listener = listener;
+        // measured now that the broker has opened what it keeps open (its logs open files only briefly)
+        MaxConnections = Math.Max(0, Math.Min(cfg.MaxConnections, DescriptorLimit.ConnectionsAllowed));
+        _slots = new SemaphoreSlim(MaxConnections);
+        if (MaxConnections < cfg.MaxConnections) LogDescriptorCap(_logger, MaxConnections, DescriptorLimit.Soft);
         // advertised.listeners may name another port (a container's mapped port); otherwise the one bound
         _broker.AdvertisedPort = _broker.Config.AdvertisedPort ?? ((IPEndPoint)listener.LocalEndPoint!).Port;
         _acceptLoop = AcceptLoop(listener);
@@ -98,7 +106,8 @@ public sealed partial class KafkaServer : IAsyncDisposable
 
     private async Task AcceptLoop(Socket listener)
     {
-        bool waitingLogged = false;
+        long lastWaitLog = long.MinValue / 2;
+        long lastAcceptLog = long.MinValue / 2, acceptFailures = 0;
         while (!_stopping.IsCancellationRequested)
         {
             Socket socket;
@@ -107,11 +116,15 @@ public sealed partial class KafkaServer : IAsyncDisposable
                 // max.connections: no accept until a slot is free (the client waits in the listen backlog)
                 if (!_slots.Wait(0))
                 {
-                    if (!waitingLogged) LogAtMaxConnections(_logger, _broker.Config.MaxConnections);
-                    waitingLogged = true;
+                    // once every 10 s at most while clients keep knocking
+                    if (Environment.TickCount64 - lastWaitLog >= 10_000)
+                    {
+                        lastWaitLog = Environment.TickCount64;
+                        if (MaxConnections < _broker.Config.MaxConnections) LogAtDescriptorLimit(_logger, MaxConnections, DescriptorLimit.Soft);
+                        else LogAtMaxConnections(_logger, MaxConnections);
+                    }
                     await _slots.WaitAsync(_stopping.Token).ConfigureAwait(false);
                 }
-                waitingLogged = false;
                 try
                 {
                     socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
@@ -128,8 +141,14 @@ public sealed partial class KafkaServer : IAsyncDisposable
             }
             catch (SocketException e)
             {
-                // EMFILE (the descriptor limit) among others: log, breathe, go on accepting
-                LogAcceptFailed(_logger, e.Message);
+                // EMFILE (the descriptor limit) among others: log (once a second at most), breathe, go on accepting
+                acceptFailures++;
+                if (Environment.TickCount64 - lastAcceptLog >= 1000)
+                {
+                    LogAcceptFailed(_logger, e.Message, acceptFailures);
+                    lastAcceptLog = Environment.TickCount64;
+                    acceptFailures = 0;
+                }
                 try { await Task.Delay(50, _stopping.Token).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
                 continue;
@@ -186,11 +205,17 @@ public sealed partial class KafkaServer : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Rejected connection from {Address}, address already has the configured maximum of {Limit} connections (max.connections.per.ip).")]
     private static partial void LogRejectedPerIp(ILogger logger, string address, int limit);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "the descriptor limit (ulimit -n {Limit}) leaves room for {Max} connections")]
+    private static partial void LogDescriptorCap(ILogger logger, int max, long limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Max} connections are open, as many as the descriptor limit (ulimit -n {Limit}) leaves room for: new connections wait until one closes")]
+    private static partial void LogAtDescriptorLimit(ILogger logger, int max, long limit);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "{Max} connections are open (max.connections): new connections wait until one closes")]
     private static partial void LogAtMaxConnections(ILogger logger, int max);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "accept failed: {Message}")]
-    private static partial void LogAcceptFailed(ILogger logger, string message);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "accept failed: {Message} ({Count} time(s) since the last report); connections wait in the backlog")]
+    private static partial void LogAcceptFailed(ILogger logger, string message, long count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "connection {Id} ended: {Message}")]
     private static partial void LogConnectionFailed(ILogger logger, long id, string message);

@@ -270,19 +270,19 @@ public sealed class LogManager : IDisposable
             foreach (var p in t.Partitions) p.Flush();
     }
 
-    /// <summary>Flushes and closes every log, then writes the clean-shutdown marker.</summary>
+    /// <summary>Closes every log, syncs the file system once (one syncfs, not one sync per file: a stop with 50,000
+    /// partitions takes seconds, not minutes), then writes the clean-shutdown marker.</summary>
     public void Dispose()
     {
         lock (_metaLock)
         {
             CheckpointLogStartOffsets();
             foreach (var t in _topics.Values)
-                foreach (var p in t.Partitions)
-                {
-                    p.Flush();
-                    p.Dispose();
-                }
-            File.WriteAllText(Path.Combine(DataDir, CleanShutdownFile), "");
+                foreach (var p in t.Partitions) p.Close(sync: false);
+            // the logs' maps are gone: their written pages are in the page cache, and this writes them all
+            Native.SyncFileSystem(DataDir);
+            string marker = Path.Combine(DataDir, CleanShutdownFile);
+            using (var f = new FileStream(marker, FileMode.Create, FileAccess.Write)) f.Flush(flushToDisk: true);
         }
     }
 }

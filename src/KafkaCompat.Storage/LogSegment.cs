@@ -97,6 +97,9 @@ public sealed class LogSegment : IDisposable
         int indexEntries = indexExists ? (int)(new FileInfo(indexPath).Length / OffsetIndex.EntrySize) : 0;
         // no time index (a log written before it existed, or a lost file): rebuilt below with the offset index
         int timeEntries = File.Exists(timeIndexPath) ? (int)(new FileInfo(timeIndexPath).Length / TimeIndex.EntrySize) : -1;
+        // a lost index file is rebuilt below, into a new empty file (maps never create files)
+        foreach (var p in new[] { indexPath, timeIndexPath })
+            if (!File.Exists(p)) new FileStream(p, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete).Dispose();
         var seg = new LogSegment(dir, baseOffset, config, (int)Math.Min(fileLength, int.MaxValue), indexEntries, Math.Max(timeEntries, 0));
         if (timeEntries < 0 || !indexExists && fileLength > 0) seg._indexMissing = true;
         seg.Enter();
@@ -514,20 +517,9 @@ public sealed class LogSegment : IDisposable
     /// and a restart before the files are removed does not bring the segment back.</summary>
     public void MarkDeleted()
     {
-        LogPath = RenameDeleted(LogPath);
-        _logMap.Renamed(LogPath);
-        IndexPath = RenameDeleted(IndexPath);
-        Index.Renamed(IndexPath);
-        TimeIndexPath = RenameDeleted(TimeIndexPath);
-        TimeIndex.Renamed(TimeIndexPath);
-    }
-
-    private static string RenameDeleted(string path)
-    {
-        if (!File.Exists(path)) return path;
-        string to = path + ".deleted";
-        File.Move(path, to, overwrite: true);
-        return to;
+        LogPath = _logMap.MarkDeleted();
+        IndexPath = Index.MarkDeleted();
+        TimeIndexPath = TimeIndex.MarkDeleted();
     }
 
     public void Delete()

@@ -164,7 +164,9 @@ internal sealed class LazyMap(string path, long capacity)
         lock (_lock)
         {
             if (_file is { } f) return f;
-            var opened = MappedFile.Open(Path, Capacity);
+            // never created here: a segment's files exist from its roll, and opening by a name that was just renamed
+            // away must fail rather than map a new empty file
+            var opened = MappedFile.Open(Path, Capacity, create: false);
             Volatile.Write(ref _file, opened);
             return opened;
         }
@@ -206,12 +208,18 @@ internal sealed class LazyMap(string path, long capacity)
             throw new StorageException($"{Path}: fdatasync failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
     }
 
-    public void Renamed(string newPath)
+    /// <summary>Renames the file to <c>*.deleted</c> under the map's lock, so a reader mapping it meanwhile opens it by
+    /// one name or the other, never a vanished one. Returns the new path.</summary>
+    public string MarkDeleted()
     {
         lock (_lock)
         {
-            Path = newPath;
-            _file?.Renamed(newPath);
+            if (!System.IO.File.Exists(Path)) return Path;
+            string to = Path + ".deleted";
+            System.IO.File.Move(Path, to, overwrite: true);
+            Path = to;
+            _file?.Renamed(to);
+            return to;
         }
     }
 }

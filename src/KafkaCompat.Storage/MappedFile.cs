@@ -27,6 +27,33 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     internal static partial int MAdvise(nint addr, nuint length, int advice);
 
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    internal static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    internal static partial int SyncFs(int fd);
+
+    internal const int O_RDONLY = 0, O_DIRECTORY = 0x10000;
+
+    /// <summary>Writes every dirty page of the file system holding <paramref name="dir"/> to disk in one call (syncfs):
+    /// a clean stop of thousands of partitions syncs once instead of once per file.</summary>
+    internal static void SyncFileSystem(string dir)
+    {
+        int fd = Open(dir, O_RDONLY | O_DIRECTORY);
+        if (fd < 0) throw new StorageException($"{dir}: cannot open to sync (errno {Marshal.GetLastPInvokeError()})");
+        try
+        {
+            if (SyncFs(fd) != 0) throw new StorageException($"{dir}: syncfs failed (errno {Marshal.GetLastPInvokeError()})");
+        }
+        finally
+        {
+            Close(fd);
+        }
+    }
+
     internal const int MS_SYNC = 4;
     internal const int MADV_DONTNEED = 4;
     internal const int MADV_POPULATE_READ = 22; // Linux 5.14+
@@ -66,13 +93,13 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
 
     /// <summary>Opens (creating if needed) and maps <paramref name="capacity"/> bytes; bytes past the file's
     /// current length are a sparse hole until <see cref="EnsureAllocated"/> reserves them.</summary>
-    public static MappedFile Open(string path, long capacity)
+    public static MappedFile Open(string path, long capacity, bool create = true)
     {
         MapBudget.BeforeMap(path);
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            handle = File.OpenHandle(path, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         }
         catch (IOException e) when (e is not StorageException)
         {

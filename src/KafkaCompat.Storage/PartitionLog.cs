@@ -524,14 +524,20 @@ public sealed partial class PartitionLog : IDisposable
         foreach (var s in Segments) s.Flush();
     }
 
-    public void Dispose()
+    public void Dispose() => Close(sync: true);
+
+    /// <summary>Closes the log. With <paramref name="sync"/>, its files are synced to disk first; without, the caller
+    /// syncs the whole file system once afterwards (a broker stopping with thousands of partitions).</summary>
+    public void Close(bool sync)
     {
         lock (_appendLock)
         {
             if (_closed) return;
+            if (sync)
+                foreach (var s in _segments) s.Flush();
             _closed = true;
             // a clean stop leaves the producer state at the log end, so the next start replays nothing
-            TakeProducerSnapshot(sync: true);
+            TakeProducerSnapshot(sync);
             foreach (var s in _segments) s.Dispose();
         }
         Interlocked.Exchange(ref _waiter, null)?.TrySetResult();

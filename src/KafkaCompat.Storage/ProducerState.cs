@@ -317,8 +317,8 @@ public sealed class ProducerStateManager
     /// its sequence.</summary>
     public void OnLogStartOffsetIncremented(long logStartOffset)
     {
-        foreach (var (offset, path) in ListSnapshots(_dir))
-            if (offset < logStartOffset) TryDelete(path);
+        foreach (long offset in Snapshots().ToList())
+            if (offset < logStartOffset) DeleteSnapshot(offset);
         if (MapEndOffset < logStartOffset) MapEndOffset = logStartOffset;
     }
 
@@ -329,6 +329,18 @@ public sealed class ProducerStateManager
     }
 
     // ---- snapshots ----
+
+    /// <summary>The offsets of this partition's snapshot files, oldest first: listed from the directory once, then kept
+    /// here, so a roll does not list a directory that may hold hundreds of thousands of segment files.</summary>
+    private List<long>? _snapshots;
+
+    private List<long> Snapshots() => _snapshots ??= ListSnapshots(_dir).Select(x => x.Offset).ToList();
+
+    private void DeleteSnapshot(long offset)
+    {
+        TryDelete(SnapshotPath(_dir, offset));
+        Snapshots().Remove(offset);
+    }
 
     public static string SnapshotPath(string dir, long offset) => Path.Combine(dir, LogSegment.FileStem(offset) + SnapshotSuffix);
 
@@ -415,8 +427,10 @@ public sealed class ProducerStateManager
             if (sync) f.Flush(flushToDisk: true);
         }
         File.Move(tmp, path, overwrite: true);
-        var all = ListSnapshots(_dir);
-        for (int i = 0; i < all.Count - SnapshotsRetained; i++) TryDelete(all[i].Path);
+        var known = Snapshots();
+        int at = known.BinarySearch(MapEndOffset);
+        if (at < 0) known.Insert(~at, MapEndOffset);
+        while (known.Count > SnapshotsRetained) DeleteSnapshot(known[0]);
     }
 
     /// <summary>Loads the newest readable snapshot at or below <paramref name="logEnd"/> (snapshots above it, left by a
@@ -425,12 +439,13 @@ public sealed class ProducerStateManager
     {
         Clear();
         var all = ListSnapshots(_dir);
+        _snapshots = all.Select(x => x.Offset).ToList();
         for (int i = all.Count - 1; i >= 0; i--)
         {
             var (offset, path) = all[i];
             if (offset > logEnd)
             {
-                TryDelete(path);
+                DeleteSnapshot(offset);
                 continue;
             }
             try
@@ -443,7 +458,7 @@ public sealed class ProducerStateManager
             {
                 log?.Invoke($"producer snapshot {path} is unusable ({ex.Message}); deleting it");
                 Clear();
-                TryDelete(path);
+                DeleteSnapshot(offset);
             }
         }
         return -1;

@@ -105,8 +105,8 @@ public sealed class TimeIndex : IDisposable
         if (_map.IsMapped) File.Flush();
     }
 
-    /// <summary>The file was renamed (a segment being deleted).</summary>
-    public void Renamed(string path) => _map.Renamed(path);
+    /// <summary>Renames the file to *.deleted (a segment being deleted); returns the new path.</summary>
+    public string MarkDeleted() => _map.MarkDeleted();
 
     public void Trim() => _map.Trim((long)Count * EntrySize);
 
