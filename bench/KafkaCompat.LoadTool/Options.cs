@@ -30,6 +30,8 @@ internal sealed class Options
     public bool Scale { get; private set; }
     public double ScaleGb { get; private set; } = 10;
     public int ScalePartitions { get; private set; } = 10_000;
+    public int ScaleSegments { get; private set; } = 100_000;
+    public int[] ConnectionCounts { get; private set; } = [];
     public int ScaleFetches { get; private set; } = 500;
     public bool ExactlyOnce { get; private set; }
     public int EosRecords { get; private set; } = 1_000_000;
@@ -65,7 +67,11 @@ internal sealed class Options
           --commits N          synchronous offset commits in the commit measurement (default 5000)
           --scale              instead: the log engine at size (our broker only): idle partitions, a large log
           --scale-gb GB        size of the large log (default 10)
-          --scale-partitions N idle partitions (default 10000; 0 skips that part)
+          --scale-partitions N idle partitions (default 10000; 0 skips that part), then one record written to each
+          --connections N,M    instead: N (then M, ...) concurrent connections held against both brokers: RSS per
+                               connection and descriptors
+          --scale-segments N   a log of N one-batch segments (default 100000; 0 skips): memory maps, descriptors,
+                               RSS, a full read and a restart; --scale-gb 0 skips the large log
                                with the --work-dir of an earlier --scale --keep-data run, its large log is reused
           --scale-fetches N    random-offset fetches timed per log (default 500); --size sets the record size
           --exactly-once       instead: idempotent produce as a ratio of plain produce (acks=all), transactions per
@@ -114,6 +120,8 @@ internal sealed class Options
                 case "--scale": o.Scale = true; break;
                 case "--scale-gb": o.ScaleGb = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--scale-partitions": o.ScalePartitions = NextInt(); break;
+                case "--scale-segments": o.ScaleSegments = NextInt(); break;
+                case "--connections": o.ConnectionCounts = Next().Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--scale-fetches": o.ScaleFetches = NextInt(); break;
                 case "--exactly-once": o.ExactlyOnce = true; break;
                 case "--eos-records": o.EosRecords = NextInt(); break;

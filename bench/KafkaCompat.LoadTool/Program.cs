@@ -60,6 +60,12 @@ internal static class LoadTool
             if (!options.KeepData) Directory.Delete(workDir, recursive: true);
             return rc;
         }
+        if (options.ConnectionCounts.Length > 0)
+        {
+            int rc = await ConnectionsBench.RunAsync(options, brokerDll, mockScript, workDir);
+            if (!options.KeepData) Directory.Delete(workDir, recursive: true);
+            return rc;
+        }
         if (options.Scale)
         {
             int rc = await ScaleBench.RunAsync(options, brokerDll, workDir);

@@ -26,21 +26,44 @@ internal static class ScaleBench
 
         // 1. idle partitions
         string pdir = Path.Combine(workDir, "partitions");
-        double rssIdle = 0, rssWith = 0, restartPartitionsMs = 0;
-        int fdsWith = 0;
+        double rssIdle = 0, rssWith = 0, restartPartitionsMs = 0, rssWritten = 0;
+        int fdsWith = 0, mapsIdle = 0, mapsWith = 0, mapsWritten = 0, fdsWritten = 0;
         if (o.ScalePartitions > 0)
         {
             await using (var b = await Start(pdir))
             {
                 await Task.Delay(1000);
                 rssIdle = b.RssMiB();
+                mapsIdle = Maps(b.Pid);
                 using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = b.Bootstrap }).Build();
                 int topics = Math.Max(1, o.ScalePartitions / 100);
-                await admin.CreateTopicsAsync(Enumerable.Range(0, topics).Select(i => new TopicSpecification { Name = $"idle-{i}", NumPartitions = o.ScalePartitions / topics, ReplicationFactor = 1 }),
-                    new CreateTopicsOptions { RequestTimeout = TimeSpan.FromMinutes(5), OperationTimeout = TimeSpan.FromMinutes(5) });
+                // at most 10,000 partitions a request, Kafka's limit
+                foreach (var chunk in Enumerable.Range(0, topics).Chunk(Math.Max(1, 10_000 / Math.Max(1, o.ScalePartitions / topics))))
+                    await admin.CreateTopicsAsync(chunk.Select(i => new TopicSpecification { Name = $"idle-{i}", NumPartitions = o.ScalePartitions / topics, ReplicationFactor = 1 }),
+                        new CreateTopicsOptions { RequestTimeout = TimeSpan.FromMinutes(5), OperationTimeout = TimeSpan.FromMinutes(5) });
                 await Task.Delay(2000);
                 rssWith = b.RssMiB();
                 fdsWith = Directory.GetFiles($"/proc/{b.Pid}/fd").Length;
+                mapsWith = Maps(b.Pid);
+                // one record into every partition: every active segment is written, so its files are mapped
+                var sw = Stopwatch.StartNew();
+                using (var p = new ProducerBuilder<Null, byte[]>(new ProducerConfig
+                {
+                    BootstrapServers = b.Bootstrap, Acks = Acks.Leader, LingerMs = 5, QueueBufferingMaxMessages = 1_000_000,
+                }).Build())
+                {
+                    var payload = new byte[o.Size];
+                    int perTopic = o.ScalePartitions / topics;
+                    for (int t = 0; t < topics; t++)
+                        for (int part = 0; part < perTopic; part++)
+                            p.Produce(new TopicPartition($"idle-{t}", part), new Message<Null, byte[]> { Value = payload });
+                    if (p.Flush(TimeSpan.FromMinutes(10)) > 0) problems.Add("records to the partitions were not all delivered");
+                }
+                await Task.Delay(1000);
+                rssWritten = b.RssMiB();
+                mapsWritten = Maps(b.Pid);
+                fdsWritten = Directory.GetFiles($"/proc/{b.Pid}/fd").Length;
+                Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] one record written to each partition in {sw.Elapsed.TotalSeconds:0} s: RSS {rssWritten:0.0} MiB, {mapsWritten} maps, {fdsWritten} descriptors");
                 await b.StopAsync();
             }
             await using (var b = await Start(pdir))
@@ -49,6 +72,13 @@ internal static class ScaleBench
                 await b.StopAsync();
             }
             Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {o.ScalePartitions:N0} idle partitions: RSS {rssIdle:0.0} -> {rssWith:0.0} MiB, {fdsWith} open descriptors, restart {restartPartitionsMs:0} ms");
+        }
+        var segmentRows = o.ScaleSegments > 0 ? await SegmentsAsync(o, Start, Path.Combine(workDir, "segments"), problems) : [];
+        if (o.ScaleGb <= 0)
+        {
+            PrintPartitionRows(o, rssIdle, rssWith, fdsWith, restartPartitionsMs, mapsIdle, mapsWith, mapsWritten, fdsWritten, rssWritten, segmentRows);
+            foreach (var p in problems) Console.WriteLine($"   ! {p}");
+            return problems.Count == 0 ? 0 : 1;
         }
 
         // 2. a large log and a 1 MB one
@@ -96,11 +126,7 @@ internal static class ScaleBench
         double p50s = Stats.Percentile(smallLat, 50), p50b = Stats.Percentile(bigLat, 50), p99s = Stats.Percentile(smallLat, 99), p99b = Stats.Percentile(bigLat, 99);
         Console.WriteLine();
         Console.WriteLine($"== scale: {o.ScalePartitions:N0} idle partitions; a {o.ScaleGb:0.#} GB log of {o.Size} B records next to a 1 MB one ==");
-        Console.WriteLine("| metric | value | target |");
-        Console.WriteLine("|---|---:|---|");
-        Console.WriteLine($"| memory per idle partition (KiB) | {(rssWith - rssIdle) * 1024 / o.ScalePartitions:0.0} | |");
-        Console.WriteLine($"| open descriptors with {o.ScalePartitions:N0} partitions | {fdsWith} | |");
-        Console.WriteLine($"| start-up with {o.ScalePartitions:N0} partitions after a clean stop (ms) | {restartPartitionsMs:0} | |");
+        PrintPartitionRows(o, rssIdle, rssWith, fdsWith, restartPartitionsMs, mapsIdle, mapsWith, mapsWritten, fdsWritten, rssWritten, segmentRows);
         Console.WriteLine($"| fetch at a random offset, 1 MB log, p50 / p99 (ms) | {p50s:0.000} / {p99s:0.000} | |");
         Console.WriteLine($"| fetch at a random offset, {o.ScaleGb:0.#} GB log, p50 / p99 (ms) | {p50b:0.000} / {p99b:0.000} | |");
         Console.WriteLine($"| ratio large / small, p50 (p99) | {p50b / p50s:0.00} ({p99b / p99s:0.00}) | <= 1.2 |");
@@ -113,6 +139,100 @@ internal static class ScaleBench
         if (restartLargeMs > 1000) problems.Add($"restart with the large log took {restartLargeMs:0} ms");
         foreach (var p in problems) Console.WriteLine($"   ! {p}");
         return problems.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>Memory maps of a process (lines of /proc/PID/maps): the count vm.max_map_count limits.</summary>
+    private static int Maps(int pid) => File.ReadLines($"/proc/{pid}/maps").Count();
+
+    private static void PrintPartitionRows(Options o, double rssIdle, double rssWith, int fdsWith, double restartMs, int mapsIdle, int mapsWith,
+        int mapsWritten, int fdsWritten, double rssWritten, List<string> segmentRows)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"== scale: {o.ScalePartitions:N0} partitions; {o.ScaleSegments:N0} segments; vm.max_map_count {File.ReadAllText("/proc/sys/vm/max_map_count").Trim()} ==");
+        Console.WriteLine("| metric | value | target |");
+        Console.WriteLine("|---|---:|---|");
+        if (o.ScalePartitions > 0)
+        {
+            Console.WriteLine($"| memory per idle partition (KiB) | {(rssWith - rssIdle) * 1024 / o.ScalePartitions:0.0} | |");
+            Console.WriteLine($"| open descriptors with {o.ScalePartitions:N0} partitions, idle / one record written to each | {fdsWith} / {fdsWritten} | bounded |");
+            Console.WriteLine($"| memory maps: empty broker / {o.ScalePartitions:N0} idle partitions / one record written to each | {mapsIdle} / {mapsWith} / {mapsWritten} | well under the limit |");
+            Console.WriteLine($"| RSS with {o.ScalePartitions:N0} partitions, idle / written (MiB) | {rssWith:0.0} / {rssWritten:0.0} | |");
+            Console.WriteLine($"| start-up with {o.ScalePartitions:N0} partitions after a clean stop (ms) | {restartMs:0} | |");
+        }
+        foreach (var row in segmentRows) Console.WriteLine(row);
+    }
+
+    /// <summary>A log of <see cref="Options.ScaleSegments"/> segments of one batch each (segment.bytes 100): maps,
+    /// descriptors and RSS after writing it, while reading all of it back, and after a restart.</summary>
+    private static async Task<List<string>> SegmentsAsync(Options o, Func<string, Task<ChildBroker>> start, string dir, List<string> problems)
+    {
+        int n = o.ScaleSegments;
+        double rssWritten, rssRead, restartMs, rssRestart, writeSecs, readSecs;
+        int mapsWritten, fdsWritten, mapsPeakRead = 0, fdsPeakRead = 0, mapsRestart, segments;
+        long read = 0;
+        await using (var b = await start(dir))
+        {
+            using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = b.Bootstrap }).Build())
+                await admin.CreateTopicsAsync([new TopicSpecification { Name = "segs", NumPartitions = 1, ReplicationFactor = 1,
+                    Configs = new() { ["segment.bytes"] = "100" } }]);
+            var sw = Stopwatch.StartNew();
+            // one record a batch (batch.num.messages 1), and every batch rolls a segment (segment.bytes 100)
+            using (var p = new ProducerBuilder<Null, byte[]>(new ProducerConfig
+            {
+                BootstrapServers = b.Bootstrap, Acks = Acks.Leader, LingerMs = 0, BatchNumMessages = 1, QueueBufferingMaxMessages = 1_000_000,
+            }).Build())
+            {
+                var payload = new byte[o.Size];
+                for (int i = 0; i < n; i++) p.Produce(new TopicPartition("segs", 0), new Message<Null, byte[]> { Value = payload });
+                if (p.Flush(TimeSpan.FromMinutes(30)) > 0) problems.Add("records to the segmented log were not all delivered");
+            }
+            writeSecs = sw.Elapsed.TotalSeconds;
+            segments = Directory.GetFiles(Path.Combine(dir, "segs-0"), "*.log").Length;
+            rssWritten = b.RssMiB();
+            mapsWritten = Maps(b.Pid);
+            fdsWritten = Directory.GetFiles($"/proc/{b.Pid}/fd").Length;
+            Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {n:N0} records in {segments:N0} segments written in {writeSecs:0} s: RSS {rssWritten:0.0} MiB, {mapsWritten} maps, {fdsWritten} descriptors");
+
+            // read everything back through every segment
+            sw.Restart();
+            using (var c = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
+            {
+                BootstrapServers = b.Bootstrap, GroupId = "segs-reader", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
+            }).Build())
+            {
+                c.Assign(new TopicPartitionOffset("segs", 0, 0));
+                var deadline = Stopwatch.StartNew();
+                while (read < n && deadline.Elapsed < TimeSpan.FromMinutes(30))
+                {
+                    if (c.Consume(TimeSpan.FromSeconds(1)) is { IsPartitionEOF: false, Message: not null }) read++;
+                    if (read % 5000 == 0)
+                    {
+                        mapsPeakRead = Math.Max(mapsPeakRead, Maps(b.Pid));
+                        fdsPeakRead = Math.Max(fdsPeakRead, Directory.GetFiles($"/proc/{b.Pid}/fd").Length);
+                    }
+                }
+            }
+            readSecs = sw.Elapsed.TotalSeconds;
+            rssRead = b.RssMiB();
+            if (read != n) problems.Add($"read back {read} of {n} records from the segmented log");
+            Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] read {read:N0} records back in {readSecs:0} s: peak {mapsPeakRead} maps, {fdsPeakRead} descriptors; RSS {rssRead:0.0} MiB");
+            await b.StopAsync();
+        }
+        await using (var b = await start(dir))
+        {
+            restartMs = b.StartupTime.TotalMilliseconds;
+            rssRestart = b.RssMiB();
+            mapsRestart = Maps(b.Pid);
+            await b.StopAsync();
+        }
+        return
+        [
+            $"| segments written (one batch each) / write time (s) | {segments:N0} / {writeSecs:0} | |",
+            $"| memory maps with {segments:N0} segments: written / peak during a full read / after a restart | {mapsWritten} / {mapsPeakRead} / {mapsRestart} | well under the limit |",
+            $"| open descriptors with {segments:N0} segments: written / peak during the read | {fdsWritten} / {fdsPeakRead} | bounded |",
+            $"| RSS with {segments:N0} segments: written / after the read / after a restart (MiB) | {rssWritten:0.0} / {rssRead:0.0} / {rssRestart:0.0} | |",
+            $"| full read of {read:N0} records across the segments (s) / start-up after a clean stop (ms) | {readSecs:0} / {restartMs:0} | |",
+        ];
     }
 
     private static void Produce(string bootstrap, string topic, long records, int size)

@@ -32,7 +32,9 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
     public async Task RunAsync()
     {
         await using var stream = new NetworkStream(socket, ownsSocket: true);
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384));
+        // zero-byte reads: an idle connection waits for data without holding a buffer (10,000 idle connections
+        // would otherwise pin 10,000 read buffers)
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384, useZeroByteReads: true));
         var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
         int maxSize = broker.Config.SocketRequestMaxBytes;
         long idleMs = broker.Config.ConnectionsMaxIdleMs;
