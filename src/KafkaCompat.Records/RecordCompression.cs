@@ -88,7 +88,8 @@ internal static class SnappyCodec
             if (pos + 4 > src.Length) throw new InvalidDataException("truncated snappy block length");
             int len = BinaryPrimitives.ReadInt32BigEndian(src[pos..]);
             pos += 4;
-            if (len < 0 || pos + len > src.Length) throw new InvalidDataException("snappy block length out of range");
+            // compared without adding: pos + len overflows for a length near int.MaxValue (found by the fuzzer)
+            if (len < 0 || len > src.Length - pos) throw new InvalidDataException("snappy block length out of range");
             var block = Block(src.Slice(pos, len));
             if (output.Length + block.Length > RecordCompression.MaxDecompressedBytes) throw new InvalidDataException("decompressed batch too large");
             output.Write(block);
