@@ -32,7 +32,7 @@ find "$regressions" -type f ! -name '*.md' -exec cp {} "$work/seeds/" \;
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 export AFL_FORKSRV_INIT_TMOUT=60000 DOTNET_CLI_TELEMETRY_OPTOUT=1
 echo "fuzzing for ${seconds} s in $work"
-afl-fuzz -i "$work/seeds" -o "$work/out" -V "$seconds" -t 10000 -m none -- dotnet "$work/bin/kafkacompat-fuzz.dll" >"$work/afl.log" 2>&1 || {
+afl-fuzz -s 1 -i "$work/seeds" -o "$work/out" -V "$seconds" -t 10000 -m none -- dotnet "$work/bin/kafkacompat-fuzz.dll" >"$work/afl.log" 2>&1 || {
   echo "afl-fuzz failed:" >&2; tail -40 "$work/afl.log" >&2; exit 2; }
 
 stats="$work/out/default/fuzzer_stats"
