@@ -169,7 +169,7 @@ internal static class ScaleBench
         int n = o.ScaleSegments;
         double rssWritten, rssRead, restartMs, rssRestart, writeSecs, readSecs;
         int mapsWritten, fdsWritten, mapsPeakRead = 0, fdsPeakRead = 0, mapsRestart, segments;
-        long read = 0;
+        long read = 0, failed = 0;
         await using (var b = await start(dir))
         {
             using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = b.Bootstrap }).Build())
@@ -179,12 +179,18 @@ internal static class ScaleBench
             // one record a batch (batch.num.messages 1), and every batch rolls a segment (segment.bytes 100)
             using (var p = new ProducerBuilder<Null, byte[]>(new ProducerConfig
             {
+                // no message timeout: a queue of 100,000 one-record batches takes longer than the default five minutes
                 BootstrapServers = b.Bootstrap, Acks = Acks.Leader, LingerMs = 0, BatchNumMessages = 1, QueueBufferingMaxMessages = 1_000_000,
+                MessageTimeoutMs = 0,
             }).Build())
             {
                 var payload = new byte[o.Size];
-                for (int i = 0; i < n; i++) p.Produce(new TopicPartition("segs", 0), new Message<Null, byte[]> { Value = payload });
-                if (p.Flush(TimeSpan.FromMinutes(30)) > 0) problems.Add("records to the segmented log were not all delivered");
+                for (int i = 0; i < n; i++)
+                    p.Produce(new TopicPartition("segs", 0), new Message<Null, byte[]> { Value = payload }, r =>
+                    {
+                        if (r.Error.IsError) Interlocked.Increment(ref failed);
+                    });
+                if (p.Flush(TimeSpan.FromMinutes(60)) > 0 || failed > 0) problems.Add($"records to the segmented log were not all delivered ({failed} failed)");
             }
             writeSecs = sw.Elapsed.TotalSeconds;
             segments = Directory.GetFiles(Path.Combine(dir, "segs-0"), "*.log").Length;
