@@ -223,6 +223,7 @@ public sealed class LogSegment : IDisposable
 
     private void AppendEntered(ReadOnlySpan<byte> batch, long baseOffset, long logAppendTime)
     {
+        _sealed = false;
         int pos = _size;
         long end = (long)pos + batch.Length;
         if (end > _capacity) throw new StorageException($"{LogPath}: segment full");
@@ -332,6 +333,8 @@ public sealed class LogSegment : IDisposable
 
     private void TruncateEntered(int position, int size, long nextOffset)
     {
+        // an append undone across a roll makes a sealed segment the active one again
+        _sealed = false;
         _log.Span(position, size - position).Clear();
         Index.TruncateToPosition(position);
         TimeIndex.TruncateToOffset(nextOffset);
@@ -407,12 +410,17 @@ public sealed class LogSegment : IDisposable
             _logMap.Trim(Size);
             Index.Trim();
             TimeIndex.Trim();
+            _sealed = true;
         }
         finally
         {
             ExitRead();
         }
     }
+
+    /// <summary>Sealed: the files were cut to their contents and nothing is appended any more, so closing has no file
+    /// to touch (a broker with 100,000 segments stops without 300,000 truncations).</summary>
+    private bool _sealed;
 
     private int _readers;
     private int _disposing;
@@ -503,12 +511,21 @@ public sealed class LogSegment : IDisposable
         lock (_mapLock)
         {
             // the largest timestamp of the tail after the last index point, so a reopened segment knows it
-            if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0)
-                TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
             _indexMapped = false;
-            _logMap.Unmap(truncateTo: Size);
-            Index.Dispose();
-            TimeIndex.Dispose();
+            if (_sealed)
+            {
+                _logMap.Unmap();
+                Index.Unmap();
+                TimeIndex.Unmap();
+            }
+            else
+            {
+                if (MaxTimestamp > TimeIndex.LastTimestamp && _offsetOfMaxTimestamp >= 0)
+                    TimeIndex.Append(MaxTimestamp, _offsetOfMaxTimestamp);
+                _logMap.Unmap(truncateTo: Size);
+                Index.Dispose();
+                TimeIndex.Dispose();
+            }
             MapBudget.Unregister(this);
         }
     }
