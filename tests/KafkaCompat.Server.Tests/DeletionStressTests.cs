@@ -18,6 +18,10 @@ namespace KafkaCompat.Server.Tests;
 /// (the broker runs inside the test host: an access violation would end the run).
 /// KAFKACOMPAT_STRESS_SECONDS sets the duration (20 s in the test command; 600 by hand).
 /// </summary>
+[CollectionDefinition("stress", DisableParallelization = true)]
+public sealed class StressCollection;
+
+[Collection("stress")] // alone: it keeps both cores busy, which would make the timing-sensitive tests beside it flaky
 public sealed class DeletionStressTests : IAsyncLifetime
 {
     private EmbeddedBroker _b = null!;
