@@ -78,12 +78,6 @@ public sealed class OffsetIndex : IDisposable
     /// <summary>Maps every entry in one call, so the lookups of a segment being read do not fault page by page.</summary>
     public void Populate() => File.Populate(0, (long)Count * EntrySize);
 
-    /// <summary>Gives the index's resident pages back (a cold segment); they fault in again when needed.</summary>
-    public void DropResidentPages()
-    {
-        if (_map.IsMapped) File.DropResidentPages();
-    }
-
     /// <summary>Renames the file to *.deleted (a segment being deleted); returns the new path.</summary>
     public string MarkDeleted() => _map.MarkDeleted();
 
