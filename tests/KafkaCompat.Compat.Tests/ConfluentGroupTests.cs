@@ -81,7 +81,8 @@ public sealed class ConfluentGroupTests(ITestOutputHelper output) : IAsyncLifeti
         }
     }
 
-    private Member NewMember(string group, string strategy, string? instance = null, AutoOffsetReset reset = AutoOffsetReset.Earliest, bool autoCommit = true)
+    private Member NewMember(string group, string strategy, string? instance = null, AutoOffsetReset reset = AutoOffsetReset.Earliest, bool autoCommit = true,
+        int heartbeatIntervalMs = 300)
     {
         var member = (Member?)null;
         var cfg = new ConsumerConfig
@@ -93,7 +94,7 @@ public sealed class ConfluentGroupTests(ITestOutputHelper output) : IAsyncLifeti
             EnableAutoCommit = autoCommit,
             AutoCommitIntervalMs = 200,
             SessionTimeoutMs = 6000,
-            HeartbeatIntervalMs = 300,
+            HeartbeatIntervalMs = heartbeatIntervalMs,
             PartitionAssignmentStrategy = strategy == "cooperative-sticky" ? PartitionAssignmentStrategy.CooperativeSticky : PartitionAssignmentStrategy.Range,
         };
         var consumer = new ConsumerBuilder<string, string>(cfg)
@@ -204,6 +205,41 @@ public sealed class ConfluentGroupTests(ITestOutputHelper output) : IAsyncLifeti
         output.WriteLine("a: " + string.Join(" ", a.Events));
         output.WriteLine("b: " + string.Join(" ", b.Events));
         output.WriteLine("c: " + string.Join(" ", c.Events));
+    }
+
+    /// <summary>A closed static member (librdkafka sends no LeaveGroup for it) is expired at its last heartbeat plus
+    /// the session timeout, as Kafka's per-member timer does: three groups with one static member each, closed right
+    /// after joining, can all be deleted 6.0 s after the close. A coarse expiry sweep answered NON_EMPTY_GROUP here.</summary>
+    [Fact]
+    public async Task ClosedStaticMembersExpireOnTheirSessionDeadlineSoTheirGroupsCanBeDeleted()
+    {
+        const string topic = "cg-static-expiry";
+        await CreateTopic(topic, 1);
+        string[] groups = ["cg-static-expiry-1", "cg-static-expiry-2", "cg-static-expiry-3"];
+        var closedAt = new DateTime[groups.Length];
+        for (int i = 0; i < groups.Length; i++)
+        {
+            // librdkafka's default heartbeat interval (3 s): no heartbeat between the join and the close
+            var m = NewMember(groups[i], "range", instance: $"static-expiry-{i}", autoCommit: false, heartbeatIntervalMs: 3000);
+            m.Consumer.Subscribe(topic);
+            Assert.True(PollUntil([m], () => Owned(m).Length == 1));
+            m.Dispose(); // a static member: Close() sends no LeaveGroup
+            closedAt[i] = DateTime.UtcNow;
+        }
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = _b.BootstrapServers }).Build();
+        for (int i = 0; i < groups.Length; i++)
+        {
+            var wait = closedAt[i].AddSeconds(6.0) - DateTime.UtcNow;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
+            try
+            {
+                await admin.DeleteGroupsAsync([groups[i]]);
+            }
+            catch (DeleteGroupsException e)
+            {
+                Assert.Fail($"{groups[i]}: DeleteGroups 6.0 s after its static member closed: {e.Results[0].Error.Code} ({e.Results[0].Error.Reason})");
+            }
+        }
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed class GroupMember
     public TaskCompletionSource<SyncResult>? AwaitingSync { get; set; }
     /// <summary>Joined but not yet through a completed join phase: expires on the new-member timeout, not the session.</summary>
     public bool IsNew { get; set; }
-    /// <summary>Environment.TickCount64 after which the member is expired unless it is blocked in a join or sync.</summary>
+    /// <summary>Monotonic ms (the coordinator timer's clock) after which the member is expired unless it is blocked in a join or sync.</summary>
     public long HeartbeatDeadline { get; set; }
 
     public byte[] MetadataFor(string protocol)

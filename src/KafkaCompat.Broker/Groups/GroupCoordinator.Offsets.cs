@@ -28,27 +28,34 @@ public sealed partial class GroupCoordinator
         }
         lock (group)
         {
-            ErrorCode groupError = ErrorCode.None;
-            GroupMember? member = null;
-            if (group.Is(GroupState.Dead)) groupError = ErrorCode.CoordinatorNotAvailable;
-            else if (generationId < 0 && group.Is(GroupState.Empty)) groupError = ErrorCode.None;
-            else if (group.IsStaticMemberFenced(groupInstanceId, memberId)) groupError = ErrorCode.FencedInstanceId;
-            else if (!group.Members.TryGetValue(memberId, out member)) groupError = ErrorCode.UnknownMemberId;
-            else if (generationId != group.GenerationId) groupError = ErrorCode.IllegalGeneration;
-            // member and generation are current, so it has seen the JoinGroup answer: it must sync before committing
-            else if (group.Is(GroupState.CompletingRebalance)) groupError = ErrorCode.RebalanceInProgress;
-            if (groupError != ErrorCode.None) return All(groupError);
-            if (member != null) member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
-
-            var (results, toWrite) = CheckEntries(entries, retentionTimeMs);
-            if (toWrite.Count > 0)
+            try
             {
-                var err = Append(group.LogPartition, toWrite.Select(w =>
-                    (GroupRecords.OffsetKeyBytes(groupId, w.Entry.Topic, w.Entry.Partition), (byte[]?)GroupRecords.OffsetValueBytes(w.Value))).ToList());
-                if (err != ErrorCode.None)
-                    return results.Select(r => (r.Item1, r.Item2 == ErrorCode.None ? err : r.Item2)).ToList();
+                ErrorCode groupError = ErrorCode.None;
+                GroupMember? member = null;
+                if (group.Is(GroupState.Dead)) groupError = ErrorCode.CoordinatorNotAvailable;
+                else if (generationId < 0 && group.Is(GroupState.Empty)) groupError = ErrorCode.None;
+                else if (group.IsStaticMemberFenced(groupInstanceId, memberId)) groupError = ErrorCode.FencedInstanceId;
+                else if (!group.Members.TryGetValue(memberId, out member)) groupError = ErrorCode.UnknownMemberId;
+                else if (generationId != group.GenerationId) groupError = ErrorCode.IllegalGeneration;
+                // member and generation are current, so it has seen the JoinGroup answer: it must sync before committing
+                else if (group.Is(GroupState.CompletingRebalance)) groupError = ErrorCode.RebalanceInProgress;
+                if (groupError != ErrorCode.None) return All(groupError);
+                if (member != null) member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+
+                var (results, toWrite) = CheckEntries(entries, retentionTimeMs);
+                if (toWrite.Count > 0)
+                {
+                    var err = Append(group.LogPartition, toWrite.Select(w =>
+                        (GroupRecords.OffsetKeyBytes(groupId, w.Entry.Topic, w.Entry.Partition), (byte[]?)GroupRecords.OffsetValueBytes(w.Value))).ToList());
+                    if (err != ErrorCode.None)
+                        return results.Select(r => (r.Item1, r.Item2 == ErrorCode.None ? err : r.Item2)).ToList();
+                }
+                return results;
             }
-            return results;
+            finally
+            {
+                Arm(group);
+            }
         }
     }
 

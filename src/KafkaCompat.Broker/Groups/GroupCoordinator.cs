@@ -34,11 +34,9 @@ public sealed partial class GroupCoordinator : IDisposable
     private readonly KafkaBroker _broker;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, ClassicGroup> _groups = new(StringComparer.Ordinal);
-    private readonly ITimer _timer;
+    private readonly Coordinator.CoordinatorTimer _timers;
     private volatile bool _loading = true;
     private volatile bool _shutdown;
-    private long _nextRetentionCheck;
-    private int _ticking;
 
     public GroupCoordinator(KafkaBroker broker, ILogger logger)
     {
@@ -51,12 +49,12 @@ public sealed partial class GroupCoordinator : IDisposable
                 ["segment.bytes"] = broker.Config.OffsetsTopicSegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["compression.type"] = "producer",
             }, ReplayRecord, ReplayMarker, logger);
-        _timer = broker.Time.CreateTimer(_ => Tick(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timers = new Coordinator.CoordinatorTimer(broker.Time, (key, e) => LogGroupTickFailed(_logger, e, key));
     }
 
     private Config.BrokerConfig Cfg => _broker.Config;
     /// <summary>Monotonic milliseconds (deadlines), from the broker's clock.</summary>
-    private long Now => (long)_broker.Time.GetElapsedTime(0).TotalMilliseconds;
+    private long Now => _timers.Now;
     private long WallClock => _broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public bool IsLoading => _loading;
@@ -73,9 +71,13 @@ public sealed partial class GroupCoordinator : IDisposable
         {
             LogLoadFailed(_logger, e);
         }
-        _nextRetentionCheck = Now + Cfg.OffsetsRetentionCheckIntervalMs;
         _loading = false;
-        if (!_shutdown) _timer.Change(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100));
+        if (!_shutdown)
+        {
+            ScheduleRetentionCheck();
+            foreach (var group in _groups.Values)
+                lock (group) Arm(group);
+        }
     });
 
     /// <summary>NONE when group requests can be served, else the error Kafka sends in that situation.</summary>
@@ -119,18 +121,25 @@ public sealed partial class GroupCoordinator : IDisposable
 
         lock (group)
         {
-            if (group.Is(GroupState.Dead))
-                return Task.FromResult(JoinResult.Failed(ErrorCode.CoordinatorNotAvailable, req.MemberId));
-            if (!AcceptJoiningMember(group, req.MemberId))
+            try
             {
-                // Kafka drops a member it cannot keep (it would block the rebalance otherwise)
-                if (group.Members.TryGetValue(req.MemberId, out var over)) RemoveMemberAndUpdateGroup(group, over, "the group is at group.max.size");
-                return Task.FromResult(JoinResult.Failed(ErrorCode.GroupMaxSizeReached));
+                if (group.Is(GroupState.Dead))
+                    return Task.FromResult(JoinResult.Failed(ErrorCode.CoordinatorNotAvailable, req.MemberId));
+                if (!AcceptJoiningMember(group, req.MemberId))
+                {
+                    // Kafka drops a member it cannot keep (it would block the rebalance otherwise)
+                    if (group.Members.TryGetValue(req.MemberId, out var over)) RemoveMemberAndUpdateGroup(group, over, "the group is at group.max.size");
+                    return Task.FromResult(JoinResult.Failed(ErrorCode.GroupMaxSizeReached));
+                }
+                var tcs = new TaskCompletionSource<JoinResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (unknownMember) JoinUnknownMember(group, req, tcs);
+                else JoinKnownMember(group, req, tcs);
+                return tcs.Task;
             }
-            var tcs = new TaskCompletionSource<JoinResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (unknownMember) JoinUnknownMember(group, req, tcs);
-            else JoinKnownMember(group, req, tcs);
-            return tcs.Task;
+            finally
+            {
+                Arm(group);
+            }
         }
     }
 
@@ -453,54 +462,61 @@ public sealed partial class GroupCoordinator : IDisposable
         if (!_groups.TryGetValue(groupId, out var group)) return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
         lock (group)
         {
-            if (group.Is(GroupState.Dead)) return Task.FromResult(SyncResult.Failed(ErrorCode.CoordinatorNotAvailable));
-            if (group.IsStaticMemberFenced(groupInstanceId, memberId)) return Task.FromResult(SyncResult.Failed(ErrorCode.FencedInstanceId));
-            if (!group.Members.TryGetValue(memberId, out var member)) return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
-            if (generationId != group.GenerationId) return Task.FromResult(SyncResult.Failed(ErrorCode.IllegalGeneration));
-            if (protocolType != null && protocolType != group.ProtocolType || protocolName != null && protocolName != group.ProtocolName)
-                return Task.FromResult(SyncResult.Failed(ErrorCode.InconsistentGroupProtocol));
-            switch (group.State)
+            try
             {
-                case GroupState.Empty:
-                    return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
-                case GroupState.PreparingRebalance:
-                    return Task.FromResult(SyncResult.Failed(ErrorCode.RebalanceInProgress));
-                case GroupState.CompletingRebalance:
+                if (group.Is(GroupState.Dead)) return Task.FromResult(SyncResult.Failed(ErrorCode.CoordinatorNotAvailable));
+                if (group.IsStaticMemberFenced(groupInstanceId, memberId)) return Task.FromResult(SyncResult.Failed(ErrorCode.FencedInstanceId));
+                if (!group.Members.TryGetValue(memberId, out var member)) return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
+                if (generationId != group.GenerationId) return Task.FromResult(SyncResult.Failed(ErrorCode.IllegalGeneration));
+                if (protocolType != null && protocolType != group.ProtocolType || protocolName != null && protocolName != group.ProtocolName)
+                    return Task.FromResult(SyncResult.Failed(ErrorCode.InconsistentGroupProtocol));
+                switch (group.State)
                 {
-                    var tcs = new TaskCompletionSource<SyncResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    member.AwaitingSync?.TrySetResult(SyncResult.Failed(ErrorCode.RebalanceInProgress));
-                    member.AwaitingSync = tcs;
-                    member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
-                    group.PendingSync.Remove(memberId);
-                    if (group.IsLeader(memberId))
+                    case GroupState.Empty:
+                        return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
+                    case GroupState.PreparingRebalance:
+                        return Task.FromResult(SyncResult.Failed(ErrorCode.RebalanceInProgress));
+                    case GroupState.CompletingRebalance:
                     {
-                        foreach (var m in group.Members.Values)
-                            m.Assignment = assignments.TryGetValue(m.MemberId, out var bytes) ? bytes : [];
-                        var err = StoreGroup(group);
-                        if (err != ErrorCode.None)
+                        var tcs = new TaskCompletionSource<SyncResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                        member.AwaitingSync?.TrySetResult(SyncResult.Failed(ErrorCode.RebalanceInProgress));
+                        member.AwaitingSync = tcs;
+                        member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+                        group.PendingSync.Remove(memberId);
+                        if (group.IsLeader(memberId))
                         {
-                            ResetAndPropagateAssignmentError(group, err);
-                            PrepareRebalance(group, $"Error {err.KafkaName()} when storing group assignment during SyncGroup (member: {memberId})");
-                            return tcs.Task;
+                            foreach (var m in group.Members.Values)
+                                m.Assignment = assignments.TryGetValue(m.MemberId, out var bytes) ? bytes : [];
+                            var err = StoreGroup(group);
+                            if (err != ErrorCode.None)
+                            {
+                                ResetAndPropagateAssignmentError(group, err);
+                                PrepareRebalance(group, $"Error {err.KafkaName()} when storing group assignment during SyncGroup (member: {memberId})");
+                                return tcs.Task;
+                            }
+                            group.TransitionTo(GroupState.Stable);
+                            LogStable(_logger, group.GroupId, group.GenerationId, group.Members.Count);
+                            foreach (var m in group.Members.Values)
+                            {
+                                var cb = m.AwaitingSync;
+                                m.AwaitingSync = null;
+                                cb?.TrySetResult(new SyncResult(ErrorCode.None, group.ProtocolType, group.ProtocolName, m.Assignment));
+                                m.HeartbeatDeadline = Now + m.SessionTimeoutMs;
+                            }
                         }
-                        group.TransitionTo(GroupState.Stable);
-                        LogStable(_logger, group.GroupId, group.GenerationId, group.Members.Count);
-                        foreach (var m in group.Members.Values)
-                        {
-                            var cb = m.AwaitingSync;
-                            m.AwaitingSync = null;
-                            cb?.TrySetResult(new SyncResult(ErrorCode.None, group.ProtocolType, group.ProtocolName, m.Assignment));
-                            m.HeartbeatDeadline = Now + m.SessionTimeoutMs;
-                        }
+                        return tcs.Task;
                     }
-                    return tcs.Task;
+                    case GroupState.Stable:
+                        group.PendingSync.Remove(memberId);
+                        member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+                        return Task.FromResult(new SyncResult(ErrorCode.None, group.ProtocolType, group.ProtocolName, member.Assignment));
+                    default:
+                        return Task.FromResult(SyncResult.Failed(ErrorCode.CoordinatorNotAvailable));
                 }
-                case GroupState.Stable:
-                    group.PendingSync.Remove(memberId);
-                    member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
-                    return Task.FromResult(new SyncResult(ErrorCode.None, group.ProtocolType, group.ProtocolName, member.Assignment));
-                default:
-                    return Task.FromResult(SyncResult.Failed(ErrorCode.CoordinatorNotAvailable));
+            }
+            finally
+            {
+                Arm(group);
             }
         }
     }
@@ -515,20 +531,27 @@ public sealed partial class GroupCoordinator : IDisposable
         if (!_groups.TryGetValue(groupId, out var group)) return ErrorCode.UnknownMemberId;
         lock (group)
         {
-            if (group.Is(GroupState.Dead)) return ErrorCode.CoordinatorNotAvailable;
-            if (group.IsStaticMemberFenced(groupInstanceId, memberId)) return ErrorCode.FencedInstanceId;
-            if (!group.Members.TryGetValue(memberId, out var member)) return ErrorCode.UnknownMemberId;
-            if (generationId != group.GenerationId) return ErrorCode.IllegalGeneration;
-            switch (group.State)
+            try
             {
-                case GroupState.Empty:
-                    return ErrorCode.UnknownMemberId;
-                case GroupState.PreparingRebalance:
-                    member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
-                    return ErrorCode.RebalanceInProgress;
-                default:
-                    member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
-                    return ErrorCode.None;
+                if (group.Is(GroupState.Dead)) return ErrorCode.CoordinatorNotAvailable;
+                if (group.IsStaticMemberFenced(groupInstanceId, memberId)) return ErrorCode.FencedInstanceId;
+                if (!group.Members.TryGetValue(memberId, out var member)) return ErrorCode.UnknownMemberId;
+                if (generationId != group.GenerationId) return ErrorCode.IllegalGeneration;
+                switch (group.State)
+                {
+                    case GroupState.Empty:
+                        return ErrorCode.UnknownMemberId;
+                    case GroupState.PreparingRebalance:
+                        member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+                        return ErrorCode.RebalanceInProgress;
+                    default:
+                        member.HeartbeatDeadline = Now + member.SessionTimeoutMs;
+                        return ErrorCode.None;
+                }
+            }
+            finally
+            {
+                Arm(group);
             }
         }
     }
@@ -544,34 +567,41 @@ public sealed partial class GroupCoordinator : IDisposable
             return (ErrorCode.None, leaving.Select(_ => ErrorCode.UnknownMemberId).ToList());
         lock (group)
         {
-            if (group.Is(GroupState.Dead)) return (ErrorCode.CoordinatorNotAvailable, []);
-            var errors = new List<ErrorCode>(leaving.Count);
-            foreach (var (memberIdIn, instanceId, reason) in leaving)
+            try
             {
-                string memberId = memberIdIn;
-                if (memberId.Length == 0 && instanceId != null)
+                if (group.Is(GroupState.Dead)) return (ErrorCode.CoordinatorNotAvailable, []);
+                var errors = new List<ErrorCode>(leaving.Count);
+                foreach (var (memberIdIn, instanceId, reason) in leaving)
                 {
-                    if (!group.StaticMembers.TryGetValue(instanceId, out var found)) { errors.Add(ErrorCode.UnknownMemberId); continue; }
-                    memberId = found;
-                }
-                else if (group.IsStaticMemberFenced(instanceId, memberId)) { errors.Add(ErrorCode.FencedInstanceId); continue; }
+                    string memberId = memberIdIn;
+                    if (memberId.Length == 0 && instanceId != null)
+                    {
+                        if (!group.StaticMembers.TryGetValue(instanceId, out var found)) { errors.Add(ErrorCode.UnknownMemberId); continue; }
+                        memberId = found;
+                    }
+                    else if (group.IsStaticMemberFenced(instanceId, memberId)) { errors.Add(ErrorCode.FencedInstanceId); continue; }
 
-                if (group.PendingMembers.Remove(memberId))
-                {
+                    if (group.PendingMembers.Remove(memberId))
+                    {
+                        errors.Add(ErrorCode.None);
+                        TryCompleteJoin(group);
+                        continue;
+                    }
+                    if (!group.Members.TryGetValue(memberId, out var member)) { errors.Add(ErrorCode.UnknownMemberId); continue; }
+                    if (member.GroupInstanceId != null && instanceId != null && member.GroupInstanceId != instanceId)
+                    {
+                        errors.Add(group.StaticMembers.ContainsKey(instanceId) ? ErrorCode.FencedInstanceId : ErrorCode.UnknownMemberId);
+                        continue;
+                    }
+                    RemoveMemberAndUpdateGroup(group, member, $"removing member {memberId} on LeaveGroup" + (reason != null ? $"; client reason: {reason}" : ""));
                     errors.Add(ErrorCode.None);
-                    TryCompleteJoin(group);
-                    continue;
                 }
-                if (!group.Members.TryGetValue(memberId, out var member)) { errors.Add(ErrorCode.UnknownMemberId); continue; }
-                if (member.GroupInstanceId != null && instanceId != null && member.GroupInstanceId != instanceId)
-                {
-                    errors.Add(group.StaticMembers.ContainsKey(instanceId) ? ErrorCode.FencedInstanceId : ErrorCode.UnknownMemberId);
-                    continue;
-                }
-                RemoveMemberAndUpdateGroup(group, member, $"removing member {memberId} on LeaveGroup" + (reason != null ? $"; client reason: {reason}" : ""));
-                errors.Add(ErrorCode.None);
+                return (ErrorCode.None, errors);
             }
-            return (ErrorCode.None, errors);
+            finally
+            {
+                Arm(group);
+            }
         }
     }
 
@@ -650,56 +680,72 @@ public sealed partial class GroupCoordinator : IDisposable
         var err = DeleteCommitted(group, group.Offsets.Keys.ToList(), groupToo: true);
         if (err != ErrorCode.None) return err;
         group.TransitionTo(GroupState.Dead);
+        Arm(group);
         _groups.TryRemove(new(group.GroupId, group));
         return ErrorCode.None;
     }
 
     // ------------------------------------------------------------------ Timers
 
-    private void Tick()
+    /// <summary>Points the group's timer at its earliest deadline (a session, a join phase, a pending sync, a pending
+    /// member), or cancels it. Called under the group lock after every change, so each expiry fires at its deadline.</summary>
+    private void Arm(ClassicGroup group)
     {
-        if (Interlocked.Exchange(ref _ticking, 1) == 1) return;
-        try
+        string key = "classic/" + group.GroupId;
+        if (group.Is(GroupState.Dead) || _shutdown)
         {
-            long now = Now;
-            foreach (var group in _groups.Values)
+            _timers.Cancel(key);
+            return;
+        }
+        long due = long.MaxValue;
+        foreach (var m in group.Members.Values) due = Math.Min(due, m.HeartbeatDeadline);
+        foreach (var d in group.PendingMembers.Values) due = Math.Min(due, d);
+        if (group.Is(GroupState.PreparingRebalance)) due = Math.Min(due, group.JoinDeadline);
+        if (group.PendingSync.Count > 0 && group.State is GroupState.CompletingRebalance or GroupState.Stable) due = Math.Min(due, group.PendingSyncDeadline);
+        if (due == long.MaxValue) _timers.Cancel(key);
+        else if (_timers.DueOf(key) != due) _timers.ScheduleAt(key, due, () => OnGroupDeadline(group.GroupId));
+    }
+
+    private void OnGroupDeadline(string groupId)
+    {
+        if (_loading || !_groups.TryGetValue(groupId, out var group)) return;
+        lock (group)
+        {
+            try
             {
-                lock (group)
-                try
+                if (group.Is(GroupState.Dead)) return;
+                long now = Now;
+                ExpireMembers(group, now);
+                if (group.Is(GroupState.PreparingRebalance) && now >= group.JoinDeadline) OnJoinDeadline(group);
+                if (group.PendingSync.Count > 0 && now >= group.PendingSyncDeadline
+                    && group.State is GroupState.CompletingRebalance or GroupState.Stable)
                 {
-                    if (group.Is(GroupState.Dead)) continue;
-                    ExpireMembers(group, now);
-                    if (group.Is(GroupState.PreparingRebalance) && now >= group.JoinDeadline) OnJoinDeadline(group);
-                    if (group.PendingSync.Count > 0 && now >= group.PendingSyncDeadline
-                        && group.State is GroupState.CompletingRebalance or GroupState.Stable)
-                    {
-                        var missing = group.PendingSync.ToList();
-                        foreach (var id in missing)
-                            if (group.Members.TryGetValue(id, out var m))
-                                RemoveMemberAndUpdateGroup(group, m, $"removing member {id} because it did not send SyncGroup within the rebalance timeout");
-                        group.PendingSync.Clear();
-                    }
-                }
-                catch (Exception e)
-                {
-                    LogGroupTickFailed(_logger, e, group.GroupId); // one broken group must not stop the others' timers
+                    var missing = group.PendingSync.ToList();
+                    foreach (var id in missing)
+                        if (group.Members.TryGetValue(id, out var m))
+                            RemoveMemberAndUpdateGroup(group, m, $"removing member {id} because it did not send SyncGroup within the rebalance timeout");
+                    group.PendingSync.Clear();
                 }
             }
-            if (now >= _nextRetentionCheck)
+            finally
             {
-                _nextRetentionCheck = now + Cfg.OffsetsRetentionCheckIntervalMs;
-                ExpireOffsets();
+                Arm(group);
             }
-        }
-        catch (Exception e)
-        {
-            LogTickFailed(_logger, e);
-        }
-        finally
-        {
-            Volatile.Write(ref _ticking, 0);
         }
     }
+
+    private void ScheduleRetentionCheck() =>
+        _timers.Schedule("offsets-retention", Cfg.OffsetsRetentionCheckIntervalMs, () =>
+        {
+            try
+            {
+                ExpireOffsets();
+            }
+            finally
+            {
+                if (!_shutdown) ScheduleRetentionCheck();
+            }
+        });
 
     private void ExpireMembers(ClassicGroup group, long now)
     {
@@ -740,7 +786,7 @@ public sealed partial class GroupCoordinator : IDisposable
     public void Dispose()
     {
         _shutdown = true;
-        _timer.Dispose();
+        _timers.Dispose();
         foreach (var group in _groups.Values)
         {
             lock (group)
@@ -792,14 +838,11 @@ public sealed partial class GroupCoordinator : IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "could not load __consumer_offsets")]
     private static partial void LogLoadFailed(ILogger logger, Exception e);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "group {Group}: timer work failed")]
-    private static partial void LogGroupTickFailed(ILogger logger, Exception e, string group);
+    [LoggerMessage(Level = LogLevel.Error, Message = "group coordinator timer {Key} failed")]
+    private static partial void LogGroupTickFailed(ILogger logger, Exception e, string key);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "removed {Count} committed offset(s) of deleted topic {Topic}")]
     private static partial void LogOffsetsOfDeletedTopic(ILogger logger, int count, string topic);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "group coordinator timer failed")]
-    private static partial void LogTickFailed(ILogger logger, Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not write to __consumer_offsets: {Message}")]
     private static partial void LogAppendFailed(ILogger logger, string message);
