@@ -42,7 +42,9 @@ public sealed partial class KafkaBroker : IDisposable
         Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg), msg => LogStorageActivity(_logger, msg));
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
         ProducerIds = new Transactions.ProducerIdManager(config.DataDir);
-        Apis = new ApiRegistry(KafkaCompat.Broker.Apis.BrokerApisList.All());
+        // the consumer group protocol (KIP-848) is advertised only while group.coordinator.rebalance.protocols has it
+        Apis = new ApiRegistry(KafkaCompat.Broker.Apis.BrokerApisList.All().Where(h =>
+            config.ConsumerProtocolEnabled || h.Key is not (ApiKey.ConsumerGroupHeartbeat or ApiKey.ConsumerGroupDescribe)));
         Groups = new Groups.GroupCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Groups"));
         long interval = Math.Max(10, config.RetentionCheckIntervalMs);
         _retentionTimer = Every(interval, () => ApplyRetention());

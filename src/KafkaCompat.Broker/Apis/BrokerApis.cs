@@ -37,5 +37,7 @@ public static class BrokerApisList
         new DescribeProducersHandler(),
         new DescribeTransactionsHandler(),
         new ListTransactionsHandler(),
+        new ConsumerGroupHeartbeatHandler(),
+        new ConsumerGroupDescribeHandler(),
     ];
 }

@@ -17,7 +17,7 @@ public sealed class OffsetCommitHandler : ApiHandler<OffsetCommitRequest, Offset
                     ctx.ApiVersion >= 6 ? p.CommittedLeaderEpoch : -1, p.CommittedMetadata,
                     ctx.ApiVersion == 1 ? p.CommitTimestamp : -1));
         var results = ctx.Broker.Groups.Commit(req.GroupId, ctx.ApiVersion >= 1 ? req.GenerationIdOrMemberEpoch : -1,
-            req.MemberId ?? "", req.GroupInstanceId, ctx.ApiVersion is >= 2 and <= 4 ? req.RetentionTimeMs : -1, entries);
+            req.MemberId ?? "", req.GroupInstanceId, ctx.ApiVersion is >= 2 and <= 4 ? req.RetentionTimeMs : -1, entries, ctx.ApiVersion);
         var resp = new OffsetCommitResponse();
         foreach (var group in results.GroupBy(r => r.Entry.Topic, StringComparer.Ordinal))
         {

@@ -17,7 +17,9 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
             foreach (var g in req.Groups)
             {
                 var wanted = g.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
-                var (error, offsets) = coordinator.FetchOffsets(g.GroupId, wanted, req.RequireStable);
+                var (error, offsets) = ctx.ApiVersion >= 9
+                    ? coordinator.FetchOffsets(g.GroupId, wanted, req.RequireStable, g.MemberId, g.MemberEpoch)
+                    : coordinator.FetchOffsets(g.GroupId, wanted, req.RequireStable);
                 var group = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId, ErrorCode = error };
                 foreach (var byTopic in offsets.GroupBy(o => o.Topic, StringComparer.Ordinal))
                 {

@@ -174,6 +174,16 @@ public sealed class BrokerConfig
                 return "max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides property is set.";
             if (MaxConnections < 0) return "Invalid value for configuration max.connections: must be at least 0";
             if (MaxConnectionsPerIp < 0) return "Invalid value for configuration max.connections.per.ip: must be at least 0";
+            int session = GroupConsumerSessionTimeoutMs, heartbeat = GroupConsumerHeartbeatIntervalMs;
+            int minSession = GetInt("group.consumer.min.session.timeout.ms"), maxSession = GetInt("group.consumer.max.session.timeout.ms");
+            int minHb = GetInt("group.consumer.min.heartbeat.interval.ms"), maxHb = GetInt("group.consumer.max.heartbeat.interval.ms");
+            if (session < minSession) return "group.consumer.session.timeout.ms must be greater than or equal to group.consumer.min.session.timeout.ms";
+            if (session > maxSession) return "group.consumer.session.timeout.ms must be less than or equal to group.consumer.max.session.timeout.ms";
+            if (heartbeat < minHb) return "group.consumer.heartbeat.interval.ms must be greater than or equal to group.consumer.min.heartbeat.interval.ms";
+            if (heartbeat > maxHb) return "group.consumer.heartbeat.interval.ms must be less than or equal to group.consumer.max.heartbeat.interval.ms";
+            if (heartbeat >= session) return "group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms";
+            if (GroupConsumerAssignors.FirstOrDefault(a => Groups.Assignors.Find(a) is null) is { } unknown)
+                return $"group.consumer.assignors: unknown assignor {unknown} (uniform and range are served)";
         }
         catch (ArgumentException e)
         {
@@ -188,6 +198,11 @@ public sealed class BrokerConfig
     public int GroupMinSessionTimeoutMs => GetInt("group.min.session.timeout.ms");
     public int GroupMaxSessionTimeoutMs => GetInt("group.max.session.timeout.ms");
     public int GroupMaxSize => GetInt("group.max.size");
+    public bool ConsumerProtocolEnabled => (Get("group.coordinator.rebalance.protocols") ?? "").Split(',').Any(p => p.Trim() == "consumer");
+    public int GroupConsumerSessionTimeoutMs => GetInt("group.consumer.session.timeout.ms");
+    public int GroupConsumerHeartbeatIntervalMs => GetInt("group.consumer.heartbeat.interval.ms");
+    public int GroupConsumerMaxSize => GetInt("group.consumer.max.size");
+    public IReadOnlyList<string> GroupConsumerAssignors => (Get("group.consumer.assignors") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     public long OffsetsRetentionMs => GetLong("offsets.retention.minutes") * 60_000;
     public int OffsetsRetentionCheckIntervalMs => GetInt("offsets.retention.check.interval.ms");
     public int OffsetMetadataMaxBytes => GetInt("offset.metadata.max.bytes");

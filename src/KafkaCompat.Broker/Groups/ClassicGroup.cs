@@ -82,6 +82,13 @@ public sealed class ClassicGroup(string groupId, int logPartition)
     public long InitialDelayRemainingMs { get; set; }
     public bool NewMemberAdded { get; set; }
 
+    /// <summary>Set when the group uses the consumer protocol (KIP-848): its members, epochs and assignments. The classic
+    /// state is then Empty and unused; the group id, the offsets and this object's lock are shared by both kinds.</summary>
+    public ConsumerGroup? Consumer { get; set; }
+
+    /// <summary>"consumer" for a KIP-848 group, "classic" otherwise (ListGroups' group type).</summary>
+    public string GroupType => Consumer != null ? "consumer" : "classic";
+
     public Dictionary<(string Topic, int Partition), CommittedOffset> Offsets { get; } = new();
     /// <summary>Offsets committed inside open transactions, by producer id: they count once the COMMIT marker is
     /// written to the group's offsets partition and are dropped on ABORT.</summary>

@@ -115,6 +115,19 @@ public sealed partial class GroupCoordinator
     /// held pending. Group metadata records change nothing live: membership is the live state they are written from.</summary>
     private void ReplayRecord(CoordinatorRecord rec)
     {
+        if (ConsumerGroupRecords.IsConsumerKey(ConsumerGroupRecords.PeekKeyVersion(rec.Key)))
+        {
+            // consumer group records apply the same way live and when loading (they come in log order)
+            try
+            {
+                ReplayConsumerRecord(ConsumerGroupRecords.ReadKey(rec.Key), rec.Value);
+            }
+            catch (FormatException e)
+            {
+                LogBadRecord(_logger, rec.Partition, rec.Offset, e.Message);
+            }
+            return;
+        }
         OffsetKey? ok;
         string? g;
         try

@@ -14,7 +14,7 @@ public sealed partial class GroupCoordinator
     // ------------------------------------------------------------------ Offsets
 
     public List<(CommitEntry Entry, ErrorCode Error)> Commit(string groupId, int generationId, string memberId, string? groupInstanceId,
-        long retentionTimeMs, IReadOnlyList<CommitEntry> entries)
+        long retentionTimeMs, IReadOnlyList<CommitEntry> entries, short apiVersion = 9)
     {
         List<(CommitEntry, ErrorCode)> All(ErrorCode e) => entries.Select(x => (x, e)).ToList();
         if (Availability is var a && a != ErrorCode.None) return All(a);
@@ -33,6 +33,7 @@ public sealed partial class GroupCoordinator
                 ErrorCode groupError = ErrorCode.None;
                 GroupMember? member = null;
                 if (group.Is(GroupState.Dead)) groupError = ErrorCode.CoordinatorNotAvailable;
+                else if (group.Consumer is { } cg) groupError = CheckConsumerMember(cg, memberId, generationId, apiVersion < 9 ? ErrorCode.UnsupportedVersion : ErrorCode.None);
                 else if (generationId < 0 && group.Is(GroupState.Empty)) groupError = ErrorCode.None;
                 else if (group.IsStaticMemberFenced(groupInstanceId, memberId)) groupError = ErrorCode.FencedInstanceId;
                 else if (!group.Members.TryGetValue(memberId, out member)) groupError = ErrorCode.UnknownMemberId;
@@ -86,9 +87,22 @@ public sealed partial class GroupCoordinator
         return (results, toWrite);
     }
 
-    /// <summary>Committed offsets of a group; <paramref name="partitions"/> null means every partition with a committed offset.</summary>
+    /// <summary>Kafka's checks of a commit (or, from OffsetFetch v9, a fetch) against a consumer group: without a member
+    /// epoch only while the group is empty; otherwise the member must exist (UNKNOWN_MEMBER_ID) at exactly that epoch
+    /// (STALE_MEMBER_EPOCH). <paramref name="oldVersion"/> is the error for a member using an OffsetCommit version that
+    /// cannot carry an epoch.</summary>
+    private static ErrorCode CheckConsumerMember(ConsumerGroup cg, string? memberId, int memberEpoch, ErrorCode oldVersion)
+    {
+        if (memberEpoch < 0 && (cg.Members.Count == 0 || memberId is null)) return ErrorCode.None;
+        if (memberId is null || !cg.Members.TryGetValue(memberId, out var member)) return ErrorCode.UnknownMemberId;
+        if (oldVersion != ErrorCode.None) return oldVersion;
+        return memberEpoch == member.MemberEpoch ? ErrorCode.None : ErrorCode.StaleMemberEpoch;
+    }
+
+    /// <summary>Committed offsets of a group; <paramref name="partitions"/> null means every partition with a committed offset.
+    /// A consumer-protocol member fetching with its member id and epoch (OffsetFetch v9+) is checked like a commit.</summary>
     public (ErrorCode Error, List<FetchedOffset> Offsets) FetchOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? partitions,
-        bool requireStable = false)
+        bool requireStable = false, string? memberId = null, int memberEpoch = -1)
     {
         if (Availability is var a && a != ErrorCode.None) return (a, []);
         var result = new List<FetchedOffset>();
@@ -101,6 +115,8 @@ public sealed partial class GroupCoordinator
         }
         lock (group)
         {
+            if (group.Consumer is { } cg && CheckConsumerMember(cg, memberId, memberEpoch, ErrorCode.None) is var memberError && memberError != ErrorCode.None)
+                return (memberError, []);
             if (partitions == null)
             {
                 foreach (var ((t, p), o) in group.Offsets.OrderBy(kv => kv.Key.Topic, StringComparer.Ordinal).ThenBy(kv => kv.Key.Partition))
@@ -184,6 +200,7 @@ public sealed partial class GroupCoordinator
                 // an empty group: every offset may expire; a stable "consumer" group (KIP-496): offsets of topics
                 // no member subscribes to any more, counted from their commit; other groups keep their offsets
                 HashSet<string>? subscribed = null;
+                if (group.Consumer is { Members.Count: > 0 }) continue; // a consumer group with members keeps its offsets
                 if (group.Is(GroupState.Stable))
                 {
                     subscribed = group.SubscribedTopics();
@@ -215,6 +232,7 @@ public sealed partial class GroupCoordinator
         if (offsets.Count == 0 && !groupToo) return ErrorCode.None;
         var tombstones = offsets.Select(k => (GroupRecords.OffsetKeyBytes(group.GroupId, k.Topic, k.Partition), (byte[]?)null)).ToList();
         if (groupToo) tombstones.Add((GroupRecords.GroupKeyBytes(group.GroupId), null));
+        if (groupToo && group.Consumer != null) tombstones.AddRange(ConsumerGroupTombstones(group));
         return Append(group.LogPartition, tombstones);
     }
 

@@ -23,7 +23,7 @@ public sealed record MemberDescription(string MemberId, string? GroupInstanceId,
 
 public sealed record GroupDescription(ErrorCode Error, string GroupId, string State, string ProtocolType, string ProtocolData, IReadOnlyList<MemberDescription> Members);
 
-public sealed record GroupListing(string GroupId, string ProtocolType, string State);
+public sealed record GroupListing(string GroupId, string ProtocolType, string State, string GroupType = "classic");
 
 public sealed partial class GroupCoordinator : IDisposable
 {
@@ -77,6 +77,7 @@ public sealed partial class GroupCoordinator : IDisposable
             ScheduleRetentionCheck();
             foreach (var group in _groups.Values)
                 lock (group) Arm(group);
+            ScheduleLoadedConsumerMembers();
         }
     });
 
@@ -125,6 +126,15 @@ public sealed partial class GroupCoordinator : IDisposable
             {
                 if (group.Is(GroupState.Dead))
                     return Task.FromResult(JoinResult.Failed(ErrorCode.CoordinatorNotAvailable, req.MemberId));
+                if (group.Consumer is { } cg)
+                {
+                    // an empty consumer group turns back into a classic group on the first classic member (Kafka's
+                    // online downgrade); one with consumer-protocol members does not take classic ones
+                    if (cg.Members.Count > 0) return Task.FromResult(JoinResult.Failed(ErrorCode.InconsistentGroupProtocol, req.MemberId));
+                    var down = Append(group.LogPartition, ConsumerGroupTombstones(group));
+                    if (down != ErrorCode.None) return Task.FromResult(JoinResult.Failed(down, req.MemberId));
+                    LogConsumerDowngraded(_logger, group.GroupId);
+                }
                 if (!AcceptJoiningMember(group, req.MemberId))
                 {
                     // Kafka drops a member it cannot keep (it would block the rebalance otherwise)
@@ -633,6 +643,7 @@ public sealed partial class GroupCoordinator : IDisposable
             return new(ErrorCode.None, groupId, nameof(GroupState.Dead), "", NoProtocol, []);
         lock (group)
         {
+            if (group.Consumer != null) return new(ErrorCode.None, groupId, nameof(GroupState.Dead), "", NoProtocol, []); // not a classic group
             bool stable = group.Is(GroupState.Stable);
             var members = group.Members.Values.Select(m => stable
                 ? new MemberDescription(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost, m.MetadataFor(group.ProtocolName!), m.Assignment)
@@ -650,10 +661,11 @@ public sealed partial class GroupCoordinator : IDisposable
             lock (group)
             {
                 if (group.Is(GroupState.Dead)) continue;
-                string state = group.State.ToString();
+                string state = group.Consumer?.State ?? group.State.ToString();
+                string type = group.GroupType;
                 if (statesFilter.Count > 0 && !statesFilter.Any(s => string.Equals(s, state, StringComparison.OrdinalIgnoreCase))) continue;
-                if (typesFilter.Count > 0 && !typesFilter.Any(s => string.Equals(s, "classic", StringComparison.OrdinalIgnoreCase))) continue;
-                result.Add(new GroupListing(group.GroupId, group.ProtocolType ?? "", state));
+                if (typesFilter.Count > 0 && !typesFilter.Any(s => string.Equals(s, type, StringComparison.OrdinalIgnoreCase))) continue;
+                result.Add(new GroupListing(group.GroupId, group.Consumer != null ? "consumer" : group.ProtocolType ?? "", state, type));
             }
         }
         result.Sort((x, y) => string.CompareOrdinal(x.GroupId, y.GroupId));
@@ -667,7 +679,7 @@ public sealed partial class GroupCoordinator : IDisposable
         lock (group)
         {
             if (group.Is(GroupState.Dead)) return ErrorCode.GroupIdNotFound;
-            if (!group.Is(GroupState.Empty)) return ErrorCode.NonEmptyGroup;
+            if (!group.Is(GroupState.Empty) || group.Consumer is { Members.Count: > 0 }) return ErrorCode.NonEmptyGroup;
             var err = RemoveGroup(group);
             if (err == ErrorCode.None) LogGroupDeleted(_logger, groupId);
             return err;
@@ -822,6 +834,9 @@ public sealed partial class GroupCoordinator : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "group {Group}: static member {Instance} rejoined; member id {Old} replaced by {New}")]
     private static partial void LogStaticReplaced(ILogger logger, string group, string instance, string old, string @new);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "group {Group}: the empty consumer group became a classic group")]
+    private static partial void LogConsumerDowngraded(ILogger logger, string group);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "deleted group {Group}")]
     private static partial void LogGroupDeleted(ILogger logger, string group);
