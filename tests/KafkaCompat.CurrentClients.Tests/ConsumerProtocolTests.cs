@@ -2,10 +2,16 @@ using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using KafkaCompat.Testing;
+using KafkaCompat.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
 namespace KafkaCompat.CurrentClients.Tests;
+
+internal static class GroupCoordinatorEpochs
+{
+    public const int StaticLeave = KafkaCompat.Broker.Groups.GroupCoordinator.StaticLeaveEpoch;
+}
 
 /// <summary>The consumer group protocol of KIP-848 (group.protocol=consumer) with Confluent.Kafka 2.16.0 on librdkafka
 /// 2.16: the broker assigns (uniform), members reconcile by revoking before others are assigned, static members
@@ -18,7 +24,7 @@ public sealed class ConsumerProtocolTests(ITestOutputHelper output) : IAsyncLife
     {
         ["group.consumer.session.timeout.ms"] = "6000",
         ["group.consumer.min.session.timeout.ms"] = "1000",
-        ["group.consumer.heartbeat.interval.ms"] = "300",
+        ["group.consumer.heartbeat.interval.ms"] = "500",
         ["group.consumer.min.heartbeat.interval.ms"] = "100",
         ["group.initial.rebalance.delay.ms"] = "0",
     };
@@ -168,5 +174,197 @@ public sealed class ConsumerProtocolTests(ITestOutputHelper output) : IAsyncLife
         {
             foreach (var m in ms) m.Dispose();
         }
+    }
+
+    private static string Show(IEnumerable<TopicPartition> tps) => string.Join(",", tps.Select(tp => $"{tp.Topic}[{tp.Partition.Value}]"));
+
+    [Fact]
+    public async Task AMemberAddedGetsPartitionsOnlyAfterTheirOwnersRevokedThem()
+    {
+        const string topic = "kip848-add", group = "kip848-add";
+        await CreateTopic(topic, 6);
+        var a = NewMember(group, "a");
+        var b = NewMember(group, "b");
+        Member? c = null;
+        try
+        {
+            a.Consumer.Subscribe(topic);
+            b.Consumer.Subscribe(topic);
+            Assert.True(PollUntil([a, b], () => a.OwnedNow().Length == 3 && b.OwnedNow().Length == 3), "two members did not get three partitions each");
+            int epochBefore = _b.Broker.Groups.DescribeConsumerGroup(group).GroupEpoch;
+            c = NewMember(group, "c");
+            c.Consumer.Subscribe(topic);
+            bool ok = PollUntil([a, b, c], () => a.OwnedNow().Length == 2 && b.OwnedNow().Length == 2 && c.OwnedNow().Length == 2);
+            Dump(a, b, c);
+            Assert.True(ok, "the third member did not get two partitions");
+            Assert.Empty(_violations);
+            Assert.Equal(6, a.OwnedNow().Concat(b.OwnedNow()).Concat(c.OwnedNow()).Distinct().Count());
+            // the members that kept partitions were never asked to give those up
+            Assert.DoesNotContain(a.Events, e => e.StartsWith("lost:"));
+            var d = _b.Broker.Groups.DescribeConsumerGroup(group);
+            Assert.Equal(epochBefore + 1, d.GroupEpoch);
+            Assert.Equal("Stable", d.State);
+            Assert.All(d.Members, m => Assert.Equal(d.AssignmentEpoch, m.Member.MemberEpoch));
+        }
+        finally
+        {
+            a.Dispose();
+            b.Dispose();
+            c?.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ARegexSubscriptionPicksUpANewTopic()
+    {
+        const string group = "kip848-regex";
+        await CreateTopic("kip848-rx-a", 2);
+        await CreateTopic("kip848-other", 2);
+        var m = NewMember(group, "rx");
+        try
+        {
+            m.Consumer.Subscribe("^kip848-rx-.*");
+            Assert.True(PollUntil([m], () => m.OwnedNow().Length == 2), "the pattern's first topic was not assigned: " + Show(m.OwnedNow()));
+            Assert.All(m.OwnedNow(), tp => Assert.Equal("kip848-rx-a", tp.Topic));
+            await CreateTopic("kip848-rx-b", 3);
+            await Produce("kip848-rx-b", 3, 5, "rx");
+            bool ok = PollUntil([m], () => m.OwnedNow().Length == 5 && m.Values.Count(v => v.StartsWith("rx-")) == 15);
+            Dump(m);
+            Assert.True(ok, "the new matching topic was not assigned and consumed: " + Show(m.OwnedNow()));
+            Assert.DoesNotContain(m.OwnedNow(), tp => tp.Topic == "kip848-other");
+            var d = _b.Broker.Groups.DescribeConsumerGroup(group);
+            // librdkafka sends the pattern in parentheses (several patterns are joined with |)
+            Assert.Contains("^kip848-rx-.*", Assert.Single(d.Members).Member.SubscribedTopicRegex);
+        }
+        finally
+        {
+            m.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task AStaticMemberRestartsIntoItsPartitionsWithoutAReassignment()
+    {
+        const string topic = "kip848-static", group = "kip848-static";
+        await CreateTopic(topic, 4);
+        var a = NewMember(group, "s1", instance: "instance-1");
+        var b = NewMember(group, "s2", instance: "instance-2");
+        Member? again = null;
+        try
+        {
+            a.Consumer.Subscribe(topic);
+            b.Consumer.Subscribe(topic);
+            Assert.True(PollUntil([a, b], () => a.OwnedNow().Length == 2 && b.OwnedNow().Length == 2));
+            var aOwned = a.OwnedNow();
+            var before = _b.Broker.Groups.DescribeConsumerGroup(group);
+            int bEvents = b.Events.Count;
+            a.Dispose(); // a static member leaves with epoch -2: its partitions stay reserved for it
+            var left = _b.Broker.Groups.DescribeConsumerGroup(group);
+            Assert.Equal(GroupCoordinatorEpochs.StaticLeave, left.Members.Single(m => m.Member.InstanceId == "instance-1").Member.MemberEpoch);
+            _owners.Clear();
+            again = NewMember(group, "s1-again", instance: "instance-1");
+            again.Consumer.Subscribe(topic);
+            bool ok = PollUntil([again, b], () => again.OwnedNow().Length == 2);
+            Dump(again, b);
+            Assert.True(ok, "the restarted static member did not get its partitions back");
+            Assert.Equal(Show(aOwned), Show(again.OwnedNow()));
+            Assert.False(PollUntil([again, b], () => b.Events.Count > bEvents, seconds: 2), "the other member saw a rebalance: " + string.Join(" ", b.Events));
+            var after = _b.Broker.Groups.DescribeConsumerGroup(group);
+            Assert.Equal(before.GroupEpoch, after.GroupEpoch);
+            Assert.Equal(2, after.Members.Count);
+        }
+        finally
+        {
+            b.Dispose();
+            again?.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task TheGroupSurvivesABrokerRestartWithEveryMemberKeepingItsEpoch()
+    {
+        const string topic = "kip848-restart", group = "kip848-restart";
+        await CreateTopic(topic, 4);
+        await Produce(topic, 4, 5, "before");
+        var a = NewMember(group, "r1");
+        var b = NewMember(group, "r2");
+        try
+        {
+            a.Consumer.Subscribe(topic);
+            b.Consumer.Subscribe(topic);
+            Assert.True(PollUntil([a, b], () => a.OwnedNow().Length == 2 && b.OwnedNow().Length == 2 && a.Values.Count + b.Values.Count == 20));
+            var before = _b.Broker.Groups.DescribeConsumerGroup(group);
+            var owned = (Show(a.OwnedNow()), Show(b.OwnedNow()));
+            int port = _b.Port;
+            string dir = _b.DataDir;
+            await _b.StopAsync();
+            _b = EmbeddedBroker.Start(dir, FastConsumerGroups, port: port);
+            await _b.Broker.Groups.WaitLoadedAsync();
+            var loaded = _b.Broker.Groups.DescribeConsumerGroup(group);
+            Assert.Equal(before.GroupEpoch, loaded.GroupEpoch);
+            Assert.Equal(before.Members.Select(m => (m.Member.MemberId, m.Member.MemberEpoch)).Order(), loaded.Members.Select(m => (m.Member.MemberId, m.Member.MemberEpoch)).Order());
+            await Produce(topic, 4, 5, "after");
+            bool ok = PollUntil([a, b], () => a.Values.Count + b.Values.Count >= 40, seconds: 40);
+            Dump(a, b);
+            Assert.True(ok, $"not every record after the restart was consumed ({a.Values.Count + b.Values.Count} of 40)");
+            Assert.Equal(owned, (Show(a.OwnedNow()), Show(b.OwnedNow())));
+            var after = _b.Broker.Groups.DescribeConsumerGroup(group);
+            Assert.Equal(before.GroupEpoch, after.GroupEpoch);
+            Assert.Equal(40, a.Values.Concat(b.Values).Distinct().Count());
+        }
+        finally
+        {
+            a.Dispose();
+            b.Dispose();
+        }
+    }
+}
+
+/// <summary>confluent-kafka-python on librdkafka 2.16 with group.protocol=consumer, one process per member: three share a
+/// topic, one is killed with SIGKILL and its partitions move after its session timeout, one is added, a regex
+/// subscription picks up a new topic.</summary>
+public sealed class ConsumerProtocolProcessTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(settings: ConsumerProtocolTests.FastConsumerGroups);
+        return _b.Broker.Groups.WaitLoadedAsync();
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    [Fact]
+    public Task ConfluentKafkaPythonOnLibrdkafka216() =>
+        ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_consumer_protocol_test.py", CurrentLibrdkafka.PythonEnvironment, null, "2.16.0");
+}
+
+/// <summary>Both group protocols on one broker at the same time: the KIP-848 script on librdkafka 2.16 runs beside the
+/// classic-protocol scripts of librdkafka 2.0.2 (confluent-kafka-python), kafka-python and kafkajs.</summary>
+public sealed class GroupProtocolsSideBySideTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        var settings = new Dictionary<string, string>(ConsumerProtocolTests.FastConsumerGroups) { ["group.min.session.timeout.ms"] = "1000" };
+        _b = EmbeddedBroker.Start(settings: settings);
+        return _b.Broker.Groups.WaitLoadedAsync();
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    [Fact]
+    public async Task ClassicAndConsumerGroupsOfEveryClientAtOnce()
+    {
+        await Task.WhenAll(
+            ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_consumer_protocol_test.py", CurrentLibrdkafka.PythonEnvironment, null, "2.16.0"),
+            ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_group_test.py"),
+            ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "kafka_python_group_test.py"),
+            ClientScripts.RunAsync(output, _b.Port, "node", "kafkajs_group_test.js"));
+        var listed = _b.Broker.Groups.List([], []).Groups;
+        Assert.Contains(listed, g => g.GroupType == "consumer");
+        Assert.Contains(listed, g => g.GroupType == "classic");
     }
 }

@@ -82,7 +82,9 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeProducers]);
             Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeTransactions]);
             Assert.Equal(((short)0, (short)2), keys[ApiKey.ListTransactions]);
-            Assert.Equal(32, keys.Count);
+            Assert.Equal(((short)0, (short)1), keys[ApiKey.ConsumerGroupHeartbeat]);
+            Assert.Equal(((short)0, (short)1), keys[ApiKey.ConsumerGroupDescribe]);
+            Assert.Equal(34, keys.Count);
             Assert.False(keys.ContainsKey(ApiKey.OffsetForLeaderEpoch)); // not implemented, so not advertised
         }
     }
