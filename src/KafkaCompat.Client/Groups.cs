@@ -3,11 +3,13 @@ using KafkaCompat.Protocol.Messages;
 
 namespace KafkaCompat.Client;
 
-public sealed record GroupListing(string GroupId, string State, string ProtocolType);
+public sealed record GroupListing(string GroupId, string State, string ProtocolType, string GroupType = "classic");
 
 public sealed record GroupMemberView(string MemberId, string? InstanceId, string ClientId, string Host, List<(string Topic, int Partition)> Assigned);
 
-public sealed record GroupView(string GroupId, string State, string ProtocolType, string Protocol, List<GroupMemberView> Members);
+/// <summary>A described group. <paramref name="GroupType"/> is "consumer" for a KIP-848 group (then
+/// <paramref name="Protocol"/> is its server-side assignor), "classic" otherwise.</summary>
+public sealed record GroupView(string GroupId, string State, string ProtocolType, string Protocol, List<GroupMemberView> Members, string GroupType = "classic");
 
 /// <summary>Committed offset, end offset and lag of one partition a group has offsets for (or is assigned); without a
 /// committed offset the lag is unknown (null), as kafka-consumer-groups shows it ("-").</summary>
@@ -28,14 +30,29 @@ public static class GroupAdmin
             var conn = await client.NodeAsync(b.NodeId, ct).ConfigureAwait(false);
             var resp = await conn.SendAsync<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), ct: ct).ConfigureAwait(false);
             if (resp.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)resp.ErrorCode, "listing groups");
-            result.AddRange(resp.Groups.Select(g => new GroupListing(g.GroupId, g.GroupState, g.ProtocolType)));
+            result.AddRange(resp.Groups.Select(g => new GroupListing(g.GroupId, g.GroupState, g.ProtocolType, g.GroupType.Length > 0 ? g.GroupType : "classic")));
         }
         return result.OrderBy(g => g.GroupId, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>Describes a group as Kafka's admin client does: ConsumerGroupDescribe first (a KIP-848 group), then
+    /// DescribeGroups when the group is not a consumer group (or the broker does not know the API).</summary>
     public static async Task<GroupView> DescribeAsync(KafkaClient client, string group, CancellationToken ct)
     {
         var conn = await client.CoordinatorAsync(group, ct).ConfigureAwait(false);
+        if (conn.Supports<ConsumerGroupDescribeRequest>())
+        {
+            var cresp = await conn.SendAsync<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>(new ConsumerGroupDescribeRequest { GroupIds = [group] }, ct: ct)
+                .ConfigureAwait(false);
+            var cg = cresp.Groups.Single();
+            if (cg.ErrorCode == ErrorCode.None)
+            {
+                var cmembers = cg.Members.Select(m => new GroupMemberView(m.MemberId, m.InstanceId, m.ClientId, m.ClientHost,
+                    m.Assignment.TopicPartitions.SelectMany(t => t.Partitions.Select(p => (t.TopicName, p))).ToList())).ToList();
+                return new GroupView(cg.GroupId, cg.GroupState, "consumer", cg.AssignorName, cmembers, "consumer");
+            }
+            if (cg.ErrorCode != ErrorCode.GroupIdNotFound) throw new KafkaErrorException(cg.ErrorCode, $"group '{group}'");
+        }
         var resp = await conn.SendAsync<DescribeGroupsRequest, DescribeGroupsResponse>(new DescribeGroupsRequest { Groups = [group] }, ct: ct).ConfigureAwait(false);
         var g = resp.Groups.Single();
         if (g.ErrorCode != 0) throw new KafkaErrorException((ErrorCode)g.ErrorCode, $"group '{group}'");

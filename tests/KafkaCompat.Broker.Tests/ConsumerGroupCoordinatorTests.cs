@@ -230,6 +230,21 @@ public sealed class ConsumerGroupCoordinatorTests : IDisposable
     }
 
     [Fact]
+    public void AnEmptyConsumerGroupCanBeDeletedWithItsOffsets()
+    {
+        Topic("t", 1);
+        var a = G.ConsumerHeartbeat(Join("g", "a", "t"));
+        G.Commit("g", a.MemberEpoch, "a", null, -1, [new CommitEntry("t", 0, 3, -1, null, -1)], apiVersion: 9);
+        Assert.Equal(ErrorCode.NonEmptyGroup, G.DeleteGroup("g"));
+        Assert.Equal(ErrorCode.None, G.ConsumerHeartbeat(Beat("g", "a", GroupCoordinator.LeaveEpoch)).Error);
+        Assert.Equal(ErrorCode.None, G.DeleteGroup("g"));
+        Assert.Equal(ErrorCode.GroupIdNotFound, G.DescribeConsumerGroup("g").Error);
+        _f.Restart();
+        Assert.Equal(ErrorCode.GroupIdNotFound, G.DescribeConsumerGroup("g").Error);
+        Assert.Empty(G.FetchOffsets("g", null).Offsets);
+    }
+
+    [Fact]
     public void TheConsumerProtocolIsNotAdvertisedWhenTurnedOff()
     {
         using var off = new BrokerFixture(new() { ["group.coordinator.rebalance.protocols"] = "classic" });

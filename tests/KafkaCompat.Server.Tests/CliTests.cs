@@ -224,6 +224,45 @@ public sealed class CliGroupTests : IAsyncLifetime
 
     private static long TotalLag(string json) => JsonDocument.Parse(json).RootElement.GetProperty("totalLag").GetInt64();
 
+    /// <summary>A KIP-848 consumer group (made on the coordinator directly) beside a classic one: the CLI lists both
+    /// with their type, describes the consumer group through ConsumerGroupDescribe, and deletes it once it is empty.</summary>
+    [Fact]
+    public async Task ConsumerProtocolGroupsAreListedDescribedAndDeleted()
+    {
+        Assert.Equal(0, (await Cli(null, "topic", "create", "cg848", "--partitions", "2")).Exit);
+        Assert.Equal(0, (await Cli("a\nb\n", "produce", "cg848")).Exit);
+        Assert.Equal(0, (await Cli(null, "consume", "cg848", "--group", "classic-readers", "--from-beginning", "--count", "2")).Exit);
+        var groups = _b.Broker.Groups;
+        var joined = groups.ConsumerHeartbeat(new KafkaCompat.Broker.Groups.ConsumerHeartbeatRequest("kip848-readers", "member-1", 0, null, null, 30000,
+            ["cg848"], null, null, new KafkaCompat.Broker.Groups.TopicPartitions(), "cli-test", "/127.0.0.1", 1));
+        Assert.Equal(KafkaCompat.Protocol.ErrorCode.None, joined.Error);
+        // a committed offset keeps the group once it is empty (this broker removes empty groups without offsets at once)
+        groups.Commit("kip848-readers", joined.MemberEpoch, "member-1", null, -1, [new KafkaCompat.Broker.Groups.CommitEntry("cg848", 0, 1, -1, null, -1)], 9);
+
+        var listed = JsonDocument.Parse((await Cli(null, "group", "list", "-o", "json")).Out).RootElement.EnumerateArray().ToList();
+        Assert.Equal("consumer", listed.Single(g => g.GetProperty("group").GetString() == "kip848-readers").GetProperty("type").GetString());
+        Assert.Equal("classic", listed.Single(g => g.GetProperty("group").GetString() == "classic-readers").GetProperty("type").GetString());
+
+        var described = JsonDocument.Parse((await Cli(null, "group", "describe", "kip848-readers", "-o", "json")).Out).RootElement;
+        Assert.Equal("consumer", described.GetProperty("type").GetString());
+        Assert.Equal("Stable", described.GetProperty("state").GetString());
+        Assert.Equal("uniform", described.GetProperty("protocol").GetString());
+        var member = described.GetProperty("members").EnumerateArray().Single();
+        Assert.Equal("member-1", member.GetProperty("memberId").GetString());
+        Assert.Equal(["cg848-0", "cg848-1"], member.GetProperty("assignment").EnumerateArray().Select(x => x.GetString()!).Order().ToArray());
+        Assert.Contains("(consumer protocol) is Stable", (await Cli(null, "group", "describe", "kip848-readers")).Out);
+        Assert.Equal("classic", JsonDocument.Parse((await Cli(null, "group", "describe", "classic-readers", "-o", "json")).Out).RootElement.GetProperty("type").GetString());
+
+        var busy = await Cli(null, "group", "delete", "kip848-readers");
+        Assert.Equal(1, busy.Exit);
+        Assert.StartsWith("ERROR NON_EMPTY_GROUP", busy.Err);
+        groups.ConsumerHeartbeat(new KafkaCompat.Broker.Groups.ConsumerHeartbeatRequest("kip848-readers", "member-1", -1, null, null, -1,
+            null, null, null, null, "cli-test", "/127.0.0.1", 1));
+        var deleted = await Cli(null, "group", "delete", "kip848-readers");
+        Assert.True(deleted.Exit == 0, deleted.Err);
+        Assert.Equal(1, (await Cli(null, "group", "describe", "kip848-readers")).Exit);
+    }
+
     [Fact]
     public async Task ConsumeInAGroupShowLagResetAndDelete()
     {

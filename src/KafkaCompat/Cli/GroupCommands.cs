@@ -37,14 +37,15 @@ public static class GroupCommands
                     w.WriteString("group", g.GroupId);
                     w.WriteString("state", g.State);
                     w.WriteString("protocolType", g.ProtocolType);
+                    w.WriteString("type", g.GroupType);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
             });
             else
             {
-                var table = NewTable("Group", "State", "Protocol type");
-                foreach (var g in groups) AddRow(table, g.GroupId, g.State, g.ProtocolType);
+                var table = NewTable("Group", "Type", "State", "Protocol type");
+                foreach (var g in groups) AddRow(table, g.GroupId, g.GroupType, g.State, g.ProtocolType);
                 AnsiConsole.Write(table);
             }
             return ExitCodes.Ok;
@@ -67,6 +68,7 @@ public static class GroupCommands
                 w.WriteStartObject();
                 w.WriteString("group", view.GroupId);
                 w.WriteString("state", view.State);
+                w.WriteString("type", view.GroupType);
                 w.WriteString("protocol", view.Protocol);
                 w.WriteNumber("totalLag", lag.Sum(l => l.Lag ?? 0));
                 w.WriteStartArray("members");
@@ -100,7 +102,7 @@ public static class GroupCommands
             });
             else
             {
-                Console.WriteLine($"Group {view.GroupId} is {view.State}" + (view.Protocol.Length > 0 ? $" ({view.Protocol})" : "") +
+                Console.WriteLine($"Group {view.GroupId} ({view.GroupType} protocol) is {view.State}" + (view.Protocol.Length > 0 ? $" ({view.Protocol})" : "") +
                     $", {view.Members.Count} member(s), total lag {lag.Sum(l => l.Lag ?? 0)}.");
                 var table = NewTable("Topic", "Partition", "Current offset", "Log end offset", "Lag", "Consumer");
                 foreach (var l in lag)
