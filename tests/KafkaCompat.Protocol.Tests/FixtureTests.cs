@@ -51,6 +51,9 @@ public partial class FixtureTests
         ["librdkafka.txn"] = TxnApis,
         ["librdkafka216.txn"] = TxnApis,
         ["kafkajs.txn"] = TxnApis,
+        // the consumer group protocol (KIP-848) on librdkafka 2.16
+        ["librdkafka216.consumer"] = ["ConsumerGroupHeartbeat", "ConsumerGroupDescribe", "OffsetCommit", "OffsetFetch"],
+        ["librdkafka216.regex"] = ["ConsumerGroupHeartbeat"],
     };
 
 
@@ -118,6 +121,31 @@ public partial class FixtureTests
         r = new KafkaReader(bytes);
         RequestHeader.Read(ref r, 1);
         Assert.Null(JoinGroupRequest.Read(ref r, 5).GroupInstanceId);
+    }
+
+    [Fact]
+    public void Librdkafka216JoinsAConsumerGroupWithItsOwnMemberIdByNameOrPattern()
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(FixtureDir, "librdkafka216.consumer-ConsumerGroupHeartbeat-v1-1.bin"));
+        var r = new KafkaReader(bytes);
+        RequestHeader.Read(ref r, 2);
+        var join = ConsumerGroupHeartbeatRequest.Read(ref r, 1);
+        Assert.Equal(0, join.MemberEpoch);
+        Assert.Equal(22, join.MemberId.Length); // a random UUID in base64, made by the client (KIP-1082)
+        Assert.Equal("fixture-instance-848", join.InstanceId);
+        Assert.Equal(300000, join.RebalanceTimeoutMs);
+        Assert.Equal(["fixture-librdkafka216-consumer"], join.SubscribedTopicNames);
+        Assert.Equal("", join.SubscribedTopicRegex); // empty, not null, when there is no pattern
+        Assert.Equal("uniform", join.ServerAssignor);
+        Assert.NotNull(join.TopicPartitions);
+        Assert.Empty(join.TopicPartitions);
+
+        bytes = File.ReadAllBytes(Path.Combine(FixtureDir, "librdkafka216.regex-ConsumerGroupHeartbeat-v1-1.bin"));
+        r = new KafkaReader(bytes);
+        RequestHeader.Read(ref r, 2);
+        var rx = ConsumerGroupHeartbeatRequest.Read(ref r, 1);
+        Assert.Empty(rx.SubscribedTopicNames!);
+        Assert.Equal("(^fixture[-]librdkafka216[-]regex)", rx.SubscribedTopicRegex); // librdkafka wraps each pattern in parentheses
     }
 
     [Fact]

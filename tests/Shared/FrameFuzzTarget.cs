@@ -35,6 +35,7 @@ public static class FrameFuzzTarget
         (ApiKey.CreatePartitions, Of<CreatePartitionsRequest>()), (ApiKey.DeleteGroups, Of<DeleteGroupsRequest>()), (ApiKey.IncrementalAlterConfigs, Of<IncrementalAlterConfigsRequest>()),
         (ApiKey.OffsetDelete, Of<OffsetDeleteRequest>()), (ApiKey.DescribeCluster, Of<DescribeClusterRequest>()), (ApiKey.DescribeProducers, Of<DescribeProducersRequest>()),
         (ApiKey.DescribeTransactions, Of<DescribeTransactionsRequest>()), (ApiKey.ListTransactions, Of<ListTransactionsRequest>()),
+        (ApiKey.ConsumerGroupHeartbeat, Of<ConsumerGroupHeartbeatRequest>()), (ApiKey.ConsumerGroupDescribe, Of<ConsumerGroupDescribeRequest>()),
     }.ToDictionary(x => x.Item1, x => x.Item2);
 
     /// <summary>Every request type the broker decodes.</summary>

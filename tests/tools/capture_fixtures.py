@@ -482,6 +482,74 @@ def librdkafka_idempotent(bootstrap, topic, version):
     subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_IDEMPOTENT, bootstrap, topic, version], check=True, env=env, timeout=60)
 
 
+LIBRDKAFKA_CONSUMER_PROTOCOL = r"""
+import ctypes, sys, time
+from confluent_kafka import Consumer, Producer, TopicPartition, libversion
+from confluent_kafka.admin import AdminClient, NewTopic
+bootstrap, topic, pattern = sys.argv[1], sys.argv[2], sys.argv[3]
+assert libversion()[0] == "2.16.0", libversion()
+admin = AdminClient({"bootstrap.servers": bootstrap})
+for f in admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)]).values():
+    f.result(10)
+p = Producer({"bootstrap.servers": bootstrap})
+for i in range(3):
+    p.produce(topic, value=b"kip848 %d" % i, partition=0)
+assert p.flush(10) == 0
+group = "fixture-group-librdkafka216-consumer"
+conf = {"bootstrap.servers": bootstrap, "group.id": group, "group.protocol": "consumer", "enable.auto.commit": False,
+        "auto.offset.reset": "earliest", "group.instance.id": "fixture-instance-848", "group.remote.assignor": "uniform"}
+c = Consumer(conf)
+c.subscribe([pattern if pattern != "-" else topic])
+got = []
+deadline = time.monotonic() + 30
+while len(got) < 3 and time.monotonic() < deadline:
+    got += [m for m in c.consume(3 - len(got), 0.5) if not m.error()]
+assert len(got) == 3, got
+c.commit(offsets=[TopicPartition(topic, 0, 3)], asynchronous=False)
+assert c.committed([TopicPartition(topic, 0)], timeout=10)[0].offset == 3
+if pattern == "-":
+    # librdkafka's DescribeConsumerGroups (not wrapped by confluent-kafka-python 1.7), while the member is in the group
+    lib = ctypes.CDLL("librdkafka.so.1")
+    vp, sz = ctypes.c_void_p, ctypes.c_size_t
+    for name, res, args in [("rd_kafka_conf_new", vp, []), ("rd_kafka_conf_set", ctypes.c_int, [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, sz]),
+                            ("rd_kafka_new", vp, [ctypes.c_int, vp, ctypes.c_char_p, sz]), ("rd_kafka_destroy", None, [vp]),
+                            ("rd_kafka_queue_new", vp, [vp]), ("rd_kafka_queue_destroy", None, [vp]), ("rd_kafka_queue_poll", vp, [vp, ctypes.c_int]),
+                            ("rd_kafka_event_error", ctypes.c_int, [vp]), ("rd_kafka_event_destroy", None, [vp]),
+                            ("rd_kafka_DescribeConsumerGroups", None, [vp, ctypes.POINTER(ctypes.c_char_p), sz, vp, vp]),
+                            ("rd_kafka_event_DescribeConsumerGroups_result", vp, [vp]),
+                            ("rd_kafka_DescribeConsumerGroups_result_groups", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+                            ("rd_kafka_ConsumerGroupDescription_error", vp, [vp])]:
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = res, args
+    err = ctypes.create_string_buffer(512)
+    kconf = lib.rd_kafka_conf_new()
+    lib.rd_kafka_conf_set(kconf, b"bootstrap.servers", bootstrap.encode(), err, 512)
+    rk = lib.rd_kafka_new(0, kconf, err, 512)
+    q = lib.rd_kafka_queue_new(rk)
+    lib.rd_kafka_DescribeConsumerGroups(rk, (ctypes.c_char_p * 1)(group.encode()), 1, None, q)
+    ev = lib.rd_kafka_queue_poll(q, 15000)
+    assert ev and not lib.rd_kafka_event_error(ev)
+    cnt = sz()
+    groups = lib.rd_kafka_DescribeConsumerGroups_result_groups(lib.rd_kafka_event_DescribeConsumerGroups_result(ev), ctypes.byref(cnt))
+    assert cnt.value == 1 and not lib.rd_kafka_ConsumerGroupDescription_error(groups[0])
+    lib.rd_kafka_event_destroy(ev)
+    lib.rd_kafka_queue_destroy(q)
+    lib.rd_kafka_destroy(rk)
+c.close()
+"""
+
+
+def librdkafka_consumer_protocol(bootstrap, topic, pattern):
+    """A KIP-848 consumer (group.protocol=consumer) on librdkafka 2.16 through LD_LIBRARY_PATH, a static member with
+    the uniform assignor: ConsumerGroupHeartbeat v1 (the join), OffsetCommit and OffsetFetch with the member epoch,
+    and librdkafka's DescribeConsumerGroups; with a pattern, the join carries a regular expression instead."""
+    env = dict(os.environ)
+    libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
+    os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
+    env["LD_LIBRARY_PATH"] = libdir
+    subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_CONSUMER_PROTOCOL, bootstrap, topic, pattern], check=True, env=env, timeout=90)
+
+
 # -------------------------------------------------------------------------------- kafkajs 2.2.4
 
 KAFKAJS_SCRIPT = r"""
@@ -604,6 +672,10 @@ RUNS = [
     ("librdkafka.txn", TXN_APIS, lambda b, t: librdkafka_txn(b, t, "2.0.2")),
     ("librdkafka216.txn", TXN_APIS, lambda b, t: librdkafka_txn(b, t, "2.16.0")),
     ("kafkajs.txn", TXN_APIS, lambda b, t: kafkajs_run(b, t, "txn")),
+    # the consumer group protocol of KIP-848 on librdkafka 2.16
+    ("librdkafka216.consumer", "ConsumerGroupHeartbeat,ConsumerGroupDescribe,OffsetCommit,OffsetFetch",
+     lambda b, t: librdkafka_consumer_protocol(b, t, "-")),
+    ("librdkafka216.regex", "ConsumerGroupHeartbeat", lambda b, t: librdkafka_consumer_protocol(b, t, "^" + t.replace("-", "[-]"))),
 ]
 
 

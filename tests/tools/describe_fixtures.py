@@ -33,7 +33,8 @@ CLIENT_VERSIONS = {
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
 FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3,
-                 18: 3, 19: 5, 20: 4, 22: 2, 24: 3, 25: 3, 26: 3, 28: 3, 42: 2}
+                 18: 3, 19: 5, 20: 4, 22: 2, 24: 3, 25: 3, 26: 3, 28: 3, 42: 2,
+                 68: 0, 69: 0}
 
 
 class R:
@@ -245,23 +246,52 @@ def describe_group(key, ver, r, flexible):
             return f"group {group!r}, member_id={short(r.string())}"
         members = r.array(lambda: (r.string(), r.string()))
         return f"group {group!r}, members " + ", ".join(f"{short(m)} (instance {i!r})" for m, i in members)
-    if key == 8:  # OffsetCommit v2-7
-        group, gen, member = r.string(), r.i32(), r.string()
-        inst = r.string() if ver >= 7 else None
+    if key == 8:  # OffsetCommit v2-9 (v8+ flexible; v9+ the generation is the member epoch of a consumer group)
+        group, gen, member = s(), r.i32(), s()
+        inst = s() if ver >= 7 else None
         retention = r.i64() if 2 <= ver <= 4 else None
 
         def part():
             p, off = r.i32(), r.i64()
             epoch = r.i32() if ver >= 6 else None
-            meta = r.string()
+            meta = s()
+            if flexible:
+                r.tags()
             return f"p{p}@{off}" + (f" epoch {epoch}" if epoch is not None else "") + (f" {meta!r}" if meta else "")
-        topics = r.array(lambda: (r.string(), r.array(part)))
-        out = f"group {group!r}, generation {gen}, member_id={short(member)}"
+
+        def topic():
+            name, parts = s(), arr(part)
+            if flexible:
+                r.tags()
+            return name, parts
+        topics = arr(topic)
+        if flexible:
+            r.tags()
+        out = f"group {group!r}, {'generation_or_member_epoch' if ver >= 9 else 'generation'} {gen}, member_id={short(member)}"
         if ver >= 7:
             out += f", group_instance_id={inst!r}"
         if retention is not None:
             out += f", retention_time_ms={retention}"
         return out + ", " + "; ".join(f"{t}: {', '.join(ps)}" for t, ps in topics)
+    if key == 9 and ver >= 8:  # OffsetFetch v8+: several groups; v9+ with the member id and epoch (consumer groups)
+        def group_entry():
+            gid = s()
+            member, epoch = (s(), r.i32()) if ver >= 9 else (None, None)
+
+            def topic():
+                name, parts = s(), arr(r.i32)
+                r.tags()
+                return f"{name} {parts}"
+            topics = arr(topic)
+            r.tags()
+            out = f"group {gid!r}"
+            if ver >= 9:
+                out += f", member_id={short(member) if member else member!r}, member_epoch={epoch}"
+            return out + ", " + ("all topics" if topics is None else "; ".join(topics))
+        groups = arr(group_entry)
+        stable = bool(r.i8())
+        r.tags()
+        return "; ".join(groups) + f", require_stable={stable}"
     if key == 9:  # OffsetFetch v1-7
         group = s()
 
@@ -295,6 +325,30 @@ def describe_group(key, ver, r, flexible):
                 r.take(1)
                 out += "; then 1 extra trailing byte 0x00 (librdkafka < 2.0.3 writes the tagged fields twice)"
         return out
+    if key == 68:  # ConsumerGroupHeartbeat v0-1 (KIP-848)
+        group, member, epoch = s(), s(), r.i32()
+        inst, rack, rebalance = s(), s(), r.i32()
+        topics = arr(s)
+        regex = s() if ver >= 1 else None
+        assignor = s()
+
+        def owned():
+            tid = r.take(16).hex()
+            parts = arr(r.i32)
+            r.tags()
+            return f"{tid[:8]}..: {parts}"
+        parts = arr(owned)
+        r.tags()
+        out = f"group {group!r}, member_id={short(member)}, member_epoch={epoch}, instance_id={inst!r}, rack_id={rack!r}, " \
+              f"rebalance_timeout_ms={rebalance}, subscribed_topic_names={topics}"
+        if ver >= 1:
+            out += f", subscribed_topic_regex={regex!r}"
+        return out + f", server_assignor={assignor!r}, topic_partitions=" + ("null" if parts is None else f"[{'; '.join(parts)}]")
+    if key == 69:  # ConsumerGroupDescribe v0-1 (KIP-848)
+        groups = arr(s)
+        include = bool(r.i8())
+        r.tags()
+        return f"groups {groups}, include_authorized_operations={include}"
     if key == 42:  # DeleteGroups v0-1
         return f"delete {r.array(r.string)}"
     if key == 47:  # OffsetDelete v0

@@ -1,0 +1,98 @@
+using KafkaCompat.Protocol;
+using KafkaCompat.Protocol.Messages;
+using Xunit;
+
+namespace KafkaCompat.Broker.Tests;
+
+/// <summary>Request frames captured from real clients (tests/KafkaCompat.Protocol.Tests/Fixtures) fed to the broker's
+/// handlers as they arrived on the wire, and the answers checked against what Kafka answers.</summary>
+public sealed class CapturedFrameTests : IDisposable
+{
+    private readonly BrokerFixture _f = new(new() { ["group.initial.rebalance.delay.ms"] = "0" });
+
+    public void Dispose() => _f.Dispose();
+
+    private static readonly string FixtureDir = FindFixtures();
+
+    private static string FindFixtures()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "KafkaCompat.Protocol.Tests", "Fixtures");
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        throw new DirectoryNotFoundException("tests/KafkaCompat.Protocol.Tests/Fixtures");
+    }
+
+    /// <summary>Answers one captured frame with the broker's handler; returns the decoded request and the response.</summary>
+    private async Task<(TReq Request, TResp Response)> Answer<TReq, TResp>(string file)
+        where TReq : IKafkaRequest<TReq> where TResp : class
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(FixtureDir, file));
+        var peek = new KafkaReader(bytes);
+        peek.ReadInt16();
+        short version = peek.ReadInt16();
+        var r = new KafkaReader(bytes);
+        var header = RequestHeader.Read(ref r, TReq.IsFlexible(version) ? (short)2 : (short)1);
+        var body = bytes.AsMemory(r.Position);
+        var br = new KafkaReader(body);
+        var request = TReq.Read(ref br, version);
+        var handler = _f.Broker.Apis.All.Single(h => h.Key == TReq.ApiKey);
+        var ctx = new RequestContext { Broker = _f.Broker, ApiVersion = version, CorrelationId = header.CorrelationId, ClientId = header.ClientId };
+        var response = await handler.HandleAsync(ctx, body);
+        return (request, Assert.IsType<TResp>(response));
+    }
+
+    [Fact]
+    public async Task Librdkafka216Kip848FramesAreAnsweredAsKafkaAnswersThem()
+    {
+        var topic = _f.Broker.Logs.Create("fixture-librdkafka216-consumer", 2, new())!;
+        _f.Broker.Logs.Create("fixture-librdkafka216-regex", 1, new());
+
+        // the join: the client names itself (KIP-1082) and gets epoch 1 with both partitions, by topic id
+        var (join, joined) = await Answer<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>("librdkafka216.consumer-ConsumerGroupHeartbeat-v1-1.bin");
+        Assert.Equal(ErrorCode.None, joined.ErrorCode);
+        Assert.Equal(join.MemberId, joined.MemberId);
+        Assert.Equal(1, joined.MemberEpoch);
+        Assert.Equal(_f.Broker.Config.GroupConsumerHeartbeatIntervalMs, joined.HeartbeatIntervalMs);
+        var assigned = Assert.Single(joined.Assignment!.TopicPartitions);
+        Assert.Equal(topic.Id, assigned.TopicId);
+        Assert.Equal([0, 1], assigned.Partitions.Order());
+        var described = _f.Broker.Groups.DescribeConsumerGroup(join.GroupId);
+        var member = Assert.Single(described.Members).Member;
+        Assert.Equal("fixture-instance-848", member.InstanceId);
+        Assert.Equal(300000, member.RebalanceTimeoutMs);
+        Assert.Equal("uniform", member.ServerAssignor);
+        Assert.Null(member.SubscribedTopicRegex); // librdkafka sends "" when it has no pattern
+        Assert.Equal("uniform", described.AssignorName);
+
+        // the same instance id joining again with a pattern, while the first member holds it
+        var (_, regex) = await Answer<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>("librdkafka216.regex-ConsumerGroupHeartbeat-v1-1.bin");
+        Assert.Equal(ErrorCode.UnreleasedInstanceId, regex.ErrorCode);
+
+        // its commit carries the member epoch the join gave it
+        var (_, committed) = await Answer<OffsetCommitRequest, OffsetCommitResponse>("librdkafka216.consumer-OffsetCommit-v9-1.bin");
+        Assert.Equal(ErrorCode.None, Assert.Single(Assert.Single(committed.Topics).Partitions).ErrorCode);
+        var (_, fetched) = await Answer<OffsetFetchRequest, OffsetFetchResponse>("librdkafka216.consumer-OffsetFetch-v9-1.bin");
+        var group = Assert.Single(fetched.Groups);
+        Assert.Equal(ErrorCode.None, group.ErrorCode);
+        Assert.Equal(3, group.Topics.Single().Partitions.Single(p => p.PartitionIndex == 0).CommittedOffset);
+
+        var (_, describe) = await Answer<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>("librdkafka216.consumer-ConsumerGroupDescribe-v0-1.bin");
+        var g = Assert.Single(describe.Groups);
+        Assert.Equal(ErrorCode.None, g.ErrorCode);
+        Assert.Equal("Stable", g.GroupState);
+        Assert.Equal(1, g.GroupEpoch);
+        var m = Assert.Single(g.Members);
+        Assert.Equal(join.MemberId, m.MemberId);
+        Assert.Equal("fixture-librdkafka216-consumer", Assert.Single(m.Assignment.TopicPartitions).TopicName);
+
+        // a commit from an older epoch once the member has moved on: STALE_MEMBER_EPOCH
+        _f.Broker.Logs.AddPartitions("fixture-librdkafka216-consumer", 3);
+        var beat = _f.Broker.Groups.ConsumerHeartbeat(new Groups.ConsumerHeartbeatRequest(join.GroupId, join.MemberId, 1, null, null, -1, null, null, null,
+            null, "rdkafka", "/127.0.0.1", 1));
+        Assert.Equal(2, beat.MemberEpoch); // the added partition bumped the group epoch and the member took it
+        var (_, stale) = await Answer<OffsetCommitRequest, OffsetCommitResponse>("librdkafka216.consumer-OffsetCommit-v9-1.bin");
+        Assert.Equal(ErrorCode.StaleMemberEpoch, Assert.Single(Assert.Single(stale.Topics).Partitions).ErrorCode);
+    }
+}
