@@ -39,7 +39,8 @@ internal sealed class ChildBroker : IAsyncDisposable
     }
 
     /// <param name="ready">Given each stdout line; returns the bootstrap address once the broker is ready.</param>
-    public static async Task<ChildBroker> StartAsync(string name, string fileName, IEnumerable<string> args, Func<string, string?> ready, string logPath, TimeSpan timeout)
+    public static async Task<ChildBroker> StartAsync(string name, string fileName, IEnumerable<string> args, Func<string, string?> ready, string logPath, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -49,6 +50,7 @@ internal sealed class ChildBroker : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         var logLock = new object();
         void Log(string stream, string line)

@@ -34,6 +34,9 @@ internal sealed class Options
     public int[] ConnectionCounts { get; private set; } = [];
     public int ScaleFetches { get; private set; } = 500;
     public bool ExactlyOnce { get; private set; }
+    public bool Kip848 { get; private set; }
+    public int Kip848HeartbeatMs { get; private set; } = 50;
+    public int Kip848Seconds { get; private set; } = 10;
     public int EosRecords { get; private set; } = 1_000_000;
     public int EosTxns { get; private set; } = 500;
     public int EosTxnRecords { get; private set; } = 100;
@@ -80,6 +83,12 @@ internal sealed class Options
           --eos-txns N         transactions measured (default 500)
           --eos-txn-records N  records per transaction (default 100)
           --eos-rounds N       alternating plain/idempotent produce rounds, the best of each counts (default 3)
+          --kip848             instead: consumer groups under both protocols, against our broker and librdkafka 2.16's
+                               mock (bench/KafkaCompat.LoadTool/scripts/mock_cluster.py): time from the last of
+                               --group-members joining to every member assigned (--rebalance-runs runs each), and
+                               consumer-protocol heartbeats per broker CPU-second; librdkafka 2.16 from the NuGet cache
+          --kip848-heartbeat-ms N  consumer-protocol heartbeat interval both brokers hand out (default 50)
+          --kip848-seconds N   length of the heartbeat-rate measurement (default 10)
         """;
 
     public static Options Parse(string[] args)
@@ -124,6 +133,9 @@ internal sealed class Options
                 case "--connections": o.ConnectionCounts = Next().Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--scale-fetches": o.ScaleFetches = NextInt(); break;
                 case "--exactly-once": o.ExactlyOnce = true; break;
+                case "--kip848": o.Kip848 = true; break;
+                case "--kip848-heartbeat-ms": o.Kip848HeartbeatMs = NextInt(); break;
+                case "--kip848-seconds": o.Kip848Seconds = NextInt(); break;
                 case "--eos-records": o.EosRecords = NextInt(); break;
                 case "--eos-txns": o.EosTxns = NextInt(); break;
                 case "--eos-txn-records": o.EosTxnRecords = NextInt(); break;

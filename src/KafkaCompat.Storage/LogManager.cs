@@ -167,6 +167,11 @@ public sealed class LogManager : IDisposable
     }
 
     public IEnumerable<TopicLogs> Topics => _topics.Values;
+
+    private long _layoutVersion;
+    /// <summary>Changes whenever a topic is created or deleted or gains partitions: a cached view of topics and
+    /// partition counts is current while this has not moved.</summary>
+    public long LayoutVersion => Volatile.Read(ref _layoutVersion);
     public int TopicCount => _topics.Count;
 
     public TopicLogs? Get(string name) => _topics.TryGetValue(name, out var t) ? t : null;
@@ -193,6 +198,7 @@ public sealed class LogManager : IDisposable
             _topics[name] = t;
             _byId[record.Id] = t;
             SaveRecords();
+            Interlocked.Increment(ref _layoutVersion);
             return t;
         }
     }
@@ -248,6 +254,7 @@ public sealed class LogManager : IDisposable
                 for (int p = old.Length; p < count; p++) all[p].Delete();
             });
             t.Grow(all);
+            Interlocked.Increment(ref _layoutVersion);
             return true;
         }
     }
@@ -258,6 +265,7 @@ public sealed class LogManager : IDisposable
         {
             if (!_topics.TryRemove(name, out var t)) return false;
             _byId.TryRemove(t.Id, out _);
+            Interlocked.Increment(ref _layoutVersion);
             SaveRecords();
             foreach (var p in t.Partitions) p.Delete();
             return true;

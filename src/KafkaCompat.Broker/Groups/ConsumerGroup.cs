@@ -99,6 +99,9 @@ public sealed class ConsumerGroup
     public Dictionary<string, TopicPartitions> TargetAssignment { get; } = new(StringComparer.Ordinal);
     /// <summary>The topics the members subscribe to, as of the last epoch bump (topic name to id and partition count).</summary>
     public SortedDictionary<string, SubscribedTopic> SubscriptionMetadata { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The topic layout version (<c>LogManager.LayoutVersion</c>) the subscription metadata was last checked
+    /// against; not persisted (a reload checks again).</summary>
+    public long CheckedLayoutVersion { get; set; } = -1;
 
     public ConsumerMember? StaticMember(string instanceId) => Members.Values.FirstOrDefault(m => m.InstanceId == instanceId);
 

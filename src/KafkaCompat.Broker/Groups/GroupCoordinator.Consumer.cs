@@ -210,16 +210,28 @@ public sealed partial class GroupCoordinator
             records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.MemberMetadata, group.GroupId, memberId), ConsumerGroupRecords.MemberMetadataValue(updated)));
         bool bump = replaced is null && (isNew || !updated.SameSubscription(member));
 
-        // the members as they will be after this heartbeat
-        var members = new Dictionary<string, ConsumerMember>(cg.Members, StringComparer.Ordinal);
-        if (replaced != null) members.Remove(replaced.MemberId);
-        members[memberId] = updated;
-
-        var metadata = SubscriptionMetadata(members.Values);
-        if (!SameMetadata(metadata, cg.SubscriptionMetadata))
+        // the members as they will be after this heartbeat (copied only when something may change)
+        long layout = _broker.Logs.LayoutVersion;
+        bool steady = !bump && replaced is null && layout == cg.CheckedLayoutVersion && cg.GroupEpoch == cg.AssignmentEpoch
+            && updated.IsReconciledTo(cg.AssignmentEpoch);
+        Dictionary<string, ConsumerMember> members;
+        SortedDictionary<string, SubscribedTopic> metadata;
+        if (steady)
         {
-            bump = true;
-            records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.PartitionMetadata, group.GroupId), ConsumerGroupRecords.PartitionMetadataValue(metadata.Values)));
+            members = cg.Members;
+            metadata = cg.SubscriptionMetadata;
+        }
+        else
+        {
+            members = new Dictionary<string, ConsumerMember>(cg.Members, StringComparer.Ordinal);
+            if (replaced != null) members.Remove(replaced.MemberId);
+            members[memberId] = updated;
+            metadata = SubscriptionMetadata(members.Values);
+            if (!SameMetadata(metadata, cg.SubscriptionMetadata))
+            {
+                bump = true;
+                records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.PartitionMetadata, group.GroupId), ConsumerGroupRecords.PartitionMetadataValue(metadata.Values)));
+            }
         }
         int groupEpoch = cg.GroupEpoch;
         if (bump)
@@ -231,7 +243,9 @@ public sealed partial class GroupCoordinator
 
         // 2. a new target assignment when the group epoch moved past it
         int targetEpoch = cg.AssignmentEpoch;
-        var targets = new Dictionary<string, TopicPartitions>(cg.TargetAssignment, StringComparer.Ordinal);
+        var targets = replaced is null && groupEpoch <= cg.AssignmentEpoch
+            ? cg.TargetAssignment
+            : new Dictionary<string, TopicPartitions>(cg.TargetAssignment, StringComparer.Ordinal);
         if (replaced != null && targets.Remove(replaced.MemberId, out var carried)) targets[memberId] = carried;
         if (groupEpoch > cg.AssignmentEpoch)
         {
@@ -245,18 +259,21 @@ public sealed partial class GroupCoordinator
         }
 
         // 3. the member one step closer to its target
-        var partitionEpochs = new ConsumerGroup();
-        foreach (var (id, m) in members) if (id != memberId) partitionEpochs.Members[id] = m;
-        var epochs = partitionEpochs.PartitionEpochs();
-        var reconciled = updated.IsReconciledTo(targetEpoch)
-            ? updated
-            : Reconciliation.Next(updated, targetEpoch, targets.GetValueOrDefault(memberId) ?? TopicPartitions.Empty,
+        ConsumerMember reconciled = updated;
+        if (!updated.IsReconciledTo(targetEpoch))
+        {
+            var others = new ConsumerGroup();
+            foreach (var (id, m) in members) if (id != memberId) others.Members[id] = m;
+            var epochs = others.PartitionEpochs();
+            reconciled = Reconciliation.Next(updated, targetEpoch, targets.GetValueOrDefault(memberId) ?? TopicPartitions.Empty,
                 (t, p) => epochs.TryGetValue((t, p), out int e) ? e : -1, req.Owned);
+        }
         if (!reconciled.SameAssignment(member) || isNew)
             records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.CurrentAssignment, group.GroupId, memberId), ConsumerGroupRecords.CurrentAssignmentValue(reconciled)));
 
         var err = Append(group.LogPartition, records);
         if (err != ErrorCode.None) return ConsumerHeartbeatResult.Failed(err, null);
+        if (group.Consumer is { } live) live.CheckedLayoutVersion = layout; // (a new group exists only after the replay)
         if (replaced != null)
         {
             _timers.Cancel(SessionKey(group.GroupId, replaced.MemberId));
