@@ -116,9 +116,12 @@ public sealed partial class KafkaBroker : IDisposable
         if (TopicConfigs.Validate(configs) is { } cfgErr) return new(ErrorCode.InvalidConfig, cfgErr, null);
         if (Logs.Get(name) != null) return new(ErrorCode.TopicAlreadyExists, $"Topic '{name}' already exists.", null);
         if (validateOnly) return new(ErrorCode.None, null, null);
-        var created = Logs.Create(name, partitions, configs.ToDictionary(kv => kv.Key, kv => kv.Value!));
+        var kept = configs.ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
+        var ignored = TopicConfigs.DropRemoved(kept);
+        var created = Logs.Create(name, partitions, kept);
         if (created is null) return new(ErrorCode.TopicAlreadyExists, $"Topic '{name}' already exists.", null);
         LogTopicCreated(_logger, name, partitions);
+        LogIgnoredTopicConfigs(name, ignored, kept.ContainsKey(NoOpTopicConfig));
         return new(ErrorCode.None, null, created);
     }
 
@@ -177,11 +180,24 @@ public sealed partial class KafkaBroker : IDisposable
             if (TopicConfigs.Validate(overrides.Select(kv => KeyValuePair.Create(kv.Key, (string?)kv.Value))) is { } err)
                 return new(ErrorCode.InvalidConfig, err);
             if (validateOnly) return new(ErrorCode.None, null);
+            var ignored = TopicConfigs.DropRemoved(overrides);
+            bool noOpSet = overrides.TryGetValue(NoOpTopicConfig, out var noOp) && noOp != topic.Record.Configs.GetValueOrDefault(NoOpTopicConfig);
             if (!Logs.SetConfigs(topic.Name, overrides))
                 return new(ErrorCode.UnknownTopicOrPartition, $"The topic '{topic.Name}' does not exist.");
             LogTopicConfigsAltered(_logger, topic.Name, string.Join(", ", overrides.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}")));
+            LogIgnoredTopicConfigs(topic.Name, ignored, noOpSet);
             return new(ErrorCode.None, null);
         }
+    }
+
+    /// <summary>A topic config Kafka 4.x still accepts and describes but that does nothing (down-conversion is gone).</summary>
+    private const string NoOpTopicConfig = "message.downconversion.enable";
+
+    /// <summary>One line per topic config a client set that has no effect since Kafka 4.0.</summary>
+    private void LogIgnoredTopicConfigs(string topic, List<string> dropped, bool noOpSet)
+    {
+        foreach (var key in dropped) LogTopicConfigIgnored(_logger, topic, key, "it was removed in Kafka 4.0 and has no effect; not kept");
+        if (noOpSet) LogTopicConfigIgnored(_logger, topic, NoOpTopicConfig, "it has no effect since Kafka 4.0 (records are never down-converted); kept as set");
     }
 
     public bool DeleteTopic(string name)
@@ -315,6 +331,9 @@ public sealed partial class KafkaBroker : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "topic {Topic} now has config overrides: {Configs}")]
     private static partial void LogTopicConfigsAltered(ILogger logger, string topic, string configs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "topic {Topic}: config {Key} is ignored: {Reason}")]
+    private static partial void LogTopicConfigIgnored(ILogger logger, string topic, string key, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "deleted topic {Topic}")]
     private static partial void LogTopicDeleted(ILogger logger, string topic);

@@ -344,6 +344,28 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public void TopicConfigsKafka4RemovedAreAcceptedAndNotKept()
+    {
+        CreateTopic("legacy-raw", ("message.format.version", "2.8-IV1"), ("message.timestamp.difference.max.ms", "1000"), ("retention.ms", "5000"));
+        Assert.Equal(["retention.ms"], _b.Broker.Logs.Get("legacy-raw")!.Record.Configs.Keys);
+        var values = TopicValues("legacy-raw");
+        Assert.DoesNotContain("message.format.version", values.Keys);
+        Assert.Equal("true", values["message.downconversion.enable"]);
+        // their type is still checked
+        var bad = _c.Call<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest
+        {
+            Topics = [new() { Name = "legacy-bad", NumPartitions = 1, ReplicationFactor = 1, Configs = [new() { Name = "message.timestamp.difference.max.ms", Value = "-5" }] }],
+        }, 5).Topics.Single();
+        Assert.Equal(ErrorCode.InvalidConfig, bad.ErrorCode);
+
+        Assert.Equal(ErrorCode.None, Incremental("legacy-raw", 1, ("message.format.version", OpSet, "3.0"), ("message.downconversion.enable", OpSet, "false")).ErrorCode);
+        Assert.Equal(ErrorCode.None, Incremental("legacy-raw", 1, ("message.format.version", OpDelete, null)).ErrorCode);
+        Assert.Equal(ErrorCode.None, Alter("legacy-raw", false, 2, ("message.format.version", "3.0"), ("retention.ms", "6000")).ErrorCode);
+        Assert.Equal(["retention.ms"], _b.Broker.Logs.Get("legacy-raw")!.Record.Configs.Keys);
+        Assert.Equal("6000", TopicValues("legacy-raw")["retention.ms"]);
+    }
+
     private static byte[] OneRecord(long timestamp, int valueSize = 10)
     {
         var b = new RecordBatchBuilder();

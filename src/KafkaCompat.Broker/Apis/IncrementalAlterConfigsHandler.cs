@@ -34,7 +34,8 @@ public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlter
             var overrides = new Dictionary<string, string>(existing, StringComparer.Ordinal);
             foreach (var c in res.Configs)
             {
-                var def = TopicConfigs.Find(c.Name);
+                // the keys Kafka 4.0 removed are accepted here and dropped when the change is made
+                var def = TopicConfigs.Find(c.Name) ?? TopicConfigs.FindRemoved(c.Name);
                 if (def is null) return ConfigResources.Refuse(ErrorCode.InvalidConfig, $"Unknown topic config name: {c.Name}");
                 switch (c.ConfigOperation)
                 {

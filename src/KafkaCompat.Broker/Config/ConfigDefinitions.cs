@@ -85,6 +85,10 @@ public static class TopicConfigs
             "Longest time a record may stay uncompacted.", AtLeast(1, "max.compaction.lag.ms")),
         new("max.message.bytes", "message.max.bytes", ConfigType.Int, "1048588",
             "Largest record batch the topic accepts.", AtLeast(0, "max.message.bytes")),
+        // deprecated in Kafka 4.0 and without effect there (down-conversion went with message formats v0/v1), but still a
+        // topic config Kafka 4.x accepts and describes; it has no effect here either
+        new("message.downconversion.enable", "log.message.downconversion.enable", ConfigType.Boolean, "true",
+            "No effect: records are never down-converted (Kafka 4.0 made this a no-op); kept so clients that set it work."),
         new("message.timestamp.type", "log.message.timestamp.type", ConfigType.String, "CreateTime",
             "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock.",
             OneOf("message.timestamp.type", "CreateTime", "LogAppendTime")),
@@ -116,20 +120,47 @@ public static class TopicConfigs
             "Whether an out-of-sync replica may become leader; there are no other replicas here."),
     ];
 
+    /// <summary>Topic configs Kafka 3.x accepted and Kafka 4.0 removed (KIP-724: message.format.version; KIP-937:
+    /// message.timestamp.difference.max.ms). Kafka 4.0 refuses them as unknown; this broker accepts them from 3.x-era
+    /// clients, checks their type, logs that they are ignored and does not keep them: a 4.x broker has nothing they
+    /// could change, and storing them would show a setting in DescribeConfigs that does nothing (the 4.x choice: they
+    /// are not listed at all). See <see cref="KafkaBroker"/>.CreateTopic and ChangeTopicConfigs.</summary>
+    public static readonly IReadOnlyList<TopicConfigDef> RemovedInKafka4 =
+    [
+        new("message.format.version", "log.message.format.version", ConfigType.String, "3.0-IV1",
+            "Removed in Kafka 4.0 (message formats v0 and v1 are gone); ignored."),
+        new("message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms", ConfigType.Long, "9223372036854775807",
+            "Removed in Kafka 4.0 (use message.timestamp.before.max.ms and message.timestamp.after.max.ms); ignored.",
+            AtLeast(0, "message.timestamp.difference.max.ms")),
+    ];
+
     private static readonly Dictionary<string, TopicConfigDef> ByName = All.ToDictionary(d => d.Name, StringComparer.Ordinal);
+    private static readonly Dictionary<string, TopicConfigDef> RemovedByName = RemovedInKafka4.ToDictionary(d => d.Name, StringComparer.Ordinal);
 
     public static TopicConfigDef? Find(string name) => ByName.GetValueOrDefault(name);
 
-    /// <summary>Null when all configs are known and valid, else a message naming the first bad one.</summary>
+    /// <summary>A topic config Kafka 4.0 removed (accepted, ignored, not kept), or null.</summary>
+    public static TopicConfigDef? FindRemoved(string name) => RemovedByName.GetValueOrDefault(name);
+
+    /// <summary>Null when all configs are known and valid, else a message naming the first bad one. The keys Kafka 4.0
+    /// removed pass when their value has the right type (the caller drops them).</summary>
     public static string? Validate(IEnumerable<KeyValuePair<string, string?>> configs)
     {
         foreach (var (k, v) in configs)
         {
-            var def = Find(k);
+            var def = Find(k) ?? FindRemoved(k);
             if (def is null) return $"Unknown topic config name: {k}";
             if (def.Check(v) is { } err) return err;
         }
         return null;
+    }
+
+    /// <summary>Removes the keys Kafka 4.0 removed from <paramref name="configs"/>; returns the ones it removed.</summary>
+    public static List<string> DropRemoved<TValue>(IDictionary<string, TValue> configs)
+    {
+        var dropped = configs.Keys.Where(RemovedByName.ContainsKey).Order(StringComparer.Ordinal).ToList();
+        foreach (var k in dropped) configs.Remove(k);
+        return dropped;
     }
 }
 
