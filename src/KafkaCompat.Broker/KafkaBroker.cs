@@ -39,6 +39,9 @@ public sealed partial class KafkaBroker : IDisposable
         if (config.LogMaxMemoryMaps is int maxMaps) MapBudget.Limit = Math.Max(16, maxMaps);
         MapBudget.Log = msg => LogStorage(_logger, msg);
         ClusterId = LoadOrCreateClusterId(config.DataDir, config.NodeId);
+        // the dynamic broker values first: the topics' settings are computed from them when the logs open
+        (_dynamicConfigs, var dynamicValues) = DynamicConfigStore.Open(config.DataDir, config.NodeId, msg => LogStorage(_logger, msg));
+        config.Dynamic = dynamicValues;
         Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg), msg => LogStorageActivity(_logger, msg));
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
         ProducerIds = new Transactions.ProducerIdManager(config.DataDir);
@@ -53,6 +56,7 @@ public sealed partial class KafkaBroker : IDisposable
         _producerExpiryTimer = Every(expiryEvery, () => RemoveExpiredProducers());
         long cleanEvery = Math.Max(10, config.CleanerBackoffMs);
         _cleanerTimer = config.CleanerEnabled ? Every(cleanEvery, () => Compact()) : null;
+        _cleanerBackoffMs = cleanEvery;
         long flushEvery = config.FlushSchedulerIntervalMs;
         _flushTimer = flushEvery is > 0 and < int.MaxValue
             ? Every(flushEvery, () => FlushDuePartitions()) : null;
@@ -200,6 +204,72 @@ public sealed partial class KafkaBroker : IDisposable
         if (noOpSet) LogTopicConfigIgnored(_logger, topic, NoOpTopicConfig, "it has no effect since Kafka 4.0 (records are never down-converted); kept as set");
     }
 
+    private readonly DynamicConfigStore _dynamicConfigs;
+    private long _cleanerBackoffMs;
+
+    /// <summary>Changes the dynamic broker configs (AlterConfigs, IncrementalAlterConfigs on the broker resource): this
+    /// broker's own when <paramref name="resourceName"/> is its id, the cluster-wide defaults when it is empty.
+    /// <paramref name="change"/> gets the current values of that resource and returns the new set, or a refusal. As
+    /// Kafka does, a key a running broker cannot change is refused with INVALID_REQUEST ("Cannot update these configs
+    /// dynamically"), and so is a bad value (Kafka answers INVALID_REQUEST for broker resources, not INVALID_CONFIG:
+    /// KAFKA-13609); keys this broker does not know are kept as given. The new set is stored in
+    /// <c>dynamic-configs.json</c> and takes effect at once: topic defaults on every partition, the cleaner's
+    /// backoff.</summary>
+    public Apis.ConfigResources.Lookup ChangeBrokerConfigs(string resourceName, bool validateOnly,
+        Func<IReadOnlyDictionary<string, string>, (Dictionary<string, string>? Values, Apis.ConfigResources.Lookup Refusal)> change)
+    {
+        lock (_configChangeLock)
+        {
+            var found = KafkaCompat.Broker.Apis.ConfigResources.CheckAlterableBroker(this, resourceName);
+            if (!found.Ok) return found;
+            bool perBroker = resourceName.Length > 0;
+            var current = Config.Dynamic;
+            var (values, refusal) = change(perBroker ? current.PerBroker : current.ClusterDefault);
+            if (values is null) return refusal;
+            // Kafka takes secrets only per listener (listener.name.X.ssl...) and encrypted; this broker has no TLS or SASL
+            // to give them to, and would keep them in a plain file
+            if (values.Keys.Where(BrokerConfigs.IsSensitive).Order(StringComparer.Ordinal).ToList() is { Count: > 0 } secrets)
+                return new(ErrorCode.InvalidRequest, $"Cannot update these configs dynamically: {string.Join(", ", secrets)} (this broker takes no secrets while it runs)");
+            var fixedKeys = values.Keys.Where(BrokerConfigs.IsStatic).Order(StringComparer.Ordinal).ToList();
+            if (fixedKeys.Count > 0)
+                return new(ErrorCode.InvalidRequest, $"Cannot update these configs dynamically: {string.Join(", ", fixedKeys)} " +
+                    "(a running broker cannot change them: set them in the properties file, with --set or KAFKA_* variables, and restart)");
+            foreach (var (k, v) in values.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                if (BrokerConfig.CheckBrokerValue(k, v) is { } bad) return new(ErrorCode.InvalidRequest, bad);
+            var next = perBroker ? current with { PerBroker = values } : current with { ClusterDefault = values };
+            if (Config.WithDynamic(next).CheckConsistency() is { } inconsistent) return new(ErrorCode.InvalidRequest, inconsistent);
+            if (validateOnly) return new(ErrorCode.None, null);
+            try
+            {
+                _dynamicConfigs.Save(next);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogStorage(_logger, $"{_dynamicConfigs.Path}: {e.Message}");
+                return new(ErrorCode.KafkaStorageError, $"The broker configs could not be stored ({e.Message}); nothing changed.");
+            }
+            Config.Dynamic = next;
+            LogBrokerConfigsAltered(_logger, perBroker ? $"broker {NodeId}" : "the cluster default",
+                values.Count == 0 ? "(none)" : string.Join(", ", values.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                    .Select(kv => $"{kv.Key}={(BrokerConfigs.IsSensitive(kv.Key) ? "(hidden)" : kv.Value)}")));
+            BrokerConfigsTookEffect();
+            return new(ErrorCode.None, null);
+        }
+    }
+
+    /// <summary>After a dynamic change: every partition gets the settings its topic now resolves to, and the
+    /// background work follows the new values.</summary>
+    private void BrokerConfigsTookEffect()
+    {
+        Logs.ReapplyConfigs();
+        long backoff = Math.Max(10, Config.CleanerBackoffMs);
+        if (_cleanerTimer != null && backoff != _cleanerBackoffMs)
+        {
+            _cleanerTimer.Change(TimeSpan.FromMilliseconds(backoff), TimeSpan.FromMilliseconds(backoff));
+            _cleanerBackoffMs = backoff;
+        }
+    }
+
     public bool DeleteTopic(string name)
     {
         bool ok = Logs.Delete(name);
@@ -334,6 +404,9 @@ public sealed partial class KafkaBroker : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "topic {Topic}: config {Key} is ignored: {Reason}")]
     private static partial void LogTopicConfigIgnored(ILogger logger, string topic, string key, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "dynamic configs of {Scope} are now: {Configs}")]
+    private static partial void LogBrokerConfigsAltered(ILogger logger, string scope, string configs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "deleted topic {Topic}")]
     private static partial void LogTopicDeleted(ILogger logger, string topic);

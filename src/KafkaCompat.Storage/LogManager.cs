@@ -227,6 +227,21 @@ public sealed class LogManager : IDisposable
         }
     }
 
+    /// <summary>Recomputes every topic's settings (the broker defaults under them changed) and gives each partition
+    /// the new ones; a partition whose settings did not change is left alone.</summary>
+    public void ReapplyConfigs()
+    {
+        lock (_metaLock)
+        {
+            foreach (var t in _topics.Values)
+            {
+                var cfg = _configFor(t.Record);
+                foreach (var p in t.Partitions)
+                    if (p.Config != cfg) p.Config = cfg;
+            }
+        }
+    }
+
     /// <summary>Adds partitions to a topic so that it has <paramref name="count"/>; returns false when the topic does
     /// not exist. The caller has checked that the count grows.</summary>
     public bool AddPartitions(string name, int count)

@@ -125,6 +125,24 @@ public sealed class ProcessConfigClientTests(ITestOutputHelper output) : IAsyncL
     public Task KafkaJsAdminAndCli() => Run("node", "kafkajs_admin_test.js");
 }
 
+/// <summary>Dynamic broker configs (per broker and the cluster-wide default "") and Kafka 3.x-era topic configs through
+/// kafka-python, on a broker of its own: the script changes broker-wide defaults.</summary>
+public sealed class ProcessBrokerConfigClientTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    [Fact]
+    public Task KafkaPythonBrokerConfigs() => ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "kafka_python_broker_config_test.py");
+}
+
 /// <summary>A full disk as confluent-kafka sees it: the broker's data lives on a 24 MiB tmpfs of the test's own (mounting
 /// needs root, as CI has), 8 MiB of it taken by a file. The script fills the rest until KAFKA_STORAGE_ERROR and reads
 /// every acknowledged record back; the file is deleted; the script then writes again at the next offset.</summary>

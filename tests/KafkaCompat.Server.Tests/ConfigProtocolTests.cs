@@ -11,7 +11,7 @@ namespace KafkaCompat.Server.Tests;
 public sealed class ConfigProtocolTests : IAsyncLifetime
 {
     private const sbyte TopicType = 2, BrokerType = 4;
-    private const sbyte DynamicTopic = 1, StaticBroker = 4, Default = 5;
+    private const sbyte DynamicTopic = 1, DynamicBroker = 2, DynamicDefaultBroker = 3, StaticBroker = 4, Default = 5;
     private const sbyte OpSet = 0, OpDelete = 1, OpAppend = 2, OpSubtract = 3;
 
     private static readonly Dictionary<string, string> Settings = new()
@@ -337,6 +337,171 @@ public sealed class ConfigProtocolTests : IAsyncLifetime
                 Assert.Equal([("cleanup.policy", "compact,delete", DynamicTopic), ("segment.bytes", "2048", DynamicTopic)],
                     d.Configs.OrderBy(x => x.Name).Select(x => (x.Name, x.Value, x.ConfigSource)));
             }
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private IncrementalAlterConfigsResponse.AlterConfigsResourceResponse IncrementalBroker(string name, bool validateOnly,
+        params (string Key, sbyte Op, string? Value)[] configs) =>
+        _c.Call<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>(new IncrementalAlterConfigsRequest
+        {
+            Resources = [new()
+            {
+                ResourceType = BrokerType, ResourceName = name,
+                Configs = configs.Select(c => new IncrementalAlterConfigsRequest.AlterableConfig { Name = c.Key, ConfigOperation = c.Op, Value = c.Value }).ToList(),
+            }],
+            ValidateOnly = validateOnly,
+        }, 1).Responses.Single();
+
+    private static List<(string, string?, sbyte)> Synonyms(DescribeConfigsResponse.DescribeConfigsResourceResult e) =>
+        e.Synonyms.Select(s => (s.Name, s.Value, s.Source)).ToList();
+
+    [Fact]
+    public void BrokerResourcesTakeDynamicConfigsPerBrokerAndClusterWide()
+    {
+        CreateTopic("follows-broker");
+        Assert.Equal(ErrorCode.None, IncrementalBroker("", false, ("log.retention.ms", OpSet, "7200000")).ErrorCode);
+        Assert.Equal(ErrorCode.None, IncrementalBroker("1", false, ("message.max.bytes", OpSet, "5000"), ("custom.key", OpSet, "x"),
+            ("log.cleanup.policy", OpAppend, "compact")).ErrorCode);
+
+        // "" describes the cluster-wide defaults that are set, and only them
+        var defaults = Describe(BrokerType, "");
+        var only = Assert.Single(defaults.Configs);
+        Assert.Equal(("log.retention.ms", "7200000", DynamicDefaultBroker, false), (only.Name, only.Value, only.ConfigSource, only.ReadOnly));
+        Assert.Equal([("log.retention.ms", "7200000", DynamicDefaultBroker)], Synonyms(only));
+
+        var broker = Describe(BrokerType, "1");
+        Assert.Equal(("5000", DynamicBroker, false), (Entry(broker, "message.max.bytes").Value, Entry(broker, "message.max.bytes").ConfigSource, Entry(broker, "message.max.bytes").ReadOnly));
+        Assert.Equal(("delete,compact", DynamicBroker), (Entry(broker, "log.cleanup.policy").Value, Entry(broker, "log.cleanup.policy").ConfigSource));
+        // a key this broker does not know is kept as given (Kafka keeps custom keys); Kafka reports it read-only
+        Assert.Equal(("x", DynamicBroker, true), (Entry(broker, "custom.key").Value, Entry(broker, "custom.key").ConfigSource, Entry(broker, "custom.key").ReadOnly));
+        var retention = Entry(broker, "log.retention.ms");
+        Assert.Equal(("7200000", DynamicDefaultBroker), (retention.Value, retention.ConfigSource));
+        Assert.Equal([("log.retention.ms", "7200000", DynamicDefaultBroker), ("log.retention.hours", "48", StaticBroker), ("log.retention.hours", "168", Default)],
+            Synonyms(retention));
+        // log.retention.hours is not dynamic in Kafka and keeps its own value and source
+        var hours = Entry(broker, "log.retention.hours");
+        Assert.Equal(("48", StaticBroker, true), (hours.Value, hours.ConfigSource, hours.ReadOnly));
+
+        // a topic without overrides follows the dynamic values, with Kafka's synonym order
+        var topic = Describe(TopicType, "follows-broker");
+        Assert.Equal(("7200000", DynamicDefaultBroker), (Entry(topic, "retention.ms").Value, Entry(topic, "retention.ms").ConfigSource));
+        Assert.Equal([("log.retention.ms", "7200000", DynamicDefaultBroker), ("log.retention.hours", "48", StaticBroker), ("log.retention.hours", "168", Default)],
+            Synonyms(Entry(topic, "retention.ms")));
+        Assert.Equal([("message.max.bytes", "5000", DynamicBroker), ("message.max.bytes", "1048588", Default)], Synonyms(Entry(topic, "max.message.bytes")));
+        var log = _b.Broker.Logs.Get("follows-broker")!.Partitions[0].Config;
+        Assert.Equal((7_200_000L, 5000, true), (log.RetentionMs, log.MaxMessageBytes, log.CompactPolicy));
+
+        // stored apart, per broker id and cluster-wide
+        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_b.DataDir, "dynamic-configs.json"))))
+        {
+            Assert.Equal("7200000", doc.RootElement.GetProperty("cluster_default").GetProperty("log.retention.ms").GetString());
+            var mine = doc.RootElement.GetProperty("brokers").GetProperty("1");
+            Assert.Equal(["custom.key", "log.cleanup.policy", "message.max.bytes"], mine.EnumerateObject().Select(p => p.Name).Order());
+        }
+
+        // DELETE: back to what lies under
+        Assert.Equal(ErrorCode.None, IncrementalBroker("1", false, ("message.max.bytes", OpDelete, null), ("custom.key", OpDelete, null),
+            ("log.cleanup.policy", OpSubtract, "compact")).ErrorCode);
+        broker = Describe(BrokerType, "1");
+        Assert.Equal(("1048588", Default), (Entry(broker, "message.max.bytes").Value, Entry(broker, "message.max.bytes").ConfigSource));
+        Assert.Equal(("delete", DynamicBroker), (Entry(broker, "log.cleanup.policy").Value, Entry(broker, "log.cleanup.policy").ConfigSource));
+        Assert.DoesNotContain(broker.Configs, c => c.Name == "custom.key");
+        Assert.Equal(1048588, _b.Broker.Logs.Get("follows-broker")!.Partitions[0].Config.MaxMessageBytes);
+
+        // AlterConfigs (v0-2) replaces the cluster-wide set
+        foreach (short v in new short[] { 0, 1, 2 })
+        {
+            var replaced = _c.Call<AlterConfigsRequest, AlterConfigsResponse>(new AlterConfigsRequest
+            {
+                Resources = [new() { ResourceType = BrokerType, ResourceName = "", Configs = [new() { Name = "log.segment.bytes", Value = $"{2_000_000 + v}" }] }],
+            }, v).Responses.Single();
+            Assert.Equal(ErrorCode.None, replaced.ErrorCode);
+        }
+        Assert.Equal(["log.segment.bytes"], Describe(BrokerType, "").Configs.Select(c => c.Name));
+        Assert.Equal(2_000_002, _b.Broker.Logs.Get("follows-broker")!.Partitions[0].Config.SegmentBytes);
+        // the cluster-wide log.retention.ms is gone with it: the static log.retention.hours=48 shows through
+        Assert.Equal("172800000", TopicValues("follows-broker")["retention.ms"]);
+    }
+
+    [Fact]
+    public void BrokerResourcesRefuseWhatKafkaRefuses()
+    {
+        var wrongId = IncrementalBroker("7", false, ("message.max.bytes", OpSet, "5000"));
+        Assert.Equal((ErrorCode.InvalidRequest, "Unexpected broker id, expected 1, but received 7"), (wrongId.ErrorCode, wrongId.ErrorMessage));
+        var notAnId = IncrementalBroker("one", false, ("message.max.bytes", OpSet, "5000"));
+        Assert.Equal((ErrorCode.InvalidRequest, "Node id must be an integer, but it is: one"), (notAnId.ErrorCode, notAnId.ErrorMessage));
+
+        var fixedKeys = IncrementalBroker("", false, ("num.partitions", OpSet, "3"), ("log.retention.hours", OpSet, "1"), ("message.max.bytes", OpSet, "5000"));
+        Assert.Equal(ErrorCode.InvalidRequest, fixedKeys.ErrorCode);
+        Assert.StartsWith("Cannot update these configs dynamically: log.retention.hours, num.partitions", fixedKeys.ErrorMessage);
+        Assert.Equal(ErrorCode.InvalidRequest, IncrementalBroker("1", false, ("listeners", OpSet, "PLAINTEXT://:9999")).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRequest, IncrementalBroker("1", false, ("ssl.truststore.password", OpSet, "hunter3")).ErrorCode);
+        // bad values: INVALID_REQUEST, as Kafka answers for broker resources
+        var small = IncrementalBroker("1", false, ("log.segment.bytes", OpSet, "10"));
+        Assert.Equal((ErrorCode.InvalidRequest, "Invalid value 10 for configuration log.segment.bytes: Value must be at least 14"), (small.ErrorCode, small.ErrorMessage));
+        Assert.Equal(ErrorCode.InvalidRequest, IncrementalBroker("1", false, ("log.cleanup.policy", OpSet, "shred")).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidRequest, IncrementalBroker("1", false, ("max.connections.per.ip", OpSet, "0")).ErrorCode); // needs overrides
+        Assert.Equal(ErrorCode.InvalidRequest, IncrementalBroker("1", false, ("message.max.bytes", OpSet, null)).ErrorCode);
+        var append = IncrementalBroker("1", false, ("message.max.bytes", OpAppend, "1"));
+        Assert.Equal((ErrorCode.InvalidConfig, "Config value append is not allowed for config key: message.max.bytes"), (append.ErrorCode, append.ErrorMessage));
+        Assert.Equal(ErrorCode.InvalidConfig, IncrementalBroker("1", false, ("custom.list", OpAppend, "a")).ErrorCode);
+
+        // validate_only: accepted, nothing changes or is written
+        Assert.Equal(ErrorCode.None, IncrementalBroker("1", true, ("message.max.bytes", OpSet, "5000")).ErrorCode);
+        Assert.Equal(ErrorCode.None, IncrementalBroker("", true, ("log.retention.ms", OpSet, "1000")).ErrorCode);
+        Assert.Equal(Default, Entry(Describe(BrokerType, "1"), "message.max.bytes").ConfigSource);
+        Assert.Empty(Describe(BrokerType, "").Configs);
+        Assert.False(File.Exists(Path.Combine(_b.DataDir, "dynamic-configs.json")));
+        Assert.Empty(_b.Broker.Config.Dynamic.PerBroker);
+        Assert.Empty(_b.Broker.Config.Dynamic.ClusterDefault);
+    }
+
+    [Fact]
+    public async Task DynamicBrokerConfigsSurviveARestartAndADamagedFileStopsTheStart()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "kafkacompat-dyn-" + Guid.NewGuid().ToString("N")[..8]);
+        string file = Path.Combine(dir, "dynamic-configs.json");
+        try
+        {
+            await using (var b = EmbeddedBroker.Start(dir))
+            {
+                b.Broker.CreateTopic("kept", 1, 1, new(), validateOnly: false);
+                Assert.True(b.Broker.ChangeBrokerConfigs("", false, _ => (new() { ["log.retention.ms"] = "7200000", ["log.segment.bytes"] = "2000000" }, default)).Ok);
+                Assert.True(b.Broker.ChangeBrokerConfigs("1", false, _ => (new() { ["log.retention.ms"] = "3600000" }, default)).Ok);
+            }
+            Assert.False(File.Exists(file + ".tmp"));
+            await using (var again = EmbeddedBroker.Start(dir))
+            {
+                var cfg = again.Broker.Logs.Get("kept")!.Partitions[0].Config;
+                Assert.Equal((3_600_000L, 2_000_000), (cfg.RetentionMs, cfg.SegmentBytes));
+                using var c = new RawClient(again.Port);
+                var d = c.Call<DescribeConfigsRequest, DescribeConfigsResponse>(new DescribeConfigsRequest
+                {
+                    Resources = [new() { ResourceType = BrokerType, ResourceName = "1", ConfigurationKeys = ["log.retention.ms", "log.segment.bytes"] }],
+                    IncludeSynonyms = true,
+                }, 4).Results.Single();
+                Assert.Equal([("log.retention.ms", "3600000", DynamicBroker), ("log.segment.bytes", "2000000", DynamicDefaultBroker)],
+                    d.Configs.OrderBy(x => x.Name).Select(x => (x.Name, x.Value, x.ConfigSource)));
+                Assert.Equal([("log.retention.ms", "3600000", DynamicBroker), ("log.retention.ms", "7200000", DynamicDefaultBroker), ("log.retention.hours", "168", Default)],
+                    Synonyms(d.Configs.Single(x => x.Name == "log.retention.ms")));
+            }
+            // another node id does not take broker 1's values, only the cluster default
+            await using (var other = EmbeddedBroker.Start(dir, new Dictionary<string, string> { ["node.id"] = "2" }))
+            {
+                var cfg = other.Broker.Logs.Get("kept")!.Partitions[0].Config;
+                Assert.Equal(7_200_000L, cfg.RetentionMs);
+                Assert.True(other.Broker.ChangeBrokerConfigs("2", false, _ => (new() { ["message.max.bytes"] = "3000" }, default)).Ok);
+            }
+            using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)))
+                Assert.Equal(["1", "2"], doc.RootElement.GetProperty("brokers").EnumerateObject().Select(p => p.Name).Order());
+
+            File.WriteAllText(file, "{ \"cluster_default\": ");
+            var e = Assert.ThrowsAny<IOException>(() => EmbeddedBroker.Start(dir));
+            Assert.Contains("dynamic-configs.json is damaged", e.Message);
         }
         finally
         {

@@ -1,5 +1,7 @@
-// AlterConfigs (key 33): versions 0-2. Replaces all of a topic's config overrides with the ones given (configs not
-// named go back to the broker default). Validated as a whole first (INVALID_CONFIG), then persisted and applied.
+// AlterConfigs (key 33): versions 0-2. Replaces all of a resource's config values with the ones given (configs not
+// named go back to what lies under them). Topics: the topic's overrides, validated as a whole (INVALID_CONFIG), then
+// persisted and applied. Broker (its id, or "" for the cluster-wide defaults): the dynamic broker configs, checked as
+// Kafka checks them (INVALID_REQUEST), stored and applied at once (KafkaBroker.ChangeBrokerConfigs).
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -23,14 +25,19 @@ public sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, AlterC
     }
 
     private static ConfigResources.Lookup Alter(KafkaBroker broker, AlterConfigsRequest.AlterConfigsResource res, bool validateOnly) =>
-        broker.ChangeTopicConfigs(res.ResourceType, res.ResourceName, validateOnly, _ =>
+        res.ResourceType == ConfigResources.Broker
+            ? broker.ChangeBrokerConfigs(res.ResourceName, validateOnly, _ => Given(res))
+            : broker.ChangeTopicConfigs(res.ResourceType, res.ResourceName, validateOnly, _ => Given(res));
+
+    /// <summary>The whole new set: the configs named in the request.</summary>
+    private static (Dictionary<string, string>?, ConfigResources.Lookup) Given(AlterConfigsRequest.AlterConfigsResource res)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var c in res.Configs)
         {
-            var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var c in res.Configs)
-            {
-                if (c.Value is null) return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
-                if (!overrides.TryAdd(c.Name, c.Value)) return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Error due to duplicate config keys: {c.Name}");
-            }
-            return (overrides, default);
-        });
+            if (c.Value is null) return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Null value not supported for : {c.Name}");
+            if (!values.TryAdd(c.Name, c.Value)) return ConfigResources.Refuse(ErrorCode.InvalidRequest, $"Error due to duplicate config keys: {c.Name}");
+        }
+        return (values, default);
+    }
 }

@@ -31,17 +31,21 @@ public static class ConfigResources
         return new(ErrorCode.InvalidRequest, $"Unexpected broker id, expected {broker.NodeId} or empty string, but received {name}");
     }
 
-    /// <summary>The resource of an AlterConfigs or IncrementalAlterConfigs entry: a topic that exists, or why not
-    /// (broker configs are fixed while the broker runs).</summary>
-    public static Lookup FindAlterableTopic(KafkaBroker broker, sbyte type, string name)
+    /// <summary>The broker resource of an AlterConfigs or IncrementalAlterConfigs entry: this broker's id, or empty
+    /// for the cluster-wide defaults; otherwise Kafka's refusals.</summary>
+    public static Lookup CheckAlterableBroker(KafkaBroker broker, string name)
     {
-        if (type == Broker)
-        {
-            var b = CheckBroker(broker, name);
-            return b.Ok ? BrokerReadOnly(name) : b;
-        }
-        return type == Topic ? FindTopic(broker, name) : Unsupported(type);
+        if (name.Length == 0) return new(ErrorCode.None, null);
+        if (!int.TryParse(name, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id))
+            return new(ErrorCode.InvalidRequest, $"Node id must be an integer, but it is: {name}");
+        return id == broker.NodeId ? new(ErrorCode.None, null)
+            : new(ErrorCode.InvalidRequest, $"Unexpected broker id, expected {broker.NodeId}, but received {name}");
     }
+
+    /// <summary>The topic resource of an AlterConfigs or IncrementalAlterConfigs entry: a topic that exists, or why
+    /// not (broker resources go to <see cref="KafkaBroker.ChangeBrokerConfigs"/>).</summary>
+    public static Lookup FindAlterableTopic(KafkaBroker broker, sbyte type, string name) =>
+        type == Topic ? FindTopic(broker, name) : Unsupported(type);
 
     /// <summary>The outcome for each resource of an alter request, in order: a resource named twice is refused, as
     /// Kafka refuses it; the others are altered.</summary>
@@ -57,7 +61,4 @@ public static class ConfigResources
     public static Lookup Unsupported(sbyte type) => type == BrokerLogger
         ? new(ErrorCode.InvalidRequest, "Broker logger configs are not supported by this broker.")
         : new(ErrorCode.InvalidRequest, $"Unsupported resource type {type} for configs.");
-
-    public static Lookup BrokerReadOnly(string name) => new(ErrorCode.InvalidRequest,
-        $"Broker configs cannot be changed while the broker runs (resource '{name}'): set them in the properties file, with --set or KAFKA_* variables, and restart.");
 }

@@ -1,6 +1,7 @@
 // DescribeConfigs (key 32): versions 0-4. Topic resources: every topic config with its effective value and source
-// (topic override, broker setting, default) and, when asked, its synonyms and documentation. Broker resources: the
-// broker's effective configuration (its own id) or the dynamic cluster defaults (empty name; there are none).
+// (topic override, dynamic broker value, dynamic cluster default, static broker setting, default) and, when asked, its
+// synonyms and documentation. Broker resources: the broker's effective configuration (its own id), or, as Kafka
+// answers for the empty name, only the dynamic cluster-wide defaults that are set.
 using KafkaCompat.Broker.Config;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
@@ -29,7 +30,9 @@ public sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest, 
                     break;
                 case ConfigResources.Broker:
                     found = ConfigResources.CheckBroker(broker, res.ResourceName);
-                    configs = found.Ok && res.ResourceName.Length > 0 ? broker.Config.DescribeBroker(req.IncludeDocumentation) : [];
+                    configs = !found.Ok ? []
+                        : res.ResourceName.Length > 0 ? broker.Config.DescribeBroker(req.IncludeDocumentation)
+                        : broker.Config.DescribeClusterDefaults(req.IncludeDocumentation);
                     break;
                 default:
                     found = ConfigResources.Unsupported(res.ResourceType);

@@ -4,14 +4,49 @@ using KafkaCompat.Storage;
 
 namespace KafkaCompat.Broker.Config;
 
+/// <summary>The values AlterConfigs and IncrementalAlterConfigs set on a running broker: this broker's own (resource
+/// name = its id) and the cluster-wide defaults (resource name ""). Immutable: a change swaps the whole set.</summary>
+public sealed record DynamicBrokerValues(IReadOnlyDictionary<string, string> PerBroker, IReadOnlyDictionary<string, string> ClusterDefault)
+{
+    public static readonly DynamicBrokerValues Empty = new(new Dictionary<string, string>(), new Dictionary<string, string>());
+}
+
 /// <summary>
 /// The broker's settings, keyed by Kafka's own names (<c>num.partitions</c>, <c>log.segment.bytes</c>, ...).
-/// Later sources override earlier ones: defaults, then the <c>--config</c> properties file, then <c>KAFKA_*</c>
+/// Static sources, later overriding earlier: defaults, then the <c>--config</c> properties file, then <c>KAFKA_*</c>
 /// environment variables, then <c>--set</c>, then the explicit <c>--port/--host/--advertised-host/--data-dir</c>.
+/// Above them, as in Kafka, the dynamic values (<see cref="Dynamic"/>): a cluster-wide default beats a static value, and
+/// a value set for this broker beats both.
 /// </summary>
 public sealed class BrokerConfig
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private DynamicBrokerValues _dynamic = DynamicBrokerValues.Empty;
+
+    /// <summary>The dynamic layers (AlterConfigs on the broker resource); set by the broker once a change is validated
+    /// and stored, read by every lookup.</summary>
+    public DynamicBrokerValues Dynamic
+    {
+        get => Volatile.Read(ref _dynamic);
+        set => Volatile.Write(ref _dynamic, value);
+    }
+
+    /// <summary>A copy with other dynamic values, to check a change before it is made.</summary>
+    public BrokerConfig WithDynamic(DynamicBrokerValues dynamic)
+    {
+        var copy = new BrokerConfig { Host = Host, Port = Port, AdvertisedHost = AdvertisedHost, AdvertisedPort = AdvertisedPort, DataDir = DataDir };
+        foreach (var (k, v) in _values) copy._values[k] = v;
+        copy._dynamic = dynamic;
+        return copy;
+    }
+
+    /// <summary>The value set for <paramref name="key"/> (not its default) in the highest layer that sets it: this
+    /// broker's dynamic value, the cluster-wide dynamic default, the static setting.</summary>
+    private string? SetValue(string key)
+    {
+        var d = Dynamic;
+        return d.PerBroker.TryGetValue(key, out var v) || d.ClusterDefault.TryGetValue(key, out v) || _values.TryGetValue(key, out v) ? v : null;
+    }
 
     public string Host { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 9092;
@@ -120,9 +155,10 @@ public sealed class BrokerConfig
         return sb.ToString();
     }
 
-    public string? Get(string key) =>
-        _values.TryGetValue(key, out var v) ? v : BrokerDefaults.GetValueOrDefault(key);
+    /// <summary>The effective value: per-broker dynamic, cluster-default dynamic, static, else the default.</summary>
+    public string? Get(string key) => SetValue(key) ?? BrokerDefaults.GetValueOrDefault(key);
 
+    /// <summary>The static settings (properties file, environment, --set).</summary>
     public IReadOnlyDictionary<string, string> Overrides => _values;
 
     // a setting that does not parse falls back to the key's default in BrokerConfigs (the one place defaults live)
@@ -151,7 +187,7 @@ public sealed class BrokerConfig
         get
         {
             var result = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-            var text = _values.GetValueOrDefault("max.connections.per.ip.overrides") ?? "";
+            var text = SetValue("max.connections.per.ip.overrides") ?? "";
             foreach (var entry in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 int colon = entry.LastIndexOf(':');
@@ -230,19 +266,21 @@ public sealed class BrokerConfig
         var def = TopicConfigs.Find(key) ?? throw new ArgumentException($"unknown topic config {key}");
         if (key == "retention.ms") return BrokerRetentionMs().ToString(CultureInfo.InvariantCulture);
         if (key == "segment.ms") return BrokerRollMs().ToString(CultureInfo.InvariantCulture);
-        if (def.BrokerKey != null && _values.TryGetValue(def.BrokerKey, out var b)) return b;
+        if (def.BrokerKey != null && SetValue(def.BrokerKey) is { } b) return b;
         return def.Default;
     }
 
     /// <summary>A topic config as DescribeConfigs and CreateTopics report it: the topic's override, else the broker's
-    /// setting under one of the synonyms, else the default.</summary>
+    /// setting under one of the synonyms (per-broker dynamic, cluster-default dynamic, static: Kafka's order), else
+    /// the default.</summary>
     public DescribedConfig DescribeTopicConfig(TopicConfigDef def, IReadOnlyDictionary<string, string> topicOverrides, bool withDocumentation)
     {
         var synonyms = new List<ConfigSynonym>();
         if (topicOverrides.TryGetValue(def.Name, out var own)) synonyms.Add(new(def.Name, own, ConfigSource.DynamicTopic));
         var brokerNames = BrokerConfigs.SynonymsOf(def);
-        foreach (var name in brokerNames)
-            if (_values.TryGetValue(name, out var v)) synonyms.Add(new(name, v, ConfigSource.StaticBroker));
+        foreach (var (layer, source) in SetLayers())
+            foreach (var name in brokerNames)
+                if (layer.TryGetValue(name, out var v)) synonyms.Add(new(name, v, source));
         // the default is reported under the last (lowest precedence) broker name that has one
         var defaultName = brokerNames.LastOrDefault(n => BrokerDefaults.ContainsKey(n));
         synonyms.Add(defaultName is null ? new(def.Name, def.Default, ConfigSource.Default)
@@ -251,45 +289,87 @@ public sealed class BrokerConfig
             Sensitive: false, def.Type, withDocumentation ? def.Doc : null, synonyms);
     }
 
-    /// <summary>The broker's effective configuration: every key it knows plus whatever was set, with where each value
-    /// comes from. Nothing here can be changed while the broker runs.</summary>
+    /// <summary>The layers that set values, highest precedence first (the defaults come last, apart).</summary>
+    private (IReadOnlyDictionary<string, string> Values, ConfigSource Source)[] SetLayers()
+    {
+        var d = Dynamic;
+        return [(d.PerBroker, ConfigSource.DynamicBroker), (d.ClusterDefault, ConfigSource.DynamicDefaultBroker), (_values, ConfigSource.StaticBroker)];
+    }
+
+    /// <summary>The synonyms of a broker key as Kafka lists them: every layer in precedence order (per-broker dynamic,
+    /// cluster-default dynamic, static, default), within a layer the key's group in its order (log.retention.ms,
+    /// .minutes, .hours), then everything before the first entry under the key's own name dropped.</summary>
+    private List<ConfigSynonym> BrokerSynonymList(string name, bool sensitive)
+    {
+        var names = BrokerConfigs.BrokerSynonyms(name);
+        var list = new List<ConfigSynonym>();
+        foreach (var (layer, source) in SetLayers())
+            foreach (var n in names)
+                if (layer.TryGetValue(n, out var v)) list.Add(new(n, sensitive ? null : v, source));
+        foreach (var n in names)
+            if (BrokerDefaults.TryGetValue(n, out var v)) list.Add(new(n, sensitive ? null : v, ConfigSource.Default));
+        int own = list.FindIndex(s => s.Name == name);
+        return own < 0 ? [] : list[own..];
+    }
+
+    /// <summary>The broker's effective configuration (DescribeConfigs on its id): every key it knows plus whatever was
+    /// set statically or dynamically, each with where its value comes from. Read-only unless AlterConfigs may change it
+    /// (<see cref="BrokerConfigs.IsDynamic"/>).</summary>
     public IEnumerable<DescribedConfig> DescribeBroker(bool withDocumentation)
     {
+        var dynamic = Dynamic;
         var described = new SortedDictionary<string, DescribedConfig>(StringComparer.Ordinal);
-        void Add(string name, string? value, ConfigSource source, ConfigType type, string? doc)
+        void Add(string name, ConfigType type, string? doc)
         {
             bool sensitive = BrokerConfigs.IsSensitive(name);
-            var shown = sensitive ? null : value;
-            var synonyms = new List<ConfigSynonym> { new(name, shown, source) };
-            if (source != ConfigSource.Default && BrokerDefaults.TryGetValue(name, out var d)) synonyms.Add(new(name, d, ConfigSource.Default));
-            described[name] = new DescribedConfig(name, shown, source, ReadOnly: true, sensitive,
+            var synonyms = BrokerSynonymList(name, sensitive);
+            var (value, source) = synonyms.Count > 0 ? (synonyms[0].Value, synonyms[0].Source) : (null, ConfigSource.Default);
+            described[name] = new DescribedConfig(name, value, source, ReadOnly: !BrokerConfigs.IsDynamic(name), sensitive,
                 sensitive ? ConfigType.Password : type, withDocumentation ? doc : null, synonyms);
         }
-        foreach (var def in BrokerConfigs.All)
+        foreach (var def in BrokerConfigs.All) Add(def.Name, def.Type, def.Doc);
+        foreach (var k in _values.Keys.Concat(dynamic.ClusterDefault.Keys).Concat(dynamic.PerBroker.Keys))
+            if (!described.ContainsKey(k)) Add(k, ConfigType.String, null);
+        // node.id not set but its older name broker.id is: the id in use, under node.id
+        if (SetValue("node.id") is null && SetValue("broker.id") is not null)
         {
-            bool set = _values.TryGetValue(def.Name, out var v);
-            Add(def.Name, set ? v : def.Default, set ? ConfigSource.StaticBroker : ConfigSource.Default, def.Type, def.Doc);
+            var id = NodeId.ToString(CultureInfo.InvariantCulture);
+            described["node.id"] = described["node.id"] with { Value = id, Source = ConfigSource.StaticBroker, Synonyms = [new("node.id", id, ConfigSource.StaticBroker)] };
         }
-        foreach (var (k, v) in _values)
-            if (!described.ContainsKey(k)) Add(k, v, ConfigSource.StaticBroker, ConfigType.String, null);
-        if (!_values.ContainsKey("node.id")) Add("node.id", NodeId.ToString(CultureInfo.InvariantCulture), described["node.id"].Source, ConfigType.Int, BrokerConfigs.Find("node.id")!.Doc);
-        Add("listeners", $"PLAINTEXT://{Host}:{Port}", ConfigSource.StaticBroker, ConfigType.List, "Address and port the broker listens on.");
-        Add("advertised.listeners", AdvertisedHost is null ? null : $"PLAINTEXT://{AdvertisedHost}:{AdvertisedPort ?? Port}",
+        void Fixed(string name, string? value, ConfigSource source, ConfigType type, string doc) =>
+            described[name] = new DescribedConfig(name, value, source, ReadOnly: true, Sensitive: false, type, withDocumentation ? doc : null,
+                value is null ? [] : [new(name, value, source)]);
+        Fixed("listeners", $"PLAINTEXT://{Host}:{Port}", ConfigSource.StaticBroker, ConfigType.List, "Address and port the broker listens on.");
+        Fixed("advertised.listeners", AdvertisedHost is null ? null : $"PLAINTEXT://{AdvertisedHost}:{AdvertisedPort ?? Port}",
             AdvertisedHost is null ? ConfigSource.Default : ConfigSource.StaticBroker, ConfigType.List, "Address clients are told to connect to.");
-        Add("log.dirs", Path.GetFullPath(DataDir), ConfigSource.StaticBroker, ConfigType.List, "Directory holding the topics' data.");
+        Fixed("log.dirs", Path.GetFullPath(DataDir), ConfigSource.StaticBroker, ConfigType.List, "Directory holding the topics' data.");
         return described.Values;
+    }
+
+    /// <summary>The cluster-wide dynamic defaults (DescribeConfigs on the broker resource named ""): only the keys set
+    /// there, as Kafka answers, each with its synonyms from that layer alone.</summary>
+    public IEnumerable<DescribedConfig> DescribeClusterDefaults(bool withDocumentation)
+    {
+        foreach (var (name, value) in Dynamic.ClusterDefault.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            bool sensitive = BrokerConfigs.IsSensitive(name);
+            var def = BrokerConfigs.Find(name);
+            var synonyms = BrokerSynonymList(name, sensitive).Where(s => s.Source == ConfigSource.DynamicDefaultBroker).ToList();
+            yield return new DescribedConfig(name, sensitive ? null : value, ConfigSource.DynamicDefaultBroker, ReadOnly: !BrokerConfigs.IsDynamic(name),
+                sensitive, sensitive ? ConfigType.Password : def?.Type ?? ConfigType.String, withDocumentation ? def?.Doc : null, synonyms);
+        }
     }
 
     private long BrokerRetentionMs()
     {
-        if (long.TryParse(_values.GetValueOrDefault("log.retention.ms"), out var ms)) return ms;
-        if (long.TryParse(_values.GetValueOrDefault("log.retention.minutes"), out var min)) return min * 60_000;
+        if (long.TryParse(SetValue("log.retention.ms"), out var ms)) return ms;
+        if (long.TryParse(SetValue("log.retention.minutes"), out var min)) return min * 60_000;
         return GetInt("log.retention.hours") * 3_600_000L;
     }
 
     private long BrokerRollMs()
     {
-        if (long.TryParse(_values.GetValueOrDefault("log.roll.ms"), out var ms)) return ms;
+        if (long.TryParse(SetValue("log.roll.ms"), out var ms)) return ms;
         return GetInt("log.roll.hours") * 3_600_000L;
     }
 

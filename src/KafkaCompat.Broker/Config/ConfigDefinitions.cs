@@ -242,6 +242,33 @@ public static class BrokerConfigs
         _ => def.BrokerKey is null ? [] : [def.BrokerKey],
     };
 
+    /// <summary>Broker names that are one setting (Kafka's DynamicBrokerConfig.brokerConfigSynonyms), highest precedence
+    /// first: the retention and roll groups; any other key is its own only synonym.</summary>
+    public static IReadOnlyList<string> BrokerSynonyms(string name) => name switch
+    {
+        "log.retention.ms" or "log.retention.minutes" or "log.retention.hours" => ["log.retention.ms", "log.retention.minutes", "log.retention.hours"],
+        "log.roll.ms" or "log.roll.hours" => ["log.roll.ms", "log.roll.hours"],
+        _ => [name],
+    };
+
+    /// <summary>The keys of ours Kafka lets AlterConfigs change on a running broker, per broker or cluster-wide (its
+    /// DynamicBrokerConfig.AllDynamicConfigs): the broker names of the topic configs (only the first of a group:
+    /// log.retention.ms is dynamic, log.retention.hours and .minutes are not), the cleaner's backoff and
+    /// producer.id.expiration.ms. Each takes effect at once here.</summary>
+    private static readonly HashSet<string> Dynamic = new(
+        TopicConfigs.All.Where(t => t.BrokerKey != null).Select(t => t.BrokerKey!)
+            .Concat(["log.cleaner.backoff.ms", "producer.id.expiration.ms"]),
+        StringComparer.Ordinal);
+
+    /// <summary>Keys set at start that are not in <see cref="All"/> but decide where the broker listens and keeps data.</summary>
+    private static readonly HashSet<string> StartupOnly = new(["listeners", "advertised.listeners", "log.dirs", "log.dir", "port", "host.name"], StringComparer.Ordinal);
+
+    public static bool IsDynamic(string name) => Dynamic.Contains(name);
+
+    /// <summary>A key this broker knows that a running broker cannot change (num.partitions, log.retention.hours, ...).
+    /// Keys it does not know are neither: Kafka keeps unknown keys set dynamically as given, and so does this broker.</summary>
+    public static bool IsStatic(string name) => !Dynamic.Contains(name) && (ByName.ContainsKey(name) || StartupOnly.Contains(name));
+
     /// <summary>Kafka treats password-typed configs as sensitive and never returns their values.</summary>
     public static bool IsSensitive(string name) =>
         name.Contains("password", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)
