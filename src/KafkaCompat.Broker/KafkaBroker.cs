@@ -207,14 +207,18 @@ public sealed partial class KafkaBroker : IDisposable
     private readonly DynamicConfigStore _dynamicConfigs;
     private long _cleanerBackoffMs;
 
+    /// <summary>Raised after a dynamic broker config change took effect in <see cref="Config"/>; the server re-reads
+    /// its connection limits.</summary>
+    public event Action? BrokerConfigChanged;
+
     /// <summary>Changes the dynamic broker configs (AlterConfigs, IncrementalAlterConfigs on the broker resource): this
     /// broker's own when <paramref name="resourceName"/> is its id, the cluster-wide defaults when it is empty.
     /// <paramref name="change"/> gets the current values of that resource and returns the new set, or a refusal. As
     /// Kafka does, a key a running broker cannot change is refused with INVALID_REQUEST ("Cannot update these configs
     /// dynamically"), and so is a bad value (Kafka answers INVALID_REQUEST for broker resources, not INVALID_CONFIG:
     /// KAFKA-13609); keys this broker does not know are kept as given. The new set is stored in
-    /// <c>dynamic-configs.json</c> and takes effect at once: topic defaults on every partition, the cleaner's
-    /// backoff.</summary>
+    /// <c>dynamic-configs.json</c> and takes effect at once: topic defaults on every partition, connection limits, the
+    /// cleaner's backoff.</summary>
     public Apis.ConfigResources.Lookup ChangeBrokerConfigs(string resourceName, bool validateOnly,
         Func<IReadOnlyDictionary<string, string>, (Dictionary<string, string>? Values, Apis.ConfigResources.Lookup Refusal)> change)
     {
@@ -258,7 +262,7 @@ public sealed partial class KafkaBroker : IDisposable
     }
 
     /// <summary>After a dynamic change: every partition gets the settings its topic now resolves to, and the
-    /// background work follows the new values.</summary>
+    /// background work and the server follow the new values.</summary>
     private void BrokerConfigsTookEffect()
     {
         Logs.ReapplyConfigs();
@@ -268,6 +272,7 @@ public sealed partial class KafkaBroker : IDisposable
             _cleanerTimer.Change(TimeSpan.FromMilliseconds(backoff), TimeSpan.FromMilliseconds(backoff));
             _cleanerBackoffMs = backoff;
         }
+        BrokerConfigChanged?.Invoke();
     }
 
     public bool DeleteTopic(string name)

@@ -10,7 +10,9 @@ namespace KafkaCompat.Server;
 /// <summary>Accepts TCP connections and runs one <see cref="KafkaConnection"/> loop per connection, within Kafka's
 /// connection limits: max.connections (past it, accepting waits for a connection to close, as Kafka's acceptor
 /// does), max.connections.per.ip and its overrides (a connection past its address's limit is closed at once with a
-/// log line), and queued.max.request.bytes shared by every connection.</summary>
+/// log line), and queued.max.request.bytes shared by every connection. The first three are dynamic broker configs in
+/// Kafka: a change through AlterConfigs applies to the next connection (a lower max.connections closes nothing; new
+/// connections wait until enough have closed).</summary>
 public sealed partial class KafkaServer : IAsyncDisposable
 {
     private readonly KafkaBroker _broker;
@@ -22,7 +24,11 @@ public sealed partial class KafkaServer : IAsyncDisposable
     private long _nextId;
     private SemaphoreSlim _slots = new(0);
     private readonly ConcurrentDictionary<IPAddress, int> _perIp = new();
-    private readonly Dictionary<IPAddress, int> _ipOverrides = [];
+    private volatile Dictionary<IPAddress, int> _ipOverrides = [];
+    private readonly object _slotLock = new();
+    /// <summary>Slots a lowered max.connections still has to take back: closing connections pay it off before
+    /// releasing theirs.</summary>
+    private int _slotDebt;
     private long _rejected;
 
     /// <summary>max.connections, or fewer when the descriptor limit (ulimit -n) allows fewer: the .NET runtime cannot
@@ -42,10 +48,58 @@ public sealed partial class KafkaServer : IAsyncDisposable
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Server");
         var cfg = broker.Config;
         RequestMemory = new RequestMemoryPool(cfg.QueuedMaxRequestBytes);
-        foreach (var (host, limit) in cfg.MaxConnectionsPerIpOverrides)
+        _ipOverrides = ResolveOverrides(cfg.MaxConnectionsPerIpOverrides);
+    }
+
+    private static Dictionary<IPAddress, int> ResolveOverrides(IReadOnlyDictionary<string, int> overrides)
+    {
+        var result = new Dictionary<IPAddress, int>();
+        foreach (var (host, limit) in overrides)
         {
             var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : Dns.GetHostAddresses(host);
-            foreach (var a in addresses) _ipOverrides[Normalize(a)] = limit;
+            foreach (var a in addresses) result[Normalize(a)] = limit;
+        }
+        return result;
+    }
+
+    /// <summary>A dynamic broker config changed: take the connection limits again.</summary>
+    private void OnBrokerConfigChanged()
+    {
+        try
+        {
+            _ipOverrides = ResolveOverrides(_broker.Config.MaxConnectionsPerIpOverrides);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ArgumentException)
+        {
+            LogOverridesUnresolved(_logger, e.Message);
+        }
+        int wanted = Math.Max(0, Math.Min(_broker.Config.MaxConnections, DescriptorLimit.ConnectionsAllowed));
+        lock (_slotLock)
+        {
+            int delta = wanted - MaxConnections;
+            MaxConnections = wanted;
+            if (delta > 0)
+            {
+                int paid = Math.Min(_slotDebt, delta);
+                _slotDebt -= paid;
+                if (delta > paid) _slots.Release(delta - paid);
+            }
+            else
+            {
+                // take free slots back now; what is in use comes back as connections close
+                for (; delta < 0 && _slots.Wait(0); delta++) { }
+                _slotDebt -= delta;
+            }
+        }
+    }
+
+    /// <summary>A connection closed (or was turned away): its slot goes to a lowered limit first.</summary>
+    private void ReturnSlot()
+    {
+        lock (_slotLock)
+        {
+            if (_slotDebt > 0) _slotDebt--;
+            else _slots.Release();
         }
     }
 
@@ -99,6 +153,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
         MaxConnections = Math.Max(0, Math.Min(cfg.MaxConnections, DescriptorLimit.ConnectionsAllowed));
         _slots = new SemaphoreSlim(MaxConnections);
         if (MaxConnections < cfg.MaxConnections) LogDescriptorCap(_logger, MaxConnections, DescriptorLimit.Soft);
+        _broker.BrokerConfigChanged += OnBrokerConfigChanged;
         // advertised.listeners may name another port (a container's mapped port); otherwise the one bound
         _broker.AdvertisedPort = _broker.Config.AdvertisedPort ?? ((IPEndPoint)listener.LocalEndPoint!).Port;
         _acceptLoop = AcceptLoop(listener);
@@ -131,7 +186,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
                 }
                 catch
                 {
-                    _slots.Release();
+                    ReturnSlot();
                     throw;
                 }
             }
@@ -159,7 +214,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
                 Interlocked.Increment(ref _rejected);
                 LogRejectedPerIp(_logger, address.ToString(), LimitFor(address));
                 socket.Dispose();
-                _slots.Release();
+                ReturnSlot();
                 continue;
             }
             socket.NoDelay = true;
@@ -179,7 +234,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
                 {
                     _connections.TryRemove(id, out _);
                     UncountIp(address);
-                    _slots.Release();
+                    ReturnSlot();
                 }
             });
             _connections.TryUpdate(id, (socket, loop), (socket, Task.CompletedTask));
@@ -189,6 +244,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_stopping.IsCancellationRequested) return;
+        _broker.BrokerConfigChanged -= OnBrokerConfigChanged;
         _stopping.Cancel();
         _listener?.Dispose();
         if (_acceptLoop != null) await _acceptLoop.ConfigureAwait(false);
@@ -204,6 +260,9 @@ public sealed partial class KafkaServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rejected connection from {Address}, address already has the configured maximum of {Limit} connections (max.connections.per.ip).")]
     private static partial void LogRejectedPerIp(ILogger logger, string address, int limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "max.connections.per.ip.overrides: {Message}; the previous overrides stay")]
+    private static partial void LogOverridesUnresolved(ILogger logger, string message);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "the descriptor limit (ulimit -n {Limit}) leaves room for {Max} connections")]
     private static partial void LogDescriptorCap(ILogger logger, int max, long limit);

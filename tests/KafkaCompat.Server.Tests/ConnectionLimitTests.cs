@@ -64,6 +64,19 @@ public sealed class PerIpConnectionLimitTests : IAsyncLifetime
             foreach (var c in open) c.Dispose();
         }
     }
+
+    /// <summary>max.connections.per.ip.overrides is a dynamic broker config: a change applies to the next connection.</summary>
+    [Fact]
+    public void ADynamicOverrideAppliesToTheNextConnection()
+    {
+        var r = _b.Broker.ChangeBrokerConfigs("", validateOnly: false, _ => (new() { ["max.connections.per.ip.overrides"] = "127.0.0.1:1" }, default));
+        Assert.True(r.Ok, r.Message);
+        using var first = new RawClient(_b.Port);
+        Assert.True(Works(first));
+        using (var second = new RawClient(_b.Port))
+            Assert.True(second.IsClosedByPeer(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, _b.Server.RejectedConnections);
+    }
 }
 
 /// <summary>max.connections: past it, a new connection is not accepted (it waits in the listen backlog, as with Kafka's
@@ -97,6 +110,54 @@ public sealed class MaxConnectionsTests : IAsyncLifetime
         var (corr, _) = await answer.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal(id, corr);
         Assert.Equal(ErrorCode.None, second.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 0).ErrorCode);
+    }
+
+    private void SetMaxConnections(string value)
+    {
+        var r = _b.Broker.ChangeBrokerConfigs("1", validateOnly: false, _ => (new() { ["max.connections"] = value }, default));
+        Assert.True(r.Ok, r.Message);
+    }
+
+    /// <summary>max.connections is a dynamic broker config: a raised limit lets waiting connections in at once; a lowered
+    /// one closes nothing, and new connections wait until enough of the open ones have closed.</summary>
+    [Fact]
+    public async Task ADynamicChangeMovesTheLimit()
+    {
+        var open = new List<RawClient> { new(_b.Port), new(_b.Port) };
+        try
+        {
+            Assert.All(open, c => Assert.Equal(ErrorCode.None, c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 0).ErrorCode));
+            var third = new RawClient(_b.Port);
+            open.Add(third);
+            third.Send(new ApiVersionsRequest(), 0);
+            var answer = Task.Run(() => third.ReadFrame(flexibleHeader: false));
+            await Task.Delay(300);
+            Assert.False(answer.IsCompleted, "the third connection was served while two were open");
+            SetMaxConnections("3");
+            await answer.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(3, _b.Server.MaxConnections);
+
+            // down to 1 with 3 open: all three stay, and a fourth waits until all three have closed
+            SetMaxConnections("1");
+            Assert.All(open, c => Assert.Equal(ErrorCode.None, c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 0).ErrorCode));
+            using var fourth = new RawClient(_b.Port);
+            fourth.Send(new ApiVersionsRequest(), 0);
+            var late = Task.Run(() => fourth.ReadFrame(flexibleHeader: false));
+            for (int i = 0; i < 2; i++)
+            {
+                open[0].Dispose();
+                open.RemoveAt(0);
+                await Task.Delay(300);
+                Assert.False(late.IsCompleted, $"served with {open.Count} open under max.connections=1");
+            }
+            open[0].Dispose();
+            open.RemoveAt(0);
+            await late.WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            foreach (var c in open) c.Dispose();
+        }
     }
 }
 

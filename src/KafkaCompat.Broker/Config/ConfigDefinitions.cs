@@ -253,11 +253,11 @@ public static class BrokerConfigs
 
     /// <summary>The keys of ours Kafka lets AlterConfigs change on a running broker, per broker or cluster-wide (its
     /// DynamicBrokerConfig.AllDynamicConfigs): the broker names of the topic configs (only the first of a group:
-    /// log.retention.ms is dynamic, log.retention.hours and .minutes are not), the cleaner's backoff and
-    /// producer.id.expiration.ms. Each takes effect at once here.</summary>
+    /// log.retention.ms is dynamic, log.retention.hours and .minutes are not), the connection limits, the cleaner's
+    /// backoff and producer.id.expiration.ms. Each takes effect at once here.</summary>
     private static readonly HashSet<string> Dynamic = new(
         TopicConfigs.All.Where(t => t.BrokerKey != null).Select(t => t.BrokerKey!)
-            .Concat(["log.cleaner.backoff.ms", "producer.id.expiration.ms"]),
+            .Concat(["max.connections", "max.connections.per.ip", "max.connections.per.ip.overrides", "log.cleaner.backoff.ms", "producer.id.expiration.ms"]),
         StringComparer.Ordinal);
 
     /// <summary>Keys set at start that are not in <see cref="All"/> but decide where the broker listens and keeps data.</summary>
