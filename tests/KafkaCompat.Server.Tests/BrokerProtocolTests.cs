@@ -51,9 +51,9 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(ErrorCode.None, r.ErrorCode);
             var keys = r.ApiKeys.ToDictionary(k => (ApiKey)k.ApiKey, k => (k.MinVersion, k.MaxVersion));
             Assert.Equal(((short)0, (short)12), keys[ApiKey.Produce]);
-            Assert.Equal(((short)4, (short)16), keys[ApiKey.Fetch]);
-            Assert.Equal(((short)0, (short)8), keys[ApiKey.ListOffsets]);
-            Assert.Equal(((short)0, (short)12), keys[ApiKey.Metadata]);
+            Assert.Equal(((short)4, (short)18), keys[ApiKey.Fetch]);
+            Assert.Equal(((short)0, (short)11), keys[ApiKey.ListOffsets]);
+            Assert.Equal(((short)0, (short)13), keys[ApiKey.Metadata]);
             Assert.Equal(((short)0, (short)4), keys[ApiKey.ApiVersions]);
             Assert.Equal(((short)0, (short)7), keys[ApiKey.CreateTopics]);
             Assert.Equal(((short)0, (short)6), keys[ApiKey.DeleteTopics]);
@@ -64,7 +64,7 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)4), keys[ApiKey.Heartbeat]);
             Assert.Equal(((short)0, (short)5), keys[ApiKey.LeaveGroup]);
             Assert.Equal(((short)0, (short)5), keys[ApiKey.SyncGroup]);
-            Assert.Equal(((short)0, (short)5), keys[ApiKey.DescribeGroups]);
+            Assert.Equal(((short)0, (short)6), keys[ApiKey.DescribeGroups]);
             Assert.Equal(((short)0, (short)5), keys[ApiKey.ListGroups]);
             Assert.Equal(((short)0, (short)2), keys[ApiKey.DeleteGroups]);
             Assert.Equal(((short)0, (short)0), keys[ApiKey.OffsetDelete]);
@@ -73,7 +73,7 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)2), keys[ApiKey.AlterConfigs]);
             Assert.Equal(((short)0, (short)1), keys[ApiKey.IncrementalAlterConfigs]);
             Assert.Equal(((short)0, (short)3), keys[ApiKey.CreatePartitions]);
-            Assert.Equal(((short)0, (short)1), keys[ApiKey.DescribeCluster]);
+            Assert.Equal(((short)0, (short)2), keys[ApiKey.DescribeCluster]);
             Assert.Equal(((short)0, (short)5), keys[ApiKey.InitProducerId]);
             Assert.Equal(((short)0, (short)5), keys[ApiKey.AddPartitionsToTxn]);
             Assert.Equal(((short)0, (short)4), keys[ApiKey.AddOffsetsToTxn]);

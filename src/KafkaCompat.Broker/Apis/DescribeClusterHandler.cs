@@ -1,4 +1,5 @@
-// DescribeCluster (key 60): versions 0-1. This broker, as the only broker and the controller, with the cluster id.
+// DescribeCluster (key 60): versions 0-2. This broker, as the only broker and the controller, with the cluster id.
+// v2 may ask for fenced brokers too (KIP-1073); a running broker is never fenced, so is_fenced is false.
 // v1 asks for an endpoint type: brokers (1) are described; controllers (2) get MISMATCHED_ENDPOINT_TYPE as from any
 // Kafka broker, other types UNSUPPORTED_ENDPOINT_TYPE.
 using KafkaCompat.Protocol;

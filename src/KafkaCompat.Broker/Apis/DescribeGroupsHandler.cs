@@ -1,5 +1,7 @@
-// DescribeGroups (key 15): versions 0-5. State names as Kafka prints them; member metadata and assignment only
-// while the group is Stable; an unknown group is reported as Dead; v3+ authorized operations on request.
+// DescribeGroups (key 15): versions 0-6. State names as Kafka prints them; member metadata and assignment only
+// while the group is Stable; v3+ authorized operations on request. An unknown group, or a consumer group (KIP-848,
+// described by ConsumerGroupDescribe), is reported as Dead up to v5 and as GROUP_ID_NOT_FOUND with a message from
+// v6 (KIP-1043).
 using KafkaCompat.Protocol.Messages;
 
 namespace KafkaCompat.Broker.Apis;
@@ -17,7 +19,8 @@ public sealed class DescribeGroupsHandler : ApiHandler<DescribeGroupsRequest, De
             var d = ctx.Broker.Groups.Describe(id);
             var g = new DescribeGroupsResponse.DescribedGroup
             {
-                ErrorCode = d.Error,
+                ErrorCode = d.Error == Protocol.ErrorCode.None && d.NotFound != null && ctx.ApiVersion >= 6 ? Protocol.ErrorCode.GroupIdNotFound : d.Error,
+                ErrorMessage = ctx.ApiVersion >= 6 ? d.NotFound : null,
                 GroupId = d.GroupId,
                 GroupState = d.State,
                 ProtocolType = d.ProtocolType,

@@ -1,4 +1,5 @@
-// Fetch (key 1): versions 4-16. Topics by name up to v12, by topic id from v13.
+// Fetch (key 1): versions 4-18. Topics by name up to v12, by topic id from v13. v17 (the follower's log directory)
+// and v18 (the follower's high watermark) add tagged fields only replicas send; a consumer's fetch is unchanged.
 // Long-poll: the response waits until min_bytes are available or max_wait_ms passes; the first partition with
 // data returns at least one whole batch even past max_bytes / partition_max_bytes. No fetch sessions
 // (session id 0), no read replicas (-1), leader epoch 0. Records are slices of the mapped segments.

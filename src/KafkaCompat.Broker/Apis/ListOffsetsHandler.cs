@@ -1,5 +1,8 @@
-// ListOffsets (key 2): versions 0-8. -1 latest, -2 earliest, -3 max timestamp (v7+), -4 earliest local (v8),
-// otherwise the first offset whose timestamp is at or after the one given (offset -1 when there is none).
+// ListOffsets (key 2): versions 0-11. -1 latest, -2 earliest, -3 max timestamp (v7+), -4 earliest local (v8+),
+// -5 latest tiered (v9+) and -6 earliest pending upload (v11+): without tiered storage Kafka answers offset -1,
+// timestamp -1 and leader epoch -1 for those two. v10 adds a timeout for remote-storage lookups, which a log
+// without remote storage never waits for. Otherwise the first offset whose timestamp is at or after the one
+// given (offset -1 when there is none).
 // v0 answers with old_style_offsets. isolation_level 1 (read_committed, v2+) answers the last stable offset for
 // "latest" and finds nothing by timestamp at or past it, as Kafka does.
 using KafkaCompat.Protocol;
@@ -11,7 +14,18 @@ namespace KafkaCompat.Broker.Apis;
 
 public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffsetsResponse>
 {
-    public const long Latest = -1, Earliest = -2, MaxTimestamp = -3, EarliestLocal = -4;
+    public const long Latest = -1, Earliest = -2, MaxTimestamp = -3, EarliestLocal = -4, LatestTiered = -5, EarliestPendingUpload = -6;
+
+    /// <summary>The first version that may ask for a special timestamp (Kafka's table); below it the partition gets
+    /// UNSUPPORTED_VERSION.</summary>
+    private static short MinVersionFor(long timestamp) => timestamp switch
+    {
+        MaxTimestamp => 7,
+        EarliestLocal => 8,
+        LatestTiered => 9,
+        EarliestPendingUpload => 11,
+        _ => 0,
+    };
 
     protected override ValueTask<ListOffsetsResponse?> Handle(RequestContext ctx, ListOffsetsRequest req)
     {
@@ -30,9 +44,17 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
                     pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     continue;
                 }
-                if (p.Timestamp == MaxTimestamp && ctx.ApiVersion < 7 || p.Timestamp == EarliestLocal && ctx.ApiVersion < 8 || p.Timestamp < EarliestLocal)
+                if (p.Timestamp < EarliestPendingUpload || ctx.ApiVersion < MinVersionFor(p.Timestamp))
                 {
                     pr.ErrorCode = ErrorCode.UnsupportedVersion;
+                    continue;
+                }
+                if (p.Timestamp is LatestTiered or EarliestPendingUpload)
+                {
+                    // no tiered storage: nothing in remote storage, nothing pending upload
+                    pr.Offset = -1;
+                    pr.Timestamp = -1;
+                    pr.LeaderEpoch = -1;
                     continue;
                 }
                 var (offset, ts) = Lookup(topic.Partitions[p.PartitionIndex], p.Timestamp, readCommitted: ctx.ApiVersion >= 2 && req.IsolationLevel == 1);

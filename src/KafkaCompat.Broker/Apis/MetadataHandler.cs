@@ -1,4 +1,5 @@
-// Metadata (key 3): versions 0-12. One broker that leads every partition with leader epoch 0.
+// Metadata (key 3): versions 0-13. One broker that leads every partition with leader epoch 0. v13 adds a top-level
+// error code (KIP-1102: REBOOTSTRAP_REQUIRED when the client's brokers are gone), always NONE from one broker.
 // Topic ids from v10; auto-creation when the request allows it (v4+) and auto.create.topics.enable is true.
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;

@@ -21,7 +21,10 @@ public sealed record FetchedOffset(string Topic, int Partition, long Offset, int
 
 public sealed record MemberDescription(string MemberId, string? GroupInstanceId, string ClientId, string ClientHost, byte[] Metadata, byte[] Assignment);
 
-public sealed record GroupDescription(ErrorCode Error, string GroupId, string State, string ProtocolType, string ProtocolData, IReadOnlyList<MemberDescription> Members);
+/// <summary>A classic group described. <paramref name="NotFound"/> says why there is no classic group of that id (none, or a
+/// consumer group): DescribeGroups v6+ answers GROUP_ID_NOT_FOUND with it, older versions a Dead group.</summary>
+public sealed record GroupDescription(ErrorCode Error, string GroupId, string State, string ProtocolType, string ProtocolData, IReadOnlyList<MemberDescription> Members,
+    string? NotFound = null);
 
 public sealed record GroupListing(string GroupId, string ProtocolType, string State, string GroupType = "classic");
 
@@ -640,10 +643,11 @@ public sealed partial class GroupCoordinator : IDisposable
     {
         if (Availability is var a && a != ErrorCode.None) return new(a, groupId, "", "", "", []);
         if (!_groups.TryGetValue(groupId, out var group))
-            return new(ErrorCode.None, groupId, nameof(GroupState.Dead), "", NoProtocol, []);
+            return new(ErrorCode.None, groupId, nameof(GroupState.Dead), "", NoProtocol, [], $"Group {groupId} not found.");
         lock (group)
         {
-            if (group.Consumer != null) return new(ErrorCode.None, groupId, nameof(GroupState.Dead), "", NoProtocol, []); // not a classic group
+            if (group.Consumer != null) return new(ErrorCode.None, groupId, nameof(GroupState.Dead), "", NoProtocol, [], $"Group {groupId} is not a classic group.");
+            if (group.Is(GroupState.Dead)) return new(ErrorCode.None, groupId, nameof(GroupState.Dead), "", NoProtocol, [], $"Group {groupId} not found.");
             bool stable = group.Is(GroupState.Stable);
             var members = group.Members.Values.Select(m => stable
                 ? new MemberDescription(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost, m.MetadataFor(group.ProtocolName!), m.Assignment)

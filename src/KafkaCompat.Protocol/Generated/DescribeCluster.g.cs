@@ -12,10 +12,11 @@ public sealed partial class DescribeClusterRequest : IKafkaRequest<DescribeClust
 {
     public static ApiKey ApiKey => (ApiKey)60;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 1;
+    public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => true;
     public bool IncludeClusterAuthorizedOperations = false;
     public sbyte EndpointType = (sbyte)1;
+    public bool IncludeFencedBrokers = false;
 
     public static DescribeClusterRequest Read(ref KafkaReader r, short version)
     {
@@ -25,6 +26,10 @@ public sealed partial class DescribeClusterRequest : IKafkaRequest<DescribeClust
         if (version >= 1)
         {
             m.EndpointType = r.ReadInt8();
+        }
+        if (version >= 2)
+        {
+            m.IncludeFencedBrokers = r.ReadBool();
         }
         if (flex)
         {
@@ -47,6 +52,10 @@ public sealed partial class DescribeClusterRequest : IKafkaRequest<DescribeClust
         {
             w.WriteInt8(EndpointType);
         }
+        if (version >= 2)
+        {
+            w.WriteBool(IncludeFencedBrokers);
+        }
         if (flex)
         {
             uint tagCount = 0;
@@ -59,7 +68,7 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
 {
     public static ApiKey ApiKey => (ApiKey)60;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 1;
+    public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => true;
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
@@ -142,6 +151,7 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
         public string Host = "";
         public int Port = 0;
         public string? Rack = null;
+        public bool IsFenced = false;
 
         public static DescribeClusterBroker Read(ref KafkaReader r, short version)
         {
@@ -151,6 +161,10 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
             m.Host = r.ReadString(flex);
             m.Port = r.ReadInt32();
             m.Rack = r.ReadNullableString(flex);
+            if (version >= 2)
+            {
+                m.IsFenced = r.ReadBool();
+            }
             if (flex)
             {
                 int tagCount = r.ReadTagCount();
@@ -171,6 +185,10 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
             w.WriteString(Host ?? "", flex);
             w.WriteInt32(Port);
             w.WriteNullableString(Rack, flex);
+            if (version >= 2)
+            {
+                w.WriteBool(IsFenced);
+            }
             if (flex)
             {
                 uint tagCount = 0;

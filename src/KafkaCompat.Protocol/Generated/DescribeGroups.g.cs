@@ -12,7 +12,7 @@ public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroups
 {
     public static ApiKey ApiKey => (ApiKey)15;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 5;
+    public static short HighestVersion => 6;
     public static bool IsFlexible(short version) => version >= 5;
     public List<string> Groups = new();
     public bool IncludeAuthorizedOperations = false;
@@ -76,7 +76,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
 {
     public static ApiKey ApiKey => (ApiKey)15;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 5;
+    public static short HighestVersion => 6;
     public static bool IsFlexible(short version) => version >= 5;
     public int ThrottleTimeMs = 0;
     public List<DescribedGroup> Groups = new();
@@ -138,6 +138,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
     public sealed partial class DescribedGroup
     {
         public ErrorCode ErrorCode = ErrorCode.None;
+        public string? ErrorMessage = null;
         public string GroupId = "";
         public string GroupState = "";
         public string ProtocolType = "";
@@ -150,6 +151,10 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
             var m = new DescribedGroup();
             bool flex = version >= 5;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
+            if (version >= 6)
+            {
+                m.ErrorMessage = r.ReadNullableString(flex);
+            }
             m.GroupId = r.ReadString(flex);
             m.GroupState = r.ReadString(flex);
             m.ProtocolType = r.ReadString(flex);
@@ -185,6 +190,10 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         {
             bool flex = version >= 5;
             w.WriteInt16((short)ErrorCode);
+            if (version >= 6)
+            {
+                w.WriteNullableString((version >= 6) ? ErrorMessage : (ErrorMessage ?? ""), flex);
+            }
             w.WriteString(GroupId ?? "", flex);
             w.WriteString(GroupState ?? "", flex);
             w.WriteString(ProtocolType ?? "", flex);

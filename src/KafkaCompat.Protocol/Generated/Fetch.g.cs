@@ -12,7 +12,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
 {
     public static ApiKey ApiKey => (ApiKey)1;
     public static short LowestVersion => 4;
-    public static short HighestVersion => 16;
+    public static short HighestVersion => 18;
     public static bool IsFlexible(short version) => version >= 12;
     public string? ClusterId = null;
     public int ReplicaId = -1;
@@ -295,6 +295,8 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
         public int LastFetchedEpoch = -1;
         public long LogStartOffset = -1L;
         public int PartitionMaxBytes = 0;
+        public Guid ReplicaDirectoryId = Guid.Empty;
+        public long HighWatermark = 9223372036854775807L;
 
         public static FetchPartition Read(ref KafkaReader r, short version)
         {
@@ -323,6 +325,21 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                     uint tag = r.ReadUnsignedVarInt();
                     uint size = r.ReadUnsignedVarInt();
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
+                    switch (tag)
+                    {
+                        case 0 when version >= 17:
+                        {
+                            var t = new KafkaReader(raw);
+                            m.ReplicaDirectoryId = t.ReadUuid();
+                            break;
+                        }
+                        case 1 when version >= 18:
+                        {
+                            var t = new KafkaReader(raw);
+                            m.HighWatermark = t.ReadInt64();
+                            break;
+                        }
+                    }
                 }
             }
             return m;
@@ -349,7 +366,23 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             if (flex)
             {
                 uint tagCount = 0;
+                if (version >= 17 && ReplicaDirectoryId != Guid.Empty) tagCount++;
+                if (version >= 18 && HighWatermark != 9223372036854775807L) tagCount++;
                 w.WriteUnsignedVarInt(tagCount);
+                if (version >= 17 && ReplicaDirectoryId != Guid.Empty)
+                {
+                    w.WriteTaggedField(0, t =>
+                    {
+                        t.WriteUuid(ReplicaDirectoryId);
+                    });
+                }
+                if (version >= 18 && HighWatermark != 9223372036854775807L)
+                {
+                    w.WriteTaggedField(1, t =>
+                    {
+                        t.WriteInt64(HighWatermark);
+                    });
+                }
             }
         }
     }
@@ -434,7 +467,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
 {
     public static ApiKey ApiKey => (ApiKey)1;
     public static short LowestVersion => 4;
-    public static short HighestVersion => 16;
+    public static short HighestVersion => 18;
     public static bool IsFlexible(short version) => version >= 12;
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;

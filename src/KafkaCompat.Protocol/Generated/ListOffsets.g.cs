@@ -12,11 +12,12 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
 {
     public static ApiKey ApiKey => (ApiKey)2;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 8;
+    public static short HighestVersion => 11;
     public static bool IsFlexible(short version) => version >= 6;
     public int ReplicaId = 0;
     public sbyte IsolationLevel = 0;
     public List<ListOffsetsTopic> Topics = new();
+    public int TimeoutMs = 30000;
 
     public static ListOffsetsRequest Read(ref KafkaReader r, short version)
     {
@@ -36,6 +37,10 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
                 for (int i0 = 0; i0 < n0; i0++) list0.Add(ListOffsetsTopic.Read(ref r, version));
                 m.Topics = list0;
             }
+        }
+        if (version >= 10)
+        {
+            m.TimeoutMs = r.ReadInt32();
         }
         if (flex)
         {
@@ -66,6 +71,10 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
         {
             w.WriteArrayLength(Topics.Count, flex);
             foreach (var e1 in Topics) e1.Write(w, version);
+        }
+        if (version >= 10)
+        {
+            w.WriteInt32(TimeoutMs);
         }
         if (flex)
         {
@@ -188,7 +197,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
 {
     public static ApiKey ApiKey => (ApiKey)2;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 8;
+    public static short HighestVersion => 11;
     public static bool IsFlexible(short version) => version >= 6;
     public int ThrottleTimeMs = 0;
     public List<ListOffsetsTopicResponse> Topics = new();

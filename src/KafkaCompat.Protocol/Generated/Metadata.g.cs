@@ -12,7 +12,7 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>
 {
     public static ApiKey ApiKey => (ApiKey)3;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 12;
+    public static short HighestVersion => 13;
     public static bool IsFlexible(short version) => version >= 9;
     public List<MetadataRequestTopic>? Topics = null;
     public bool AllowAutoTopicCreation = true;
@@ -137,7 +137,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
 {
     public static ApiKey ApiKey => (ApiKey)3;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 12;
+    public static short HighestVersion => 13;
     public static bool IsFlexible(short version) => version >= 9;
     public int ThrottleTimeMs = 0;
     public List<MetadataResponseBroker> Brokers = new();
@@ -145,6 +145,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
     public int ControllerId = -1;
     public List<MetadataResponseTopic> Topics = new();
     public int ClusterAuthorizedOperations = -2147483648;
+    public ErrorCode ErrorCode = ErrorCode.None;
 
     public static MetadataResponse Read(ref KafkaReader r, short version)
     {
@@ -185,6 +186,10 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         if (version >= 8 && version <= 10)
         {
             m.ClusterAuthorizedOperations = r.ReadInt32();
+        }
+        if (version >= 13)
+        {
+            m.ErrorCode = (ErrorCode)r.ReadInt16();
         }
         if (flex)
         {
@@ -235,6 +240,10 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         if (version >= 8 && version <= 10)
         {
             w.WriteInt32(ClusterAuthorizedOperations);
+        }
+        if (version >= 13)
+        {
+            w.WriteInt16((short)ErrorCode);
         }
         if (flex)
         {
