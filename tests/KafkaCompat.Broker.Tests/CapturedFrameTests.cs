@@ -95,4 +95,31 @@ public sealed class CapturedFrameTests : IDisposable
         var (_, stale) = await Answer<OffsetCommitRequest, OffsetCommitResponse>("librdkafka216.consumer-OffsetCommit-v9-1.bin");
         Assert.Equal(ErrorCode.StaleMemberEpoch, Assert.Single(Assert.Single(stale.Topics).Partitions).ErrorCode);
     }
+
+    [Fact]
+    public async Task PlatformaticFramesAtTheNewestVersionsAreAnswered()
+    {
+        var topic = _f.Broker.Logs.Create("fixture-platformatic", 3, new())!;
+        var batch = new KafkaCompat.Records.RecordBatchBuilder();
+        batch.Add("k"u8.ToArray(), "v"u8.ToArray(), 1000);
+        topic.Partitions[0].Append(batch.Build());
+
+        // ListOffsets v9 (read_committed, earliest): partition 0 starts at 0
+        var (_, offsets) = await Answer<ListOffsetsRequest, ListOffsetsResponse>("platformatic-ListOffsets-v9-1.bin");
+        Assert.All(offsets.Topics.Single().Partitions, p => Assert.Equal((ErrorCode.None, 0L), (p.ErrorCode, p.Offset)));
+
+        // its own KIP-848 member: a UUID member id, no pattern (null, where librdkafka sends ""), no assignor
+        var (join, joined) = await Answer<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>("platformatic-ConsumerGroupHeartbeat-v1-1.bin");
+        Assert.Null(join.SubscribedTopicRegex);
+        Assert.Null(join.ServerAssignor);
+        Assert.Equal(ErrorCode.None, joined.ErrorCode);
+        Assert.Equal(join.MemberId, joined.MemberId);
+        Assert.Equal([0, 1, 2], joined.Assignment!.TopicPartitions.Single().Partitions.Order());
+        Assert.Equal("uniform", _f.Broker.Groups.DescribeConsumerGroup(join.GroupId).AssignorName); // the broker's default
+
+        // Fetch v17 names its topics by the ids of the broker it was captured from: unknown here, as Kafka answers
+        var (fetch, fetched) = await Answer<FetchRequest, FetchResponse>("platformatic-Fetch-v17-1.bin");
+        Assert.NotEqual(topic.Id, fetch.Topics[0].TopicId);
+        Assert.All(fetched.Responses.SelectMany(r => r.Partitions), p => Assert.Equal(ErrorCode.UnknownTopicId, p.ErrorCode));
+    }
 }

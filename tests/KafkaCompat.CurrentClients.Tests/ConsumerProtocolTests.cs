@@ -320,9 +320,9 @@ public sealed class ConsumerProtocolTests(ITestOutputHelper output) : IAsyncLife
     }
 }
 
-/// <summary>confluent-kafka-python on librdkafka 2.16 with group.protocol=consumer, one process per member: three share a
-/// topic, one is killed with SIGKILL and its partitions move after its session timeout, one is added, a regex
-/// subscription picks up a new topic.</summary>
+/// <summary>Process clients of the consumer group protocol: confluent-kafka-python on librdkafka 2.16 with
+/// group.protocol=consumer, one process per member (three share a topic, one is killed with SIGKILL and its partitions
+/// move after its session timeout, one is added, a regex subscription picks up a new topic), and @platformatic/kafka.</summary>
 public sealed class ConsumerProtocolProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private EmbeddedBroker _b = null!;
@@ -338,6 +338,11 @@ public sealed class ConsumerProtocolProcessTests(ITestOutputHelper output) : IAs
     [Fact]
     public Task ConfluentKafkaPythonOnLibrdkafka216() =>
         ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_consumer_protocol_test.py", CurrentLibrdkafka.PythonEnvironment, null, "2.16.0");
+
+    /// <summary>@platformatic/kafka 1.35.0, a current pure-JavaScript client with its own KIP-848 member, at the newest
+    /// versions it knows (Fetch 17, ListOffsets 9): classic and consumer groups, offsets, a split consumer group.</summary>
+    [Fact]
+    public Task PlatformaticKafka() => ClientScripts.RunAsync(output, _b.Port, "node", "platformatic_test.mjs");
 }
 
 /// <summary>Both group protocols on one broker at the same time: the KIP-848 script on librdkafka 2.16 runs beside the

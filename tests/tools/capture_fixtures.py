@@ -550,6 +550,38 @@ def librdkafka_consumer_protocol(bootstrap, topic, pattern):
     subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_CONSUMER_PROTOCOL, bootstrap, topic, pattern], check=True, env=env, timeout=90)
 
 
+# -------------------------------------------------------------------------------- @platformatic/kafka 1.35.0
+
+PLATFORMATIC_SCRIPT = r"""
+import { pathToFileURL } from 'node:url'
+const [modulePath, bootstrap, topic] = process.argv.slice(1)
+const { Producer, Consumer, Admin, stringSerializers, stringDeserializers } = await import(pathToFileURL(modulePath).href)
+const brokers = [bootstrap]
+const admin = new Admin({ clientId: 'fixture-platformatic-admin', bootstrapBrokers: brokers })
+await admin.createTopics({ topics: [topic], partitions: 3, replicas: 1 })
+const producer = new Producer({ clientId: 'fixture-platformatic-producer', bootstrapBrokers: brokers, serializers: stringSerializers })
+await producer.send({ messages: [0, 1, 2].map(i => ({ topic, key: 'k' + i, value: JSON.stringify({ n: i }), partition: 0 })) })
+// a consumer of the KIP-848 protocol: ConsumerGroupHeartbeat, Fetch, OffsetCommit
+const consumer = new Consumer({ groupId: 'fixture-group-platformatic', clientId: 'fixture-platformatic-consumer', bootstrapBrokers: brokers,
+  deserializers: stringDeserializers, groupProtocol: 'consumer' })
+const stream = await consumer.consume({ autocommit: true, topics: [topic], mode: 'earliest' })
+let n = 0
+for await (const m of stream) { if (++n === 3) break }
+await admin.listOffsets({ topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n }] }] })
+await consumer.close(true)
+await producer.close()
+await admin.deleteTopics({ topics: [topic] })
+await admin.close()
+"""
+
+
+def platformatic_run(bootstrap, topic):
+    """@platformatic/kafka 1.35.0 (a current pure-JavaScript client): CreateTopics, Produce, a consumer-protocol
+    group (ConsumerGroupHeartbeat, Fetch, OffsetCommit), ListOffsets."""
+    module = os.path.join(NODE_MODULES, "@platformatic", "kafka", "dist", "index.js")
+    subprocess.run(["node", "--input-type=module", "-e", PLATFORMATIC_SCRIPT, module, bootstrap, topic], check=True, timeout=90)
+
+
 # -------------------------------------------------------------------------------- kafkajs 2.2.4
 
 KAFKAJS_SCRIPT = r"""
@@ -676,6 +708,8 @@ RUNS = [
     ("librdkafka216.consumer", "ConsumerGroupHeartbeat,ConsumerGroupDescribe,OffsetCommit,OffsetFetch",
      lambda b, t: librdkafka_consumer_protocol(b, t, "-")),
     ("librdkafka216.regex", "ConsumerGroupHeartbeat", lambda b, t: librdkafka_consumer_protocol(b, t, "^" + t.replace("-", "[-]"))),
+    # a current pure-JavaScript client at its newest versions, as a KIP-848 consumer
+    ("platformatic", None, platformatic_run),
 ]
 
 

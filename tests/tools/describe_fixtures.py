@@ -29,6 +29,7 @@ CLIENT_VERSIONS = {
     "librdkafka": "librdkafka 2.0.2 via confluent-kafka-python 1.7.0 (Debian)",
     "kafkajs": "kafkajs 2.2.4",
     "librdkafka216": "librdkafka 2.16.0 (librdkafka.redist, centos8 build) via confluent-kafka-python 1.7.0 (Debian)",
+    "platformatic": "@platformatic/kafka 1.35.0 (npm)",
 }
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
@@ -208,7 +209,7 @@ def describe_group(key, ver, r, flexible):
     s = r.compact_string if flexible else r.string
     arr = (lambda item: r.compact_array(item)) if flexible else (lambda item: r.array(item))
 
-    if key == 10:  # FindCoordinator v0-2
+    if key == 10 and not flexible:  # FindCoordinator v0-2
         k = r.string()
         return f"key {k!r}" + (f", key_type={r.i8()}" if ver >= 1 else "")
     if key == 11:  # JoinGroup v0-5
@@ -361,6 +362,103 @@ def describe_group(key, ver, r, flexible):
 RESOURCE_TYPES = {2: "topic", 4: "broker", 8: "broker logger"}
 
 
+def describe_flexible(key, ver, r):
+    """The flexible versions of Fetch, ListOffsets, Metadata, FindCoordinator, CreateTopics and DeleteTopics."""
+    cs, arr = r.compact_string, r.compact_array
+
+    def uuid():
+        return r.take(16).hex()[:8] + ".."
+    if key == 3:  # Metadata v9+
+        def topic():
+            tid = uuid() if ver >= 10 else None
+            name = cs()
+            r.tags()
+            return name if name is not None else f"id {tid}"
+        topics = arr(topic)
+        out = "all topics" if topics is None else ("no topics" if topics == [] else f"topics {topics}")
+        out += f", allow_auto_topic_creation={bool(r.i8())}"
+        if 8 <= ver <= 10:
+            r.i8()
+        r.i8()  # include_topic_authorized_operations
+        r.tags()
+        return out
+    if key == 10:  # FindCoordinator v4+
+        key_type = r.i8()
+        keys = arr(cs)
+        r.tags()
+        return f"keys {keys}, key_type={key_type}"
+    if key == 19:  # CreateTopics v5+
+        def topic():
+            name, parts, rf = cs(), r.i32(), r.i16()
+            assign = arr(lambda: (r.i32(), arr(r.i32), r.tags())) or []
+            configs = arr(lambda: (cs(), cs(), r.tags())) or []
+            r.tags()
+            return f"{name} ({parts} partitions, replication {rf}" + (f", {len(assign)} assignments" if assign else "") + \
+                (f", configs {dict((k, v) for k, v, _ in configs)}" if configs else "") + ")"
+        topics = arr(topic)
+        timeout, validate = r.i32(), bool(r.i8())
+        r.tags()
+        return f"create {', '.join(topics)}, timeout_ms={timeout}, validate_only={validate}"
+    if key == 20:  # DeleteTopics v4+
+        if ver >= 6:
+            def topic():
+                name, tid = cs(), uuid()
+                r.tags()
+                return name if name is not None else f"id {tid}"
+            topics = arr(topic)
+        else:
+            topics = arr(cs)
+        timeout = r.i32()
+        r.tags()
+        return f"delete {topics}, timeout_ms={timeout}"
+    if key == 2:  # ListOffsets v6+
+        replica, iso = r.i32(), r.i8()
+
+        def part():
+            p, _, ts = r.i32(), r.i32(), r.i64()
+            r.tags()
+            return f"p{p}@" + {-1: "latest", -2: "earliest", -3: "max timestamp", -4: "earliest local",
+                                -5: "latest tiered", -6: "earliest pending upload"}.get(ts, f"ts {ts}")
+
+        def topic():
+            name, parts = cs(), arr(part)
+            r.tags()
+            return f"{name}: {', '.join(parts)}"
+        topics = arr(topic)
+        out = "; ".join(topics) + f", replica_id={replica}, isolation_level={iso}"
+        if ver >= 10:
+            out += f", timeout_ms={r.i32()}"
+        r.tags()
+        return out
+    if key == 1:  # Fetch v12+
+        replica = r.i32() if ver < 15 else None
+        max_wait, min_bytes, max_bytes, iso, session, epoch = r.i32(), r.i32(), r.i32(), r.i8(), r.i32(), r.i32()
+
+        def part():
+            p, _, off, _, _, mx = r.i32(), r.i32(), r.i64(), r.i32(), r.i64(), r.i32()
+            tags = r.uvarint()
+            names = []
+            for _ in range(tags):
+                tag, size = r.uvarint(), r.uvarint()
+                r.take(size)
+                names.append({0: "replica_directory_id", 1: "high_watermark"}.get(tag, f"tag {tag}"))
+            return f"p{p}@{off} (max {mx})" + (f" [{', '.join(names)}]" if names else "")
+
+        def topic():
+            name = uuid() if ver >= 13 else cs()
+            parts = arr(part)
+            r.tags()
+            return f"{name}: {', '.join(parts)}"
+        topics = arr(topic)
+        forgotten = arr(lambda: ((uuid() if ver >= 13 else cs()), arr(r.i32), r.tags()))
+        rack = cs()
+        r.tags()  # v15+: replica_state is a tagged field here
+        return "; ".join(topics) + f", max_wait_ms={max_wait}, min_bytes={min_bytes}, max_bytes={max_bytes}, isolation_level={iso}, " \
+            f"session_id={session}, epoch={epoch}" + (f", forgotten {len(forgotten)}" if forgotten else "") + f", rack_id={rack!r}" + \
+            (f", replica_id={replica}" if replica is not None else "")
+    return None
+
+
 def describe(key, ver, r, flexible=False):
     group = describe_group(key, ver, r, flexible)
     if group is not None:
@@ -371,6 +469,8 @@ def describe(key, ver, r, flexible=False):
             r.tags()
             return f"client_software_name={name!r}, client_software_version={version!r}"
         return "empty body"
+    if flexible and key in (1, 2, 3, 10, 19, 20):
+        return describe_flexible(key, ver, r)
     if key == 3:  # Metadata
         topics = r.array(r.string)
         s = "all topics" if topics is None else ("no topics" if topics == [] else f"topics {topics}")
