@@ -84,8 +84,11 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)2), keys[ApiKey.ListTransactions]);
             Assert.Equal(((short)0, (short)1), keys[ApiKey.ConsumerGroupHeartbeat]);
             Assert.Equal(((short)0, (short)1), keys[ApiKey.ConsumerGroupDescribe]);
-            Assert.Equal(34, keys.Count);
-            Assert.False(keys.ContainsKey(ApiKey.OffsetForLeaderEpoch)); // not implemented, so not advertised
+            Assert.Equal(((short)0, (short)4), keys[ApiKey.OffsetForLeaderEpoch]);
+            Assert.Equal(((short)0, (short)4), keys[ApiKey.DescribeLogDirs]);
+            Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeTopicPartitions]);
+            Assert.Equal(37, keys.Count);
+            Assert.False(keys.ContainsKey((ApiKey)76)); // share groups (KIP-932, ShareGroupHeartbeat) are not served, so not advertised
         }
     }
 

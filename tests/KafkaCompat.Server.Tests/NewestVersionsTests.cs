@@ -118,4 +118,108 @@ public sealed class NewestVersionsTests : IAsyncLifetime
         Assert.False(b.IsFenced);
         Assert.Equal(_b.Port, b.Port);
     }
+
+    [Fact]
+    public void OffsetForLeaderEpochAnswersWhereEpochZeroEnds()
+    {
+        var log = _b.Broker.Logs.Create("ofle", 2, new())!.Partitions[0];
+        for (int i = 0; i < 3; i++)
+        {
+            var batch = new KafkaCompat.Records.RecordBatchBuilder();
+            batch.Add("k"u8.ToArray(), "v"u8.ToArray(), 1000 + i);
+            log.Append(batch.Build());
+        }
+        foreach (short v in new short[] { 0, 1, 2, 3, 4 })
+        {
+            var resp = _c.Call<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>(new OffsetForLeaderEpochRequest
+            {
+                ReplicaId = -1,
+                Topics = [new() { Topic = "ofle", Partitions = [
+                    new() { Partition = 0, LeaderEpoch = 0, CurrentLeaderEpoch = 0 },
+                    new() { Partition = 1, LeaderEpoch = 0, CurrentLeaderEpoch = -1 },
+                    new() { Partition = 0, LeaderEpoch = 3, CurrentLeaderEpoch = 0 },
+                    new() { Partition = 7, LeaderEpoch = 0 }] },
+                    new() { Topic = "no-such-topic", Partitions = [new() { Partition = 0, LeaderEpoch = 0 }] }],
+            }, v);
+            var ps = resp.Topics[0].Partitions;
+            Assert.Equal((ErrorCode.None, 3L), (ps[0].ErrorCode, ps[0].EndOffset));
+            Assert.Equal((ErrorCode.None, 0L), (ps[1].ErrorCode, ps[1].EndOffset));
+            Assert.Equal((ErrorCode.None, -1L), (ps[2].ErrorCode, ps[2].EndOffset)); // an epoch this log never had
+            Assert.Equal(ErrorCode.UnknownTopicOrPartition, ps[3].ErrorCode);
+            Assert.Equal(ErrorCode.UnknownTopicOrPartition, resp.Topics[1].Partitions[0].ErrorCode);
+            if (v >= 1) Assert.Equal((0, -1), (ps[0].LeaderEpoch, ps[2].LeaderEpoch));
+        }
+        // v2+: the caller's idea of the current leader epoch is checked
+        var fenced = _c.Call<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>(new OffsetForLeaderEpochRequest
+        {
+            ReplicaId = -1, Topics = [new() { Topic = "ofle", Partitions = [new() { Partition = 0, LeaderEpoch = 0, CurrentLeaderEpoch = 5 }] }],
+        }, 4);
+        Assert.Equal(ErrorCode.UnknownLeaderEpoch, fenced.Topics[0].Partitions[0].ErrorCode);
+    }
+
+    [Fact]
+    public void DescribeLogDirsListsTheDataDirectoryWithPartitionSizes()
+    {
+        var log = _b.Broker.Logs.Create("dld", 2, new())!.Partitions[1];
+        var batch = new KafkaCompat.Records.RecordBatchBuilder();
+        batch.Add("k"u8.ToArray(), new byte[1000], 1000);
+        log.Append(batch.Build());
+        foreach (short v in new short[] { 0, 1, 2, 3, 4 })
+        {
+            var resp = _c.Call<DescribeLogDirsRequest, DescribeLogDirsResponse>(new DescribeLogDirsRequest
+            {
+                Topics = [new() { Topic = "dld", Partitions = [0, 1] }, new() { Topic = "no-such-topic", Partitions = [0] }],
+            }, v);
+            var dir = Assert.Single(resp.Results);
+            Assert.Equal(ErrorCode.None, dir.ErrorCode);
+            Assert.Equal(Path.GetFullPath(_b.DataDir), dir.LogDir);
+            var t = Assert.Single(dir.Topics);
+            Assert.Equal([0L, log.SizeInBytes], t.Partitions.OrderBy(p => p.PartitionIndex).Select(p => p.PartitionSize));
+            Assert.True(t.Partitions[1].PartitionSize > 1000 || t.Partitions[0].PartitionSize > 1000);
+            if (v >= 4) Assert.True(dir.TotalBytes > 0 && dir.UsableBytes > 0 && dir.UsableBytes <= dir.TotalBytes);
+            else Assert.Equal(-1, dir.TotalBytes);
+        }
+        var all = _c.Call<DescribeLogDirsRequest, DescribeLogDirsResponse>(new DescribeLogDirsRequest { Topics = null }, 4);
+        Assert.Contains(all.Results[0].Topics, x => x.Name == "dld");
+        var none = _c.Call<DescribeLogDirsRequest, DescribeLogDirsResponse>(new DescribeLogDirsRequest { Topics = [] }, 4);
+        Assert.Empty(none.Results[0].Topics);
+    }
+
+    [Fact]
+    public void DescribeTopicPartitionsPagesWithACursor()
+    {
+        _b.Broker.Logs.Create("dtp-a", 3, new());
+        var b = _b.Broker.Logs.Create("dtp-b", 4, new())!;
+        DescribeTopicPartitionsResponse Call(int limit, DescribeTopicPartitionsRequest.CursorData? cursor, params string[] topics) =>
+            _c.Call<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse>(new DescribeTopicPartitionsRequest
+            {
+                Topics = topics.Select(t => new DescribeTopicPartitionsRequest.TopicRequest { Name = t }).ToList(),
+                ResponsePartitionLimit = limit, Cursor = cursor,
+            }, 0);
+
+        // 7 partitions, 5 per page: a, then b's first two; the cursor names b-2
+        var first = Call(5, null, "dtp-b", "dtp-a", "dtp-missing");
+        Assert.Equal(["dtp-a", "dtp-b"], first.Topics.Select(t => t.Name));
+        Assert.Equal(3, first.Topics[0].Partitions.Count);
+        Assert.Equal([0, 1], first.Topics[1].Partitions.Select(p => p.PartitionIndex));
+        Assert.Equal(b.Id, first.Topics[1].TopicId);
+        Assert.Equal(("dtp-b", 2), (first.NextCursor!.TopicName, first.NextCursor.PartitionIndex));
+        var p0 = first.Topics[0].Partitions[0];
+        Assert.Equal((_b.Broker.NodeId, 0), (p0.LeaderId, p0.LeaderEpoch));
+        Assert.Equal([_b.Broker.NodeId], p0.IsrNodes);
+
+        var second = Call(5, new() { TopicName = first.NextCursor.TopicName, PartitionIndex = first.NextCursor.PartitionIndex }, "dtp-b", "dtp-a", "dtp-missing");
+        Assert.Equal(["dtp-b", "dtp-missing"], second.Topics.Select(t => t.Name));
+        Assert.Equal([2, 3], second.Topics[0].Partitions.Select(p => p.PartitionIndex));
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, second.Topics[1].ErrorCode);
+        Assert.Null(second.NextCursor);
+
+        // exactly full at the end of a topic: the next page starts at the next topic
+        var exact = Call(3, null, "dtp-a", "dtp-b");
+        Assert.Equal(("dtp-b", 0), (exact.NextCursor!.TopicName, exact.NextCursor.PartitionIndex));
+        // no topics: all of them (the internal ones flagged); a cursor outside the list asked for is refused
+        Assert.Contains(Call(2000, null).Topics, t => t.Name == "dtp-a");
+        var bad = Call(10, new() { TopicName = "elsewhere", PartitionIndex = 0 }, "dtp-a");
+        Assert.Equal(ErrorCode.InvalidRequest, Assert.Single(bad.Topics).ErrorCode);
+    }
 }

@@ -36,6 +36,8 @@ public static class FrameFuzzTarget
         (ApiKey.OffsetDelete, Of<OffsetDeleteRequest>()), (ApiKey.DescribeCluster, Of<DescribeClusterRequest>()), (ApiKey.DescribeProducers, Of<DescribeProducersRequest>()),
         (ApiKey.DescribeTransactions, Of<DescribeTransactionsRequest>()), (ApiKey.ListTransactions, Of<ListTransactionsRequest>()),
         (ApiKey.ConsumerGroupHeartbeat, Of<ConsumerGroupHeartbeatRequest>()), (ApiKey.ConsumerGroupDescribe, Of<ConsumerGroupDescribeRequest>()),
+        (ApiKey.OffsetForLeaderEpoch, Of<OffsetForLeaderEpochRequest>()), (ApiKey.DescribeLogDirs, Of<DescribeLogDirsRequest>()),
+        (ApiKey.DescribeTopicPartitions, Of<DescribeTopicPartitionsRequest>()),
     }.ToDictionary(x => x.Item1, x => x.Item2);
 
     /// <summary>Every request type the broker decodes.</summary>

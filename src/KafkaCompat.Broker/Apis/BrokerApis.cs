@@ -39,5 +39,8 @@ public static class BrokerApisList
         new ListTransactionsHandler(),
         new ConsumerGroupHeartbeatHandler(),
         new ConsumerGroupDescribeHandler(),
+        new OffsetForLeaderEpochHandler(),
+        new DescribeLogDirsHandler(),
+        new DescribeTopicPartitionsHandler(),
     ];
 }
