@@ -117,6 +117,13 @@ public sealed class CapturedFrameTests : IDisposable
         Assert.Equal([0, 1, 2], joined.Assignment!.TopicPartitions.Single().Partitions.Order());
         Assert.Equal("uniform", _f.Broker.Groups.DescribeConsumerGroup(join.GroupId).AssignorName); // the broker's default
 
+        // DescribeLogDirs v4: the data directory with the topic's three partitions, and the file system's sizes
+        var (_, dirs) = await Answer<DescribeLogDirsRequest, DescribeLogDirsResponse>("platformatic-DescribeLogDirs-v4-1.bin");
+        var dir = Assert.Single(dirs.Results);
+        Assert.Equal(3, Assert.Single(dir.Topics).Partitions.Count);
+        Assert.True(dir.Topics[0].Partitions.Single(p => p.PartitionIndex == 0).PartitionSize > 0);
+        Assert.True(dir.TotalBytes > 0 && dir.UsableBytes > 0);
+
         // Fetch v17 names its topics by the ids of the broker it was captured from: unknown here, as Kafka answers
         var (fetch, fetched) = await Answer<FetchRequest, FetchResponse>("platformatic-Fetch-v17-1.bin");
         Assert.NotEqual(topic.Id, fetch.Topics[0].TopicId);

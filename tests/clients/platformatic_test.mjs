@@ -4,7 +4,7 @@
 //   a. create a 3-partition topic, produce 6 keyed records, read them back in a classic group and in a
 //      consumer-protocol group (KIP-848, its own implementation of ConsumerGroupHeartbeat), each record once;
 //   b. the committed offsets of both groups are at the end; ListOffsets latest/earliest per partition;
-//   c. describeGroups: the classic group is described, the consumer group is not a classic group;
+//   c. describeGroups: the classic group is described, the consumer group is not a classic group; describeLogDirs;
 //   d. two consumer-protocol members split the partitions between them.
 // Prints one summary line; exits non-zero on any failure.
 import { Producer, Consumer, Admin, stringSerializers, stringDeserializers } from '@platformatic/kafka'
@@ -46,6 +46,13 @@ async function main () {
     check(latest[0].partitions.every(p => p.offset === 2n), 'latest offsets')
     const earliest = await admin.listOffsets({ topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -2n }] }] })
     check(earliest[0].partitions[0].offset === 0n, 'earliest offset')
+
+    // DescribeLogDirs: the broker's data directory holds the topic's three partitions, partition 0 not empty
+    const dirs = await admin.describeLogDirs({ topics: [{ name: topic, partitions: [0, 1, 2] }] })
+    const dir = dirs[0].results[0]
+    const described = dir.topics.find(t => t.name === topic)?.partitions ?? []
+    check(described.length === 3 && described.find(p => p.partitionIndex === 0).partitionSize > 0n, `log dirs ${JSON.stringify(dir, (k, v) => typeof v === 'bigint' ? String(v) : v)}`)
+    check(dir.totalBytes > 0n && dir.usableBytes > 0n, 'log dir total and usable bytes (v4)')
 
     const groups = await admin.describeGroups({ groups: [`pk-classic-${suffix}`, `pk-consumer-${suffix}`] })
     check(groups.get(`pk-classic-${suffix}`).protocolType === 'consumer', 'classic group described')

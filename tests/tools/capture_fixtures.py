@@ -568,6 +568,7 @@ const stream = await consumer.consume({ autocommit: true, topics: [topic], mode:
 let n = 0
 for await (const m of stream) { if (++n === 3) break }
 await admin.listOffsets({ topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n }] }] })
+await admin.describeLogDirs({ topics: [{ name: topic, partitions: [0, 1, 2] }] })
 await consumer.close(true)
 await producer.close()
 await admin.deleteTopics({ topics: [topic] })
@@ -577,7 +578,7 @@ await admin.close()
 
 def platformatic_run(bootstrap, topic):
     """@platformatic/kafka 1.35.0 (a current pure-JavaScript client): CreateTopics, Produce, a consumer-protocol
-    group (ConsumerGroupHeartbeat, Fetch, OffsetCommit), ListOffsets."""
+    group (ConsumerGroupHeartbeat, Fetch, OffsetCommit), ListOffsets, DescribeLogDirs."""
     module = os.path.join(NODE_MODULES, "@platformatic", "kafka", "dist", "index.js")
     subprocess.run(["node", "--input-type=module", "-e", PLATFORMATIC_SCRIPT, module, bootstrap, topic], check=True, timeout=90)
 

@@ -35,7 +35,7 @@ CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
 FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3,
                  18: 3, 19: 5, 20: 4, 22: 2, 24: 3, 25: 3, 26: 3, 28: 3, 42: 2,
-                 68: 0, 69: 0}
+                 68: 0, 69: 0, 23: 4, 35: 2, 75: 0}
 
 
 class R:
@@ -345,6 +345,18 @@ def describe_group(key, ver, r, flexible):
         if ver >= 1:
             out += f", subscribed_topic_regex={regex!r}"
         return out + f", server_assignor={assignor!r}, topic_partitions=" + ("null" if parts is None else f"[{'; '.join(parts)}]")
+    if key == 35:  # DescribeLogDirs v0-4 (v2+ flexible)
+        s_, arr_ = (r.compact_string, r.compact_array) if flexible else (r.string, r.array)
+
+        def topic():
+            name, parts = s_(), arr_(r.i32)
+            if flexible:
+                r.tags()
+            return f"{name} {parts}"
+        topics = arr_(topic)
+        if flexible:
+            r.tags()
+        return "all topics" if topics is None else "; ".join(topics)
     if key == 69:  # ConsumerGroupDescribe v0-1 (KIP-848)
         groups = arr(s)
         include = bool(r.i8())
