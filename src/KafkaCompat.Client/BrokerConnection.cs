@@ -79,11 +79,20 @@ public sealed class BrokerConnection : IAsyncDisposable
     /// <summary>Whether the broker serves the request type at a version this library knows.</summary>
     public bool Supports<TReq>() where TReq : IKafkaRequest<TReq> => TryVersion<TReq>(out _);
 
+    /// <summary>The highest version whose fields this library fills in, where that is below the codec's: it names
+    /// topics by name, and Produce 13 and OffsetCommit/OffsetFetch 10 name them only by id.</summary>
+    private static short LibraryMax(ApiKey key) => key switch
+    {
+        ApiKey.Produce => 12,
+        ApiKey.OffsetCommit or ApiKey.OffsetFetch => 9,
+        _ => short.MaxValue,
+    };
+
     private bool TryVersion<TReq>(out short version) where TReq : IKafkaRequest<TReq>
     {
         version = -1;
         if (!_versions.TryGetValue((short)TReq.ApiKey, out var range)) return false;
-        version = Math.Min(range.Max, TReq.HighestVersion);
+        version = Math.Min(Math.Min(range.Max, TReq.HighestVersion), LibraryMax(TReq.ApiKey));
         return version >= Math.Max(range.Min, TReq.LowestVersion);
     }
 

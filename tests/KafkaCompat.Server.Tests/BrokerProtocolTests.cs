@@ -50,15 +50,15 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             var r = c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest { ClientSoftwareName = "t", ClientSoftwareVersion = "1" }, v);
             Assert.Equal(ErrorCode.None, r.ErrorCode);
             var keys = r.ApiKeys.ToDictionary(k => (ApiKey)k.ApiKey, k => (k.MinVersion, k.MaxVersion));
-            Assert.Equal(((short)0, (short)12), keys[ApiKey.Produce]);
+            Assert.Equal(((short)0, (short)13), keys[ApiKey.Produce]);
             Assert.Equal(((short)4, (short)18), keys[ApiKey.Fetch]);
             Assert.Equal(((short)0, (short)11), keys[ApiKey.ListOffsets]);
             Assert.Equal(((short)0, (short)13), keys[ApiKey.Metadata]);
             Assert.Equal(((short)0, (short)4), keys[ApiKey.ApiVersions]);
             Assert.Equal(((short)0, (short)7), keys[ApiKey.CreateTopics]);
             Assert.Equal(((short)0, (short)6), keys[ApiKey.DeleteTopics]);
-            Assert.Equal(((short)0, (short)9), keys[ApiKey.OffsetCommit]);
-            Assert.Equal(((short)0, (short)9), keys[ApiKey.OffsetFetch]);
+            Assert.Equal(((short)0, (short)10), keys[ApiKey.OffsetCommit]);
+            Assert.Equal(((short)0, (short)10), keys[ApiKey.OffsetFetch]);
             Assert.Equal(((short)0, (short)6), keys[ApiKey.FindCoordinator]);
             Assert.Equal(((short)0, (short)9), keys[ApiKey.JoinGroup]);
             Assert.Equal(((short)0, (short)4), keys[ApiKey.Heartbeat]);

@@ -7,7 +7,8 @@ using Xunit;
 namespace KafkaCompat.Server.Tests;
 
 /// <summary>The versions Kafka 4.0-4.2 added, over the wire: what each new field means and how the broker answers
-/// it (ListOffsets 9-11, Fetch 17-18, Metadata 13, DescribeGroups 6, DescribeCluster 2).</summary>
+/// it (ListOffsets 9-11, Fetch 17-18, Metadata 13, DescribeGroups 6, DescribeCluster 2, Produce 13 and OffsetCommit/
+/// OffsetFetch 10 by topic id, OffsetForLeaderEpoch, DescribeLogDirs, DescribeTopicPartitions).</summary>
 public sealed class NewestVersionsTests : IAsyncLifetime
 {
     private EmbeddedBroker _b = null!;
@@ -221,5 +222,47 @@ public sealed class NewestVersionsTests : IAsyncLifetime
         Assert.Contains(Call(2000, null).Topics, t => t.Name == "dtp-a");
         var bad = Call(10, new() { TopicName = "elsewhere", PartitionIndex = 0 }, "dtp-a");
         Assert.Equal(ErrorCode.InvalidRequest, Assert.Single(bad.Topics).ErrorCode);
+    }
+
+    [Fact]
+    public void ProduceV13AndOffsetCommitFetchV10NameTopicsById()
+    {
+        var t = _b.Broker.Logs.Create("by-id", 2, new())!;
+        var batch = new KafkaCompat.Records.RecordBatchBuilder();
+        batch.Add("k"u8.ToArray(), "v"u8.ToArray(), 1000);
+        var unknown = Guid.NewGuid();
+        var produced = _c.Call<ProduceRequest, ProduceResponse>(new ProduceRequest
+        {
+            Acks = -1, TimeoutMs = 5000,
+            TopicData = [new() { TopicId = t.Id, PartitionData = [new() { Index = 1, Records = batch.Build() }] },
+                         new() { TopicId = unknown, PartitionData = [new() { Index = 0, Records = batch.Build() }] }],
+        }, 13);
+        Assert.Equal(t.Id, produced.Responses[0].TopicId);
+        Assert.Equal((ErrorCode.None, 0L), (produced.Responses[0].PartitionResponses[0].ErrorCode, produced.Responses[0].PartitionResponses[0].BaseOffset));
+        Assert.Equal(1, t.Partitions[1].HighWatermark);
+        Assert.Equal(ErrorCode.UnknownTopicId, produced.Responses[1].PartitionResponses[0].ErrorCode);
+        Assert.Null(_b.Broker.Logs.Get(unknown)); // an id never creates a topic
+
+        var committed = _c.Call<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest
+        {
+            GroupId = "by-id-group", GenerationIdOrMemberEpoch = -1, MemberId = "",
+            Topics = [new() { TopicId = t.Id, Partitions = [new() { PartitionIndex = 1, CommittedOffset = 1, CommittedMetadata = "m" }] },
+                      new() { TopicId = unknown, Partitions = [new() { PartitionIndex = 0, CommittedOffset = 1 }] }],
+        }, 10);
+        Assert.Equal(ErrorCode.None, committed.Topics.Single(x => x.TopicId == t.Id).Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.UnknownTopicId, committed.Topics.Single(x => x.TopicId == unknown).Partitions[0].ErrorCode);
+
+        var fetched = _c.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest
+        {
+            Groups = [new() { GroupId = "by-id-group", Topics = [new() { TopicId = t.Id, PartitionIndexes = [0, 1] }, new() { TopicId = unknown, PartitionIndexes = [0] }] }],
+        }, 10).Groups.Single();
+        var known = fetched.Topics.Single(x => x.TopicId == t.Id).Partitions;
+        Assert.Equal([-1L, 1L], known.OrderBy(p => p.PartitionIndex).Select(p => p.CommittedOffset));
+        Assert.Equal(ErrorCode.UnknownTopicId, fetched.Topics.Single(x => x.TopicId == unknown).Partitions[0].ErrorCode);
+        var all = _c.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest { Groups = [new() { GroupId = "by-id-group", Topics = null }] }, 10).Groups.Single();
+        Assert.Equal(t.Id, Assert.Single(all.Topics).TopicId);
+        // v9 still by name
+        var byName = _c.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest { Groups = [new() { GroupId = "by-id-group", Topics = null }] }, 9).Groups.Single();
+        Assert.Equal("by-id", Assert.Single(byName.Topics).Name);
     }
 }

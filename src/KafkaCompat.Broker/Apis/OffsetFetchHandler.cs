@@ -1,6 +1,7 @@
-// OffsetFetch (key 9): versions 0-9. v2+ null topics means every committed partition and a group-level error;
+// OffsetFetch (key 9): versions 0-10. v2+ null topics means every committed partition and a group-level error;
 // v7 require_stable (UNSTABLE_OFFSET_COMMIT for a partition with an offset pending in an open transaction); v8+
-// several groups in one request.
+// several groups in one request; v9 the member id and epoch of a consumer group; v10 topics by id (an id no topic
+// has: UNKNOWN_TOPIC_ID; all offsets: only those of topics that still exist, with their ids).
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -14,16 +15,30 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
         var resp = new OffsetFetchResponse();
         if (ctx.ApiVersion >= 8)
         {
+            bool byId = ctx.ApiVersion >= 10;
             foreach (var g in req.Groups)
             {
-                var wanted = g.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
+                var unknownIds = new List<OffsetFetchRequest.OffsetFetchRequestTopics>();
+                if (byId && g.Topics != null)
+                    foreach (var t in g.Topics)
+                    {
+                        if (ctx.Broker.Logs.Get(t.TopicId) is { } known) t.Name = known.Name;
+                        else unknownIds.Add(t);
+                    }
+                var wanted = g.Topics?.Where(t => !unknownIds.Contains(t)).Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
                 var (error, offsets) = ctx.ApiVersion >= 9
                     ? coordinator.FetchOffsets(g.GroupId, wanted, req.RequireStable, g.MemberId, g.MemberEpoch)
                     : coordinator.FetchOffsets(g.GroupId, wanted, req.RequireStable);
                 var group = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId, ErrorCode = error };
                 foreach (var byTopic in offsets.GroupBy(o => o.Topic, StringComparer.Ordinal))
                 {
-                    var topic = new OffsetFetchResponse.OffsetFetchResponseTopics { Name = byTopic.Key };
+                    Guid id = Guid.Empty;
+                    if (byId)
+                    {
+                        if (ctx.Broker.Logs.Get(byTopic.Key) is not { } t) continue; // a deleted topic has no id to name it by
+                        id = t.Id;
+                    }
+                    var topic = new OffsetFetchResponse.OffsetFetchResponseTopics { Name = byTopic.Key, TopicId = id };
                     foreach (var o in byTopic)
                         topic.Partitions.Add(new OffsetFetchResponse.OffsetFetchResponsePartitions
                         {
@@ -32,6 +47,15 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
                         });
                     group.Topics.Add(topic);
                 }
+                foreach (var t in unknownIds)
+                    group.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopics
+                    {
+                        TopicId = t.TopicId,
+                        Partitions = t.PartitionIndexes.Select(p => new OffsetFetchResponse.OffsetFetchResponsePartitions
+                        {
+                            PartitionIndex = p, CommittedOffset = -1, CommittedLeaderEpoch = -1, Metadata = "", ErrorCode = ErrorCode.UnknownTopicId,
+                        }).ToList(),
+                    });
                 resp.Groups.Add(group);
             }
             return new(resp);

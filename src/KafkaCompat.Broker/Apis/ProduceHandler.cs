@@ -1,5 +1,6 @@
-// Produce (key 0): advertised 0-12 (librdkafka only compresses when v0 is advertised), served 3-12. v12 is
-// transactions version 2: a transactional batch adds its partition to the producer's transaction.
+// Produce (key 0): advertised 0-13 (librdkafka only compresses when v0 is advertised), served 3-13. v12 is
+// transactions version 2: a transactional batch adds its partition to the producer's transaction. v13 names topics
+// by id (UNKNOWN_TOPIC_ID for an id no topic has; a topic id never auto-creates a topic).
 // v0-2 carry the old message formats and are refused with UNSUPPORTED_VERSION per partition.
 // Batches are validated (size, magic 2, CRC-32C), stored byte-for-byte with the base offset rewritten.
 // acks=0 gets no response. Batches of idempotent producers are checked against the partition's producer state
@@ -28,20 +29,25 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
         if (requestError == ErrorCode.None && req.TransactionalId == null && req.TopicData.Any(t => t.PartitionData.Any(p => IsTransactional(p.Records))))
             requestError = ErrorCode.TransactionalIdAuthorizationFailed;
 
+        bool byId = ctx.ApiVersion >= 13;
         foreach (var td in req.TopicData)
         {
-            var tr = new ProduceResponse.TopicProduceResponse { Name = td.Name };
+            var byIdTopic = byId ? broker.Logs.Get(td.TopicId) : null;
+            string name = byId ? byIdTopic?.Name ?? "" : td.Name;
+            var tr = new ProduceResponse.TopicProduceResponse { Name = name, TopicId = td.TopicId };
             resp.Responses.Add(tr);
             TopicLogs? topic = null;
             ErrorCode topicError = oldVersion ? ErrorCode.UnsupportedVersion : requestError;
+            if (topicError == ErrorCode.None && byId && byIdTopic is null) topicError = ErrorCode.UnknownTopicId;
             if (topicError == ErrorCode.None)
             {
-                if (KafkaBroker.CheckTopicName(td.Name) != null) topicError = ErrorCode.InvalidTopicException;
+                if (KafkaBroker.CheckTopicName(name) != null) topicError = ErrorCode.InvalidTopicException;
                 // like Kafka: clients cannot append to the internal offsets topic
-                else if (td.Name == Groups.GroupCoordinator.OffsetsTopic) topicError = ErrorCode.InvalidTopicException;
+                else if (name == Groups.GroupCoordinator.OffsetsTopic) topicError = ErrorCode.InvalidTopicException;
+                else if (byIdTopic != null) topic = byIdTopic;
                 else
                 {
-                    (topic, var err) = broker.GetOrAutoCreate(td.Name, allowAutoCreate: true);
+                    (topic, var err) = broker.GetOrAutoCreate(name, allowAutoCreate: true);
                     topicError = err;
                 }
             }
@@ -74,8 +80,8 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                             long pid = RecordBatch.ProducerId(batch);
                             short epoch = RecordBatch.ProducerEpoch(batch);
                             // v12 is transactions version 2: the partition joins the producer's transaction here
-                            var err = ctx.ApiVersion >= 12 ? txns.AddPartitionsImplicitly(req.TransactionalId!, pid, epoch, [(td.Name, pd.Index)]) : ErrorCode.None;
-                            if (err == ErrorCode.None) err = txns.VerifyProduce(req.TransactionalId!, pid, epoch, td.Name, pd.Index);
+                            var err = ctx.ApiVersion >= 12 ? txns.AddPartitionsImplicitly(req.TransactionalId!, pid, epoch, [(name, pd.Index)]) : ErrorCode.None;
+                            if (err == ErrorCode.None) err = txns.VerifyProduce(req.TransactionalId!, pid, epoch, name, pd.Index);
                             if (err != ErrorCode.None)
                             {
                                 pr.ErrorCode = ProduceVerificationError(err, ctx.ApiVersion);
@@ -97,7 +103,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                     pr.ErrorMessage = e is ObjectDisposedException ? null : mapped.Message;
                     if (e is InvalidBatchException) pr.RecordErrors = [new() { BatchIndex = 0, BatchIndexErrorMessage = e.Message }];
                     if (e is InvalidBatchException or IOException)
-                        KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{td.Name}-{pd.Index}: {e.Message}");
+                        KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{name}-{pd.Index}: {e.Message}");
                 }
             }
         }
@@ -122,6 +128,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
         Responses = request.TopicData.Select(t => new ProduceResponse.TopicProduceResponse
         {
             Name = t.Name,
+            TopicId = t.TopicId,
             PartitionResponses = t.PartitionData.Select(p => new ProduceResponse.PartitionProduceResponse { Index = p.Index, ErrorCode = error, BaseOffset = -1 }).ToList(),
         }).ToList(),
     };

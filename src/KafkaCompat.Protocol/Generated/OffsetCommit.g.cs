@@ -12,7 +12,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
 {
     public static ApiKey ApiKey => (ApiKey)8;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 9;
+    public static short HighestVersion => 10;
     public static bool IsFlexible(short version) => version >= 8;
     public string GroupId = "";
     public int GenerationIdOrMemberEpoch = -1;
@@ -104,13 +104,21 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
     public sealed partial class OffsetCommitRequestTopic
     {
         public string Name = "";
+        public Guid TopicId = Guid.Empty;
         public List<OffsetCommitRequestPartition> Partitions = new();
 
         public static OffsetCommitRequestTopic Read(ref KafkaReader r, short version)
         {
             var m = new OffsetCommitRequestTopic();
             bool flex = version >= 8;
-            m.Name = r.ReadString(flex);
+            if (version <= 9)
+            {
+                m.Name = r.ReadString(flex);
+            }
+            if (version >= 10)
+            {
+                m.TopicId = r.ReadUuid();
+            }
             {
                 int n2 = r.ReadArrayLength(flex);
                 if (n2 < 0) m.Partitions = new();
@@ -137,7 +145,14 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 8;
-            w.WriteString(Name ?? "", flex);
+            if (version <= 9)
+            {
+                w.WriteString(Name ?? "", flex);
+            }
+            if (version >= 10)
+            {
+                w.WriteUuid(TopicId);
+            }
             if (Partitions is null)
             {
                 w.WriteArrayLength((false) ? -1 : 0, flex);
@@ -218,7 +233,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
 {
     public static ApiKey ApiKey => (ApiKey)8;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 9;
+    public static short HighestVersion => 10;
     public static bool IsFlexible(short version) => version >= 8;
     public int ThrottleTimeMs = 0;
     public List<OffsetCommitResponseTopic> Topics = new();
@@ -280,13 +295,21 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
     public sealed partial class OffsetCommitResponseTopic
     {
         public string Name = "";
+        public Guid TopicId = Guid.Empty;
         public List<OffsetCommitResponsePartition> Partitions = new();
 
         public static OffsetCommitResponseTopic Read(ref KafkaReader r, short version)
         {
             var m = new OffsetCommitResponseTopic();
             bool flex = version >= 8;
-            m.Name = r.ReadString(flex);
+            if (version <= 9)
+            {
+                m.Name = r.ReadString(flex);
+            }
+            if (version >= 10)
+            {
+                m.TopicId = r.ReadUuid();
+            }
             {
                 int n6 = r.ReadArrayLength(flex);
                 if (n6 < 0) m.Partitions = new();
@@ -313,7 +336,14 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 8;
-            w.WriteString(Name ?? "", flex);
+            if (version <= 9)
+            {
+                w.WriteString(Name ?? "", flex);
+            }
+            if (version >= 10)
+            {
+                w.WriteUuid(TopicId);
+            }
             if (Partitions is null)
             {
                 w.WriteArrayLength((false) ? -1 : 0, flex);

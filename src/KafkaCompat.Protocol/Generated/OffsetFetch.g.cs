@@ -12,7 +12,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
 {
     public static ApiKey ApiKey => (ApiKey)9;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 9;
+    public static short HighestVersion => 10;
     public static bool IsFlexible(short version) => version >= 6;
     public string GroupId = "";
     public List<OffsetFetchRequestTopic>? Topics = null;
@@ -265,15 +265,20 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
     public sealed partial class OffsetFetchRequestTopics
     {
         public string Name = "";
+        public Guid TopicId = Guid.Empty;
         public List<int> PartitionIndexes = new();
 
         public static OffsetFetchRequestTopics Read(ref KafkaReader r, short version)
         {
             var m = new OffsetFetchRequestTopics();
             bool flex = version >= 6;
-            if (version >= 8)
+            if (version >= 8 && version <= 9)
             {
                 m.Name = r.ReadString(flex);
+            }
+            if (version >= 10)
+            {
+                m.TopicId = r.ReadUuid();
             }
             if (version >= 8)
             {
@@ -304,9 +309,13 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
-            if (version >= 8)
+            if (version >= 8 && version <= 9)
             {
                 w.WriteString(Name ?? "", flex);
+            }
+            if (version >= 10)
+            {
+                w.WriteUuid(TopicId);
             }
             if (version >= 8)
             {
@@ -333,7 +342,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
 {
     public static ApiKey ApiKey => (ApiKey)9;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 9;
+    public static short HighestVersion => 10;
     public static bool IsFlexible(short version) => version >= 6;
     public int ThrottleTimeMs = 0;
     public List<OffsetFetchResponseTopic> Topics = new();
@@ -653,15 +662,20 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
     public sealed partial class OffsetFetchResponseTopics
     {
         public string Name = "";
+        public Guid TopicId = Guid.Empty;
         public List<OffsetFetchResponsePartitions> Partitions = new();
 
         public static OffsetFetchResponseTopics Read(ref KafkaReader r, short version)
         {
             var m = new OffsetFetchResponseTopics();
             bool flex = version >= 6;
-            if (version >= 8)
+            if (version >= 8 && version <= 9)
             {
                 m.Name = r.ReadString(flex);
+            }
+            if (version >= 10)
+            {
+                m.TopicId = r.ReadUuid();
             }
             if (version >= 8)
             {
@@ -692,9 +706,13 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
-            if (version >= 8)
+            if (version >= 8 && version <= 9)
             {
                 w.WriteString(Name ?? "", flex);
+            }
+            if (version >= 10)
+            {
+                w.WriteUuid(TopicId);
             }
             if (version >= 8)
             {

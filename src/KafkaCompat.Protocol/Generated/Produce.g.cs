@@ -12,7 +12,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
 {
     public static ApiKey ApiKey => (ApiKey)0;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 12;
+    public static short HighestVersion => 13;
     public static bool IsFlexible(short version) => version >= 9;
     public string? TransactionalId = null;
     public short Acks = 0;
@@ -80,13 +80,21 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
     public sealed partial class TopicProduceData
     {
         public string Name = "";
+        public Guid TopicId = Guid.Empty;
         public List<PartitionProduceData> PartitionData = new();
 
         public static TopicProduceData Read(ref KafkaReader r, short version)
         {
             var m = new TopicProduceData();
             bool flex = version >= 9;
-            m.Name = r.ReadString(flex);
+            if (version <= 12)
+            {
+                m.Name = r.ReadString(flex);
+            }
+            if (version >= 13)
+            {
+                m.TopicId = r.ReadUuid();
+            }
             {
                 int n2 = r.ReadArrayLength(flex);
                 if (n2 < 0) m.PartitionData = new();
@@ -113,7 +121,14 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
-            w.WriteString(Name ?? "", flex);
+            if (version <= 12)
+            {
+                w.WriteString(Name ?? "", flex);
+            }
+            if (version >= 13)
+            {
+                w.WriteUuid(TopicId);
+            }
             if (PartitionData is null)
             {
                 w.WriteArrayLength((false) ? -1 : 0, flex);
@@ -173,7 +188,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
 {
     public static ApiKey ApiKey => (ApiKey)0;
     public static short LowestVersion => 0;
-    public static short HighestVersion => 12;
+    public static short HighestVersion => 13;
     public static bool IsFlexible(short version) => version >= 9;
     public List<TopicProduceResponse> Responses = new();
     public int ThrottleTimeMs = 0;
@@ -270,13 +285,21 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
     public sealed partial class TopicProduceResponse
     {
         public string Name = "";
+        public Guid TopicId = Guid.Empty;
         public List<PartitionProduceResponse> PartitionResponses = new();
 
         public static TopicProduceResponse Read(ref KafkaReader r, short version)
         {
             var m = new TopicProduceResponse();
             bool flex = version >= 9;
-            m.Name = r.ReadString(flex);
+            if (version <= 12)
+            {
+                m.Name = r.ReadString(flex);
+            }
+            if (version >= 13)
+            {
+                m.TopicId = r.ReadUuid();
+            }
             {
                 int n8 = r.ReadArrayLength(flex);
                 if (n8 < 0) m.PartitionResponses = new();
@@ -303,7 +326,14 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
-            w.WriteString(Name ?? "", flex);
+            if (version <= 12)
+            {
+                w.WriteString(Name ?? "", flex);
+            }
+            if (version >= 13)
+            {
+                w.WriteUuid(TopicId);
+            }
             if (PartitionResponses is null)
             {
                 w.WriteArrayLength((false) ? -1 : 0, flex);
