@@ -43,5 +43,6 @@ public enum ApiKey : short
     ListTransactions = 66,
     ConsumerGroupHeartbeat = 68,
     ConsumerGroupDescribe = 69,
+    ListConfigResources = 74,
     DescribeTopicPartitions = 75,
 }

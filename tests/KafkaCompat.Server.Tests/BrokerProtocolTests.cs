@@ -87,7 +87,8 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)4), keys[ApiKey.OffsetForLeaderEpoch]);
             Assert.Equal(((short)0, (short)4), keys[ApiKey.DescribeLogDirs]);
             Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeTopicPartitions]);
-            Assert.Equal(37, keys.Count);
+            Assert.Equal(((short)0, (short)1), keys[ApiKey.ListConfigResources]);
+            Assert.Equal(38, keys.Count);
             Assert.False(keys.ContainsKey((ApiKey)76)); // share groups (KIP-932, ShareGroupHeartbeat) are not served, so not advertised
         }
     }

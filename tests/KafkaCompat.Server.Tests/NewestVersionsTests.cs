@@ -265,4 +265,24 @@ public sealed class NewestVersionsTests : IAsyncLifetime
         var byName = _c.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest { Groups = [new() { GroupId = "by-id-group", Topics = null }] }, 9).Groups.Single();
         Assert.Equal("by-id", Assert.Single(byName.Topics).Name);
     }
+
+    [Fact]
+    public void ListConfigResourcesListsTopicsTheBrokerAndGroups()
+    {
+        _b.Broker.Logs.Create("lcr-topic", 1, new());
+        _b.Broker.Groups.Commit("lcr-group", -1, "", null, -1, [new CommitEntry("lcr-topic", 0, 0, -1, null, -1)]);
+        ListConfigResourcesResponse Call(short v, params sbyte[] types) =>
+            _c.Call<ListConfigResourcesRequest, ListConfigResourcesResponse>(new ListConfigResourcesRequest { ResourceTypes = types.ToList() }, v);
+
+        var v0 = Call(0);
+        Assert.Equal(ErrorCode.None, v0.ErrorCode);
+        Assert.Empty(v0.ConfigResources); // no client-metrics resources
+        var all = Call(1);
+        Assert.Contains(all.ConfigResources, r => (r.ResourceName, r.ResourceType) == ("lcr-topic", 2));
+        Assert.Contains(all.ConfigResources, r => (r.ResourceName, r.ResourceType) == (_b.Broker.NodeId.ToString(), 4));
+        Assert.Contains(all.ConfigResources, r => (r.ResourceName, r.ResourceType) == ("lcr-group", 32));
+        var groupsOnly = Call(1, 32);
+        Assert.All(groupsOnly.ConfigResources, r => Assert.Equal(32, r.ResourceType));
+        Assert.Equal(ErrorCode.UnsupportedVersion, Call(1, 3).ErrorCode);
+    }
 }

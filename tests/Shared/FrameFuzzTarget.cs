@@ -37,7 +37,7 @@ public static class FrameFuzzTarget
         (ApiKey.DescribeTransactions, Of<DescribeTransactionsRequest>()), (ApiKey.ListTransactions, Of<ListTransactionsRequest>()),
         (ApiKey.ConsumerGroupHeartbeat, Of<ConsumerGroupHeartbeatRequest>()), (ApiKey.ConsumerGroupDescribe, Of<ConsumerGroupDescribeRequest>()),
         (ApiKey.OffsetForLeaderEpoch, Of<OffsetForLeaderEpochRequest>()), (ApiKey.DescribeLogDirs, Of<DescribeLogDirsRequest>()),
-        (ApiKey.DescribeTopicPartitions, Of<DescribeTopicPartitionsRequest>()),
+        (ApiKey.DescribeTopicPartitions, Of<DescribeTopicPartitionsRequest>()), (ApiKey.ListConfigResources, Of<ListConfigResourcesRequest>()),
     }.ToDictionary(x => x.Item1, x => x.Item2);
 
     /// <summary>Every request type the broker decodes.</summary>

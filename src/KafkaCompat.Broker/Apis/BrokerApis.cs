@@ -42,5 +42,6 @@ public static class BrokerApisList
         new OffsetForLeaderEpochHandler(),
         new DescribeLogDirsHandler(),
         new DescribeTopicPartitionsHandler(),
+        new ListConfigResourcesHandler(),
     ];
 }
