@@ -243,6 +243,36 @@ public sealed class ConsumerProtocolTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
+    public async Task PartitionsAddedToASubscribedTopicAreAssignedWithoutARestart()
+    {
+        const string topic = "kip848-grow", group = "kip848-grow";
+        await CreateTopic(topic, 2);
+        var a = NewMember(group, "g1");
+        var b = NewMember(group, "g2");
+        try
+        {
+            a.Consumer.Subscribe(topic);
+            b.Consumer.Subscribe(topic);
+            Assert.True(PollUntil([a, b], () => a.OwnedNow().Length == 1 && b.OwnedNow().Length == 1));
+            int epoch = _b.Broker.Groups.DescribeConsumerGroup(group).GroupEpoch;
+            using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = _b.BootstrapServers }).Build())
+                await admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = topic, IncreaseTo = 4 }]);
+            await Produce(topic, 4, 3, "grown");
+            bool ok = PollUntil([a, b], () => a.OwnedNow().Length == 2 && b.OwnedNow().Length == 2
+                && a.Values.Concat(b.Values).Count(v => v.StartsWith("grown-2-") || v.StartsWith("grown-3-")) == 6);
+            Dump(a, b);
+            Assert.True(ok, $"the new partitions were not assigned and consumed: {Show(a.OwnedNow())} / {Show(b.OwnedNow())}");
+            Assert.Empty(_violations);
+            Assert.Equal(epoch + 1, _b.Broker.Groups.DescribeConsumerGroup(group).GroupEpoch); // one bump for the new partitions
+        }
+        finally
+        {
+            a.Dispose();
+            b.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task AStaticMemberRestartsIntoItsPartitionsWithoutAReassignment()
     {
         const string topic = "kip848-static", group = "kip848-static";

@@ -19,12 +19,7 @@ public static class ConsumerGroupRecords
 
     public static bool IsConsumerKey(short version) => version is >= GroupMetadata and <= CurrentAssignment;
 
-    private static byte[] Build(Action<KafkaWriter> write)
-    {
-        using var w = new KafkaWriter();
-        write(w);
-        return w.ToArray();
-    }
+    private static byte[] Build(Action<KafkaWriter> write) => GroupRecords.Build(write);
 
     public static byte[] Key(short version, string group, string? member = null) => Build(w =>
     {
@@ -125,32 +120,9 @@ public static class ConsumerGroupRecords
 
     // ---- reading ----
 
-    private delegate T ReadBody<T>(ref KafkaReader r);
+    private static T Read<T>(ReadOnlyMemory<byte> bytes, GroupRecords.ReadBody<T> body) => GroupRecords.Read(bytes, body);
 
-    private static T Read<T>(ReadOnlyMemory<byte> bytes, ReadBody<T> body)
-    {
-        try
-        {
-            var r = new KafkaReader(bytes);
-            return body(ref r);
-        }
-        catch (ProtocolException e)
-        {
-            throw new FormatException("unreadable consumer group record: " + e.Message, e);
-        }
-    }
-
-    private static void SkipTags(ref KafkaReader r)
-    {
-        int n = r.ReadTagCount();
-        for (int i = 0; i < n; i++)
-        {
-            r.ReadUnsignedVarInt();
-            uint size = r.ReadUnsignedVarInt();
-            if (size > int.MaxValue) throw new FormatException("tagged field too large");
-            r.Skip((int)size);
-        }
-    }
+    private static void SkipTags(ref KafkaReader r) => GroupRecords.SkipTags(ref r);
 
     private static void Version0(ref KafkaReader r)
     {

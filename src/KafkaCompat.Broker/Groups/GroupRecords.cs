@@ -19,7 +19,7 @@ public sealed record StoredGroup(string ProtocolType, int Generation, string? Pr
 public static class GroupRecords
 {
     // ---- writing (KafkaWriter: int16-length strings, int32-length bytes, as in Kafka's non-flexible versions) ----
-    private static byte[] Build(Action<KafkaWriter> write)
+    internal static byte[] Build(Action<KafkaWriter> write)
     {
         using var w = new KafkaWriter();
         write(w);
@@ -83,9 +83,10 @@ public static class GroupRecords
     });
 
     // ---- reading (KafkaReader; anything unreadable is a FormatException for the loader to skip) ----
-    private delegate T ReadBody<T>(ref KafkaReader r);
+    internal delegate T ReadBody<T>(ref KafkaReader r);
 
-    private static T Read<T>(ReadOnlyMemory<byte> bytes, ReadBody<T> body)
+    /// <summary>Reads a record key or value; anything unreadable is a FormatException (the loader logs and skips it).</summary>
+    internal static T Read<T>(ReadOnlyMemory<byte> bytes, ReadBody<T> body)
     {
         try
         {
@@ -103,7 +104,7 @@ public static class GroupRecords
 
     private static byte[] Bytes(ref KafkaReader r, bool compact = false) => compact ? r.ReadBytes(true).ToArray() : r.ReadNullableBytes(false)?.ToArray() ?? [];
 
-    private static void SkipTags(ref KafkaReader r)
+    internal static void SkipTags(ref KafkaReader r)
     {
         int n = r.ReadTagCount();
         for (int i = 0; i < n; i++)
