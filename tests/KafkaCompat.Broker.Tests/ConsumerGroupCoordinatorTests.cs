@@ -250,5 +250,8 @@ public sealed class ConsumerGroupCoordinatorTests : IDisposable
         using var off = new BrokerFixture(new() { ["group.coordinator.rebalance.protocols"] = "classic" });
         Assert.DoesNotContain(off.Broker.Apis.All, h => h.Key == ApiKey.ConsumerGroupHeartbeat);
         Assert.Contains(_f.Broker.Apis.All, h => h.Key == ApiKey.ConsumerGroupHeartbeat);
+        // nor is group.version finalized (a Kafka broker with group.version 0 does not serve the protocol)
+        Assert.DoesNotContain(Apis.ApiVersionsHandler.Build(off.Broker.Apis, ErrorCode.None, 4).FinalizedFeatures!, f => f.Name == "group.version");
+        Assert.Contains(Apis.ApiVersionsHandler.Build(_f.Broker.Apis, ErrorCode.None, 4).FinalizedFeatures!, f => f.Name == "group.version");
     }
 }

@@ -285,4 +285,18 @@ public sealed class NewestVersionsTests : IAsyncLifetime
         Assert.All(groupsOnly.ConfigResources, r => Assert.Equal(32, r.ResourceType));
         Assert.Equal(ErrorCode.UnsupportedVersion, Call(1, 3).ErrorCode);
     }
+
+    [Fact]
+    public void ApiVersionsFinalizesGroupVersion1ForTheConsumerProtocol()
+    {
+        var v4 = _c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest { ClientSoftwareName = "t", ClientSoftwareVersion = "1" }, 4);
+        var finalized = Assert.Single(v4.FinalizedFeatures!, f => f.Name == "group.version");
+        Assert.Equal((1, 1), (finalized.MinVersionLevel, finalized.MaxVersionLevel));
+        var supported = Assert.Single(v4.SupportedFeatures!, f => f.Name == "group.version");
+        Assert.Equal((0, 1), (supported.MinVersion, supported.MaxVersion));
+        // before v4 a supported feature with minimum 0 is left out (KAFKA-17492); the finalized level stays
+        var v3 = _c.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest { ClientSoftwareName = "t", ClientSoftwareVersion = "1" }, 3);
+        Assert.DoesNotContain(v3.SupportedFeatures ?? [], f => f.Name == "group.version");
+        Assert.Contains(v3.FinalizedFeatures!, f => f.Name == "group.version");
+    }
 }
