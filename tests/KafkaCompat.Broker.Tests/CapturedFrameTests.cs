@@ -49,6 +49,11 @@ public sealed class CapturedFrameTests : IDisposable
         var topic = _f.Broker.Logs.Create("fixture-librdkafka216-consumer", 2, new())!;
         _f.Broker.Logs.Create("fixture-librdkafka216-regex", 1, new());
 
+        // Metadata v13 (librdkafka 2.16's first one, no topics): the top-level error code v13 added is NONE
+        var (_, md) = await Answer<MetadataRequest, MetadataResponse>("librdkafka216.consumer-Metadata-v13-1.bin");
+        Assert.Equal(ErrorCode.None, md.ErrorCode);
+        Assert.Single(md.Brokers);
+
         // the join: the client names itself (KIP-1082) and gets epoch 1 with both partitions, by topic id
         var (join, joined) = await Answer<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>("librdkafka216.consumer-ConsumerGroupHeartbeat-v1-1.bin");
         Assert.Equal(ErrorCode.None, joined.ErrorCode);

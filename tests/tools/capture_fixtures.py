@@ -706,7 +706,7 @@ RUNS = [
     ("librdkafka216.txn", TXN_APIS, lambda b, t: librdkafka_txn(b, t, "2.16.0")),
     ("kafkajs.txn", TXN_APIS, lambda b, t: kafkajs_run(b, t, "txn")),
     # the consumer group protocol of KIP-848 on librdkafka 2.16
-    ("librdkafka216.consumer", "ConsumerGroupHeartbeat,ConsumerGroupDescribe,OffsetCommit,OffsetFetch",
+    ("librdkafka216.consumer", "ConsumerGroupHeartbeat,ConsumerGroupDescribe,OffsetCommit,OffsetFetch,Metadata",
      lambda b, t: librdkafka_consumer_protocol(b, t, "-")),
     ("librdkafka216.regex", "ConsumerGroupHeartbeat", lambda b, t: librdkafka_consumer_protocol(b, t, "^" + t.replace("-", "[-]"))),
     # a current pure-JavaScript client at its newest versions, as a KIP-848 consumer
