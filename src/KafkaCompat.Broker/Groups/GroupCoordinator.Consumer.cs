@@ -477,7 +477,10 @@ public sealed partial class GroupCoordinator
     /// <summary>Applies a consumer group record (keys 3-8) to memory, live and when loading.</summary>
     private void ReplayConsumerRecord(ConsumerRecordKey key, ReadOnlyMemory<byte>? value)
     {
-        var group = _groups.GetOrAdd(key.Group, id => new ClassicGroup(id, PartitionFor(id)));
+        // a tombstone of a group that is not here (deleted earlier in the log) must not bring back an empty group
+        ClassicGroup? group;
+        if (value is null) { if (!_groups.TryGetValue(key.Group, out group)) return; }
+        else group = _groups.GetOrAdd(key.Group, id => new ClassicGroup(id, PartitionFor(id)));
         lock (group)
         {
             var cg = group.Consumer;
@@ -488,6 +491,9 @@ public sealed partial class GroupCoordinator
                 {
                     case ConsumerGroupRecords.GroupMetadata:
                         group.Consumer = null; // the group is gone (deleted, or turned back into a classic group)
+                        // while loading, nothing else holds the group: its classic state and offsets, if any, are
+                        // added back from the classic records at the end of the load
+                        if (_load != null) _groups.TryRemove(new(key.Group, group));
                         break;
                     case ConsumerGroupRecords.PartitionMetadata:
                         cg.SubscriptionMetadata = new(StringComparer.Ordinal);
