@@ -39,11 +39,6 @@ public sealed class CoordinatorTimer : IDisposable
 
     public static long MonotonicMs(TimeProvider time) => (long)((Int128)time.GetTimestamp() * 1000 / time.TimestampFrequency);
 
-    public int Count
-    {
-        get { lock (_lock) return _byKey.Count; }
-    }
-
     /// <summary>Runs <paramref name="action"/> at <paramref name="dueMs"/> (on <see cref="Now"/>'s scale) unless the key
     /// is scheduled again or cancelled first.</summary>
     public void ScheduleAt(string key, long dueMs, Action action)
@@ -70,11 +65,6 @@ public sealed class CoordinatorTimer : IDisposable
     {
         lock (_lock)
             if (_byKey.Remove(key, out var old)) old.Cancelled = true;
-    }
-
-    public bool IsScheduled(string key)
-    {
-        lock (_lock) return _byKey.ContainsKey(key);
     }
 
     /// <summary>The deadline of <paramref name="key"/>, or null.</summary>

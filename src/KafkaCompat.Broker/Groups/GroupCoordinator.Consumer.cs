@@ -199,9 +199,7 @@ public sealed partial class GroupCoordinator
         if (replaced != null)
         {
             // the new instance replaces the old one's records: its assignment and target carry over, nothing is reassigned
-            records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.CurrentAssignment, group.GroupId, replaced.MemberId), null));
-            records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.TargetMember, group.GroupId, replaced.MemberId), null));
-            records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.MemberMetadata, group.GroupId, replaced.MemberId), null));
+            records.AddRange(MemberTombstones(group.GroupId, replaced.MemberId));
             records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.MemberMetadata, group.GroupId, memberId), ConsumerGroupRecords.MemberMetadataValue(updated)));
             records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.TargetMember, group.GroupId, memberId), ConsumerGroupRecords.TargetMemberValue(cg.TargetOf(replaced.MemberId))));
             records.Add((ConsumerGroupRecords.Key(ConsumerGroupRecords.CurrentAssignment, group.GroupId, memberId), ConsumerGroupRecords.CurrentAssignmentValue(updated)));
@@ -346,12 +344,7 @@ public sealed partial class GroupCoordinator
     /// tombstoned and the group epoch is bumped, so the others get its partitions. Caller holds the group lock.</summary>
     private ErrorCode FenceMember(ClassicGroup group, ConsumerGroup cg, ConsumerMember member, string reason)
     {
-        var records = new List<(byte[] Key, byte[]? Value)>
-        {
-            (ConsumerGroupRecords.Key(ConsumerGroupRecords.CurrentAssignment, group.GroupId, member.MemberId), null),
-            (ConsumerGroupRecords.Key(ConsumerGroupRecords.TargetMember, group.GroupId, member.MemberId), null),
-            (ConsumerGroupRecords.Key(ConsumerGroupRecords.MemberMetadata, group.GroupId, member.MemberId), null),
-        };
+        var records = MemberTombstones(group.GroupId, member.MemberId);
         var remaining = cg.Members.Values.Where(m => m.MemberId != member.MemberId).ToList();
         var metadata = SubscriptionMetadata(remaining);
         if (!SameMetadata(metadata, cg.SubscriptionMetadata))
@@ -567,6 +560,14 @@ public sealed partial class GroupCoordinator
                 }
             }
     }
+
+    /// <summary>The records that remove a member: its current assignment, its target, then its metadata (Kafka's order).</summary>
+    private static List<(byte[] Key, byte[]? Value)> MemberTombstones(string groupId, string memberId) =>
+    [
+        (ConsumerGroupRecords.Key(ConsumerGroupRecords.CurrentAssignment, groupId, memberId), null),
+        (ConsumerGroupRecords.Key(ConsumerGroupRecords.TargetMember, groupId, memberId), null),
+        (ConsumerGroupRecords.Key(ConsumerGroupRecords.MemberMetadata, groupId, memberId), null),
+    ];
 
     /// <summary>The records that remove an empty consumer group's own state (its offsets are separate).</summary>
     private static List<(byte[] Key, byte[]? Value)> ConsumerGroupTombstones(ClassicGroup group) =>
