@@ -134,4 +134,32 @@ public sealed class CapturedFrameTests : IDisposable
         Assert.NotEqual(topic.Id, fetch.Topics[0].TopicId);
         Assert.All(fetched.Responses.SelectMany(r => r.Partitions), p => Assert.Equal(ErrorCode.UnknownTopicId, p.ErrorCode));
     }
+
+    [Fact]
+    public async Task PlatformaticDescribeTopicPartitionsPagesByItsCursor()
+    {
+        var topic = _f.Broker.Logs.Create("fixture-platformatic", 3, new())!;
+        _f.Broker.Logs.Create("fixture-platformatic-cursor", 3, new());
+
+        // a page of at most 2 partitions: partitions 0 and 1, then a cursor at partition 2
+        var (first, page) = await Answer<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse>("platformatic-DescribeTopicPartitions-v0-1.bin");
+        Assert.Equal(2, first.ResponsePartitionLimit);
+        Assert.Null(first.Cursor);
+        var described = Assert.Single(page.Topics);
+        Assert.Equal((ErrorCode.None, topic.Id), (described.ErrorCode, described.TopicId));
+        Assert.Equal([0, 1], described.Partitions.Select(p => p.PartitionIndex));
+        Assert.Equal(("fixture-platformatic", 2), (page.NextCursor!.TopicName, page.NextCursor.PartitionIndex));
+
+        // the client's cursor (a nullable struct, present): the rest of the topic and no further cursor
+        var (next, rest) = await Answer<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse>("platformatic.cursor-DescribeTopicPartitions-v0-1.bin");
+        Assert.Equal(("fixture-platformatic-cursor", 1), (next.Cursor!.TopicName, next.Cursor.PartitionIndex));
+        Assert.Equal([1, 2], Assert.Single(rest.Topics).Partitions.Select(p => p.PartitionIndex));
+        Assert.Null(rest.NextCursor);
+
+        // DescribeCluster v1 (endpoint type 1, brokers): this broker, and the cluster id
+        var (_, cluster) = await Answer<DescribeClusterRequest, DescribeClusterResponse>("platformatic-DescribeCluster-v1-1.bin");
+        Assert.Equal(ErrorCode.None, cluster.ErrorCode);
+        Assert.Equal(1, cluster.EndpointType);
+        Assert.Single(cluster.Brokers);
+    }
 }

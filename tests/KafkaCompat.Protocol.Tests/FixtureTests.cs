@@ -55,7 +55,8 @@ public partial class FixtureTests
         ["librdkafka216.consumer"] = ["ConsumerGroupHeartbeat", "ConsumerGroupDescribe", "OffsetCommit", "OffsetFetch", "Metadata"],
         ["librdkafka216.regex"] = ["ConsumerGroupHeartbeat"],
         // a current pure-JavaScript client at its newest versions, as a KIP-848 consumer
-        ["platformatic"] = ["ApiVersions", "Metadata", "CreateTopics", "Produce", "FindCoordinator", "ConsumerGroupHeartbeat", "Fetch", "OffsetCommit", "ListOffsets", "DescribeLogDirs", "DeleteTopics"],
+        ["platformatic"] = ["ApiVersions", "Metadata", "CreateTopics", "Produce", "FindCoordinator", "ConsumerGroupHeartbeat", "Fetch", "OffsetCommit", "ListOffsets", "DescribeLogDirs", "DeleteTopics", "DescribeTopicPartitions", "DescribeCluster"],
+        ["platformatic.cursor"] = ["DescribeTopicPartitions"],
     };
 
 

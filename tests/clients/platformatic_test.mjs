@@ -5,9 +5,12 @@
 //      consumer-protocol group (KIP-848, its own implementation of ConsumerGroupHeartbeat), each record once;
 //   b. the committed offsets of both groups are at the end; ListOffsets latest/earliest per partition;
 //   c. describeGroups: the classic group is described, the consumer group is not a classic group; describeLogDirs;
-//   d. two consumer-protocol members split the partitions between them.
+//   d. two consumer-protocol members split the partitions between them;
+//   e. the client's own DescribeTopicPartitions v0 and DescribeCluster v1 (its admin does not call them yet): pages
+//      of at most 3 partitions followed by next_cursor cover a 5- and a 3-partition topic, an unknown topic answers
+//      UNKNOWN_TOPIC_OR_PARTITION; the cluster lists this broker.
 // Prints one summary line; exits non-zero on any failure.
-import { Producer, Consumer, Admin, stringSerializers, stringDeserializers } from '@platformatic/kafka'
+import { Producer, Consumer, Admin, Connection, stringSerializers, stringDeserializers, describeTopicPartitionsV0, describeClusterV1 } from '@platformatic/kafka'
 
 const [port, suffix = Math.random().toString(16).slice(2, 10)] = process.argv.slice(2)
 if (!port) { console.log('usage: platformatic_test.mjs PORT [SUFFIX]'); process.exit(2) }
@@ -24,6 +27,50 @@ async function readAll (protocol, topic, count) {
   await consumer.commit({ offsets: [0, 1, 2].map(p => ({ topic, partition: p, offset: 2n, leaderEpoch: 0 })) }).catch(() => {})
   await consumer.close(true)
   return values
+}
+
+async function describeTopicPartitions (small) {
+  const big = `pk-dtp-${suffix}`
+  const admin = new Admin({ clientId: 'pk-dtp-admin', bootstrapBrokers: brokers })
+  await admin.createTopics({ topics: [big], partitions: 5, replicas: 1 })
+  await admin.close()
+  const connection = new Connection('pk-dtp')
+  await connection.connect('127.0.0.1', Number(port))
+  try {
+    const seen = []
+    let cursor = null
+    let pages = 0
+    const wanted = [big, small].sort()
+    do {
+      const page = await describeTopicPartitionsV0.api.async(connection, wanted.map(name => ({ name })), 3, cursor)
+      pages++
+      const count = page.topics.reduce((n, t) => n + t.partitions.length, 0)
+      check(count <= 3, `page ${pages} holds ${count} partitions, limit 3`)
+      for (const t of page.topics) {
+        check(t.errorCode === 0 && t.topicId && !t.isInternal, `topic ${t.name}: ${t.errorCode}`)
+        for (const p of t.partitions) {
+          check(p.leaderId === 1 && p.isrNodes.length === 1 && p.replicaNodes[0] === 1, `${t.name}-${p.partitionIndex} leader`)
+          seen.push(`${t.name}-${p.partitionIndex}`)
+        }
+      }
+      cursor = page.nextCursor ?? null
+      check(pages < 10, 'cursor paging ends')
+    } while (cursor)
+    const expected = wanted.flatMap(name => [...Array(name === big ? 5 : 3).keys()].map(p => `${name}-${p}`))
+    check(JSON.stringify(seen) === JSON.stringify(expected), `paged partitions ${seen} (expected ${expected})`)
+    check(pages === 3, `8 partitions in pages of 3: ${pages} pages`)
+    const unknown = await describeTopicPartitionsV0.api.async(connection, [{ name: `pk-none-${suffix}` }], 100, null)
+      .then(() => null, e => e.response)
+    check(unknown?.topics[0]?.errorCode === 3, `unknown topic: ${JSON.stringify(unknown?.topics)}`)
+    const cluster = await describeClusterV1.api.async(connection, false, 1)
+    check(cluster.errorCode === 0 && cluster.brokers.some(b => b.port === Number(port)), `DescribeCluster v1 brokers ${JSON.stringify(cluster.brokers)}`)
+    check(cluster.endpointType === 1 && cluster.clusterId, 'DescribeCluster v1 endpoint type and cluster id')
+  } finally {
+    await connection.close()
+  }
+  const cleanup = new Admin({ clientId: 'pk-dtp-admin', bootstrapBrokers: brokers })
+  await cleanup.deleteTopics({ topics: [big] })
+  await cleanup.close()
 }
 
 async function main () {
@@ -57,6 +104,8 @@ async function main () {
     const groups = await admin.describeGroups({ groups: [`pk-classic-${suffix}`, `pk-consumer-${suffix}`] })
     check(groups.get(`pk-classic-${suffix}`).protocolType === 'consumer', 'classic group described')
     check(groups.get(`pk-consumer-${suffix}`).state === 'DEAD', 'a consumer group is no classic group (DescribeGroups)')
+
+    await describeTopicPartitions(topic)
 
     // two consumer-protocol members of one group share the partitions
     const group = `pk-split-${suffix}`

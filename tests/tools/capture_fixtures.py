@@ -555,7 +555,8 @@ def librdkafka_consumer_protocol(bootstrap, topic, pattern):
 PLATFORMATIC_SCRIPT = r"""
 import { pathToFileURL } from 'node:url'
 const [modulePath, bootstrap, topic] = process.argv.slice(1)
-const { Producer, Consumer, Admin, stringSerializers, stringDeserializers } = await import(pathToFileURL(modulePath).href)
+const { Producer, Consumer, Admin, Connection, stringSerializers, stringDeserializers, describeTopicPartitionsV0, describeClusterV1 } =
+  await import(pathToFileURL(modulePath).href)
 const brokers = [bootstrap]
 const admin = new Admin({ clientId: 'fixture-platformatic-admin', bootstrapBrokers: brokers })
 await admin.createTopics({ topics: [topic], partitions: 3, replicas: 1 })
@@ -570,6 +571,13 @@ for await (const m of stream) { if (++n === 3) break }
 await admin.listOffsets({ topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n }] }] })
 await admin.describeLogDirs({ topics: [{ name: topic, partitions: [0, 1, 2] }] })
 await consumer.close(true)
+// the client's own encoders of DescribeTopicPartitions v0 (a page of 2 partitions) and DescribeCluster v1
+const [host, port] = bootstrap.split(':')
+const connection = new Connection('fixture-platformatic-admin')
+await connection.connect(host, Number(port))
+await describeTopicPartitionsV0.api.async(connection, [{ name: topic }], 2, null)
+await describeClusterV1.api.async(connection, false, 1)
+await connection.close()
 await producer.close()
 await admin.deleteTopics({ topics: [topic] })
 await admin.close()
@@ -578,9 +586,34 @@ await admin.close()
 
 def platformatic_run(bootstrap, topic):
     """@platformatic/kafka 1.35.0 (a current pure-JavaScript client): CreateTopics, Produce, a consumer-protocol
-    group (ConsumerGroupHeartbeat, Fetch, OffsetCommit), ListOffsets, DescribeLogDirs."""
+    group (ConsumerGroupHeartbeat, Fetch, OffsetCommit), ListOffsets, DescribeLogDirs, DescribeTopicPartitions (a page of 2),
+    DescribeCluster v1."""
     module = os.path.join(NODE_MODULES, "@platformatic", "kafka", "dist", "index.js")
     subprocess.run(["node", "--input-type=module", "-e", PLATFORMATIC_SCRIPT, module, bootstrap, topic], check=True, timeout=90)
+
+
+PLATFORMATIC_CURSOR_SCRIPT = r"""
+import { pathToFileURL } from 'node:url'
+const [modulePath, bootstrap, topic] = process.argv.slice(1)
+const { Admin, Connection, describeTopicPartitionsV0 } = await import(pathToFileURL(modulePath).href)
+const admin = new Admin({ clientId: 'fixture-platformatic-admin', bootstrapBrokers: [bootstrap] })
+await admin.createTopics({ topics: [topic], partitions: 3, replicas: 1 })
+const [host, port] = bootstrap.split(':')
+const connection = new Connection('fixture-platformatic-admin')
+await connection.connect(host, Number(port))
+const page = await describeTopicPartitionsV0.api.async(connection, [{ name: topic }], 2, { topicName: topic, partitionIndex: 1 })
+if (page.topics[0].partitions.map(p => p.partitionIndex).join() !== '1,2' || page.nextCursor) throw new Error(JSON.stringify(page.topics))
+await connection.close()
+await admin.deleteTopics({ topics: [topic] })
+await admin.close()
+"""
+
+
+def platformatic_cursor(bootstrap, topic):
+    """@platformatic/kafka's DescribeTopicPartitions v0 carrying a cursor (its nullable struct): the page from
+    partition 1 of a 3-partition topic."""
+    module = os.path.join(NODE_MODULES, "@platformatic", "kafka", "dist", "index.js")
+    subprocess.run(["node", "--input-type=module", "-e", PLATFORMATIC_CURSOR_SCRIPT, module, bootstrap, topic], check=True, timeout=60)
 
 
 # -------------------------------------------------------------------------------- kafkajs 2.2.4
@@ -711,6 +744,7 @@ RUNS = [
     ("librdkafka216.regex", "ConsumerGroupHeartbeat", lambda b, t: librdkafka_consumer_protocol(b, t, "^" + t.replace("-", "[-]"))),
     # a current pure-JavaScript client at its newest versions, as a KIP-848 consumer
     ("platformatic", None, platformatic_run),
+    ("platformatic.cursor", "DescribeTopicPartitions", platformatic_cursor),
 ]
 
 

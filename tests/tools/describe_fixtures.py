@@ -35,7 +35,7 @@ CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
 FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3,
                  18: 3, 19: 5, 20: 4, 22: 2, 24: 3, 25: 3, 26: 3, 28: 3, 42: 2,
-                 68: 0, 69: 0, 23: 4, 35: 2, 75: 0}
+                 68: 0, 69: 0, 23: 4, 35: 2, 60: 0, 75: 0}
 
 
 class R:
@@ -362,6 +362,28 @@ def describe_group(key, ver, r, flexible):
         include = bool(r.i8())
         r.tags()
         return f"groups {groups}, include_authorized_operations={include}"
+    if key == 75:  # DescribeTopicPartitions v0: topics, a partition limit and a nullable cursor
+        def topic():
+            name = s()
+            r.tags()
+            return name
+        topics = arr(topic)
+        limit = r.i32()
+        cursor = None
+        if r.i8() >= 0:
+            cursor = (s(), r.i32())
+            r.tags()
+        r.tags()
+        return f"topics {topics}, response_partition_limit={limit}, cursor=" + ("null" if cursor is None else f"{cursor[0]}-{cursor[1]}")
+    if key == 60:  # DescribeCluster v0-2 (flexible from v0)
+        include = bool(r.i8())
+        out = f"include_cluster_authorized_operations={include}"
+        if ver >= 1:
+            out += f", endpoint_type={r.i8()}"
+        if ver >= 2:
+            out += f", include_fenced_brokers={bool(r.i8())}"
+        r.tags()
+        return out
     if key == 42:  # DeleteGroups v0-1
         return f"delete {r.array(r.string)}"
     if key == 47:  # OffsetDelete v0
