@@ -1,3 +1,4 @@
+using KafkaCompat.Broker.Groups;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using Xunit;
@@ -161,5 +162,29 @@ public sealed class CapturedFrameTests : IDisposable
         Assert.Equal(ErrorCode.None, cluster.ErrorCode);
         Assert.Equal(1, cluster.EndpointType);
         Assert.Single(cluster.Brokers);
+    }
+
+    [Fact]
+    public async Task Platformatic2ListConfigResourcesAndOffsetForLeaderEpochAreAnswered()
+    {
+        var topic = _f.Broker.Logs.Create("fixture-platformatic2", 3, new())!;
+        var batch = new KafkaCompat.Records.RecordBatchBuilder();
+        for (int i = 0; i < 3; i++) batch.Add(null, "v"u8.ToArray(), 1000 + i);
+        topic.Partitions[0].Append(batch.Build());
+        _f.Broker.Groups.Commit("fixture-group-platformatic2", -1, "", null, -1, [new CommitEntry("fixture-platformatic2", 0, 3, 0, null, 1000)]);
+
+        // ListConfigResources v1 for topics (2) and groups (32): the topic and the group, each with its type
+        var (list, listed) = await Answer<ListConfigResourcesRequest, ListConfigResourcesResponse>("platformatic2-ListConfigResources-v1-1.bin");
+        Assert.Equal([(sbyte)2, (sbyte)32], list.ResourceTypes);
+        Assert.Equal(ErrorCode.None, listed.ErrorCode);
+        Assert.Contains(listed.ConfigResources, r => (r.ResourceName, r.ResourceType) == ("fixture-platformatic2", (sbyte)2));
+        Assert.Contains(listed.ConfigResources, r => (r.ResourceName, r.ResourceType) == ("fixture-group-platformatic2", (sbyte)32));
+        Assert.DoesNotContain(listed.ConfigResources, r => r.ResourceType is not (2 or 32));
+
+        // OffsetForLeaderEpoch v4 from a consumer (replica -1), current and asked epoch 0: epoch 0 ends at each log end
+        var (_, ends) = await Answer<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>("platformatic2-OffsetForLeaderEpoch-v4-1.bin");
+        var parts = Assert.Single(ends.Topics).Partitions.OrderBy(p => p.Partition).ToList();
+        Assert.Equal([(ErrorCode.None, 0, 3L), (ErrorCode.None, 0, 0L), (ErrorCode.None, 0, 0L)],
+            parts.Select(p => (p.ErrorCode, p.LeaderEpoch, p.EndOffset)));
     }
 }

