@@ -100,6 +100,15 @@ public sealed class CapturedFrameTests : IDisposable
         Assert.Equal(2, beat.MemberEpoch); // the added partition bumped the group epoch and the member took it
         var (_, stale) = await Answer<OffsetCommitRequest, OffsetCommitResponse>("librdkafka216.consumer-OffsetCommit-v9-1.bin");
         Assert.Equal(ErrorCode.StaleMemberEpoch, Assert.Single(Assert.Single(stale.Topics).Partitions).ErrorCode);
+
+        // ListGroups v5 from librdkafka's ListConsumerGroups matching the consumer type: it writes "Consumer", which
+        // Kafka parses without regard to case; a classic group stays out of the answer
+        _f.Broker.Groups.Commit("fixture-classic-librdkafka216", -1, "", null, -1, [new CommitEntry("fixture-librdkafka216-consumer", 0, 1, 0, null, 1000)]);
+        var (list, listed) = await Answer<ListGroupsRequest, ListGroupsResponse>("librdkafka216.consumer-ListGroups-v5-1.bin");
+        Assert.Equal(["Consumer"], list.TypesFilter);
+        Assert.Equal(ErrorCode.None, listed.ErrorCode);
+        var listing = Assert.Single(listed.Groups);
+        Assert.Equal((join.GroupId, "consumer"), (listing.GroupId, listing.GroupType));
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public partial class FixtureTests
         ["librdkafka216.txn"] = TxnApis,
         ["kafkajs.txn"] = TxnApis,
         // the consumer group protocol (KIP-848) on librdkafka 2.16
-        ["librdkafka216.consumer"] = ["ConsumerGroupHeartbeat", "ConsumerGroupDescribe", "OffsetCommit", "OffsetFetch", "Metadata"],
+        ["librdkafka216.consumer"] = ["ConsumerGroupHeartbeat", "ConsumerGroupDescribe", "OffsetCommit", "OffsetFetch", "Metadata", "ListGroups"],
         ["librdkafka216.regex"] = ["ConsumerGroupHeartbeat"],
         // a current pure-JavaScript client at its newest versions, as a KIP-848 consumer
         ["platformatic"] = ["ApiVersions", "Metadata", "CreateTopics", "Produce", "FindCoordinator", "ConsumerGroupHeartbeat", "Fetch", "OffsetCommit", "ListOffsets", "DescribeLogDirs", "DeleteTopics", "DescribeTopicPartitions", "DescribeCluster"],

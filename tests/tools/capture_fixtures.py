@@ -518,7 +518,13 @@ if pattern == "-":
                             ("rd_kafka_DescribeConsumerGroups", None, [vp, ctypes.POINTER(ctypes.c_char_p), sz, vp, vp]),
                             ("rd_kafka_event_DescribeConsumerGroups_result", vp, [vp]),
                             ("rd_kafka_DescribeConsumerGroups_result_groups", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
-                            ("rd_kafka_ConsumerGroupDescription_error", vp, [vp])]:
+                            ("rd_kafka_ConsumerGroupDescription_error", vp, [vp]),
+                            ("rd_kafka_AdminOptions_new", vp, [vp, ctypes.c_int]), ("rd_kafka_AdminOptions_destroy", None, [vp]),
+                            ("rd_kafka_AdminOptions_set_match_consumer_group_types", vp, [vp, ctypes.POINTER(ctypes.c_int), sz]),
+                            ("rd_kafka_ListConsumerGroups", None, [vp, vp, vp]),
+                            ("rd_kafka_event_ListConsumerGroups_result", vp, [vp]),
+                            ("rd_kafka_ListConsumerGroups_result_valid", ctypes.POINTER(vp), [vp, ctypes.POINTER(sz)]),
+                            ("rd_kafka_ConsumerGroupListing_group_id", ctypes.c_char_p, [vp])]:
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
     err = ctypes.create_string_buffer(512)
@@ -533,6 +539,16 @@ if pattern == "-":
     groups = lib.rd_kafka_DescribeConsumerGroups_result_groups(lib.rd_kafka_event_DescribeConsumerGroups_result(ev), ctypes.byref(cnt))
     assert cnt.value == 1 and not lib.rd_kafka_ConsumerGroupDescription_error(groups[0])
     lib.rd_kafka_event_destroy(ev)
+    # ListConsumerGroups matching the consumer type (ListGroups v5, KIP-848's types filter)
+    opts = lib.rd_kafka_AdminOptions_new(rk, 12)  # RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS
+    assert not lib.rd_kafka_AdminOptions_set_match_consumer_group_types(opts, (ctypes.c_int * 1)(1), 1)  # CONSUMER
+    lib.rd_kafka_ListConsumerGroups(rk, opts, q)
+    ev = lib.rd_kafka_queue_poll(q, 15000)
+    assert ev and not lib.rd_kafka_event_error(ev)
+    listed = lib.rd_kafka_ListConsumerGroups_result_valid(lib.rd_kafka_event_ListConsumerGroups_result(ev), ctypes.byref(cnt))
+    assert group.encode() in [lib.rd_kafka_ConsumerGroupListing_group_id(listed[i]) for i in range(cnt.value)]
+    lib.rd_kafka_event_destroy(ev)
+    lib.rd_kafka_AdminOptions_destroy(opts)
     lib.rd_kafka_queue_destroy(q)
     lib.rd_kafka_destroy(rk)
 c.close()
@@ -542,7 +558,7 @@ c.close()
 def librdkafka_consumer_protocol(bootstrap, topic, pattern):
     """A KIP-848 consumer (group.protocol=consumer) on librdkafka 2.16 through LD_LIBRARY_PATH, a static member with
     the uniform assignor: ConsumerGroupHeartbeat v1 (the join), OffsetCommit and OffsetFetch with the member epoch,
-    and librdkafka's DescribeConsumerGroups; with a pattern, the join carries a regular expression instead."""
+    librdkafka's DescribeConsumerGroups, and ListConsumerGroups of the consumer type (ListGroups v5); with a pattern, the join carries a regular expression instead."""
     env = dict(os.environ)
     libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
     os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
@@ -794,7 +810,7 @@ RUNS = [
     ("librdkafka216.txn", TXN_APIS, lambda b, t: librdkafka_txn(b, t, "2.16.0")),
     ("kafkajs.txn", TXN_APIS, lambda b, t: kafkajs_run(b, t, "txn")),
     # the consumer group protocol of KIP-848 on librdkafka 2.16
-    ("librdkafka216.consumer", "ConsumerGroupHeartbeat,ConsumerGroupDescribe,OffsetCommit,OffsetFetch,Metadata",
+    ("librdkafka216.consumer", "ConsumerGroupHeartbeat,ConsumerGroupDescribe,OffsetCommit,OffsetFetch,Metadata,ListGroups",
      lambda b, t: librdkafka_consumer_protocol(b, t, "-")),
     ("librdkafka216.regex", "ConsumerGroupHeartbeat", lambda b, t: librdkafka_consumer_protocol(b, t, "^" + t.replace("-", "[-]"))),
     # a current pure-JavaScript client at its newest versions, as a KIP-848 consumer

@@ -315,10 +315,12 @@ def describe_group(key, ver, r, flexible):
         if ver >= 3:
             out += f", include_authorized_operations={bool(r.i8())}"
         return out
-    if key == 16:  # ListGroups v0-4
+    if key == 16:  # ListGroups v0-5
         out = "empty body"
         if ver >= 4:
             out = f"states_filter={r.compact_array(r.compact_string)}"
+        if ver >= 5:
+            out += f", types_filter={r.compact_array(r.compact_string)}"
         if flexible:
             r.tags()
             if r.d[r.p:] == b"\x00":
