@@ -18,8 +18,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# kafkajs 2.2.4 and @platformatic/kafka 1.35.0 into tests/clients/node_modules
-if [ ! -d tests/clients/node_modules/kafkajs ] || [ ! -d tests/clients/node_modules/@platformatic/kafka ]; then
+# kafkajs 2.2.4, @platformatic/kafka 1.35.0 and kafka-ts 1.5.0 into tests/clients/node_modules
+if [ ! -d tests/clients/node_modules/kafkajs ] || [ ! -d tests/clients/node_modules/@platformatic/kafka ] || [ ! -d tests/clients/node_modules/kafka-ts ]; then
   (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -177,13 +177,14 @@ public sealed class LogManager : IDisposable
     public TopicLogs? Get(string name) => _topics.TryGetValue(name, out var t) ? t : null;
     public TopicLogs? Get(Guid id) => _byId.TryGetValue(id, out var t) ? t : null;
 
-    /// <summary>Creates a topic; returns null if one with that name exists.</summary>
-    public TopicLogs? Create(string name, int partitions, Dictionary<string, string> configs)
+    /// <summary>Creates a topic; returns null if one with that name (or the given id) exists. The id is new unless
+    /// given (tests replaying captured frames that name a topic by id).</summary>
+    public TopicLogs? Create(string name, int partitions, Dictionary<string, string> configs, Guid? id = null)
     {
         lock (_metaLock)
         {
-            if (_topics.ContainsKey(name)) return null;
-            var record = new TopicRecord { Name = name, Id = NewTopicId(), Partitions = partitions, Configs = configs };
+            if (_topics.ContainsKey(name) || id is { } taken && (taken == Guid.Empty || _byId.ContainsKey(taken))) return null;
+            var record = new TopicRecord { Name = name, Id = id ?? NewTopicId(), Partitions = partitions, Configs = configs };
             var cfg = _configFor(record);
             var logs = new PartitionLog[partitions];
             for (int p = 0; p < partitions; p++)

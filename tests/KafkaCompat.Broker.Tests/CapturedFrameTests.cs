@@ -25,6 +25,18 @@ public sealed class CapturedFrameTests : IDisposable
         throw new DirectoryNotFoundException("tests/KafkaCompat.Protocol.Tests/Fixtures");
     }
 
+    /// <summary>Decodes one captured request frame.</summary>
+    private static TReq Decode<TReq>(string file) where TReq : IKafkaRequest<TReq>
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(FixtureDir, file));
+        var peek = new KafkaReader(bytes);
+        peek.ReadInt16();
+        short version = peek.ReadInt16();
+        var r = new KafkaReader(bytes);
+        RequestHeader.Read(ref r, TReq.IsFlexible(version) ? (short)2 : (short)1);
+        return TReq.Read(ref r, version);
+    }
+
     /// <summary>Answers one captured frame with the broker's handler; returns the decoded request and the response.</summary>
     private async Task<(TReq Request, TResp Response)> Answer<TReq, TResp>(string file)
         where TReq : IKafkaRequest<TReq> where TResp : class
@@ -195,5 +207,72 @@ public sealed class CapturedFrameTests : IDisposable
         var parts = Assert.Single(ends.Topics).Partitions.OrderBy(p => p.Partition).ToList();
         Assert.Equal([(ErrorCode.None, 0, 3L), (ErrorCode.None, 0, 0L), (ErrorCode.None, 0, 0L)],
             parts.Select(p => (p.ErrorCode, p.LeaderEpoch, p.EndOffset)));
+    }
+
+    /// <summary>kafka-ts 1.5.0 sends Kafka 4.2's newest versions. Its frames, replayed on a topic created with the id they
+    /// name: Produce 13 and Fetch 18 by topic id, ListOffsets 11, OffsetCommit and OffsetFetch 10 by topic id,
+    /// DescribeGroups 6, ListGroups 5, DescribeCluster 2, Metadata 13.</summary>
+    [Fact]
+    public async Task KafkaTsFramesAtKafka42VersionsAreAnsweredAsKafkaAnswersThem()
+    {
+        var produce = Decode<ProduceRequest>("kafka-ts-Produce-v13-1.bin");
+        var id = Assert.Single(produce.TopicData).TopicId;
+        Assert.Equal("", produce.TopicData[0].Name); // v13 names the topic only by its id
+        var topic = _f.Broker.Logs.Create("kts-topic-fixture", 3, new(), id)!;
+        Assert.Equal(id, topic.Id);
+
+        // the idempotent producer's id, then Produce 13: two records per partition, answered by topic id
+        var (_, pid) = await Answer<InitProducerIdRequest, InitProducerIdResponse>("kafka-ts-InitProducerId-v5-1.bin");
+        Assert.Equal(ErrorCode.None, pid.ErrorCode);
+        var (_, produced) = await Answer<ProduceRequest, ProduceResponse>("kafka-ts-Produce-v13-1.bin");
+        var answer = Assert.Single(produced.Responses);
+        Assert.Equal(id, answer.TopicId); // (v13 writes no name)
+        Assert.All(answer.PartitionResponses, p => Assert.Equal((ErrorCode.None, 0L), (p.ErrorCode, p.BaseOffset)));
+        Assert.All(topic.Partitions, p => Assert.Equal(2, p.LogEndOffset));
+
+        // Fetch 18 by topic id: the records, answered by topic id
+        var (_, fetched) = await Answer<FetchRequest, FetchResponse>("kafka-ts-Fetch-v18-1.bin");
+        var fetchedTopic = Assert.Single(fetched.Responses);
+        Assert.Equal(id, fetchedTopic.TopicId);
+        Assert.Equal(3, fetchedTopic.Partitions.Count);
+        Assert.All(fetchedTopic.Partitions, p => Assert.Equal((ErrorCode.None, 2L), (p.ErrorCode, p.HighWatermark)));
+        Assert.All(fetchedTopic.Partitions, p => Assert.True(p.Records is { Length: > 0 }));
+
+        // ListOffsets 11 (earliest, with v10's timeout): 0 for each partition
+        var (_, offsets) = await Answer<ListOffsetsRequest, ListOffsetsResponse>("kafka-ts-ListOffsets-v11-1.bin");
+        Assert.All(offsets.Topics.SelectMany(t => t.Partitions), p => Assert.Equal((ErrorCode.None, 0L), (p.ErrorCode, p.Offset)));
+
+        // OffsetCommit 10 with generation 1 for a group this broker does not have: GROUP_ID_NOT_FOUND, as from v9
+        var (commit, committed) = await Answer<OffsetCommitRequest, OffsetCommitResponse>("kafka-ts-OffsetCommit-v10-1.bin");
+        Assert.Equal(id, commit.Topics[0].TopicId);
+        var commitAnswer = Assert.Single(committed.Topics);
+        Assert.Equal(id, commitAnswer.TopicId);
+        Assert.All(commitAnswer.Partitions, p => Assert.Equal(ErrorCode.GroupIdNotFound, p.ErrorCode));
+
+        // OffsetFetch 10 by topic id, after the group's offsets were committed: answered by topic id
+        _f.Broker.Groups.Commit("kts-classic-fixture", -1, "", null, -1, [.. Enumerable.Range(0, 3).Select(p => new CommitEntry("kts-topic-fixture", p, 2, 0, null, 1000))]);
+        var (_, fetchedOffsets) = await Answer<OffsetFetchRequest, OffsetFetchResponse>("kafka-ts-OffsetFetch-v10-1.bin");
+        var offsetsTopic = Assert.Single(Assert.Single(fetchedOffsets.Groups).Topics);
+        Assert.Equal(id, offsetsTopic.TopicId);
+        Assert.All(offsetsTopic.Partitions, p => Assert.Equal((ErrorCode.None, 2L), (p.ErrorCode, p.CommittedOffset)));
+
+        // the consumer-protocol member joins; DescribeGroups 6 describes the classic group and answers the consumer
+        // group GROUP_ID_NOT_FOUND with a message; ListGroups 5 with the type filter lists only the consumer group
+        var (_, joined) = await Answer<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>("kafka-ts-ConsumerGroupHeartbeat-v1-1.bin");
+        Assert.Equal(ErrorCode.None, joined.ErrorCode);
+        var (_, described) = await Answer<DescribeGroupsRequest, DescribeGroupsResponse>("kafka-ts-DescribeGroups-v6-1.bin");
+        Assert.Equal([("kts-classic-fixture", ErrorCode.None), ("kts-consumer-fixture", ErrorCode.GroupIdNotFound)],
+            described.Groups.Select(g => (g.GroupId, g.ErrorCode)));
+        Assert.Equal("Empty", described.Groups[0].GroupState);
+        Assert.False(string.IsNullOrEmpty(described.Groups[1].ErrorMessage));
+        var (_, listed) = await Answer<ListGroupsRequest, ListGroupsResponse>("kafka-ts-ListGroups-v5-1.bin");
+        Assert.Equal([("kts-consumer-fixture", "consumer")], listed.Groups.Select(g => (g.GroupId, g.GroupType)));
+
+        // DescribeCluster 2 with fenced brokers asked for: this broker, not fenced; Metadata 13 without topics
+        var (request, cluster) = await Answer<DescribeClusterRequest, DescribeClusterResponse>("kafka-ts-DescribeCluster-v2-1.bin");
+        Assert.True(request.IncludeFencedBrokers);
+        Assert.False(Assert.Single(cluster.Brokers).IsFenced);
+        var (_, metadata) = await Answer<MetadataRequest, MetadataResponse>("kafka-ts-Metadata-v13-1.bin");
+        Assert.Equal((ErrorCode.None, 0), (metadata.ErrorCode, metadata.Topics.Count));
     }
 }

@@ -352,7 +352,8 @@ public sealed class ConsumerProtocolTests(ITestOutputHelper output) : IAsyncLife
 
 /// <summary>Process clients of the consumer group protocol: confluent-kafka-python on librdkafka 2.16 with
 /// group.protocol=consumer, one process per member (three share a topic, one is killed with SIGKILL and its partitions
-/// move after its session timeout, one is added, a regex subscription picks up a new topic), and @platformatic/kafka.</summary>
+/// move after its session timeout, one is added, a regex subscription picks up a new topic), @platformatic/kafka and
+/// kafka-ts.</summary>
 public sealed class ConsumerProtocolProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private EmbeddedBroker _b = null!;
@@ -373,6 +374,12 @@ public sealed class ConsumerProtocolProcessTests(ITestOutputHelper output) : IAs
     /// versions it knows (Fetch 17, ListOffsets 9): classic and consumer groups, offsets, a split consumer group.</summary>
     [Fact]
     public Task PlatformaticKafka() => ClientScripts.RunAsync(output, _b.Port, "node", "platformatic_test.mjs");
+
+    /// <summary>kafka-ts 1.5.0, a current TypeScript client that sends Kafka 4.2's newest versions: Produce 13 and
+    /// Fetch 18 by topic id, ListOffsets 11, OffsetCommit/OffsetFetch 10, DescribeGroups 6, ListGroups 5, DescribeCluster
+    /// 2, DescribeTopicPartitions, ListConfigResources 1, OffsetForLeaderEpoch 4; a classic and a consumer group.</summary>
+    [Fact]
+    public Task KafkaTs() => ClientScripts.RunAsync(output, _b.Port, "node", "kafka_ts_test.js");
 }
 
 /// <summary>Both group protocols on one broker at the same time: the KIP-848 script on librdkafka 2.16 runs beside the

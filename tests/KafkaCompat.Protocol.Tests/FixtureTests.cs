@@ -59,6 +59,11 @@ public partial class FixtureTests
         ["platformatic.cursor"] = ["DescribeTopicPartitions"],
         // @platformatic/kafka 2.12.1's encoders of ListConfigResources v1 and OffsetForLeaderEpoch v4
         ["platformatic2"] = ["ListConfigResources", "OffsetForLeaderEpoch"],
+        // a current TypeScript client at Kafka 4.2's newest versions (Produce 13, Fetch 18, ListOffsets 11, Metadata 13,
+        // OffsetCommit/OffsetFetch 10, DescribeGroups 6, ListGroups 5, DescribeCluster 2, JoinGroup 9, ...)
+        ["kafka-ts"] = ["ApiVersions", "Metadata", "CreateTopics", "InitProducerId", "Produce", "FindCoordinator", "JoinGroup", "SyncGroup",
+            "LeaveGroup", "ConsumerGroupHeartbeat", "Fetch", "OffsetCommit", "OffsetFetch", "ListOffsets", "DescribeGroups", "ListGroups",
+            "DescribeCluster", "DescribeTopicPartitions", "ListConfigResources", "OffsetForLeaderEpoch", "DescribeLogDirs", "DeleteTopics"],
     };
 
 

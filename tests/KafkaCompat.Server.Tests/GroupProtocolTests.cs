@@ -422,8 +422,9 @@ public sealed class GroupProtocolTests : IAsyncLifetime
         Assert.Equal(ErrorCode.UnknownTopicOrPartition, Commit(c, "g-simple", -1, "", "no-such-topic", 0, 1).Topics[0].Partitions[0].ErrorCode);
         Assert.Equal(ErrorCode.UnknownTopicOrPartition, Commit(c, "g-simple", -1, "", "offs", 9, 1).Topics[0].Partitions[0].ErrorCode);
         Assert.Equal(ErrorCode.OffsetMetadataTooLarge, Commit(c, "g-simple", -1, "", "offs", 0, 1, metadata: new string('x', 5000)).Topics[0].Partitions[0].ErrorCode);
-        // a positive generation for a group that does not exist
+        // a positive generation for a group that does not exist: ILLEGAL_GENERATION up to v8, GROUP_ID_NOT_FOUND from v9
         Assert.Equal(ErrorCode.IllegalGeneration, Commit(c, "g-ghost", 5, "m", "offs", 0, 1).Topics[0].Partitions[0].ErrorCode);
+        Assert.Equal(ErrorCode.GroupIdNotFound, Commit(c, "g-ghost", 5, "m", "offs", 0, 1, version: 9).Topics[0].Partitions[0].ErrorCode);
 
         // v0 and v1 commits, null topics (all offsets) from v2, several groups at once from v8
         Assert.Equal(ErrorCode.None, Commit(c, "g-old", -1, "", "offs", 0, 7, version: 0).Topics[0].Partitions[0].ErrorCode);

@@ -687,6 +687,17 @@ def platformatic2_run(bootstrap, topic):
     subprocess.run([node, "--input-type=module", "-e", PLATFORMATIC2_SCRIPT, module, bootstrap, topic], check=True, timeout=90)
 
 
+# -------------------------------------------------------------------------------- kafka-ts 1.5.0
+
+def kafka_ts_run(bootstrap, topic):
+    """kafka-ts 1.5.0 (a current TypeScript client that sends Kafka 4.2's newest versions): its process test, which
+    creates kts-topic-fixture, produces (Produce 13), reads in a classic and a consumer-protocol group (Fetch 18,
+    OffsetCommit 10, OffsetFetch 10) and calls ListOffsets 11, DescribeGroups 6, ListGroups 5, DescribeCluster 2,
+    DescribeTopicPartitions 0, ListConfigResources 1, OffsetForLeaderEpoch 4 and DescribeLogDirs."""
+    port = bootstrap.rsplit(":", 1)[1]
+    subprocess.run(["node", os.path.join(ROOT, "tests", "clients", "kafka_ts_test.js"), port, "fixture"], check=True, timeout=120)
+
+
 # -------------------------------------------------------------------------------- kafkajs 2.2.4
 
 KAFKAJS_SCRIPT = r"""
@@ -817,6 +828,8 @@ RUNS = [
     ("platformatic", None, platformatic_run),
     ("platformatic.cursor", "DescribeTopicPartitions", platformatic_cursor),
     ("platformatic2", "ListConfigResources,OffsetForLeaderEpoch", platformatic2_run),
+    # a current TypeScript client at Kafka 4.2's newest versions
+    ("kafka-ts", None, kafka_ts_run),
 ]
 
 

@@ -31,6 +31,7 @@ CLIENT_VERSIONS = {
     "librdkafka216": "librdkafka 2.16.0 (librdkafka.redist, centos8 build) via confluent-kafka-python 1.7.0 (Debian)",
     "platformatic": "@platformatic/kafka 1.35.0 (npm)",
     "platformatic2": "@platformatic/kafka 2.12.1 (npm) on Node 22.23.5",
+    "kafka-ts": "kafka-ts 1.5.0 (npm)",
 }
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
@@ -88,6 +89,10 @@ class R:
 
     def bytes_(self):
         n = self.i32()
+        return None if n < 0 else self.take(n)
+
+    def compact_bytes(self):
+        n = self.uvarint() - 1
         return None if n < 0 else self.take(n)
 
     def tags(self):
@@ -213,13 +218,25 @@ def describe_group(key, ver, r, flexible):
     if key == 10 and not flexible:  # FindCoordinator v0-2
         k = r.string()
         return f"key {k!r}" + (f", key_type={r.i8()}" if ver >= 1 else "")
-    if key == 11:  # JoinGroup v0-5
-        group, session = r.string(), r.i32()
+    b_ = r.compact_bytes if flexible else r.bytes_
+
+    def tagged(item):
+        def read():
+            v = item()
+            if flexible:
+                r.tags()
+            return v
+        return read
+    if key == 11:  # JoinGroup v0-9 (v6+ flexible, v8+ a reason)
+        group, session = s(), r.i32()
         rebalance = r.i32() if ver >= 1 else None
-        member = r.string()
-        inst = r.string() if ver >= 5 else None
-        ptype = r.string()
-        protos = r.array(lambda: (r.string(), r.bytes_()))
+        member = s()
+        inst = s() if ver >= 5 else None
+        ptype = s()
+        protos = arr(tagged(lambda: (s(), b_())))
+        reason = s() if ver >= 8 else None
+        if flexible:
+            r.tags()
         out = f"group {group!r}, session_timeout_ms={session}"
         if rebalance is not None:
             out += f", rebalance_timeout_ms={rebalance}"
@@ -227,27 +244,37 @@ def describe_group(key, ver, r, flexible):
         if ver >= 5:
             out += f", group_instance_id={inst!r}"
         out += f", protocol_type={ptype!r}, protocols " + "; ".join(f"{n} ({subscription(m)})" for n, m in protos)
-        return out
-    if key == 14:  # SyncGroup v0-3
-        group, gen, member = r.string(), r.i32(), r.string()
-        inst = r.string() if ver >= 3 else None
-        assigns = r.array(lambda: (r.string(), r.bytes_()))
+        return out + (f", reason={reason!r}" if ver >= 8 else "")
+    if key == 14:  # SyncGroup v0-5 (v4+ flexible, v5+ the protocol type and name)
+        group, gen, member = s(), r.i32(), s()
+        inst = s() if ver >= 3 else None
+        ptype, pname = (s(), s()) if ver >= 5 else (None, None)
+        assigns = arr(tagged(lambda: (s(), b_())))
+        if flexible:
+            r.tags()
         out = f"group {group!r}, generation {gen}, member_id={short(member)}"
         if ver >= 3:
             out += f", group_instance_id={inst!r}"
+        if ver >= 5:
+            out += f", protocol_type={ptype!r}, protocol_name={pname!r}"
         return out + ", assignments [" + "; ".join(f"{short(m)}: {assignment(a)}" for m, a in assigns) + "]"
-    if key == 12:  # Heartbeat v0-3
-        group, gen, member = r.string(), r.i32(), r.string()
+    if key == 12:  # Heartbeat v0-4 (v4+ flexible)
+        group, gen, member = s(), r.i32(), s()
         out = f"group {group!r}, generation {gen}, member_id={short(member)}"
         if ver >= 3:
-            out += f", group_instance_id={r.string()!r}"
+            out += f", group_instance_id={s()!r}"
+        if flexible:
+            r.tags()
         return out
-    if key == 13:  # LeaveGroup v0-3
-        group = r.string()
+    if key == 13:  # LeaveGroup v0-5 (v4+ flexible, v5+ a reason per member)
+        group = s()
         if ver < 3:
             return f"group {group!r}, member_id={short(r.string())}"
-        members = r.array(lambda: (r.string(), r.string()))
-        return f"group {group!r}, members " + ", ".join(f"{short(m)} (instance {i!r})" for m, i in members)
+        members = arr(tagged(lambda: (s(), s(), s() if ver >= 5 else None)))
+        if flexible:
+            r.tags()
+        return f"group {group!r}, members " + ", ".join(
+            f"{short(m)} (instance {i!r}" + (f", reason {why!r})" if ver >= 5 else ")") for m, i, why in members)
     if key == 8:  # OffsetCommit v2-9 (v8+ flexible; v9+ the generation is the member epoch of a consumer group)
         group, gen, member = s(), r.i32(), s()
         inst = s() if ver >= 7 else None
@@ -262,7 +289,8 @@ def describe_group(key, ver, r, flexible):
             return f"p{p}@{off}" + (f" epoch {epoch}" if epoch is not None else "") + (f" {meta!r}" if meta else "")
 
         def topic():
-            name, parts = s(), arr(part)
+            name = (r.take(16).hex()[:8] + "..") if ver >= 10 else s()  # v10+ names topics by id
+            parts = arr(part)
             if flexible:
                 r.tags()
             return name, parts
@@ -281,7 +309,8 @@ def describe_group(key, ver, r, flexible):
             member, epoch = (s(), r.i32()) if ver >= 9 else (None, None)
 
             def topic():
-                name, parts = s(), arr(r.i32)
+                name = (r.take(16).hex()[:8] + "..") if ver >= 10 else s()  # v10+ names topics by id
+                parts = arr(r.i32)
                 r.tags()
                 return f"{name} {parts}"
             topics = arr(topic)
@@ -309,11 +338,13 @@ def describe_group(key, ver, r, flexible):
         if flexible:
             r.tags()
         return out
-    if key == 15:  # DescribeGroups v0-4
-        groups = r.array(r.string)
+    if key == 15:  # DescribeGroups v0-6 (v5+ flexible)
+        groups = arr(s)
         out = f"groups {groups}"
         if ver >= 3:
             out += f", include_authorized_operations={bool(r.i8())}"
+        if flexible:
+            r.tags()
         return out
     if key == 16:  # ListGroups v0-5
         out = "empty body"
@@ -659,7 +690,7 @@ def describe(key, ver, r, flexible=False):
         if flexible:
             r.tags()
         return s
-    if key == 0:  # Produce v3-10
+    if key == 0:  # Produce v3-13 (v9+ flexible, v13+ topics by id)
         txn = r.compact_string() if flexible else r.string()
         acks, timeout = r.i16(), r.i32()
 
@@ -672,7 +703,7 @@ def describe(key, ver, r, flexible=False):
             return s
 
         def topic():
-            name = r.compact_string() if flexible else r.string()
+            name = (r.take(16).hex()[:8] + "..") if ver >= 13 else r.compact_string() if flexible else r.string()
             parts = r.compact_array(part) if flexible else r.array(part)
             if flexible:
                 r.tags()
@@ -692,7 +723,8 @@ def main():
     print("| --- | --- | --- | --- | --- | --- |")
     for path in sorted(glob.glob(os.path.join(folder, "*.bin"))):
         name = os.path.basename(path)
-        client = name.split("-")[0] if not name.startswith("kafka-python") else name[:name.index("-", len("kafka-python"))]
+        two_part = next((c for c in ("kafka-python", "kafka-ts") if name.startswith(c)), None)
+        client = name.split("-")[0] if two_part is None else name[:name.index("-", len(two_part))]
         data = open(path, "rb").read()
         r = R(data)
         key, ver, corr = r.i16(), r.i16(), r.i32()

@@ -22,8 +22,9 @@ public sealed partial class GroupCoordinator
 
         if (!_groups.TryGetValue(groupId, out var group))
         {
-            // a group that does not use group management may commit with generation -1
-            if (generationId >= 0) return All(ErrorCode.IllegalGeneration);
+            // a group that does not use group management may commit with generation -1; a generation or member epoch
+            // for a group that does not exist is GROUP_ID_NOT_FOUND from v9 (for both protocols), ILLEGAL_GENERATION before
+            if (generationId >= 0) return All(apiVersion >= 9 ? ErrorCode.GroupIdNotFound : ErrorCode.IllegalGeneration);
             group = LiveGroup(groupId);
         }
         lock (group)
