@@ -6,6 +6,10 @@ namespace KafkaCompat.Broker;
 public sealed class RequestContext
 {
     public required KafkaBroker Broker { get; init; }
+    /// <summary>The broker of the cluster the request came to (the first when not set).</summary>
+    public Cluster.BrokerNode? Node { get; init; }
+    /// <summary>The id of the broker the request came to.</summary>
+    public int NodeId => Node?.Id ?? Broker.NodeId;
     public required short ApiVersion { get; init; }
     public required int CorrelationId { get; init; }
     public string? ClientId { get; init; }
@@ -55,6 +59,13 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
         try
         {
             if (context.Broker.Faults.ShouldFailHandler(Key)) throw new InvalidOperationException($"fault injection: {Key} handler failure");
+            // on a cluster, a group's or transaction's requests are answered by its coordinator only
+            if (!context.Broker.Cluster.SingleNode && Coordinated(request, context.ApiVersion) is var (key, transaction))
+            {
+                var err = transaction ? context.Broker.Transactions.CheckCoordinator(context.NodeId, key) : context.Broker.Groups.CheckCoordinator(context.NodeId, key);
+                if (err != ErrorCode.None)
+                    return new(ErrorResponse(request, err) ?? throw new InvalidOperationException($"{Key} has no error field for {err}"));
+            }
             pending = Handle(context, request);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -101,6 +112,10 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
     }
 
     protected abstract ValueTask<TResponse?> Handle(RequestContext context, TRequest request);
+
+    /// <summary>The group id (Transaction false) or transactional id (true) whose coordinator alone answers this request
+    /// on a cluster of several brokers (NOT_COORDINATOR elsewhere); null for requests any broker answers.</summary>
+    protected virtual (string Key, bool Transaction)? Coordinated(TRequest request, short version) => null;
 }
 
 /// <summary>A handler failed and its response cannot carry an error: the connection is closed.</summary>

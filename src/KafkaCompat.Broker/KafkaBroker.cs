@@ -23,9 +23,16 @@ public sealed partial class KafkaBroker : IDisposable
     /// <summary>Faults tests can arm (dropped responses); none by default.</summary>
     public FaultInjector Faults { get; } = new();
     public string ClusterId { get; }
+    /// <summary>The brokers this process runs and the partitions' leaders, replicas and in-sync replicas.</summary>
+    public Cluster.ClusterState Cluster { get; }
+    /// <summary>The first broker's id (node.id): the only broker unless several were asked for.</summary>
     public int NodeId => Config.NodeId;
-    /// <summary>The port clients are told to use; set by the server once it is bound.</summary>
-    public int AdvertisedPort { get; set; }
+    /// <summary>The port clients are told to use for the first broker; set by its server once it is bound.</summary>
+    public int AdvertisedPort
+    {
+        get => Cluster.First.Port;
+        set => Cluster.First.Port = value;
+    }
 
     /// <param name="groupLoadGate">For tests: the group coordinator reads __consumer_offsets only after this task completes,
     /// so COORDINATOR_LOAD_IN_PROGRESS can be observed.</param>
@@ -33,6 +40,7 @@ public sealed partial class KafkaBroker : IDisposable
     {
         Config = config;
         Time = time ?? TimeProvider.System;
+        Cluster = new Cluster.ClusterState(config.NodeId, config.Brokers, config.EffectiveRacks);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Broker");
         AdvertisedPort = config.Port;
         Directory.CreateDirectory(config.DataDir);
@@ -107,7 +115,9 @@ public sealed partial class KafkaBroker : IDisposable
     public const int MaxPartitionsPerRequest = 10_000;
 
     /// <summary>Creates a topic after Kafka's checks; used by CreateTopics and by auto-creation.</summary>
-    public CreateResult CreateTopic(string name, int partitions, short replicationFactor, Dictionary<string, string?> configs, bool validateOnly)
+    /// <param name="assignment">Manual replica assignment (CreateTopics' assignments): the broker ids of each partition.</param>
+    public CreateResult CreateTopic(string name, int partitions, short replicationFactor, Dictionary<string, string?> configs, bool validateOnly,
+        IReadOnlyList<IReadOnlyList<int>>? assignment = null)
     {
         if (CheckTopicName(name) is { } bad) return new(ErrorCode.InvalidTopicException, bad, null);
         if (partitions == -1) partitions = Config.NumPartitions;
@@ -115,14 +125,24 @@ public sealed partial class KafkaBroker : IDisposable
         if (partitions > 100_000) return new(ErrorCode.InvalidPartitions, $"Number of partitions {partitions} exceeds this broker's limit of 100000.", null);
         if (replicationFactor == -1) replicationFactor = Config.DefaultReplicationFactor;
         if (replicationFactor <= 0) return new(ErrorCode.InvalidReplicationFactor, "Replication factor must be larger than 0.", null);
-        if (replicationFactor > 1)
-            return new(ErrorCode.InvalidReplicationFactor, $"Unable to replicate the partition {replicationFactor} time(s): The target replication factor of {replicationFactor} cannot be reached because only 1 broker(s) are registered.", null);
+        List<int[]>? replicas;
+        if (assignment != null)
+        {
+            if (CheckAssignment(assignment) is { } bad2) return new(ErrorCode.InvalidReplicaAssignment, bad2, null);
+            replicas = AsReplicas(assignment);
+        }
+        else
+        {
+            var placed = Cluster.Place(partitions, replicationFactor);
+            if (placed.Error != ErrorCode.None) return new(placed.Error, placed.Message, null);
+            replicas = placed.Replicas;
+        }
         if (TopicConfigs.Validate(configs) is { } cfgErr) return new(ErrorCode.InvalidConfig, cfgErr, null);
         if (Logs.Get(name) != null) return new(ErrorCode.TopicAlreadyExists, $"Topic '{name}' already exists.", null);
         if (validateOnly) return new(ErrorCode.None, null, null);
         var kept = configs.ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
         var ignored = TopicConfigs.DropRemoved(kept);
-        var created = Logs.Create(name, partitions, kept);
+        var created = Logs.Create(name, partitions, kept, replicas: replicas);
         if (created is null) return new(ErrorCode.TopicAlreadyExists, $"Topic '{name}' already exists.", null);
         LogTopicCreated(_logger, name, partitions);
         LogIgnoredTopicConfigs(name, ignored, kept.ContainsKey(NoOpTopicConfig));
@@ -157,14 +177,41 @@ public sealed partial class KafkaBroker : IDisposable
         {
             if (assignments.Count != count - current)
                 return (ErrorCode.InvalidReplicaAssignment, $"Increasing the number of partitions by {count - current} but {assignments.Count} assignments provided.");
-            if (assignments.Any(a => a.Count != 1 || a[0] != NodeId))
-                return (ErrorCode.InvalidReplicaAssignment, $"Each new partition must be assigned to broker {NodeId} only (one replica).");
+            if (CheckAssignment(assignments) is { } bad) return (ErrorCode.InvalidReplicaAssignment, bad);
+        }
+        List<int[]>? replicas;
+        if (assignments != null) replicas = AsReplicas(assignments);
+        else
+        {
+            var placed = Cluster.Place(count - current, Cluster.ReplicasOf(topic, 0).Length, current);
+            if (placed.Error != ErrorCode.None) return (placed.Error, placed.Message);
+            replicas = placed.Replicas;
         }
         if (validateOnly) return (ErrorCode.None, null);
-        if (!Logs.AddPartitions(name, count)) return (ErrorCode.UnknownTopicOrPartition, $"The topic '{name}' does not exist.");
+        if (replicas is null && topic.Record.Replicas is { } existing) replicas = [.. Enumerable.Repeat(existing[0], count - current)];
+        if (!Logs.AddPartitions(name, count, replicas)) return (ErrorCode.UnknownTopicOrPartition, $"The topic '{name}' does not exist.");
         LogPartitionsAdded(_logger, name, current, count);
         return (ErrorCode.None, null);
     }
+
+    /// <summary>A manual replica assignment's problem, as Kafka's controller words it, or null.</summary>
+    private string? CheckAssignment<TList>(IReadOnlyList<TList> assignment) where TList : IReadOnlyList<int>
+    {
+        foreach (var replicas in assignment)
+        {
+            if (replicas.Count == 0) return "The manual partition assignment includes an empty replica list.";
+            if (replicas.Count != assignment[0].Count) return "All partitions in the manual partition assignment must have the same number of replicas.";
+            foreach (int b in replicas)
+                if (Cluster.Node(b) is null) return $"The manual partition assignment includes broker {b}, but no such broker is registered.";
+            if (replicas.Distinct().Count() != replicas.Count)
+                return $"The manual partition assignment includes the broker {replicas.GroupBy(b => b).First(g => g.Count() > 1).Key} more than once.";
+        }
+        return null;
+    }
+
+    /// <summary>A checked manual assignment as stored: null when it is the single broker's default layout.</summary>
+    private List<int[]>? AsReplicas<TList>(IReadOnlyList<TList> assignment) where TList : IReadOnlyList<int> =>
+        Cluster.SingleNode ? null : [.. assignment.Select(a => a.ToArray())];
 
     private readonly object _configChangeLock = new();
 
@@ -277,9 +324,11 @@ public sealed partial class KafkaBroker : IDisposable
 
     public bool DeleteTopic(string name)
     {
+        var topic = Logs.Get(name);
         bool ok = Logs.Delete(name);
         if (ok)
         {
+            if (topic != null) Cluster.Forget(topic.Id);
             LogTopicDeleted(_logger, name);
             Groups.OnTopicDeleted(name);
         }

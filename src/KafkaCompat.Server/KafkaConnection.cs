@@ -19,7 +19,8 @@ namespace KafkaCompat.Server;
 /// the one read already buffered, as Kafka mutes a channel with a request in flight. Protocol violations close
 /// this connection with a log line; nothing a client sends can stop the broker.
 /// </summary>
-internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroker broker, ILogger logger, CancellationToken stopping, RequestMemoryPool pool)
+internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroker broker, ILogger logger, CancellationToken stopping, RequestMemoryPool pool,
+    KafkaCompat.Broker.Cluster.BrokerNode? node = null)
 {
     private readonly string _remote = socket.RemoteEndPoint?.ToString() ?? "?";
     private readonly string? _localHost = (socket.LocalEndPoint as IPEndPoint)?.Address is { } a
@@ -173,6 +174,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         var ctx = new RequestContext
         {
             Broker = broker,
+            Node = node,
             ApiVersion = version,
             CorrelationId = correlationId,
             ClientId = header.ClientId,

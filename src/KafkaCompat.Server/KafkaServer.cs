@@ -42,9 +42,19 @@ public sealed partial class KafkaServer : IAsyncDisposable
     /// <summary>Connections closed because their address had reached max.connections.per.ip.</summary>
     public long RejectedConnections => Interlocked.Read(ref _rejected);
 
-    public KafkaServer(KafkaBroker broker, ILoggerFactory? loggerFactory = null)
+    private readonly KafkaCompat.Broker.Cluster.BrokerNode _node;
+    private readonly int _bindPort;
+
+    /// <summary>The broker of the cluster this server is the listener of.</summary>
+    public KafkaCompat.Broker.Cluster.BrokerNode Node => _node;
+
+    /// <param name="node">The cluster's broker this listener serves (the first when null).</param>
+    /// <param name="port">The port to bind (the configured port when null; 0 for an ephemeral one).</param>
+    public KafkaServer(KafkaBroker broker, ILoggerFactory? loggerFactory = null, KafkaCompat.Broker.Cluster.BrokerNode? node = null, int? port = null)
     {
         _broker = broker;
+        _node = node ?? broker.Cluster.First;
+        _bindPort = port ?? broker.Config.Port;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Server");
         var cfg = broker.Config;
         RequestMemory = new RequestMemoryPool(cfg.QueuedMaxRequestBytes);
@@ -131,6 +141,8 @@ public sealed partial class KafkaServer : IAsyncDisposable
     }
 
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
+    /// <summary>The port the listener bound (kept after it closes, so a restarted broker binds it again).</summary>
+    public int BoundPort { get; private set; }
     public int ConnectionCount => _connections.Count;
 
     /// <summary>Binds and starts accepting. The broker advertises the bound port (useful when 0 was asked).</summary>
@@ -146,7 +158,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
         };
         var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(new IPEndPoint(address, cfg.Port));
+        listener.Bind(new IPEndPoint(address, _bindPort));
         listener.Listen(512);
         _listener = listener;
         // measured now that the broker has opened what it keeps open (its logs open files only briefly)
@@ -155,7 +167,9 @@ public sealed partial class KafkaServer : IAsyncDisposable
         if (MaxConnections < cfg.MaxConnections) LogDescriptorCap(_logger, MaxConnections, DescriptorLimit.Soft);
         _broker.BrokerConfigChanged += OnBrokerConfigChanged;
         // advertised.listeners may name another port (a container's mapped port); otherwise the one bound
-        _broker.AdvertisedPort = _broker.Config.AdvertisedPort ?? ((IPEndPoint)listener.LocalEndPoint!).Port;
+        int bound = BoundPort = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        int index = _node.Id - _broker.Cluster.First.Id;
+        _node.Port = _broker.Config.AdvertisedPort is int advertised ? advertised + index : bound;
         _acceptLoop = AcceptLoop(listener);
     }
 
@@ -219,7 +233,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
             }
             socket.NoDelay = true;
             long id = Interlocked.Increment(ref _nextId);
-            var conn = new KafkaConnection(id, socket, _broker, _logger, _stopping.Token, RequestMemory);
+            var conn = new KafkaConnection(id, socket, _broker, _logger, _stopping.Token, RequestMemory, _node);
             // listed before its loop starts, so a loop that ends at once still finds itself to remove
             _connections[id] = (socket, Task.CompletedTask);
             var loop = Task.Run(async () =>

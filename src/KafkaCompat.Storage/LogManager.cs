@@ -12,6 +12,10 @@ public sealed class TopicRecord
     public required int Partitions { get; set; }
     /// <summary>Config overrides. Replaced whole on a change (never mutated), so readers need no lock.</summary>
     public Dictionary<string, string> Configs { get; set; } = new();
+    /// <summary>The broker ids holding each partition's replicas, preferred leader first; null on a single broker
+    /// (every partition on that broker). Replaced whole on a change.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<int[]>? Replicas { get; set; }
 }
 
 [JsonSerializable(typeof(List<TopicRecord>))]
@@ -179,12 +183,13 @@ public sealed class LogManager : IDisposable
 
     /// <summary>Creates a topic; returns null if one with that name (or the given id) exists. The id is new unless
     /// given (tests replaying captured frames that name a topic by id).</summary>
-    public TopicLogs? Create(string name, int partitions, Dictionary<string, string> configs, Guid? id = null)
+    public TopicLogs? Create(string name, int partitions, Dictionary<string, string> configs, Guid? id = null, List<int[]>? replicas = null)
     {
+        if (replicas != null && replicas.Count != partitions) throw new ArgumentException("one replica list per partition", nameof(replicas));
         lock (_metaLock)
         {
             if (_topics.ContainsKey(name) || id is { } taken && (taken == Guid.Empty || _byId.ContainsKey(taken))) return null;
-            var record = new TopicRecord { Name = name, Id = id ?? NewTopicId(), Partitions = partitions, Configs = configs };
+            var record = new TopicRecord { Name = name, Id = id ?? NewTopicId(), Partitions = partitions, Configs = configs, Replicas = replicas };
             var cfg = _configFor(record);
             var logs = new PartitionLog[partitions];
             for (int p = 0; p < partitions; p++)
@@ -245,13 +250,19 @@ public sealed class LogManager : IDisposable
 
     /// <summary>Adds partitions to a topic so that it has <paramref name="count"/>; returns false when the topic does
     /// not exist. The caller has checked that the count grows.</summary>
-    public bool AddPartitions(string name, int count)
+    public bool AddPartitions(string name, int count, IReadOnlyList<int[]>? newReplicas = null)
     {
         lock (_metaLock)
         {
             if (!_topics.TryGetValue(name, out var t)) return false;
             var old = t.Partitions;
             if (count <= old.Length) return true;
+            var oldReplicas = t.Record.Replicas;
+            if (newReplicas != null || oldReplicas != null)
+            {
+                if (newReplicas is null || newReplicas.Count != count - old.Length) throw new ArgumentException("one replica list per new partition", nameof(newReplicas));
+                t.Record.Replicas = [.. oldReplicas ?? [.. Enumerable.Repeat(newReplicas[0], old.Length)], .. newReplicas];
+            }
             var cfg = _configFor(t.Record);
             var all = new PartitionLog[count];
             old.CopyTo(all, 0);
@@ -267,10 +278,25 @@ public sealed class LogManager : IDisposable
             SaveRecordsOrUndo(() =>
             {
                 t.Record.Partitions = old.Length;
+                t.Record.Replicas = oldReplicas;
                 for (int p = old.Length; p < count; p++) all[p].Delete();
             });
             t.Grow(all);
             Interlocked.Increment(ref _layoutVersion);
+            return true;
+        }
+    }
+
+    /// <summary>Replaces a topic's replica assignment and persists it; false when the topic does not exist.</summary>
+    public bool SetReplicas(string name, List<int[]> replicas)
+    {
+        lock (_metaLock)
+        {
+            if (!_topics.TryGetValue(name, out var t)) return false;
+            if (replicas.Count != t.Partitions.Length) throw new ArgumentException("one replica list per partition", nameof(replicas));
+            var previous = t.Record.Replicas;
+            t.Record.Replicas = replicas;
+            SaveRecordsOrUndo(() => t.Record.Replicas = previous);
             return true;
         }
     }

@@ -11,37 +11,45 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     private readonly bool _ownsDir;
 
     public KafkaBroker Broker { get; }
-    public KafkaServer Server { get; }
+    /// <summary>The listeners of the cluster's brokers.</summary>
+    public KafkaCluster Cluster { get; }
+    /// <summary>The first broker's listener.</summary>
+    public KafkaServer Server => Cluster.First;
     public string DataDir { get; }
-    public int Port => Server.LocalEndPoint!.Port;
-    public string BootstrapServers => $"127.0.0.1:{Port}";
+    /// <summary>The first broker's port.</summary>
+    public int Port => Cluster.PortOf(Broker.Cluster.First.Id);
+    /// <summary>Every broker's host:port.</summary>
+    public string BootstrapServers => Cluster.BootstrapServers();
 
-    private EmbeddedBroker(KafkaBroker broker, KafkaServer server, string dataDir, bool ownsDir)
+    private EmbeddedBroker(KafkaBroker broker, KafkaCluster cluster, string dataDir, bool ownsDir)
     {
         Broker = broker;
-        Server = server;
+        Cluster = cluster;
         DataDir = dataDir;
         _ownsDir = ownsDir;
     }
 
     /// <summary>Starts a broker. Pass <paramref name="dataDir"/> to reopen an existing log (restart tests).</summary>
-    public static EmbeddedBroker Start(string? dataDir = null, IDictionary<string, string>? settings = null, ILoggerFactory? loggers = null, int port = 0)
+    /// <param name="brokers">How many brokers the cluster has (each on its own ephemeral port when port is 0).</param>
+    /// <param name="racks">broker.rack of each broker, in node order.</param>
+    public static EmbeddedBroker Start(string? dataDir = null, IDictionary<string, string>? settings = null, ILoggerFactory? loggers = null, int port = 0,
+        int brokers = 1, IReadOnlyList<string?>? racks = null)
     {
         bool owns = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "kafkacompat-test-" + Guid.NewGuid().ToString("N")[..12]);
-        var config = new BrokerConfig { Port = port, Host = "127.0.0.1", DataDir = dataDir };
+        var config = new BrokerConfig { Port = port, Host = "127.0.0.1", DataDir = dataDir, Brokers = brokers, Racks = racks };
         if (settings != null) foreach (var (k, v) in settings) config.Set(k, v);
         var broker = new KafkaBroker(config, loggers);
-        var server = new KafkaServer(broker, loggers);
-        server.Start();
-        return new EmbeddedBroker(broker, server, dataDir, owns);
+        var cluster = new KafkaCluster(broker, loggers);
+        cluster.Start();
+        return new EmbeddedBroker(broker, cluster, dataDir, owns);
     }
 
     /// <summary>Stops the server and closes the logs cleanly; the data directory stays.</summary>
     public async ValueTask StopAsync()
     {
         Broker.Groups.Dispose(); // answer waiting joins and syncs before the connections close
-        await Server.DisposeAsync();
+        await Cluster.DisposeAsync();
         Broker.Dispose();
     }
 

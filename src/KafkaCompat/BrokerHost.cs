@@ -40,14 +40,18 @@ public static class BrokerHost
 internal sealed class BrokerService(BrokerConfig config, ILoggerFactory loggers) : IHostedService
 {
     private KafkaBroker? _broker;
-    private KafkaServer? _server;
+    private KafkaCluster? _cluster;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _broker = new KafkaBroker(config, loggers);
-        _server = new KafkaServer(_broker, loggers);
-        _server.Start();
-        Console.Out.WriteLine($"listening on {config.Host}:{_server.LocalEndPoint!.Port}");
+        _cluster = new KafkaCluster(_broker, loggers);
+        _cluster.Start();
+        if (_broker.Cluster.SingleNode)
+            Console.Out.WriteLine($"listening on {config.Host}:{_cluster.First.BoundPort}");
+        else
+            foreach (var node in _broker.Cluster.Nodes)
+                Console.Out.WriteLine($"listening on {config.Host}:{_cluster.PortOf(node.Id)} (broker {node.Id}{(node.Rack is null ? "" : $", rack {node.Rack}")})");
         Console.Out.Flush();
         return Task.CompletedTask;
     }
@@ -56,7 +60,7 @@ internal sealed class BrokerService(BrokerConfig config, ILoggerFactory loggers)
     {
         // joins and syncs waiting in the coordinator are answered (NOT_COORDINATOR) before connections close
         _broker?.Groups.Dispose();
-        if (_server != null) await _server.DisposeAsync();
+        if (_cluster != null) await _cluster.DisposeAsync();
         _broker?.Dispose();
     }
 }

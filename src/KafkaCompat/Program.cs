@@ -18,9 +18,15 @@ var configOption = new Option<string?>("--config")
 {
     Description = "A Kafka server.properties file; --set, KAFKA_* variables and the options above override its keys",
 };
+var brokersOption = new Option<int>("--brokers")
+{
+    Description = "Run a cluster of N brokers in this process (node ids node.id..node.id+N-1, ports --port..--port+N-1)",
+    DefaultValueFactory = _ => 1,
+};
+var racksOption = new Option<string?>("--racks") { Description = "broker.rack of each broker, comma-separated in node order (e.g. a,b,c)" };
 var setOption = new Option<string[]>("--set") { Description = "A Kafka config key=value (repeatable), e.g. --set num.partitions=3", AllowMultipleArgumentsPerToken = false };
 
-var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, fsyncOption, configOption, setOption };
+var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, fsyncOption, configOption, setOption, brokersOption, racksOption };
 serve.SetAction(async (parse, ct) =>
 {
     // precedence, lowest first: defaults, the properties file, KAFKA_* variables, --set, the explicit options
@@ -59,6 +65,23 @@ serve.SetAction(async (parse, ct) =>
     if (Given(hostOption)) config.Host = parse.GetValue(hostOption)!;
     if (Given(advertisedOption)) config.AdvertisedHost = parse.GetValue(advertisedOption);
     if (Given(dataDirOption)) config.DataDir = parse.GetValue(dataDirOption)!;
+    int brokers = parse.GetValue(brokersOption);
+    if (brokers is < 1 or > 64)
+    {
+        Console.Error.WriteLine($"--brokers must be between 1 and 64, got {brokers}");
+        return 2;
+    }
+    config.Brokers = brokers;
+    if (parse.GetValue(racksOption) is { } racks)
+    {
+        var list = racks.Split(',', StringSplitOptions.TrimEntries);
+        if (list.Length != brokers)
+        {
+            Console.Error.WriteLine($"--racks names {list.Length} rack(s) for {brokers} broker(s)");
+            return 2;
+        }
+        config.Racks = list;
+    }
     if (config.CheckConsistency() is { } inconsistent)
     {
         Console.Error.WriteLine(inconsistent);

@@ -20,4 +20,6 @@ public sealed class AddOffsetsToTxnHandler : ApiHandler<AddOffsetsToTxnRequest, 
         }
         return new(new AddOffsetsToTxnResponse { ErrorCode = err });
     }
+
+    protected override (string Key, bool Transaction)? Coordinated(AddOffsetsToTxnRequest request, short version) => (request.TransactionalId, true);
 }

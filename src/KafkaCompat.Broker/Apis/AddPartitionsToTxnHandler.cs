@@ -67,4 +67,6 @@ public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnReq
             ResultsByPartition = t.Partitions.Select(p => new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult { PartitionIndex = p, PartitionErrorCode = error }).ToList(),
         }).ToList(),
     };
+
+    protected override (string Key, bool Transaction)? Coordinated(AddPartitionsToTxnRequest request, short version) => version <= 3 ? (request.V3AndBelowTransactionalId, true) : null;
 }

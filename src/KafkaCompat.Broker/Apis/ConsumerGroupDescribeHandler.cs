@@ -15,6 +15,11 @@ public sealed class ConsumerGroupDescribeHandler : ApiHandler<ConsumerGroupDescr
         var resp = new ConsumerGroupDescribeResponse();
         foreach (var id in req.GroupIds)
         {
+            if (groups.CheckCoordinator(ctx.NodeId, id) is var notHere and not Protocol.ErrorCode.None)
+            {
+                resp.Groups.Add(new ConsumerGroupDescribeResponse.DescribedGroup { GroupId = id, ErrorCode = notHere });
+                continue;
+            }
             var d = groups.DescribeConsumerGroup(id);
             var g = new ConsumerGroupDescribeResponse.DescribedGroup
             {

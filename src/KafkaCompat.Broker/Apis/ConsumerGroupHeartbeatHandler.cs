@@ -38,4 +38,6 @@ public sealed class ConsumerGroupHeartbeatHandler : ApiHandler<ConsumerGroupHear
     }
 
     protected override ConsumerGroupHeartbeatResponse? ErrorResponse(ConsumerGroupHeartbeatRequest request, ErrorCode error) => new() { ErrorCode = error };
+
+    protected override (string Key, bool Transaction)? Coordinated(ConsumerGroupHeartbeatRequest request, short version) => (request.GroupId, false);
 }

@@ -48,9 +48,9 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, Create
                     continue;
                 }
                 var idx = t.Assignments.Select(a => a.PartitionIndex).Order().ToList();
-                if (!idx.SequenceEqual(Enumerable.Range(0, idx.Count)) || t.Assignments.Any(a => a.BrokerIds.Count == 0 || a.BrokerIds.Any(b => b != broker.NodeId)))
+                if (!idx.SequenceEqual(Enumerable.Range(0, idx.Count)))
                 {
-                    Fail(r, ErrorCode.InvalidReplicaAssignment, $"Replica assignment must list partitions 0..n-1 on broker {broker.NodeId} only.");
+                    Fail(r, ErrorCode.InvalidReplicaAssignment, "Partitions should be 0-based and consecutive in the manual partition assignment.");
                     continue;
                 }
                 partitions = idx.Count;
@@ -58,7 +58,8 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, Create
             }
             var configs = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var c in t.Configs) configs[c.Name] = c.Value;
-            var result = broker.CreateTopic(t.Name, partitions, rf, configs, req.ValidateOnly);
+            var assignment = t.Assignments.Count > 0 ? t.Assignments.OrderBy(a => a.PartitionIndex).Select(a => (IReadOnlyList<int>)a.BrokerIds).ToList() : null;
+            var result = broker.CreateTopic(t.Name, partitions, rf, configs, req.ValidateOnly, assignment);
             if (result.Error != ErrorCode.None)
             {
                 Fail(r, result.Error, result.Message);

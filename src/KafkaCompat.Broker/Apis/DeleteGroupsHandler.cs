@@ -10,7 +10,11 @@ public sealed class DeleteGroupsHandler : ApiHandler<DeleteGroupsRequest, Delete
     {
         var resp = new DeleteGroupsResponse();
         foreach (var id in req.GroupsNames)
-            resp.Results.Add(new DeleteGroupsResponse.DeletableGroupResult { GroupId = id, ErrorCode = ctx.Broker.Groups.DeleteGroup(id) });
+            resp.Results.Add(new DeleteGroupsResponse.DeletableGroupResult
+            {
+                GroupId = id,
+                ErrorCode = ctx.Broker.Groups.CheckCoordinator(ctx.NodeId, id) is var notHere and not Protocol.ErrorCode.None ? notHere : ctx.Broker.Groups.DeleteGroup(id),
+            });
         return new(resp);
     }
 }

@@ -26,6 +26,11 @@ public sealed class DeleteRecordsHandler : ApiHandler<DeleteRecordsRequest, Dele
                     pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     continue;
                 }
+                if (Leadership.Check(ctx, topic, p.PartitionIndex) is var lead and not ErrorCode.None)
+                {
+                    pr.ErrorCode = lead;
+                    continue;
+                }
                 var log = topic.Partitions[p.PartitionIndex];
                 if (!log.Config.DeletePolicy)
                 {

@@ -27,11 +27,15 @@ public sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest, 
                 : $"Unsupported endpoint type {req.EndpointType}";
             return new(resp);
         }
-        resp.ControllerId = broker.NodeId;
-        resp.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker
-        {
-            BrokerId = broker.NodeId, Host = broker.AdvertisedHost(ctx.LocalHost), Port = broker.AdvertisedPort,
-        });
+        resp.ControllerId = broker.Cluster.ControllerId;
+        string host = broker.AdvertisedHost(ctx.LocalHost);
+        // a stopped broker is fenced: listed only when v2 asks for fenced brokers
+        foreach (var node in broker.Cluster.Nodes)
+            if (node.Alive || req.IncludeFencedBrokers)
+                resp.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker
+                {
+                    BrokerId = node.Id, Host = host, Port = node.Port, Rack = node.Rack, IsFenced = !node.Alive,
+                });
         if (req.IncludeClusterAuthorizedOperations) resp.ClusterAuthorizedOperations = AllClusterOperations;
         return new(resp);
     }

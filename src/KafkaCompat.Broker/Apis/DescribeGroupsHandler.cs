@@ -16,6 +16,11 @@ public sealed class DescribeGroupsHandler : ApiHandler<DescribeGroupsRequest, De
         var resp = new DescribeGroupsResponse();
         foreach (var id in req.Groups)
         {
+            if (ctx.Broker.Groups.CheckCoordinator(ctx.NodeId, id) is var notHere and not Protocol.ErrorCode.None)
+            {
+                resp.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = id, ErrorCode = notHere, GroupState = "", ProtocolType = "", ProtocolData = "" });
+                continue;
+            }
             var d = ctx.Broker.Groups.Describe(id);
             var g = new DescribeGroupsResponse.DescribedGroup
             {

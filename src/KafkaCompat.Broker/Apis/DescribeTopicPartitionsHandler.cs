@@ -53,10 +53,13 @@ public sealed class DescribeTopicPartitionsHandler : ApiHandler<DescribeTopicPar
                     resp.NextCursor = new DescribeTopicPartitionsResponse.CursorData { TopicName = t.Name, PartitionIndex = p };
                     return new(resp);
                 }
+                var state = broker.Cluster.Partition(t, p);
                 topic.Partitions.Add(new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition
                 {
-                    PartitionIndex = p, LeaderId = broker.NodeId, LeaderEpoch = OffsetForLeaderEpochHandler.LeaderEpoch,
-                    ReplicaNodes = [broker.NodeId], IsrNodes = [broker.NodeId], EligibleLeaderReplicas = [], LastKnownElr = [], OfflineReplicas = [],
+                    ErrorCode = state.Leader < 0 ? ErrorCode.LeaderNotAvailable : ErrorCode.None,
+                    PartitionIndex = p, LeaderId = state.Leader, LeaderEpoch = state.LeaderEpoch,
+                    ReplicaNodes = [.. state.Replicas], IsrNodes = [.. state.Isr], EligibleLeaderReplicas = [], LastKnownElr = [],
+                    OfflineReplicas = [.. broker.Cluster.Offline(state)],
                 });
                 taken++;
             }

@@ -19,6 +19,7 @@ public sealed class DescribeTransactionsHandler : ApiHandler<DescribeTransaction
             resp.TransactionStates.Add(d);
             if (string.IsNullOrEmpty(id)) { d.ErrorCode = ErrorCode.InvalidRequest; continue; }
             if (txns.Availability is var a && a != ErrorCode.None) { d.ErrorCode = a; continue; }
+            if (txns.CheckCoordinator(ctx.NodeId, id) is var notHere and not ErrorCode.None) { d.ErrorCode = notHere; continue; }
             var m = txns.Describe(id);
             if (m is null || m.State == TxnState.Dead) { d.ErrorCode = ErrorCode.TransactionalIdNotFound; continue; }
             d.TransactionState = TransactionCoordinator.StateName(m.State);

@@ -22,4 +22,6 @@ public sealed class EndTxnHandler : ApiHandler<EndTxnRequest, EndTxnResponse>
             : ctx.Broker.Transactions.EndTxn(req.TransactionalId, req.ProducerId, req.ProducerEpoch, req.Committed, ctx.ApiVersion);
         return new(new EndTxnResponse { ErrorCode = err });
     }
+
+    protected override (string Key, bool Transaction)? Coordinated(EndTxnRequest request, short version) => (request.TransactionalId, true);
 }

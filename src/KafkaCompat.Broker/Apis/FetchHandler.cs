@@ -74,6 +74,19 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                     anyError = true;
                     continue;
                 }
+                if (Leadership.Check(ctx, topic, p.Partition, ctx.ApiVersion >= 9 ? p.CurrentLeaderEpoch : -1) is var lead and not ErrorCode.None)
+                {
+                    pr.ErrorCode = lead;
+                    anyError = true;
+                    // v12+ (KIP-951): the new leader; v16+ its endpoint
+                    if (lead == ErrorCode.NotLeaderOrFollower && ctx.ApiVersion >= 12 && Leadership.CurrentLeader(ctx, topic, p.Partition) is var (state, leader))
+                    {
+                        pr.CurrentLeader = new() { LeaderId = state.Leader, LeaderEpoch = state.LeaderEpoch };
+                        if (ctx.ApiVersion >= 16 && leader != null && (resp.NodeEndpoints ??= []).TrueForAll(n => n.NodeId != leader.Id))
+                            resp.NodeEndpoints.Add(new() { NodeId = leader.Id, Host = ctx.Broker.AdvertisedHost(ctx.LocalHost), Port = leader.Port, Rack = leader.Rack });
+                    }
+                    continue;
+                }
                 var log = topic.Partitions[p.Partition];
                 long lso = log.LastStableOffset;
                 pr.HighWatermark = log.HighWatermark;

@@ -1,5 +1,7 @@
-// FindCoordinator (key 10): versions 0-6. This broker coordinates every group and every transactional id,
-// for key type 0 (group) and 1 (transaction); v4+ asks for several keys at once.
+// FindCoordinator (key 10): versions 0-6. Key type 0 (group) and 1 (transaction); v4+ asks for several keys at once.
+// A group's coordinator is the broker that leads its partition of __consumer_offsets, a transactional id's the leader of
+// its partition of __transaction_state (one broker: that broker); COORDINATOR_NOT_AVAILABLE while no broker leads it.
+using KafkaCompat.Broker.Cluster;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -13,20 +15,32 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, 
         string host = broker.AdvertisedHost(ctx.LocalHost);
         var resp = new FindCoordinatorResponse();
         bool validType = req.KeyType is 0 or 1;
+        BrokerNode? Locate(string key)
+        {
+            int id = req.KeyType == 0 ? broker.Groups.CoordinatorNode(key) : broker.Transactions.CoordinatorNode(key);
+            return broker.Cluster.Node(id) is { Alive: true } node ? node : null;
+        }
         if (ctx.ApiVersion >= 4)
         {
             foreach (var key in req.CoordinatorKeys)
             {
-                resp.Coordinators.Add(validType
-                    ? new FindCoordinatorResponse.Coordinator { Key = key, NodeId = broker.NodeId, Host = host, Port = broker.AdvertisedPort, ErrorCode = 0, ErrorMessage = null }
-                    : new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCode.InvalidRequest, ErrorMessage = $"Unknown coordinator type {req.KeyType}" });
+                if (!validType)
+                {
+                    resp.Coordinators.Add(new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCode.InvalidRequest, ErrorMessage = $"Unknown coordinator type {req.KeyType}" });
+                    continue;
+                }
+                var node = Locate(key);
+                resp.Coordinators.Add(node != null
+                    ? new FindCoordinatorResponse.Coordinator { Key = key, NodeId = node.Id, Host = host, Port = node.Port, ErrorCode = 0, ErrorMessage = null }
+                    : new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCode.CoordinatorNotAvailable, ErrorMessage = "The coordinator is not available." });
             }
             return new(resp);
         }
-        if (!validType)
+        var single = validType ? Locate(req.Key) : null;
+        if (single is null)
         {
-            resp.ErrorCode = ErrorCode.InvalidRequest;
-            resp.ErrorMessage = $"Unknown coordinator type {req.KeyType}";
+            resp.ErrorCode = validType ? ErrorCode.CoordinatorNotAvailable : ErrorCode.InvalidRequest;
+            resp.ErrorMessage = validType ? "The coordinator is not available." : $"Unknown coordinator type {req.KeyType}";
             resp.NodeId = -1;
             resp.Host = "";
             resp.Port = -1;
@@ -34,9 +48,9 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, 
         }
         resp.ErrorCode = 0;
         resp.ErrorMessage = "NONE";
-        resp.NodeId = broker.NodeId;
+        resp.NodeId = single.Id;
         resp.Host = host;
-        resp.Port = broker.AdvertisedPort;
+        resp.Port = single.Port;
         return new(resp);
     }
 }

@@ -10,4 +10,6 @@ public sealed class HeartbeatHandler : ApiHandler<HeartbeatRequest, HeartbeatRes
         {
             ErrorCode = ctx.Broker.Groups.Heartbeat(req.GroupId, req.GenerationId, req.MemberId, req.GroupInstanceId),
         });
+
+    protected override (string Key, bool Transaction)? Coordinated(HeartbeatRequest request, short version) => (request.GroupId, false);
 }

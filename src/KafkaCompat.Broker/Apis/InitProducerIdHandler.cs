@@ -38,4 +38,6 @@ public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest, In
         }
         return new(resp);
     }
+
+    protected override (string Key, bool Transaction)? Coordinated(InitProducerIdRequest request, short version) => request.TransactionalId is { } id ? (id, true) : null;
 }

@@ -33,4 +33,6 @@ public sealed class JoinGroupHandler : ApiHandler<JoinGroupRequest, JoinGroupRes
             resp.Members.Add(new JoinGroupResponse.JoinGroupResponseMember { MemberId = m.MemberId, GroupInstanceId = m.GroupInstanceId, Metadata = m.Metadata });
         return resp;
     }
+
+    protected override (string Key, bool Transaction)? Coordinated(JoinGroupRequest request, short version) => (request.GroupId, false);
 }

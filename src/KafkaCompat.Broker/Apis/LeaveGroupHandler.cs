@@ -27,4 +27,6 @@ public sealed class LeaveGroupHandler : ApiHandler<LeaveGroupRequest, LeaveGroup
             });
         return new(resp);
     }
+
+    protected override (string Key, bool Transaction)? Coordinated(LeaveGroupRequest request, short version) => (request.GroupId, false);
 }

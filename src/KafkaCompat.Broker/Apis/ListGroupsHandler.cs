@@ -1,5 +1,6 @@
 // ListGroups (key 16): versions 0-5. v4+ filter by state (case-insensitive) and report it; v5+ filter by type
-// and report it: "classic" (JoinGroup/SyncGroup) or "consumer" (KIP-848).
+// and report it: "classic" (JoinGroup/SyncGroup) or "consumer" (KIP-848). On a cluster, each broker lists the groups
+// it coordinates (clients ask every broker).
 using KafkaCompat.Protocol.Messages;
 
 namespace KafkaCompat.Broker.Apis;
@@ -13,7 +14,8 @@ public sealed class ListGroupsHandler : ApiHandler<ListGroupsRequest, ListGroups
             ctx.ApiVersion >= 5 ? req.TypesFilter : []);
         var resp = new ListGroupsResponse { ErrorCode = error };
         foreach (var g in groups)
-            resp.Groups.Add(new ListGroupsResponse.ListedGroup { GroupId = g.GroupId, ProtocolType = g.ProtocolType, GroupState = g.State, GroupType = g.GroupType });
+            if (ctx.Broker.Cluster.SingleNode || ctx.Broker.Groups.CoordinatorNode(g.GroupId) == ctx.NodeId)
+                resp.Groups.Add(new ListGroupsResponse.ListedGroup { GroupId = g.GroupId, ProtocolType = g.ProtocolType, GroupState = g.State, GroupType = g.GroupType });
         return new(resp);
     }
 }

@@ -44,6 +44,12 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
                     pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     continue;
                 }
+                // v4+ carries the client's current leader epoch
+                if (Leadership.Check(ctx, topic, p.PartitionIndex, ctx.ApiVersion >= 4 ? p.CurrentLeaderEpoch : -1) is var lead and not ErrorCode.None)
+                {
+                    pr.ErrorCode = lead;
+                    continue;
+                }
                 if (p.Timestamp < EarliestPendingUpload || ctx.ApiVersion < MinVersionFor(p.Timestamp))
                 {
                     pr.ErrorCode = ErrorCode.UnsupportedVersion;

@@ -38,6 +38,8 @@ public sealed class ListTransactionsHandler : ApiHandler<ListTransactionsRequest
         foreach (var m in txns.List().OrderBy(m => m.TransactionalId, StringComparer.Ordinal))
         {
             if (m.State == TxnState.Dead) continue;
+            // on a cluster, each broker lists the transactions it coordinates
+            if (!ctx.Broker.Cluster.SingleNode && txns.CoordinatorNode(m.TransactionalId) != ctx.NodeId) continue;
             if (req.StateFilters.Count > 0 && !states.Contains(m.State)) continue;
             if (pids.Count > 0 && !pids.Contains(m.ProducerId)) continue;
             if (req.DurationFilter >= 0 && now - m.StartMs <= req.DurationFilter) continue;

@@ -1,5 +1,6 @@
-// Metadata (key 3): versions 0-13. One broker that leads every partition with leader epoch 0. v13 adds a top-level
-// error code (KIP-1102: REBOOTSTRAP_REQUIRED when the client's brokers are gone), always NONE from one broker.
+// Metadata (key 3): versions 0-13. The live brokers of the cluster, and per partition its leader (LEADER_NOT_AVAILABLE
+// when no replica is live), leader epoch, replicas, in-sync replicas and offline replicas. v13 adds a top-level error
+// code (KIP-1102: REBOOTSTRAP_REQUIRED when the client's brokers are gone), always NONE here.
 // Topic ids from v10; auto-creation when the request allows it (v4+) and auto.create.topics.enable is true.
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
@@ -18,14 +19,11 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataRespon
         var resp = new MetadataResponse
         {
             ClusterId = broker.ClusterId,
-            ControllerId = broker.NodeId,
+            ControllerId = broker.Cluster.ControllerId,
         };
-        resp.Brokers.Add(new MetadataResponse.MetadataResponseBroker
-        {
-            NodeId = broker.NodeId,
-            Host = broker.AdvertisedHost(ctx.LocalHost),
-            Port = broker.AdvertisedPort,
-        });
+        string host = broker.AdvertisedHost(ctx.LocalHost);
+        foreach (var node in broker.Cluster.LiveNodes)
+            resp.Brokers.Add(new MetadataResponse.MetadataResponseBroker { NodeId = node.Id, Host = host, Port = node.Port, Rack = node.Rack });
         bool allTopics = req.Topics is null || (ctx.ApiVersion == 0 && req.Topics.Count == 0);
         if (allTopics)
         {
@@ -69,14 +67,16 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataRespon
         if (includeOps) topic.TopicAuthorizedOperations = AllTopicOperations;
         for (int p = 0; p < t.Partitions.Length; p++)
         {
+            var state = broker.Cluster.Partition(t, p);
             topic.Partitions.Add(new MetadataResponse.MetadataResponsePartition
             {
+                ErrorCode = state.Leader < 0 ? ErrorCode.LeaderNotAvailable : ErrorCode.None,
                 PartitionIndex = p,
-                LeaderId = broker.NodeId,
-                LeaderEpoch = 0,
-                ReplicaNodes = [broker.NodeId],
-                IsrNodes = [broker.NodeId],
-                OfflineReplicas = [],
+                LeaderId = state.Leader,
+                LeaderEpoch = state.LeaderEpoch,
+                ReplicaNodes = [.. state.Replicas],
+                IsrNodes = [.. state.Isr],
+                OfflineReplicas = [.. broker.Cluster.Offline(state)],
             });
         }
         return topic;

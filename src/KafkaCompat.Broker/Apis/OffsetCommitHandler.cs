@@ -61,4 +61,6 @@ public sealed class OffsetCommitHandler : ApiHandler<OffsetCommitRequest, Offset
             Partitions = t.Partitions.Select(p => new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = p.PartitionIndex, ErrorCode = error }).ToList(),
         }).ToList(),
     };
+
+    protected override (string Key, bool Transaction)? Coordinated(OffsetCommitRequest request, short version) => (request.GroupId, false);
 }

@@ -20,4 +20,6 @@ public sealed class OffsetDeleteHandler : ApiHandler<OffsetDeleteRequest, Offset
         }
         return new(resp);
     }
+
+    protected override (string Key, bool Transaction)? Coordinated(OffsetDeleteRequest request, short version) => (request.GroupId, false);
 }

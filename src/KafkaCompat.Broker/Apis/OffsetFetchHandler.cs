@@ -82,4 +82,16 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
         }
         return new(resp);
     }
+
+    /// <summary>v8+ asks for several groups at once; clients send one request per coordinator, so the first group's
+    /// coordinator is the one to answer.</summary>
+    protected override (string Key, bool Transaction)? Coordinated(OffsetFetchRequest request, short version) =>
+        version < 8 ? (request.GroupId, false) : request.Groups.Count > 0 ? (request.Groups[0].GroupId, false) : null;
+
+    /// <summary>The error at the top (v2-7) and for each group asked for (v8+).</summary>
+    protected override OffsetFetchResponse? ErrorResponse(OffsetFetchRequest request, ErrorCode error) => new()
+    {
+        ErrorCode = error,
+        Groups = [.. request.Groups.Select(g => new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId, ErrorCode = error })],
+    };
 }

@@ -27,6 +27,8 @@ public sealed class OffsetForLeaderEpochHandler : ApiHandler<OffsetForLeaderEpoc
                 tr.Partitions.Add(pr);
                 if (topic is null || p.Partition < 0 || p.Partition >= topic.Partitions.Length)
                     pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
+                else if (!ctx.Broker.Cluster.SingleNode && ctx.Broker.Cluster.Partition(topic, p.Partition).Leader != ctx.NodeId)
+                    pr.ErrorCode = ErrorCode.NotLeaderOrFollower;
                 else if (p.CurrentLeaderEpoch >= 0 && p.CurrentLeaderEpoch < LeaderEpoch)
                     pr.ErrorCode = ErrorCode.FencedLeaderEpoch;
                 else if (p.CurrentLeaderEpoch > LeaderEpoch)

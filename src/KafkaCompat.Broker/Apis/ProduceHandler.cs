@@ -65,6 +65,25 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                     pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     continue;
                 }
+                if (Leadership.Check(ctx, topic, pd.Index) is var lead and not ErrorCode.None)
+                {
+                    pr.ErrorCode = lead;
+                    // v10+ (KIP-951): the new leader, so the client need not ask Metadata first
+                    if (ctx.ApiVersion >= 10 && Leadership.CurrentLeader(ctx, topic, pd.Index) is var (state, leader))
+                    {
+                        pr.CurrentLeader = new() { LeaderId = state.Leader, LeaderEpoch = state.LeaderEpoch };
+                        if (leader != null && (resp.NodeEndpoints ??= []).TrueForAll(n => n.NodeId != leader.Id))
+                            resp.NodeEndpoints.Add(new() { NodeId = leader.Id, Host = broker.AdvertisedHost(ctx.LocalHost), Port = leader.Port, Rack = leader.Rack });
+                    }
+                    continue;
+                }
+                // acks=all: as many in-sync replicas as min.insync.replicas asks, or nothing is written
+                if (req.Acks == -1 && broker.Cluster.Partition(topic, pd.Index).Isr.Length is var isr && isr < Leadership.MinInSyncReplicas(broker, topic))
+                {
+                    pr.ErrorCode = ErrorCode.NotEnoughReplicas;
+                    pr.ErrorMessage = $"The size of the current ISR {isr} is insufficient to satisfy the min.isr requirement of {Leadership.MinInSyncReplicas(broker, topic)} for partition {name}-{pd.Index}";
+                    continue;
+                }
                 var log = topic.Partitions[pd.Index];
                 try
                 {

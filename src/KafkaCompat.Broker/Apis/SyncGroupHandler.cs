@@ -20,4 +20,6 @@ public sealed class SyncGroupHandler : ApiHandler<SyncGroupRequest, SyncGroupRes
             Assignment = r.Assignment,
         };
     }
+
+    protected override (string Key, bool Transaction)? Coordinated(SyncGroupRequest request, short version) => (request.GroupId, false);
 }

@@ -57,4 +57,6 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest, 
 
     protected override TxnOffsetCommitResponse? ErrorResponse(TxnOffsetCommitRequest request, ErrorCode error) =>
         Respond(request.Topics.SelectMany(t => t.Partitions.Select(p => (new CommitEntry(t.Name, p.PartitionIndex, -1, -1, null, -1), error))).ToList());
+
+    protected override (string Key, bool Transaction)? Coordinated(TxnOffsetCommitRequest request, short version) => (request.GroupId, false);
 }

@@ -34,7 +34,7 @@ public sealed class BrokerConfig
     /// <summary>A copy with other dynamic values, to check a change before it is made.</summary>
     public BrokerConfig WithDynamic(DynamicBrokerValues dynamic)
     {
-        var copy = new BrokerConfig { Host = Host, Port = Port, AdvertisedHost = AdvertisedHost, AdvertisedPort = AdvertisedPort, DataDir = DataDir };
+        var copy = new BrokerConfig { Host = Host, Port = Port, AdvertisedHost = AdvertisedHost, AdvertisedPort = AdvertisedPort, DataDir = DataDir, Brokers = Brokers, Racks = Racks };
         foreach (var (k, v) in _values) copy._values[k] = v;
         copy._dynamic = dynamic;
         return copy;
@@ -54,6 +54,15 @@ public sealed class BrokerConfig
     /// <summary>The port of <c>advertised.listeners</c>, when it names one; clients are told the bound port otherwise.</summary>
     public int? AdvertisedPort { get; set; }
     public string DataDir { get; set; } = "./data";
+    /// <summary>How many brokers this process runs (--brokers): node ids node.id, node.id + 1, ...; each listens on its
+    /// own port (consecutive from <see cref="Port"/>, or ephemeral when it is 0).</summary>
+    public int Brokers { get; set; } = 1;
+    /// <summary>broker.rack per broker, in node order (--racks); when absent, broker.rack names the first's.</summary>
+    public IReadOnlyList<string?>? Racks { get; set; }
+    /// <summary>The racks in effect: --racks, else broker.rack for the first broker.</summary>
+    public IReadOnlyList<string?> EffectiveRacks => Racks ?? [Get("broker.rack")];
+    public short OffsetsTopicReplicationFactor => (short)GetInt("offsets.topic.replication.factor");
+    public short TransactionStateReplicationFactor => (short)GetInt("transaction.state.log.replication.factor");
 
     /// <summary>Defaults of the broker keys that have one (see <see cref="BrokerConfigs"/>).</summary>
     public static readonly IReadOnlyDictionary<string, string> BrokerDefaults = BrokerConfigs.All

@@ -175,6 +175,9 @@ public static class BrokerConfigs
     [
         new("node.id", ConfigType.Int, "1", "This broker's id."),
         new("broker.id", ConfigType.Int, null, "Older name of node.id."),
+        new("broker.rack", ConfigType.String, null, "The rack of this broker (with --brokers N: of the first; --racks gives each its own)."),
+        new("offsets.topic.replication.factor", ConfigType.Short, "3", "Replication factor of __consumer_offsets (at most the number of brokers)."),
+        new("transaction.state.log.replication.factor", ConfigType.Short, "3", "Replication factor of __transaction_state (at most the number of brokers)."),
         new("num.partitions", ConfigType.Int, "1", "Partitions of a topic created without a partition count."),
         new("default.replication.factor", ConfigType.Int, "1", "Replication factor of a topic created without one."),
         new("auto.create.topics.enable", ConfigType.Boolean, "true", "Create a topic when a client asks for metadata of or produces to an unknown one."),

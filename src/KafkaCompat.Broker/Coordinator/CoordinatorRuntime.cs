@@ -17,7 +17,7 @@ public readonly record struct CoordinatorRecord(int Partition, long Offset, Read
 /// live path and recovery cannot disagree.
 /// </summary>
 public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<int> partitions, Func<Dictionary<string, string>> topicConfigs,
-    Action<CoordinatorRecord> replay, Action<int, long, bool>? replayMarker, ILogger logger)
+    Action<CoordinatorRecord> replay, Action<int, long, bool>? replayMarker, ILogger logger, Func<short>? replicationFactor = null)
 {
     private readonly object _createLock = new();
     private long WallClock => broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -33,11 +33,29 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
         {
             t = broker.Logs.Get(topic);
             if (t != null) return t;
-            return broker.Logs.Create(topic, Math.Max(1, partitions()), topicConfigs()) ?? broker.Logs.Get(topic)!;
+            // replicated as asked, on as many brokers as are live (Kafka would wait for enough brokers instead)
+            int n = Math.Max(1, partitions());
+            int rf = Math.Clamp(replicationFactor?.Invoke() ?? 1, 1, Math.Max(1, broker.Cluster.LiveNodes.Count()));
+            var placed = broker.Cluster.Place(n, rf);
+            return broker.Logs.Create(topic, n, topicConfigs(), replicas: placed.Replicas) ?? broker.Logs.Get(topic)!;
         }
     }
 
     public int PartitionCount => broker.Logs.Get(topic)?.Partitions.Length ?? Math.Max(1, partitions());
+
+    /// <summary>The broker that coordinates what is kept in <paramref name="partition"/>: the leader of that partition
+    /// of the internal topic (created when first needed), -1 while no replica is live.</summary>
+    public int CoordinatorNode(int partition)
+    {
+        var cluster = broker.Cluster;
+        if (cluster.SingleNode) return cluster.First.Id;
+        return cluster.Partition(Logs(), partition).Leader;
+    }
+
+    /// <summary>NONE when requests for <paramref name="partition"/>'s keys may be answered by <paramref name="nodeId"/>,
+    /// else NOT_COORDINATOR (or COORDINATOR_NOT_AVAILABLE when no broker leads it).</summary>
+    public ErrorCode CheckCoordinator(int nodeId, int partition) =>
+        broker.Cluster.SingleNode ? ErrorCode.None : Cluster.ClusterState.CheckCoordinator(nodeId, CoordinatorNode(partition));
 
     /// <summary>Appends <paramref name="records"/> (null value: a tombstone) as one batch and replays them. A transactional
     /// write carries the producer id and epoch and is replayed as pending until its marker. Returns the error the

@@ -51,7 +51,7 @@ public sealed partial class GroupCoordinator : IDisposable
                 ["cleanup.policy"] = "compact",
                 ["segment.bytes"] = broker.Config.OffsetsTopicSegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["compression.type"] = "producer",
-            }, ReplayRecord, ReplayMarker, logger);
+            }, ReplayRecord, ReplayMarker, logger, () => broker.Config.OffsetsTopicReplicationFactor);
         _timers = new Coordinator.CoordinatorTimer(broker.Time, (key, e) => LogGroupTickFailed(_logger, e, key));
     }
 
@@ -88,6 +88,13 @@ public sealed partial class GroupCoordinator : IDisposable
     public ErrorCode Availability => _shutdown ? ErrorCode.NotCoordinator : _loading ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None;
 
     public int PartitionFor(string groupId) => GroupRecords.PartitionFor(groupId, OffsetsPartitions);
+
+    /// <summary>The broker that coordinates <paramref name="groupId"/> (-1 while none can).</summary>
+    public int CoordinatorNode(string groupId) => _runtime.CoordinatorNode(PartitionFor(groupId));
+
+    /// <summary>NONE when <paramref name="nodeId"/> coordinates the group, else NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE.</summary>
+    public ErrorCode CheckCoordinator(int nodeId, string groupId) =>
+        _broker.Cluster.SingleNode ? ErrorCode.None : _runtime.CheckCoordinator(nodeId, PartitionFor(groupId));
 
     private int OffsetsPartitions => _broker.Logs.Get(OffsetsTopic)?.Partitions.Length ?? Math.Max(1, Cfg.OffsetsTopicPartitions);
 

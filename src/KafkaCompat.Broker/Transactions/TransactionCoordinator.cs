@@ -43,7 +43,7 @@ public sealed partial class TransactionCoordinator : IDisposable
             {
                 ["cleanup.policy"] = "compact",
                 ["segment.bytes"] = broker.Config.TransactionStateLogSegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            }, Replay, null, logger);
+            }, Replay, null, logger, () => broker.Config.TransactionStateReplicationFactor);
     }
 
     private Config.BrokerConfig Cfg => _broker.Config;
@@ -52,6 +52,14 @@ public sealed partial class TransactionCoordinator : IDisposable
     public ErrorCode Availability => _shutdown ? ErrorCode.NotCoordinator : _loading ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None;
 
     public int PartitionFor(string transactionalId) => Groups.GroupRecords.PartitionFor(transactionalId, _runtime.PartitionCount);
+
+    /// <summary>The broker that coordinates <paramref name="transactionalId"/> (-1 while none can).</summary>
+    public int CoordinatorNode(string transactionalId) => _runtime.CoordinatorNode(PartitionFor(transactionalId));
+
+    /// <summary>NONE when <paramref name="nodeId"/> coordinates the transactional id, else NOT_COORDINATOR or
+    /// COORDINATOR_NOT_AVAILABLE.</summary>
+    public ErrorCode CheckCoordinator(int nodeId, string transactionalId) =>
+        _broker.Cluster.SingleNode ? ErrorCode.None : _runtime.CheckCoordinator(nodeId, PartitionFor(transactionalId));
 
     /// <summary>The one function that changes transaction state: from a record written now or read at load.</summary>
     private void Replay(CoordinatorRecord rec)

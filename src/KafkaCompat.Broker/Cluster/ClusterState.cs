@@ -1,0 +1,154 @@
+// The cluster this process emulates: its brokers (one by default, --brokers N for several, each with its own
+// listener), and per partition the replicas, the in-sync replicas, the leader and the leader epoch. The data of a
+// partition is stored once underneath; which broker may serve it, and which replicas count as in sync, is the state
+// kept here (Kafka keeps it in the controller's metadata log; kfake keeps it per partition beside its brokers).
+using System.Collections.Concurrent;
+using KafkaCompat.Protocol;
+using KafkaCompat.Storage;
+
+namespace KafkaCompat.Broker.Cluster;
+
+/// <summary>One broker of the cluster.</summary>
+public sealed class BrokerNode(int id, string? rack)
+{
+    public int Id { get; } = id;
+    /// <summary>broker.rack, or null.</summary>
+    public string? Rack { get; } = rack;
+    /// <summary>The port clients are told to use; set when the node's listener binds.</summary>
+    public int Port { get; set; }
+    /// <summary>False while the broker is stopped: its listener is closed and it leads nothing.</summary>
+    public bool Alive { get; internal set; } = true;
+}
+
+/// <summary>A partition's replicas (the preferred leader first), in-sync replicas, leader (-1 when none is alive) and
+/// leader epoch. Immutable: a change replaces it.</summary>
+public sealed record PartitionState(int[] Replicas, int[] Isr, int Leader, int LeaderEpoch);
+
+public sealed class ClusterState
+{
+    private readonly BrokerNode[] _nodes;
+    private readonly ConcurrentDictionary<(Guid Topic, int Partition), PartitionState> _partitions = new();
+
+    /// <param name="firstNodeId">The id of the first broker (node.id); the others follow it.</param>
+    /// <param name="racks">broker.rack per broker, in node order (null or shorter: no rack).</param>
+    public ClusterState(int firstNodeId, int brokers, IReadOnlyList<string?>? racks = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(brokers, 1);
+        _nodes = [.. Enumerable.Range(0, brokers).Select(i =>
+            new BrokerNode(firstNodeId + i, racks != null && i < racks.Count && !string.IsNullOrEmpty(racks[i]) ? racks[i] : null))];
+    }
+
+    public IReadOnlyList<BrokerNode> Nodes => _nodes;
+    /// <summary>The first broker: the only one unless several were asked for.</summary>
+    public BrokerNode First => _nodes[0];
+    public bool SingleNode => _nodes.Length == 1;
+    public BrokerNode? Node(int id) => Array.Find(_nodes, n => n.Id == id);
+    public IEnumerable<BrokerNode> LiveNodes => _nodes.Where(n => n.Alive);
+    private bool IsAlive(int id) => Node(id)?.Alive == true;
+
+    /// <summary>The broker Metadata and DescribeCluster name as controller: the lowest live broker id (a KRaft cluster
+    /// names a broker, to which admin requests go).</summary>
+    public int ControllerId => LiveNodes.FirstOrDefault()?.Id ?? -1;
+
+    /// <summary>The replicas assigned to a partition, the preferred leader first.</summary>
+    public int[] ReplicasOf(TopicLogs topic, int partition) =>
+        topic.Record.Replicas is { } r && partition < r.Count ? r[partition] : [First.Id];
+
+    private PartitionState? _single;
+
+    /// <summary>The partition's current state.</summary>
+    public PartitionState Partition(TopicLogs topic, int partition)
+    {
+        // one broker leads everything: one shared state, nothing kept per partition
+        if (SingleNode) return _single ??= new PartitionState([First.Id], [First.Id], First.Id, 0);
+        return _partitions.TryGetValue((topic.Id, partition), out var s) ? s : _partitions.GetOrAdd((topic.Id, partition), _ => Initial(topic, partition));
+    }
+
+    /// <summary>The replicas of the partition that are on stopped brokers.</summary>
+    public int[] Offline(PartitionState state) => SingleNode ? [] : [.. state.Replicas.Where(r => !IsAlive(r))];
+
+    /// <summary>NONE when a group or transaction coordinator placed on <paramref name="coordinator"/> answers requests that
+    /// came to <paramref name="nodeId"/>; NOT_COORDINATOR when it is elsewhere, COORDINATOR_NOT_AVAILABLE when no
+    /// broker leads its partition.</summary>
+    public static ErrorCode CheckCoordinator(int nodeId, int coordinator) =>
+        coordinator < 0 ? ErrorCode.CoordinatorNotAvailable : coordinator == nodeId ? ErrorCode.None : ErrorCode.NotCoordinator;
+
+    private PartitionState Initial(TopicLogs topic, int partition)
+    {
+        var replicas = ReplicasOf(topic, partition);
+        var alive = replicas.Where(IsAlive).ToArray();
+        return new PartitionState(replicas, alive, alive.Length > 0 ? alive[0] : -1, 0);
+    }
+
+    /// <summary>NONE when <paramref name="nodeId"/> leads the partition, else NOT_LEADER_OR_FOLLOWER.</summary>
+    public ErrorCode CheckLeader(int nodeId, TopicLogs topic, int partition)
+    {
+        if (SingleNode) return ErrorCode.None;
+        return Partition(topic, partition).Leader == nodeId ? ErrorCode.None : ErrorCode.NotLeaderOrFollower;
+    }
+
+    /// <summary>A deleted topic's partitions are forgotten.</summary>
+    public void Forget(Guid topicId)
+    {
+        foreach (var key in _partitions.Keys)
+            if (key.Topic == topicId) _partitions.TryRemove(key, out _);
+    }
+
+    /// <summary>Replica lists for new partitions, placed as Kafka places them: over the live brokers, leaders spread
+    /// from a random start, followers shifted; when every broker has a rack, rack-aware (brokers taken alternately
+    /// by rack, each replica on a rack without one while some rack has none). Null on a single broker (the default
+    /// layout). Fails with INVALID_REPLICATION_FACTOR when fewer brokers are live than replicas asked for.</summary>
+    public (ErrorCode Error, string? Message, List<int[]>? Replicas) Place(int partitions, int replicationFactor, int firstPartition = 0)
+    {
+        var live = LiveNodes.ToList();
+        if (replicationFactor > live.Count)
+            return (ErrorCode.InvalidReplicationFactor, $"Unable to replicate the partition {replicationFactor} time(s): The target replication factor of {replicationFactor} cannot be reached because only {live.Count} broker(s) are registered.", null);
+        if (SingleNode) return (ErrorCode.None, null, null);
+        bool rackAware = live.All(n => n.Rack != null);
+        var brokers = rackAware ? RackAlternated(live) : [.. live.Select(n => n.Id)];
+        var rackOf = live.ToDictionary(n => n.Id, n => n.Rack ?? "");
+        int racks = rackOf.Values.Distinct().Count();
+        int n = brokers.Count;
+        int start = Random.Shared.Next(n);
+        int shift = Random.Shared.Next(n);
+        var result = new List<int[]>(partitions);
+        for (int p = firstPartition; p < firstPartition + partitions; p++)
+        {
+            if (p > 0 && p % n == 0) shift++;
+            int first = (p + start) % n;
+            var replicas = new List<int>(replicationFactor) { brokers[first] };
+            if (!rackAware)
+            {
+                for (int j = 0; j < replicationFactor - 1; j++) replicas.Add(brokers[Follower(first, shift, j, n)]);
+            }
+            else
+            {
+                var usedRacks = new HashSet<string> { rackOf[brokers[first]] };
+                for (int k = 0; replicas.Count < replicationFactor; k++)
+                {
+                    int b = brokers[Follower(first, shift * racks, k, n)];
+                    bool rackOk = !usedRacks.Contains(rackOf[b]) || usedRacks.Count == racks;
+                    bool brokerOk = !replicas.Contains(b) || replicas.Count == n;
+                    if (!rackOk || !brokerOk) continue;
+                    replicas.Add(b);
+                    usedRacks.Add(rackOf[b]);
+                }
+            }
+            result.Add([.. replicas]);
+        }
+        return (ErrorCode.None, null, result);
+    }
+
+    private static int Follower(int first, int shift, int j, int n) => n == 1 ? first : (first + 1 + (shift + j) % (n - 1)) % n;
+
+    /// <summary>The live brokers ordered rack by rack in turn (racks sorted, brokers sorted within a rack).</summary>
+    private static List<int> RackAlternated(List<BrokerNode> live)
+    {
+        var byRack = live.GroupBy(n => n.Rack!).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new Queue<int>(g.Select(n => n.Id).Order())).ToList();
+        var result = new List<int>(live.Count);
+        for (int i = 0; result.Count < live.Count; i = (i + 1) % byRack.Count)
+            if (byRack[i].TryDequeue(out int id)) result.Add(id);
+        return result;
+    }
+}
