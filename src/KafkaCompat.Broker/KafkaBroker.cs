@@ -51,6 +51,7 @@ public sealed partial class KafkaBroker : IDisposable
         (_dynamicConfigs, var dynamicValues) = DynamicConfigStore.Open(config.DataDir, config.NodeId, msg => LogStorage(_logger, msg));
         config.Dynamic = dynamicValues;
         Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg), msg => LogStorageActivity(_logger, msg));
+        Cluster.Topics = () => Logs.Topics;
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
         ProducerIds = new Transactions.ProducerIdManager(config.DataDir);
         // the consumer group protocol (KIP-848) is advertised only while group.coordinator.rebalance.protocols has it

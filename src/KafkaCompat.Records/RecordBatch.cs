@@ -58,6 +58,7 @@ public static class RecordBatch
 
     public static void SetBaseOffset(Span<byte> b, long offset) => BinaryPrimitives.WriteInt64BigEndian(b, offset);
     public static void SetLeaderEpoch(Span<byte> b, int epoch) => BinaryPrimitives.WriteInt32BigEndian(b[LeaderEpochPos..], epoch);
+    public static int LeaderEpoch(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadInt32BigEndian(b[LeaderEpochPos..]);
 
     public static uint ComputeCrc(ReadOnlySpan<byte> batch) => Crc32C.Compute(batch[AttributesPos..]);
 

@@ -48,6 +48,48 @@ public sealed class KafkaCluster : IAsyncDisposable
     /// <summary>host:port of every broker, for bootstrap.servers.</summary>
     public string BootstrapServers(string host = "127.0.0.1") => string.Join(",", Broker.Cluster.Nodes.Select(n => $"{host}:{_ports[n.Id]}"));
 
+    /// <summary>Stops a broker as a crash or shutdown would look to clients: its partitions move to other in-sync
+    /// replicas (new leader epochs), then its listener and every connection to it close. Returns false when it was
+    /// not running.</summary>
+    public async Task<bool> StopBrokerAsync(int nodeId)
+    {
+        if (Broker.Cluster.Node(nodeId) is null) throw new ArgumentException($"no broker {nodeId}", nameof(nodeId));
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_servers.Remove(nodeId, out var server)) return false;
+            Broker.Cluster.StopNode(nodeId);
+            await server.DisposeAsync().ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Starts a stopped broker on the port it had: it rejoins the in-sync replicas of its partitions and leads
+    /// those that had no leader (preferred leaders come back through ElectLeaders or auto.leader.rebalance.enable).
+    /// Returns false when it was running.</summary>
+    public async Task<bool> StartBrokerAsync(int nodeId)
+    {
+        var node = Broker.Cluster.Node(nodeId) ?? throw new ArgumentException($"no broker {nodeId}", nameof(nodeId));
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_servers.ContainsKey(nodeId)) return false;
+            var server = new KafkaServer(Broker, _loggers, node, _ports[nodeId]);
+            server.Start();
+            _servers[nodeId] = server;
+            Broker.Cluster.StartNode(nodeId);
+            return true;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _lock.WaitAsync().ConfigureAwait(false);

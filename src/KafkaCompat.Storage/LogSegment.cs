@@ -214,14 +214,15 @@ public sealed class LogSegment : IDisposable
 
     /// <summary>Copies a validated batch into the map, rewriting its base offset (and time when asked).
     /// Not visible to readers until the partition publishes the new end.</summary>
-    public void Append(ReadOnlySpan<byte> batch, long baseOffset, long logAppendTime)
+    /// <param name="leaderEpoch">The partition's leader epoch, stamped into the batch as Kafka's leader does.</param>
+    public void Append(ReadOnlySpan<byte> batch, long baseOffset, long logAppendTime, int leaderEpoch = 0)
     {
         Enter();
-        try { AppendEntered(batch, baseOffset, logAppendTime); }
+        try { AppendEntered(batch, baseOffset, logAppendTime, leaderEpoch); }
         finally { ExitRead(); }
     }
 
-    private void AppendEntered(ReadOnlySpan<byte> batch, long baseOffset, long logAppendTime)
+    private void AppendEntered(ReadOnlySpan<byte> batch, long baseOffset, long logAppendTime, int leaderEpoch)
     {
         _sealed = false;
         int pos = _size;
@@ -231,7 +232,7 @@ public sealed class LogSegment : IDisposable
         var dest = _log.Span(pos, batch.Length);
         batch.CopyTo(dest);
         RecordBatch.SetBaseOffset(dest, baseOffset);
-        RecordBatch.SetLeaderEpoch(dest, 0);
+        RecordBatch.SetLeaderEpoch(dest, leaderEpoch);
         if (logAppendTime >= 0) RecordBatch.SetLogAppendTime(dest, logAppendTime);
         try
         {

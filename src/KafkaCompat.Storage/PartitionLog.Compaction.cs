@@ -146,7 +146,7 @@ public sealed partial class PartitionLog
                             int count = 0;
                             var kept = IsAborted(batch.Span, aborted) ? null : Filter(batch, latest, tombstoneHorizon, out count);
                             if (kept is null) return;
-                            output.Append(kept, RecordBatch.BaseOffset(kept), -1);
+                            output.Append(kept, RecordBatch.BaseOffset(kept), -1, RecordBatch.LeaderEpoch(kept));
                             recordsOut += count;
                         });
                     output.FlushAppended();

@@ -116,10 +116,33 @@ public sealed partial class PartitionLog : IDisposable
             segments.Add(seg);
         }
         var opened = new PartitionLog(topic, partition, dir, config, segments.ToArray(), log);
+        opened._epochs = LeaderEpochCache.Load(dir, log);
         if (logStartOffset > opened._logStartOffset && logStartOffset <= opened.HighWatermark) opened._logStartOffset = logStartOffset;
         opened.LoadProducerState(clean, log);
         return opened;
     }
+
+    private LeaderEpochCache _epochs = null!;
+
+    /// <summary>The partition's current leader epoch (0 until a leader change; kept in leader-epoch-checkpoint).</summary>
+    public int LeaderEpoch => _epochs.Latest;
+
+    /// <summary>A new leader epoch begins at the log end offset (a leader change); persisted before it takes effect, and
+    /// stamped into every batch appended from now on. An epoch not newer than the current one is ignored.</summary>
+    public void AssignLeaderEpoch(int epoch)
+    {
+        lock (_appendLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            _epochs.Assign(epoch, HighWatermark);
+        }
+    }
+
+    /// <summary>OffsetForLeaderEpoch: the largest epoch not above <paramref name="epoch"/> and where it ended.</summary>
+    public (int Epoch, long EndOffset) EndOffsetForEpoch(int epoch) => _epochs.EndOffsetFor(epoch, HighWatermark);
+
+    /// <summary>The leader epoch the record at <paramref name="offset"/> was written in.</summary>
+    public int EpochOf(long offset) => _epochs.EpochOf(offset);
 
     /// <summary>The first offset a consumer can read: the first segment's base, or higher after DeleteRecords.</summary>
     public long LogStartOffset => Volatile.Read(ref _logStartOffset);
@@ -170,7 +193,7 @@ public sealed partial class PartitionLog : IDisposable
                     bool aged = Config.SegmentMs >= 0 && active.Size > 0 && active.RollingBaseTimestamp >= 0
                         && batchTs - active.RollingBaseTimestamp > Config.SegmentMs;
                     if (aged || !active.HasRoomFor(size)) active = Roll(next);
-                    active.Append(batch, next, logAppendTime);
+                    active.Append(batch, next, logAppendTime, _epochs.Latest);
                     next += RecordBatch.LastOffsetDelta(batch) + 1;
                     pos += size;
                 }
@@ -600,7 +623,7 @@ public sealed partial class PartitionLog : IDisposable
             try
             {
                 if (!active.HasRoomFor(batch.Length)) active = Roll(offset);
-                active.Append(batch, offset, -1);
+                active.Append(batch, offset, -1, _epochs.Latest);
             }
             catch
             {

@@ -2,7 +2,8 @@
 // and v18 (the follower's high watermark) add tagged fields only replicas send; a consumer's fetch is unchanged.
 // Long-poll: the response waits until min_bytes are available or max_wait_ms passes; the first partition with
 // data returns at least one whole batch even past max_bytes / partition_max_bytes. No fetch sessions
-// (session id 0), no read replicas (-1), leader epoch 0. Records are slices of the mapped segments.
+// (session id 0), no read replicas (-1); only the leader serves a partition, at its leader epoch (v9+ checks the
+// client's current epoch: FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). Records are slices of the mapped segments.
 // isolation_level 1 (read_committed) stops at the last stable offset and lists the aborted transactions whose
 // records overlap what is returned, so the client drops them.
 using KafkaCompat.Protocol;

@@ -71,7 +71,9 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
                 }
                 pr.Offset = offset;
                 pr.Timestamp = ts;
-                pr.LeaderEpoch = offset >= 0 ? 0 : -1;
+                // the epoch the offset was written in; for the log end offset, the current epoch (as Kafka answers)
+                var log = topic.Partitions[p.PartitionIndex];
+                pr.LeaderEpoch = offset < 0 ? -1 : offset >= log.LogEndOffset ? log.LeaderEpoch : log.EpochOf(offset);
             }
         }
         return new(resp);

@@ -1,8 +1,9 @@
 // OffsetForLeaderEpoch (key 23): versions 0-4. A consumer (replica id -1) asks where a leader epoch ended, to check
-// that its position is still on the log after a leader change (librdkafka 2.x validates positions with it). Every
-// partition here has had one leader epoch, 0, from offset 0: epoch 0 ends at the log end offset; a later epoch is
-// unknown (-1, -1), as from Kafka's epoch cache. v2+ carries the caller's current leader epoch: older than ours is
-// FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
+// that its position is still on the log after a leader change (librdkafka 2.x validates positions with it). Answered
+// from the partition's epoch cache (leader-epoch-checkpoint) as Kafka does: the largest epoch not above the one asked
+// and the offset where the next began (the log end offset for the current epoch); (-1, -1) for a newer epoch. v2+
+// carries the caller's current leader epoch: older than ours is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. Only
+// the partition's leader answers (NOT_LEADER_OR_FOLLOWER elsewhere).
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -10,9 +11,6 @@ namespace KafkaCompat.Broker.Apis;
 
 public sealed class OffsetForLeaderEpochHandler : ApiHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>
 {
-    /// <summary>The only leader epoch this broker's partitions have had.</summary>
-    public const int LeaderEpoch = 0;
-
     protected override ValueTask<OffsetForLeaderEpochResponse?> Handle(RequestContext ctx, OffsetForLeaderEpochRequest req)
     {
         var resp = new OffsetForLeaderEpochResponse();
@@ -27,18 +25,10 @@ public sealed class OffsetForLeaderEpochHandler : ApiHandler<OffsetForLeaderEpoc
                 tr.Partitions.Add(pr);
                 if (topic is null || p.Partition < 0 || p.Partition >= topic.Partitions.Length)
                     pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
-                else if (!ctx.Broker.Cluster.SingleNode && ctx.Broker.Cluster.Partition(topic, p.Partition).Leader != ctx.NodeId)
-                    pr.ErrorCode = ErrorCode.NotLeaderOrFollower;
-                else if (p.CurrentLeaderEpoch >= 0 && p.CurrentLeaderEpoch < LeaderEpoch)
-                    pr.ErrorCode = ErrorCode.FencedLeaderEpoch;
-                else if (p.CurrentLeaderEpoch > LeaderEpoch)
-                    pr.ErrorCode = ErrorCode.UnknownLeaderEpoch;
-                else if (p.LeaderEpoch == LeaderEpoch)
-                {
-                    pr.LeaderEpoch = LeaderEpoch;
-                    pr.EndOffset = topic.Partitions[p.Partition].LogEndOffset;
-                }
-                // any other epoch is not in the epoch cache: UNDEFINED_EPOCH (-1) and UNDEFINED_EPOCH_OFFSET (-1)
+                else if (Leadership.Check(ctx, topic, p.Partition, ctx.ApiVersion >= 2 ? p.CurrentLeaderEpoch : -1) is var lead and not ErrorCode.None)
+                    pr.ErrorCode = lead;
+                else
+                    (pr.LeaderEpoch, pr.EndOffset) = topic.Partitions[p.Partition].EndOffsetForEpoch(p.LeaderEpoch);
             }
         }
         return new(resp);

@@ -59,9 +59,147 @@ public sealed class ClusterState
     /// <summary>The partition's current state.</summary>
     public PartitionState Partition(TopicLogs topic, int partition)
     {
-        // one broker leads everything: one shared state, nothing kept per partition
-        if (SingleNode) return _single ??= new PartitionState([First.Id], [First.Id], First.Id, 0);
+        if (SingleNode)
+        {
+            // one broker leads everything: one shared state, nothing kept per partition
+            int epoch = topic.Partitions[partition].LeaderEpoch;
+            var single = _single ??= new PartitionState([First.Id], [First.Id], First.Id, 0);
+            return epoch == 0 ? single : single with { LeaderEpoch = epoch };
+        }
         return _partitions.TryGetValue((topic.Id, partition), out var s) ? s : _partitions.GetOrAdd((topic.Id, partition), _ => Initial(topic, partition));
+    }
+
+    /// <summary>The topics of the cluster (set by the broker once its logs are open).</summary>
+    public Func<IEnumerable<TopicLogs>> Topics { get; set; } = () => [];
+
+    private readonly object _changeLock = new();
+
+    /// <summary>Leaders or in-sync replicas changed (a broker stopped or started, a leader moved).</summary>
+    public event Action? Changed;
+
+    /// <summary>Replaces a partition's state; a new leader starts a new leader epoch, which the partition's log records
+    /// at its end (so OffsetForLeaderEpoch answers where the old epoch ended). Caller holds the change lock.</summary>
+    private void Set(TopicLogs topic, int partition, PartitionState previous, int[] isr, int leader)
+    {
+        if (leader == previous.Leader && isr.SequenceEqual(previous.Isr)) return;
+        int epoch = previous.LeaderEpoch;
+        if (leader != previous.Leader)
+        {
+            epoch++;
+            if (leader >= 0) topic.Partitions[partition].AssignLeaderEpoch(epoch);
+        }
+        _partitions[(topic.Id, partition)] = new PartitionState(previous.Replicas, isr, leader, epoch);
+    }
+
+    /// <summary>The first replica, in assignment order, that is live and in <paramref name="isr"/>; -1 when none.</summary>
+    private int Elect(int[] replicas, int[] isr)
+    {
+        foreach (int r in replicas)
+            if (isr.Contains(r) && IsAlive(r)) return r;
+        return -1;
+    }
+
+    private IEnumerable<(TopicLogs Topic, int Partition, PartitionState State)> AllPartitions()
+    {
+        foreach (var t in Topics())
+            for (int p = 0; p < t.Partitions.Length; p++)
+                yield return (t, p, Partition(t, p));
+    }
+
+    /// <summary>Stops a broker: it leaves every ISR, and each partition it led moves to the next in-sync replica with a
+    /// new leader epoch; a partition with no other in-sync replica keeps it as its ISR and has no leader (offline).</summary>
+    public void StopNode(int id)
+    {
+        var node = Node(id) ?? throw new ArgumentException($"no broker {id}", nameof(id));
+        lock (_changeLock)
+        {
+            if (!node.Alive) return;
+            var all = AllPartitions().ToList(); // every partition's state as it was, before the broker goes
+            node.Alive = false;
+            foreach (var (t, p, s) in all)
+            {
+                if (!s.Replicas.Contains(id)) continue;
+                var isr = s.Isr.Where(r => r != id).ToArray();
+                if (isr.Length == 0) isr = [id]; // as Kafka: the last in-sync replica stays, the partition goes offline
+                int leader = s.Leader == id || s.Leader < 0 ? Elect(s.Replicas, isr) : s.Leader;
+                Set(t, p, s, isr, leader);
+            }
+        }
+        Changed?.Invoke();
+    }
+
+    /// <summary>Starts a stopped broker: it is back in the ISR of its partitions at once (the emulated follower shares
+    /// the leader's log, so it is caught up), and leads the partitions that had no leader.</summary>
+    public void StartNode(int id)
+    {
+        var node = Node(id) ?? throw new ArgumentException($"no broker {id}", nameof(id));
+        lock (_changeLock)
+        {
+            if (node.Alive) return;
+            var all = AllPartitions().ToList();
+            node.Alive = true;
+            foreach (var (t, p, s) in all)
+            {
+                if (!s.Replicas.Contains(id)) continue;
+                var isr = s.Replicas.Where(r => r == id || s.Isr.Contains(r) && IsAlive(r)).ToArray();
+                int leader = s.Leader >= 0 ? s.Leader : Elect(s.Replicas, isr);
+                Set(t, p, s, isr, leader);
+            }
+        }
+        Changed?.Invoke();
+    }
+
+    /// <summary>Makes <paramref name="nodeId"/> the partition's leader (a live in-sync replica), with a new epoch.</summary>
+    public (ErrorCode Error, string? Message) MoveLeader(TopicLogs topic, int partition, int nodeId)
+    {
+        lock (_changeLock)
+        {
+            var s = Partition(topic, partition);
+            if (!s.Replicas.Contains(nodeId)) return (ErrorCode.InvalidReplicaAssignment, $"Broker {nodeId} holds no replica of {topic.Name}-{partition} (replicas {string.Join(",", s.Replicas)}).");
+            if (!IsAlive(nodeId) || !s.Isr.Contains(nodeId)) return (ErrorCode.EligibleLeadersNotAvailable, $"Broker {nodeId} is not a live in-sync replica of {topic.Name}-{partition}.");
+            if (s.Leader == nodeId) return (ErrorCode.ElectionNotNeeded, $"Broker {nodeId} already leads {topic.Name}-{partition}.");
+            Set(topic, partition, s, s.Isr, nodeId);
+        }
+        Changed?.Invoke();
+        return (ErrorCode.None, null);
+    }
+
+    /// <summary>Preferred leader election (ElectLeaders type 0, auto.leader.rebalance.enable): the first assigned replica
+    /// leads again when it is live and in sync. ELECTION_NOT_NEEDED when it already leads,
+    /// PREFERRED_LEADER_NOT_AVAILABLE when it cannot.</summary>
+    public ErrorCode ElectPreferred(TopicLogs topic, int partition)
+    {
+        ErrorCode result;
+        lock (_changeLock)
+        {
+            var s = Partition(topic, partition);
+            int preferred = s.Replicas[0];
+            if (s.Leader == preferred) return ErrorCode.ElectionNotNeeded;
+            if (!IsAlive(preferred) || !s.Isr.Contains(preferred)) return ErrorCode.PreferredLeaderNotAvailable;
+            Set(topic, partition, s, s.Isr, preferred);
+            result = ErrorCode.None;
+        }
+        Changed?.Invoke();
+        return result;
+    }
+
+    /// <summary>Unclean or offline election (ElectLeaders type 1): a partition without a leader gets the first live
+    /// in-sync replica, or else the first live replica. ELECTION_NOT_NEEDED when it has a leader,
+    /// ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica is live.</summary>
+    public ErrorCode ElectUnclean(TopicLogs topic, int partition)
+    {
+        lock (_changeLock)
+        {
+            var s = Partition(topic, partition);
+            if (s.Leader >= 0) return ErrorCode.ElectionNotNeeded;
+            int leader = Elect(s.Replicas, s.Isr);
+            bool clean = leader >= 0;
+            if (!clean) leader = Elect(s.Replicas, s.Replicas); // unclean: any live replica
+            if (leader < 0) return ErrorCode.EligibleLeadersNotAvailable;
+            Set(topic, partition, s, clean ? s.Isr : [leader], leader);
+        }
+        Changed?.Invoke();
+        return ErrorCode.None;
     }
 
     /// <summary>The replicas of the partition that are on stopped brokers.</summary>
@@ -77,7 +215,7 @@ public sealed class ClusterState
     {
         var replicas = ReplicasOf(topic, partition);
         var alive = replicas.Where(IsAlive).ToArray();
-        return new PartitionState(replicas, alive, alive.Length > 0 ? alive[0] : -1, 0);
+        return new PartitionState(replicas, alive, alive.Length > 0 ? alive[0] : -1, topic.Partitions[partition].LeaderEpoch);
     }
 
     /// <summary>NONE when <paramref name="nodeId"/> leads the partition, else NOT_LEADER_OR_FOLLOWER.</summary>
