@@ -61,6 +61,8 @@ public sealed partial class KafkaBroker : IDisposable
         long interval = Math.Max(10, config.RetentionCheckIntervalMs);
         _retentionTimer = Every(interval, () => ApplyRetention());
         _coldTimer = Every(10_000, ReleaseColdSegments);
+        _leaderRebalanceTimer = !Cluster.SingleNode && config.AutoLeaderRebalance
+            ? Every(Math.Max(100, config.LeaderImbalanceCheckIntervalMs), () => RebalanceLeaders()) : null;
         long expiryEvery = Math.Max(10, config.ProducerIdExpirationCheckIntervalMs);
         _producerExpiryTimer = Every(expiryEvery, () => RemoveExpiredProducers());
         long cleanEvery = Math.Max(10, config.CleanerBackoffMs);
@@ -214,6 +216,27 @@ public sealed partial class KafkaBroker : IDisposable
     private List<int[]>? AsReplicas<TList>(IReadOnlyList<TList> assignment) where TList : IReadOnlyList<int> =>
         Cluster.SingleNode ? null : [.. assignment.Select(a => a.ToArray())];
 
+    /// <summary>AlterPartitionReassignments for one partition: checks the new replicas as Kafka's controller does, then
+    /// moves the partition (at once: the emulated replicas share one log) and persists the assignment.</summary>
+    public (ErrorCode Error, string? Message) ReassignPartition(TopicLogs topic, int partition, IReadOnlyList<int> replicas, bool allowReplicationFactorChange)
+    {
+        if (CheckAssignment<IReadOnlyList<int>>([replicas]) is { } bad) return (ErrorCode.InvalidReplicaAssignment, bad);
+        lock (_reassignLock)
+        {
+            var current = Cluster.ReplicasOf(topic, partition);
+            if (!allowReplicationFactorChange && replicas.Count != current.Length)
+                return (ErrorCode.InvalidReplicationFactor, $"The replication factor is changed from {current.Length} to {replicas.Count} but allowReplicationFactorChange is false.");
+            if (current.SequenceEqual(replicas)) return (ErrorCode.None, null);
+            var all = Enumerable.Range(0, topic.Partitions.Length).Select(p => p == partition ? replicas.ToArray() : Cluster.ReplicasOf(topic, p)).ToList();
+            Logs.SetReplicas(topic.Name, all);
+            Cluster.Reassign(topic, partition, [.. replicas]);
+            LogReassigned(_logger, topic.Name, partition, string.Join(",", current), string.Join(",", replicas));
+            return (ErrorCode.None, null);
+        }
+    }
+
+    private readonly object _reassignLock = new();
+
     private readonly object _configChangeLock = new();
 
     /// <summary>Changes a topic's config overrides (AlterConfigs, IncrementalAlterConfigs). <paramref name="change"/>
@@ -344,6 +367,35 @@ public sealed partial class KafkaBroker : IDisposable
     private readonly ITimer _coldTimer;
 
     /// <summary>Background work every <paramref name="ms"/> milliseconds on the broker's clock.</summary>
+    private readonly ITimer? _leaderRebalanceTimer;
+
+    /// <summary>auto.leader.rebalance.enable: for each live broker whose share of preferred partitions led elsewhere is
+    /// above leader.imbalance.per.broker.percentage, its preferred partitions go back to it (where it is in sync).
+    /// Returns how many partitions changed leader.</summary>
+    public int RebalanceLeaders()
+    {
+        int moved = 0;
+        try
+        {
+            var partitions = Logs.Topics.SelectMany(t => Enumerable.Range(0, t.Partitions.Length).Select(p => (Topic: t, Partition: p))).ToList();
+            foreach (var node in Cluster.LiveNodes.ToList())
+            {
+                var preferredHere = partitions.Where(x => Cluster.ReplicasOf(x.Topic, x.Partition)[0] == node.Id).ToList();
+                if (preferredHere.Count == 0) continue;
+                var ledElsewhere = preferredHere.Where(x => Cluster.Partition(x.Topic, x.Partition).Leader != node.Id).ToList();
+                if (ledElsewhere.Count * 100 <= preferredHere.Count * Config.LeaderImbalancePerBrokerPercentage) continue;
+                foreach (var (t, p) in ledElsewhere)
+                    if (Cluster.ElectPreferred(t, p) == ErrorCode.None) moved++;
+            }
+            if (moved > 0) LogLeadersRebalanced(_logger, moved);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or IOException)
+        {
+            // a topic deleted or the broker stopping meanwhile: the next check sees the new state
+        }
+        return moved;
+    }
+
     private ITimer Every(long ms, Action work) => Time.CreateTimer(_ => work(), null, TimeSpan.FromMilliseconds(ms), TimeSpan.FromMilliseconds(ms));
     private readonly ITimer _producerExpiryTimer;
 
@@ -433,11 +485,18 @@ public sealed partial class KafkaBroker : IDisposable
         _flushTimer?.Dispose();
         _cleanerTimer?.Dispose();
         _coldTimer.Dispose();
+        _leaderRebalanceTimer?.Dispose();
         _producerExpiryTimer.Dispose();
         Transactions.Dispose();
         Groups.Dispose();
         Logs.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "auto.leader.rebalance.enable: {Count} partition(s) back on their preferred leader")]
+    private static partial void LogLeadersRebalanced(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "reassigned {Topic}-{Partition}: replicas {Before} -> {After}")]
+    private static partial void LogReassigned(ILogger logger, string topic, int partition, string before, string after);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "storage: {Message}")]
     private static partial void LogStorage(ILogger logger, string message);

@@ -43,5 +43,8 @@ public static class BrokerApisList
         new DescribeLogDirsHandler(),
         new DescribeTopicPartitionsHandler(),
         new ListConfigResourcesHandler(),
+        new ElectLeadersHandler(),
+        new AlterPartitionReassignmentsHandler(),
+        new ListPartitionReassignmentsHandler(),
     ];
 }

@@ -183,6 +183,30 @@ public sealed class ClusterState
         return result;
     }
 
+    /// <summary>Moves a partition to <paramref name="replicas"/> (a reassignment; checked by the caller). The emulated
+    /// replicas share one log, so the move completes at once: the live new replicas are in sync, and the leader stays
+    /// when it is among them or else is the first live new replica (a new epoch). Returns the state before.</summary>
+    public PartitionState Reassign(TopicLogs topic, int partition, int[] replicas)
+    {
+        PartitionState before;
+        lock (_changeLock)
+        {
+            before = Partition(topic, partition);
+            var isr = replicas.Where(IsAlive).ToArray();
+            if (isr.Length == 0) isr = [replicas[0]];
+            int leader = replicas.Contains(before.Leader) && IsAlive(before.Leader) ? before.Leader : Elect(replicas, isr);
+            int epoch = before.LeaderEpoch;
+            if (leader != before.Leader)
+            {
+                epoch++;
+                if (leader >= 0) topic.Partitions[partition].AssignLeaderEpoch(epoch);
+            }
+            _partitions[(topic.Id, partition)] = new PartitionState(replicas, isr, leader, epoch);
+        }
+        Changed?.Invoke();
+        return before;
+    }
+
     /// <summary>Unclean or offline election (ElectLeaders type 1): a partition without a leader gets the first live
     /// in-sync replica, or else the first live replica. ELECTION_NOT_NEEDED when it has a leader,
     /// ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica is live.</summary>

@@ -62,6 +62,9 @@ public sealed class BrokerConfig
     /// <summary>The racks in effect: --racks, else broker.rack for the first broker.</summary>
     public IReadOnlyList<string?> EffectiveRacks => Racks ?? [Get("broker.rack")];
     public short OffsetsTopicReplicationFactor => (short)GetInt("offsets.topic.replication.factor");
+    public bool AutoLeaderRebalance => GetBool("auto.leader.rebalance.enable");
+    public long LeaderImbalanceCheckIntervalMs => GetLong("leader.imbalance.check.interval.seconds") * 1000;
+    public int LeaderImbalancePerBrokerPercentage => GetInt("leader.imbalance.per.broker.percentage");
     public short TransactionStateReplicationFactor => (short)GetInt("transaction.state.log.replication.factor");
 
     /// <summary>Defaults of the broker keys that have one (see <see cref="BrokerConfigs"/>).</summary>
