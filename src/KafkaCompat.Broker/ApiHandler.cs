@@ -10,6 +10,8 @@ public sealed class RequestContext
     public Cluster.BrokerNode? Node { get; init; }
     /// <summary>The id of the broker the request came to.</summary>
     public int NodeId => Node?.Id ?? Broker.NodeId;
+    /// <summary>The API of the request.</summary>
+    public ApiKey Handler { get; init; }
     public required short ApiVersion { get; init; }
     public required int CorrelationId { get; init; }
     public string? ClientId { get; init; }
@@ -50,15 +52,23 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
     public virtual short MaxVersion => TRequest.HighestVersion;
     public bool IsFlexible(short version) => TRequest.IsFlexible(version);
 
-    public ValueTask<IKafkaMessage?> HandleAsync(RequestContext context, ReadOnlyMemory<byte> body)
+    public ValueTask<IKafkaMessage?> HandleAsync(RequestContext context, ReadOnlyMemory<byte> body) => Run(context, body, delayable: true);
+
+    private ValueTask<IKafkaMessage?> Run(RequestContext context, ReadOnlyMemory<byte> body, bool delayable)
     {
         // a request that cannot be parsed is a protocol violation (ProtocolException): the connection closes
         var reader = new KafkaReader(body);
         var request = TRequest.Read(ref reader, context.ApiVersion);
+        var faults = context.Broker.Faults;
+        // injected latency: the request waits before it is handled
+        if (delayable && faults.TakeLatency(Key, context.NodeId) is > 0 and var delay) return Delayed(this, context, body, delay);
         ValueTask<TResponse?> pending;
         try
         {
-            if (context.Broker.Faults.ShouldFailHandler(Key)) throw new InvalidOperationException($"fault injection: {Key} handler failure");
+            if (faults.ShouldFailHandler(Key)) throw new InvalidOperationException($"fault injection: {Key} handler failure");
+            // an injected error answers the request without carrying it out
+            if (faults.TakeError(Key, context.NodeId) is { } injected)
+                return new(ErrorResponse(request, injected) ?? throw new InvalidOperationException($"{Key} has no error field for the injected {injected}"));
             // on a cluster, a group's or transaction's requests are answered by its coordinator only
             if (!context.Broker.Cluster.SingleNode && Coordinated(request, context.ApiVersion) is var (key, transaction))
             {
@@ -72,20 +82,37 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
         {
             return new(Failed(context, request, e));
         }
-        if (pending.IsCompletedSuccessfully) return new ValueTask<IKafkaMessage?>(pending.Result);
+        if (pending.IsCompletedSuccessfully) return new ValueTask<IKafkaMessage?>(Throttled(context, pending.Result));
         return Await(this, context, request, pending);
 
         static async ValueTask<IKafkaMessage?> Await(ApiHandler<TRequest, TResponse> h, RequestContext ctx, TRequest req, ValueTask<TResponse?> p)
         {
             try
             {
-                return await p.ConfigureAwait(false);
+                return h.Throttled(ctx, await p.ConfigureAwait(false));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 return h.Failed(ctx, req, e);
             }
         }
+
+        static async ValueTask<IKafkaMessage?> Delayed(ApiHandler<TRequest, TResponse> h, RequestContext ctx, ReadOnlyMemory<byte> body, int ms)
+        {
+            await Task.Delay(ms, ctx.Cancellation).ConfigureAwait(false);
+            return await h.Run(ctx, body, delayable: false).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly System.Reflection.FieldInfo? ThrottleField =
+        typeof(TResponse).GetField("ThrottleTimeMs") is { } f && f.FieldType == typeof(int) ? f : null;
+
+    /// <summary>An injected throttle: the answer tells the client to back off (throttle_time_ms).</summary>
+    private TResponse? Throttled(RequestContext ctx, TResponse? response)
+    {
+        if (response != null && ThrottleField != null && ctx.Broker.Faults.TakeThrottle(Key, ctx.NodeId) is > 0 and var ms)
+            ThrottleField.SetValue(response, ms);
+        return response;
     }
 
     /// <summary>A handler failed (a bug, or storage trouble it did not expect): as Kafka does, the request is answered with

@@ -1,4 +1,5 @@
 using KafkaCompat.Broker;
+using KafkaCompat.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace KafkaCompat.Server;
@@ -90,6 +91,53 @@ public sealed class KafkaCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes every client connection of a running broker (its listener stays open); -1 when it is stopped.</summary>
+    public int DropConnections(int nodeId) => Server(nodeId)?.DropConnections() ?? -1;
+
+    /// <summary>Moves a partition's leadership to <paramref name="nodeId"/> (a live in-sync replica), with a new epoch.</summary>
+    public (ErrorCode Error, string? Message) MoveLeader(string topic, int partition, int nodeId)
+    {
+        if (FindPartition(topic, partition) is { } missing) return missing;
+        return Broker.Cluster.MoveLeader(Broker.Logs.Get(topic)!, partition, nodeId);
+    }
+
+    /// <summary>Reassigns a partition's replicas (as AlterPartitionReassignments does).</summary>
+    public (ErrorCode Error, string? Message) Reassign(string topic, int partition, IReadOnlyList<int> replicas)
+    {
+        if (FindPartition(topic, partition) is { } missing) return missing;
+        return Broker.ReassignPartition(Broker.Logs.Get(topic)!, partition, replicas, allowReplicationFactorChange: true);
+    }
+
+    /// <summary>Preferred leader election for every partition of <paramref name="topic"/> (all topics when null); returns
+    /// how many partitions changed leader.</summary>
+    public int ElectPreferredLeaders(string? topic = null)
+    {
+        int moved = 0;
+        foreach (var t in Broker.Logs.Topics.Where(t => topic is null || t.Name == topic).ToList())
+            for (int p = 0; p < t.Partitions.Length; p++)
+                if (Broker.Cluster.ElectPreferred(t, p) == ErrorCode.None) moved++;
+        return moved;
+    }
+
+    private (ErrorCode, string?)? FindPartition(string topic, int partition) =>
+        Broker.Logs.Get(topic) is { } t && partition >= 0 && partition < t.Partitions.Length ? null
+            : (ErrorCode.UnknownTopicOrPartition, $"no partition {topic}-{partition}");
+
+    /// <summary>The cluster as the control surfaces show it: brokers, partitions, armed faults.</summary>
+    public ClusterStatus Status()
+    {
+        var cluster = Broker.Cluster;
+        var brokers = cluster.Nodes.Select(n => new BrokerStatus(n.Id, _ports[n.Id], n.Rack, n.Alive)).ToList();
+        var topics = Broker.Logs.Topics.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => new TopicStatus(t.Name, t.Id,
+            [.. Enumerable.Range(0, t.Partitions.Length).Select(p =>
+            {
+                var s = cluster.Partition(t, p);
+                var log = t.Partitions[p];
+                return new PartitionStatus(p, s.Leader, s.LeaderEpoch, s.Replicas, s.Isr, cluster.Offline(s), log.LogStartOffset, log.HighWatermark);
+            })])).ToList();
+        return new ClusterStatus(Broker.ClusterId, cluster.ControllerId, brokers, topics, Broker.Faults.List());
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _lock.WaitAsync().ConfigureAwait(false);
@@ -104,3 +152,13 @@ public sealed class KafkaCluster : IAsyncDisposable
         }
     }
 }
+
+/// <summary>A broker of the cluster: its id, port, rack, and whether it is running.</summary>
+public sealed record BrokerStatus(int Id, int Port, string? Rack, bool Alive);
+
+/// <summary>A partition: leader (-1: none), leader epoch, replicas, in-sync and offline replicas, and its offsets.</summary>
+public sealed record PartitionStatus(int Partition, int Leader, int LeaderEpoch, int[] Replicas, int[] Isr, int[] Offline, long LogStartOffset, long HighWatermark);
+
+public sealed record TopicStatus(string Name, Guid Id, List<PartitionStatus> Partitions);
+
+public sealed record ClusterStatus(string ClusterId, int ControllerId, List<BrokerStatus> Brokers, List<TopicStatus> Topics, IReadOnlyList<FaultState> Faults);

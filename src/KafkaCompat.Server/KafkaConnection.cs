@@ -175,6 +175,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         {
             Broker = broker,
             Node = node,
+            Handler = handler.Key,
             ApiVersion = version,
             CorrelationId = correlationId,
             ClientId = header.ClientId,
@@ -201,7 +202,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
             foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
             return false;
         }
-        if (broker.Faults.ShouldDropResponse(handler.Key))
+        if (broker.Faults.ShouldDropResponse(handler.Key, node?.Id ?? broker.NodeId))
         {
             foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
             throw new CloseConnection($"fault injection: the {handler.Key} response (correlation id {correlationId}) is dropped");

@@ -255,6 +255,18 @@ public sealed partial class KafkaServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes every client connection (the listener stays): clients see the broker drop them and reconnect.
+    /// Returns how many were closed.</summary>
+    public int DropConnections()
+    {
+        int n = 0;
+        foreach (var (socket, _) in _connections.Values)
+        {
+            try { socket.Shutdown(SocketShutdown.Both); n++; } catch (SocketException) { } catch (ObjectDisposedException) { }
+        }
+        return n;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_stopping.IsCancellationRequested) return;

@@ -45,9 +45,18 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         return new EmbeddedBroker(broker, cluster, dataDir, owns);
     }
 
+    /// <summary>The admin HTTP API, once started.</summary>
+    public KafkaCompat.Server.Admin.AdminServer? Admin { get; private set; }
+
+    /// <summary>Starts the admin HTTP API on a free port (for test scripts in other languages).</summary>
+    public async Task<KafkaCompat.Server.Admin.AdminServer> StartAdminAsync() =>
+        Admin ??= await KafkaCompat.Server.Admin.AdminServer.StartAsync(Cluster, "127.0.0.1", 0);
+
     /// <summary>Stops the server and closes the logs cleanly; the data directory stays.</summary>
     public async ValueTask StopAsync()
     {
+        if (Admin != null) await Admin.DisposeAsync();
+        Admin = null;
         Broker.Groups.Dispose(); // answer waiting joins and syncs before the connections close
         await Cluster.DisposeAsync();
         Broker.Dispose();

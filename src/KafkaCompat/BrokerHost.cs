@@ -11,7 +11,7 @@ namespace KafkaCompat.Host;
 /// <summary>Runs the broker under Microsoft.Extensions.Hosting: logs to stderr, stops on SIGINT/SIGTERM.</summary>
 public static class BrokerHost
 {
-    public static async Task<int> RunAsync(BrokerConfig config, CancellationToken ct)
+    public static async Task<int> RunAsync(BrokerConfig config, CancellationToken ct, int? adminPort = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddSimpleConsole(o =>
@@ -22,6 +22,7 @@ public static class BrokerHost
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(new AdminOptions(adminPort));
         builder.Services.AddHostedService<BrokerService>();
         using var host = builder.Build();
         try
@@ -37,12 +38,15 @@ public static class BrokerHost
     }
 }
 
-internal sealed class BrokerService(BrokerConfig config, ILoggerFactory loggers) : IHostedService
+internal sealed record AdminOptions(int? Port);
+
+internal sealed class BrokerService(BrokerConfig config, AdminOptions admin, ILoggerFactory loggers) : IHostedService
 {
     private KafkaBroker? _broker;
     private KafkaCluster? _cluster;
+    private KafkaCompat.Server.Admin.AdminServer? _admin;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _broker = new KafkaBroker(config, loggers);
         _cluster = new KafkaCluster(_broker, loggers);
@@ -52,14 +56,19 @@ internal sealed class BrokerService(BrokerConfig config, ILoggerFactory loggers)
         else
             foreach (var node in _broker.Cluster.Nodes)
                 Console.Out.WriteLine($"listening on {config.Host}:{_cluster.PortOf(node.Id)} (broker {node.Id}{(node.Rack is null ? "" : $", rack {node.Rack}")})");
+        if (admin.Port is int port)
+        {
+            _admin = await KafkaCompat.Server.Admin.AdminServer.StartAsync(_cluster, config.Host, port, loggers);
+            Console.Out.WriteLine($"admin api on {_admin.Url}");
+        }
         Console.Out.Flush();
-        return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         // joins and syncs waiting in the coordinator are answered (NOT_COORDINATOR) before connections close
         _broker?.Groups.Dispose();
+        if (_admin != null) await _admin.DisposeAsync();
         if (_cluster != null) await _cluster.DisposeAsync();
         _broker?.Dispose();
     }

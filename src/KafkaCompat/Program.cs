@@ -24,9 +24,13 @@ var brokersOption = new Option<int>("--brokers")
     DefaultValueFactory = _ => 1,
 };
 var racksOption = new Option<string?>("--racks") { Description = "broker.rack of each broker, comma-separated in node order (e.g. a,b,c)" };
+var adminPortOption = new Option<int?>("--admin-port")
+{
+    Description = "Serve the admin HTTP API (cluster status, broker stop/start, leader moves, fault injection) on this port (0: a free one)",
+};
 var setOption = new Option<string[]>("--set") { Description = "A Kafka config key=value (repeatable), e.g. --set num.partitions=3", AllowMultipleArgumentsPerToken = false };
 
-var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, fsyncOption, configOption, setOption, brokersOption, racksOption };
+var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, fsyncOption, configOption, setOption, brokersOption, racksOption, adminPortOption };
 serve.SetAction(async (parse, ct) =>
 {
     // precedence, lowest first: defaults, the properties file, KAFKA_* variables, --set, the explicit options
@@ -87,7 +91,7 @@ serve.SetAction(async (parse, ct) =>
         Console.Error.WriteLine(inconsistent);
         return 2;
     }
-    return await BrokerHost.RunAsync(config, ct);
+    return await BrokerHost.RunAsync(config, ct, parse.GetValue(adminPortOption));
 });
 
 var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker, and client commands that work against any Kafka broker")
@@ -98,6 +102,7 @@ var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker, and cli
     KafkaCompat.Host.Cli.ConsumeCommand.Build(),
     KafkaCompat.Host.Cli.GroupCommands.Build(),
     KafkaCompat.Host.Cli.TransactionCommands.Build(),
+    KafkaCompat.Host.Cli.ClusterCommands.Build(),
 };
 
 return await root.Parse(args).InvokeAsync();

@@ -14,6 +14,8 @@ internal static class Leadership
     /// <paramref name="partition"/> at this broker, given the client's current leader epoch (-1: not checked).</summary>
     public static ErrorCode Check(RequestContext ctx, TopicLogs topic, int partition, int currentLeaderEpoch = -1)
     {
+        // a fault armed on this partition
+        if (ctx.Broker.Faults.TakePartitionError(ctx.Handler, ctx.NodeId, topic.Name, partition) is { } injected) return injected;
         var cluster = ctx.Broker.Cluster;
         var state = cluster.Partition(topic, partition);
         if (!cluster.SingleNode && state.Leader != ctx.NodeId) return ErrorCode.NotLeaderOrFollower;
