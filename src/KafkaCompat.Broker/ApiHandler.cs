@@ -66,9 +66,14 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
         try
         {
             if (faults.ShouldFailHandler(Key)) throw new InvalidOperationException($"fault injection: {Key} handler failure");
-            // an injected error answers the request without carrying it out
+            // an injected error answers the request without carrying it out; an error that in Kafka means the request was
+            // carried out but not confirmed in time (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND) is answered after
             if (faults.TakeError(Key, context.NodeId) is { } injected)
-                return new(ErrorResponse(request, injected) ?? throw new InvalidOperationException($"{Key} has no error field for the injected {injected}"));
+            {
+                var failed = ErrorResponse(request, injected) ?? throw new InvalidOperationException($"{Key} has no error field for the injected {injected}");
+                if (injected is not (ErrorCode.RequestTimedOut or ErrorCode.NotEnoughReplicasAfterAppend)) return new(failed);
+                return CarriedOutThenFailed(Handle(context, request), context, failed);
+            }
             // on a cluster, a group's or transaction's requests are answered by its coordinator only
             if (!context.Broker.Cluster.SingleNode && Coordinated(request, context.ApiVersion) is var (key, transaction))
             {
@@ -95,6 +100,13 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
             {
                 return h.Failed(ctx, req, e);
             }
+        }
+
+        static async ValueTask<IKafkaMessage?> CarriedOutThenFailed(ValueTask<TResponse?> handled, RequestContext ctx, TResponse failed)
+        {
+            await handled.ConfigureAwait(false);
+            foreach (var lease in ctx.TakeLeases() ?? []) lease.Dispose();
+            return failed;
         }
 
         static async ValueTask<IKafkaMessage?> Delayed(ApiHandler<TRequest, TResponse> h, RequestContext ctx, ReadOnlyMemory<byte> body, int ms)

@@ -58,6 +58,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         var acked = new ConcurrentDictionary<string, Offset>();
         var consumed = new ConcurrentDictionary<string, int>();
         using var stop = new CancellationTokenSource();
+        var flushed = new TaskCompletionSource(); // every record produced has its delivery report
 
         var producing = Task.Run(async () =>
         {
@@ -77,6 +78,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
                 await Task.Delay(2);
             }
             Assert.Equal(0, p.Flush(TimeSpan.FromSeconds(30)));
+            flushed.SetResult();
         });
 
         var consuming = Task.Run(() =>
@@ -92,7 +94,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
             {
                 var r = c.Consume(TimeSpan.FromMilliseconds(200));
                 if (r?.Message != null) consumed.AddOrUpdate(r.Message.Value, 1, (_, n) => n + 1);
-                if (stop.IsCancellationRequested && acked.Keys.All(consumed.ContainsKey)) break;
+                if (flushed.Task.IsCompleted && acked.Keys.All(consumed.ContainsKey)) break;
             }
             c.Close();
         });

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""kafka-python (Debian python3-kafka 2.0.2) against a three-broker KafkaCompat cluster while brokers fail.
+
+Usage: /usr/bin/python3 tests/clients/kafka_python_failover_test.py PORT SUFFIX BOOTSTRAP ADMIN_URL
+
+A producer (acks=all, retries; kafka-python 2.0.2 has no idempotence) keeps producing numbered records to a
+topic with replication factor 3 and min.insync.replicas 2, and a KafkaConsumer in a group keeps consuming, while
+through the admin HTTP API: the broker leading partition 0 is stopped and started; the group's coordinator is
+stopped and started; NOT_LEADER_OR_FOLLOWER and REQUEST_TIMED_OUT are injected for Produce and
+COORDINATOR_NOT_AVAILABLE for Heartbeat and OffsetCommit (retried); TOPIC_AUTHORIZATION_FAILED for Produce
+reaches the application. Every acknowledged record must be consumed by the group. Prints one summary line;
+exits non-zero on any failure.
+"""
+import json
+import sys
+import threading
+import time
+import urllib.request
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAuthorizationFailedError
+
+port, suffix, bootstrap, admin_url = sys.argv[1:5]
+servers = bootstrap.split(",")
+
+
+def admin(method, path, body=None):
+    req = urllib.request.Request(admin_url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def leader_of(topic, partition):
+    for t in admin("GET", "/v1/cluster")["topics"]:
+        if t["name"] == topic:
+            return t["partitions"][partition]["leader"]
+    raise AssertionError(f"no topic {topic}")
+
+
+topic = f"failover-kp-{suffix}"
+group = f"failover-kp-{suffix}"
+ka = KafkaAdminClient(bootstrap_servers=servers)
+ka.create_topics([NewTopic(topic, num_partitions=3, replication_factor=3, topic_configs={"min.insync.replicas": "2"})])
+ka.close()
+
+acked, failed = set(), []
+lock = threading.Lock()
+stop, flushed = threading.Event(), threading.Event()
+
+
+def produce():
+    p = KafkaProducer(bootstrap_servers=servers, acks="all", retries=20, retry_backoff_ms=100, linger_ms=5,
+                      reconnect_backoff_ms=50, reconnect_backoff_max_ms=500, request_timeout_ms=10000, metadata_max_age_ms=2000)
+    i = 0
+    while not stop.is_set():
+        v = f"v{i}"
+        fut = p.send(topic, key=str(i % 12).encode(), value=v.encode())
+
+        def ok(_md, v=v):
+            with lock:
+                acked.add(v)
+
+        def bad(e, v=v):
+            with lock:
+                failed.append(f"{v}: {e!r}")
+        fut.add_callback(ok)
+        fut.add_errback(bad)
+        i += 1
+        time.sleep(0.003)
+    p.flush(60)
+    p.close(30)
+    flushed.set()
+
+
+consumed, consumer_errors = set(), []
+
+
+def consume():
+    c = KafkaConsumer(topic, bootstrap_servers=servers, group_id=group, auto_offset_reset="earliest",
+                      session_timeout_ms=6000, heartbeat_interval_ms=500, auto_commit_interval_ms=200,
+                      reconnect_backoff_ms=50, reconnect_backoff_max_ms=500, metadata_max_age_ms=2000, request_timeout_ms=10000)
+    quiet_since = None
+    while True:
+        try:
+            for records in c.poll(timeout_ms=200).values():
+                for r in records:
+                    consumed.add(r.value.decode())
+        except Exception as e:  # noqa: BLE001 - recorded, the loop goes on as an application would
+            consumer_errors.append(repr(e))
+            time.sleep(0.2)
+        if flushed.is_set():
+            with lock:
+                if acked <= consumed:
+                    break
+            quiet_since = quiet_since or time.time()
+            if time.time() - quiet_since > 60:
+                break
+    c.close()
+
+
+def wait_acked(more, what):
+    with lock:
+        target = len(acked) + more
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with lock:
+            if len(acked) >= target:
+                return
+        time.sleep(0.05)
+    sys.exit(f"FAIL: {what}: {len(acked)} acknowledged, wanted {target}; errors {failed[:5]}")
+
+
+def wait_consumed(what):
+    with lock:
+        target = set(acked)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if target <= consumed:
+            return
+        time.sleep(0.05)
+    sys.exit(f"FAIL: {what}: the group stopped consuming ({len(target - consumed)} acknowledged not consumed); {consumer_errors[-3:]}")
+
+
+threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
+for t in threads:
+    t.start()
+try:
+    wait_acked(150, "before any failure")
+    wait_consumed("before any failure")
+    victim = leader_of(topic, 0)
+    admin("POST", f"/v1/brokers/{victim}/stop")
+    wait_acked(150, f"broker {victim} stopped")
+    wait_consumed(f"broker {victim} stopped")
+    admin("POST", f"/v1/brokers/{victim}/start")
+    wait_acked(150, f"broker {victim} started")
+    coordinator = leader_of("__consumer_offsets", 0)
+    admin("POST", f"/v1/brokers/{coordinator}/stop")
+    wait_acked(150, f"coordinator {coordinator} stopped")
+    wait_consumed(f"coordinator {coordinator} stopped")
+    admin("POST", f"/v1/brokers/{coordinator}/start")
+    admin("POST", "/v1/elect-leaders")
+    for api, error, count in [("Produce", "NOT_LEADER_OR_FOLLOWER", 3), ("Produce", "REQUEST_TIMED_OUT", 2),
+                              ("Heartbeat", "COORDINATOR_NOT_AVAILABLE", 2), ("OffsetCommit", "COORDINATOR_NOT_AVAILABLE", 2)]:
+        admin("POST", "/v1/faults", {"kind": "error", "api": api, "error": error, "count": count})
+    wait_acked(200, "retriable errors injected")
+    wait_consumed("retriable errors injected")
+    admin("DELETE", "/v1/faults")
+finally:
+    stop.set()
+    for t in threads:
+        t.join(120)
+
+if failed:
+    sys.exit(f"FAIL: send errors: {failed[:5]}")
+missing = acked - consumed
+if missing:
+    sys.exit(f"FAIL: {len(missing)} acknowledged record(s) never consumed, e.g. {sorted(missing)[:5]}")
+
+admin("POST", "/v1/faults", {"kind": "error", "api": "Produce", "error": "TOPIC_AUTHORIZATION_FAILED", "count": 1})
+p2 = KafkaProducer(bootstrap_servers=servers, acks="all", retries=3)
+try:
+    p2.send(topic, value=b"fatal").get(timeout=15)
+    sys.exit("FAIL: the injected TOPIC_AUTHORIZATION_FAILED was not reported")
+except TopicAuthorizationFailedError:
+    pass
+finally:
+    p2.close(5)
+    admin("DELETE", "/v1/faults")
+print(f"PASS kafka_python_failover_test: {len(acked)} acknowledged, all consumed; broker {victim} and coordinator {coordinator} "
+      f"stopped and started; retriable faults retried, the fatal one reported")
