@@ -19,7 +19,8 @@ namespace KafkaCompat.Server.Admin;
 /// <c>/drop-connections</c>; <c>POST /v1/partitions/{topic}/{partition}/leader</c> <c>{"broker":2}</c>;
 /// <c>POST /v1/partitions/{topic}/{partition}/replicas</c> <c>{"replicas":[2,3,1]}</c>; <c>POST /v1/elect-leaders</c>
 /// (optional <c>?topic=</c>); <c>GET/POST/DELETE /v1/faults</c> and <c>DELETE /v1/faults/{id}</c>. Errors answer
-/// 400 or 404 with <c>{"error": "..."}</c>.
+/// <c>{"error": "..."}</c>: 400 for a request that makes no sense, 404 for a broker, partition or fault that does not
+/// exist, 409 when the cluster refuses (a broker already stopped, a leader that is not an in-sync replica).
 /// </summary>
 public sealed class AdminServer : IAsyncDisposable
 {
@@ -62,13 +63,13 @@ public sealed class AdminServer : IAsyncDisposable
         app.MapGet("/v1/cluster", () => Results.Json(cluster.Status(), AdminJson.Default.ClusterStatus));
         app.MapPost("/v1/brokers/{id:int}/stop", async (int id) =>
             cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
-            : await cluster.StopBrokerAsync(id).ConfigureAwait(false) ? Ok() : Fail(400, $"broker {id} is not running"));
+            : await cluster.StopBrokerAsync(id).ConfigureAwait(false) ? Ok() : Fail(409, $"broker {id} is not running"));
         app.MapPost("/v1/brokers/{id:int}/start", async (int id) =>
             cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
-            : await cluster.StartBrokerAsync(id).ConfigureAwait(false) ? Ok() : Fail(400, $"broker {id} is running"));
+            : await cluster.StartBrokerAsync(id).ConfigureAwait(false) ? Ok() : Fail(409, $"broker {id} is running"));
         app.MapPost("/v1/brokers/{id:int}/drop-connections", (int id) =>
             cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
-            : cluster.DropConnections(id) is var n and >= 0 ? Results.Json(new AdminCount(n), AdminJson.Default.AdminCount) : Fail(400, $"broker {id} is not running"));
+            : cluster.DropConnections(id) is var n and >= 0 ? Results.Json(new AdminCount(n), AdminJson.Default.AdminCount) : Fail(409, $"broker {id} is not running"));
         app.MapPost("/v1/partitions/{topic}/{partition:int}/leader", (string topic, int partition, LeaderChange body) =>
             Answer(cluster.MoveLeader(topic, partition, body.Broker)));
         app.MapPost("/v1/partitions/{topic}/{partition:int}/replicas", (string topic, int partition, ReplicasChange body) =>
@@ -99,7 +100,7 @@ public sealed class AdminServer : IAsyncDisposable
     {
         ErrorCode.None => Ok(),
         ErrorCode.UnknownTopicOrPartition => Fail(404, r.Message ?? r.Error.ToString()),
-        _ => Fail(400, $"{Names.Of(r.Error)}: {r.Message}"),
+        _ => Fail(409, $"{Names.Of(r.Error)}: {r.Message}"),
     };
 
     public async ValueTask DisposeAsync()

@@ -51,7 +51,7 @@ public static class ClusterCommands
         }
         using var doc = JsonDocument.Parse(await resp.Content.ReadAsStringAsync());
         if (!resp.IsSuccessStatusCode)
-            return Fail(resp.StatusCode == System.Net.HttpStatusCode.NotFound ? ExitCodes.Usage : ExitCodes.KafkaError,
+            return Fail(resp.StatusCode == System.Net.HttpStatusCode.Conflict ? ExitCodes.KafkaError : ExitCodes.Usage,
                 doc.RootElement.TryGetProperty("error", out var e) ? e.GetString()! : resp.StatusCode.ToString());
         if (Json(p) || show is null)
         {
