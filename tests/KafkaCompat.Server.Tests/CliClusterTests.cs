@@ -56,3 +56,33 @@ public sealed class CliClusterTests : IAsyncLifetime
         Assert.Equal(3, (await CliRunner.RunDllAsync(null, "cluster", "status", "--admin", "http://127.0.0.1:1")).Exit);
     }
 }
+
+/// <summary>The README's cluster walk-through (scripts/cluster-walkthrough.sh, with kcat as producer and group
+/// consumer) runs as written: broker 1, the leader, stops; broker 2 takes over; all 300 orders are consumed once
+/// and are in the log; broker 1 comes back and leads again after elect-leaders.</summary>
+public sealed class ClusterWalkthroughTests
+{
+    [Fact]
+    public async Task TheReadmeWalkthroughRuns()
+    {
+        int port = 20000 + Random.Shared.Next(20000);
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(KafkaCompat.TestSupport.RepoPaths.Root, "scripts", "cluster-walkthrough.sh"));
+        psi.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await p.WaitForExitAsync(cts.Token);
+        string o = await stdout;
+        Assert.True(p.ExitCode == 0, o + await stderr);
+        var lines = o.Split('\n');
+        int after = Array.FindIndex(lines, l => l.Contains("stop-broker 1", StringComparison.Ordinal) && l.StartsWith('$'));
+        Assert.Contains(lines.Skip(after), l => l.Contains("│ 1      │") && l.Contains("stopped"));
+        Assert.Contains(lines.Skip(after), l => l.Contains("│ orders ") && l.Split('│')[3].Trim() == "2"); // broker 2 leads
+        int counted = Array.FindIndex(lines, l => l.StartsWith("$ sort -u consumed.txt", StringComparison.Ordinal));
+        Assert.Equal(["300", "300"], lines[(counted + 1)..(counted + 3)]); // every order consumed, none twice
+        Assert.Equal("300", lines[counted + 4]);                             // and in the log
+        Assert.Contains(lines, l => l.Contains("│ orders ") && l.Split('│')[3].Trim() == "1" && l.Contains("1,2,3    │ 1,2,3"));
+    }
+}

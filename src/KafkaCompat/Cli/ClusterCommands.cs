@@ -67,6 +67,8 @@ public static class ClusterCommands
         cmd.SetAction((p, ct) => Call(p, h => h.GetAsync("/v1/cluster", ct), root =>
         {
             var status = root.Deserialize(AdminJson.Default.ClusterStatus)!;
+            // piped (a log, a README): wide enough that topic names and offsets do not wrap
+            if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
             var brokers = NewTable("Broker", "Port", "Rack", "State");
             foreach (var b in status.Brokers) AddRow(brokers, b.Id, b.Port, b.Rack ?? "", b.Alive ? "running" : "stopped");
             AnsiConsole.Write(brokers);
