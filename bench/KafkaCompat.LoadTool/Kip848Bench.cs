@@ -26,7 +26,7 @@ internal static class Kip848Bench
     private const string Topic = "kip848-bench";
     private const int Partitions = 12;
 
-    private static string LibrdkafkaDir(string workDir)
+    internal static string LibrdkafkaDir(string workDir)
     {
         string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         string so = Path.Combine(home, ".nuget/packages/librdkafka.redist/2.16.0/runtimes/linux-x64/native/centos8-librdkafka.so");

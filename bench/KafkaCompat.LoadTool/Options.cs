@@ -37,6 +37,8 @@ internal sealed class Options
     public bool Kip848 { get; private set; }
     public int Kip848HeartbeatMs { get; private set; } = 50;
     public int Kip848Seconds { get; private set; } = 10;
+    public bool Failover { get; private set; }
+    public int FailoverRuns { get; private set; } = 7;
     public int EosRecords { get; private set; } = 1_000_000;
     public int EosTxns { get; private set; } = 500;
     public int EosTxnRecords { get; private set; } = 100;
@@ -89,6 +91,11 @@ internal sealed class Options
                                consumer-protocol heartbeats per broker CPU-second; librdkafka 2.16 from the NuGet cache
           --kip848-heartbeat-ms N  consumer-protocol heartbeat interval both brokers hand out (default 50)
           --kip848-seconds N   length of the heartbeat-rate measurement (default 10)
+          --failover           instead: failover time (a leader's broker stopped -> first acknowledged produce after the
+                               stop) for librdkafka 2.16, ours with 3 brokers and the mock cluster with 3 brokers
+                               (bench/KafkaCompat.LoadTool/scripts/failover.py), then startup time and RSS of a
+                               3-broker and a 9-broker process (--startup-runs each)
+          --failover-runs N    failovers per broker (default 7)
         """;
 
     public static Options Parse(string[] args)
@@ -136,6 +143,8 @@ internal sealed class Options
                 case "--kip848": o.Kip848 = true; break;
                 case "--kip848-heartbeat-ms": o.Kip848HeartbeatMs = NextInt(); break;
                 case "--kip848-seconds": o.Kip848Seconds = NextInt(); break;
+                case "--failover": o.Failover = true; break;
+                case "--failover-runs": o.FailoverRuns = NextInt(); break;
                 case "--eos-records": o.EosRecords = NextInt(); break;
                 case "--eos-txns": o.EosTxns = NextInt(); break;
                 case "--eos-txn-records": o.EosTxnRecords = NextInt(); break;

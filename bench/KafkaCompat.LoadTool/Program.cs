@@ -54,6 +54,12 @@ internal static class LoadTool
         if (options.RunMock && !File.Exists(mockScript))
             throw new FileNotFoundException($"mock launcher {mockScript} not found; pass --mock-script");
         Directory.CreateDirectory(workDir);
+        if (options.Failover)
+        {
+            int rc = await FailoverBench.RunAsync(options, brokerDll, repo, workDir);
+            if (!options.KeepData) Directory.Delete(workDir, recursive: true);
+            return rc;
+        }
         if (options.Kip848)
         {
             int rc = await Kip848Bench.RunAsync(options, brokerDll, repo, workDir);

@@ -49,10 +49,15 @@ public sealed class KafkaCluster : IAsyncDisposable
     /// <summary>host:port of every broker, for bootstrap.servers.</summary>
     public string BootstrapServers(string host = "127.0.0.1") => string.Join(",", Broker.Cluster.Nodes.Select(n => $"{host}:{_ports[n.Id]}"));
 
-    /// <summary>Stops a broker as a crash or shutdown would look to clients: its partitions move to other in-sync
-    /// replicas (new leader epochs), then its listener and every connection to it close. Returns false when it was
-    /// not running.</summary>
-    public async Task<bool> StopBrokerAsync(int nodeId)
+    /// <summary>How long a stopping broker goes on answering (NOT_LEADER_OR_FOLLOWER, with the new leaders) after its
+    /// partitions moved, before it closes and is fenced.</summary>
+    public static readonly TimeSpan DefaultShutdownGrace = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Stops a broker as Kafka's controlled shutdown looks to clients: its partitions move to other in-sync
+    /// replicas (new leader epochs) while it is still listed and answering, so clients learn the new leaders; after
+    /// <paramref name="grace"/> (default <see cref="DefaultShutdownGrace"/>) its listener and every connection close and
+    /// it is fenced (Metadata stops listing it). Returns false when it was not running.</summary>
+    public async Task<bool> StopBrokerAsync(int nodeId, TimeSpan? grace = null)
     {
         if (Broker.Cluster.Node(nodeId) is null) throw new ArgumentException($"no broker {nodeId}", nameof(nodeId));
         await _lock.WaitAsync().ConfigureAwait(false);
@@ -60,6 +65,9 @@ public sealed class KafkaCluster : IAsyncDisposable
         {
             if (!_servers.Remove(nodeId, out var server)) return false;
             Broker.Cluster.StopNode(nodeId);
+            var wait = grace ?? DefaultShutdownGrace;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait).ConfigureAwait(false);
+            Broker.Cluster.Fence(nodeId);
             await server.DisposeAsync().ConfigureAwait(false);
             return true;
         }

@@ -31,10 +31,10 @@ public sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest, 
         string host = broker.AdvertisedHost(ctx.LocalHost);
         // a stopped broker is fenced: listed only when v2 asks for fenced brokers
         foreach (var node in broker.Cluster.Nodes)
-            if (node.Alive || req.IncludeFencedBrokers)
+            if (node.Registered || req.IncludeFencedBrokers)
                 resp.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker
                 {
-                    BrokerId = node.Id, Host = host, Port = node.Port, Rack = node.Rack, IsFenced = !node.Alive,
+                    BrokerId = node.Id, Host = host, Port = node.Port, Rack = node.Rack, IsFenced = !node.Registered,
                 });
         if (req.IncludeClusterAuthorizedOperations) resp.ClusterAuthorizedOperations = AllClusterOperations;
         return new(resp);

@@ -16,8 +16,11 @@ public sealed class BrokerNode(int id, string? rack)
     public string? Rack { get; } = rack;
     /// <summary>The port clients are told to use; set when the node's listener binds.</summary>
     public int Port { get; set; }
-    /// <summary>False while the broker is stopped: its listener is closed and it leads nothing.</summary>
+    /// <summary>False while the broker is stopped (or stopping): it leads nothing and is in no ISR.</summary>
     public bool Alive { get; internal set; } = true;
+    /// <summary>False once a stopped broker is fenced: Metadata no longer lists it. A stopping broker stays listed for
+    /// its controlled shutdown, as in Kafka, so clients learn the new leaders while it still answers.</summary>
+    public bool Registered { get; internal set; } = true;
 }
 
 /// <summary>A partition's replicas (the preferred leader first), in-sync replicas, leader (-1 when none is alive) and
@@ -44,6 +47,16 @@ public sealed class ClusterState
     public bool SingleNode => _nodes.Length == 1;
     public BrokerNode? Node(int id) => Array.Find(_nodes, n => n.Id == id);
     public IEnumerable<BrokerNode> LiveNodes => _nodes.Where(n => n.Alive);
+    /// <summary>The brokers Metadata lists: running, or stopping and not yet fenced.</summary>
+    public IEnumerable<BrokerNode> RegisteredNodes => _nodes.Where(n => n.Registered);
+
+    /// <summary>A stopped broker's controlled shutdown is over: Metadata no longer lists it.</summary>
+    public void Fence(int id)
+    {
+        var node = Node(id) ?? throw new ArgumentException($"no broker {id}", nameof(id));
+        if (!node.Alive) node.Registered = false;
+        Changed?.Invoke();
+    }
     private bool IsAlive(int id) => Node(id)?.Alive == true;
 
     /// <summary>The broker Metadata and DescribeCluster name as controller: the lowest live broker id (a KRaft cluster
@@ -138,6 +151,7 @@ public sealed class ClusterState
             if (node.Alive) return;
             var all = AllPartitions().ToList();
             node.Alive = true;
+            node.Registered = true;
             foreach (var (t, p, s) in all)
             {
                 if (!s.Replicas.Contains(id)) continue;

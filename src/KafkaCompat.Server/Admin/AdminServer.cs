@@ -15,7 +15,8 @@ namespace KafkaCompat.Server.Admin;
 
 /// <summary>
 /// The admin HTTP API (--admin-port): JSON over HTTP, so tests in any language can drive the cluster. Routes:
-/// <c>GET /v1/cluster</c> (brokers, partitions, faults); <c>POST /v1/brokers/{id}/stop</c>, <c>/start</c>,
+/// <c>GET /v1/cluster</c> (brokers, partitions, faults); <c>POST /v1/brokers/{id}/stop</c> (optional
+/// <c>?graceMs=</c>: how long it answers after its partitions moved, default 300), <c>/start</c>,
 /// <c>/drop-connections</c>; <c>POST /v1/partitions/{topic}/{partition}/leader</c> <c>{"broker":2}</c>;
 /// <c>POST /v1/partitions/{topic}/{partition}/replicas</c> <c>{"replicas":[2,3,1]}</c>; <c>POST /v1/elect-leaders</c>
 /// (optional <c>?topic=</c>); <c>GET/POST/DELETE /v1/faults</c> and <c>DELETE /v1/faults/{id}</c>. Errors answer
@@ -61,9 +62,10 @@ public sealed class AdminServer : IAsyncDisposable
     {
         app.MapGet("/health", () => Ok());
         app.MapGet("/v1/cluster", () => Results.Json(cluster.Status(), AdminJson.Default.ClusterStatus));
-        app.MapPost("/v1/brokers/{id:int}/stop", async (int id) =>
+        app.MapPost("/v1/brokers/{id:int}/stop", async (int id, int? graceMs) =>
             cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
-            : await cluster.StopBrokerAsync(id).ConfigureAwait(false) ? Ok() : Fail(409, $"broker {id} is not running"));
+            : graceMs is < 0 ? Fail(400, "graceMs is not negative")
+            : await cluster.StopBrokerAsync(id, graceMs is int g ? TimeSpan.FromMilliseconds(g) : null).ConfigureAwait(false) ? Ok() : Fail(409, $"broker {id} is not running"));
         app.MapPost("/v1/brokers/{id:int}/start", async (int id) =>
             cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
             : await cluster.StartBrokerAsync(id).ConfigureAwait(false) ? Ok() : Fail(409, $"broker {id} is running"));
