@@ -59,6 +59,7 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
         // a request that cannot be parsed is a protocol violation (ProtocolException): the connection closes
         var reader = new KafkaReader(body);
         var request = TRequest.Read(ref reader, context.ApiVersion);
+        if (delayable) context.Broker.CountRequest(Key);
         var faults = context.Broker.Faults;
         // injected latency: the request waits before it is handled
         if (delayable && faults.TakeLatency(Key, context.NodeId) is > 0 and var delay) return Delayed(this, context, body, delay);

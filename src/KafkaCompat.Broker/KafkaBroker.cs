@@ -20,6 +20,13 @@ public sealed partial class KafkaBroker : IDisposable
     public Transactions.TransactionCoordinator Transactions { get; }
     /// <summary>The clock of the coordinators (tests inject a fake one).</summary>
     public TimeProvider Time { get; }
+    private readonly long[] _requests = new long[short.MaxValue + 1];
+
+    /// <summary>How many requests of <paramref name="api"/> the brokers have handled since start.</summary>
+    public long RequestCount(ApiKey api) => Interlocked.Read(ref _requests[(short)api]);
+
+    internal void CountRequest(ApiKey api) => Interlocked.Increment(ref _requests[(short)api]);
+
     /// <summary>Faults tests can arm (dropped responses); none by default.</summary>
     public FaultInjector Faults { get; } = new();
     public string ClusterId { get; }

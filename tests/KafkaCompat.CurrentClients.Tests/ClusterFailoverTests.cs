@@ -108,6 +108,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         }
 
         await WaitAcked(300);
+        long validations = _b.Broker.RequestCount(KafkaCompat.Protocol.ApiKey.OffsetForLeaderEpoch);
         var t = _b.Broker.Logs.Get(topic)!;
         int leader = _b.Broker.Cluster.Partition(t, 0).Leader;
         int epochBefore = _b.Broker.Cluster.Partition(t, 0).LeaderEpoch;
@@ -126,6 +127,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         stop.Cancel();
         await producing;
         await consuming;
+        // the consumer saw new leader epochs and validated its positions, as librdkafka does against Kafka
+        Assert.True(_b.Broker.RequestCount(KafkaCompat.Protocol.ApiKey.OffsetForLeaderEpoch) > validations, "no OffsetForLeaderEpoch after the failover");
         var missing = acked.Keys.Where(v => !consumed.ContainsKey(v)).ToList();
         Assert.True(missing.Count == 0, $"{missing.Count} acknowledged record(s) never consumed, e.g. {string.Join(", ", missing.Take(5))}");
         // idempotence: each acknowledged record is in the log once (the consumer may see some twice after a rebalance)

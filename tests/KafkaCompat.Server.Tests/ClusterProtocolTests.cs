@@ -308,3 +308,33 @@ public sealed class ClusterProtocolTests : IAsyncLifetime
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.DeleteAsync($"/v1/faults/{id}")).StatusCode);
     }
 }
+
+/// <summary>auto.leader.rebalance.enable: after a broker comes back, its preferred partitions return to it by
+/// themselves at the next imbalance check (here every second).</summary>
+public sealed class AutoLeaderRebalanceTests : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(brokers: 3, settings: new Dictionary<string, string> { ["leader.imbalance.check.interval.seconds"] = "1" });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    [Fact]
+    public async Task PreferredLeadersComeBackByThemselves()
+    {
+        var t = _b.Broker.CreateTopic("rebalanced", 3, 3, new(), false).Topic!;
+        int preferred = _b.Broker.Cluster.ReplicasOf(t, 0)[0];
+        Assert.True(await _b.Cluster.StopBrokerAsync(preferred, TimeSpan.Zero));
+        Assert.NotEqual(preferred, _b.Broker.Cluster.Partition(t, 0).Leader);
+        Assert.True(await _b.Cluster.StartBrokerAsync(preferred));
+        Assert.NotEqual(preferred, _b.Broker.Cluster.Partition(t, 0).Leader); // back in the ISR, not yet leading
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (_b.Broker.Cluster.Partition(t, 0).Leader != preferred && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.Equal(preferred, _b.Broker.Cluster.Partition(t, 0).Leader);
+        Assert.All(Enumerable.Range(0, 3), p => Assert.Equal(_b.Broker.Cluster.ReplicasOf(t, p)[0], _b.Broker.Cluster.Partition(t, p).Leader));
+    }
+}
