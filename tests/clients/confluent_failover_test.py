@@ -16,11 +16,10 @@ Checks: every acknowledged record is consumed by the group; with idempotence, re
 finds each record once; the group is still consuming after each step. Prints one summary line; exits non-zero on
 any failure.
 """
-import json
 import sys
 import threading
 import time
-import urllib.request
+from cluster_failover import Cluster, Progress, run_scenario
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition, libversion
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -32,18 +31,7 @@ if expect and libversion()[0] != expect:
     sys.exit(f"FAIL: librdkafka {libversion()[0]} is loaded, expected {expect}")
 
 
-def admin(method, path, body=None):
-    req = urllib.request.Request(admin_url + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
-
-
-def leader_of(topic, partition):
-    for t in admin("GET", "/v1/cluster")["topics"]:
-        if t["name"] == topic:
-            return t["partitions"][partition]["leader"]
-    raise AssertionError(f"no topic {topic}")
+cluster = Cluster(admin_url)
 
 
 topic = f"failover-{mode}-{suffix}"
@@ -108,61 +96,11 @@ def consume():
     c.close()
 
 
-def wait_acked(more, what):
-    with lock:
-        target = len(acked) + more
-    deadline = time.time() + 45
-    while time.time() < deadline:
-        with lock:
-            if len(acked) >= target:
-                return
-        time.sleep(0.05)
-    sys.exit(f"FAIL: {what}: {len(acked)} acknowledged, wanted {target}; delivery errors {failed[:5]}")
-
-
-def wait_consumed(what):
-    deadline = time.time() + 45
-    with lock:
-        target = set(acked)
-    while time.time() < deadline:
-        if target <= consumed:
-            return
-        time.sleep(0.05)
-    sys.exit(f"FAIL: {what}: the group stopped consuming ({len(target - consumed)} acknowledged not consumed); {consumer_errors[-3:]}")
-
-
 threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
 for t in threads:
     t.start()
 try:
-    wait_acked(200, "before any failure")
-    wait_consumed("before any failure")
-
-    # 1. the leader of partition 0 stopped, then started
-    victim = leader_of(topic, 0)
-    admin("POST", f"/v1/brokers/{victim}/stop")
-    new_leader = leader_of(topic, 0)
-    assert new_leader not in (victim, -1), (victim, new_leader)
-    wait_acked(200, f"broker {victim} (leader of partition 0) stopped")
-    wait_consumed(f"broker {victim} stopped")
-    admin("POST", f"/v1/brokers/{victim}/start")
-    wait_acked(200, f"broker {victim} started again")
-
-    # 2. the group's coordinator stopped, then started
-    coordinator = leader_of("__consumer_offsets", 0)
-    admin("POST", f"/v1/brokers/{coordinator}/stop")
-    wait_acked(200, f"coordinator broker {coordinator} stopped")
-    wait_consumed(f"coordinator broker {coordinator} stopped")
-    admin("POST", f"/v1/brokers/{coordinator}/start")
-    admin("POST", "/v1/elect-leaders")
-
-    # 3. retriable errors, retried by the client
-    for api, error, count in [("Produce", "NOT_LEADER_OR_FOLLOWER", 3), ("Produce", "REQUEST_TIMED_OUT", 2),
-                              ("Heartbeat", "COORDINATOR_NOT_AVAILABLE", 2), ("OffsetCommit", "COORDINATOR_NOT_AVAILABLE", 2)]:
-        admin("POST", "/v1/faults", {"kind": "error", "api": api, "error": error, "count": count})
-    wait_acked(300, "retriable errors injected")
-    wait_consumed("retriable errors injected")
-    admin("DELETE", "/v1/faults")
+    victim, coordinator = run_scenario(cluster, Progress(lock, acked, consumed, failed, consumer_errors), topic, 200)
 finally:
     stop.set()
     for t in threads:
@@ -175,12 +113,12 @@ if missing:
     sys.exit(f"FAIL: {len(missing)} acknowledged record(s) never consumed, e.g. {sorted(missing)[:5]}")
 
 # 4. a fatal error reaches the application
-admin("POST", "/v1/faults", {"kind": "error", "api": "Produce", "error": "TOPIC_AUTHORIZATION_FAILED", "count": 1})
+cluster.call("POST", "/v1/faults", {"kind": "error", "api": "Produce", "error": "TOPIC_AUTHORIZATION_FAILED", "count": 1})
 fatal = []
 p2 = Producer(dict(fast, **{"acks": "all", "message.timeout.ms": 10000}))
 p2.produce(topic, value=b"fatal", on_delivery=lambda err, msg: fatal.append(err))
 p2.flush(15)
-admin("DELETE", "/v1/faults")
+cluster.call("DELETE", "/v1/faults")
 if not fatal or fatal[0] is None or fatal[0].code() != KafkaError.TOPIC_AUTHORIZATION_FAILED:
     sys.exit(f"FAIL: the injected TOPIC_AUTHORIZATION_FAILED was not reported: {fatal}")
 

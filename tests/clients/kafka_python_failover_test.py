@@ -11,12 +11,11 @@ COORDINATOR_NOT_AVAILABLE for Heartbeat and OffsetCommit (retried); TOPIC_AUTHOR
 reaches the application. Every acknowledged record must be consumed by the group. Prints one summary line;
 exits non-zero on any failure.
 """
-import json
 import sys
 import threading
 import time
-import urllib.request
 
+from cluster_failover import Cluster, Progress, run_scenario
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAuthorizationFailedError
@@ -25,18 +24,7 @@ port, suffix, bootstrap, admin_url = sys.argv[1:5]
 servers = bootstrap.split(",")
 
 
-def admin(method, path, body=None):
-    req = urllib.request.Request(admin_url + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
-
-
-def leader_of(topic, partition):
-    for t in admin("GET", "/v1/cluster")["topics"]:
-        if t["name"] == topic:
-            return t["partitions"][partition]["leader"]
-    raise AssertionError(f"no topic {topic}")
+cluster = Cluster(admin_url)
 
 
 topic = f"failover-kp-{suffix}"
@@ -100,53 +88,11 @@ def consume():
     c.close()
 
 
-def wait_acked(more, what):
-    with lock:
-        target = len(acked) + more
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with lock:
-            if len(acked) >= target:
-                return
-        time.sleep(0.05)
-    sys.exit(f"FAIL: {what}: {len(acked)} acknowledged, wanted {target}; errors {failed[:5]}")
-
-
-def wait_consumed(what):
-    with lock:
-        target = set(acked)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if target <= consumed:
-            return
-        time.sleep(0.05)
-    sys.exit(f"FAIL: {what}: the group stopped consuming ({len(target - consumed)} acknowledged not consumed); {consumer_errors[-3:]}")
-
-
 threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
 for t in threads:
     t.start()
 try:
-    wait_acked(150, "before any failure")
-    wait_consumed("before any failure")
-    victim = leader_of(topic, 0)
-    admin("POST", f"/v1/brokers/{victim}/stop")
-    wait_acked(150, f"broker {victim} stopped")
-    wait_consumed(f"broker {victim} stopped")
-    admin("POST", f"/v1/brokers/{victim}/start")
-    wait_acked(150, f"broker {victim} started")
-    coordinator = leader_of("__consumer_offsets", 0)
-    admin("POST", f"/v1/brokers/{coordinator}/stop")
-    wait_acked(150, f"coordinator {coordinator} stopped")
-    wait_consumed(f"coordinator {coordinator} stopped")
-    admin("POST", f"/v1/brokers/{coordinator}/start")
-    admin("POST", "/v1/elect-leaders")
-    for api, error, count in [("Produce", "NOT_LEADER_OR_FOLLOWER", 3), ("Produce", "REQUEST_TIMED_OUT", 2),
-                              ("Heartbeat", "COORDINATOR_NOT_AVAILABLE", 2), ("OffsetCommit", "COORDINATOR_NOT_AVAILABLE", 2)]:
-        admin("POST", "/v1/faults", {"kind": "error", "api": api, "error": error, "count": count})
-    wait_acked(200, "retriable errors injected")
-    wait_consumed("retriable errors injected")
-    admin("DELETE", "/v1/faults")
+    victim, coordinator = run_scenario(cluster, Progress(lock, acked, consumed, failed, consumer_errors), topic, 150)
 finally:
     stop.set()
     for t in threads:
@@ -158,7 +104,7 @@ missing = acked - consumed
 if missing:
     sys.exit(f"FAIL: {len(missing)} acknowledged record(s) never consumed, e.g. {sorted(missing)[:5]}")
 
-admin("POST", "/v1/faults", {"kind": "error", "api": "Produce", "error": "TOPIC_AUTHORIZATION_FAILED", "count": 1})
+cluster.call("POST", "/v1/faults", {"kind": "error", "api": "Produce", "error": "TOPIC_AUTHORIZATION_FAILED", "count": 1})
 p2 = KafkaProducer(bootstrap_servers=servers, acks="all", retries=3)
 try:
     p2.send(topic, value=b"fatal").get(timeout=15)
@@ -167,6 +113,6 @@ except TopicAuthorizationFailedError:
     pass
 finally:
     p2.close(5)
-    admin("DELETE", "/v1/faults")
+    cluster.call("DELETE", "/v1/faults")
 print(f"PASS kafka_python_failover_test: {len(acked)} acknowledged, all consumed; broker {victim} and coordinator {coordinator} "
       f"stopped and started; retriable faults retried, the fatal one reported")
