@@ -77,9 +77,53 @@ public sealed class KafkaCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a stopped broker on the port it had: it rejoins the in-sync replicas of its partitions and leads
-    /// those that had no leader (preferred leaders come back through ElectLeaders or auto.leader.rebalance.enable).
-    /// Returns false when it was running.</summary>
+    private readonly Dictionary<int, CancellationTokenSource> _killed = new();
+
+    /// <summary>Kills a broker as a crash looks to clients: its listener and connections close at once, but it keeps its
+    /// partitions (clients cannot reach their leader) until broker.session.timeout.ms passes without it coming back;
+    /// then it is fenced and its partitions move to in-sync replicas, as Kafka's controller does for a broker that
+    /// stopped heartbeating. Returns false when it was not running.</summary>
+    public async Task<bool> KillBrokerAsync(int nodeId)
+    {
+        if (Broker.Cluster.Node(nodeId) is null) throw new ArgumentException($"no broker {nodeId}", nameof(nodeId));
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_servers.Remove(nodeId, out var server)) return false;
+            await server.DisposeAsync().ConfigureAwait(false);
+            var fence = new CancellationTokenSource();
+            _killed[nodeId] = fence;
+            _ = FenceLaterAsync(nodeId, TimeSpan.FromMilliseconds(Math.Max(0, Broker.Config.BrokerSessionTimeoutMs)), fence.Token);
+            return true;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task FenceLaterAsync(int nodeId, TimeSpan after, CancellationToken cancelled)
+    {
+        try { await Task.Delay(after, cancelled).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return; }
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (cancelled.IsCancellationRequested || !_killed.Remove(nodeId, out var cts)) return;
+            cts.Dispose();
+            Broker.Cluster.StopNode(nodeId);
+            Broker.Cluster.Fence(nodeId);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Starts a stopped (or killed) broker on the port it had: it rejoins the in-sync replicas of its partitions
+    /// and leads those that had no leader (preferred leaders come back through ElectLeaders or
+    /// auto.leader.rebalance.enable); a killed broker back before its session timeout keeps what it led. Returns false
+    /// when it was running.</summary>
     public async Task<bool> StartBrokerAsync(int nodeId)
     {
         var node = Broker.Cluster.Node(nodeId) ?? throw new ArgumentException($"no broker {nodeId}", nameof(nodeId));
@@ -87,6 +131,11 @@ public sealed class KafkaCluster : IAsyncDisposable
         try
         {
             if (_servers.ContainsKey(nodeId)) return false;
+            if (_killed.Remove(nodeId, out var fence))
+            {
+                fence.Cancel();
+                fence.Dispose();
+            }
             var server = new KafkaServer(Broker, _loggers, node, _ports[nodeId]);
             server.Start();
             _servers[nodeId] = server;
@@ -135,7 +184,7 @@ public sealed class KafkaCluster : IAsyncDisposable
     public ClusterStatus Status()
     {
         var cluster = Broker.Cluster;
-        var brokers = cluster.Nodes.Select(n => new BrokerStatus(n.Id, _ports[n.Id], n.Rack, n.Alive)).ToList();
+        var brokers = cluster.Nodes.Select(n => new BrokerStatus(n.Id, _ports[n.Id], n.Rack, n.Alive, _servers.ContainsKey(n.Id))).ToList();
         var topics = Broker.Logs.Topics.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => new TopicStatus(t.Name, t.Id,
             [.. Enumerable.Range(0, t.Partitions.Length).Select(p =>
             {
@@ -151,6 +200,8 @@ public sealed class KafkaCluster : IAsyncDisposable
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
+            foreach (var fence in _killed.Values) fence.Cancel();
+            _killed.Clear();
             foreach (var server in _servers.Values) await server.DisposeAsync().ConfigureAwait(false);
             _servers.Clear();
         }
@@ -161,8 +212,9 @@ public sealed class KafkaCluster : IAsyncDisposable
     }
 }
 
-/// <summary>A broker of the cluster: its id, port, rack, and whether it is running.</summary>
-public sealed record BrokerStatus(int Id, int Port, string? Rack, bool Alive);
+/// <summary>A broker of the cluster: its id, port, rack, whether it is a live member (leads, in ISRs) and whether its
+/// listener is open (a killed broker is a member without a listener until it is fenced).</summary>
+public sealed record BrokerStatus(int Id, int Port, string? Rack, bool Alive, bool Listening);
 
 /// <summary>A partition: leader (-1: none), leader epoch, replicas, in-sync and offline replicas, and its offsets.</summary>
 public sealed record PartitionStatus(int Partition, int Leader, int LeaderEpoch, int[] Replicas, int[] Isr, int[] Offline, long LogStartOffset, long HighWatermark);

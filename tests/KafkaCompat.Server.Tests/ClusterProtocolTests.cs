@@ -338,3 +338,50 @@ public sealed class AutoLeaderRebalanceTests : IAsyncLifetime
         Assert.All(Enumerable.Range(0, 3), p => Assert.Equal(_b.Broker.Cluster.ReplicasOf(t, p)[0], _b.Broker.Cluster.Partition(t, p).Leader));
     }
 }
+
+/// <summary>A killed broker (a crash, no controlled shutdown): its connections close at once but it keeps its
+/// partitions until broker.session.timeout.ms (here 1 s) passes, then it is fenced and they move; killed and started
+/// again before that, it keeps them.</summary>
+public sealed class KillBrokerTests : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(brokers: 3, settings: new Dictionary<string, string>
+        {
+            ["broker.session.timeout.ms"] = "1000",
+            ["auto.leader.rebalance.enable"] = "false",
+        });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    [Fact]
+    public async Task PartitionsMoveOnlyAfterTheSessionTimeout()
+    {
+        var t = _b.Broker.CreateTopic("killed", 1, 3, new(), false).Topic!;
+        var before = _b.Broker.Cluster.Partition(t, 0);
+        Assert.True(await _b.Cluster.KillBrokerAsync(before.Leader));
+        Assert.Null(_b.Cluster.Server(before.Leader));
+        Assert.Throws<System.Net.Sockets.SocketException>(() => new RawClient(_b.Cluster.PortOf(before.Leader)));
+        // still the leader (clients cannot reach it), still listed
+        Assert.Equal((before.Leader, before.LeaderEpoch), (_b.Broker.Cluster.Partition(t, 0).Leader, _b.Broker.Cluster.Partition(t, 0).LeaderEpoch));
+        Assert.Contains(_b.Cluster.Status().Brokers, b => b.Id == before.Leader && b.Alive && !b.Listening);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (_b.Broker.Cluster.Partition(t, 0).Leader == before.Leader && DateTime.UtcNow < deadline) await Task.Delay(50);
+        var after = _b.Broker.Cluster.Partition(t, 0);
+        Assert.NotEqual(before.Leader, after.Leader);
+        Assert.Equal(before.LeaderEpoch + 1, after.LeaderEpoch);
+        Assert.False(_b.Broker.Cluster.Node(before.Leader)!.Registered);
+        Assert.True(await _b.Cluster.StartBrokerAsync(before.Leader));
+
+        // killed and back before the session timeout: nothing moved
+        var now = _b.Broker.Cluster.Partition(t, 0);
+        Assert.True(await _b.Cluster.KillBrokerAsync(now.Leader));
+        Assert.True(await _b.Cluster.StartBrokerAsync(now.Leader));
+        await Task.Delay(1500);
+        Assert.Equal((now.Leader, now.LeaderEpoch), (_b.Broker.Cluster.Partition(t, 0).Leader, _b.Broker.Cluster.Partition(t, 0).LeaderEpoch));
+    }
+}

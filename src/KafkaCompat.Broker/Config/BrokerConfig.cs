@@ -63,6 +63,7 @@ public sealed class BrokerConfig
     public IReadOnlyList<string?> EffectiveRacks => Racks ?? [Get("broker.rack")];
     public short OffsetsTopicReplicationFactor => (short)GetInt("offsets.topic.replication.factor");
     public bool AutoLeaderRebalance => GetBool("auto.leader.rebalance.enable");
+    public int BrokerSessionTimeoutMs => GetInt("broker.session.timeout.ms");
     public long LeaderImbalanceCheckIntervalMs => GetLong("leader.imbalance.check.interval.seconds") * 1000;
     public int LeaderImbalancePerBrokerPercentage => GetInt("leader.imbalance.per.broker.percentage");
     public short TransactionStateReplicationFactor => (short)GetInt("transaction.state.log.replication.factor");

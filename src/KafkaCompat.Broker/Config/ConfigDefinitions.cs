@@ -179,6 +179,7 @@ public static class BrokerConfigs
         new("offsets.topic.replication.factor", ConfigType.Short, "3", "Replication factor of __consumer_offsets (at most the number of brokers)."),
         new("transaction.state.log.replication.factor", ConfigType.Short, "3", "Replication factor of __transaction_state (at most the number of brokers)."),
         new("num.partitions", ConfigType.Int, "1", "Partitions of a topic created without a partition count."),
+        new("broker.session.timeout.ms", ConfigType.Int, "9000", "With several brokers: how long a killed broker (no controlled shutdown) keeps its partitions before it is fenced and they move."),
         new("auto.leader.rebalance.enable", ConfigType.Boolean, "true", "With several brokers: preferred leaders take their partitions back when a broker's imbalance passes leader.imbalance.per.broker.percentage."),
         new("leader.imbalance.check.interval.seconds", ConfigType.Long, "300", "How often leader imbalance is checked."),
         new("leader.imbalance.per.broker.percentage", ConfigType.Int, "10", "Share of a broker's preferred partitions led elsewhere that triggers a rebalance."),

@@ -16,7 +16,8 @@ namespace KafkaCompat.Server.Admin;
 /// <summary>
 /// The admin HTTP API (--admin-port): JSON over HTTP, so tests in any language can drive the cluster. Routes:
 /// <c>GET /v1/cluster</c> (brokers, partitions, faults); <c>POST /v1/brokers/{id}/stop</c> (optional
-/// <c>?graceMs=</c>: how long it answers after its partitions moved, default 300), <c>/start</c>,
+/// <c>?graceMs=</c>: how long it answers after its partitions moved, default 300), <c>/kill</c> (a crash: its
+/// partitions move only after broker.session.timeout.ms), <c>/start</c>,
 /// <c>/drop-connections</c>; <c>POST /v1/partitions/{topic}/{partition}/leader</c> <c>{"broker":2}</c>;
 /// <c>POST /v1/partitions/{topic}/{partition}/replicas</c> <c>{"replicas":[2,3,1]}</c>; <c>POST /v1/elect-leaders</c>
 /// (optional <c>?topic=</c>); <c>GET/POST/DELETE /v1/faults</c> and <c>DELETE /v1/faults/{id}</c>. Errors answer
@@ -66,6 +67,9 @@ public sealed class AdminServer : IAsyncDisposable
             cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
             : graceMs is < 0 ? Fail(400, "graceMs is not negative")
             : await cluster.StopBrokerAsync(id, graceMs is int g ? TimeSpan.FromMilliseconds(g) : null).ConfigureAwait(false) ? Ok() : Fail(409, $"broker {id} is not running"));
+        app.MapPost("/v1/brokers/{id:int}/kill", async (int id) =>
+            cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
+            : await cluster.KillBrokerAsync(id).ConfigureAwait(false) ? Ok() : Fail(409, $"broker {id} is not running"));
         app.MapPost("/v1/brokers/{id:int}/start", async (int id) =>
             cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
             : await cluster.StartBrokerAsync(id).ConfigureAwait(false) ? Ok() : Fail(409, $"broker {id} is running"));

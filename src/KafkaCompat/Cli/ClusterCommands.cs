@@ -26,6 +26,7 @@ public static class ClusterCommands
         cmd.Options.Add(Output);
         cmd.Subcommands.Add(Status());
         cmd.Subcommands.Add(BrokerAction("stop-broker", "stop", "Stop a broker: its partitions move to in-sync replicas, its listener and connections close"));
+        cmd.Subcommands.Add(BrokerAction("kill-broker", "kill", "Kill a broker (a crash): its connections close at once, its partitions move only after broker.session.timeout.ms"));
         cmd.Subcommands.Add(BrokerAction("start-broker", "start", "Start a stopped broker on its port: it rejoins the in-sync replicas"));
         cmd.Subcommands.Add(BrokerAction("drop-connections", "drop-connections", "Close every client connection of a broker (its listener stays)"));
         cmd.Subcommands.Add(MoveLeader());
@@ -70,7 +71,8 @@ public static class ClusterCommands
             // piped (a log, a README): wide enough that topic names and offsets do not wrap
             if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
             var brokers = NewTable("Broker", "Port", "Rack", "State");
-            foreach (var b in status.Brokers) AddRow(brokers, b.Id, b.Port, b.Rack ?? "", b.Alive ? "running" : "stopped");
+            foreach (var b in status.Brokers)
+                AddRow(brokers, b.Id, b.Port, b.Rack ?? "", b.Listening ? "running" : b.Alive ? "killed (not yet fenced)" : "stopped");
             AnsiConsole.Write(brokers);
             var parts = NewTable("Topic", "Partition", "Leader", "Epoch", "Replicas", "ISR", "Offline", "End offset");
             foreach (var t in status.Topics)
