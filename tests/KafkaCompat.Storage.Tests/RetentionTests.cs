@@ -183,6 +183,13 @@ public sealed class ColdSegmentTests : IDisposable
         long before = RssKb();
         int mapsBefore = MapsOfOurFiles();
         int released = log.ReleaseColdSegments(Environment.TickCount64 + 60_000, 30_000);
+        // a sweep of the process-wide budget (test classes outside this collection map files too) may hold a
+        // segment's map lock for a moment, and a busy segment is skipped: ask again, a bounded number of times
+        for (int i = 0; i < 50 && MapsOfOurFiles() > 0; i++)
+        {
+            Thread.Sleep(10);
+            released += log.ReleaseColdSegments(Environment.TickCount64 + 60_000, 30_000);
+        }
         // every one still mapped, the active one too: nothing used it for a minute (the process-wide budget may
         // have unmapped some already)
         Assert.True(released >= 1 && released <= log.Segments.Count, $"{released} of {log.Segments.Count} released");
