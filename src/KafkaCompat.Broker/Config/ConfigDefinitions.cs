@@ -101,7 +101,7 @@ public static class TopicConfigs
         new("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", ConfigType.Long, "0",
             "Records younger than this are never compacted.", AtLeast(0, "min.compaction.lag.ms")),
         new("min.insync.replicas", "min.insync.replicas", ConfigType.Int, "1",
-            "Replicas that must have an acks=all write; this broker has one.", AtLeast(1, "min.insync.replicas")),
+            "In-sync replicas an acks=all write needs (NOT_ENOUGH_REPLICAS with fewer).", AtLeast(1, "min.insync.replicas")),
         new("preallocate", "log.preallocate", ConfigType.Boolean, "false",
             "Reserve a new segment's disk space when it is created."),
         new("retention.bytes", "log.retention.bytes", ConfigType.Long, "-1",
