@@ -55,7 +55,6 @@ public sealed class ClusterState
     {
         var node = Node(id) ?? throw new ArgumentException($"no broker {id}", nameof(id));
         if (!node.Alive) node.Registered = false;
-        Changed?.Invoke();
     }
     private bool IsAlive(int id) => Node(id)?.Alive == true;
 
@@ -87,21 +86,20 @@ public sealed class ClusterState
 
     private readonly object _changeLock = new();
 
-    /// <summary>Leaders or in-sync replicas changed (a broker stopped or started, a leader moved).</summary>
-    public event Action? Changed;
-
-    /// <summary>Replaces a partition's state; a new leader starts a new leader epoch, which the partition's log records
-    /// at its end (so OffsetForLeaderEpoch answers where the old epoch ended). Caller holds the change lock.</summary>
-    private void Set(TopicLogs topic, int partition, PartitionState previous, int[] isr, int leader)
+    /// <summary>Replaces a partition's state (its replicas too when given); a new leader starts a new leader epoch,
+    /// which the partition's log records at its end (so OffsetForLeaderEpoch answers where the old epoch ended).
+    /// Caller holds the change lock.</summary>
+    private void Set(TopicLogs topic, int partition, PartitionState previous, int[] isr, int leader, int[]? replicas = null)
     {
-        if (leader == previous.Leader && isr.SequenceEqual(previous.Isr)) return;
+        replicas ??= previous.Replicas;
+        if (leader == previous.Leader && isr.SequenceEqual(previous.Isr) && replicas.SequenceEqual(previous.Replicas)) return;
         int epoch = previous.LeaderEpoch;
         if (leader != previous.Leader)
         {
             epoch++;
             if (leader >= 0) topic.Partitions[partition].AssignLeaderEpoch(epoch);
         }
-        _partitions[(topic.Id, partition)] = new PartitionState(previous.Replicas, isr, leader, epoch);
+        _partitions[(topic.Id, partition)] = new PartitionState(replicas, isr, leader, epoch);
     }
 
     /// <summary>The first replica, in assignment order, that is live and in <paramref name="isr"/>; -1 when none.</summary>
@@ -138,7 +136,6 @@ public sealed class ClusterState
                 Set(t, p, s, isr, leader);
             }
         }
-        Changed?.Invoke();
     }
 
     /// <summary>Starts a stopped broker: it is back in the ISR of its partitions at once (the emulated follower shares
@@ -160,7 +157,6 @@ public sealed class ClusterState
                 Set(t, p, s, isr, leader);
             }
         }
-        Changed?.Invoke();
     }
 
     /// <summary>Makes <paramref name="nodeId"/> the partition's leader (a live in-sync replica), with a new epoch.</summary>
@@ -173,9 +169,8 @@ public sealed class ClusterState
             if (!IsAlive(nodeId) || !s.Isr.Contains(nodeId)) return (ErrorCode.EligibleLeadersNotAvailable, $"Broker {nodeId} is not a live in-sync replica of {topic.Name}-{partition}.");
             if (s.Leader == nodeId) return (ErrorCode.ElectionNotNeeded, $"Broker {nodeId} already leads {topic.Name}-{partition}.");
             Set(topic, partition, s, s.Isr, nodeId);
+            return (ErrorCode.None, null);
         }
-        Changed?.Invoke();
-        return (ErrorCode.None, null);
     }
 
     /// <summary>Preferred leader election (ElectLeaders type 0, auto.leader.rebalance.enable): the first assigned replica
@@ -183,7 +178,6 @@ public sealed class ClusterState
     /// PREFERRED_LEADER_NOT_AVAILABLE when it cannot.</summary>
     public ErrorCode ElectPreferred(TopicLogs topic, int partition)
     {
-        ErrorCode result;
         lock (_changeLock)
         {
             var s = Partition(topic, partition);
@@ -191,34 +185,23 @@ public sealed class ClusterState
             if (s.Leader == preferred) return ErrorCode.ElectionNotNeeded;
             if (!IsAlive(preferred) || !s.Isr.Contains(preferred)) return ErrorCode.PreferredLeaderNotAvailable;
             Set(topic, partition, s, s.Isr, preferred);
-            result = ErrorCode.None;
+            return ErrorCode.None;
         }
-        Changed?.Invoke();
-        return result;
     }
 
     /// <summary>Moves a partition to <paramref name="replicas"/> (a reassignment; checked by the caller). The emulated
     /// replicas share one log, so the move completes at once: the live new replicas are in sync, and the leader stays
-    /// when it is among them or else is the first live new replica (a new epoch). Returns the state before.</summary>
-    public PartitionState Reassign(TopicLogs topic, int partition, int[] replicas)
+    /// when it is among them or else is the first live new replica (a new epoch).</summary>
+    public void Reassign(TopicLogs topic, int partition, int[] replicas)
     {
-        PartitionState before;
         lock (_changeLock)
         {
-            before = Partition(topic, partition);
+            var before = Partition(topic, partition);
             var isr = replicas.Where(IsAlive).ToArray();
             if (isr.Length == 0) isr = [replicas[0]];
             int leader = replicas.Contains(before.Leader) && IsAlive(before.Leader) ? before.Leader : Elect(replicas, isr);
-            int epoch = before.LeaderEpoch;
-            if (leader != before.Leader)
-            {
-                epoch++;
-                if (leader >= 0) topic.Partitions[partition].AssignLeaderEpoch(epoch);
-            }
-            _partitions[(topic.Id, partition)] = new PartitionState(replicas, isr, leader, epoch);
+            Set(topic, partition, before, isr, leader, replicas);
         }
-        Changed?.Invoke();
-        return before;
     }
 
     /// <summary>Unclean or offline election (ElectLeaders type 1): a partition without a leader gets the first live
@@ -235,9 +218,8 @@ public sealed class ClusterState
             if (!clean) leader = Elect(s.Replicas, s.Replicas); // unclean: any live replica
             if (leader < 0) return ErrorCode.EligibleLeadersNotAvailable;
             Set(topic, partition, s, clean ? s.Isr : [leader], leader);
+            return ErrorCode.None;
         }
-        Changed?.Invoke();
-        return ErrorCode.None;
     }
 
     /// <summary>The replicas of the partition that are on stopped brokers.</summary>
@@ -253,7 +235,7 @@ public sealed class ClusterState
     {
         var replicas = ReplicasOf(topic, partition);
         var alive = replicas.Where(IsAlive).ToArray();
-        return new PartitionState(replicas, alive, alive.Length > 0 ? alive[0] : -1, topic.Partitions[partition].LeaderEpoch);
+        return new PartitionState(replicas, alive, Elect(replicas, alive), topic.Partitions[partition].LeaderEpoch);
     }
 
     /// <summary>NONE when <paramref name="nodeId"/> leads the partition, else NOT_LEADER_OR_FOLLOWER.</summary>
