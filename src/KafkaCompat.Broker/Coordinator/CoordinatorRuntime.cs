@@ -54,8 +54,7 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
 
     /// <summary>NONE when requests for <paramref name="partition"/>'s keys may be answered by <paramref name="nodeId"/>,
     /// else NOT_COORDINATOR (or COORDINATOR_NOT_AVAILABLE when no broker leads it).</summary>
-    public ErrorCode CheckCoordinator(int nodeId, int partition) =>
-        broker.Cluster.SingleNode ? ErrorCode.None : Cluster.ClusterState.CheckCoordinator(nodeId, CoordinatorNode(partition));
+    public ErrorCode CheckCoordinator(int nodeId, int partition) => Cluster.ClusterState.CheckCoordinator(nodeId, CoordinatorNode(partition));
 
     /// <summary>Appends <paramref name="records"/> (null value: a tombstone) as one batch and replays them. A transactional
     /// write carries the producer id and epoch and is replayed as pending until its marker. Returns the error the

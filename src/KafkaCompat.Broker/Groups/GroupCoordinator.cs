@@ -93,8 +93,7 @@ public sealed partial class GroupCoordinator : IDisposable
     public int CoordinatorNode(string groupId) => _runtime.CoordinatorNode(PartitionFor(groupId));
 
     /// <summary>NONE when <paramref name="nodeId"/> coordinates the group, else NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE.</summary>
-    public ErrorCode CheckCoordinator(int nodeId, string groupId) =>
-        _broker.Cluster.SingleNode ? ErrorCode.None : _runtime.CheckCoordinator(nodeId, PartitionFor(groupId));
+    public ErrorCode CheckCoordinator(int nodeId, string groupId) => _runtime.CheckCoordinator(nodeId, PartitionFor(groupId));
 
     private int OffsetsPartitions => _broker.Logs.Get(OffsetsTopic)?.Partitions.Length ?? Math.Max(1, Cfg.OffsetsTopicPartitions);
 

@@ -58,8 +58,7 @@ public sealed partial class TransactionCoordinator : IDisposable
 
     /// <summary>NONE when <paramref name="nodeId"/> coordinates the transactional id, else NOT_COORDINATOR or
     /// COORDINATOR_NOT_AVAILABLE.</summary>
-    public ErrorCode CheckCoordinator(int nodeId, string transactionalId) =>
-        _broker.Cluster.SingleNode ? ErrorCode.None : _runtime.CheckCoordinator(nodeId, PartitionFor(transactionalId));
+    public ErrorCode CheckCoordinator(int nodeId, string transactionalId) => _runtime.CheckCoordinator(nodeId, PartitionFor(transactionalId));
 
     /// <summary>The one function that changes transaction state: from a record written now or read at load.</summary>
     private void Replay(CoordinatorRecord rec)
