@@ -37,4 +37,6 @@ public sealed record LogConfig
     public long FlushMs { get; init; } = long.MaxValue;
     /// <summary>file.delete.delay.ms: how long a removed segment's files stay (renamed *.deleted) for readers still on them</summary>
     public long FileDeleteDelayMs { get; init; } = 60_000;
+    /// <summary>min.insync.replicas: the in-sync replicas an acks=all write needs (checked by the broker's Produce)</summary>
+    public int MinInSyncReplicas { get; init; } = 1;
 }

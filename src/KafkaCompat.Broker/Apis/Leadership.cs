@@ -31,7 +31,4 @@ internal static class Leadership
         return (state, ctx.Broker.Cluster.Node(state.Leader) is { Alive: true } node ? node : null);
     }
 
-    /// <summary>min.insync.replicas of the topic (its override, else the broker's).</summary>
-    public static int MinInSyncReplicas(KafkaBroker broker, TopicLogs topic) =>
-        int.TryParse(topic.Record.Configs.GetValueOrDefault("min.insync.replicas") ?? broker.Config.Get("min.insync.replicas"), out int n) ? n : 1;
 }

@@ -77,14 +77,14 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                     }
                     continue;
                 }
+                var log = topic.Partitions[pd.Index];
                 // acks=all: as many in-sync replicas as min.insync.replicas asks, or nothing is written
-                if (req.Acks == -1 && broker.Cluster.Partition(topic, pd.Index).Isr.Length is var isr && isr < Leadership.MinInSyncReplicas(broker, topic))
+                if (req.Acks == -1 && broker.Cluster.Partition(topic, pd.Index).Isr.Length is var isr && isr < log.Config.MinInSyncReplicas)
                 {
                     pr.ErrorCode = ErrorCode.NotEnoughReplicas;
-                    pr.ErrorMessage = $"The size of the current ISR {isr} is insufficient to satisfy the min.isr requirement of {Leadership.MinInSyncReplicas(broker, topic)} for partition {name}-{pd.Index}";
+                    pr.ErrorMessage = $"The size of the current ISR {isr} is insufficient to satisfy the min.isr requirement of {log.Config.MinInSyncReplicas} for partition {name}-{pd.Index}";
                     continue;
                 }
-                var log = topic.Partitions[pd.Index];
                 try
                 {
                     AppendResult result;

@@ -408,6 +408,7 @@ public sealed class BrokerConfig
             DeleteRetentionMs = long.Parse(TopicValue("delete.retention.ms", topicOverrides), CultureInfo.InvariantCulture),
             MinCompactionLagMs = long.Parse(TopicValue("min.compaction.lag.ms", topicOverrides), CultureInfo.InvariantCulture),
             MinCleanableDirtyRatio = double.Parse(TopicValue("min.cleanable.dirty.ratio", topicOverrides), CultureInfo.InvariantCulture),
+            MinInSyncReplicas = int.Parse(TopicValue("min.insync.replicas", topicOverrides), CultureInfo.InvariantCulture),
         };
     }
 
