@@ -106,7 +106,7 @@ public sealed class AdminServer : IAsyncDisposable
     {
         ErrorCode.None => Ok(),
         ErrorCode.UnknownTopicOrPartition => Fail(404, r.Message ?? r.Error.ToString()),
-        _ => Fail(409, $"{Names.Of(r.Error)}: {r.Message}"),
+        _ => Fail(409, $"{r.Error.KafkaName()}: {r.Message}"),
     };
 
     public async ValueTask DisposeAsync()
@@ -116,12 +116,9 @@ public sealed class AdminServer : IAsyncDisposable
     }
 }
 
-/// <summary>Kafka's names for error codes and API keys (NOT_LEADER_OR_FOLLOWER, Produce), both ways.</summary>
+/// <summary>Error codes and API keys as the HTTP API and the CLI take them (NOT_LEADER_OR_FOLLOWER, Produce).</summary>
 public static class Names
 {
-    public static string Of(ErrorCode e) =>
-        string.Concat(e.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : char.ToUpperInvariant(c).ToString()));
-
     /// <summary>An error by Kafka's name (NOT_LEADER_OR_FOLLOWER), its C# name or its number.</summary>
     public static ErrorCode? Error(string? text)
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Http.Json;
 using System.Text.Json;
+using KafkaCompat.Protocol;
 using KafkaCompat.Server;
 using KafkaCompat.Server.Admin;
 using Spectre.Console;
@@ -186,8 +187,8 @@ public static class ClusterCommands
                 KafkaCompat.Broker.FaultKind.Latency => $"+{s.LatencyMs} ms",
                 KafkaCompat.Broker.FaultKind.Throttle => $"throttle {s.ThrottleMs} ms",
                 KafkaCompat.Broker.FaultKind.Drop => "answer dropped, connection closed",
-                KafkaCompat.Broker.FaultKind.PartitionError => $"{s.Topic}-{s.Partition}: {Names.Of(s.Error)}",
-                _ => Names.Of(s.Error),
+                KafkaCompat.Broker.FaultKind.PartitionError => $"{s.Topic}-{s.Partition}: {s.Error.KafkaName()}",
+                _ => s.Error.KafkaName(),
             };
             AddRow(table, f.Id, s.Kind, s.Api?.ToString() ?? "any", s.Broker?.ToString() ?? "any", effect, f.Fired, f.Remaining?.ToString() ?? "until cleared");
         }
