@@ -23,6 +23,11 @@ public sealed class FuzzTargetTests
         var inFixtures = Inputs("Fixtures").Select(f => (ApiKey)BinaryPrimitives.ReadInt16BigEndian(File.ReadAllBytes(f))).ToHashSet();
         Assert.Empty(inFixtures.Except(FrameFuzzTarget.Covered));
         Assert.True(FrameFuzzTarget.Covered.Count >= 32, $"{FrameFuzzTarget.Covered.Count} request types");
+        // and every request type generated from the specs (the ones no client fixture sends too)
+        var generated = typeof(Messages.MetadataRequest).Assembly.GetTypes()
+            .Where(t => t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IKafkaRequest<>)))
+            .Select(t => (ApiKey)t.GetProperty("ApiKey")!.GetValue(null)!).ToHashSet();
+        Assert.Empty(generated.Except(FrameFuzzTarget.Covered));
     }
 
     [Fact]

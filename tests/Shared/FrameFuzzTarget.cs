@@ -38,6 +38,8 @@ public static class FrameFuzzTarget
         (ApiKey.ConsumerGroupHeartbeat, Of<ConsumerGroupHeartbeatRequest>()), (ApiKey.ConsumerGroupDescribe, Of<ConsumerGroupDescribeRequest>()),
         (ApiKey.OffsetForLeaderEpoch, Of<OffsetForLeaderEpochRequest>()), (ApiKey.DescribeLogDirs, Of<DescribeLogDirsRequest>()),
         (ApiKey.DescribeTopicPartitions, Of<DescribeTopicPartitionsRequest>()), (ApiKey.ListConfigResources, Of<ListConfigResourcesRequest>()),
+        (ApiKey.ElectLeaders, Of<ElectLeadersRequest>()), (ApiKey.AlterPartitionReassignments, Of<AlterPartitionReassignmentsRequest>()),
+        (ApiKey.ListPartitionReassignments, Of<ListPartitionReassignmentsRequest>()),
     }.ToDictionary(x => x.Item1, x => x.Item2);
 
     /// <summary>Every request type the broker decodes.</summary>
