@@ -79,6 +79,17 @@ public sealed partial class KafkaBroker : IDisposable
         _flushTimer = flushEvery is > 0 and < int.MaxValue
             ? Every(flushEvery, () => FlushDuePartitions()) : null;
         Transactions = new Transactions.TransactionCoordinator(this, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Transactions"), Time);
+        // a coordinator partition that moves to another broker is reloaded there, as Kafka's coordinators do
+        Cluster.LeaderMoving = (topic, partition) =>
+        {
+            if (topic.Name == KafkaCompat.Broker.Groups.GroupCoordinator.OffsetsTopic) Groups.MarkLoading(partition);
+            else if (topic.Name == KafkaCompat.Broker.Transactions.TransactionCoordinator.TransactionTopic) Transactions.MarkLoading(partition);
+        };
+        Cluster.LeaderMoved = (topic, partition) =>
+        {
+            if (topic.Name == KafkaCompat.Broker.Groups.GroupCoordinator.OffsetsTopic) Groups.Reload(partition);
+            else if (topic.Name == KafkaCompat.Broker.Transactions.TransactionCoordinator.TransactionTopic) Transactions.Reload(partition);
+        };
         _ = Groups.StartAsync(groupLoadGate);
         _ = Transactions.StartAsync();
     }

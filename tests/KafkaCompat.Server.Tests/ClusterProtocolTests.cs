@@ -175,6 +175,95 @@ public sealed class ClusterProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheNewCoordinatorReloadsTheGroupFromItsPartition()
+    {
+        Topic("reload-t", 1, 3);
+        const string group = "g-reload";
+        int coordinator = _b.Broker.Groups.CoordinatorNode(group);
+        using var a = To(coordinator);
+        var joined = GroupProtocolTests.JoinFully(a, group, topic: "reload-t");
+        Assert.Equal((ErrorCode.None, 1), (joined.ErrorCode, joined.GenerationId));
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Sync(a, group, 1, joined.MemberId, null, (joined.MemberId, [1, 2, 3])).ErrorCode);
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Commit(a, group, 1, joined.MemberId, "reload-t", 0, 42).Topics[0].Partitions[0].ErrorCode);
+        // a second member's join starts a rebalance that waits for the first member: state only the coordinator's memory has
+        using var b = To(coordinator);
+        var first = GroupProtocolTests.Join(b, group, topic: "reload-t", rebalanceMs: 30_000);
+        var pending = Task.Run(() => GroupProtocolTests.Join(b, group, first.MemberId, topic: "reload-t", rebalanceMs: 30_000));
+        while (_b.Broker.Groups.Describe(group).State != "PreparingRebalance") await Task.Delay(5);
+
+        var offsets = _b.Broker.Logs.Get(KafkaCompat.Broker.Groups.GroupCoordinator.OffsetsTopic)!;
+        int partition = _b.Broker.Groups.PartitionFor(group);
+        int next = _b.Broker.Cluster.Partition(offsets, partition).Isr.First(r => r != coordinator);
+        Assert.Equal(ErrorCode.None, _b.Broker.Cluster.MoveLeader(offsets, partition, next).Error);
+        Assert.Equal(next, _b.Broker.Groups.CoordinatorNode(group));
+
+        // as from Kafka's old coordinator: the waiting join is answered NOT_COORDINATOR
+        Assert.Equal(ErrorCode.NotCoordinator, (await pending.WaitAsync(TimeSpan.FromSeconds(20))).ErrorCode);
+        Assert.Equal(ErrorCode.NotCoordinator, GroupProtocolTests.Heartbeat(a, group, 1, joined.MemberId));
+        // the new coordinator has what was written: generation 1, its one member and the offset; not the rebalance
+        using var n = To(next);
+        var described = n.Call<DescribeGroupsRequest, DescribeGroupsResponse>(new DescribeGroupsRequest { Groups = [group] }, 5).Groups.Single();
+        Assert.Equal((ErrorCode.None, "Stable"), (described.ErrorCode, described.GroupState));
+        Assert.Equal([joined.MemberId], described.Members.Select(m => m.MemberId));
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Heartbeat(n, group, 1, joined.MemberId));
+        Assert.Equal(42, GroupProtocolTests.FetchOffset(n, group, "reload-t", 0).CommittedOffset);
+
+        // while a partition is loading its groups answer COORDINATOR_LOAD_IN_PROGRESS (heartbeats are taken blindly)
+        _b.Broker.Groups.MarkLoading(partition);
+        var loading = n.Call<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest
+        {
+            GroupId = group, Topics = [new() { Name = "reload-t", PartitionIndexes = [0] }],
+        }, 7);
+        Assert.Equal(ErrorCode.CoordinatorLoadInProgress, loading.ErrorCode);
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Heartbeat(n, group, 1, joined.MemberId));
+        Assert.Equal(ErrorCode.CoordinatorLoadInProgress, GroupProtocolTests.Commit(n, group, 1, joined.MemberId, "reload-t", 0, 43).Topics[0].Partitions[0].ErrorCode);
+        _b.Broker.Groups.Reload(partition);
+        Assert.Equal(ErrorCode.None, GroupProtocolTests.Commit(n, group, 1, joined.MemberId, "reload-t", 0, 43).Topics[0].Partitions[0].ErrorCode);
+    }
+
+    [Fact]
+    public void TheNewTransactionCoordinatorReloadsAndFinishesTheTransaction()
+    {
+        var t = Topic("reload-txn", 1, 3);
+        const string id = "txn-reload";
+        int coordinator = _b.Broker.Transactions.CoordinatorNode(id);
+        using var c = To(coordinator);
+        var init = c.Call<InitProducerIdRequest, InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = id, TransactionTimeoutMs = 60_000 }, 4);
+        Assert.Equal(ErrorCode.None, init.ErrorCode);
+        var added = c.Call<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>(new AddPartitionsToTxnRequest
+        {
+            V3AndBelowTransactionalId = id, V3AndBelowProducerId = init.ProducerId, V3AndBelowProducerEpoch = init.ProducerEpoch,
+            V3AndBelowTopics = [new() { Name = "reload-txn", Partitions = [0] }],
+        }, 3);
+        Assert.Equal(ErrorCode.None, added.ResultsByTopicV3AndBelow[0].ResultsByPartition[0].PartitionErrorCode);
+        var leader = _b.Broker.Cluster.Partition(t, 0).Leader;
+        var b = new RecordBatchBuilder { ProducerId = init.ProducerId, ProducerEpoch = init.ProducerEpoch, BaseSequence = 0, Transactional = true };
+        b.Add(null, "in-txn"u8.ToArray(), 1000);
+        using (var p = To(leader))
+            Assert.Equal(ErrorCode.None, p.Call<ProduceRequest, ProduceResponse>(new ProduceRequest
+            {
+                TransactionalId = id, Acks = -1, TimeoutMs = 5000,
+                TopicData = [new() { Name = "reload-txn", PartitionData = [new() { Index = 0, Records = b.Build() }] }],
+            }, 9).Responses[0].PartitionResponses[0].ErrorCode);
+        Assert.Equal(0, t.Partitions[0].LastStableOffset);
+
+        var state = _b.Broker.Logs.Get(KafkaCompat.Broker.Transactions.TransactionCoordinator.TransactionTopic)!;
+        int partition = _b.Broker.Transactions.PartitionFor(id);
+        int next = _b.Broker.Cluster.Partition(state, partition).Isr.First(r => r != coordinator);
+        Assert.Equal(ErrorCode.None, _b.Broker.Cluster.MoveLeader(state, partition, next).Error);
+
+        EndTxnResponse End(RawClient to) => to.Call<EndTxnRequest, EndTxnResponse>(new EndTxnRequest
+        {
+            TransactionalId = id, ProducerId = init.ProducerId, ProducerEpoch = init.ProducerEpoch, Committed = true,
+        }, 3);
+        Assert.Equal(ErrorCode.NotCoordinator, End(c).ErrorCode);
+        using var n = To(next);
+        // the reloaded state knows the open transaction and its partition: the commit completes it
+        Assert.Equal(ErrorCode.None, End(n).ErrorCode);
+        Assert.Equal(2, t.Partitions[0].LastStableOffset); // the record and the COMMIT marker
+    }
+
+    [Fact]
     public async Task AcksAllNeedsMinInSyncReplicas()
     {
         var t = Topic("isr", 1, 2, new() { ["min.insync.replicas"] = "2" });

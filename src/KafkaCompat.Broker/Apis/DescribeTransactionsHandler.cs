@@ -18,7 +18,7 @@ public sealed class DescribeTransactionsHandler : ApiHandler<DescribeTransaction
             var d = new DescribeTransactionsResponse.DescribedTransaction { TransactionalId = id, TransactionState = "", ProducerId = -1, ProducerEpoch = -1, TransactionStartTimeMs = -1 };
             resp.TransactionStates.Add(d);
             if (string.IsNullOrEmpty(id)) { d.ErrorCode = ErrorCode.InvalidRequest; continue; }
-            if (txns.Availability is var a && a != ErrorCode.None) { d.ErrorCode = a; continue; }
+            if (txns.AvailabilityOf(id) is var a && a != ErrorCode.None) { d.ErrorCode = a; continue; }
             if (txns.CheckCoordinator(ctx.NodeId, id) is var notHere and not ErrorCode.None) { d.ErrorCode = notHere; continue; }
             var m = txns.Describe(id);
             if (m is null || m.State == TxnState.Dead) { d.ErrorCode = ErrorCode.TransactionalIdNotFound; continue; }

@@ -85,6 +85,34 @@ public sealed class ClusterState
     public Func<IEnumerable<TopicLogs>> Topics { get; set; } = () => [];
 
     private readonly object _changeLock = new();
+    private readonly List<(TopicLogs Topic, int Partition)> _moved = new();
+
+    /// <summary>Told under the change lock, before anyone can see the new leader, that a partition is getting one
+    /// (a coordinator marks the partition as loading). Must not block.</summary>
+    public Action<TopicLogs, int>? LeaderMoving { get; set; }
+
+    /// <summary>Told after the change, outside the lock, of each partition that got a new live leader (a coordinator
+    /// reloads the state kept in it, as Kafka's new coordinator does).</summary>
+    public Action<TopicLogs, int>? LeaderMoved { get; set; }
+
+    /// <summary>Runs a change under the change lock, then tells <see cref="LeaderMoved"/> of the partitions whose leader
+    /// it changed.</summary>
+    private T Change<T>(Func<T> change)
+    {
+        T result;
+        List<(TopicLogs, int)> moved;
+        lock (_changeLock)
+        {
+            result = change();
+            if (_moved.Count == 0) return result;
+            moved = [.. _moved];
+            _moved.Clear();
+        }
+        foreach (var (t, p) in moved) LeaderMoved?.Invoke(t, p);
+        return result;
+    }
+
+    private void Change(Action change) => Change(() => { change(); return 0; });
 
     /// <summary>Replaces a partition's state (its replicas too when given); a new leader starts a new leader epoch,
     /// which the partition's log records at its end (so OffsetForLeaderEpoch answers where the old epoch ended).
@@ -97,7 +125,12 @@ public sealed class ClusterState
         if (leader != previous.Leader)
         {
             epoch++;
-            if (leader >= 0) topic.Partitions[partition].AssignLeaderEpoch(epoch);
+            if (leader >= 0)
+            {
+                topic.Partitions[partition].AssignLeaderEpoch(epoch);
+                LeaderMoving?.Invoke(topic, partition);
+                _moved.Add((topic, partition));
+            }
         }
         _partitions[(topic.Id, partition)] = new PartitionState(replicas, isr, leader, epoch);
     }
@@ -122,7 +155,7 @@ public sealed class ClusterState
     public void StopNode(int id)
     {
         var node = Node(id) ?? throw new ArgumentException($"no broker {id}", nameof(id));
-        lock (_changeLock)
+        Change(() =>
         {
             if (!node.Alive) return;
             var all = AllPartitions().ToList(); // every partition's state as it was, before the broker goes
@@ -135,7 +168,7 @@ public sealed class ClusterState
                 int leader = s.Leader == id || s.Leader < 0 ? Elect(s.Replicas, isr) : s.Leader;
                 Set(t, p, s, isr, leader);
             }
-        }
+        });
     }
 
     /// <summary>Starts a stopped broker: it is back in the ISR of its partitions at once (the emulated follower shares
@@ -143,7 +176,7 @@ public sealed class ClusterState
     public void StartNode(int id)
     {
         var node = Node(id) ?? throw new ArgumentException($"no broker {id}", nameof(id));
-        lock (_changeLock)
+        Change(() =>
         {
             if (node.Alive) return;
             var all = AllPartitions().ToList();
@@ -156,13 +189,13 @@ public sealed class ClusterState
                 int leader = s.Leader >= 0 ? s.Leader : Elect(s.Replicas, isr);
                 Set(t, p, s, isr, leader);
             }
-        }
+        });
     }
 
     /// <summary>Makes <paramref name="nodeId"/> the partition's leader (a live in-sync replica), with a new epoch.</summary>
     public (ErrorCode Error, string? Message) MoveLeader(TopicLogs topic, int partition, int nodeId)
     {
-        lock (_changeLock)
+        return Change<(ErrorCode, string?)>(() =>
         {
             var s = Partition(topic, partition);
             if (!s.Replicas.Contains(nodeId)) return (ErrorCode.InvalidReplicaAssignment, $"Broker {nodeId} holds no replica of {topic.Name}-{partition} (replicas {string.Join(",", s.Replicas)}).");
@@ -170,7 +203,7 @@ public sealed class ClusterState
             if (s.Leader == nodeId) return (ErrorCode.ElectionNotNeeded, $"Broker {nodeId} already leads {topic.Name}-{partition}.");
             Set(topic, partition, s, s.Isr, nodeId);
             return (ErrorCode.None, null);
-        }
+        });
     }
 
     /// <summary>Preferred leader election (ElectLeaders type 0, auto.leader.rebalance.enable): the first assigned replica
@@ -178,7 +211,7 @@ public sealed class ClusterState
     /// PREFERRED_LEADER_NOT_AVAILABLE when it cannot.</summary>
     public ErrorCode ElectPreferred(TopicLogs topic, int partition)
     {
-        lock (_changeLock)
+        return Change(() =>
         {
             var s = Partition(topic, partition);
             int preferred = s.Replicas[0];
@@ -186,7 +219,7 @@ public sealed class ClusterState
             if (!IsAlive(preferred) || !s.Isr.Contains(preferred)) return ErrorCode.PreferredLeaderNotAvailable;
             Set(topic, partition, s, s.Isr, preferred);
             return ErrorCode.None;
-        }
+        });
     }
 
     /// <summary>Moves a partition to <paramref name="replicas"/> (a reassignment; checked by the caller). The emulated
@@ -194,14 +227,14 @@ public sealed class ClusterState
     /// when it is among them or else is the first live new replica (a new epoch).</summary>
     public void Reassign(TopicLogs topic, int partition, int[] replicas)
     {
-        lock (_changeLock)
+        Change(() =>
         {
             var before = Partition(topic, partition);
             var isr = replicas.Where(IsAlive).ToArray();
             if (isr.Length == 0) isr = [replicas[0]];
             int leader = replicas.Contains(before.Leader) && IsAlive(before.Leader) ? before.Leader : Elect(replicas, isr);
             Set(topic, partition, before, isr, leader, replicas);
-        }
+        });
     }
 
     /// <summary>Unclean or offline election (ElectLeaders type 1): a partition without a leader gets the first live
@@ -209,7 +242,7 @@ public sealed class ClusterState
     /// ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica is live.</summary>
     public ErrorCode ElectUnclean(TopicLogs topic, int partition)
     {
-        lock (_changeLock)
+        return Change(() =>
         {
             var s = Partition(topic, partition);
             if (s.Leader >= 0) return ErrorCode.ElectionNotNeeded;
@@ -219,7 +252,7 @@ public sealed class ClusterState
             if (leader < 0) return ErrorCode.EligibleLeadersNotAvailable;
             Set(topic, partition, s, clean ? s.Isr : [leader], leader);
             return ErrorCode.None;
-        }
+        });
     }
 
     /// <summary>The replicas of the partition that are on stopped brokers.</summary>

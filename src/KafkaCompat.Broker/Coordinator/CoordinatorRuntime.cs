@@ -1,6 +1,7 @@
 using KafkaCompat.Protocol;
 using KafkaCompat.Records;
 using KafkaCompat.Storage;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace KafkaCompat.Broker.Coordinator;
@@ -20,6 +21,9 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
     Action<CoordinatorRecord> replay, Action<int, long, bool>? replayMarker, ILogger logger, Func<short>? replicationFactor = null)
 {
     private readonly object _createLock = new();
+    // partitions being reloaded after a leader move (a count: moves can overlap), and writes in progress per partition
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> _loading = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, StrongBox<int>> _writers = new();
     private long WallClock => broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public string Topic => topic;
@@ -56,12 +60,54 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
     /// else NOT_COORDINATOR (or COORDINATOR_NOT_AVAILABLE when no broker leads it).</summary>
     public ErrorCode CheckCoordinator(int nodeId, int partition) => Cluster.ClusterState.CheckCoordinator(nodeId, CoordinatorNode(partition));
 
+    /// <summary>True while <paramref name="partition"/> is being reloaded: requests for what it keeps get
+    /// COORDINATOR_LOAD_IN_PROGRESS, and writes to it are refused.</summary>
+    public bool IsLoading(int partition) => _loading.ContainsKey(partition);
+
+    /// <summary>Marks <paramref name="partition"/> as loading (its leader moved). Does not block; call
+    /// <see cref="BeginLoad"/> before reading it and <see cref="EndLoad"/> after.</summary>
+    public void MarkLoading(int partition) => _loading.AddOrUpdate(partition, 1, (_, n) => n + 1);
+
+    /// <summary>Waits until the writes to <paramref name="partition"/> that started before it was marked have been
+    /// appended and replayed; later ones are refused, so a load that reads it afterwards sees every replayed write.</summary>
+    public void BeginLoad(int partition)
+    {
+        Interlocked.MemoryBarrier();
+        var count = _writers.GetOrAdd(partition, _ => new StrongBox<int>());
+        var spin = new SpinWait();
+        while (Volatile.Read(ref count.Value) > 0) spin.SpinOnce();
+    }
+
+    /// <summary>The partition's load is over: it serves again.</summary>
+    public void EndLoad(int partition)
+    {
+        while (_loading.TryGetValue(partition, out int n))
+        {
+            if (n <= 1 ? _loading.TryRemove(new(partition, n)) : _loading.TryUpdate(partition, n - 1, n)) return;
+        }
+    }
+
     /// <summary>Appends <paramref name="records"/> (null value: a tombstone) as one batch and replays them. A transactional
     /// write carries the producer id and epoch and is replayed as pending until its marker. Returns the error the
     /// request gets when the append fails (nothing is replayed then).</summary>
     public ErrorCode Write(int partition, IReadOnlyList<(byte[] Key, byte[]? Value)> records, long producerId = -1, short producerEpoch = -1)
     {
         if (records.Count == 0) return ErrorCode.None;
+        var writers = _writers.GetOrAdd(partition, _ => new StrongBox<int>());
+        Interlocked.Increment(ref writers.Value);
+        try
+        {
+            // the partition moved to another leader and is being reloaded: this coordinator no longer holds it
+            return IsLoading(partition) ? ErrorCode.NotCoordinator : WriteAndReplay(partition, records, producerId, producerEpoch);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref writers.Value);
+        }
+    }
+
+    private ErrorCode WriteAndReplay(int partition, IReadOnlyList<(byte[] Key, byte[]? Value)> records, long producerId, short producerEpoch)
+    {
         PartitionLog log;
         AppendResult result;
         try
@@ -101,6 +147,21 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
     /// <summary>Writes a COMMIT or ABORT marker for <paramref name="producerId"/> on one partition of the topic and replays it.</summary>
     public ErrorCode WriteMarker(int partition, long producerId, short epoch, bool commit)
     {
+        var writers = _writers.GetOrAdd(partition, _ => new StrongBox<int>());
+        Interlocked.Increment(ref writers.Value);
+        try
+        {
+            // refused while the partition reloads; the transaction stays prepared and its coordinator retries
+            return IsLoading(partition) ? ErrorCode.CoordinatorLoadInProgress : WriteMarkerAndReplay(partition, producerId, epoch, commit);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref writers.Value);
+        }
+    }
+
+    private ErrorCode WriteMarkerAndReplay(int partition, long producerId, short epoch, bool commit)
+    {
         try
         {
             Logs().Partitions[partition].AppendMarker(producerId, epoch, 0, commit, WallClock);
@@ -118,15 +179,16 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
         return ErrorCode.None;
     }
 
-    /// <summary>Replays the whole topic, partition by partition; returns how many records were read. A record that
-    /// cannot be decoded is logged and skipped by the replay function.</summary>
-    public long Load()
+    /// <summary>Replays the whole topic (or one partition of it), partition by partition; returns how many records were
+    /// read. A record that cannot be decoded is logged and skipped by the replay function.</summary>
+    public long Load(int? partition = null)
     {
         var t = broker.Logs.Get(topic);
         if (t == null) return 0;
         long records = 0;
         foreach (var log in t.Partitions)
         {
+            if (partition is { } only && log.Partition != only) continue;
             long offset = log.LogStartOffset;
             while (offset < log.HighWatermark)
             {

@@ -49,7 +49,7 @@ public sealed partial class GroupCoordinator
         try
         {
             Validate(req);
-            if (Availability is var a && a != ErrorCode.None) return ConsumerHeartbeatResult.Failed(a, null);
+            if (AvailabilityOf(req.GroupId) is var a && a != ErrorCode.None) return ConsumerHeartbeatResult.Failed(a, null);
             ClassicGroup? group;
             if (req.MemberEpoch == 0) group = LiveGroup(req.GroupId);
             else if (!_groups.TryGetValue(req.GroupId, out group))
@@ -450,7 +450,7 @@ public sealed partial class GroupCoordinator
 
     public ConsumerGroupDescription DescribeConsumerGroup(string groupId)
     {
-        if (Availability is var a && a != ErrorCode.None) return new(a, null, groupId, "", 0, 0, "", []);
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None) return new(a, null, groupId, "", 0, 0, "", []);
         if (groupId.Length == 0) return new(ErrorCode.InvalidGroupId, null, groupId, "", 0, 0, "", []);
         if (!_groups.TryGetValue(groupId, out var group)) return new(ErrorCode.GroupIdNotFound, $"Group {groupId} not found.", groupId, "", 0, 0, "", []);
         lock (group)
@@ -486,7 +486,7 @@ public sealed partial class GroupCoordinator
                         group.Consumer = null; // the group is gone (deleted, or turned back into a classic group)
                         // while loading, nothing else holds the group: its classic state and offsets, if any, are
                         // added back from the classic records at the end of the load
-                        if (_load != null) _groups.TryRemove(new(key.Group, group));
+                        if (_load?.Covers(group.LogPartition) == true) _groups.TryRemove(new(key.Group, group));
                         break;
                     case ConsumerGroupRecords.PartitionMetadata:
                         cg.SubscriptionMetadata = new(StringComparer.Ordinal);
@@ -547,12 +547,12 @@ public sealed partial class GroupCoordinator
 
     /// <summary>After a load: every member of a consumer group gets a fresh session (as Kafka does when a coordinator
     /// takes over), and a member caught revoking gets its rebalance timeout again.</summary>
-    private void ScheduleLoadedConsumerMembers()
+    private void ScheduleLoadedConsumerMembers(int? partition = null)
     {
         foreach (var group in _groups.Values)
             lock (group)
             {
-                if (group.Consumer is not { } cg) continue;
+                if (group.Consumer is not { } cg || partition is { } p && group.LogPartition != p) continue;
                 foreach (var m in cg.Members.Values)
                 {
                     ScheduleSession(group.GroupId, m.MemberId);

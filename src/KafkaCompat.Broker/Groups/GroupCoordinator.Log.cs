@@ -36,22 +36,30 @@ public sealed partial class GroupCoordinator
     // what a load collects before the groups are built; null outside a load
     private LoadState? _load;
 
-    private sealed class LoadState
+    private sealed class LoadState(int? partition)
     {
+        /// <summary>True when records of <paramref name="p"/> are being loaded (every partition at start, one after a
+        /// leader move); records of the others are live writes, applied as usual.</summary>
+        public bool Covers(int p) => partition is not { } only || only == p;
+
         public readonly Dictionary<string, StoredGroup?> GroupValues = new(StringComparer.Ordinal);
         public readonly Dictionary<OffsetKey, CommittedOffset?> Offsets = new();
         /// <summary>Transactional offset commits whose marker has not been read yet, by (partition, producer id).</summary>
         public readonly Dictionary<(int Partition, long ProducerId), List<(OffsetKey Key, CommittedOffset? Value)>> Pending = new();
     }
 
-    private void Load()
+    // one load at a time: the one at start, then one per leader move of an offsets partition
+    private readonly object _loadLock = new();
+
+    /// <summary>Reads __consumer_offsets (or one partition of it) and builds its groups. Caller holds the load lock.</summary>
+    private void Load(int? partition = null)
     {
         var started = Now;
-        var load = _load = new LoadState();
+        var load = _load = new LoadState(partition);
         long records;
         try
         {
-            records = _runtime.Load();
+            records = _runtime.Load(partition);
         }
         finally
         {
@@ -106,7 +114,50 @@ public sealed partial class GroupCoordinator
                     if (!group.PendingTxnOffsets.TryGetValue(pid, out var pending)) group.PendingTxnOffsets[pid] = pending = new();
                     pending[(key.Topic, key.Partition)] = value;
                 }
-        LogLoaded(_logger, _groups.Count, offsetCount, records, Now - started);
+        LogLoaded(_logger, partition?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all", groupValues.Count, offsetCount, records, Now - started);
+    }
+
+    /// <summary>An offsets partition is getting a new leader: its groups answer COORDINATOR_LOAD_IN_PROGRESS until
+    /// <see cref="Reload"/> has read it again. Called while the cluster changes; does not block.</summary>
+    public void MarkLoading(int partition) => _runtime.MarkLoading(partition);
+
+    /// <summary>What Kafka's coordinators do when an offsets partition moves: the groups kept in it are unloaded (joins
+    /// and syncs waiting on them are answered NOT_COORDINATOR, as the old coordinator answers them) and the new
+    /// coordinator loads them from the partition. State only the old coordinator held in memory (a rebalance in
+    /// progress, members that had not synced) is gone; what was written (generations, members, assignments,
+    /// offsets, consumer-group epochs) is back, and sessions start again from now.</summary>
+    public void Reload(int partition)
+    {
+        lock (_loadLock)
+        {
+            try
+            {
+                _runtime.BeginLoad(partition);
+                if (_loading || _shutdown) return; // the load at start reads it anyway
+                foreach (var group in _groups.Values)
+                {
+                    if (group.LogPartition != partition) continue;
+                    lock (group)
+                    {
+                        Unload(group);
+                        _groups.TryRemove(new(group.GroupId, group));
+                    }
+                }
+                Load(partition);
+                foreach (var group in _groups.Values)
+                    if (group.LogPartition == partition)
+                        lock (group) Arm(group);
+                ScheduleLoadedConsumerMembers(partition);
+            }
+            catch (Exception e)
+            {
+                LogLoadFailed(_logger, e);
+            }
+            finally
+            {
+                _runtime.EndLoad(partition);
+            }
+        }
     }
 
 
@@ -151,7 +202,7 @@ public sealed partial class GroupCoordinator
             LogBadRecord(_logger, rec.Partition, rec.Offset, e.Message);
             return;
         }
-        if (_load is { } load)
+        if (_load is { } load && load.Covers(rec.Partition))
         {
             if (rec.Transactional && ok != null)
             {
@@ -179,7 +230,7 @@ public sealed partial class GroupCoordinator
     /// <summary>Replay of a marker on an offsets partition: the producer's pending offsets are committed or dropped.</summary>
     private void ReplayMarker(int partition, long producerId, bool commit)
     {
-        if (_load is { } load)
+        if (_load is { } load && load.Covers(partition))
         {
             if (load.Pending.Remove((partition, producerId), out var list) && commit)
                 foreach (var (key, value) in list) load.Offsets[key] = value;

@@ -17,7 +17,7 @@ public sealed partial class GroupCoordinator
         long retentionTimeMs, IReadOnlyList<CommitEntry> entries, short apiVersion = 9)
     {
         List<(CommitEntry, ErrorCode)> All(ErrorCode e) => entries.Select(x => (x, e)).ToList();
-        if (Availability is var a && a != ErrorCode.None) return All(a);
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None) return All(a);
         // like Kafka, OffsetCommit accepts any non-null group id (an empty one included)
 
         if (!_groups.TryGetValue(groupId, out var group))
@@ -105,7 +105,7 @@ public sealed partial class GroupCoordinator
     public (ErrorCode Error, List<FetchedOffset> Offsets) FetchOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? partitions,
         bool requireStable = false, string? memberId = null, int memberEpoch = -1)
     {
-        if (Availability is var a && a != ErrorCode.None) return (a, []);
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None) return (a, []);
         var result = new List<FetchedOffset>();
         if (!_groups.TryGetValue(groupId, out var group))
         {
@@ -140,7 +140,7 @@ public sealed partial class GroupCoordinator
     public (ErrorCode Error, List<(string Topic, int Partition, ErrorCode Error)> Results) DeleteOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)> partitions)
     {
         if (string.IsNullOrEmpty(groupId)) return (ErrorCode.InvalidGroupId, []);
-        if (Availability is var a && a != ErrorCode.None) return (a, []);
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None) return (a, []);
         if (!_groups.TryGetValue(groupId, out var group)) return (ErrorCode.GroupIdNotFound, []);
         lock (group)
         {

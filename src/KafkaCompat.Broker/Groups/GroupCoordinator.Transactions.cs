@@ -22,7 +22,7 @@ public sealed partial class GroupCoordinator
         int generationId, string memberId, string? groupInstanceId, IReadOnlyList<CommitEntry> entries)
     {
         List<(CommitEntry, ErrorCode)> All(ErrorCode e) => entries.Select(x => (x, e)).ToList();
-        if (Availability is var a && a != ErrorCode.None) return All(a);
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None) return All(a);
         // as Kafka: a group that does not exist takes commits without group management only
         if (!_groups.ContainsKey(groupId) && generationId >= 0) return All(ErrorCode.IllegalGeneration);
         var group = LiveGroup(groupId);

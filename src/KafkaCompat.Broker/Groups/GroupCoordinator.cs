@@ -68,7 +68,7 @@ public sealed partial class GroupCoordinator : IDisposable
         try
         {
             if (gate != null) await gate.ConfigureAwait(false);
-            Load();
+            lock (_loadLock) Load();
         }
         catch (Exception e)
         {
@@ -86,6 +86,12 @@ public sealed partial class GroupCoordinator : IDisposable
 
     /// <summary>NONE when group requests can be served, else the error Kafka sends in that situation.</summary>
     public ErrorCode Availability => _shutdown ? ErrorCode.NotCoordinator : _loading ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None;
+
+    /// <summary><see cref="Availability"/> for one group: COORDINATOR_LOAD_IN_PROGRESS too while its offsets partition
+    /// is reloaded after a leader move.</summary>
+    public ErrorCode AvailabilityOf(string groupId) =>
+        Availability is var a && a != ErrorCode.None ? a
+        : _runtime.IsLoading(PartitionFor(groupId)) ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None;
 
     public int PartitionFor(string groupId) => GroupRecords.PartitionFor(groupId, OffsetsPartitions);
 
@@ -120,7 +126,7 @@ public sealed partial class GroupCoordinator : IDisposable
     public Task<JoinResult> JoinAsync(JoinRequestData req)
     {
         if (string.IsNullOrEmpty(req.GroupId)) return Task.FromResult(JoinResult.Failed(ErrorCode.InvalidGroupId, req.MemberId));
-        if (Availability is var a && a != ErrorCode.None) return Task.FromResult(JoinResult.Failed(a, req.MemberId));
+        if (AvailabilityOf(req.GroupId) is var a && a != ErrorCode.None) return Task.FromResult(JoinResult.Failed(a, req.MemberId));
         if (req.SessionTimeoutMs < Cfg.GroupMinSessionTimeoutMs || req.SessionTimeoutMs > Cfg.GroupMaxSessionTimeoutMs)
             return Task.FromResult(JoinResult.Failed(ErrorCode.InvalidSessionTimeout, req.MemberId));
 
@@ -476,7 +482,7 @@ public sealed partial class GroupCoordinator : IDisposable
     {
         if (string.IsNullOrEmpty(groupId)) return Task.FromResult(SyncResult.Failed(ErrorCode.InvalidGroupId));
         // while loading, Kafka answers REBALANCE_IN_PROGRESS: older clients do not expect the load error here
-        if (Availability is var a && a != ErrorCode.None)
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None)
             return Task.FromResult(SyncResult.Failed(a == ErrorCode.CoordinatorLoadInProgress ? ErrorCode.RebalanceInProgress : a));
         if (!_groups.TryGetValue(groupId, out var group)) return Task.FromResult(SyncResult.Failed(ErrorCode.UnknownMemberId));
         lock (group)
@@ -546,7 +552,7 @@ public sealed partial class GroupCoordinator : IDisposable
     {
         if (string.IsNullOrEmpty(groupId)) return ErrorCode.InvalidGroupId;
         // while loading, Kafka accepts heartbeats blindly: the member's state is not known yet
-        if (Availability is var a && a != ErrorCode.None) return a == ErrorCode.CoordinatorLoadInProgress ? ErrorCode.None : a;
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None) return a == ErrorCode.CoordinatorLoadInProgress ? ErrorCode.None : a;
         if (!_groups.TryGetValue(groupId, out var group)) return ErrorCode.UnknownMemberId;
         lock (group)
         {
@@ -581,7 +587,7 @@ public sealed partial class GroupCoordinator : IDisposable
     public (ErrorCode TopLevel, List<ErrorCode> Members) Leave(string groupId, IReadOnlyList<(string MemberId, string? GroupInstanceId, string? Reason)> leaving)
     {
         if (string.IsNullOrEmpty(groupId)) return (ErrorCode.InvalidGroupId, []);
-        if (Availability is var a && a != ErrorCode.None) return (a, []);
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None) return (a, []);
         if (!_groups.TryGetValue(groupId, out var group))
             return (ErrorCode.None, leaving.Select(_ => ErrorCode.UnknownMemberId).ToList());
         lock (group)
@@ -647,7 +653,7 @@ public sealed partial class GroupCoordinator : IDisposable
 
     public GroupDescription Describe(string groupId)
     {
-        if (Availability is var a && a != ErrorCode.None) return new(a, groupId, "", "", "", []);
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None) return new(a, groupId, "", "", "", []);
         if (!_groups.TryGetValue(groupId, out var group))
             return new(ErrorCode.None, groupId, nameof(GroupState.Dead), "", NoProtocol, [], $"Group {groupId} not found.");
         lock (group)
@@ -684,7 +690,7 @@ public sealed partial class GroupCoordinator : IDisposable
 
     public ErrorCode DeleteGroup(string groupId)
     {
-        if (Availability is var a && a != ErrorCode.None) return a;
+        if (AvailabilityOf(groupId) is var a && a != ErrorCode.None) return a;
         if (!_groups.TryGetValue(groupId, out var group)) return ErrorCode.GroupIdNotFound;
         lock (group)
         {
@@ -810,18 +816,33 @@ public sealed partial class GroupCoordinator : IDisposable
         _shutdown = true;
         _timers.Dispose();
         foreach (var group in _groups.Values)
+            lock (group) AnswerWaiting(group, ErrorCode.NotCoordinator);
+    }
+
+    private static void AnswerWaiting(ClassicGroup group, ErrorCode error)
+    {
+        foreach (var m in group.Members.Values)
         {
-            lock (group)
-            {
-                foreach (var m in group.Members.Values)
-                {
-                    m.AwaitingJoin?.TrySetResult(JoinResult.Failed(ErrorCode.NotCoordinator, m.MemberId));
-                    m.AwaitingJoin = null;
-                    m.AwaitingSync?.TrySetResult(SyncResult.Failed(ErrorCode.NotCoordinator));
-                    m.AwaitingSync = null;
-                }
-            }
+            m.AwaitingJoin?.TrySetResult(JoinResult.Failed(error, m.MemberId));
+            m.AwaitingJoin = null;
+            m.AwaitingSync?.TrySetResult(SyncResult.Failed(error));
+            m.AwaitingSync = null;
         }
+    }
+
+    /// <summary>Drops a group this coordinator no longer holds (its partition moved): whoever waits on it is answered
+    /// NOT_COORDINATOR, its timers stop, and requests that still hold it see it Dead. Caller holds the group lock.</summary>
+    private void Unload(ClassicGroup group)
+    {
+        AnswerWaiting(group, ErrorCode.NotCoordinator);
+        group.TransitionTo(GroupState.Dead);
+        _timers.Cancel("classic/" + group.GroupId);
+        if (group.Consumer is { } cg)
+            foreach (var id in cg.Members.Keys)
+            {
+                _timers.Cancel(SessionKey(group.GroupId, id));
+                _timers.Cancel(RebalanceKey(group.GroupId, id));
+            }
     }
 
     // for tests: wait until the offsets log has been read
@@ -854,8 +875,8 @@ public sealed partial class GroupCoordinator : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "expired {Count} committed offset(s)")]
     private static partial void LogOffsetsExpired(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "loaded {Groups} group(s) and {Offsets} committed offset(s) from {Records} __consumer_offsets record(s) in {Ms} ms")]
-    private static partial void LogLoaded(ILogger logger, int groups, int offsets, long records, long ms);
+    [LoggerMessage(Level = LogLevel.Information, Message = "loaded {Groups} group(s) and {Offsets} committed offset(s) from {Records} record(s) of __consumer_offsets (partition {Partition}) in {Ms} ms")]
+    private static partial void LogLoaded(ILogger logger, string partition, int groups, int offsets, long records, long ms);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "__consumer_offsets partition {Partition} offset {Offset}: unreadable record skipped: {Message}")]
     private static partial void LogBadRecord(ILogger logger, int partition, long offset, string message);

@@ -51,6 +51,48 @@ public sealed partial class TransactionCoordinator : IDisposable
 
     public ErrorCode Availability => _shutdown ? ErrorCode.NotCoordinator : _loading ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None;
 
+    /// <summary><see cref="Availability"/> for one transactional id: COORDINATOR_LOAD_IN_PROGRESS too while its
+    /// partition of __transaction_state is reloaded after a leader move.</summary>
+    public ErrorCode AvailabilityOf(string transactionalId) =>
+        Availability is var a && a != ErrorCode.None ? a
+        : _runtime.IsLoading(PartitionFor(transactionalId)) ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None;
+
+    /// <summary>A partition of __transaction_state is getting a new leader: its transactional ids answer
+    /// COORDINATOR_LOAD_IN_PROGRESS until <see cref="Reload"/> has read it. Does not block.</summary>
+    public void MarkLoading(int partition) => _runtime.MarkLoading(partition);
+
+    /// <summary>What Kafka's new transaction coordinator does when a partition of __transaction_state moves to it: the
+    /// state of its transactional ids is read again from the partition, and transactions left in PrepareCommit or
+    /// PrepareAbort are completed (their markers written).</summary>
+    public void Reload(int partition)
+    {
+        lock (SyncRoot)
+        {
+            bool ended = false;
+            try
+            {
+                _runtime.BeginLoad(partition);
+                if (_loading || _shutdown) return; // the load at start reads it anyway
+                foreach (var id in _txns.Keys.Where(id => PartitionFor(id) == partition).ToList()) _txns.Remove(id);
+                long n = _runtime.Load(partition);
+                _runtime.EndLoad(partition); // serving again: completing a prepared transaction writes to it
+                ended = true;
+                foreach (var m in _txns.Values.Where(m => PartitionFor(m.TransactionalId) == partition
+                             && m.State is TxnState.PrepareCommit or TxnState.PrepareAbort).ToList())
+                    Complete(m, m.State == TxnState.PrepareCommit);
+                LogReloaded(_logger, partition, _txns.Keys.Count(id => PartitionFor(id) == partition), n);
+            }
+            catch (Exception e)
+            {
+                LogLoadFailed(_logger, e);
+            }
+            finally
+            {
+                if (!ended) _runtime.EndLoad(partition);
+            }
+        }
+    }
+
     public int PartitionFor(string transactionalId) => Groups.GroupRecords.PartitionFor(transactionalId, _runtime.PartitionCount);
 
     /// <summary>The broker that coordinates <paramref name="transactionalId"/> (-1 while none can).</summary>
@@ -116,7 +158,7 @@ public sealed partial class TransactionCoordinator : IDisposable
         if (timeoutMs <= 0 || timeoutMs > Cfg.TransactionMaxTimeoutMs) return new(ErrorCode.InvalidTransactionTimeout, -1, -1);
         lock (SyncRoot)
         {
-            if (Availability is var a && a != ErrorCode.None) return new(a, -1, -1);
+            if (AvailabilityOf(transactionalId) is var a && a != ErrorCode.None) return new(a, -1, -1);
             if (!_txns.TryGetValue(transactionalId, out var m))
             {
                 long pid;
@@ -173,7 +215,7 @@ public sealed partial class TransactionCoordinator : IDisposable
     private ErrorCode Validate(string transactionalId, long pid, short epoch, short apiVersion, short firstVersionWithFenced, out TxnMetadata? m)
     {
         m = null;
-        if (Availability is var a && a != ErrorCode.None) return a;
+        if (AvailabilityOf(transactionalId) is var a && a != ErrorCode.None) return a;
         if (!_txns.TryGetValue(transactionalId, out m)) return ErrorCode.InvalidProducerIdMapping;
         if (m.ProducerId != pid) return ErrorCode.InvalidProducerIdMapping;
         if (m.ProducerEpoch != epoch) return Fenced(apiVersion, firstVersionWithFenced);
@@ -232,7 +274,7 @@ public sealed partial class TransactionCoordinator : IDisposable
     /// Called with <see cref="SyncRoot"/> held, around the append.</summary>
     public ErrorCode VerifyProduce(string transactionalId, long pid, short epoch, string topic, int partition)
     {
-        if (Availability is var a && a != ErrorCode.None) return a;
+        if (AvailabilityOf(transactionalId) is var a && a != ErrorCode.None) return a;
         if (!_txns.TryGetValue(transactionalId, out var m) || m.ProducerId != pid) return ErrorCode.InvalidProducerIdMapping;
         if (epoch != m.ProducerEpoch) return ErrorCode.InvalidProducerEpoch;
         if (m.State != TxnState.Ongoing || !m.Partitions.Contains((topic, partition))) return ErrorCode.InvalidTxnState;
@@ -246,7 +288,7 @@ public sealed partial class TransactionCoordinator : IDisposable
     {
         lock (SyncRoot)
         {
-            if (Availability is var a && a != ErrorCode.None) return new(a, -1, -1);
+            if (AvailabilityOf(transactionalId) is var a && a != ErrorCode.None) return new(a, -1, -1);
             if (!_txns.TryGetValue(transactionalId, out var m)) return new(ErrorCode.InvalidProducerIdMapping, -1, -1);
             // the epoch was bumped by this EndTxn already (a retry), or the id was rotated by it
             bool retryOnBump = m.ProducerId == pid && m.ProducerEpoch == epoch + 1;
@@ -430,6 +472,9 @@ public sealed partial class TransactionCoordinator : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "transaction state loaded: {Count} transactional id(s) from {Records} record(s)")]
     private static partial void LogLoaded(ILogger logger, int count, long records);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "transaction state of __transaction_state partition {Partition} reloaded after a leader move: {Count} transactional id(s) from {Records} record(s)")]
+    private static partial void LogReloaded(ILogger logger, int partition, int count, long records);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "loading __transaction_state failed")]
     private static partial void LogLoadFailed(ILogger logger, Exception e);
