@@ -48,4 +48,8 @@ public sealed class ClusterFailoverProcessTests(ITestOutputHelper output) : IAsy
     [InlineData("plain")]
     public Task Kafkajs(string mode) =>
         ClientScripts.RunAsync(output, _b.Port, "node", "kafkajs_failover_test.js", suffix: null, _b.BootstrapServers, _admin, mode);
+
+    [Fact]
+    public Task KafkajsReassignsPartitions() =>
+        ClientScripts.RunAsync(output, _b.Port, "node", "kafkajs_reassign_test.js", suffix: null, _b.BootstrapServers);
 }
