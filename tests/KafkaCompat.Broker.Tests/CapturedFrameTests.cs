@@ -57,6 +57,27 @@ public sealed class CapturedFrameTests : IDisposable
     }
 
     [Fact]
+    public async Task ClusterAdminFramesAreAnsweredAsOneKafkaBrokerAnswersThem()
+    {
+        _f.Broker.Logs.Create("fixture-kafkajs-reassign", 1, new());
+        _f.Broker.Logs.Create("fixture-librdkafka216-elect", 1, new());
+        // librdkafka 2.16's preferred election (v2): the one broker leads the partition already
+        var (elect, elected) = await Answer<ElectLeadersRequest, ElectLeadersResponse>("librdkafka216.elect-ElectLeaders-v2-1.bin");
+        Assert.Equal(0, elect.ElectionType);
+        Assert.Equal(ErrorCode.None, elected.ErrorCode);
+        var result = Assert.Single(Assert.Single(elected.ReplicaElectionResults).PartitionResult);
+        Assert.Equal((0, ErrorCode.ElectionNotNeeded), (result.PartitionId, result.ErrorCode));
+        // kafkajs's reassignment onto the broker that holds the partition: accepted, nothing left in progress
+        var (alter, altered) = await Answer<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse>("kafkajs.reassign-AlterPartitionReassignments-v0-1.bin");
+        Assert.Equal([_f.Broker.Config.NodeId], alter.Topics.Single().Partitions.Single().Replicas);
+        Assert.Equal(ErrorCode.None, altered.ErrorCode);
+        Assert.Equal(ErrorCode.None, Assert.Single(Assert.Single(altered.Responses).Partitions).ErrorCode);
+        var (_, listed) = await Answer<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse>("kafkajs.reassign-ListPartitionReassignments-v0-1.bin");
+        Assert.Equal(ErrorCode.None, listed.ErrorCode);
+        Assert.Empty(listed.Topics);
+    }
+
+    [Fact]
     public async Task Librdkafka216Kip848FramesAreAnsweredAsKafkaAnswersThem()
     {
         var topic = _f.Broker.Logs.Create("fixture-librdkafka216-consumer", 2, new())!;

@@ -482,6 +482,63 @@ def librdkafka_idempotent(bootstrap, topic, version):
     subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_IDEMPOTENT, bootstrap, topic, version], check=True, env=env, timeout=60)
 
 
+LIBRDKAFKA_ELECT = r"""
+import ctypes, sys
+from confluent_kafka import libversion
+from confluent_kafka.admin import AdminClient, NewTopic
+bootstrap, topic = sys.argv[1], sys.argv[2]
+assert libversion()[0] == "2.16.0", libversion()
+admin = AdminClient({"bootstrap.servers": bootstrap})
+for f in admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)]).values():
+    f.result(10)
+# librdkafka's ElectLeaders (2.5+; not wrapped by confluent-kafka-python 1.7), preferred election of partition 0: one
+# broker leads it already, so the partition's answer is ELECTION_NOT_NEEDED and the request as a whole succeeds
+lib = ctypes.CDLL("librdkafka.so.1")
+vp, sz = ctypes.c_void_p, ctypes.c_size_t
+for name, res, args in [("rd_kafka_conf_new", vp, []), ("rd_kafka_conf_set", ctypes.c_int, [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, sz]),
+                        ("rd_kafka_new", vp, [ctypes.c_int, vp, ctypes.c_char_p, sz]), ("rd_kafka_destroy", None, [vp]),
+                        ("rd_kafka_queue_new", vp, [vp]), ("rd_kafka_queue_destroy", None, [vp]), ("rd_kafka_queue_poll", vp, [vp, ctypes.c_int]),
+                        ("rd_kafka_event_error", ctypes.c_int, [vp]), ("rd_kafka_event_error_string", ctypes.c_char_p, [vp]),
+                        ("rd_kafka_event_destroy", None, [vp]),
+                        ("rd_kafka_topic_partition_list_new", vp, [ctypes.c_int]),
+                        ("rd_kafka_topic_partition_list_add", vp, [vp, ctypes.c_char_p, ctypes.c_int32]),
+                        ("rd_kafka_topic_partition_list_destroy", None, [vp]),
+                        ("rd_kafka_ElectLeaders_new", vp, [ctypes.c_int, vp]), ("rd_kafka_ElectLeaders_destroy", None, [vp]),
+                        ("rd_kafka_ElectLeaders", None, [vp, vp, vp, vp]),
+                        ("rd_kafka_event_ElectLeaders_result", vp, [vp])]:
+    fn = getattr(lib, name)
+    fn.restype, fn.argtypes = res, args
+err = ctypes.create_string_buffer(512)
+kconf = lib.rd_kafka_conf_new()
+lib.rd_kafka_conf_set(kconf, b"bootstrap.servers", bootstrap.encode(), err, 512)
+rk = lib.rd_kafka_new(0, kconf, err, 512)
+q = lib.rd_kafka_queue_new(rk)
+tpl = lib.rd_kafka_topic_partition_list_new(1)
+lib.rd_kafka_topic_partition_list_add(tpl, topic.encode(), 0)
+elect = lib.rd_kafka_ElectLeaders_new(0, tpl)  # RD_KAFKA_ELECTION_TYPE_PREFERRED
+lib.rd_kafka_topic_partition_list_destroy(tpl)
+lib.rd_kafka_ElectLeaders(rk, elect, None, q)
+lib.rd_kafka_ElectLeaders_destroy(elect)
+ev = lib.rd_kafka_queue_poll(q, 15000)
+assert ev, "ElectLeaders: no result"
+assert not lib.rd_kafka_event_error(ev), lib.rd_kafka_event_error_string(ev)
+assert lib.rd_kafka_event_ElectLeaders_result(ev)
+lib.rd_kafka_event_destroy(ev)
+lib.rd_kafka_queue_destroy(q)
+lib.rd_kafka_destroy(rk)
+for f in admin.delete_topics([topic]).values():
+    f.result(10)
+"""
+
+
+def librdkafka_elect(bootstrap, topic):
+    """librdkafka 2.16's ElectLeaders admin call, through ctypes and LD_LIBRARY_PATH."""
+    libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
+    os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
+    subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_ELECT, bootstrap, topic], check=True,
+                   env=dict(os.environ, LD_LIBRARY_PATH=libdir), timeout=60)
+
+
 LIBRDKAFKA_CONSUMER_PROTOCOL = r"""
 import ctypes, sys, time
 from confluent_kafka import Consumer, Producer, TopicPartition, libversion
@@ -751,6 +808,13 @@ async function group(admin, topic) {
       resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] })
     await admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
     await admin.deleteTopics({ topics: [topic], timeout: 10000 })
+  } else if (mode === 'reassign') {
+    // AlterPartitionReassignments and ListPartitionReassignments (one broker here: the partition stays on it)
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], timeout: 10000 })
+    await admin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [1] }] }] })
+    const listed = await admin.listPartitionReassignments({ topics: [{ topic, partitions: [0] }] })
+    if (listed.topics.some(t => t.partitions.length > 0)) throw new Error(`listPartitionReassignments: ${JSON.stringify(listed)}`)
+    await admin.deleteTopics({ topics: [topic], timeout: 10000 })
   } else if (mode === 'idempotent') {
     const idem = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
     await idem.connect()
@@ -812,6 +876,9 @@ RUNS = [
     ("kafka-python.admin", ADMIN_APIS, kafka_python_admin),
     ("librdkafka.admin", ADMIN_APIS, librdkafka_admin),
     ("kafkajs.admin", ADMIN_APIS, lambda b, t: kafkajs_run(b, t, "admin")),
+    # the cluster's admin calls: partition reassignment (kafkajs) and leader election (librdkafka 2.16)
+    ("kafkajs.reassign", "AlterPartitionReassignments,ListPartitionReassignments", lambda b, t: kafkajs_run(b, t, "reassign")),
+    ("librdkafka216.elect", "ElectLeaders", librdkafka_elect),
     # idempotent producers: InitProducerId and a Produce with a producer id, epoch and sequence
     ("librdkafka.idempotent", "InitProducerId,Produce", lambda b, t: librdkafka_idempotent(b, t, "2.0.2")),
     ("librdkafka216.idempotent", "InitProducerId,Produce", lambda b, t: librdkafka_idempotent(b, t, "2.16.0")),

@@ -37,7 +37,7 @@ CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 # (api key, first flexible version)
 FLEXIBLE_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3,
                  18: 3, 19: 5, 20: 4, 22: 2, 24: 3, 25: 3, 26: 3, 28: 3, 42: 2,
-                 68: 0, 69: 0, 23: 4, 35: 2, 60: 0, 74: 0, 75: 0}
+                 68: 0, 69: 0, 23: 4, 35: 2, 60: 0, 74: 0, 75: 0, 43: 2, 45: 0, 46: 0}
 
 
 class R:
@@ -713,6 +713,47 @@ def describe(key, ver, r, flexible=False):
             r.tags()
         s = "; ".join(f"{t} {', '.join(ps)}" for t, ps in topics)
         return f"acks={acks}, timeout_ms={timeout}" + (f", transactional_id={txn!r}" if txn else "") + f", {s}"
+    if key == 43:  # ElectLeaders
+        election = r.i8() if ver >= 1 else 0
+        st, ar = (r.compact_string, r.compact_array) if flexible else (r.string, r.array)
+
+        def topic():
+            name, parts = st(), ar(r.i32)
+            if flexible:
+                r.tags()
+            return f"{name} {parts}"
+        topics = ar(topic)
+        timeout = r.i32()
+        if flexible:
+            r.tags()
+        return f"{'preferred' if election == 0 else 'unclean'} election of " + \
+            ("every partition" if topics is None else "; ".join(topics)) + f", timeout_ms={timeout}"
+    if key == 45:  # AlterPartitionReassignments (flexible from v0)
+        timeout = r.i32()
+        allow_rf = bool(r.i8()) if ver >= 1 else True
+
+        def part():
+            p, replicas = r.i32(), r.compact_array(r.i32)
+            r.tags()
+            return f"p{p} -> " + ("cancel" if replicas is None else str(replicas))
+
+        def topic():
+            name, parts = r.compact_string(), r.compact_array(part)
+            r.tags()
+            return f"{name}: {', '.join(parts)}"
+        topics = r.compact_array(topic)
+        r.tags()
+        return "; ".join(topics) + f", timeout_ms={timeout}" + (f", allow_replication_factor_change={allow_rf}" if ver >= 1 else "")
+    if key == 46:  # ListPartitionReassignments (flexible from v0)
+        timeout = r.i32()
+
+        def topic():
+            name, parts = r.compact_string(), r.compact_array(r.i32)
+            r.tags()
+            return f"{name} {parts}"
+        topics = r.compact_array(topic)
+        r.tags()
+        return ("every reassignment" if topics is None else "; ".join(topics)) + f", timeout_ms={timeout}"
     raise ValueError(f"no decoder for api {key} v{ver}")
 
 
