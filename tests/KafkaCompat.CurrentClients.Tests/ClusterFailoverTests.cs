@@ -8,40 +8,19 @@ using Xunit.Abstractions;
 namespace KafkaCompat.CurrentClients.Tests;
 
 /// <summary>Three brokers in one process with Confluent.Kafka 2.16.0 (librdkafka 2.16): the scenarios of
-/// <see cref="ClusterScenarios"/>, and preferred leader election through the admin client (ElectLeaders).</summary>
-public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifetime
+/// <see cref="ClusterScenarioTests"/>, and preferred leader election through the admin client (ElectLeaders).</summary>
+public sealed class ClusterFailoverTests(ITestOutputHelper output) : ClusterScenarioTests(output, "2.16", validatesPositions: true)
 {
-    private EmbeddedBroker _b = null!;
-
-    public Task InitializeAsync()
-    {
-        _b = EmbeddedBroker.Start(brokers: 3, settings: ClusterScenarios.Settings);
-        return _b.Broker.Groups.WaitLoadedAsync();
-    }
-
-    public async Task DisposeAsync() => await _b.DisposeAsync();
-
-    [Fact]
-    public async Task ThreeBrokersListedAndLeadersSpread()
-    {
-        Assert.StartsWith("2.16", Library.VersionString);
-        await ClusterScenarios.ThreeBrokersListedAndLeadersSpread(_b);
-    }
-
-    [Fact]
-    public Task ProducerAndGroupContinueWhileTheLeadersBrokerIsStoppedAndRestarted() =>
-        ClusterScenarios.ProducerAndGroupContinueWhileTheLeadersBrokerIsStoppedAndRestarted(_b, output, validatesPositions: true);
-
     [Fact]
     public async Task ElectLeadersGivesPreferredLeadersBack()
     {
-        await ClusterScenarios.CreateTopic(_b, "elect", 2, 3);
-        var t = _b.Broker.Logs.Get("elect")!;
-        int preferred = _b.Broker.Cluster.Partition(t, 0).Replicas[0];
-        Assert.True(await _b.Cluster.StopBrokerAsync(preferred));
-        Assert.True(await _b.Cluster.StartBrokerAsync(preferred));
-        Assert.NotEqual(preferred, _b.Broker.Cluster.Partition(t, 0).Leader); // back as a follower
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = _b.BootstrapServers }).Build();
+        await ClusterScenarios.CreateTopic(Kafka, "elect", 2, 3);
+        var t = Kafka.Broker.Logs.Get("elect")!;
+        int preferred = Kafka.Broker.Cluster.Partition(t, 0).Replicas[0];
+        Assert.True(await Kafka.Cluster.StopBrokerAsync(preferred));
+        Assert.True(await Kafka.Cluster.StartBrokerAsync(preferred));
+        Assert.NotEqual(preferred, Kafka.Broker.Cluster.Partition(t, 0).Leader); // back as a follower
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Kafka.BootstrapServers }).Build();
         var parts = new[] { new TopicPartition("elect", 0), new TopicPartition("elect", 1) };
         // partition 1's preferred leader may lead already: that one is ELECTION_NOT_NEEDED, which the client reports
         ElectLeadersResult result;
@@ -55,7 +34,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         }
         var p0 = result.TopicPartitions.Single(p => p.Partition == 0);
         Assert.False(p0.Error.IsError, p0.Error.ToString());
-        Assert.Equal(preferred, _b.Broker.Cluster.Partition(t, 0).Leader);
+        Assert.Equal(preferred, Kafka.Broker.Cluster.Partition(t, 0).Leader);
         // asked again: nothing to do, and the client says so per partition
         var again = await Assert.ThrowsAsync<ElectLeadersException>(() => admin.ElectLeadersAsync(ElectionType.Preferred, parts));
         Assert.All(again.Results.TopicPartitions, p => Assert.Equal(ErrorCode.ElectionNotNeeded, p.Error.Code));

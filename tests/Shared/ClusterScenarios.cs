@@ -10,7 +10,32 @@ namespace KafkaCompat.TestSupport;
 /// <summary>Three brokers in one process with Confluent.Kafka, linked into the test project of each Confluent.Kafka
 /// version (1.9.3 on Debian's librdkafka 2.0.2, 2.16.0 on its own): leaders spread over the brokers, and a producer
 /// (idempotent, acks=all) and a consumer group that keep going while the broker leading a partition (and coordinating
-/// the group) is stopped and started again: no acknowledged record lost, none twice.</summary>
+/// the group) is stopped and started again: no acknowledged record lost, none twice. Each project derives a class
+/// naming its librdkafka version.</summary>
+public abstract class ClusterScenarioTests(ITestOutputHelper output, string librdkafkaVersion, bool validatesPositions) : IAsyncLifetime
+{
+    protected EmbeddedBroker Kafka { get; private set; } = null!;
+
+    public Task InitializeAsync()
+    {
+        Kafka = EmbeddedBroker.Start(brokers: 3, settings: ClusterScenarios.Settings);
+        return Kafka.Broker.Groups.WaitLoadedAsync();
+    }
+
+    public async Task DisposeAsync() => await Kafka.DisposeAsync();
+
+    [Fact]
+    public async Task ThreeBrokersListedAndLeadersSpread()
+    {
+        Assert.StartsWith(librdkafkaVersion, Library.VersionString);
+        await ClusterScenarios.ThreeBrokersListedAndLeadersSpread(Kafka);
+    }
+
+    [Fact]
+    public Task ProducerAndGroupContinueWhileTheLeadersBrokerIsStoppedAndRestarted() =>
+        ClusterScenarios.ProducerAndGroupContinueWhileTheLeadersBrokerIsStoppedAndRestarted(Kafka, output, validatesPositions);
+}
+
 internal static class ClusterScenarios
 {
     /// <summary>The broker settings the scenarios expect: fast group steps, offsets replicated on every broker.</summary>

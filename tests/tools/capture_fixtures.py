@@ -460,25 +460,24 @@ c.close()
 """
 
 
+def rdkafka216_env():
+    """The environment of a Python child that loads librdkafka 2.16 instead of Debian's 2.0.2 (LD_LIBRARY_PATH)."""
+    libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
+    os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
+    return dict(os.environ, LD_LIBRARY_PATH=libdir)
+
+
 def librdkafka_txn(bootstrap, topic, version):
     """A transactional producer: InitProducerId with a transactional id, AddPartitionsToTxn, Produce, AddOffsetsToTxn,
     TxnOffsetCommit, EndTxn; on Debian's librdkafka 2.0.2 or, through LD_LIBRARY_PATH, librdkafka 2.16."""
-    env = dict(os.environ)
-    if version != "2.0.2":
-        libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
-        os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
-        env["LD_LIBRARY_PATH"] = libdir
+    env = dict(os.environ) if version == "2.0.2" else rdkafka216_env()
     subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_TXN, bootstrap, topic, version], check=True, env=env, timeout=60)
 
 
 def librdkafka_idempotent(bootstrap, topic, version):
     """An idempotent producer (InitProducerId, then Produce with a producer id and sequences), on Debian's
     librdkafka 2.0.2 or, through LD_LIBRARY_PATH, on librdkafka 2.16."""
-    env = dict(os.environ)
-    if version != "2.0.2":
-        libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
-        os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
-        env["LD_LIBRARY_PATH"] = libdir
+    env = dict(os.environ) if version == "2.0.2" else rdkafka216_env()
     subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_IDEMPOTENT, bootstrap, topic, version], check=True, env=env, timeout=60)
 
 
@@ -533,10 +532,7 @@ for f in admin.delete_topics([topic]).values():
 
 def librdkafka_elect(bootstrap, topic):
     """librdkafka 2.16's ElectLeaders admin call, through ctypes and LD_LIBRARY_PATH."""
-    libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
-    os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
-    subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_ELECT, bootstrap, topic], check=True,
-                   env=dict(os.environ, LD_LIBRARY_PATH=libdir), timeout=60)
+    subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_ELECT, bootstrap, topic], check=True, env=rdkafka216_env(), timeout=60)
 
 
 LIBRDKAFKA_CONSUMER_PROTOCOL = r"""
@@ -616,11 +612,8 @@ def librdkafka_consumer_protocol(bootstrap, topic, pattern):
     """A KIP-848 consumer (group.protocol=consumer) on librdkafka 2.16 through LD_LIBRARY_PATH, a static member with
     the uniform assignor: ConsumerGroupHeartbeat v1 (the join), OffsetCommit and OffsetFetch with the member epoch,
     librdkafka's DescribeConsumerGroups, and ListConsumerGroups of the consumer type (ListGroups v5); with a pattern, the join carries a regular expression instead."""
-    env = dict(os.environ)
-    libdir = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
-    os.symlink(RDKAFKA_216, os.path.join(libdir, "librdkafka.so.1"))
-    env["LD_LIBRARY_PATH"] = libdir
-    subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_CONSUMER_PROTOCOL, bootstrap, topic, pattern], check=True, env=env, timeout=90)
+    subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_CONSUMER_PROTOCOL, bootstrap, topic, pattern], check=True,
+                   env=rdkafka216_env(), timeout=90)
 
 
 # -------------------------------------------------------------------------------- @platformatic/kafka 1.35.0

@@ -93,12 +93,19 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
     public ErrorCode Write(int partition, IReadOnlyList<(byte[] Key, byte[]? Value)> records, long producerId = -1, short producerEpoch = -1)
     {
         if (records.Count == 0) return ErrorCode.None;
+        // the partition moved to another leader and is being reloaded: this coordinator no longer holds it
+        return Guarded(partition, ErrorCode.NotCoordinator, () => WriteAndReplay(partition, records, producerId, producerEpoch));
+    }
+
+    /// <summary>Runs a write to <paramref name="partition"/> counted as in progress (so <see cref="BeginLoad"/> waits for
+    /// it), or answers <paramref name="whileLoading"/> when the partition is being reloaded.</summary>
+    private ErrorCode Guarded(int partition, ErrorCode whileLoading, Func<ErrorCode> write)
+    {
         var writers = _writers.GetOrAdd(partition, _ => new StrongBox<int>());
         Interlocked.Increment(ref writers.Value);
         try
         {
-            // the partition moved to another leader and is being reloaded: this coordinator no longer holds it
-            return IsLoading(partition) ? ErrorCode.NotCoordinator : WriteAndReplay(partition, records, producerId, producerEpoch);
+            return IsLoading(partition) ? whileLoading : write();
         }
         finally
         {
@@ -147,17 +154,8 @@ public sealed class CoordinatorRuntime(KafkaBroker broker, string topic, Func<in
     /// <summary>Writes a COMMIT or ABORT marker for <paramref name="producerId"/> on one partition of the topic and replays it.</summary>
     public ErrorCode WriteMarker(int partition, long producerId, short epoch, bool commit)
     {
-        var writers = _writers.GetOrAdd(partition, _ => new StrongBox<int>());
-        Interlocked.Increment(ref writers.Value);
-        try
-        {
-            // refused while the partition reloads; the transaction stays prepared and its coordinator retries
-            return IsLoading(partition) ? ErrorCode.CoordinatorLoadInProgress : WriteMarkerAndReplay(partition, producerId, epoch, commit);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref writers.Value);
-        }
+        // refused while the partition reloads; the transaction stays prepared and its coordinator retries
+        return Guarded(partition, ErrorCode.CoordinatorLoadInProgress, () => WriteMarkerAndReplay(partition, producerId, epoch, commit));
     }
 
     private ErrorCode WriteMarkerAndReplay(int partition, long producerId, short epoch, bool commit)
