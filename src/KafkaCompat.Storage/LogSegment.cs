@@ -4,7 +4,8 @@ namespace KafkaCompat.Storage;
 
 /// <summary>
 /// One segment: <c>&lt;baseOffset:20 digits&gt;.log</c> with its sparse <c>.index</c> and <c>.timeindex</c>. The log file is mapped
-/// with the segment's full capacity; appends copy into the map and the logical size is published afterwards.
+/// with the segment's full capacity for reading; appends are written through the file (pwritev into the same page
+/// cache pages, see <see cref="MappedFile.Write"/>) and the logical size is published afterwards.
 /// Files are mapped on first use and unmapped again when the segment goes cold or the process-wide
 /// <see cref="MapBudget"/> needs the maps back; every use of them happens between <see cref="TryEnterRead"/> and
 /// <see cref="ExitRead"/> (the write paths enter by themselves), and maps are only let go with nobody inside.
@@ -228,24 +229,45 @@ public sealed class LogSegment : IDisposable
         int pos = _size;
         long end = (long)pos + batch.Length;
         if (end > _capacity) throw new StorageException($"{LogPath}: segment full");
-        _log.EnsureAllocated(end);
-        var dest = _log.Span(pos, batch.Length);
-        batch.CopyTo(dest);
-        RecordBatch.SetBaseOffset(dest, baseOffset);
-        RecordBatch.SetLeaderEpoch(dest, leaderEpoch);
-        if (logAppendTime >= 0) RecordBatch.SetLogAppendTime(dest, logAppendTime);
+        var file = _log;
+        file.EnsureAllocated(end);
+        // the header as stored (base offset and leader epoch are outside the CRC), then the rest as the client sent it
+        Span<byte> header = stackalloc byte[RecordBatch.HeaderSize];
+        batch[..RecordBatch.HeaderSize].CopyTo(header);
+        RecordBatch.SetBaseOffset(header, baseOffset);
+        RecordBatch.SetLeaderEpoch(header, leaderEpoch);
+        if (logAppendTime >= 0)
+        {
+            // LogAppendTime rewrites the timestamp and so the CRC, which covers the whole batch
+            var whole = System.Buffers.ArrayPool<byte>.Shared.Rent(batch.Length);
+            try
+            {
+                var copy = whole.AsSpan(0, batch.Length);
+                header.CopyTo(copy);
+                batch[RecordBatch.HeaderSize..].CopyTo(copy[RecordBatch.HeaderSize..]);
+                RecordBatch.SetLogAppendTime(copy, logAppendTime);
+                copy[..RecordBatch.HeaderSize].CopyTo(header);
+                file.Write(pos, copy, default);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(whole);
+            }
+        }
+        else file.Write(pos, header, batch[RecordBatch.HeaderSize..]);
+        long maxTimestamp = RecordBatch.MaxTimestamp(header);
         try
         {
-            MaybeIndex(baseOffset, pos, batch.Length, RecordBatch.MaxTimestamp(dest));
+            MaybeIndex(baseOffset, pos, batch.Length, maxTimestamp);
         }
         catch
         {
-            dest.Clear(); // never leave a valid-looking batch past the end for recovery to find
+            file.Span(pos, batch.Length).Clear(); // never leave a valid-looking batch past the end for recovery to find
             throw;
         }
-        TrackTimestamp(RecordBatch.MaxTimestamp(dest), baseOffset);
-        if (pos == 0) RollingBaseTimestamp = RecordBatch.MaxTimestamp(dest);
-        NextOffset = RecordBatch.LastOffset(dest) + 1;
+        TrackTimestamp(maxTimestamp, baseOffset);
+        if (pos == 0) RollingBaseTimestamp = maxTimestamp;
+        NextOffset = RecordBatch.LastOffset(header) + 1;
         Volatile.Write(ref _size, (int)end);
     }
 

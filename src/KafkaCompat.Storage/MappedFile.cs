@@ -24,6 +24,18 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     internal static partial int MUnmap(nint addr, nuint length);
 
+    [LibraryImport("libc", EntryPoint = "pwritev", SetLastError = true)]
+    internal static partial nint PWriteV(nint fd, IoVec* iov, int iovcnt, long offset);
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct IoVec
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+
+    internal const int EINTR = 4;
+
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     internal static partial int MAdvise(nint addr, nuint length, int advice);
 
@@ -165,6 +177,94 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         _allocated = target;
     }
 
+    // ------------------------------------------------------------------ writes through the file
+
+    private SafeFileHandle? _writer;
+    private readonly object _writerLock = new();
+    /// <summary>Written since the writer cache last looked (its second chance).</summary>
+    internal volatile bool WriterUsed;
+
+    /// <summary>
+    /// Writes <paramref name="head"/> then <paramref name="tail"/> at <paramref name="offset"/> with one pwritev into the
+    /// page cache, not through the map: a store into a mapped page that was never written takes a page fault, a
+    /// zero-fill and a filesystem callback per 4 KiB, which cost more than the copy itself (the mapping still reads
+    /// the same pages). The file stays open for the next write while the process-wide <see cref="WriterCache"/> keeps
+    /// it among the recently written files. Space must have been reserved with <see cref="EnsureAllocated"/>.
+    /// </summary>
+    public void Write(long offset, ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
+    {
+        long total = (long)head.Length + tail.Length;
+        if (offset < 0 || offset + total > Capacity) throw new ArgumentOutOfRangeException(nameof(offset));
+        lock (_writerLock)
+        {
+            if (_writer is null)
+            {
+                try
+                {
+                    _writer = OpenHandle();
+                }
+                catch (IOException e) when (e is not StorageException)
+                {
+                    throw new StorageException($"{Path}: cannot open for writing: {e.Message}", e);
+                }
+                WriterCache.Opened(this);
+            }
+            WriterUsed = true;
+            nint fd = _writer.DangerousGetHandle();
+            fixed (byte* h = head)
+            fixed (byte* t = tail)
+            {
+                var iov = stackalloc Native.IoVec[2];
+                iov[0] = new Native.IoVec { Base = h, Length = (nuint)head.Length };
+                iov[1] = new Native.IoVec { Base = t, Length = (nuint)tail.Length };
+                int first = head.IsEmpty ? 1 : 0;
+                long done = 0;
+                while (done < total)
+                {
+                    nint n = Native.PWriteV(fd, iov + first, 2 - first, offset + done);
+                    if (n < 0)
+                    {
+                        int errno = Marshal.GetLastPInvokeError();
+                        if (errno == Native.EINTR) continue;
+                        throw new StorageException($"{Path}: write of {total - done} bytes at {offset + done} failed (errno {errno})");
+                    }
+                    done += n;
+                    // a short write: step past what was written
+                    while (first < 2 && n >= (nint)iov[first].Length)
+                    {
+                        n -= (nint)iov[first].Length;
+                        first++;
+                    }
+                    if (first < 2)
+                    {
+                        iov[first].Base += n;
+                        iov[first].Length -= (nuint)n;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Closes the descriptor kept for writes (the writer cache evicts it, or the file is unmapped). Returns
+    /// false, leaving it open, when a write holds it and <paramref name="wait"/> is false.</summary>
+    internal bool CloseWriter(bool wait)
+    {
+        if (wait) Monitor.Enter(_writerLock);
+        else if (!Monitor.TryEnter(_writerLock)) return false;
+        try
+        {
+            _writer?.Dispose();
+            _writer = null;
+            return true;
+        }
+        finally
+        {
+            Monitor.Exit(_writerLock);
+        }
+    }
+
+    internal bool HasWriter => _writer != null;
+
     /// <summary>Cuts the file to <paramref name="length"/> while keeping the mapping (nothing past it is read).</summary>
     public void Trim(long length)
     {
@@ -253,6 +353,7 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
 
     private void Unmap()
     {
+        if (CloseWriter(wait: true)) WriterCache.Closed(this);
         Native.MUnmap((nint)_pointer, (nuint)Capacity);
         MapBudget.OnUnmapped();
         try
@@ -271,6 +372,55 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     public override MemoryHandle Pin(int elementIndex = 0) => new(_pointer + elementIndex);
     public override void Unpin() { }
     protected override void Dispose(bool disposing) { }
+}
+
+/// <summary>
+/// The descriptors kept open for writing (<see cref="MappedFile.Write"/>): at most <see cref="Limit"/> files, the least
+/// recently written closed first (a second chance for one written since the last look), so tens of thousands of
+/// partitions never hold as many descriptors while the few being written keep theirs.
+/// </summary>
+public static class WriterCache
+{
+    public static int Limit { get; set; } = 256;
+    private static readonly LinkedList<MappedFile> Open = new();
+    private static readonly object Gate = new();
+
+    public static int Count
+    {
+        get { lock (Gate) return Open.Count; }
+    }
+
+    /// <summary>A file opened its writer (called under that file's writer lock).</summary>
+    public static void Opened(MappedFile file)
+    {
+        MappedFile? victim = null;
+        lock (Gate)
+        {
+            Open.AddLast(file);
+            for (int looked = 0; Open.Count > Limit && looked < 2 * Open.Count; looked++)
+            {
+                var oldest = Open.First!.Value;
+                Open.RemoveFirst();
+                if (oldest == file || oldest.WriterUsed)
+                {
+                    oldest.WriterUsed = false;
+                    Open.AddLast(oldest);
+                    continue;
+                }
+                victim = oldest;
+                break;
+            }
+        }
+        // outside the gate: a file being written right now keeps its descriptor (and its place at the end)
+        if (victim != null && !victim.CloseWriter(wait: false))
+            lock (Gate) Open.AddLast(victim);
+    }
+
+    /// <summary>A file closed its writer itself (unmapped).</summary>
+    public static void Closed(MappedFile file)
+    {
+        lock (Gate) Open.Remove(file);
+    }
 }
 
 /// <summary>A lease on a mapped file, released once the response that holds its bytes is sent.</summary>
