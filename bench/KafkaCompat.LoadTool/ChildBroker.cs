@@ -42,6 +42,13 @@ internal sealed class ChildBroker : IAsyncDisposable
     public static async Task<ChildBroker> StartAsync(string name, string fileName, IEnumerable<string> args, Func<string, string?> ready, string logPath, TimeSpan timeout,
         IReadOnlyDictionary<string, string>? environment = null)
     {
+        var argv = args.ToList();
+        // `dotnet kafkacompat.dll ...`, or the native (Native AOT) kafkacompat executable run by itself
+        if (fileName == "dotnet" && argv.Count > 0 && !argv[0].EndsWith(".dll", StringComparison.Ordinal) && File.Exists(argv[0]))
+        {
+            fileName = argv[0];
+            argv.RemoveAt(0);
+        }
         var psi = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
@@ -49,7 +56,7 @@ internal sealed class ChildBroker : IAsyncDisposable
             RedirectStandardInput = false,
             UseShellExecute = false,
         };
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in argv) psi.ArgumentList.Add(a);
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         var logLock = new object();

@@ -59,7 +59,8 @@ internal sealed class Options
           --no-consume         skip the consume phase
           --repo-root DIR      repository root (default: found from the tool's location or the current directory)
           --broker-dll PATH    kafkacompat.dll (default <repo>/src/KafkaCompat/bin/Release/net10.0/kafkacompat.dll,
-                               built with `dotnet build -c Release src/KafkaCompat` when missing)
+                               built with `dotnet build -c Release src/KafkaCompat` when missing), or the native
+                               kafkacompat executable of a Native AOT publish (run by itself)
           --mock-script PATH   rdkafka mock launcher (default <repo>/../shared/tools/rdkafka-mock/run.sh)
           --work-dir DIR       where data directories and logs go (default: a new temp directory)
           --keep-data          keep the work directory afterwards

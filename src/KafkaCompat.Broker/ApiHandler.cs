@@ -43,7 +43,8 @@ public interface IApiHandler
     ValueTask<IKafkaMessage?> HandleAsync(RequestContext context, ReadOnlyMemory<byte> body);
 }
 
-public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
+public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(
+    System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicFields | System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TResponse> : IApiHandler
     where TRequest : IKafkaRequest<TRequest>
     where TResponse : class, IKafkaResponse<TResponse>
 {

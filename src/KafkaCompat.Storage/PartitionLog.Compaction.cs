@@ -28,6 +28,9 @@ public sealed partial class PartitionLog
         public bool OldRemoved { get; set; }
     }
 
+    [System.Text.Json.Serialization.JsonSerializable(typeof(SwapInfo))]
+    private sealed partial class SwapJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+
     private sealed class KeyComparer : IEqualityComparer<byte[]>
     {
         public static readonly KeyComparer Instance = new();
@@ -48,7 +51,7 @@ public sealed partial class PartitionLog
         string tmp = Path.Combine(dir, CleaningDir);
         if (!System.IO.Directory.Exists(tmp)) return;
         string swapPath = Path.Combine(tmp, "swap.json");
-        if (File.Exists(swapPath) && JsonSerializer.Deserialize<SwapInfo>(File.ReadAllText(swapPath)) is { } info)
+        if (File.Exists(swapPath) && JsonSerializer.Deserialize(File.ReadAllText(swapPath), SwapJsonContext.Default.SwapInfo) is { } info)
         {
             if (!info.OldRemoved)
                 foreach (var b in info.Replaces)
@@ -197,7 +200,7 @@ public sealed partial class PartitionLog
     private static void WriteDurably(string path, SwapInfo info)
     {
         using var fs = new FileStream(path, FileMode.Create, FileAccess.Write);
-        JsonSerializer.Serialize(fs, info);
+        JsonSerializer.Serialize(fs, info, SwapJsonContext.Default.SwapInfo);
         fs.Flush(flushToDisk: true);
     }
 
