@@ -30,6 +30,9 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
 
     private sealed class CloseConnection(string reason) : Exception(reason);
 
+    /// <summary>Requests at least this large are read from the socket straight into their frame.</summary>
+    private const int LargeFrame = 128 << 10;
+
     public async Task RunAsync()
     {
         await using var stream = new NetworkStream(socket, ownsSocket: true);
@@ -67,6 +70,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                 idle.CancelAfter(Timeout.InfiniteTimeSpan); // a request is being served: not idle
                 var buffer = result.Buffer;
                 bool wrote = false;
+                bool advanced = false; // the pipe's buffer was given back early (a large frame read past it)
                 try
                 {
                     while (buffer.Length >= 4)
@@ -88,8 +92,30 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                             await pool.ReserveAsync(4 + size, stopping).ConfigureAwait(false);
                             reserved = 4 + size;
                         }
-                        if (buffer.Length < 4 + size) break;
+                        if (buffer.Length < 4 + size && size < LargeFrame) break;
                         byte[] frame = ArrayPool<byte>.Shared.Rent(size);
+                        if (buffer.Length < 4 + size)
+                        {
+                            // a large request (a produce of big records): what the pipe holds goes into the frame, and
+                            // the rest is read from the socket straight into it, not through the pipe's 64 KiB segments
+                            // and a second copy out of them
+                            try
+                            {
+                                int have = (int)(buffer.Length - 4);
+                                buffer.Slice(4).CopyTo(frame);
+                                reader.AdvanceTo(buffer.End);
+                                advanced = true;
+                                await stream.ReadExactlyAsync(frame.AsMemory(have, size - have), stopping).ConfigureAwait(false);
+                                wrote |= await HandleFrameAsync(frame.AsMemory(0, size), writer).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                ArrayPool<byte>.Shared.Return(frame);
+                                pool.Release(reserved);
+                                reserved = 0;
+                            }
+                            break;
+                        }
                         try
                         {
                             buffer.Slice(4, size).CopyTo(frame);
@@ -106,7 +132,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                 }
                 finally
                 {
-                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    if (!advanced) reader.AdvanceTo(buffer.Start, buffer.End);
                 }
                 if (wrote)
                 {
