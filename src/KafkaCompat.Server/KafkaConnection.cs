@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using KafkaCompat.Broker;
 using KafkaCompat.Broker.Apis;
 using KafkaCompat.Protocol;
@@ -235,16 +236,88 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         }
         // ApiVersions always answers with response header v0
         bool flexibleHeader = handler.IsFlexible(version) && handler.Key != ApiKey.ApiVersions;
-        WriteResponse(writer, correlationId, flexibleHeader, response, version, ctx.TakeLeases());
+        using var w = Serialize(correlationId, flexibleHeader, response, version, ctx.TakeLeases());
+        if (HasFileRegion(w)) await SendZeroCopyAsync(writer, w).ConfigureAwait(false);
+        else CopyTo(writer, w);
         return true;
+    }
+
+    /// <summary>Log ranges at least this large go to the socket by sendfile.</summary>
+    private const int ZeroCopyMin = 16 << 10;
+
+    private static bool HasFileRegion(KafkaWriter w)
+    {
+        foreach (var seg in w.Segments)
+            if (seg.Length >= ZeroCopyMin && MemoryMarshal.TryGetMemoryManager(seg, out KafkaCompat.Storage.MappedFile? _, out _, out _)) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Sends a response holding ranges of the log (a Fetch) without copying them in this process, as Kafka does: the
+    /// bytes before it in the pipe are flushed, then the response goes out in one SendPacketsAsync whose log ranges
+    /// are file regions, which the runtime sends with sendfile (the kernel copies from the page cache to the socket;
+    /// the pages are never mapped in here). A range whose file cannot be opened any more (its segment was deleted
+    /// while the fetch held it) is sent from the mapping instead.
+    /// </summary>
+    private async ValueTask SendZeroCopyAsync(PipeWriter writer, KafkaWriter w)
+    {
+        var flushed = await writer.FlushAsync(stopping).ConfigureAwait(false);
+        if (flushed.IsCompleted) throw new IOException("the connection is closed");
+        var prefix = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(prefix, w.Length);
+        var elements = new List<SendPacketsElement>(w.Segments.Count + 1) { new(prefix) };
+        var files = new List<FileStream>();
+        try
+        {
+            foreach (var seg in w.Segments)
+            {
+                FileStream? file = null;
+                if (seg.Length >= ZeroCopyMin && MemoryMarshal.TryGetMemoryManager(seg, out KafkaCompat.Storage.MappedFile? mapped, out int start, out int length))
+                {
+                    try
+                    {
+                        file = new FileStream(mapped!.OpenForReading(), FileAccess.Read, bufferSize: 0, isAsync: true);
+                        files.Add(file);
+                        elements.Add(new SendPacketsElement(file, start, length));
+                    }
+                    catch (IOException)
+                    {
+                        file = null;
+                    }
+                }
+                if (file is null) elements.Add(new SendPacketsElement(seg));
+            }
+            using var args = new SocketAsyncEventArgs { SendPacketsElements = [.. elements] };
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            args.Completed += (_, _) => done.TrySetResult();
+            if (!socket.SendPacketsAsync(args)) done.TrySetResult();
+            await done.Task.ConfigureAwait(false);
+            if (args.SocketError != SocketError.Success) throw new SocketException((int)args.SocketError);
+        }
+        finally
+        {
+            foreach (var f in files) await f.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static void WriteResponse(PipeWriter writer, int correlationId, bool flexibleHeader, IKafkaMessage body, short version, List<IDisposable>? leases)
     {
-        using var w = new KafkaWriter();
+        using var w = Serialize(correlationId, flexibleHeader, body, version, leases);
+        CopyTo(writer, w);
+    }
+
+    /// <summary>The response header and body; the writer holds the leases (released when it is disposed).</summary>
+    private static KafkaWriter Serialize(int correlationId, bool flexibleHeader, IKafkaMessage body, short version, List<IDisposable>? leases)
+    {
+        var w = new KafkaWriter();
         if (leases != null) foreach (var l in leases) w.AddLease(l);
         new ResponseHeader { CorrelationId = correlationId }.Write(w, flexibleHeader ? (short)1 : (short)0);
         body.Write(w, version);
+        return w;
+    }
+
+    private static void CopyTo(PipeWriter writer, KafkaWriter w)
+    {
         BinaryPrimitives.WriteInt32BigEndian(writer.GetSpan(4), w.Length);
         writer.Advance(4);
         w.CopyTo(writer);

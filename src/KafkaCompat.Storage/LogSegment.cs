@@ -307,7 +307,7 @@ public sealed class LogSegment : IDisposable
     /// <summary>A slice of the mapped log with a lease that keeps the mapping alive (after the segment unmaps, until
     /// the response holding it is sent). The range is mapped in one call first: a fetch from a long log mostly
     /// reads pages this mapping has never touched, and faulting them in one at a time costs more than the fetch.</summary>
-    public bool TrySlice(int position, int length, out ReadOnlyMemory<byte> memory, out IDisposable? lease)
+    public bool TrySlice(int position, int length, out ReadOnlyMemory<byte> memory, out IDisposable? lease, bool populate = true)
     {
         var file = _log;
         if (!file.Retain())
@@ -316,7 +316,7 @@ public sealed class LogSegment : IDisposable
             lease = null;
             return false;
         }
-        file.Populate(position, length);
+        if (populate) file.Populate(position, length);
         memory = file.Memory.Slice(position, length);
         lease = new MappedFileLease(file);
         return true;

@@ -132,6 +132,11 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     private SafeFileHandle OpenHandle() =>
         File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
 
+    /// <summary>A read-only descriptor of the file (the caller closes it): for sending a mapped range to a socket with
+    /// sendfile, which copies from the page cache in the kernel and never maps the pages into this process.</summary>
+    public SafeFileHandle OpenForReading() =>
+        File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+
     public long FileLength
     {
         get

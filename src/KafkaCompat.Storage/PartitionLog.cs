@@ -306,7 +306,9 @@ public sealed partial class PartitionLog : IDisposable
 
     /// <summary>As <see cref="Read(long,int,bool)"/>, returning only batches that start below <paramref name="upTo"/>
     /// (read_committed reads stop at the last stable offset).</summary>
-    public ReadResult Read(long offset, int maxBytes, bool minOneBatch, long upTo)
+    /// <param name="populate">Map the pages read in one call first (a reader that reads them here); false when they go
+    /// to a socket by sendfile without being touched in this process.</param>
+    public ReadResult Read(long offset, int maxBytes, bool minOneBatch, long upTo, bool populate = true)
     {
         var end = Volatile.Read(ref _end);
         var segments = Volatile.Read(ref _segments);
@@ -320,7 +322,7 @@ public sealed partial class PartitionLog : IDisposable
             if (!seg.TryEnterRead()) throw new ObjectDisposedException($"{Topic}-{Partition}", "the segment was closed (topic deleted, or retention)");
             try
             {
-                var found = ReadFrom(seg, end, offset, maxBytes, minOneBatch, upTo);
+                var found = ReadFrom(seg, end, offset, maxBytes, minOneBatch, upTo, populate);
                 if (found is { } r) return r;
                 if (ReferenceEquals(seg, end.Segment)) return default;
             }
@@ -334,7 +336,7 @@ public sealed partial class PartitionLog : IDisposable
 
     /// <summary>The batches of one segment from <paramref name="offset"/>; null to go on with the next segment.
     /// Caller holds a read of the segment.</summary>
-    private ReadResult? ReadFrom(LogSegment seg, LogEnd end, long offset, int maxBytes, bool minOneBatch, long upTo)
+    private ReadResult? ReadFrom(LogSegment seg, LogEnd end, long offset, int maxBytes, bool minOneBatch, long upTo, bool populate)
     {
         {
             int limit = end.ReadableSize(seg);
@@ -351,7 +353,7 @@ public sealed partial class PartitionLog : IDisposable
                 stop += size;
             }
             if (stop == pos) return new ReadResult();
-            return seg.TrySlice(pos, stop - pos, out var mem, out var lease) ? new ReadResult(mem, lease) : new ReadResult();
+            return seg.TrySlice(pos, stop - pos, out var mem, out var lease, populate) ? new ReadResult(mem, lease) : new ReadResult();
         }
     }
 

@@ -90,4 +90,38 @@ public sealed class LargeFrameTests : IAsyncLifetime
         var r = new KafkaReader(body);
         Assert.Equal((1, ErrorCode.None), (corr, ProduceResponse.Read(ref r, 9).Responses.Single().PartitionResponses.Single().ErrorCode));
     }
+
+    [Fact]
+    public void LargeFetchesAreSentFromTheFileAndArriveIntact()
+    {
+        using var c = new RawClient(_b.Port);
+        var values = new List<byte[]>();
+        for (int i = 0; i < 4; i++)
+        {
+            var (frame, value) = ProduceFrame(i + 1, 200_000 + i, 10 + i);
+            values.Add(value);
+            c.SendRaw(frame);
+            c.ReadFrame(flexibleHeader: true);
+        }
+        // one fetch of all four batches (a file region of 800 KB), then one of a single batch, on the same connection
+        foreach (var (from, count) in new[] { (0L, 4), (2L, 1) })
+        {
+            var resp = c.Call<FetchRequest, FetchResponse>(new FetchRequest
+            {
+                MaxWaitMs = 0, MaxBytes = 1 << 22,
+                Topics = [new() { Topic = "big", Partitions = [new() { Partition = 0, FetchOffset = from, PartitionMaxBytes = count == 1 ? 1 : 1 << 22 }] }],
+            }, 11);
+            var records = resp.Responses.Single().Partitions.Single().Records!.Value;
+            var got = new List<byte[]>();
+            for (int pos = 0; pos < records.Length;)
+            {
+                int size = RecordBatch.TotalSize(records.Span[pos..]);
+                got.AddRange(RecordReader.ReadBatch(records.Slice(pos, size)).Select(r => r.Value!.Value.ToArray()));
+                pos += size;
+            }
+            Assert.Equal(values.Skip((int)from).Take(count).ToList(), got);
+        }
+        // a small request after them is still answered in order
+        Assert.Equal(ErrorCode.None, c.Call<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [] }, 9).Brokers.Count > 0 ? ErrorCode.None : ErrorCode.UnknownServerError);
+    }
 }

@@ -97,7 +97,8 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                 {
                     int limit = (int)Math.Min(Math.Max(p.PartitionMaxBytes, 0), budget);
                     bool committed = req.IsolationLevel == 1;
-                    var result = committed ? log.Read(p.FetchOffset, limit, minOne, upTo: lso) : log.Read(p.FetchOffset, limit, minOneBatch: minOne);
+                    // the records go to the socket by sendfile (KafkaConnection): their pages are not mapped in here first
+                    var result = log.Read(p.FetchOffset, limit, minOne, upTo: committed ? lso : long.MaxValue, populate: false);
                     if (result.Lease != null) ctx.AddLease(result.Lease);
                     if (result.Records.Length > 0)
                     {
