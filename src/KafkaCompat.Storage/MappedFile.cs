@@ -395,30 +395,28 @@ public static class WriterCache
         get { lock (Gate) return Open.Count; }
     }
 
-    /// <summary>A file opened its writer (called under that file's writer lock).</summary>
+    /// <summary>A file opened its writer (called under that file's writer lock): the least recently written files close
+    /// theirs until the limit holds. A file being written at this moment is passed over (its lock is only tried, so
+    /// two writers evicting each other cannot deadlock), so the limit can be exceeded by the files in the middle of a
+    /// write.</summary>
     public static void Opened(MappedFile file)
     {
-        MappedFile? victim = null;
         lock (Gate)
         {
             Open.AddLast(file);
-            for (int looked = 0; Open.Count > Limit && looked < 2 * Open.Count; looked++)
+            int budget = 2 * Open.Count; // one pass clears the second chances, the next finds a victim
+            for (var node = Open.First; Open.Count > Limit && node != null && budget-- > 0;)
             {
-                var oldest = Open.First!.Value;
-                Open.RemoveFirst();
-                if (oldest == file || oldest.WriterUsed)
+                var next = node.Next ?? Open.First;
+                var candidate = node.Value;
+                if (candidate != file)
                 {
-                    oldest.WriterUsed = false;
-                    Open.AddLast(oldest);
-                    continue;
+                    if (candidate.WriterUsed) candidate.WriterUsed = false;
+                    else if (candidate.CloseWriter(wait: false)) Open.Remove(node);
                 }
-                victim = oldest;
-                break;
+                node = next == node ? null : next;
             }
         }
-        // outside the gate: a file being written right now keeps its descriptor (and its place at the end)
-        if (victim != null && !victim.CloseWriter(wait: false))
-            lock (Gate) Open.AddLast(victim);
     }
 
     /// <summary>A file closed its writer itself (unmapped).</summary>

@@ -7,6 +7,7 @@ namespace KafkaCompat.Storage.Tests;
 /// <summary>Appends are written through the file (pwritev) into the page cache the maps read: the bytes are the ones
 /// readers see at once and after a reopen, the maps do not take the written pages into the process, and the
 /// descriptors kept for writing stay within the writer cache's limit however many partitions are written.</summary>
+[Collection(WriterCacheCollection.Name)]
 public sealed class WriteThroughFileTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "kc-pwrite-" + Guid.NewGuid().ToString("N")[..10]);
@@ -109,4 +110,11 @@ public sealed class WriteThroughFileTests : IDisposable
         }
         Assert.Equal(0, DescriptorsIntoOurDir()); // closed with their logs
     }
+}
+
+/// <summary>Tests that change the process-wide writer cache's limit run alone: other test classes write files too.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class WriterCacheCollection
+{
+    public const string Name = "writer cache";
 }
