@@ -266,26 +266,18 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         var prefix = new byte[4];
         BinaryPrimitives.WriteInt32BigEndian(prefix, w.Length);
         var elements = new List<SendPacketsElement>(w.Segments.Count + 1) { new(prefix) };
-        var files = new List<FileStream>();
+        var lent = new List<KafkaCompat.Storage.MappedFile>();
         try
         {
             foreach (var seg in w.Segments)
             {
-                FileStream? file = null;
-                if (seg.Length >= ZeroCopyMin && MemoryMarshal.TryGetMemoryManager(seg, out KafkaCompat.Storage.MappedFile? mapped, out int start, out int length))
+                if (seg.Length >= ZeroCopyMin && MemoryMarshal.TryGetMemoryManager(seg, out KafkaCompat.Storage.MappedFile? mapped, out int start, out int length)
+                    && mapped!.AcquireForSending() is { } file)
                 {
-                    try
-                    {
-                        file = new FileStream(mapped!.OpenForReading(), FileAccess.Read, bufferSize: 0, isAsync: true);
-                        files.Add(file);
-                        elements.Add(new SendPacketsElement(file, start, length));
-                    }
-                    catch (IOException)
-                    {
-                        file = null;
-                    }
+                    lent.Add(mapped);
+                    elements.Add(new SendPacketsElement(file, start, length));
                 }
-                if (file is null) elements.Add(new SendPacketsElement(seg));
+                else elements.Add(new SendPacketsElement(seg));
             }
             using var args = new SocketAsyncEventArgs { SendPacketsElements = [.. elements] };
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -296,7 +288,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         }
         finally
         {
-            foreach (var f in files) await f.DisposeAsync().ConfigureAwait(false);
+            foreach (var f in lent) f.ReleaseForSending();
         }
     }
 

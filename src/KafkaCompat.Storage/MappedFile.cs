@@ -132,11 +132,6 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     private SafeFileHandle OpenHandle() =>
         File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
 
-    /// <summary>A read-only descriptor of the file (the caller closes it): for sending a mapped range to a socket with
-    /// sendfile, which copies from the page cache in the kernel and never maps the pages into this process.</summary>
-    public SafeFileHandle OpenForReading() =>
-        File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
-
     public long FileLength
     {
         get
@@ -184,10 +179,66 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
 
     // ------------------------------------------------------------------ writes through the file
 
-    private SafeFileHandle? _writer;
+    // one descriptor per file, for appends (pwritev) and for fetches (sendfile); the writer cache bounds how many
+    // files keep one. A stream lent to a send is closed only when the last send gives it back.
+    private FileStream? _stream;
+    private int _senders;
+    private bool _closeWhenIdle;
     private readonly object _writerLock = new();
-    /// <summary>Written since the writer cache last looked (its second chance).</summary>
+    /// <summary>Used since the writer cache last looked (its second chance).</summary>
     internal volatile bool WriterUsed;
+
+    /// <summary>The file's descriptor, opened if needed (caller holds the writer lock).</summary>
+    private FileStream Stream()
+    {
+        if (_stream is { } open) return open;
+        try
+        {
+            // asynchronous: a socket's SendPacketsAsync takes only such streams for its sendfile regions
+            var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+            _stream = new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0, isAsync: true);
+        }
+        catch (IOException e) when (e is not StorageException)
+        {
+            throw new StorageException($"{Path}: cannot open: {e.Message}", e);
+        }
+        WriterCache.Opened(this);
+        return _stream;
+    }
+
+    /// <summary>The file as a stream for sending a range of it with sendfile (the kernel copies from the page cache to
+    /// the socket; the pages are never mapped in here). Give it back with <see cref="ReleaseForSending"/>; it stays
+    /// open until then even if the writer cache wants it closed. Null when the file cannot be opened any more.</summary>
+    public FileStream? AcquireForSending()
+    {
+        lock (_writerLock)
+        {
+            try
+            {
+                var stream = Stream();
+                _senders++;
+                WriterUsed = true;
+                return stream;
+            }
+            catch (StorageException)
+            {
+                return null;
+            }
+        }
+    }
+
+    public void ReleaseForSending()
+    {
+        FileStream? close = null;
+        lock (_writerLock)
+        {
+            if (--_senders == 0 && _closeWhenIdle)
+            {
+                (close, _stream, _closeWhenIdle) = (_stream, null, false);
+            }
+        }
+        close?.Dispose();
+    }
 
     /// <summary>
     /// Writes <paramref name="head"/> then <paramref name="tail"/> at <paramref name="offset"/> with one pwritev into the
@@ -202,20 +253,9 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         if (offset < 0 || offset + total > Capacity) throw new ArgumentOutOfRangeException(nameof(offset));
         lock (_writerLock)
         {
-            if (_writer is null)
-            {
-                try
-                {
-                    _writer = OpenHandle();
-                }
-                catch (IOException e) when (e is not StorageException)
-                {
-                    throw new StorageException($"{Path}: cannot open for writing: {e.Message}", e);
-                }
-                WriterCache.Opened(this);
-            }
+            var stream = Stream();
             WriterUsed = true;
-            nint fd = _writer.DangerousGetHandle();
+            nint fd = stream.SafeFileHandle.DangerousGetHandle();
             fixed (byte* h = head)
             fixed (byte* t = tail)
             {
@@ -250,16 +290,23 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         }
     }
 
-    /// <summary>Closes the descriptor kept for writes (the writer cache evicts it, or the file is unmapped). Returns
-    /// false, leaving it open, when a write holds it and <paramref name="wait"/> is false.</summary>
+    /// <summary>Closes the descriptor kept for writes and sends (the writer cache evicts it, or the file is unmapped).
+    /// Returns false, leaving it open, when a write or a send holds it and <paramref name="wait"/> is false; with
+    /// <paramref name="wait"/>, a stream lent to a send is closed when the send gives it back.</summary>
     internal bool CloseWriter(bool wait)
     {
         if (wait) Monitor.Enter(_writerLock);
         else if (!Monitor.TryEnter(_writerLock)) return false;
         try
         {
-            _writer?.Dispose();
-            _writer = null;
+            if (_senders > 0)
+            {
+                if (!wait) return false;
+                _closeWhenIdle = true;
+                return true;
+            }
+            _stream?.Dispose();
+            _stream = null;
             return true;
         }
         finally
@@ -268,7 +315,7 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         }
     }
 
-    internal bool HasWriter => _writer != null;
+    internal bool HasWriter => _stream != null;
 
     /// <summary>Cuts the file to <paramref name="length"/> while keeping the mapping (nothing past it is read).</summary>
     public void Trim(long length)
