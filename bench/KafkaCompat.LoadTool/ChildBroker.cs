@@ -109,6 +109,7 @@ internal sealed class ChildBroker : IAsyncDisposable
     public CpuTimes Cpu() => ProcFs.Cpu(Pid);
     public double RssMiB() => ProcFs.StatusMiB(Pid, "VmRSS");
     public double PeakRssMiB() => ProcFs.StatusMiB(Pid, "VmHWM");
+    public double AnonMiB() => ProcFs.StatusMiB(Pid, "RssAnon");
 
     /// <summary>SIGTERM, then SIGKILL if it has not exited after 10 s. Returns how long the stop took.</summary>
     public async Task<TimeSpan> StopAsync()

@@ -29,6 +29,7 @@ internal static class Report
         new("broker CPU per 1000 commits (ms)", r => r.Groups is { Commits: > 0 } g ? g.CommitCpu.Total * 1000 / g.Commits * 1000 : double.NaN, "0.0"),
         new("broker RSS after the run (MiB)", r => r.RssAfterMiB, "0.0"),
         new("broker peak RSS, VmHWM (MiB)", r => r.PeakRssMiB, "0.0"),
+        new("broker peak anonymous RSS, produce+consume (MiB)", r => r.PeakAnonMiB, "0.0"),
         new("delivery errors", r => r.Produce?.Errors ?? double.NaN, "0"),
         new("consumed records failing the check", r => r.Consume?.VerifyErrors ?? double.NaN, "0"),
     ];

@@ -20,6 +20,9 @@ internal sealed class BrokerRun(string name)
     public GroupResult? Groups { get; set; }
     public double RssAfterMiB { get; set; } = double.NaN;
     public double PeakRssMiB { get; set; } = double.NaN;
+    /// <summary>Largest RssAnon (anonymous memory: heap, stacks; not the page cache the maps show) sampled during the
+    /// workload; the kernel keeps no peak of it, so it is read every 50 ms.</summary>
+    public double PeakAnonMiB { get; set; } = double.NaN;
     public double StopSeconds { get; set; } = double.NaN;
     public int? ExitCode { get; set; }
     public List<string> Problems { get; } = new();
@@ -69,7 +72,27 @@ internal static class Runner
             var b = broker;
             Say(target.Name, $"pid {b.Pid}, bootstrap {b.Bootstrap}");
             var workload = new Workload(options, run.Client);
-            if (!options.OnlyGroups) await ProduceAndConsumeAsync(target, options, run, b, workload);
+            using var sampling = new CancellationTokenSource();
+            var anon = Task.Run(async () =>
+            {
+                double peak = double.NaN;
+                while (!sampling.IsCancellationRequested && !b.HasExited)
+                {
+                    try { peak = double.IsNaN(peak) ? b.AnonMiB() : Math.Max(peak, b.AnonMiB()); }
+                    catch (IOException) { break; } // exited meanwhile
+                    try { await Task.Delay(50, sampling.Token); } catch (OperationCanceledException) { break; }
+                }
+                return peak;
+            });
+            try
+            {
+                if (!options.OnlyGroups) await ProduceAndConsumeAsync(target, options, run, b, workload);
+            }
+            finally
+            {
+                sampling.Cancel();
+                run.PeakAnonMiB = await anon;
+            }
             if (options.Groups)
             {
                 var g = await new GroupBench(options, run.Client).RunAsync(b.Bootstrap, target.UseCreateTopics, b.Cpu);
