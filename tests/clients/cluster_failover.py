@@ -2,11 +2,12 @@
 while their producer and consumer threads keep going (the leader's broker stopped and started, the coordinator's
 broker stopped and started, retriable errors injected), with the checks between the steps.
 
-The script gives: the admin URL, the shared state (acked and consumed sets, a lock, the delivery errors, the
-consumer's errors) and how many records to wait for after each step.
+The script gives: the admin URL, its producer and consumer loops (which record into a Progress) and how many
+records to wait for after each step.
 """
 import json
 import sys
+import threading
 import time
 import urllib.request
 
@@ -34,10 +35,25 @@ class Cluster:
 
 
 class Progress:
-    """The acknowledged and consumed records of the running producer and consumer threads."""
+    """The acknowledged and consumed records of the running producer and consumer threads, their errors, and the
+    events between them: `stop` ends the producer, which sets `flushed` once every record has its report."""
 
-    def __init__(self, lock, acked, consumed, failed, consumer_errors):
-        self.lock, self.acked, self.consumed, self.failed, self.consumer_errors = lock, acked, consumed, failed, consumer_errors
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.acked, self.consumed, self.failed, self.consumer_errors = set(), set(), [], []
+        self.stop, self.flushed = threading.Event(), threading.Event()
+        self._flushed_seen = None
+
+    def consumer_may_stop(self):
+        """For the consumer loop: true once the producer has flushed and everything acknowledged was consumed, or 60 s
+        after the flush (the check after the scenario then names what is missing)."""
+        if not self.flushed.is_set():
+            return False
+        with self.lock:
+            if self.acked <= self.consumed:
+                return True
+        self._flushed_seen = self._flushed_seen or time.time()
+        return time.time() - self._flushed_seen > 60
 
     def wait_acked(self, more, what, timeout=60):
         with self.lock:
@@ -91,3 +107,23 @@ def run_scenario(cluster, progress, topic, step):
     progress.wait_consumed("retriable errors injected")
     cluster.call("DELETE", "/v1/faults")
     return victim, coordinator
+
+
+def run_clients(cluster, progress, topic, step, produce, consume):
+    """Runs the producer and consumer loops in threads through `run_scenario`, stops them, and fails on any delivery
+    error or acknowledged record the group never consumed. Returns (leader broker, coordinator broker)."""
+    threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
+    for t in threads:
+        t.start()
+    try:
+        brokers = run_scenario(cluster, progress, topic, step)
+    finally:
+        progress.stop.set()
+        for t in threads:
+            t.join(120)
+    if progress.failed:
+        sys.exit(f"FAIL: delivery errors: {progress.failed[:5]}")
+    missing = progress.acked - progress.consumed
+    if missing:
+        sys.exit(f"FAIL: {len(missing)} acknowledged record(s) never consumed, e.g. {sorted(missing)[:5]}")
+    return brokers

@@ -17,9 +17,8 @@ finds each record once; the group is still consuming after each step. Prints one
 any failure.
 """
 import sys
-import threading
 import time
-from cluster_failover import Cluster, Progress, run_scenario
+from cluster_failover import Cluster, Progress, run_clients
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition, libversion
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -42,10 +41,8 @@ a = AdminClient(dict(fast))
 for f in a.create_topics([NewTopic(topic, num_partitions=3, replication_factor=3, config={"min.insync.replicas": "2"})]).values():
     f.result(15)
 
-acked, failed = set(), []
-lock = threading.Lock()
-stop = threading.Event()
-flushed = threading.Event()  # the producer has stopped and every record has its delivery report
+progress = Progress()
+acked, consumed, failed, lock = progress.acked, progress.consumed, progress.failed, progress.lock
 
 
 def produce():
@@ -59,7 +56,7 @@ def produce():
             else:
                 acked.add(msg.value().decode())
     i = 0
-    while not stop.is_set():
+    while not progress.stop.is_set():
         p.produce(topic, key=str(i % 12).encode(), value=f"v{i}".encode(), on_delivery=report)
         p.poll(0)
         i += 1
@@ -67,50 +64,23 @@ def produce():
     left = p.flush(60)
     if left:
         failed.append(f"{left} undelivered at the end")
-    flushed.set()
-
-
-consumed = set()
-consumer_errors = []
+    progress.flushed.set()
 
 
 def consume():
     c = Consumer(dict(fast, **{"group.id": group, "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
                                "heartbeat.interval.ms": 500, "auto.commit.interval.ms": 200}))
     c.subscribe([topic])
-    quiet_since = None
-    while True:
+    while not progress.consumer_may_stop():
         m = c.poll(0.2)
         if m is not None and not m.error():
             consumed.add(m.value().decode())
         elif m is not None and m.error().code() != KafkaError._PARTITION_EOF:
-            consumer_errors.append(str(m.error()))
-        if flushed.is_set():
-            with lock:
-                done = acked <= consumed
-            if done:
-                break
-            quiet_since = quiet_since or time.time()
-            if time.time() - quiet_since > 60:
-                break
+            progress.consumer_errors.append(str(m.error()))
     c.close()
 
 
-threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
-for t in threads:
-    t.start()
-try:
-    victim, coordinator = run_scenario(cluster, Progress(lock, acked, consumed, failed, consumer_errors), topic, 200)
-finally:
-    stop.set()
-    for t in threads:
-        t.join(120)
-
-if failed:
-    sys.exit(f"FAIL: delivery errors: {failed[:5]}")
-missing = acked - consumed
-if missing:
-    sys.exit(f"FAIL: {len(missing)} acknowledged record(s) never consumed, e.g. {sorted(missing)[:5]}")
+victim, coordinator = run_clients(cluster, progress, topic, 200, produce, consume)
 
 # 4. a fatal error reaches the application
 cluster.call("POST", "/v1/faults", {"kind": "error", "api": "Produce", "error": "TOPIC_AUTHORIZATION_FAILED", "count": 1})

@@ -12,10 +12,9 @@ reaches the application. Every acknowledged record must be consumed by the group
 exits non-zero on any failure.
 """
 import sys
-import threading
 import time
 
-from cluster_failover import Cluster, Progress, run_scenario
+from cluster_failover import Cluster, Progress, run_clients
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAuthorizationFailedError
@@ -33,16 +32,15 @@ ka = KafkaAdminClient(bootstrap_servers=servers)
 ka.create_topics([NewTopic(topic, num_partitions=3, replication_factor=3, topic_configs={"min.insync.replicas": "2"})])
 ka.close()
 
-acked, failed = set(), []
-lock = threading.Lock()
-stop, flushed = threading.Event(), threading.Event()
+progress = Progress()
+acked, consumed, failed, lock = progress.acked, progress.consumed, progress.failed, progress.lock
 
 
 def produce():
     p = KafkaProducer(bootstrap_servers=servers, acks="all", retries=20, retry_backoff_ms=100, linger_ms=5,
                       reconnect_backoff_ms=50, reconnect_backoff_max_ms=500, request_timeout_ms=10000, metadata_max_age_ms=2000)
     i = 0
-    while not stop.is_set():
+    while not progress.stop.is_set():
         v = f"v{i}"
         fut = p.send(topic, key=str(i % 12).encode(), value=v.encode())
 
@@ -59,50 +57,25 @@ def produce():
         time.sleep(0.003)
     p.flush(60)
     p.close(30)
-    flushed.set()
-
-
-consumed, consumer_errors = set(), []
+    progress.flushed.set()
 
 
 def consume():
     c = KafkaConsumer(topic, bootstrap_servers=servers, group_id=group, auto_offset_reset="earliest",
                       session_timeout_ms=6000, heartbeat_interval_ms=500, auto_commit_interval_ms=200,
                       reconnect_backoff_ms=50, reconnect_backoff_max_ms=500, metadata_max_age_ms=2000, request_timeout_ms=10000)
-    quiet_since = None
-    while True:
+    while not progress.consumer_may_stop():
         try:
             for records in c.poll(timeout_ms=200).values():
                 for r in records:
                     consumed.add(r.value.decode())
         except Exception as e:  # noqa: BLE001 - recorded, the loop goes on as an application would
-            consumer_errors.append(repr(e))
+            progress.consumer_errors.append(repr(e))
             time.sleep(0.2)
-        if flushed.is_set():
-            with lock:
-                if acked <= consumed:
-                    break
-            quiet_since = quiet_since or time.time()
-            if time.time() - quiet_since > 60:
-                break
     c.close()
 
 
-threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
-for t in threads:
-    t.start()
-try:
-    victim, coordinator = run_scenario(cluster, Progress(lock, acked, consumed, failed, consumer_errors), topic, 150)
-finally:
-    stop.set()
-    for t in threads:
-        t.join(120)
-
-if failed:
-    sys.exit(f"FAIL: send errors: {failed[:5]}")
-missing = acked - consumed
-if missing:
-    sys.exit(f"FAIL: {len(missing)} acknowledged record(s) never consumed, e.g. {sorted(missing)[:5]}")
+victim, coordinator = run_clients(cluster, progress, topic, 150, produce, consume)
 
 cluster.call("POST", "/v1/faults", {"kind": "error", "api": "Produce", "error": "TOPIC_AUTHORIZATION_FAILED", "count": 1})
 p2 = KafkaProducer(bootstrap_servers=servers, acks="all", retries=3)
