@@ -13,43 +13,25 @@ namespace KafkaCompat.Compat.Tests;
 /// retried, and a fatal one reaches the application. Nothing acknowledged is lost; nothing is written twice with
 /// idempotence.
 /// </summary>
-public sealed class ClusterFailoverProcessTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ClusterFailoverProcessTests(ITestOutputHelper output) : ClusterProcessTests
 {
-    private EmbeddedBroker _b = null!;
-    private string _admin = "";
-
-    internal static readonly Dictionary<string, string> FastCluster = new()
-    {
-        ["group.initial.rebalance.delay.ms"] = "0",
-        ["group.min.session.timeout.ms"] = "1000",
-    };
-
-    public async Task InitializeAsync()
-    {
-        _b = EmbeddedBroker.Start(brokers: 3, settings: FastCluster);
-        _admin = (await _b.StartAdminAsync()).Url;
-        await _b.Broker.Groups.WaitLoadedAsync();
-    }
-
-    public async Task DisposeAsync() => await _b.DisposeAsync();
-
     [Theory]
     [InlineData("idempotent")]
     [InlineData("plain")]
     public Task Librdkafka202(string mode) =>
-        ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_failover_test.py", suffix: null, _b.BootstrapServers, _admin, mode, "2.0.2");
+        ClientScripts.RunAsync(output, Kafka.Port, "/usr/bin/python3", "confluent_failover_test.py", suffix: null, Kafka.BootstrapServers, AdminUrl, mode, "2.0.2");
 
     [Fact]
     public Task KafkaPython() =>
-        ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "kafka_python_failover_test.py", suffix: null, _b.BootstrapServers, _admin);
+        ClientScripts.RunAsync(output, Kafka.Port, "/usr/bin/python3", "kafka_python_failover_test.py", suffix: null, Kafka.BootstrapServers, AdminUrl);
 
     [Theory]
     [InlineData("idempotent")]
     [InlineData("plain")]
     public Task Kafkajs(string mode) =>
-        ClientScripts.RunAsync(output, _b.Port, "node", "kafkajs_failover_test.js", suffix: null, _b.BootstrapServers, _admin, mode);
+        ClientScripts.RunAsync(output, Kafka.Port, "node", "kafkajs_failover_test.js", suffix: null, Kafka.BootstrapServers, AdminUrl, mode);
 
     [Fact]
     public Task KafkajsReassignsPartitions() =>
-        ClientScripts.RunAsync(output, _b.Port, "node", "kafkajs_reassign_test.js", suffix: null, _b.BootstrapServers);
+        ClientScripts.RunAsync(output, Kafka.Port, "node", "kafkajs_reassign_test.js", suffix: null, Kafka.BootstrapServers);
 }

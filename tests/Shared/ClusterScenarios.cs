@@ -36,9 +36,27 @@ public abstract class ClusterScenarioTests(ITestOutputHelper output, string libr
         ClusterScenarios.ProducerAndGroupContinueWhileTheLeadersBrokerIsStoppedAndRestarted(Kafka, output, validatesPositions);
 }
 
+/// <summary>Three brokers and the admin HTTP API, for the stock-client scripts of tests/clients that drive the cluster
+/// through it (one cluster per test class, as the other process tests).</summary>
+public abstract class ClusterProcessTests : IAsyncLifetime
+{
+    protected EmbeddedBroker Kafka { get; private set; } = null!;
+    protected string AdminUrl { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Kafka = EmbeddedBroker.Start(brokers: 3, settings: ClusterScenarios.Settings);
+        AdminUrl = (await Kafka.StartAdminAsync()).Url;
+        await Kafka.Broker.Groups.WaitLoadedAsync();
+    }
+
+    public async Task DisposeAsync() => await Kafka.DisposeAsync();
+}
+
 internal static class ClusterScenarios
 {
-    /// <summary>The broker settings the scenarios expect: fast group steps, offsets replicated on every broker.</summary>
+    /// <summary>The broker settings the cluster tests use: fast group steps, offsets replicated on every broker (the
+    /// default, capped at three brokers).</summary>
     public static readonly Dictionary<string, string> Settings = new()
     {
         ["group.initial.rebalance.delay.ms"] = "0",
