@@ -315,7 +315,6 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         }
     }
 
-    internal bool HasWriter => _stream != null;
 
     /// <summary>Cuts the file to <paramref name="length"/> while keeping the mapping (nothing past it is read).</summary>
     public void Trim(long length)
@@ -405,7 +404,8 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
 
     private void Unmap()
     {
-        if (CloseWriter(wait: true)) WriterCache.Closed(this);
+        CloseWriter(wait: true);
+        WriterCache.Closed(this);
         Native.MUnmap((nint)_pointer, (nuint)Capacity);
         MapBudget.OnUnmapped();
         try
@@ -437,10 +437,6 @@ public static class WriterCache
     private static readonly LinkedList<MappedFile> Open = new();
     private static readonly object Gate = new();
 
-    public static int Count
-    {
-        get { lock (Gate) return Open.Count; }
-    }
 
     /// <summary>A file opened its writer (called under that file's writer lock): the least recently written files close
     /// theirs until the limit holds. A file being written at this moment is passed over (its lock is only tried, so

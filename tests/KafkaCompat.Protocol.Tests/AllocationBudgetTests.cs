@@ -1,6 +1,7 @@
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Records;
+using KafkaCompat.TestSupport;
 using Xunit;
 
 namespace KafkaCompat.Protocol.Tests;
@@ -12,14 +13,6 @@ namespace KafkaCompat.Protocol.Tests;
 /// </summary>
 public sealed class AllocationBudgetTests
 {
-    private static long BytesPerCall(Action call, int calls = 2000)
-    {
-        for (int i = 0; i < 300; i++) call();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < calls; i++) call();
-        return (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
-    }
-
     private static byte[] Frame(IKafkaMessage body, ApiKey key, short version)
     {
         using var w = new KafkaWriter();
@@ -61,7 +54,7 @@ public sealed class AllocationBudgetTests
         };
         foreach (var (what, budget, call) in budgets)
         {
-            long bytes = BytesPerCall(call);
+            long bytes = Allocations.BytesPerCall(call);
             Assert.True(bytes <= budget, $"{what} allocates {bytes} B per call (budget {budget})");
         }
     }

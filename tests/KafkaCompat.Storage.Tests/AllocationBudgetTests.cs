@@ -1,5 +1,6 @@
 using KafkaCompat.Records;
 using KafkaCompat.Storage;
+using KafkaCompat.TestSupport;
 using Xunit;
 
 namespace KafkaCompat.Storage.Tests;
@@ -18,14 +19,6 @@ public sealed class AllocationBudgetTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    internal static long BytesPerCall(Action call, int calls = 2000)
-    {
-        for (int i = 0; i < 300; i++) call();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < calls; i++) call();
-        return (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
-    }
-
     private static byte[] TenRecordBatch()
     {
         var builder = new RecordBatchBuilder();
@@ -40,13 +33,13 @@ public sealed class AllocationBudgetTests : IDisposable
         var batch = TenRecordBatch();
         using var log = PartitionLog.Open(_dir, "t", 0, new LogConfig(), clean: true);
         // the batch check before an append: nothing
-        Assert.Equal(0, BytesPerCall(() => RecordBatch.Validate(batch, out _)));
+        Assert.Equal(0, Allocations.BytesPerCall(() => RecordBatch.Validate(batch, out _)));
         // an append: the published log end (one small object, so readers see offset and position together)
-        long append = BytesPerCall(() => log.Append(batch));
+        long append = Allocations.BytesPerCall(() => log.Append(batch));
         Assert.True(append <= 40, $"append allocates {append} B per call (budget 40)");
         // a read: the lease that keeps the mapping alive until the response is sent
         long offset = 0;
-        long read = BytesPerCall(() => log.Read(offset++ % 1000, 1 << 16, minOneBatch: true).Lease?.Dispose());
+        long read = Allocations.BytesPerCall(() => log.Read(offset++ % 1000, 1 << 16, minOneBatch: true).Lease?.Dispose());
         Assert.True(read <= 24, $"read allocates {read} B per call (budget 24)");
     }
 }
