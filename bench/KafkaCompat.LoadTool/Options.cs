@@ -43,6 +43,17 @@ internal sealed class Options
     public int EosTxns { get; private set; } = 500;
     public int EosTxnRecords { get; private set; } = 100;
     public int EosRounds { get; private set; } = 3;
+    /// <summary>Producer and consumer processes in the produce/consume phases (1: one producer and one consumer inside
+    /// this process); each process has its own partition.</summary>
+    public int Clients { get; private set; } = 1;
+    /// <summary>Producer acks: "1" (leader) or "all".</summary>
+    public string Acks { get; private set; } = "1";
+    /// <summary>Records per second over all producers (0: as fast as the window lets).</summary>
+    public int Rate { get; private set; }
+    /// <summary>The issue-14 figures in one table: startup, 100 B and 900 KB produce/consume, and acks=all latency at a
+    /// fixed rate, against both brokers.</summary>
+    public bool Headline { get; private set; }
+    public int HeadlineLatencySeconds { get; private set; } = 10;
     /// <summary>Skip the produce/consume phases (only startup and, if on, the group phase).</summary>
     public bool OnlyGroups { get; private set; }
 
@@ -54,6 +65,14 @@ internal sealed class Options
           --warmup N           records produced+consumed on a separate topic first (default: min(records/4, 16 MiB/size))
           --inflight-mb MB     max unacknowledged bytes in the producer (default 16; 0 = unbounded)
           --linger-ms MS       producer linger.ms (default 5)
+          --clients N          N producer processes and N consumer processes, one partition each (default 1: one of
+                               each inside the load tool; at most 4, the mock's partition count)
+          --acks 1|all         producer acks (default 1)
+          --rate N             records per second over all producers (default 0: as fast as the window allows)
+          --headline           instead: the performance figures in one table against both brokers: startup and idle
+                               RSS, 2,000,000 x 100 B and 3,000 x 900 KB produced and consumed, and acknowledgement
+                               latency at 10,000 records/s of 100 B with acks=all and linger.ms 0 (--clients applies)
+          --headline-latency-seconds S  length of that latency phase (default 10)
           --startup-runs N     broker starts for the startup/idle-RSS measurement (default 5; 0 skips)
           --only ours|mock     run against one broker only
           --no-consume         skip the consume phase
@@ -99,6 +118,16 @@ internal sealed class Options
           --failover-runs N    failovers per broker (default 7)
         """;
 
+    /// <summary>A copy with one phase's workload.</summary>
+    public Options With(int records, int size, int lingerMs, int rate, string acks, int startupRuns, bool consume)
+    {
+        var o = (Options)MemberwiseClone();
+        o.Records = records; o.Size = size; o.LingerMs = lingerMs; o.Rate = rate; o.Acks = acks; o.StartupRuns = startupRuns;
+        o.Consume = consume; o.Groups = false; o.OnlyGroups = false; o.Headline = false;
+        o.WarmupRecords = (int)Math.Min(records / 4, Math.Max(1, (16L << 20) / size));
+        return o;
+    }
+
     public static Options Parse(string[] args)
     {
         var o = new Options();
@@ -122,6 +151,14 @@ internal sealed class Options
                     if (!o.RunOurs && !o.RunMock) throw new ArgumentException("--only takes 'ours' or 'mock'");
                     break;
                 case "--no-consume": o.Consume = false; break;
+                case "--clients": o.Clients = NextInt(); break;
+                case "--acks":
+                    o.Acks = Next();
+                    if (o.Acks is not ("1" or "all")) throw new ArgumentException("--acks takes 1 or all");
+                    break;
+                case "--rate": o.Rate = NextInt(); break;
+                case "--headline": o.Headline = true; break;
+                case "--headline-latency-seconds": o.HeadlineLatencySeconds = NextInt(); break;
                 case "--repo-root": o.RepoRoot = Next(); break;
                 case "--broker-dll": o.BrokerDll = Next(); break;
                 case "--mock-script": o.MockScript = Next(); break;
@@ -155,6 +192,8 @@ internal sealed class Options
             }
         }
         if (o.GroupMembers < 2) throw new ArgumentException("--group-members must be at least 2");
+        if (o.Clients is < 1 or > 4) throw new ArgumentException("--clients takes 1 to 4 (the mock auto-creates 4 partitions)");
+        if (o.Rate < 0) throw new ArgumentException("--rate must not be negative");
         if (o.Records <= 0) throw new ArgumentException("--records must be positive");
         if (o.Size < 8) throw new ArgumentException("--size must be at least 8 (each value carries its sequence number)");
         if (o.WarmupRecords < 0)

@@ -7,6 +7,8 @@ using KafkaCompat.LoadTool;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
+if (args.Length > 0 && args[0] == "client") return ClientProcess.Run(args[1..]);
+
 Options options;
 try
 {
@@ -85,14 +87,6 @@ internal static class LoadTool
             return rc;
         }
 
-        Console.WriteLine($"workload: {options.Records:N0} records x {options.Size:N0} B (acks=1, 1 partition, linger.ms={options.LingerMs}, " +
-            $"in-flight window {(options.InflightBytes > 0 ? $"{options.InflightBytes / (double)(1 << 20):0.#} MiB" : "unbounded")}), " +
-            $"warm-up {options.WarmupRecords:N0} records; consume {(options.Consume ? "on" : "off")}");
-        if (options.RunOurs) Console.WriteLine($"kafkacompat: dotnet {brokerDll}");
-        if (options.RunMock) Console.WriteLine($"mock:        bash {mockScript}");
-        Console.WriteLine($"work dir:    {workDir}");
-        Console.WriteLine($"host:        {Environment.ProcessorCount} CPUs, CLK_TCK {ProcFs.ClockTicks}");
-
         var targets = new List<BrokerTarget>();
         if (options.RunOurs)
             targets.Add(new BrokerTarget("kafkacompat", "dotnet",
@@ -107,6 +101,22 @@ internal static class LoadTool
                 // topics are auto-created (the mock's default of 4 partitions; the workload uses partition 0 only);
                 // it keeps only about 5 MB per partition, so its consume phase reads just that tail
                 NeedsWarmStart: true, UseCreateTopics: false, KeepsAllData: false));
+
+        if (options.Headline)
+        {
+            Console.WriteLine($"work dir:    {workDir}");
+            int rc = await Headline.RunAsync(options, targets, workDir);
+            if (!options.KeepData) Directory.Delete(workDir, recursive: true);
+            return rc;
+        }
+
+        Console.WriteLine($"workload: {options.Records:N0} records x {options.Size:N0} B (acks={options.Acks}, {options.Clients} partition(s), linger.ms={options.LingerMs}, " +
+            $"in-flight window {(options.InflightBytes > 0 ? $"{options.InflightBytes / (double)(1 << 20):0.#} MiB" : "unbounded")}), " +
+            $"warm-up {options.WarmupRecords:N0} records; consume {(options.Consume ? "on" : "off")}");
+        if (options.RunOurs) Console.WriteLine($"kafkacompat: dotnet {brokerDll}");
+        if (options.RunMock) Console.WriteLine($"mock:        bash {mockScript}");
+        Console.WriteLine($"work dir:    {workDir}");
+        Console.WriteLine($"host:        {Environment.ProcessorCount} CPUs, CLK_TCK {ProcFs.ClockTicks}");
 
         var results = new List<BrokerRun>();
         foreach (var t in targets) results.Add(await Runner.RunAsync(t, options, workDir));

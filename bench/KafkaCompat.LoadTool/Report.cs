@@ -53,7 +53,7 @@ internal static class Report
         int[] widths = Enumerable.Range(0, 4).Select(c => table.Max(r => r[c].Length)).ToArray();
         string Line(string[] cells) => "| " + string.Join(" | ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))) + " |";
         Console.WriteLine();
-        Console.WriteLine($"== {options.Records:N0} records x {options.Size:N0} B, acks=1, 1 partition ==");
+        Console.WriteLine($"== {options.Records:N0} records x {options.Size:N0} B, acks={options.Acks}, linger.ms={options.LingerMs}{(options.Rate > 0 ? $", {options.Rate:N0} records/s" : "")}, {options.Clients} partition{(options.Clients > 1 ? $"s, {options.Clients} producer and {options.Clients} consumer processes" : "")} ==");
         Console.WriteLine(Line(table[0]));
         Console.WriteLine("|" + string.Join("|", widths.Select((w, i) => i == 0 ? new string('-', w + 2) : new string('-', w + 1) + ":")) + "|");
         foreach (var r in table.Skip(1)) Console.WriteLine(Line(r));

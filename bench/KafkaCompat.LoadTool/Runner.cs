@@ -86,7 +86,7 @@ internal static class Runner
             });
             try
             {
-                if (!options.OnlyGroups) await ProduceAndConsumeAsync(target, options, run, b, workload);
+                if (!options.OnlyGroups) await ProduceAndConsumeAsync(target, options, run, b, workload, workDir);
             }
             finally
             {
@@ -123,11 +123,11 @@ internal static class Runner
         return run;
     }
 
-    private static async Task ProduceAndConsumeAsync(BrokerTarget target, Options options, BrokerRun run, ChildBroker b, Workload workload)
+    private static async Task ProduceAndConsumeAsync(BrokerTarget target, Options options, BrokerRun run, ChildBroker b, Workload workload, string workDir)
     {
         const string warmTopic = "load-warmup", topic = "load-main";
         await workload.CreateTopicAsync(b.Bootstrap, warmTopic, target.UseCreateTopics);
-        await workload.CreateTopicAsync(b.Bootstrap, topic, target.UseCreateTopics);
+        await workload.CreateTopicAsync(b.Bootstrap, topic, target.UseCreateTopics, options.Clients);
 
         if (options.WarmupRecords > 0)
         {
@@ -143,7 +143,10 @@ internal static class Runner
             Say(target.Name, $"warm-up done in {sw.Elapsed.TotalSeconds:0.0} s");
         }
 
-        var p = await Task.Run(() => workload.Produce(b.Bootstrap, topic, options.Records, b.Cpu));
+        ProduceResult p;
+        ClientReport[]? parts = null;
+        if (options.Clients > 1) (p, parts) = await ClientProcesses.ProduceAsync(options, b.Bootstrap, topic, b.Cpu, workDir, run.Client);
+        else p = await Task.Run(() => workload.Produce(b.Bootstrap, topic, options.Records, b.Cpu, rate: options.Rate));
         run.Produce = p;
         Say(target.Name, $"produced {p.Records:N0} in {p.Elapsed.TotalSeconds:0.00} s: {p.RecordsPerSecond:N0} rec/s, {p.MBPerSecond:0.0} MB/s, " +
             $"p50 {p.Percentile(50):0.00} ms, p99 {p.Percentile(99):0.00} ms, broker CPU {p.BrokerCpu.Total:0.00} s ({p.BrokerCpu.System:0.00} s kernel)");
@@ -152,7 +155,9 @@ internal static class Runner
 
         if (options.Consume)
         {
-            var c = await Task.Run(() => workload.Consume(b.Bootstrap, topic, p, b.Cpu));
+            var c = parts != null
+                ? await ClientProcesses.ConsumeAsync(options, b.Bootstrap, topic, parts, b.Cpu, run.Client)
+                : await Task.Run(() => workload.Consume(b.Bootstrap, topic, p, b.Cpu));
             run.Consume = c;
             Say(target.Name, $"consumed {c.Records:N0} in {c.Elapsed.TotalSeconds:0.00} s: {c.RecordsPerSecond:N0} rec/s, {c.MBPerSecond:0.0} MB/s, broker CPU {c.BrokerCpu.Total:0.00} s ({c.BrokerCpu.System:0.00} s kernel)");
             if (!c.Completed) run.Problems.Add($"consume incomplete: {c.Records:N0} of {p.Records:N0} after {options.StallSeconds} s without progress");

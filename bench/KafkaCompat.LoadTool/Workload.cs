@@ -8,7 +8,7 @@ namespace KafkaCompat.LoadTool;
 
 internal sealed record ProduceResult(
     long Records, long Bytes, TimeSpan Elapsed, double[] LatenciesMs, long Errors, IReadOnlyList<string> ErrorSamples,
-    CpuTimes BrokerCpu, bool Completed, long ConnectOffset, long LastOffset)
+    CpuTimes BrokerCpu, bool Completed, long ConnectOffset, long LastOffset, long StartTicks = 0, long EndTicks = 0)
 {
     public double RecordsPerSecond => Records / Elapsed.TotalSeconds;
     public double MBPerSecond => Bytes / 1e6 / Elapsed.TotalSeconds;
@@ -18,7 +18,8 @@ internal sealed record ProduceResult(
 }
 
 internal sealed record ConsumeResult(
-    long Records, long Bytes, TimeSpan Elapsed, long VerifyErrors, IReadOnlyList<string> ErrorSamples, CpuTimes BrokerCpu, bool Completed)
+    long Records, long Bytes, TimeSpan Elapsed, long VerifyErrors, IReadOnlyList<string> ErrorSamples, CpuTimes BrokerCpu, bool Completed,
+    long StartTicks = 0, long EndTicks = 0)
 {
     public double RecordsPerSecond => Records / Elapsed.TotalSeconds;
     public double MBPerSecond => Bytes / 1e6 / Elapsed.TotalSeconds;
@@ -64,7 +65,7 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
     private TimeSpan Stall => TimeSpan.FromSeconds(options.StallSeconds);
 
     /// <param name="useCreateTopics">false for a broker that auto-creates topics but does not serve CreateTopics</param>
-    public async Task CreateTopicAsync(string bootstrap, string topic, bool useCreateTopics)
+    public async Task CreateTopicAsync(string bootstrap, string topic, bool useCreateTopics, int partitions = 1)
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap })
             .SetLogHandler((_, m) => diagnostics.Add($"admin {m.Level} {m.Facility}: {m.Message}"))
@@ -74,7 +75,7 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
         {
             if (useCreateTopics)
                 await admin.CreateTopicsAsync(
-                [new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 1 }],
+                [new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = 1 }],
                 new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(15), OperationTimeout = TimeSpan.FromSeconds(15) });
         }
         catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.TopicAlreadyExists or ErrorCode.NoError))
@@ -85,15 +86,15 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
             // e.g. a broker without CreateTopics: the topic is then auto-created on first use
             diagnostics.Add($"CreateTopics({topic}) failed, relying on auto-creation: {e.Error.Code} {e.Error.Reason}");
         }
-        // wait until the topic's partition 0 has a leader
+        // wait until the partitions the workload uses have a leader
         var sw = Stopwatch.StartNew();
         while (true)
         {
             var md = admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
             var t = md.Topics.FirstOrDefault(x => x.Topic == topic);
-            if (t is { Error.IsError: false } && t.Partitions.Any(p => p.PartitionId == 0 && p.Leader >= 0))
+            if (t is { Error.IsError: false } && t.Partitions.Count(p => p.PartitionId < partitions && p.Leader >= 0) == partitions)
             {
-                if (t.Partitions.Count != 1) diagnostics.Add($"topic {topic} has {t.Partitions.Count} partitions; the workload uses partition 0 only");
+                if (t.Partitions.Count != partitions) diagnostics.Add($"topic {topic} has {t.Partitions.Count} partitions; the workload uses {partitions}");
                 return;
             }
             if (sw.Elapsed > Stall) throw new TimeoutException($"topic {topic} not usable after {sw.Elapsed.TotalSeconds:0} s: {t?.Error}");
@@ -107,7 +108,7 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
         return new ProducerConfig
         {
             BootstrapServers = bootstrap,
-            Acks = Acks.Leader,
+            Acks = options.Acks == "all" ? Confluent.Kafka.Acks.All : Confluent.Kafka.Acks.Leader,
             EnableIdempotence = false,
             LingerMs = options.LingerMs,
             BatchNumMessages = 1_000_000,
@@ -122,9 +123,10 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
         };
     }
 
-    /// <summary>Produces <paramref name="records"/> values of the option size to partition 0 of the topic.
-    /// Each value starts with its sequence number (big-endian int64) for the consume check.</summary>
-    public ProduceResult Produce(string bootstrap, string topic, int records, Func<CpuTimes> brokerCpu)
+    /// <summary>Produces <paramref name="records"/> values of the option size to one partition of the topic, at most
+    /// <paramref name="rate"/> records per second when it is positive. Each value starts with its sequence number
+    /// (big-endian int64) for the consume check. <paramref name="ready"/> runs once connected, before the clock starts.</summary>
+    public ProduceResult Produce(string bootstrap, string topic, int records, Func<CpuTimes> brokerCpu, int partition = 0, double rate = 0, Action? ready = null)
     {
         int size = options.Size;
         long window = options.InflightBytes;
@@ -140,7 +142,7 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
             .SetLogHandler((_, m) => diagnostics.Add($"producer {m.Level} {m.Facility}: {m.Message}"))
             .SetErrorHandler((_, e) => diagnostics.Add($"producer error {e.Code}: {e.Reason}"))
             .Build();
-        var tp = new TopicPartition(topic, new Partition(0));
+        var tp = new TopicPartition(topic, new Partition(partition));
         var value = new byte[size];
         Random.Shared.NextBytes(value);
         var message = new Message<Null, byte[]> { Value = value };
@@ -150,11 +152,20 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
         producer.Produce(tp, new Message<Null, byte[]> { Value = [] }, dr => connectOffset = dr.Error.IsError ? -1 : dr.Offset.Value);
         if (producer.Flush(Stall) > 0 || Volatile.Read(ref connectOffset) < 0)
             throw new TimeoutException("the producer could not deliver its first (empty) record");
+        ready?.Invoke();
 
         var cpuBefore = brokerCpu();
         long start = Stopwatch.GetTimestamp();
+        double ticksPerRecord = rate > 0 ? Stopwatch.Frequency / rate : 0;
         for (int i = 0; i < records; i++)
         {
+            // paced: record i is due i / rate seconds after the start; sleep while more than a millisecond ahead
+            // (records then leave in bursts of about rate / 1000, each timed from its own Produce call)
+            while (ticksPerRecord > 0 && Stopwatch.GetTimestamp() - start < (long)(i * ticksPerRecord))
+            {
+                if ((long)(i * ticksPerRecord) - (Stopwatch.GetTimestamp() - start) > Stopwatch.Frequency / 1000) Thread.Sleep(1);
+                else Thread.Yield();
+            }
             while (window > 0 && Volatile.Read(ref outstanding) + size > window)
             {
                 Volatile.Write(ref waiting, true);
@@ -209,15 +220,15 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
         var lat = latencies.AsSpan(0, (int)Math.Min(got, records)).ToArray();
         Array.Sort(lat);
         return new ProduceResult(got, got * size, Stopwatch.GetElapsedTime(start, end), lat, Interlocked.Read(ref errors),
-            errorSamples.ToList(), cpuAfter - cpuBefore, completed && got == records, connectOffset, Volatile.Read(ref lastOffset));
+            errorSamples.ToList(), cpuAfter - cpuBefore, completed && got == records, connectOffset, Volatile.Read(ref lastOffset), start, end);
     }
 
     /// <summary>
-    /// Reads partition 0 from the beginning (the log start) up to <paramref name="produced"/>'s last offset. The value
+    /// Reads one partition from the beginning (the log start) up to <paramref name="produced"/>'s last offset. The value
     /// at offset o must carry sequence number o - (connect offset + 1) and be of the option size. A broker that keeps
     /// everything returns every record; librdkafka's mock drops its oldest batches (about 5 MB per partition).
     /// </summary>
-    public ConsumeResult Consume(string bootstrap, string topic, ProduceResult produced, Func<CpuTimes> brokerCpu)
+    public ConsumeResult Consume(string bootstrap, string topic, ProduceResult produced, Func<CpuTimes> brokerCpu, int partition = 0, Action? ready = null)
     {
         int size = options.Size;
         var config = new ConsumerConfig
@@ -242,10 +253,11 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
         bool completed = true;
         long firstData = produced.ConnectOffset + 1;
 
+        ready?.Invoke();
         var cpuBefore = brokerCpu();
         long start = Stopwatch.GetTimestamp();
         long end = start;
-        consumer.Assign(new TopicPartitionOffset(topic, new Partition(0), Offset.Beginning));
+        consumer.Assign(new TopicPartitionOffset(topic, new Partition(partition), Offset.Beginning));
         var lastProgress = Stopwatch.StartNew();
         while (lastSeen < produced.LastOffset)
         {
@@ -288,6 +300,6 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
         }
         var cpuAfter = brokerCpu();
         consumer.Close();
-        return new ConsumeResult(count, bytes, Stopwatch.GetElapsedTime(start, end), verifyErrors, errorSamples, cpuAfter - cpuBefore, completed);
+        return new ConsumeResult(count, bytes, Stopwatch.GetElapsedTime(start, end), verifyErrors, errorSamples, cpuAfter - cpuBefore, completed, start, end);
     }
 }

@@ -1,0 +1,83 @@
+namespace KafkaCompat.LoadTool;
+
+/// <summary>
+/// The performance figures issue 14 sets targets for, measured in one invocation against both brokers and printed as
+/// one table: startup and idle memory, CPU per GB produced and consumed at 100 B and 900 KB, 900 KB throughput, and
+/// acks=all latency at a fixed rate. Each phase starts fresh brokers; the ratio column is ours over the mock's.
+/// </summary>
+internal static class Headline
+{
+    private sealed record Phase(string Name, Options Options);
+
+    private sealed record Row(string Metric, string Phase, Func<BrokerRun, double> Value, string Format, string Target,
+        Func<double, double, bool?>? Met = null);
+
+    public static async Task<int> RunAsync(Options options, IReadOnlyList<BrokerTarget> targets, string workDir)
+    {
+        var phases = new[]
+        {
+            new Phase("100 B", options.With(2_000_000, 100, 5, 0, "1", options.StartupRuns, consume: true)),
+            new Phase("900 KB", options.With(3_000, 900_000, 5, 0, "1", 0, consume: true)),
+            new Phase("latency", options.With(10_000 * options.HeadlineLatencySeconds, 100, 0, 10_000, "all", 0, consume: false)),
+        };
+        var runs = new Dictionary<(string Phase, string Broker), BrokerRun>();
+        foreach (var phase in phases)
+        {
+            var o = phase.Options;
+            Console.WriteLine($"== phase {phase.Name}: {o.Records:N0} x {o.Size:N0} B, acks={o.Acks}, linger.ms={o.LingerMs}, " +
+                $"{(o.Rate > 0 ? $"{o.Rate:N0} records/s" : "unpaced")}, {o.Clients} producer{(o.Clients > 1 ? " processes" : "")}");
+            var results = new List<BrokerRun>();
+            foreach (var t in targets)
+            {
+                string dir = Path.Combine(workDir, phase.Name.Replace(' ', '-'));
+                Directory.CreateDirectory(dir);
+                var r = await Runner.RunAsync(t, o, dir);
+                runs[(phase.Name, t.Name)] = r;
+                results.Add(r);
+            }
+            Report.Print(results, o);
+            Console.WriteLine();
+        }
+
+        static bool? AtMost(double ours, double limit) => double.IsNaN(ours) ? null : ours <= limit;
+        var rows = new Row[]
+        {
+            new("startup to ready, median (ms)", "100 B", r => Stats.Median(r.StartupMs), "0", "≤ 50 ms", (a, _) => AtMost(a, 50)),
+            new("idle RSS 1 s after ready (MB, 10^6 B)", "100 B", r => Stats.Median(r.IdleRssMiB) * 1.048576, "0.0", "≤ 30 MB", (a, _) => AtMost(a, 30)),
+            new("broker CPU per GB produced, 100 B (s)", "100 B", r => r.Produce?.CpuSecondsPerGB ?? double.NaN, "0.00", "≤ 1.5x mock", (a, b) => AtMost(a, 1.5 * b)),
+            new("broker CPU per GB produced, 900 KB (s)", "900 KB", r => r.Produce?.CpuSecondsPerGB ?? double.NaN, "0.00", "≤ 1.5x mock", (a, b) => AtMost(a, 1.5 * b)),
+            new("produce throughput, 100 B (MB/s)", "100 B", r => r.Produce?.MBPerSecond ?? double.NaN, "0.0", ""),
+            new("produce throughput, 900 KB (MB/s)", "900 KB", r => r.Produce?.MBPerSecond ?? double.NaN, "0.0", "≥ 1.0x mock", (a, b) => double.IsNaN(a) ? null : a >= b),
+            new("broker CPU per GB consumed, 100 B (s)", "100 B", r => r.Consume?.CpuSecondsPerGB ?? double.NaN, "0.00", "≤ 1.0 s", (a, _) => AtMost(a, 1.0)),
+            new("broker CPU per GB consumed, 900 KB (s)", "900 KB", r => r.Consume?.CpuSecondsPerGB ?? double.NaN, "0.00", "≤ 0.2 s", (a, _) => AtMost(a, 0.2)),
+            new("consume throughput, 900 KB (MB/s)", "900 KB", r => r.Consume?.MBPerSecond ?? double.NaN, "0.0", ""),
+            new("ack latency p50, acks=all, 10,000 records/s (ms)", "latency", r => r.Produce?.Percentile(50) ?? double.NaN, "0.000", ""),
+            new("ack latency p99, acks=all, 10,000 records/s (ms)", "latency", r => r.Produce?.Percentile(99) ?? double.NaN, "0.000", "≤ 1 ms", (a, _) => AtMost(a, 1)),
+            new("broker CPU per GB produced at 10,000 records/s (s)", "latency", r => r.Produce?.CpuSecondsPerGB ?? double.NaN, "0.00", ""),
+            new("broker peak anonymous RSS, 100 B run (MiB)", "100 B", r => r.PeakAnonMiB, "0.0", "≤ 100 MiB", (a, _) => AtMost(a, 100)),
+            new("broker peak anonymous RSS, 900 KB run (MiB)", "900 KB", r => r.PeakAnonMiB, "0.0", "≤ 100 MiB", (a, _) => AtMost(a, 100)),
+        };
+
+        string F(double v, string fmt) => double.IsNaN(v) || double.IsInfinity(v) ? "n/a" : v.ToString(fmt);
+        var table = new List<string[]> { new[] { "figure", "kafkacompat", "rdkafka-mock", "ratio", "target", "met" } };
+        foreach (var row in rows)
+        {
+            double a = runs.TryGetValue((row.Phase, "kafkacompat"), out var ours) ? row.Value(ours) : double.NaN;
+            double b = runs.TryGetValue((row.Phase, "rdkafka-mock"), out var mock) ? row.Value(mock) : double.NaN;
+            string ratio = double.IsNaN(a) || double.IsNaN(b) || b == 0 ? "" : (a / b).ToString("0.00");
+            bool? met = row.Met?.Invoke(a, b);
+            table.Add([row.Metric, F(a, row.Format), F(b, row.Format), ratio, row.Target, met is null ? "" : met.Value ? "yes" : "no"]);
+        }
+        int[] widths = Enumerable.Range(0, 6).Select(c => table.Max(r => r[c].Length)).ToArray();
+        string Line(string[] cells) => "| " + string.Join(" | ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))) + " |";
+        Console.WriteLine($"== headline: {options.Clients} producer and {options.Clients} consumer {(options.Clients > 1 ? "processes" : "(inside the load tool)")}, one partition each; " +
+            "CPU = the broker process's utime+stime over the phase; MB = 10^6 bytes of record values ==");
+        Console.WriteLine(Line(table[0]));
+        Console.WriteLine("|" + string.Join("|", widths.Select((w, i) => i == 0 ? new string('-', w + 2) : new string('-', w + 1) + ":")) + "|");
+        foreach (var r in table.Skip(1)) Console.WriteLine(Line(r));
+        var problems = runs.Where(kv => !kv.Value.Ok).ToList();
+        foreach (var (key, run) in problems)
+            foreach (var p in run.Problems) Console.WriteLine($"   ! {key.Phase} / {key.Broker}: {p}");
+        return problems.Count == 0 ? 0 : 1;
+    }
+}
