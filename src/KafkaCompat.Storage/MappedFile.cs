@@ -182,6 +182,9 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
     // one descriptor per file, for appends (pwritev) and for fetches (sendfile); the writer cache bounds how many
     // files keep one. A stream lent to a send is closed only when the last send gives it back.
     private FileStream? _stream;
+    // the stream's descriptor, kept apart: FileStream.SafeFileHandle seeks the file to the stream's position on every
+    // call (an lseek per append)
+    private nint _fd;
     private int _senders;
     private bool _closeWhenIdle;
     private readonly object _writerLock = new();
@@ -197,6 +200,7 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
             // asynchronous: a socket's SendPacketsAsync takes only such streams for its sendfile regions
             var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
             _stream = new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0, isAsync: true);
+            _fd = handle.DangerousGetHandle();
         }
         catch (IOException e) when (e is not StorageException)
         {
@@ -253,9 +257,9 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         if (offset < 0 || offset + total > Capacity) throw new ArgumentOutOfRangeException(nameof(offset));
         lock (_writerLock)
         {
-            var stream = Stream();
+            Stream();
             WriterUsed = true;
-            nint fd = stream.SafeFileHandle.DangerousGetHandle();
+            nint fd = _fd;
             fixed (byte* h = head)
             fixed (byte* t = tail)
             {
