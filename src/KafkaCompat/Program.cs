@@ -2,6 +2,14 @@ using System.CommandLine;
 using KafkaCompat.Broker.Config;
 using KafkaCompat.Host;
 
+// Socket completions run on the socket engine's threads instead of hopping to the thread pool: a request is read,
+// handled and answered on the thread that saw it arrive. Handlers do not block on other connections (long polls and
+// group joins wait asynchronously), and per request this saves a thread-pool wake-up, 40% of the broker's CPU for
+// small requests at 10,000 requests/s (issue 14). Read by the runtime when the first socket is made, so set before
+// anything else; DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 in the environment turns it off.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+
 // `kafkacompat` with no command (or only options) means `kafkacompat serve`.
 if (args.Length == 0 || args[0].StartsWith('-') && args[0] is not ("-h" or "--help" or "-?" or "--version"))
     args = ["serve", .. args];
