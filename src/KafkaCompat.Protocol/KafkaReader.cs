@@ -109,7 +109,7 @@ public ref struct KafkaReader
     {
         int len = ReadLength(compact, int16Length: true);
         if (len < 0) return null;
-        return Encoding.UTF8.GetString(Take(len));
+        return StringCache.Get(Take(len));
     }
 
     public string ReadString(bool compact) =>

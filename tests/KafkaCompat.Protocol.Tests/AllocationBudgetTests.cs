@@ -34,10 +34,10 @@ public sealed class AllocationBudgetTests
         var records = new byte[1 << 20];
         var budgets = new (string What, long Budget, Action Call)[]
         {
-            // the client id string
-            ("request header v2", 72, () => { var r = new KafkaReader(produce); RequestHeader.Read(ref r, 2); }),
-            // the request's objects and lists; the records stay a slice of the frame
-            ("header + Produce v9", 424, () => { var r = new KafkaReader(produce); RequestHeader.Read(ref r, 2); ProduceRequest.Read(ref r, 9); }),
+            // the header object; its client id string comes from the reader's cache of recent strings
+            ("request header v2", 32, () => { var r = new KafkaReader(produce); RequestHeader.Read(ref r, 2); }),
+            // the request's objects and lists (the topic name is cached too); the records stay a slice of the frame
+            ("header + Produce v9", 360, () => { var r = new KafkaReader(produce); RequestHeader.Read(ref r, 2); ProduceRequest.Read(ref r, 9); }),
             ("header + ProduceResponse v9", 656, () =>
             {
                 using var w = new KafkaWriter();
@@ -52,10 +52,12 @@ public sealed class AllocationBudgetTests
                 new FetchResponse { Responses = [new() { Topic = "t", Partitions = [new() { PartitionIndex = 0, Records = records }] }] }.Write(w, 12);
             }),
         };
+        var over = new List<string>();
         foreach (var (what, budget, call) in budgets)
         {
             long bytes = Allocations.BytesPerCall(call);
-            Assert.True(bytes <= budget, $"{what} allocates {bytes} B per call (budget {budget})");
+            if (bytes > budget) over.Add($"{what} allocates {bytes} B per call (budget {budget})");
         }
+        Assert.True(over.Count == 0, string.Join("; ", over));
     }
 }
