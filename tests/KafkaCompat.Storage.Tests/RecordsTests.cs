@@ -18,6 +18,24 @@ public class RecordsTests
     }
 
     [Fact]
+    public void Crc32CInThreeStreamsMatchesTheTableForEveryLengthAndSplit()
+    {
+        // lengths around the 3 x 256 and 3 x 8192 block boundaries, and appends split at odd places (the state carries)
+        var rng = new Random(3);
+        var data = new byte[3 * 8192 * 2 + 3 * 256 + 17];
+        rng.NextBytes(data);
+        int[] lengths = [0, 1, 7, 8, 767, 768, 769, 3 * 256 * 2 + 5, 24_575, 24_576, 24_577, 3 * 8192 + 3 * 256 + 9, data.Length];
+        foreach (int n in lengths)
+        {
+            var span = data.AsSpan(0, n);
+            uint expected = Crc32C.AppendSoftware(0xFFFFFFFF, span);
+            Assert.Equal(expected, Crc32C.Append(0xFFFFFFFF, span));
+            int split = rng.Next(0, n + 1);
+            Assert.Equal(expected, Crc32C.Append(Crc32C.Append(0xFFFFFFFF, span[..split]), span[split..]));
+        }
+    }
+
+    [Fact]
     public void BuiltBatchValidatesAndDecodes()
     {
         var b = new RecordBatchBuilder()
