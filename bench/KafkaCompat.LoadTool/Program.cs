@@ -105,7 +105,7 @@ internal static class LoadTool
         if (options.Headline)
         {
             Console.WriteLine($"work dir:    {workDir}");
-            int rc = await Headline.RunAsync(options, targets, workDir);
+            int rc = await Headline.RunAsync(options, targets, workDir, repo);
             if (!options.KeepData) Directory.Delete(workDir, recursive: true);
             return rc;
         }
