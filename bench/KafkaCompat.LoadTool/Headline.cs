@@ -111,6 +111,7 @@ internal static class Headline
         foreach (var (mode, what) in new[]
         {
             ("recv+ring", "floor: receive + copy into reused memory, as the mock keeps records (s per GB)"),
+            ("recv+copy", "floor: receive + copy into fresh memory, each page touched first (s per GB)"),
             ("recv+crc+write", "floor: receive + CRC-32C + write() into the page cache (s per GB)"),
             ("sendfile (sender)", "floor: sendfile() from the page cache to a socket (s per GB)"),
         })

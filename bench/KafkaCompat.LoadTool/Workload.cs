@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 
@@ -25,6 +26,26 @@ internal sealed record ConsumeResult(
     public double MBPerSecond => Bytes / 1e6 / Elapsed.TotalSeconds;
     public double CpuSecondsPerGB => BrokerCpu.Total / (Bytes / 1e9);
     public double KernelShare => BrokerCpu.System / BrokerCpu.Total;
+}
+
+internal static partial class Pacing
+{
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "nanosleep")]
+    private static partial int NanoSleep(in TimeSpec request, IntPtr remaining);
+
+    /// <summary>Sleeps for about <paramref name="ns"/> nanoseconds (Linux timer slack adds some 50 us).</summary>
+    public static void Sleep(long ns)
+    {
+        var t = new TimeSpec { Seconds = ns / 1_000_000_000, Nanoseconds = ns % 1_000_000_000 };
+        NanoSleep(t, IntPtr.Zero);
+    }
 }
 
 internal static class Stats
@@ -159,12 +180,13 @@ internal sealed class Workload(Options options, ClientDiagnostics diagnostics)
         double ticksPerRecord = rate > 0 ? Stopwatch.Frequency / rate : 0;
         for (int i = 0; i < records; i++)
         {
-            // paced: record i is due i / rate seconds after the start; sleep while more than a millisecond ahead
-            // (records then leave in bursts of about rate / 1000, each timed from its own Produce call)
-            while (ticksPerRecord > 0 && Stopwatch.GetTimestamp() - start < (long)(i * ticksPerRecord))
+            // paced: record i is due i / rate seconds after the start, and the loop sleeps until then with nanosleep
+            // (Thread.Sleep has millisecond steps, which would send bursts). It never spins: on a small machine a
+            // spinning client takes the CPU the broker and librdkafka need.
+            if (ticksPerRecord > 0)
             {
-                if ((long)(i * ticksPerRecord) - (Stopwatch.GetTimestamp() - start) > Stopwatch.Frequency / 1000) Thread.Sleep(1);
-                else Thread.Yield();
+                long wait = (long)(i * ticksPerRecord) - (Stopwatch.GetTimestamp() - start);
+                if (wait > 0) Pacing.Sleep(wait * 1_000_000_000 / Stopwatch.Frequency);
             }
             while (window > 0 && Volatile.Read(ref outstanding) + size > window)
             {
