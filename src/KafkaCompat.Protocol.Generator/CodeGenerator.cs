@@ -240,13 +240,28 @@ public static class CodeGenerator
 
         private void EmitBody(StringBuilder sb, string className, List<FieldSpec> fields, string ind, bool topLevel)
         {
+            // lists and structs a new message starts with are made by the public constructor, not by field
+            // initializers, so that Read (which assigns them all) does not allocate one only to replace it
+            var made = fields.Where(f => Initializer(f) == "new()").ToList();
             foreach (var f in fields)
-                sb.Append($"{ind}public {CsType(f)} {f.Name} = {Initializer(f)};\n");
+                sb.Append(Initializer(f) == "new()"
+                    ? $"{ind}public {CsType(f)} {f.Name};\n"
+                    : $"{ind}public {CsType(f)} {f.Name} = {Initializer(f)};\n");
+            if (made.Count > 0)
+            {
+                sb.Append($"\n{ind}public {className}()\n{ind}{{\n");
+                foreach (var f in made) sb.Append($"{ind}    {f.Name} = new();\n");
+                sb.Append($"{ind}}}\n");
+                sb.Append($"\n{ind}/// <summary>For Read, which assigns every list and struct.</summary>\n");
+                sb.Append($"{ind}private {className}(bool reading)\n{ind}{{\n");
+                foreach (var f in made) sb.Append($"{ind}    {f.Name} = null!;\n");
+                sb.Append($"{ind}}}\n");
+            }
 
             // Read
             string access = topLevel ? "public static" : "public static";
             sb.Append($"\n{ind}{access} {className} Read(ref KafkaReader r, short version)\n{ind}{{\n");
-            sb.Append($"{ind}    var m = new {className}();\n");
+            sb.Append(made.Count > 0 ? $"{ind}    var m = new {className}(reading: true);\n" : $"{ind}    var m = new {className}();\n");
             sb.Append($"{ind}    bool flex = {FlexCond()};\n");
             foreach (var f in fields.Where(f => f.Tag is null))
                 EmitRead(sb, f, "r", ind + "    ", "m." + f.Name);
@@ -281,6 +296,8 @@ public static class CodeGenerator
                 sb.Append($"{ind}            }}\n");
             }
             sb.Append($"{ind}        }}\n{ind}    }}\n");
+            // absent in this version, or a tagged field not sent: what a new message has
+            foreach (var f in made) sb.Append($"{ind}    m.{f.Name} ??= new();\n");
             sb.Append($"{ind}    return m;\n{ind}}}\n");
 
             // Write

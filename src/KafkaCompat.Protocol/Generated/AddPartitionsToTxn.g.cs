@@ -14,15 +14,28 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
     public static short LowestVersion => 0;
     public static short HighestVersion => 5;
     public static bool IsFlexible(short version) => version >= 3;
-    public List<AddPartitionsToTxnTransaction> Transactions = new();
+    public List<AddPartitionsToTxnTransaction> Transactions;
     public string V3AndBelowTransactionalId = "";
     public long V3AndBelowProducerId = 0;
     public short V3AndBelowProducerEpoch = 0;
-    public List<AddPartitionsToTxnTopic> V3AndBelowTopics = new();
+    public List<AddPartitionsToTxnTopic> V3AndBelowTopics;
+
+    public AddPartitionsToTxnRequest()
+    {
+        Transactions = new();
+        V3AndBelowTopics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private AddPartitionsToTxnRequest(bool reading)
+    {
+        Transactions = null!;
+        V3AndBelowTopics = null!;
+    }
 
     public static AddPartitionsToTxnRequest Read(ref KafkaReader r, short version)
     {
-        var m = new AddPartitionsToTxnRequest();
+        var m = new AddPartitionsToTxnRequest(reading: true);
         bool flex = version >= 3;
         if (version >= 4)
         {
@@ -72,6 +85,8 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Transactions ??= new();
+        m.V3AndBelowTopics ??= new();
         return m;
     }
 
@@ -127,11 +142,22 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
         public long ProducerId = 0;
         public short ProducerEpoch = 0;
         public bool VerifyOnly = false;
-        public List<AddPartitionsToTxnTransactionTopic> Topics = new();
+        public List<AddPartitionsToTxnTransactionTopic> Topics;
+
+        public AddPartitionsToTxnTransaction()
+        {
+            Topics = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private AddPartitionsToTxnTransaction(bool reading)
+        {
+            Topics = null!;
+        }
 
         public static AddPartitionsToTxnTransaction Read(ref KafkaReader r, short version)
         {
-            var m = new AddPartitionsToTxnTransaction();
+            var m = new AddPartitionsToTxnTransaction(reading: true);
             bool flex = version >= 3;
             if (version >= 4)
             {
@@ -172,6 +198,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Topics ??= new();
             return m;
         }
 
@@ -217,11 +244,22 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
     public sealed partial class AddPartitionsToTxnTransactionTopic
     {
         public string Name = "";
-        public List<int> Partitions = new();
+        public List<int> Partitions;
+
+        public AddPartitionsToTxnTransactionTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private AddPartitionsToTxnTransactionTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static AddPartitionsToTxnTransactionTopic Read(ref KafkaReader r, short version)
         {
-            var m = new AddPartitionsToTxnTransactionTopic();
+            var m = new AddPartitionsToTxnTransactionTopic(reading: true);
             bool flex = version >= 3;
             if (version >= 4)
             {
@@ -250,6 +288,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -283,11 +322,22 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
     public sealed partial class AddPartitionsToTxnTopic
     {
         public string Name = "";
-        public List<int> Partitions = new();
+        public List<int> Partitions;
+
+        public AddPartitionsToTxnTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private AddPartitionsToTxnTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static AddPartitionsToTxnTopic Read(ref KafkaReader r, short version)
         {
-            var m = new AddPartitionsToTxnTopic();
+            var m = new AddPartitionsToTxnTopic(reading: true);
             bool flex = version >= 3;
             if (version <= 3)
             {
@@ -316,6 +366,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -355,12 +406,25 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
     public static bool IsFlexible(short version) => version >= 3;
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
-    public List<AddPartitionsToTxnResult> ResultsByTransaction = new();
-    public List<AddPartitionsToTxnTopicResult> ResultsByTopicV3AndBelow = new();
+    public List<AddPartitionsToTxnResult> ResultsByTransaction;
+    public List<AddPartitionsToTxnTopicResult> ResultsByTopicV3AndBelow;
+
+    public AddPartitionsToTxnResponse()
+    {
+        ResultsByTransaction = new();
+        ResultsByTopicV3AndBelow = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private AddPartitionsToTxnResponse(bool reading)
+    {
+        ResultsByTransaction = null!;
+        ResultsByTopicV3AndBelow = null!;
+    }
 
     public static AddPartitionsToTxnResponse Read(ref KafkaReader r, short version)
     {
-        var m = new AddPartitionsToTxnResponse();
+        var m = new AddPartitionsToTxnResponse(reading: true);
         bool flex = version >= 3;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 4)
@@ -403,6 +467,8 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.ResultsByTransaction ??= new();
+        m.ResultsByTopicV3AndBelow ??= new();
         return m;
     }
 
@@ -448,11 +514,22 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
     public sealed partial class AddPartitionsToTxnResult
     {
         public string TransactionalId = "";
-        public List<AddPartitionsToTxnTransactionTopicResult> TopicResults = new();
+        public List<AddPartitionsToTxnTransactionTopicResult> TopicResults;
+
+        public AddPartitionsToTxnResult()
+        {
+            TopicResults = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private AddPartitionsToTxnResult(bool reading)
+        {
+            TopicResults = null!;
+        }
 
         public static AddPartitionsToTxnResult Read(ref KafkaReader r, short version)
         {
-            var m = new AddPartitionsToTxnResult();
+            var m = new AddPartitionsToTxnResult(reading: true);
             bool flex = version >= 3;
             if (version >= 4)
             {
@@ -481,6 +558,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.TopicResults ??= new();
             return m;
         }
 
@@ -514,11 +592,22 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
     public sealed partial class AddPartitionsToTxnTransactionTopicResult
     {
         public string Name = "";
-        public List<AddPartitionsToTxnTransactionPartitionResult> ResultsByPartition = new();
+        public List<AddPartitionsToTxnTransactionPartitionResult> ResultsByPartition;
+
+        public AddPartitionsToTxnTransactionTopicResult()
+        {
+            ResultsByPartition = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private AddPartitionsToTxnTransactionTopicResult(bool reading)
+        {
+            ResultsByPartition = null!;
+        }
 
         public static AddPartitionsToTxnTransactionTopicResult Read(ref KafkaReader r, short version)
         {
-            var m = new AddPartitionsToTxnTransactionTopicResult();
+            var m = new AddPartitionsToTxnTransactionTopicResult(reading: true);
             bool flex = version >= 3;
             if (version >= 4)
             {
@@ -547,6 +636,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.ResultsByPartition ??= new();
             return m;
         }
 
@@ -629,11 +719,22 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
     public sealed partial class AddPartitionsToTxnTopicResult
     {
         public string Name = "";
-        public List<AddPartitionsToTxnPartitionResult> ResultsByPartition = new();
+        public List<AddPartitionsToTxnPartitionResult> ResultsByPartition;
+
+        public AddPartitionsToTxnTopicResult()
+        {
+            ResultsByPartition = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private AddPartitionsToTxnTopicResult(bool reading)
+        {
+            ResultsByPartition = null!;
+        }
 
         public static AddPartitionsToTxnTopicResult Read(ref KafkaReader r, short version)
         {
-            var m = new AddPartitionsToTxnTopicResult();
+            var m = new AddPartitionsToTxnTopicResult(reading: true);
             bool flex = version >= 3;
             if (version <= 3)
             {
@@ -662,6 +763,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.ResultsByPartition ??= new();
             return m;
         }
 

@@ -14,12 +14,23 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
     public static short LowestVersion => 0;
     public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => version >= 2;
-    public List<AlterConfigsResource> Resources = new();
+    public List<AlterConfigsResource> Resources;
     public bool ValidateOnly = false;
+
+    public AlterConfigsRequest()
+    {
+        Resources = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private AlterConfigsRequest(bool reading)
+    {
+        Resources = null!;
+    }
 
     public static AlterConfigsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new AlterConfigsRequest();
+        var m = new AlterConfigsRequest(reading: true);
         bool flex = version >= 2;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -42,6 +53,7 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Resources ??= new();
         return m;
     }
 
@@ -69,11 +81,22 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
     {
         public sbyte ResourceType = 0;
         public string ResourceName = "";
-        public List<AlterableConfig> Configs = new();
+        public List<AlterableConfig> Configs;
+
+        public AlterConfigsResource()
+        {
+            Configs = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private AlterConfigsResource(bool reading)
+        {
+            Configs = null!;
+        }
 
         public static AlterConfigsResource Read(ref KafkaReader r, short version)
         {
-            var m = new AlterConfigsResource();
+            var m = new AlterConfigsResource(reading: true);
             bool flex = version >= 2;
             m.ResourceType = r.ReadInt8();
             m.ResourceName = r.ReadString(flex);
@@ -97,6 +120,7 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Configs ??= new();
             return m;
         }
 
@@ -167,11 +191,22 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
     public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => version >= 2;
     public int ThrottleTimeMs = 0;
-    public List<AlterConfigsResourceResponse> Responses = new();
+    public List<AlterConfigsResourceResponse> Responses;
+
+    public AlterConfigsResponse()
+    {
+        Responses = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private AlterConfigsResponse(bool reading)
+    {
+        Responses = null!;
+    }
 
     public static AlterConfigsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new AlterConfigsResponse();
+        var m = new AlterConfigsResponse(reading: true);
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -194,6 +229,7 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Responses ??= new();
         return m;
     }
 

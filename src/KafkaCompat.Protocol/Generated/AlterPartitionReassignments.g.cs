@@ -16,11 +16,22 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
     public static bool IsFlexible(short version) => true;
     public int TimeoutMs = 60000;
     public bool AllowReplicationFactorChange = true;
-    public List<ReassignableTopic> Topics = new();
+    public List<ReassignableTopic> Topics;
+
+    public AlterPartitionReassignmentsRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private AlterPartitionReassignmentsRequest(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static AlterPartitionReassignmentsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new AlterPartitionReassignmentsRequest();
+        var m = new AlterPartitionReassignmentsRequest(reading: true);
         bool flex = true;
         m.TimeoutMs = r.ReadInt32();
         if (version >= 1)
@@ -47,6 +58,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -77,11 +89,22 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
     public sealed partial class ReassignableTopic
     {
         public string Name = "";
-        public List<ReassignablePartition> Partitions = new();
+        public List<ReassignablePartition> Partitions;
+
+        public ReassignableTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private ReassignableTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static ReassignableTopic Read(ref KafkaReader r, short version)
         {
-            var m = new ReassignableTopic();
+            var m = new ReassignableTopic(reading: true);
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
@@ -104,6 +127,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -193,11 +217,22 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
     public bool AllowReplicationFactorChange = true;
     public ErrorCode ErrorCode = ErrorCode.None;
     public string? ErrorMessage = null;
-    public List<ReassignableTopicResponse> Responses = new();
+    public List<ReassignableTopicResponse> Responses;
+
+    public AlterPartitionReassignmentsResponse()
+    {
+        Responses = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private AlterPartitionReassignmentsResponse(bool reading)
+    {
+        Responses = null!;
+    }
 
     public static AlterPartitionReassignmentsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new AlterPartitionReassignmentsResponse();
+        var m = new AlterPartitionReassignmentsResponse(reading: true);
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 1)
@@ -226,6 +261,7 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Responses ??= new();
         return m;
     }
 
@@ -258,11 +294,22 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
     public sealed partial class ReassignableTopicResponse
     {
         public string Name = "";
-        public List<ReassignablePartitionResponse> Partitions = new();
+        public List<ReassignablePartitionResponse> Partitions;
+
+        public ReassignableTopicResponse()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private ReassignableTopicResponse(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static ReassignableTopicResponse Read(ref KafkaReader r, short version)
         {
-            var m = new ReassignableTopicResponse();
+            var m = new ReassignableTopicResponse(reading: true);
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
@@ -285,6 +332,7 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

@@ -68,16 +68,27 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
     public static short HighestVersion => 4;
     public static bool IsFlexible(short version) => version >= 3;
     public ErrorCode ErrorCode = ErrorCode.None;
-    public List<ApiVersion> ApiKeys = new();
+    public List<ApiVersion> ApiKeys;
     public int ThrottleTimeMs = 0;
     public List<SupportedFeature>? SupportedFeatures = null;
     public long FinalizedFeaturesEpoch = -1L;
     public List<FinalizedFeature>? FinalizedFeatures = null;
     public bool ZkMigrationReady = false;
 
+    public ApiVersionsResponse()
+    {
+        ApiKeys = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ApiVersionsResponse(bool reading)
+    {
+        ApiKeys = null!;
+    }
+
     public static ApiVersionsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new ApiVersionsResponse();
+        var m = new ApiVersionsResponse(reading: true);
         bool flex = version >= 3;
         m.ErrorCode = (ErrorCode)r.ReadInt16();
         {
@@ -149,6 +160,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
                 }
             }
         }
+        m.ApiKeys ??= new();
         return m;
     }
 

@@ -14,12 +14,23 @@ public sealed partial class ConsumerGroupDescribeRequest : IKafkaRequest<Consume
     public static short LowestVersion => 0;
     public static short HighestVersion => 1;
     public static bool IsFlexible(short version) => true;
-    public List<string> GroupIds = new();
+    public List<string> GroupIds;
     public bool IncludeAuthorizedOperations = false;
+
+    public ConsumerGroupDescribeRequest()
+    {
+        GroupIds = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ConsumerGroupDescribeRequest(bool reading)
+    {
+        GroupIds = null!;
+    }
 
     public static ConsumerGroupDescribeRequest Read(ref KafkaReader r, short version)
     {
-        var m = new ConsumerGroupDescribeRequest();
+        var m = new ConsumerGroupDescribeRequest(reading: true);
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -42,6 +53,7 @@ public sealed partial class ConsumerGroupDescribeRequest : IKafkaRequest<Consume
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.GroupIds ??= new();
         return m;
     }
 
@@ -73,11 +85,22 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
     public static short HighestVersion => 1;
     public static bool IsFlexible(short version) => true;
     public int ThrottleTimeMs = 0;
-    public List<DescribedGroup> Groups = new();
+    public List<DescribedGroup> Groups;
+
+    public ConsumerGroupDescribeResponse()
+    {
+        Groups = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ConsumerGroupDescribeResponse(bool reading)
+    {
+        Groups = null!;
+    }
 
     public static ConsumerGroupDescribeResponse Read(ref KafkaReader r, short version)
     {
-        var m = new ConsumerGroupDescribeResponse();
+        var m = new ConsumerGroupDescribeResponse(reading: true);
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -100,6 +123,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Groups ??= new();
         return m;
     }
 
@@ -132,12 +156,23 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
         public int GroupEpoch = 0;
         public int AssignmentEpoch = 0;
         public string AssignorName = "";
-        public List<Member> Members = new();
+        public List<Member> Members;
         public int AuthorizedOperations = -2147483648;
+
+        public DescribedGroup()
+        {
+            Members = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribedGroup(bool reading)
+        {
+            Members = null!;
+        }
 
         public static DescribedGroup Read(ref KafkaReader r, short version)
         {
-            var m = new DescribedGroup();
+            var m = new DescribedGroup(reading: true);
             bool flex = true;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
@@ -167,6 +202,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Members ??= new();
             return m;
         }
 
@@ -206,15 +242,30 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
         public int MemberEpoch = 0;
         public string ClientId = "";
         public string ClientHost = "";
-        public List<string> SubscribedTopicNames = new();
+        public List<string> SubscribedTopicNames;
         public string? SubscribedTopicRegex = null;
-        public MemberAssignment Assignment = new();
-        public MemberAssignment TargetAssignment = new();
+        public MemberAssignment Assignment;
+        public MemberAssignment TargetAssignment;
         public sbyte MemberType = (sbyte)-1;
+
+        public Member()
+        {
+            SubscribedTopicNames = new();
+            Assignment = new();
+            TargetAssignment = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private Member(bool reading)
+        {
+            SubscribedTopicNames = null!;
+            Assignment = null!;
+            TargetAssignment = null!;
+        }
 
         public static Member Read(ref KafkaReader r, short version)
         {
-            var m = new Member();
+            var m = new Member(reading: true);
             bool flex = true;
             m.MemberId = r.ReadString(flex);
             m.InstanceId = r.ReadNullableString(flex);
@@ -249,6 +300,9 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.SubscribedTopicNames ??= new();
+            m.Assignment ??= new();
+            m.TargetAssignment ??= new();
             return m;
         }
 
@@ -287,11 +341,22 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
 
     public sealed partial class MemberAssignment
     {
-        public List<TopicIdNamePartitions> TopicPartitions = new();
+        public List<TopicIdNamePartitions> TopicPartitions;
+
+        public MemberAssignment()
+        {
+            TopicPartitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private MemberAssignment(bool reading)
+        {
+            TopicPartitions = null!;
+        }
 
         public static MemberAssignment Read(ref KafkaReader r, short version)
         {
-            var m = new MemberAssignment();
+            var m = new MemberAssignment(reading: true);
             bool flex = true;
             {
                 int n8 = r.ReadArrayLength(flex);
@@ -313,6 +378,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.TopicPartitions ??= new();
             return m;
         }
 
@@ -340,11 +406,22 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
     {
         public Guid TopicId = Guid.Empty;
         public string TopicName = "";
-        public List<int> Partitions = new();
+        public List<int> Partitions;
+
+        public TopicIdNamePartitions()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TopicIdNamePartitions(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static TopicIdNamePartitions Read(ref KafkaReader r, short version)
         {
-            var m = new TopicIdNamePartitions();
+            var m = new TopicIdNamePartitions(reading: true);
             bool flex = true;
             m.TopicId = r.ReadUuid();
             m.TopicName = r.ReadString(flex);
@@ -368,6 +445,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

@@ -115,11 +115,22 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
     public sealed partial class TopicIdPartitions
     {
         public Guid TopicId = Guid.Empty;
-        public List<int> Partitions = new();
+        public List<int> Partitions;
+
+        public TopicIdPartitions()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TopicIdPartitions(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static TopicIdPartitions Read(ref KafkaReader r, short version)
         {
-            var m = new TopicIdPartitions();
+            var m = new TopicIdPartitions(reading: true);
             bool flex = true;
             m.TopicId = r.ReadUuid();
             {
@@ -142,6 +153,7 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -225,11 +237,22 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
 
     public sealed partial class MemberAssignment
     {
-        public List<TopicIdPartitions> TopicPartitions = new();
+        public List<TopicIdPartitions> TopicPartitions;
+
+        public MemberAssignment()
+        {
+            TopicPartitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private MemberAssignment(bool reading)
+        {
+            TopicPartitions = null!;
+        }
 
         public static MemberAssignment Read(ref KafkaReader r, short version)
         {
-            var m = new MemberAssignment();
+            var m = new MemberAssignment(reading: true);
             bool flex = true;
             {
                 int n6 = r.ReadArrayLength(flex);
@@ -251,6 +274,7 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.TopicPartitions ??= new();
             return m;
         }
 
@@ -277,11 +301,22 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
     public sealed partial class TopicIdPartitions
     {
         public Guid TopicId = Guid.Empty;
-        public List<int> Partitions = new();
+        public List<int> Partitions;
+
+        public TopicIdPartitions()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TopicIdPartitions(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static TopicIdPartitions Read(ref KafkaReader r, short version)
         {
-            var m = new TopicIdPartitions();
+            var m = new TopicIdPartitions(reading: true);
             bool flex = true;
             m.TopicId = r.ReadUuid();
             {
@@ -304,6 +339,7 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

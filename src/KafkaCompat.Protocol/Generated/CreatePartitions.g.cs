@@ -14,13 +14,24 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
     public static short LowestVersion => 0;
     public static short HighestVersion => 3;
     public static bool IsFlexible(short version) => version >= 2;
-    public List<CreatePartitionsTopic> Topics = new();
+    public List<CreatePartitionsTopic> Topics;
     public int TimeoutMs = 0;
     public bool ValidateOnly = false;
 
+    public CreatePartitionsRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private CreatePartitionsRequest(bool reading)
+    {
+        Topics = null!;
+    }
+
     public static CreatePartitionsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new CreatePartitionsRequest();
+        var m = new CreatePartitionsRequest(reading: true);
         bool flex = version >= 2;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -44,6 +55,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -127,11 +139,22 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
 
     public sealed partial class CreatePartitionsAssignment
     {
-        public List<int> BrokerIds = new();
+        public List<int> BrokerIds;
+
+        public CreatePartitionsAssignment()
+        {
+            BrokerIds = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private CreatePartitionsAssignment(bool reading)
+        {
+            BrokerIds = null!;
+        }
 
         public static CreatePartitionsAssignment Read(ref KafkaReader r, short version)
         {
-            var m = new CreatePartitionsAssignment();
+            var m = new CreatePartitionsAssignment(reading: true);
             bool flex = version >= 2;
             {
                 int n4 = r.ReadArrayLength(flex);
@@ -153,6 +176,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.BrokerIds ??= new();
             return m;
         }
 
@@ -184,11 +208,22 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
     public static short HighestVersion => 3;
     public static bool IsFlexible(short version) => version >= 2;
     public int ThrottleTimeMs = 0;
-    public List<CreatePartitionsTopicResult> Results = new();
+    public List<CreatePartitionsTopicResult> Results;
+
+    public CreatePartitionsResponse()
+    {
+        Results = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private CreatePartitionsResponse(bool reading)
+    {
+        Results = null!;
+    }
 
     public static CreatePartitionsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new CreatePartitionsResponse();
+        var m = new CreatePartitionsResponse(reading: true);
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -211,6 +246,7 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Results ??= new();
         return m;
     }
 

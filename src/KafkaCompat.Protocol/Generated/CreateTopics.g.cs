@@ -14,13 +14,24 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
     public static short LowestVersion => 0;
     public static short HighestVersion => 7;
     public static bool IsFlexible(short version) => version >= 5;
-    public List<CreatableTopic> Topics = new();
+    public List<CreatableTopic> Topics;
     public int TimeoutMs = 60000;
     public bool ValidateOnly = false;
 
+    public CreateTopicsRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private CreateTopicsRequest(bool reading)
+    {
+        Topics = null!;
+    }
+
     public static CreateTopicsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new CreateTopicsRequest();
+        var m = new CreateTopicsRequest(reading: true);
         bool flex = version >= 5;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -47,6 +58,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -79,12 +91,25 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
         public string Name = "";
         public int NumPartitions = 0;
         public short ReplicationFactor = 0;
-        public List<CreatableReplicaAssignment> Assignments = new();
-        public List<CreatableTopicConfig> Configs = new();
+        public List<CreatableReplicaAssignment> Assignments;
+        public List<CreatableTopicConfig> Configs;
+
+        public CreatableTopic()
+        {
+            Assignments = new();
+            Configs = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private CreatableTopic(bool reading)
+        {
+            Assignments = null!;
+            Configs = null!;
+        }
 
         public static CreatableTopic Read(ref KafkaReader r, short version)
         {
-            var m = new CreatableTopic();
+            var m = new CreatableTopic(reading: true);
             bool flex = version >= 5;
             m.Name = r.ReadString(flex);
             m.NumPartitions = r.ReadInt32();
@@ -119,6 +144,8 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Assignments ??= new();
+            m.Configs ??= new();
             return m;
         }
 
@@ -157,11 +184,22 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
     public sealed partial class CreatableReplicaAssignment
     {
         public int PartitionIndex = 0;
-        public List<int> BrokerIds = new();
+        public List<int> BrokerIds;
+
+        public CreatableReplicaAssignment()
+        {
+            BrokerIds = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private CreatableReplicaAssignment(bool reading)
+        {
+            BrokerIds = null!;
+        }
 
         public static CreatableReplicaAssignment Read(ref KafkaReader r, short version)
         {
-            var m = new CreatableReplicaAssignment();
+            var m = new CreatableReplicaAssignment(reading: true);
             bool flex = version >= 5;
             m.PartitionIndex = r.ReadInt32();
             {
@@ -184,6 +222,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.BrokerIds ??= new();
             return m;
         }
 
@@ -253,11 +292,22 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
     public static short HighestVersion => 7;
     public static bool IsFlexible(short version) => version >= 5;
     public int ThrottleTimeMs = 0;
-    public List<CreatableTopicResult> Topics = new();
+    public List<CreatableTopicResult> Topics;
+
+    public CreateTopicsResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private CreateTopicsResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static CreateTopicsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new CreateTopicsResponse();
+        var m = new CreateTopicsResponse(reading: true);
         bool flex = version >= 5;
         if (version >= 2)
         {
@@ -283,6 +333,7 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 

@@ -14,11 +14,22 @@ public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequ
     public static short LowestVersion => 0;
     public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => version >= 2;
-    public List<string> GroupsNames = new();
+    public List<string> GroupsNames;
+
+    public DeleteGroupsRequest()
+    {
+        GroupsNames = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DeleteGroupsRequest(bool reading)
+    {
+        GroupsNames = null!;
+    }
 
     public static DeleteGroupsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new DeleteGroupsRequest();
+        var m = new DeleteGroupsRequest(reading: true);
         bool flex = version >= 2;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -40,6 +51,7 @@ public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.GroupsNames ??= new();
         return m;
     }
 
@@ -70,11 +82,22 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
     public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => version >= 2;
     public int ThrottleTimeMs = 0;
-    public List<DeletableGroupResult> Results = new();
+    public List<DeletableGroupResult> Results;
+
+    public DeleteGroupsResponse()
+    {
+        Results = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DeleteGroupsResponse(bool reading)
+    {
+        Results = null!;
+    }
 
     public static DeleteGroupsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DeleteGroupsResponse();
+        var m = new DeleteGroupsResponse(reading: true);
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -97,6 +120,7 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Results ??= new();
         return m;
     }
 

@@ -14,12 +14,23 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
     public static short LowestVersion => 0;
     public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => version >= 2;
-    public List<DeleteRecordsTopic> Topics = new();
+    public List<DeleteRecordsTopic> Topics;
     public int TimeoutMs = 0;
+
+    public DeleteRecordsRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DeleteRecordsRequest(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static DeleteRecordsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new DeleteRecordsRequest();
+        var m = new DeleteRecordsRequest(reading: true);
         bool flex = version >= 2;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -42,6 +53,7 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -68,11 +80,22 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
     public sealed partial class DeleteRecordsTopic
     {
         public string Name = "";
-        public List<DeleteRecordsPartition> Partitions = new();
+        public List<DeleteRecordsPartition> Partitions;
+
+        public DeleteRecordsTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DeleteRecordsTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static DeleteRecordsTopic Read(ref KafkaReader r, short version)
         {
-            var m = new DeleteRecordsTopic();
+            var m = new DeleteRecordsTopic(reading: true);
             bool flex = version >= 2;
             m.Name = r.ReadString(flex);
             {
@@ -95,6 +118,7 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -164,11 +188,22 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
     public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => version >= 2;
     public int ThrottleTimeMs = 0;
-    public List<DeleteRecordsTopicResult> Topics = new();
+    public List<DeleteRecordsTopicResult> Topics;
+
+    public DeleteRecordsResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DeleteRecordsResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static DeleteRecordsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DeleteRecordsResponse();
+        var m = new DeleteRecordsResponse(reading: true);
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -191,6 +226,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -217,11 +253,22 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
     public sealed partial class DeleteRecordsTopicResult
     {
         public string Name = "";
-        public List<DeleteRecordsPartitionResult> Partitions = new();
+        public List<DeleteRecordsPartitionResult> Partitions;
+
+        public DeleteRecordsTopicResult()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DeleteRecordsTopicResult(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static DeleteRecordsTopicResult Read(ref KafkaReader r, short version)
         {
-            var m = new DeleteRecordsTopicResult();
+            var m = new DeleteRecordsTopicResult(reading: true);
             bool flex = version >= 2;
             m.Name = r.ReadString(flex);
             {
@@ -244,6 +291,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

@@ -14,13 +14,26 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
     public static short LowestVersion => 0;
     public static short HighestVersion => 6;
     public static bool IsFlexible(short version) => version >= 4;
-    public List<DeleteTopicState> Topics = new();
-    public List<string> TopicNames = new();
+    public List<DeleteTopicState> Topics;
+    public List<string> TopicNames;
     public int TimeoutMs = 0;
+
+    public DeleteTopicsRequest()
+    {
+        Topics = new();
+        TopicNames = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DeleteTopicsRequest(bool reading)
+    {
+        Topics = null!;
+        TopicNames = null!;
+    }
 
     public static DeleteTopicsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new DeleteTopicsRequest();
+        var m = new DeleteTopicsRequest(reading: true);
         bool flex = version >= 4;
         if (version >= 6)
         {
@@ -59,6 +72,8 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
+        m.TopicNames ??= new();
         return m;
     }
 
@@ -154,11 +169,22 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
     public static short HighestVersion => 6;
     public static bool IsFlexible(short version) => version >= 4;
     public int ThrottleTimeMs = 0;
-    public List<DeletableTopicResult> Responses = new();
+    public List<DeletableTopicResult> Responses;
+
+    public DeleteTopicsResponse()
+    {
+        Responses = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DeleteTopicsResponse(bool reading)
+    {
+        Responses = null!;
+    }
 
     public static DeleteTopicsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DeleteTopicsResponse();
+        var m = new DeleteTopicsResponse(reading: true);
         bool flex = version >= 4;
         if (version >= 1)
         {
@@ -184,6 +210,7 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Responses ??= new();
         return m;
     }
 

@@ -76,12 +76,23 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
     public sbyte EndpointType = (sbyte)1;
     public string ClusterId = "";
     public int ControllerId = -1;
-    public List<DescribeClusterBroker> Brokers = new();
+    public List<DescribeClusterBroker> Brokers;
     public int ClusterAuthorizedOperations = -2147483648;
+
+    public DescribeClusterResponse()
+    {
+        Brokers = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeClusterResponse(bool reading)
+    {
+        Brokers = null!;
+    }
 
     public static DescribeClusterResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeClusterResponse();
+        var m = new DescribeClusterResponse(reading: true);
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -113,6 +124,7 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Brokers ??= new();
         return m;
     }
 

@@ -14,13 +14,24 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
     public static short LowestVersion => 0;
     public static short HighestVersion => 4;
     public static bool IsFlexible(short version) => version >= 4;
-    public List<DescribeConfigsResource> Resources = new();
+    public List<DescribeConfigsResource> Resources;
     public bool IncludeSynonyms = false;
     public bool IncludeDocumentation = false;
 
+    public DescribeConfigsRequest()
+    {
+        Resources = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeConfigsRequest(bool reading)
+    {
+        Resources = null!;
+    }
+
     public static DescribeConfigsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeConfigsRequest();
+        var m = new DescribeConfigsRequest(reading: true);
         bool flex = version >= 4;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -50,6 +61,7 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Resources ??= new();
         return m;
     }
 
@@ -145,11 +157,22 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
     public static short HighestVersion => 4;
     public static bool IsFlexible(short version) => version >= 4;
     public int ThrottleTimeMs = 0;
-    public List<DescribeConfigsResult> Results = new();
+    public List<DescribeConfigsResult> Results;
+
+    public DescribeConfigsResponse()
+    {
+        Results = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeConfigsResponse(bool reading)
+    {
+        Results = null!;
+    }
 
     public static DescribeConfigsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeConfigsResponse();
+        var m = new DescribeConfigsResponse(reading: true);
         bool flex = version >= 4;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -172,6 +195,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Results ??= new();
         return m;
     }
 
@@ -201,11 +225,22 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         public string? ErrorMessage = null;
         public sbyte ResourceType = 0;
         public string ResourceName = "";
-        public List<DescribeConfigsResourceResult> Configs = new();
+        public List<DescribeConfigsResourceResult> Configs;
+
+        public DescribeConfigsResult()
+        {
+            Configs = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribeConfigsResult(bool reading)
+        {
+            Configs = null!;
+        }
 
         public static DescribeConfigsResult Read(ref KafkaReader r, short version)
         {
-            var m = new DescribeConfigsResult();
+            var m = new DescribeConfigsResult(reading: true);
             bool flex = version >= 4;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
@@ -231,6 +266,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Configs ??= new();
             return m;
         }
 
@@ -266,13 +302,24 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         public bool IsDefault = false;
         public sbyte ConfigSource = (sbyte)-1;
         public bool IsSensitive = false;
-        public List<DescribeConfigsSynonym> Synonyms = new();
+        public List<DescribeConfigsSynonym> Synonyms;
         public sbyte ConfigType = (sbyte)0;
         public string? Documentation = null;
 
+        public DescribeConfigsResourceResult()
+        {
+            Synonyms = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribeConfigsResourceResult(bool reading)
+        {
+            Synonyms = null!;
+        }
+
         public static DescribeConfigsResourceResult Read(ref KafkaReader r, short version)
         {
-            var m = new DescribeConfigsResourceResult();
+            var m = new DescribeConfigsResourceResult(reading: true);
             bool flex = version >= 4;
             m.Name = r.ReadString(flex);
             m.Value = r.ReadNullableString(flex);
@@ -317,6 +364,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Synonyms ??= new();
             return m;
         }
 

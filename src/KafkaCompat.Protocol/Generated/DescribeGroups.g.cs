@@ -14,12 +14,23 @@ public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroups
     public static short LowestVersion => 0;
     public static short HighestVersion => 6;
     public static bool IsFlexible(short version) => version >= 5;
-    public List<string> Groups = new();
+    public List<string> Groups;
     public bool IncludeAuthorizedOperations = false;
+
+    public DescribeGroupsRequest()
+    {
+        Groups = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeGroupsRequest(bool reading)
+    {
+        Groups = null!;
+    }
 
     public static DescribeGroupsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeGroupsRequest();
+        var m = new DescribeGroupsRequest(reading: true);
         bool flex = version >= 5;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -45,6 +56,7 @@ public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroups
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Groups ??= new();
         return m;
     }
 
@@ -79,11 +91,22 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
     public static short HighestVersion => 6;
     public static bool IsFlexible(short version) => version >= 5;
     public int ThrottleTimeMs = 0;
-    public List<DescribedGroup> Groups = new();
+    public List<DescribedGroup> Groups;
+
+    public DescribeGroupsResponse()
+    {
+        Groups = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeGroupsResponse(bool reading)
+    {
+        Groups = null!;
+    }
 
     public static DescribeGroupsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeGroupsResponse();
+        var m = new DescribeGroupsResponse(reading: true);
         bool flex = version >= 5;
         if (version >= 1)
         {
@@ -109,6 +132,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Groups ??= new();
         return m;
     }
 
@@ -143,12 +167,23 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         public string GroupState = "";
         public string ProtocolType = "";
         public string ProtocolData = "";
-        public List<DescribedGroupMember> Members = new();
+        public List<DescribedGroupMember> Members;
         public int AuthorizedOperations = -2147483648;
+
+        public DescribedGroup()
+        {
+            Members = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribedGroup(bool reading)
+        {
+            Members = null!;
+        }
 
         public static DescribedGroup Read(ref KafkaReader r, short version)
         {
-            var m = new DescribedGroup();
+            var m = new DescribedGroup(reading: true);
             bool flex = version >= 5;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (version >= 6)
@@ -183,6 +218,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Members ??= new();
             return m;
         }
 

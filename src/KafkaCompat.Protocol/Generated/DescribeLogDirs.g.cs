@@ -65,11 +65,22 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
     public sealed partial class DescribableLogDirTopic
     {
         public string Topic = "";
-        public List<int> Partitions = new();
+        public List<int> Partitions;
+
+        public DescribableLogDirTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribableLogDirTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static DescribableLogDirTopic Read(ref KafkaReader r, short version)
         {
-            var m = new DescribableLogDirTopic();
+            var m = new DescribableLogDirTopic(reading: true);
             bool flex = version >= 2;
             m.Topic = r.ReadString(flex);
             {
@@ -92,6 +103,7 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -125,11 +137,22 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
     public static bool IsFlexible(short version) => version >= 2;
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
-    public List<DescribeLogDirsResult> Results = new();
+    public List<DescribeLogDirsResult> Results;
+
+    public DescribeLogDirsResponse()
+    {
+        Results = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeLogDirsResponse(bool reading)
+    {
+        Results = null!;
+    }
 
     public static DescribeLogDirsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeLogDirsResponse();
+        var m = new DescribeLogDirsResponse(reading: true);
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 3)
@@ -156,6 +179,7 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Results ??= new();
         return m;
     }
 
@@ -187,13 +211,24 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string LogDir = "";
-        public List<DescribeLogDirsTopic> Topics = new();
+        public List<DescribeLogDirsTopic> Topics;
         public long TotalBytes = -1L;
         public long UsableBytes = -1L;
 
+        public DescribeLogDirsResult()
+        {
+            Topics = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribeLogDirsResult(bool reading)
+        {
+            Topics = null!;
+        }
+
         public static DescribeLogDirsResult Read(ref KafkaReader r, short version)
         {
-            var m = new DescribeLogDirsResult();
+            var m = new DescribeLogDirsResult(reading: true);
             bool flex = version >= 2;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.LogDir = r.ReadString(flex);
@@ -225,6 +260,7 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Topics ??= new();
             return m;
         }
 
@@ -261,11 +297,22 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
     public sealed partial class DescribeLogDirsTopic
     {
         public string Name = "";
-        public List<DescribeLogDirsPartition> Partitions = new();
+        public List<DescribeLogDirsPartition> Partitions;
+
+        public DescribeLogDirsTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribeLogDirsTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static DescribeLogDirsTopic Read(ref KafkaReader r, short version)
         {
-            var m = new DescribeLogDirsTopic();
+            var m = new DescribeLogDirsTopic(reading: true);
             bool flex = version >= 2;
             m.Name = r.ReadString(flex);
             {
@@ -288,6 +335,7 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

@@ -14,11 +14,22 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
     public static short LowestVersion => 0;
     public static short HighestVersion => 0;
     public static bool IsFlexible(short version) => true;
-    public List<TopicRequest> Topics = new();
+    public List<TopicRequest> Topics;
+
+    public DescribeProducersRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeProducersRequest(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static DescribeProducersRequest Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeProducersRequest();
+        var m = new DescribeProducersRequest(reading: true);
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -40,6 +51,7 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -65,11 +77,22 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
     public sealed partial class TopicRequest
     {
         public string Name = "";
-        public List<int> PartitionIndexes = new();
+        public List<int> PartitionIndexes;
+
+        public TopicRequest()
+        {
+            PartitionIndexes = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TopicRequest(bool reading)
+        {
+            PartitionIndexes = null!;
+        }
 
         public static TopicRequest Read(ref KafkaReader r, short version)
         {
-            var m = new TopicRequest();
+            var m = new TopicRequest(reading: true);
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
@@ -92,6 +115,7 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.PartitionIndexes ??= new();
             return m;
         }
 
@@ -124,11 +148,22 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
     public static short HighestVersion => 0;
     public static bool IsFlexible(short version) => true;
     public int ThrottleTimeMs = 0;
-    public List<TopicResponse> Topics = new();
+    public List<TopicResponse> Topics;
+
+    public DescribeProducersResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeProducersResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static DescribeProducersResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeProducersResponse();
+        var m = new DescribeProducersResponse(reading: true);
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -151,6 +186,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -177,11 +213,22 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
     public sealed partial class TopicResponse
     {
         public string Name = "";
-        public List<PartitionResponse> Partitions = new();
+        public List<PartitionResponse> Partitions;
+
+        public TopicResponse()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TopicResponse(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static TopicResponse Read(ref KafkaReader r, short version)
         {
-            var m = new TopicResponse();
+            var m = new TopicResponse(reading: true);
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
@@ -204,6 +251,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -233,11 +281,22 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
-        public List<ProducerState> ActiveProducers = new();
+        public List<ProducerState> ActiveProducers;
+
+        public PartitionResponse()
+        {
+            ActiveProducers = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private PartitionResponse(bool reading)
+        {
+            ActiveProducers = null!;
+        }
 
         public static PartitionResponse Read(ref KafkaReader r, short version)
         {
-            var m = new PartitionResponse();
+            var m = new PartitionResponse(reading: true);
             bool flex = true;
             m.PartitionIndex = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -262,6 +321,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.ActiveProducers ??= new();
             return m;
         }
 

@@ -14,13 +14,24 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
     public static short LowestVersion => 0;
     public static short HighestVersion => 0;
     public static bool IsFlexible(short version) => true;
-    public List<TopicRequest> Topics = new();
+    public List<TopicRequest> Topics;
     public int ResponsePartitionLimit = 2000;
     public CursorData? Cursor = null;
 
+    public DescribeTopicPartitionsRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeTopicPartitionsRequest(bool reading)
+    {
+        Topics = null!;
+    }
+
     public static DescribeTopicPartitionsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeTopicPartitionsRequest();
+        var m = new DescribeTopicPartitionsRequest(reading: true);
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -44,6 +55,7 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -148,12 +160,23 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
     public static short HighestVersion => 0;
     public static bool IsFlexible(short version) => true;
     public int ThrottleTimeMs = 0;
-    public List<DescribeTopicPartitionsResponseTopic> Topics = new();
+    public List<DescribeTopicPartitionsResponseTopic> Topics;
     public CursorData? NextCursor = null;
+
+    public DescribeTopicPartitionsResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeTopicPartitionsResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static DescribeTopicPartitionsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeTopicPartitionsResponse();
+        var m = new DescribeTopicPartitionsResponse(reading: true);
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -177,6 +200,7 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -208,12 +232,23 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
         public string? Name = null;
         public Guid TopicId = Guid.Empty;
         public bool IsInternal = false;
-        public List<DescribeTopicPartitionsResponsePartition> Partitions = new();
+        public List<DescribeTopicPartitionsResponsePartition> Partitions;
         public int TopicAuthorizedOperations = -2147483648;
+
+        public DescribeTopicPartitionsResponseTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribeTopicPartitionsResponseTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static DescribeTopicPartitionsResponseTopic Read(ref KafkaReader r, short version)
         {
-            var m = new DescribeTopicPartitionsResponseTopic();
+            var m = new DescribeTopicPartitionsResponseTopic(reading: true);
             bool flex = true;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.Name = r.ReadNullableString(flex);
@@ -240,6 +275,7 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -274,15 +310,30 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
         public int PartitionIndex = 0;
         public int LeaderId = 0;
         public int LeaderEpoch = -1;
-        public List<int> ReplicaNodes = new();
-        public List<int> IsrNodes = new();
+        public List<int> ReplicaNodes;
+        public List<int> IsrNodes;
         public List<int>? EligibleLeaderReplicas = null;
         public List<int>? LastKnownElr = null;
-        public List<int> OfflineReplicas = new();
+        public List<int> OfflineReplicas;
+
+        public DescribeTopicPartitionsResponsePartition()
+        {
+            ReplicaNodes = new();
+            IsrNodes = new();
+            OfflineReplicas = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribeTopicPartitionsResponsePartition(bool reading)
+        {
+            ReplicaNodes = null!;
+            IsrNodes = null!;
+            OfflineReplicas = null!;
+        }
 
         public static DescribeTopicPartitionsResponsePartition Read(ref KafkaReader r, short version)
         {
-            var m = new DescribeTopicPartitionsResponsePartition();
+            var m = new DescribeTopicPartitionsResponsePartition(reading: true);
             bool flex = true;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.PartitionIndex = r.ReadInt32();
@@ -348,6 +399,9 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.ReplicaNodes ??= new();
+            m.IsrNodes ??= new();
+            m.OfflineReplicas ??= new();
             return m;
         }
 

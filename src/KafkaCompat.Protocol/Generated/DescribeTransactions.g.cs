@@ -14,11 +14,22 @@ public sealed partial class DescribeTransactionsRequest : IKafkaRequest<Describe
     public static short LowestVersion => 0;
     public static short HighestVersion => 0;
     public static bool IsFlexible(short version) => true;
-    public List<string> TransactionalIds = new();
+    public List<string> TransactionalIds;
+
+    public DescribeTransactionsRequest()
+    {
+        TransactionalIds = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeTransactionsRequest(bool reading)
+    {
+        TransactionalIds = null!;
+    }
 
     public static DescribeTransactionsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeTransactionsRequest();
+        var m = new DescribeTransactionsRequest(reading: true);
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -40,6 +51,7 @@ public sealed partial class DescribeTransactionsRequest : IKafkaRequest<Describe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.TransactionalIds ??= new();
         return m;
     }
 
@@ -70,11 +82,22 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
     public static short HighestVersion => 0;
     public static bool IsFlexible(short version) => true;
     public int ThrottleTimeMs = 0;
-    public List<DescribedTransaction> TransactionStates = new();
+    public List<DescribedTransaction> TransactionStates;
+
+    public DescribeTransactionsResponse()
+    {
+        TransactionStates = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private DescribeTransactionsResponse(bool reading)
+    {
+        TransactionStates = null!;
+    }
 
     public static DescribeTransactionsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new DescribeTransactionsResponse();
+        var m = new DescribeTransactionsResponse(reading: true);
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -97,6 +120,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.TransactionStates ??= new();
         return m;
     }
 
@@ -129,11 +153,22 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
         public long TransactionStartTimeMs = 0;
         public long ProducerId = 0;
         public short ProducerEpoch = 0;
-        public List<TopicData> Topics = new();
+        public List<TopicData> Topics;
+
+        public DescribedTransaction()
+        {
+            Topics = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private DescribedTransaction(bool reading)
+        {
+            Topics = null!;
+        }
 
         public static DescribedTransaction Read(ref KafkaReader r, short version)
         {
-            var m = new DescribedTransaction();
+            var m = new DescribedTransaction(reading: true);
             bool flex = true;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.TransactionalId = r.ReadString(flex);
@@ -162,6 +197,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Topics ??= new();
             return m;
         }
 
@@ -195,11 +231,22 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
     public sealed partial class TopicData
     {
         public string Topic = "";
-        public List<int> Partitions = new();
+        public List<int> Partitions;
+
+        public TopicData()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TopicData(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static TopicData Read(ref KafkaReader r, short version)
         {
-            var m = new TopicData();
+            var m = new TopicData(reading: true);
             bool flex = true;
             m.Topic = r.ReadString(flex);
             {
@@ -222,6 +269,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

@@ -77,11 +77,22 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
     public sealed partial class ElectLeadersTopic
     {
         public string Topic = "";
-        public List<int> Partitions = new();
+        public List<int> Partitions;
+
+        public ElectLeadersTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private ElectLeadersTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static ElectLeadersTopic Read(ref KafkaReader r, short version)
         {
-            var m = new ElectLeadersTopic();
+            var m = new ElectLeadersTopic(reading: true);
             bool flex = version >= 2;
             m.Topic = r.ReadString(flex);
             {
@@ -104,6 +115,7 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -137,11 +149,22 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
     public static bool IsFlexible(short version) => version >= 2;
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
-    public List<ReplicaElectionResult> ReplicaElectionResults = new();
+    public List<ReplicaElectionResult> ReplicaElectionResults;
+
+    public ElectLeadersResponse()
+    {
+        ReplicaElectionResults = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ElectLeadersResponse(bool reading)
+    {
+        ReplicaElectionResults = null!;
+    }
 
     public static ElectLeadersResponse Read(ref KafkaReader r, short version)
     {
-        var m = new ElectLeadersResponse();
+        var m = new ElectLeadersResponse(reading: true);
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 1)
@@ -168,6 +191,7 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.ReplicaElectionResults ??= new();
         return m;
     }
 
@@ -198,11 +222,22 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
     public sealed partial class ReplicaElectionResult
     {
         public string Topic = "";
-        public List<PartitionElectionResult> PartitionResult = new();
+        public List<PartitionElectionResult> PartitionResult;
+
+        public ReplicaElectionResult()
+        {
+            PartitionResult = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private ReplicaElectionResult(bool reading)
+        {
+            PartitionResult = null!;
+        }
 
         public static ReplicaElectionResult Read(ref KafkaReader r, short version)
         {
-            var m = new ReplicaElectionResult();
+            var m = new ReplicaElectionResult(reading: true);
             bool flex = version >= 2;
             m.Topic = r.ReadString(flex);
             {
@@ -225,6 +260,7 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.PartitionResult ??= new();
             return m;
         }
 

@@ -23,13 +23,26 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
     public sbyte IsolationLevel = (sbyte)0;
     public int SessionId = 0;
     public int SessionEpoch = -1;
-    public List<FetchTopic> Topics = new();
-    public List<ForgottenTopic> ForgottenTopicsData = new();
+    public List<FetchTopic> Topics;
+    public List<ForgottenTopic> ForgottenTopicsData;
     public string RackId = "";
+
+    public FetchRequest()
+    {
+        Topics = new();
+        ForgottenTopicsData = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private FetchRequest(bool reading)
+    {
+        Topics = null!;
+        ForgottenTopicsData = null!;
+    }
 
     public static FetchRequest Read(ref KafkaReader r, short version)
     {
-        var m = new FetchRequest();
+        var m = new FetchRequest(reading: true);
         bool flex = version >= 12;
         if (version <= 14)
         {
@@ -99,6 +112,8 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                 }
             }
         }
+        m.Topics ??= new();
+        m.ForgottenTopicsData ??= new();
         return m;
     }
 
@@ -222,11 +237,22 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
     {
         public string Topic = "";
         public Guid TopicId = Guid.Empty;
-        public List<FetchPartition> Partitions = new();
+        public List<FetchPartition> Partitions;
+
+        public FetchTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private FetchTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static FetchTopic Read(ref KafkaReader r, short version)
         {
-            var m = new FetchTopic();
+            var m = new FetchTopic(reading: true);
             bool flex = version >= 12;
             if (version <= 12)
             {
@@ -256,6 +282,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -391,11 +418,22 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
     {
         public string Topic = "";
         public Guid TopicId = Guid.Empty;
-        public List<int> Partitions = new();
+        public List<int> Partitions;
+
+        public ForgottenTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private ForgottenTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static ForgottenTopic Read(ref KafkaReader r, short version)
         {
-            var m = new ForgottenTopic();
+            var m = new ForgottenTopic(reading: true);
             bool flex = version >= 12;
             if (version >= 7 && version <= 12)
             {
@@ -428,6 +466,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -472,12 +511,23 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
     public int SessionId = 0;
-    public List<FetchableTopicResponse> Responses = new();
+    public List<FetchableTopicResponse> Responses;
     public List<NodeEndpoint>? NodeEndpoints = null;
+
+    public FetchResponse()
+    {
+        Responses = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private FetchResponse(bool reading)
+    {
+        Responses = null!;
+    }
 
     public static FetchResponse Read(ref KafkaReader r, short version)
     {
-        var m = new FetchResponse();
+        var m = new FetchResponse(reading: true);
         bool flex = version >= 12;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 7)
@@ -526,6 +576,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                 }
             }
         }
+        m.Responses ??= new();
         return m;
     }
 
@@ -577,11 +628,22 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
     {
         public string Topic = "";
         public Guid TopicId = Guid.Empty;
-        public List<PartitionData> Partitions = new();
+        public List<PartitionData> Partitions;
+
+        public FetchableTopicResponse()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private FetchableTopicResponse(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static FetchableTopicResponse Read(ref KafkaReader r, short version)
         {
-            var m = new FetchableTopicResponse();
+            var m = new FetchableTopicResponse(reading: true);
             bool flex = version >= 12;
             if (version <= 12)
             {
@@ -611,6 +673,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

@@ -16,11 +16,22 @@ public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinat
     public static bool IsFlexible(short version) => version >= 3;
     public string Key = "";
     public sbyte KeyType = (sbyte)0;
-    public List<string> CoordinatorKeys = new();
+    public List<string> CoordinatorKeys;
+
+    public FindCoordinatorRequest()
+    {
+        CoordinatorKeys = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private FindCoordinatorRequest(bool reading)
+    {
+        CoordinatorKeys = null!;
+    }
 
     public static FindCoordinatorRequest Read(ref KafkaReader r, short version)
     {
-        var m = new FindCoordinatorRequest();
+        var m = new FindCoordinatorRequest(reading: true);
         bool flex = version >= 3;
         if (version <= 3)
         {
@@ -53,6 +64,7 @@ public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinat
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.CoordinatorKeys ??= new();
         return m;
     }
 
@@ -99,11 +111,22 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
     public int NodeId = 0;
     public string Host = "";
     public int Port = 0;
-    public List<Coordinator> Coordinators = new();
+    public List<Coordinator> Coordinators;
+
+    public FindCoordinatorResponse()
+    {
+        Coordinators = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private FindCoordinatorResponse(bool reading)
+    {
+        Coordinators = null!;
+    }
 
     public static FindCoordinatorResponse Read(ref KafkaReader r, short version)
     {
-        var m = new FindCoordinatorResponse();
+        var m = new FindCoordinatorResponse(reading: true);
         bool flex = version >= 3;
         if (version >= 1)
         {
@@ -152,6 +175,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Coordinators ??= new();
         return m;
     }
 

@@ -14,12 +14,23 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
     public static short LowestVersion => 0;
     public static short HighestVersion => 1;
     public static bool IsFlexible(short version) => version >= 1;
-    public List<AlterConfigsResource> Resources = new();
+    public List<AlterConfigsResource> Resources;
     public bool ValidateOnly = false;
+
+    public IncrementalAlterConfigsRequest()
+    {
+        Resources = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private IncrementalAlterConfigsRequest(bool reading)
+    {
+        Resources = null!;
+    }
 
     public static IncrementalAlterConfigsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new IncrementalAlterConfigsRequest();
+        var m = new IncrementalAlterConfigsRequest(reading: true);
         bool flex = version >= 1;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -42,6 +53,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Resources ??= new();
         return m;
     }
 
@@ -69,11 +81,22 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
     {
         public sbyte ResourceType = 0;
         public string ResourceName = "";
-        public List<AlterableConfig> Configs = new();
+        public List<AlterableConfig> Configs;
+
+        public AlterConfigsResource()
+        {
+            Configs = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private AlterConfigsResource(bool reading)
+        {
+            Configs = null!;
+        }
 
         public static AlterConfigsResource Read(ref KafkaReader r, short version)
         {
-            var m = new AlterConfigsResource();
+            var m = new AlterConfigsResource(reading: true);
             bool flex = version >= 1;
             m.ResourceType = r.ReadInt8();
             m.ResourceName = r.ReadString(flex);
@@ -97,6 +120,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Configs ??= new();
             return m;
         }
 
@@ -170,11 +194,22 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
     public static short HighestVersion => 1;
     public static bool IsFlexible(short version) => version >= 1;
     public int ThrottleTimeMs = 0;
-    public List<AlterConfigsResourceResponse> Responses = new();
+    public List<AlterConfigsResourceResponse> Responses;
+
+    public IncrementalAlterConfigsResponse()
+    {
+        Responses = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private IncrementalAlterConfigsResponse(bool reading)
+    {
+        Responses = null!;
+    }
 
     public static IncrementalAlterConfigsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new IncrementalAlterConfigsResponse();
+        var m = new IncrementalAlterConfigsResponse(reading: true);
         bool flex = version >= 1;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -197,6 +232,7 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Responses ??= new();
         return m;
     }
 

@@ -20,12 +20,23 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
     public string MemberId = "";
     public string? GroupInstanceId = null;
     public string ProtocolType = "";
-    public List<JoinGroupRequestProtocol> Protocols = new();
+    public List<JoinGroupRequestProtocol> Protocols;
     public string? Reason = null;
+
+    public JoinGroupRequest()
+    {
+        Protocols = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private JoinGroupRequest(bool reading)
+    {
+        Protocols = null!;
+    }
 
     public static JoinGroupRequest Read(ref KafkaReader r, short version)
     {
-        var m = new JoinGroupRequest();
+        var m = new JoinGroupRequest(reading: true);
         bool flex = version >= 6;
         m.GroupId = r.ReadString(flex);
         m.SessionTimeoutMs = r.ReadInt32();
@@ -63,6 +74,7 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Protocols ??= new();
         return m;
     }
 
@@ -153,11 +165,22 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
     public string Leader = "";
     public bool SkipAssignment = false;
     public string MemberId = "";
-    public List<JoinGroupResponseMember> Members = new();
+    public List<JoinGroupResponseMember> Members;
+
+    public JoinGroupResponse()
+    {
+        Members = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private JoinGroupResponse(bool reading)
+    {
+        Members = null!;
+    }
 
     public static JoinGroupResponse Read(ref KafkaReader r, short version)
     {
-        var m = new JoinGroupResponse();
+        var m = new JoinGroupResponse(reading: true);
         bool flex = version >= 6;
         if (version >= 2)
         {
@@ -196,6 +219,7 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Members ??= new();
         return m;
     }
 

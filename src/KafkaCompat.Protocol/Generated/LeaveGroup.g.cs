@@ -16,11 +16,22 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
     public static bool IsFlexible(short version) => version >= 4;
     public string GroupId = "";
     public string MemberId = "";
-    public List<MemberIdentity> Members = new();
+    public List<MemberIdentity> Members;
+
+    public LeaveGroupRequest()
+    {
+        Members = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private LeaveGroupRequest(bool reading)
+    {
+        Members = null!;
+    }
 
     public static LeaveGroupRequest Read(ref KafkaReader r, short version)
     {
-        var m = new LeaveGroupRequest();
+        var m = new LeaveGroupRequest(reading: true);
         bool flex = version >= 4;
         m.GroupId = r.ReadString(flex);
         if (version <= 2)
@@ -50,6 +61,7 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Members ??= new();
         return m;
     }
 
@@ -147,11 +159,22 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
     public static bool IsFlexible(short version) => version >= 4;
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
-    public List<MemberResponse> Members = new();
+    public List<MemberResponse> Members;
+
+    public LeaveGroupResponse()
+    {
+        Members = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private LeaveGroupResponse(bool reading)
+    {
+        Members = null!;
+    }
 
     public static LeaveGroupResponse Read(ref KafkaReader r, short version)
     {
-        var m = new LeaveGroupResponse();
+        var m = new LeaveGroupResponse(reading: true);
         bool flex = version >= 4;
         if (version >= 1)
         {
@@ -181,6 +204,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Members ??= new();
         return m;
     }
 

@@ -14,11 +14,22 @@ public sealed partial class ListConfigResourcesRequest : IKafkaRequest<ListConfi
     public static short LowestVersion => 0;
     public static short HighestVersion => 1;
     public static bool IsFlexible(short version) => true;
-    public List<sbyte> ResourceTypes = new();
+    public List<sbyte> ResourceTypes;
+
+    public ListConfigResourcesRequest()
+    {
+        ResourceTypes = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ListConfigResourcesRequest(bool reading)
+    {
+        ResourceTypes = null!;
+    }
 
     public static ListConfigResourcesRequest Read(ref KafkaReader r, short version)
     {
-        var m = new ListConfigResourcesRequest();
+        var m = new ListConfigResourcesRequest(reading: true);
         bool flex = true;
         if (version >= 1)
         {
@@ -43,6 +54,7 @@ public sealed partial class ListConfigResourcesRequest : IKafkaRequest<ListConfi
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.ResourceTypes ??= new();
         return m;
     }
 
@@ -77,11 +89,22 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
     public static bool IsFlexible(short version) => true;
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
-    public List<ConfigResource> ConfigResources = new();
+    public List<ConfigResource> ConfigResources;
+
+    public ListConfigResourcesResponse()
+    {
+        ConfigResources = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ListConfigResourcesResponse(bool reading)
+    {
+        ConfigResources = null!;
+    }
 
     public static ListConfigResourcesResponse Read(ref KafkaReader r, short version)
     {
-        var m = new ListConfigResourcesResponse();
+        var m = new ListConfigResourcesResponse(reading: true);
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -105,6 +128,7 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.ConfigResources ??= new();
         return m;
     }
 

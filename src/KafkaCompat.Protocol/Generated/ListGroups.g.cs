@@ -14,12 +14,25 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
     public static short LowestVersion => 0;
     public static short HighestVersion => 5;
     public static bool IsFlexible(short version) => version >= 3;
-    public List<string> StatesFilter = new();
-    public List<string> TypesFilter = new();
+    public List<string> StatesFilter;
+    public List<string> TypesFilter;
+
+    public ListGroupsRequest()
+    {
+        StatesFilter = new();
+        TypesFilter = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ListGroupsRequest(bool reading)
+    {
+        StatesFilter = null!;
+        TypesFilter = null!;
+    }
 
     public static ListGroupsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new ListGroupsRequest();
+        var m = new ListGroupsRequest(reading: true);
         bool flex = version >= 3;
         if (version >= 4)
         {
@@ -57,6 +70,8 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.StatesFilter ??= new();
+        m.TypesFilter ??= new();
         return m;
     }
 
@@ -103,11 +118,22 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
     public static bool IsFlexible(short version) => version >= 3;
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
-    public List<ListedGroup> Groups = new();
+    public List<ListedGroup> Groups;
+
+    public ListGroupsResponse()
+    {
+        Groups = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ListGroupsResponse(bool reading)
+    {
+        Groups = null!;
+    }
 
     public static ListGroupsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new ListGroupsResponse();
+        var m = new ListGroupsResponse(reading: true);
         bool flex = version >= 3;
         if (version >= 1)
         {
@@ -134,6 +160,7 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Groups ??= new();
         return m;
     }
 

@@ -16,12 +16,23 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
     public static bool IsFlexible(short version) => version >= 6;
     public int ReplicaId = 0;
     public sbyte IsolationLevel = 0;
-    public List<ListOffsetsTopic> Topics = new();
+    public List<ListOffsetsTopic> Topics;
     public int TimeoutMs = 30000;
+
+    public ListOffsetsRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ListOffsetsRequest(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static ListOffsetsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new ListOffsetsRequest();
+        var m = new ListOffsetsRequest(reading: true);
         bool flex = version >= 6;
         m.ReplicaId = r.ReadInt32();
         if (version >= 2)
@@ -52,6 +63,7 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -86,11 +98,22 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
     public sealed partial class ListOffsetsTopic
     {
         public string Name = "";
-        public List<ListOffsetsPartition> Partitions = new();
+        public List<ListOffsetsPartition> Partitions;
+
+        public ListOffsetsTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private ListOffsetsTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static ListOffsetsTopic Read(ref KafkaReader r, short version)
         {
-            var m = new ListOffsetsTopic();
+            var m = new ListOffsetsTopic(reading: true);
             bool flex = version >= 6;
             m.Name = r.ReadString(flex);
             {
@@ -113,6 +136,7 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -200,11 +224,22 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
     public static short HighestVersion => 11;
     public static bool IsFlexible(short version) => version >= 6;
     public int ThrottleTimeMs = 0;
-    public List<ListOffsetsTopicResponse> Topics = new();
+    public List<ListOffsetsTopicResponse> Topics;
+
+    public ListOffsetsResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ListOffsetsResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static ListOffsetsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new ListOffsetsResponse();
+        var m = new ListOffsetsResponse(reading: true);
         bool flex = version >= 6;
         if (version >= 2)
         {
@@ -230,6 +265,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -259,11 +295,22 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
     public sealed partial class ListOffsetsTopicResponse
     {
         public string Name = "";
-        public List<ListOffsetsPartitionResponse> Partitions = new();
+        public List<ListOffsetsPartitionResponse> Partitions;
+
+        public ListOffsetsTopicResponse()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private ListOffsetsTopicResponse(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static ListOffsetsTopicResponse Read(ref KafkaReader r, short version)
         {
-            var m = new ListOffsetsTopicResponse();
+            var m = new ListOffsetsTopicResponse(reading: true);
             bool flex = version >= 6;
             m.Name = r.ReadString(flex);
             {
@@ -286,6 +333,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -314,14 +362,25 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
     {
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
-        public List<long> OldStyleOffsets = new();
+        public List<long> OldStyleOffsets;
         public long Timestamp = -1L;
         public long Offset = -1L;
         public int LeaderEpoch = -1;
 
+        public ListOffsetsPartitionResponse()
+        {
+            OldStyleOffsets = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private ListOffsetsPartitionResponse(bool reading)
+        {
+            OldStyleOffsets = null!;
+        }
+
         public static ListOffsetsPartitionResponse Read(ref KafkaReader r, short version)
         {
-            var m = new ListOffsetsPartitionResponse();
+            var m = new ListOffsetsPartitionResponse(reading: true);
             bool flex = version >= 6;
             m.PartitionIndex = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -360,6 +419,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.OldStyleOffsets ??= new();
             return m;
         }
 

@@ -68,11 +68,22 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
     public sealed partial class ListPartitionReassignmentsTopics
     {
         public string Name = "";
-        public List<int> PartitionIndexes = new();
+        public List<int> PartitionIndexes;
+
+        public ListPartitionReassignmentsTopics()
+        {
+            PartitionIndexes = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private ListPartitionReassignmentsTopics(bool reading)
+        {
+            PartitionIndexes = null!;
+        }
 
         public static ListPartitionReassignmentsTopics Read(ref KafkaReader r, short version)
         {
-            var m = new ListPartitionReassignmentsTopics();
+            var m = new ListPartitionReassignmentsTopics(reading: true);
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
@@ -95,6 +106,7 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.PartitionIndexes ??= new();
             return m;
         }
 
@@ -129,11 +141,22 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
     public string? ErrorMessage = null;
-    public List<OngoingTopicReassignment> Topics = new();
+    public List<OngoingTopicReassignment> Topics;
+
+    public ListPartitionReassignmentsResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ListPartitionReassignmentsResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static ListPartitionReassignmentsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new ListPartitionReassignmentsResponse();
+        var m = new ListPartitionReassignmentsResponse(reading: true);
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -158,6 +181,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -186,11 +210,22 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
     public sealed partial class OngoingTopicReassignment
     {
         public string Name = "";
-        public List<OngoingPartitionReassignment> Partitions = new();
+        public List<OngoingPartitionReassignment> Partitions;
+
+        public OngoingTopicReassignment()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OngoingTopicReassignment(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static OngoingTopicReassignment Read(ref KafkaReader r, short version)
         {
-            var m = new OngoingTopicReassignment();
+            var m = new OngoingTopicReassignment(reading: true);
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
@@ -213,6 +248,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -240,13 +276,28 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
     public sealed partial class OngoingPartitionReassignment
     {
         public int PartitionIndex = 0;
-        public List<int> Replicas = new();
-        public List<int> AddingReplicas = new();
-        public List<int> RemovingReplicas = new();
+        public List<int> Replicas;
+        public List<int> AddingReplicas;
+        public List<int> RemovingReplicas;
+
+        public OngoingPartitionReassignment()
+        {
+            Replicas = new();
+            AddingReplicas = new();
+            RemovingReplicas = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OngoingPartitionReassignment(bool reading)
+        {
+            Replicas = null!;
+            AddingReplicas = null!;
+            RemovingReplicas = null!;
+        }
 
         public static OngoingPartitionReassignment Read(ref KafkaReader r, short version)
         {
-            var m = new OngoingPartitionReassignment();
+            var m = new OngoingPartitionReassignment(reading: true);
             bool flex = true;
             m.PartitionIndex = r.ReadInt32();
             {
@@ -289,6 +340,9 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Replicas ??= new();
+            m.AddingReplicas ??= new();
+            m.RemovingReplicas ??= new();
             return m;
         }
 

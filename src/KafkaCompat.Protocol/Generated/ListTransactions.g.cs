@@ -14,14 +14,27 @@ public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransact
     public static short LowestVersion => 0;
     public static short HighestVersion => 2;
     public static bool IsFlexible(short version) => true;
-    public List<string> StateFilters = new();
-    public List<long> ProducerIdFilters = new();
+    public List<string> StateFilters;
+    public List<long> ProducerIdFilters;
     public long DurationFilter = -1L;
     public string? TransactionalIdPattern = null;
 
+    public ListTransactionsRequest()
+    {
+        StateFilters = new();
+        ProducerIdFilters = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ListTransactionsRequest(bool reading)
+    {
+        StateFilters = null!;
+        ProducerIdFilters = null!;
+    }
+
     public static ListTransactionsRequest Read(ref KafkaReader r, short version)
     {
-        var m = new ListTransactionsRequest();
+        var m = new ListTransactionsRequest(reading: true);
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
@@ -61,6 +74,8 @@ public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransact
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.StateFilters ??= new();
+        m.ProducerIdFilters ??= new();
         return m;
     }
 
@@ -109,12 +124,25 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
     public static bool IsFlexible(short version) => true;
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
-    public List<string> UnknownStateFilters = new();
-    public List<ListedTransaction> TransactionStates = new();
+    public List<string> UnknownStateFilters;
+    public List<ListedTransaction> TransactionStates;
+
+    public ListTransactionsResponse()
+    {
+        UnknownStateFilters = new();
+        TransactionStates = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ListTransactionsResponse(bool reading)
+    {
+        UnknownStateFilters = null!;
+        TransactionStates = null!;
+    }
 
     public static ListTransactionsResponse Read(ref KafkaReader r, short version)
     {
-        var m = new ListTransactionsResponse();
+        var m = new ListTransactionsResponse(reading: true);
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -148,6 +176,8 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.UnknownStateFilters ??= new();
+        m.TransactionStates ??= new();
         return m;
     }
 

@@ -140,16 +140,29 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
     public static short HighestVersion => 13;
     public static bool IsFlexible(short version) => version >= 9;
     public int ThrottleTimeMs = 0;
-    public List<MetadataResponseBroker> Brokers = new();
+    public List<MetadataResponseBroker> Brokers;
     public string? ClusterId = null;
     public int ControllerId = -1;
-    public List<MetadataResponseTopic> Topics = new();
+    public List<MetadataResponseTopic> Topics;
     public int ClusterAuthorizedOperations = -2147483648;
     public ErrorCode ErrorCode = ErrorCode.None;
 
+    public MetadataResponse()
+    {
+        Brokers = new();
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private MetadataResponse(bool reading)
+    {
+        Brokers = null!;
+        Topics = null!;
+    }
+
     public static MetadataResponse Read(ref KafkaReader r, short version)
     {
-        var m = new MetadataResponse();
+        var m = new MetadataResponse(reading: true);
         bool flex = version >= 9;
         if (version >= 3)
         {
@@ -201,6 +214,8 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Brokers ??= new();
+        m.Topics ??= new();
         return m;
     }
 
@@ -307,12 +322,23 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         public string? Name = null;
         public Guid TopicId = Guid.Empty;
         public bool IsInternal = false;
-        public List<MetadataResponsePartition> Partitions = new();
+        public List<MetadataResponsePartition> Partitions;
         public int TopicAuthorizedOperations = -2147483648;
+
+        public MetadataResponseTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private MetadataResponseTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static MetadataResponseTopic Read(ref KafkaReader r, short version)
         {
-            var m = new MetadataResponseTopic();
+            var m = new MetadataResponseTopic(reading: true);
             bool flex = version >= 9;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.Name = r.ReadNullableString(flex);
@@ -348,6 +374,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -391,13 +418,28 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         public int PartitionIndex = 0;
         public int LeaderId = 0;
         public int LeaderEpoch = -1;
-        public List<int> ReplicaNodes = new();
-        public List<int> IsrNodes = new();
-        public List<int> OfflineReplicas = new();
+        public List<int> ReplicaNodes;
+        public List<int> IsrNodes;
+        public List<int> OfflineReplicas;
+
+        public MetadataResponsePartition()
+        {
+            ReplicaNodes = new();
+            IsrNodes = new();
+            OfflineReplicas = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private MetadataResponsePartition(bool reading)
+        {
+            ReplicaNodes = null!;
+            IsrNodes = null!;
+            OfflineReplicas = null!;
+        }
 
         public static MetadataResponsePartition Read(ref KafkaReader r, short version)
         {
-            var m = new MetadataResponsePartition();
+            var m = new MetadataResponsePartition(reading: true);
             bool flex = version >= 9;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.PartitionIndex = r.ReadInt32();
@@ -449,6 +491,9 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.ReplicaNodes ??= new();
+            m.IsrNodes ??= new();
+            m.OfflineReplicas ??= new();
             return m;
         }
 

@@ -19,11 +19,22 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
     public string MemberId = "";
     public string? GroupInstanceId = null;
     public long RetentionTimeMs = -1L;
-    public List<OffsetCommitRequestTopic> Topics = new();
+    public List<OffsetCommitRequestTopic> Topics;
+
+    public OffsetCommitRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private OffsetCommitRequest(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static OffsetCommitRequest Read(ref KafkaReader r, short version)
     {
-        var m = new OffsetCommitRequest();
+        var m = new OffsetCommitRequest(reading: true);
         bool flex = version >= 8;
         m.GroupId = r.ReadString(flex);
         if (version >= 1)
@@ -62,6 +73,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -105,11 +117,22 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
-        public List<OffsetCommitRequestPartition> Partitions = new();
+        public List<OffsetCommitRequestPartition> Partitions;
+
+        public OffsetCommitRequestTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetCommitRequestTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static OffsetCommitRequestTopic Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetCommitRequestTopic();
+            var m = new OffsetCommitRequestTopic(reading: true);
             bool flex = version >= 8;
             if (version <= 9)
             {
@@ -139,6 +162,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -236,11 +260,22 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
     public static short HighestVersion => 10;
     public static bool IsFlexible(short version) => version >= 8;
     public int ThrottleTimeMs = 0;
-    public List<OffsetCommitResponseTopic> Topics = new();
+    public List<OffsetCommitResponseTopic> Topics;
+
+    public OffsetCommitResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private OffsetCommitResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static OffsetCommitResponse Read(ref KafkaReader r, short version)
     {
-        var m = new OffsetCommitResponse();
+        var m = new OffsetCommitResponse(reading: true);
         bool flex = version >= 8;
         if (version >= 3)
         {
@@ -266,6 +301,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -296,11 +332,22 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
-        public List<OffsetCommitResponsePartition> Partitions = new();
+        public List<OffsetCommitResponsePartition> Partitions;
+
+        public OffsetCommitResponseTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetCommitResponseTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static OffsetCommitResponseTopic Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetCommitResponseTopic();
+            var m = new OffsetCommitResponseTopic(reading: true);
             bool flex = version >= 8;
             if (version <= 9)
             {
@@ -330,6 +377,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

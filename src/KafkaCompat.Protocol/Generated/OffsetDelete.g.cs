@@ -15,11 +15,22 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
     public static short HighestVersion => 0;
     public static bool IsFlexible(short version) => false;
     public string GroupId = "";
-    public List<OffsetDeleteRequestTopic> Topics = new();
+    public List<OffsetDeleteRequestTopic> Topics;
+
+    public OffsetDeleteRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private OffsetDeleteRequest(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static OffsetDeleteRequest Read(ref KafkaReader r, short version)
     {
-        var m = new OffsetDeleteRequest();
+        var m = new OffsetDeleteRequest(reading: true);
         bool flex = false;
         m.GroupId = r.ReadString(flex);
         {
@@ -42,6 +53,7 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -68,11 +80,22 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
     public sealed partial class OffsetDeleteRequestTopic
     {
         public string Name = "";
-        public List<OffsetDeleteRequestPartition> Partitions = new();
+        public List<OffsetDeleteRequestPartition> Partitions;
+
+        public OffsetDeleteRequestTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetDeleteRequestTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static OffsetDeleteRequestTopic Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetDeleteRequestTopic();
+            var m = new OffsetDeleteRequestTopic(reading: true);
             bool flex = false;
             m.Name = r.ReadString(flex);
             {
@@ -95,6 +118,7 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -162,11 +186,22 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
     public static bool IsFlexible(short version) => false;
     public ErrorCode ErrorCode = ErrorCode.None;
     public int ThrottleTimeMs = 0;
-    public List<OffsetDeleteResponseTopic> Topics = new();
+    public List<OffsetDeleteResponseTopic> Topics;
+
+    public OffsetDeleteResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private OffsetDeleteResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static OffsetDeleteResponse Read(ref KafkaReader r, short version)
     {
-        var m = new OffsetDeleteResponse();
+        var m = new OffsetDeleteResponse(reading: true);
         bool flex = false;
         m.ErrorCode = (ErrorCode)r.ReadInt16();
         m.ThrottleTimeMs = r.ReadInt32();
@@ -190,6 +225,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -217,11 +253,22 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
     public sealed partial class OffsetDeleteResponseTopic
     {
         public string Name = "";
-        public List<OffsetDeleteResponsePartition> Partitions = new();
+        public List<OffsetDeleteResponsePartition> Partitions;
+
+        public OffsetDeleteResponseTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetDeleteResponseTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static OffsetDeleteResponseTopic Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetDeleteResponseTopic();
+            var m = new OffsetDeleteResponseTopic(reading: true);
             bool flex = false;
             m.Name = r.ReadString(flex);
             {
@@ -244,6 +291,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

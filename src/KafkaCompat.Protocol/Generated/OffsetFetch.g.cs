@@ -16,12 +16,23 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
     public static bool IsFlexible(short version) => version >= 6;
     public string GroupId = "";
     public List<OffsetFetchRequestTopic>? Topics = null;
-    public List<OffsetFetchRequestGroup> Groups = new();
+    public List<OffsetFetchRequestGroup> Groups;
     public bool RequireStable = false;
+
+    public OffsetFetchRequest()
+    {
+        Groups = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private OffsetFetchRequest(bool reading)
+    {
+        Groups = null!;
+    }
 
     public static OffsetFetchRequest Read(ref KafkaReader r, short version)
     {
-        var m = new OffsetFetchRequest();
+        var m = new OffsetFetchRequest(reading: true);
         bool flex = version >= 6;
         if (version <= 7)
         {
@@ -67,6 +78,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Groups ??= new();
         return m;
     }
 
@@ -115,11 +127,22 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
     public sealed partial class OffsetFetchRequestTopic
     {
         public string Name = "";
-        public List<int> PartitionIndexes = new();
+        public List<int> PartitionIndexes;
+
+        public OffsetFetchRequestTopic()
+        {
+            PartitionIndexes = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetFetchRequestTopic(bool reading)
+        {
+            PartitionIndexes = null!;
+        }
 
         public static OffsetFetchRequestTopic Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetFetchRequestTopic();
+            var m = new OffsetFetchRequestTopic(reading: true);
             bool flex = version >= 6;
             if (version <= 7)
             {
@@ -148,6 +171,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.PartitionIndexes ??= new();
             return m;
         }
 
@@ -266,11 +290,22 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
-        public List<int> PartitionIndexes = new();
+        public List<int> PartitionIndexes;
+
+        public OffsetFetchRequestTopics()
+        {
+            PartitionIndexes = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetFetchRequestTopics(bool reading)
+        {
+            PartitionIndexes = null!;
+        }
 
         public static OffsetFetchRequestTopics Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetFetchRequestTopics();
+            var m = new OffsetFetchRequestTopics(reading: true);
             bool flex = version >= 6;
             if (version >= 8 && version <= 9)
             {
@@ -303,6 +338,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.PartitionIndexes ??= new();
             return m;
         }
 
@@ -345,13 +381,26 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
     public static short HighestVersion => 10;
     public static bool IsFlexible(short version) => version >= 6;
     public int ThrottleTimeMs = 0;
-    public List<OffsetFetchResponseTopic> Topics = new();
+    public List<OffsetFetchResponseTopic> Topics;
     public ErrorCode ErrorCode = ErrorCode.None;
-    public List<OffsetFetchResponseGroup> Groups = new();
+    public List<OffsetFetchResponseGroup> Groups;
+
+    public OffsetFetchResponse()
+    {
+        Topics = new();
+        Groups = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private OffsetFetchResponse(bool reading)
+    {
+        Topics = null!;
+        Groups = null!;
+    }
 
     public static OffsetFetchResponse Read(ref KafkaReader r, short version)
     {
-        var m = new OffsetFetchResponse();
+        var m = new OffsetFetchResponse(reading: true);
         bool flex = version >= 6;
         if (version >= 3)
         {
@@ -397,6 +446,8 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
+        m.Groups ??= new();
         return m;
     }
 
@@ -445,11 +496,22 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
     public sealed partial class OffsetFetchResponseTopic
     {
         public string Name = "";
-        public List<OffsetFetchResponsePartition> Partitions = new();
+        public List<OffsetFetchResponsePartition> Partitions;
+
+        public OffsetFetchResponseTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetFetchResponseTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static OffsetFetchResponseTopic Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetFetchResponseTopic();
+            var m = new OffsetFetchResponseTopic(reading: true);
             bool flex = version >= 6;
             if (version <= 7)
             {
@@ -478,6 +540,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -587,12 +650,23 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
     public sealed partial class OffsetFetchResponseGroup
     {
         public string GroupId = "";
-        public List<OffsetFetchResponseTopics> Topics = new();
+        public List<OffsetFetchResponseTopics> Topics;
         public ErrorCode ErrorCode = ErrorCode.None;
+
+        public OffsetFetchResponseGroup()
+        {
+            Topics = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetFetchResponseGroup(bool reading)
+        {
+            Topics = null!;
+        }
 
         public static OffsetFetchResponseGroup Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetFetchResponseGroup();
+            var m = new OffsetFetchResponseGroup(reading: true);
             bool flex = version >= 6;
             if (version >= 8)
             {
@@ -625,6 +699,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Topics ??= new();
             return m;
         }
 
@@ -663,11 +738,22 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
-        public List<OffsetFetchResponsePartitions> Partitions = new();
+        public List<OffsetFetchResponsePartitions> Partitions;
+
+        public OffsetFetchResponseTopics()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetFetchResponseTopics(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static OffsetFetchResponseTopics Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetFetchResponseTopics();
+            var m = new OffsetFetchResponseTopics(reading: true);
             bool flex = version >= 6;
             if (version >= 8 && version <= 9)
             {
@@ -700,6 +786,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

@@ -15,11 +15,22 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
     public static short HighestVersion => 4;
     public static bool IsFlexible(short version) => version >= 4;
     public int ReplicaId = -2;
-    public List<OffsetForLeaderTopic> Topics = new();
+    public List<OffsetForLeaderTopic> Topics;
+
+    public OffsetForLeaderEpochRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private OffsetForLeaderEpochRequest(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static OffsetForLeaderEpochRequest Read(ref KafkaReader r, short version)
     {
-        var m = new OffsetForLeaderEpochRequest();
+        var m = new OffsetForLeaderEpochRequest(reading: true);
         bool flex = version >= 4;
         if (version >= 3)
         {
@@ -45,6 +56,7 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -74,11 +86,22 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
     public sealed partial class OffsetForLeaderTopic
     {
         public string Topic = "";
-        public List<OffsetForLeaderPartition> Partitions = new();
+        public List<OffsetForLeaderPartition> Partitions;
+
+        public OffsetForLeaderTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetForLeaderTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static OffsetForLeaderTopic Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetForLeaderTopic();
+            var m = new OffsetForLeaderTopic(reading: true);
             bool flex = version >= 4;
             m.Topic = r.ReadString(flex);
             {
@@ -101,6 +124,7 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -179,11 +203,22 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
     public static short HighestVersion => 4;
     public static bool IsFlexible(short version) => version >= 4;
     public int ThrottleTimeMs = 0;
-    public List<OffsetForLeaderTopicResult> Topics = new();
+    public List<OffsetForLeaderTopicResult> Topics;
+
+    public OffsetForLeaderEpochResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private OffsetForLeaderEpochResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static OffsetForLeaderEpochResponse Read(ref KafkaReader r, short version)
     {
-        var m = new OffsetForLeaderEpochResponse();
+        var m = new OffsetForLeaderEpochResponse(reading: true);
         bool flex = version >= 4;
         if (version >= 2)
         {
@@ -209,6 +244,7 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -238,11 +274,22 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
     public sealed partial class OffsetForLeaderTopicResult
     {
         public string Topic = "";
-        public List<EpochEndOffset> Partitions = new();
+        public List<EpochEndOffset> Partitions;
+
+        public OffsetForLeaderTopicResult()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private OffsetForLeaderTopicResult(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static OffsetForLeaderTopicResult Read(ref KafkaReader r, short version)
         {
-            var m = new OffsetForLeaderTopicResult();
+            var m = new OffsetForLeaderTopicResult(reading: true);
             bool flex = version >= 4;
             m.Topic = r.ReadString(flex);
             {
@@ -265,6 +312,7 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 

@@ -17,11 +17,22 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
     public string? TransactionalId = null;
     public short Acks = 0;
     public int TimeoutMs = 0;
-    public List<TopicProduceData> TopicData = new();
+    public List<TopicProduceData> TopicData;
+
+    public ProduceRequest()
+    {
+        TopicData = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ProduceRequest(bool reading)
+    {
+        TopicData = null!;
+    }
 
     public static ProduceRequest Read(ref KafkaReader r, short version)
     {
-        var m = new ProduceRequest();
+        var m = new ProduceRequest(reading: true);
         bool flex = version >= 9;
         if (version >= 3)
         {
@@ -49,6 +60,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.TopicData ??= new();
         return m;
     }
 
@@ -81,11 +93,22 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
-        public List<PartitionProduceData> PartitionData = new();
+        public List<PartitionProduceData> PartitionData;
+
+        public TopicProduceData()
+        {
+            PartitionData = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TopicProduceData(bool reading)
+        {
+            PartitionData = null!;
+        }
 
         public static TopicProduceData Read(ref KafkaReader r, short version)
         {
-            var m = new TopicProduceData();
+            var m = new TopicProduceData(reading: true);
             bool flex = version >= 9;
             if (version <= 12)
             {
@@ -115,6 +138,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.PartitionData ??= new();
             return m;
         }
 
@@ -190,13 +214,24 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
     public static short LowestVersion => 0;
     public static short HighestVersion => 13;
     public static bool IsFlexible(short version) => version >= 9;
-    public List<TopicProduceResponse> Responses = new();
+    public List<TopicProduceResponse> Responses;
     public int ThrottleTimeMs = 0;
     public List<NodeEndpoint>? NodeEndpoints = null;
 
+    public ProduceResponse()
+    {
+        Responses = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private ProduceResponse(bool reading)
+    {
+        Responses = null!;
+    }
+
     public static ProduceResponse Read(ref KafkaReader r, short version)
     {
-        var m = new ProduceResponse();
+        var m = new ProduceResponse(reading: true);
         bool flex = version >= 9;
         {
             int n4 = r.ReadArrayLength(flex);
@@ -240,6 +275,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                 }
             }
         }
+        m.Responses ??= new();
         return m;
     }
 
@@ -286,11 +322,22 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
-        public List<PartitionProduceResponse> PartitionResponses = new();
+        public List<PartitionProduceResponse> PartitionResponses;
+
+        public TopicProduceResponse()
+        {
+            PartitionResponses = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TopicProduceResponse(bool reading)
+        {
+            PartitionResponses = null!;
+        }
 
         public static TopicProduceResponse Read(ref KafkaReader r, short version)
         {
-            var m = new TopicProduceResponse();
+            var m = new TopicProduceResponse(reading: true);
             bool flex = version >= 9;
             if (version <= 12)
             {
@@ -320,6 +367,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.PartitionResponses ??= new();
             return m;
         }
 
@@ -358,13 +406,24 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         public long BaseOffset = 0;
         public long LogAppendTimeMs = -1L;
         public long LogStartOffset = -1L;
-        public List<BatchIndexAndErrorMessage> RecordErrors = new();
+        public List<BatchIndexAndErrorMessage> RecordErrors;
         public string? ErrorMessage = null;
         public LeaderIdAndEpoch? CurrentLeader = null;
 
+        public PartitionProduceResponse()
+        {
+            RecordErrors = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private PartitionProduceResponse(bool reading)
+        {
+            RecordErrors = null!;
+        }
+
         public static PartitionProduceResponse Read(ref KafkaReader r, short version)
         {
-            var m = new PartitionProduceResponse();
+            var m = new PartitionProduceResponse(reading: true);
             bool flex = version >= 9;
             m.Index = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -413,6 +472,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                     }
                 }
             }
+            m.RecordErrors ??= new();
             return m;
         }
 

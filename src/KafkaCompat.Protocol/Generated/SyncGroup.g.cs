@@ -20,11 +20,22 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
     public string? GroupInstanceId = null;
     public string? ProtocolType = null;
     public string? ProtocolName = null;
-    public List<SyncGroupRequestAssignment> Assignments = new();
+    public List<SyncGroupRequestAssignment> Assignments;
+
+    public SyncGroupRequest()
+    {
+        Assignments = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private SyncGroupRequest(bool reading)
+    {
+        Assignments = null!;
+    }
 
     public static SyncGroupRequest Read(ref KafkaReader r, short version)
     {
-        var m = new SyncGroupRequest();
+        var m = new SyncGroupRequest(reading: true);
         bool flex = version >= 4;
         m.GroupId = r.ReadString(flex);
         m.GenerationId = r.ReadInt32();
@@ -61,6 +72,7 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Assignments ??= new();
         return m;
     }
 

@@ -21,11 +21,22 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
     public int GenerationId = -1;
     public string MemberId = "";
     public string? GroupInstanceId = null;
-    public List<TxnOffsetCommitRequestTopic> Topics = new();
+    public List<TxnOffsetCommitRequestTopic> Topics;
+
+    public TxnOffsetCommitRequest()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private TxnOffsetCommitRequest(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static TxnOffsetCommitRequest Read(ref KafkaReader r, short version)
     {
-        var m = new TxnOffsetCommitRequest();
+        var m = new TxnOffsetCommitRequest(reading: true);
         bool flex = version >= 3;
         m.TransactionalId = r.ReadString(flex);
         m.GroupId = r.ReadString(flex);
@@ -63,6 +74,7 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -104,11 +116,22 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
     public sealed partial class TxnOffsetCommitRequestTopic
     {
         public string Name = "";
-        public List<TxnOffsetCommitRequestPartition> Partitions = new();
+        public List<TxnOffsetCommitRequestPartition> Partitions;
+
+        public TxnOffsetCommitRequestTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TxnOffsetCommitRequestTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static TxnOffsetCommitRequestTopic Read(ref KafkaReader r, short version)
         {
-            var m = new TxnOffsetCommitRequestTopic();
+            var m = new TxnOffsetCommitRequestTopic(reading: true);
             bool flex = version >= 3;
             m.Name = r.ReadString(flex);
             {
@@ -131,6 +154,7 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
@@ -212,11 +236,22 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
     public static short HighestVersion => 5;
     public static bool IsFlexible(short version) => version >= 3;
     public int ThrottleTimeMs = 0;
-    public List<TxnOffsetCommitResponseTopic> Topics = new();
+    public List<TxnOffsetCommitResponseTopic> Topics;
+
+    public TxnOffsetCommitResponse()
+    {
+        Topics = new();
+    }
+
+    /// <summary>For Read, which assigns every list and struct.</summary>
+    private TxnOffsetCommitResponse(bool reading)
+    {
+        Topics = null!;
+    }
 
     public static TxnOffsetCommitResponse Read(ref KafkaReader r, short version)
     {
-        var m = new TxnOffsetCommitResponse();
+        var m = new TxnOffsetCommitResponse(reading: true);
         bool flex = version >= 3;
         m.ThrottleTimeMs = r.ReadInt32();
         {
@@ -239,6 +274,7 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
+        m.Topics ??= new();
         return m;
     }
 
@@ -265,11 +301,22 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
     public sealed partial class TxnOffsetCommitResponseTopic
     {
         public string Name = "";
-        public List<TxnOffsetCommitResponsePartition> Partitions = new();
+        public List<TxnOffsetCommitResponsePartition> Partitions;
+
+        public TxnOffsetCommitResponseTopic()
+        {
+            Partitions = new();
+        }
+
+        /// <summary>For Read, which assigns every list and struct.</summary>
+        private TxnOffsetCommitResponseTopic(bool reading)
+        {
+            Partitions = null!;
+        }
 
         public static TxnOffsetCommitResponseTopic Read(ref KafkaReader r, short version)
         {
-            var m = new TxnOffsetCommitResponseTopic();
+            var m = new TxnOffsetCommitResponseTopic(reading: true);
             bool flex = version >= 3;
             m.Name = r.ReadString(flex);
             {
@@ -292,6 +339,7 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
+            m.Partitions ??= new();
             return m;
         }
 
