@@ -211,16 +211,27 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
             Cancellation = stopping,
         };
         IKafkaMessage? response;
+        ValueTask<IKafkaMessage?> pending = default;
+        bool awaited = false;
         try
         {
-            var pending = handler.HandleAsync(ctx, body);
+            pending = handler.HandleAsync(ctx, body);
             // a request that waits (JoinGroup, SyncGroup, a long-polling Fetch) must not hold back the answers to
             // the requests before it: send those now, then wait
             if (!pending.IsCompleted) await writer.FlushAsync(stopping).ConfigureAwait(false);
+            awaited = true;
             response = await pending.ConfigureAwait(false);
         }
         catch
         {
+            // the flush before a wait failed (the client is gone) while the handler still runs: it may read the frame
+            // (a delayed request is parsed after its delay) and take map leases for its answer until it ends, so it
+            // is waited for before the frame goes back to the pool and its leases are released
+            if (!awaited)
+            {
+                try { await pending.ConfigureAwait(false); }
+                catch (Exception) { }
+            }
             foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
             throw;
         }

@@ -1,3 +1,4 @@
+using KafkaCompat.Broker;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Records;
@@ -53,6 +54,35 @@ public sealed class HandlerFailureTests : IAsyncLifetime
         Assert.Equal(ErrorCode.UnknownServerError, end.ErrorCode);
         // the same connection goes on
         Assert.Equal(ErrorCode.UnknownMemberId, c.Call<HeartbeatRequest, HeartbeatResponse>(new HeartbeatRequest { GroupId = "g", GenerationId = 1, MemberId = "m" }, 4).ErrorCode);
+    }
+
+    [Fact]
+    public async Task AHandlerLeftRunningByAGoneClientEndsBeforeItsConnectionDoes()
+    {
+        // An ApiVersions delayed 300 ms and a produce delayed 1.5 s arrive together; once the ApiVersions has started
+        // the client resets the connection. Before the produce waits, the ApiVersions answer is flushed: the socket is
+        // gone, so that fails while the produce still runs. The produce parses its frame after its delay, so the
+        // connection must not end (and give the frame back to the pool) before the produce has been carried out.
+        _b.Broker.CreateTopic("gone", 1, 1, new(), validateOnly: false);
+        var log = _b.Broker.Logs.Get("gone")!.Partitions[0];
+        int slow = _b.Broker.Faults.Add(new FaultSpec(FaultKind.Latency, ApiKey.ApiVersions, LatencyMs: 300, Count: 1));
+        _b.Broker.Faults.Add(new FaultSpec(FaultKind.Latency, ApiKey.Produce, LatencyMs: 1500, Count: 1));
+        using (var a = new RawClient(_b.Port))
+        {
+            a.Stream.Socket.LingerState = new System.Net.Sockets.LingerOption(true, 0); // a reset on close
+            a.SendRaw([.. RawClient.Frame(new ApiVersionsRequest(), 0, 1), .. RawClient.Frame(Produce("gone"), 9, 2)]);
+            await WaitFor(() => !_b.Broker.Faults.List().Any(f => f.Id == slow && f.Fired == 0), "the ApiVersions started");
+        }
+        await WaitFor(() => _b.Server.ConnectionCount == 0, $"{_b.Server.ConnectionCount} connections left");
+        Assert.Equal(1, log.HighWatermark);
+        using var again = new RawClient(_b.Port);
+        Assert.Equal(ErrorCode.None, again.Call<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), 0).ErrorCode);
+    }
+
+    private static async Task WaitFor(Func<bool> condition, string what)
+    {
+        for (int i = 0; i < 400 && !condition(); i++) await Task.Delay(25);
+        Assert.True(condition(), what);
     }
 
     [Fact]
