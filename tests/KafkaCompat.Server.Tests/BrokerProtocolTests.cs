@@ -182,6 +182,29 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ATransactionalBatchWithoutATransactionalIdIsRefusedWholly()
+    {
+        // as Kafka: a produce carrying a transactional batch must name its transactional id; the whole request is
+        // refused, the plain partition beside it included
+        using var c = new RawClient(_b.Port);
+        var txn = new RecordBatchBuilder { ProducerId = 7, ProducerEpoch = 0, BaseSequence = 0, Transactional = true }
+            .Add(default, "t"u8, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), nullKey: true).Build();
+        var request = new ProduceRequest
+        {
+            Acks = -1, TimeoutMs = 5000,
+            TopicData =
+            [
+                new() { Name = "txn-less-a", PartitionData = [new() { Index = 0, Records = Batch("plain") }] },
+                new() { Name = "txn-less-b", PartitionData = [new() { Index = 0, Records = txn }] },
+            ],
+        };
+        var r = c.Call<ProduceRequest, ProduceResponse>(request, 9);
+        Assert.All(r.Responses, t => Assert.Equal(ErrorCode.TransactionalIdAuthorizationFailed, t.PartitionResponses[0].ErrorCode));
+        var plain = c.Call<ProduceRequest, ProduceResponse>(ProduceOf("txn-less-a", Batch("plain")), 9);
+        Assert.Equal((ErrorCode.None, 0L), (plain.Responses[0].PartitionResponses[0].ErrorCode, plain.Responses[0].PartitionResponses[0].BaseOffset));
+    }
+
+    [Fact]
     public void BadCrcGetsCorruptMessageAndStoresNothing()
     {
         using var c = new RawClient(_b.Port);

@@ -26,7 +26,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                 "Produce v0-2 (message format v0/v1) is not supported; use a client that sends v3 or later");
         ErrorCode requestError = req.Acks is -1 or 0 or 1 ? ErrorCode.None : ErrorCode.InvalidRequiredAcks;
         // as Kafka: transactional batches need the request's transactional id
-        if (requestError == ErrorCode.None && req.TransactionalId == null && req.TopicData.Any(t => t.PartitionData.Any(p => IsTransactional(p.Records))))
+        if (requestError == ErrorCode.None && req.TransactionalId == null && AnyTransactional(req))
             requestError = ErrorCode.TransactionalIdAuthorizationFailed;
 
         bool byId = ctx.ApiVersion >= 13;
@@ -127,6 +127,15 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
             }
         }
         return new(req.Acks == 0 ? null : resp);
+    }
+
+    // loops, not Enumerable.Any: this runs for every produce request, and Any boxes each list's enumerator
+    private static bool AnyTransactional(ProduceRequest req)
+    {
+        foreach (var t in req.TopicData)
+            foreach (var p in t.PartitionData)
+                if (IsTransactional(p.Records)) return true;
+        return false;
     }
 
     private static bool IsTransactional(ReadOnlyMemory<byte>? records) =>
