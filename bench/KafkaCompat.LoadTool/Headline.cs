@@ -116,13 +116,9 @@ internal static class Headline
             ("sendfile (sender)", "floor: sendfile() from the page cache to a socket (s per GB)"),
         })
             table.Add([what, floor.TryGetValue(mode, out var v) ? v.ToString("0.00") : "n/a", "", "", "bench/floor", ""]);
-        int[] widths = Enumerable.Range(0, 6).Select(c => table.Max(r => r[c].Length)).ToArray();
-        string Line(string[] cells) => "| " + string.Join(" | ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))) + " |";
         Console.WriteLine($"== headline: {options.Clients} producer and {options.Clients} consumer {(options.Clients > 1 ? "processes" : "(inside the load tool)")}, one partition each; " +
             "CPU = the broker process's utime+stime over the phase; MB = 10^6 bytes of record values ==");
-        Console.WriteLine(Line(table[0]));
-        Console.WriteLine("|" + string.Join("|", widths.Select((w, i) => i == 0 ? new string('-', w + 2) : new string('-', w + 1) + ":")) + "|");
-        foreach (var r in table.Skip(1)) Console.WriteLine(Line(r));
+        Report.PrintTable(table);
         var problems = runs.Where(kv => !kv.Value.Ok).ToList();
         foreach (var (key, run) in problems)
             foreach (var p in run.Problems) Console.WriteLine($"   ! {key.Phase} / {key.Broker}: {p}");

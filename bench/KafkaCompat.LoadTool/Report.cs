@@ -50,13 +50,9 @@ internal static class Report
             table.Add([row.Metric, F(a, row.Format), F(b, row.Format), ratio]);
         }
 
-        int[] widths = Enumerable.Range(0, 4).Select(c => table.Max(r => r[c].Length)).ToArray();
-        string Line(string[] cells) => "| " + string.Join(" | ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))) + " |";
         Console.WriteLine();
         Console.WriteLine($"== {options.Records:N0} records x {options.Size:N0} B, acks={options.Acks}, linger.ms={options.LingerMs}{(options.Rate > 0 ? $", {options.Rate:N0} records/s" : "")}, {options.Clients} partition{(options.Clients > 1 ? $"s, {options.Clients} producer and {options.Clients} consumer processes" : "")} ==");
-        Console.WriteLine(Line(table[0]));
-        Console.WriteLine("|" + string.Join("|", widths.Select((w, i) => i == 0 ? new string('-', w + 2) : new string('-', w + 1) + ":")) + "|");
-        foreach (var r in table.Skip(1)) Console.WriteLine(Line(r));
+        PrintTable(table);
         if (runs.FirstOrDefault(r => r.Groups != null)?.Groups is { } gr)
             Console.WriteLine($"groups: {gr.Members} members (range, heartbeat.interval.ms=100) on a {gr.Partitions}-partition topic, {options.RebalanceRuns} rebalances; {options.Commits:N0} synchronous commits by one member");
         Console.WriteLine("MB = 10^6 bytes of record values; CPU = utime+stime of the broker process over the phase; " +
@@ -82,6 +78,16 @@ internal static class Report
                 foreach (var l in run.Client.Lines.Take(8)) Console.WriteLine($"     {Trim(l)}");
             }
         }
+    }
+
+    /// <summary>A Markdown table: the first row is the header, the first column left-aligned, the others right-aligned.</summary>
+    public static void PrintTable(IReadOnlyList<string[]> table)
+    {
+        int[] widths = Enumerable.Range(0, table[0].Length).Select(c => table.Max(r => r[c].Length)).ToArray();
+        string Line(string[] cells) => "| " + string.Join(" | ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))) + " |";
+        Console.WriteLine(Line(table[0]));
+        Console.WriteLine("|" + string.Join("|", widths.Select((w, i) => i == 0 ? new string('-', w + 2) : new string('-', w + 1) + ":")) + "|");
+        foreach (var r in table.Skip(1)) Console.WriteLine(Line(r));
     }
 
     private static string Trim(string s) => s.Length > 220 ? s[..220] + "..." : s;
