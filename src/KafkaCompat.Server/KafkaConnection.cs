@@ -95,32 +95,25 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                         }
                         if (buffer.Length < 4 + size && size < LargeFrame) break;
                         byte[] frame = ArrayPool<byte>.Shared.Rent(size);
-                        if (buffer.Length < 4 + size)
+                        bool large = buffer.Length < 4 + size;
+                        try
                         {
-                            // a large request (a produce of big records): what the pipe holds goes into the frame, and
-                            // the rest is read from the socket straight into it, not through the pipe's 64 KiB segments
-                            // and a second copy out of them
-                            try
+                            if (large)
                             {
+                                // a large request (a produce of big records): what the pipe holds goes into the frame,
+                                // and the rest is read from the socket straight into it, not through the pipe's 64 KiB
+                                // segments and a second copy out of them
                                 int have = (int)(buffer.Length - 4);
                                 buffer.Slice(4).CopyTo(frame);
                                 reader.AdvanceTo(buffer.End);
                                 advanced = true;
                                 await stream.ReadExactlyAsync(frame.AsMemory(have, size - have), stopping).ConfigureAwait(false);
-                                wrote |= await HandleFrameAsync(frame.AsMemory(0, size), writer).ConfigureAwait(false);
                             }
-                            finally
+                            else
                             {
-                                ArrayPool<byte>.Shared.Return(frame);
-                                pool.Release(reserved);
-                                reserved = 0;
+                                buffer.Slice(4, size).CopyTo(frame);
+                                buffer = buffer.Slice(4 + size);
                             }
-                            break;
-                        }
-                        try
-                        {
-                            buffer.Slice(4, size).CopyTo(frame);
-                            buffer = buffer.Slice(4 + size);
                             wrote |= await HandleFrameAsync(frame.AsMemory(0, size), writer).ConfigureAwait(false);
                         }
                         finally
@@ -129,6 +122,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                             pool.Release(reserved);
                             reserved = 0;
                         }
+                        if (large) break; // the pipe's buffer was given back: read anew
                     }
                 }
                 finally
