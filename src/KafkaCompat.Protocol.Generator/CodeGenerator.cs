@@ -258,10 +258,25 @@ public static class CodeGenerator
                 sb.Append($"{ind}}}\n");
             }
 
-            // Read
-            string access = topLevel ? "public static" : "public static";
-            sb.Append($"\n{ind}{access} {className} Read(ref KafkaReader r, short version)\n{ind}{{\n");
-            sb.Append(made.Count > 0 ? $"{ind}    var m = new {className}(reading: true);\n" : $"{ind}    var m = new {className}();\n");
+            // Read, and ReadInto: a message read again into the same object (a connection's next request of the same
+            // shape) sets every field anew and reuses its lists and the messages in them, so that it allocates nothing
+            sb.Append($"\n{ind}public static {className} Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);\n");
+            sb.Append($"\n{ind}/// <summary>Reads into <paramref name=\"reuse\"/> when one is given: every field is set again (to its default when\n");
+            sb.Append($"{ind}/// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>\n");
+            sb.Append($"{ind}public static {className} ReadInto(ref KafkaReader r, short version, {className}? reuse)\n{ind}{{\n");
+            sb.Append($"{ind}    {className} m;\n");
+            sb.Append(made.Count > 0 ? $"{ind}    if (reuse is null) m = new {className}(reading: true);\n" : $"{ind}    if (reuse is null) m = new {className}();\n");
+            var scalars = fields.Where(f => !f.IsArray && !f.IsStruct).ToList();
+            var held = fields.Where(f => f.IsArray || f.IsStruct).ToList();
+            if (scalars.Count > 0)
+            {
+                sb.Append($"{ind}    else\n{ind}    {{\n{ind}        m = reuse;\n");
+                foreach (var f in scalars) sb.Append($"{ind}        m.{f.Name} = {Initializer(f)};\n");
+                sb.Append($"{ind}    }}\n");
+            }
+            else sb.Append($"{ind}    else m = reuse;\n");
+            foreach (var f in held)
+                sb.Append($"{ind}    var prior{f.Name} = m.{f.Name};\n{ind}    m.{f.Name} = null{(Initializer(f) == "new()" ? "!" : "")};\n");
             sb.Append($"{ind}    bool flex = {FlexCond()};\n");
             foreach (var f in fields.Where(f => f.Tag is null))
                 EmitRead(sb, f, "r", ind + "    ", "m." + f.Name);
@@ -297,7 +312,8 @@ public static class CodeGenerator
             }
             sb.Append($"{ind}        }}\n{ind}    }}\n");
             // absent in this version, or a tagged field not sent: what a new message has
-            foreach (var f in made) sb.Append($"{ind}    m.{f.Name} ??= new();\n");
+            foreach (var f in made)
+                sb.Append(f.IsArray ? $"{ind}    m.{f.Name} ??= Reuse.Emptied(prior{f.Name});\n" : $"{ind}    m.{f.Name} ??= new();\n");
             sb.Append($"{ind}    return m;\n{ind}}}\n");
 
             // Write
@@ -382,22 +398,32 @@ public static class CodeGenerator
                 if (f.EverNullable || f.Tag != null)
                     sb.Append($"{ind}    if (n{id} < 0) {target} = null;\n{ind}    else\n");
                 else
-                    sb.Append($"{ind}    if (n{id} < 0) {target} = new();\n{ind}    else\n");
-                // the capacity grows with what is read, never from a count the sender claims
-                sb.Append($"{ind}    {{\n{ind}        var list{id} = new List<{el}>(Math.Min(n{id}, 64));\n");
+                    sb.Append($"{ind}    if (n{id} < 0) {target} = Reuse.Emptied(prior{target[(target.IndexOf('.') + 1)..]});\n{ind}    else\n");
+                // the capacity grows with what is read, never from a count the sender claims; a list read before is
+                // read into again, element by element
+                string prior = "prior" + target[(target.IndexOf('.') + 1)..];
+                sb.Append($"{ind}    {{\n{ind}        var list{id} = {prior} ?? new List<{el}>(Math.Min(n{id}, 64));\n");
+                sb.Append($"{ind}        int kept{id} = list{id}.Count;\n");
+                string readInto = f.ElementIsStruct
+                    ? $"{f.Inner}.ReadInto(ref {r}, version, list{id}[i{id}])"
+                    : ReadPrimitive(f.Inner, r, nullable: false, "flex");
                 string readEl = f.ElementIsStruct
                     ? $"{f.Inner}.Read(ref {r}, version)"
                     : ReadPrimitive(f.Inner, r, nullable: false, "flex");
-                sb.Append($"{ind}        for (int i{id} = 0; i{id} < n{id}; i{id}++) list{id}.Add({readEl});\n");
+                sb.Append($"{ind}        for (int i{id} = 0; i{id} < n{id}; i{id}++)\n");
+                sb.Append($"{ind}            if (i{id} < kept{id}) list{id}[i{id}] = {readInto};\n");
+                sb.Append($"{ind}            else list{id}.Add({readEl});\n");
+                sb.Append($"{ind}        if (kept{id} > n{id}) list{id}.RemoveRange(n{id}, kept{id} - n{id});\n");
                 sb.Append($"{ind}        {target} = list{id};\n{ind}    }}\n{ind}}}\n");
                 return;
             }
             if (f.IsStruct)
             {
+                string prior = "prior" + target[(target.IndexOf('.') + 1)..];
                 if (f.Tag is null && f.EverNullable)
-                    sb.Append($"{ind}{target} = {r}.ReadInt8() < 0 ? null : {f.Inner}.Read(ref {r}, version);\n");
+                    sb.Append($"{ind}{target} = {r}.ReadInt8() < 0 ? null : {f.Inner}.ReadInto(ref {r}, version, {prior});\n");
                 else
-                    sb.Append($"{ind}{target} = {f.Inner}.Read(ref {r}, version);\n");
+                    sb.Append($"{ind}{target} = {f.Inner}.ReadInto(ref {r}, version, {prior});\n");
                 return;
             }
             if (f.IsErrorCode)

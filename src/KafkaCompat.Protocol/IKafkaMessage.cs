@@ -10,6 +10,9 @@ public interface IKafkaMessage
 public interface IKafkaMessage<TSelf> : IKafkaMessage where TSelf : IKafkaMessage<TSelf>
 {
     static abstract TSelf Read(ref KafkaReader reader, short version);
+    /// <summary>Reads into <paramref name="reuse"/> (a message read before, whose lists are read into again) or, when
+    /// it is null, into a new message.</summary>
+    static abstract TSelf ReadInto(ref KafkaReader reader, short version, TSelf? reuse);
     static abstract short LowestVersion { get; }
     static abstract short HighestVersion { get; }
     static abstract bool IsFlexible(short version);

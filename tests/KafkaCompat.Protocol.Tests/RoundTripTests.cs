@@ -19,7 +19,7 @@ public class RoundTripTests
         }
     }
 
-    private static IEnumerable<Type> MessageTypes() =>
+    internal static IEnumerable<Type> MessageTypes() =>
         typeof(MetadataRequest).Assembly.GetTypes()
             .Where(t => t.IsClass && !t.IsNested && t.Namespace == "KafkaCompat.Protocol.Messages")
             .OrderBy(t => t.Name);
@@ -92,7 +92,7 @@ public class RoundTripTests
         return m;
     }
 
-    private static object Populate(Type type, Random rng, int depth)
+    internal static object Populate(Type type, Random rng, int depth)
     {
         var obj = Activator.CreateInstance(type)!;
         foreach (var f in type.GetFields(BindingFlags.Public | BindingFlags.Instance))

@@ -19,9 +19,22 @@ public sealed partial class AddOffsetsToTxnRequest : IKafkaRequest<AddOffsetsToT
     public short ProducerEpoch = 0;
     public string GroupId = "";
 
-    public static AddOffsetsToTxnRequest Read(ref KafkaReader r, short version)
+    public static AddOffsetsToTxnRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static AddOffsetsToTxnRequest ReadInto(ref KafkaReader r, short version, AddOffsetsToTxnRequest? reuse)
     {
-        var m = new AddOffsetsToTxnRequest();
+        AddOffsetsToTxnRequest m;
+        if (reuse is null) m = new AddOffsetsToTxnRequest();
+        else
+        {
+            m = reuse;
+            m.TransactionalId = "";
+            m.ProducerId = 0;
+            m.ProducerEpoch = 0;
+            m.GroupId = "";
+        }
         bool flex = version >= 3;
         m.TransactionalId = r.ReadString(flex);
         m.ProducerId = r.ReadInt64();
@@ -64,9 +77,20 @@ public sealed partial class AddOffsetsToTxnResponse : IKafkaResponse<AddOffsetsT
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
 
-    public static AddOffsetsToTxnResponse Read(ref KafkaReader r, short version)
+    public static AddOffsetsToTxnResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static AddOffsetsToTxnResponse ReadInto(ref KafkaReader r, short version, AddOffsetsToTxnResponse? reuse)
     {
-        var m = new AddOffsetsToTxnResponse();
+        AddOffsetsToTxnResponse m;
+        if (reuse is null) m = new AddOffsetsToTxnResponse();
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
         bool flex = version >= 3;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();

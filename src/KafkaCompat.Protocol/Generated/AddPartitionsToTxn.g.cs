@@ -33,19 +33,39 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
         V3AndBelowTopics = null!;
     }
 
-    public static AddPartitionsToTxnRequest Read(ref KafkaReader r, short version)
+    public static AddPartitionsToTxnRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static AddPartitionsToTxnRequest ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnRequest? reuse)
     {
-        var m = new AddPartitionsToTxnRequest(reading: true);
+        AddPartitionsToTxnRequest m;
+        if (reuse is null) m = new AddPartitionsToTxnRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.V3AndBelowTransactionalId = "";
+            m.V3AndBelowProducerId = 0;
+            m.V3AndBelowProducerEpoch = 0;
+        }
+        var priorTransactions = m.Transactions;
+        m.Transactions = null!;
+        var priorV3AndBelowTopics = m.V3AndBelowTopics;
+        m.V3AndBelowTopics = null!;
         bool flex = version >= 3;
         if (version >= 4)
         {
             {
                 int n0 = r.ReadArrayLength(flex);
-                if (n0 < 0) m.Transactions = new();
+                if (n0 < 0) m.Transactions = Reuse.Emptied(priorTransactions);
                 else
                 {
-                    var list0 = new List<AddPartitionsToTxnTransaction>(Math.Min(n0, 64));
-                    for (int i0 = 0; i0 < n0; i0++) list0.Add(AddPartitionsToTxnTransaction.Read(ref r, version));
+                    var list0 = priorTransactions ?? new List<AddPartitionsToTxnTransaction>(Math.Min(n0, 64));
+                    int kept0 = list0.Count;
+                    for (int i0 = 0; i0 < n0; i0++)
+                        if (i0 < kept0) list0[i0] = AddPartitionsToTxnTransaction.ReadInto(ref r, version, list0[i0]);
+                        else list0.Add(AddPartitionsToTxnTransaction.Read(ref r, version));
+                    if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                     m.Transactions = list0;
                 }
             }
@@ -66,11 +86,15 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
         {
             {
                 int n1 = r.ReadArrayLength(flex);
-                if (n1 < 0) m.V3AndBelowTopics = new();
+                if (n1 < 0) m.V3AndBelowTopics = Reuse.Emptied(priorV3AndBelowTopics);
                 else
                 {
-                    var list1 = new List<AddPartitionsToTxnTopic>(Math.Min(n1, 64));
-                    for (int i1 = 0; i1 < n1; i1++) list1.Add(AddPartitionsToTxnTopic.Read(ref r, version));
+                    var list1 = priorV3AndBelowTopics ?? new List<AddPartitionsToTxnTopic>(Math.Min(n1, 64));
+                    int kept1 = list1.Count;
+                    for (int i1 = 0; i1 < n1; i1++)
+                        if (i1 < kept1) list1[i1] = AddPartitionsToTxnTopic.ReadInto(ref r, version, list1[i1]);
+                        else list1.Add(AddPartitionsToTxnTopic.Read(ref r, version));
+                    if (kept1 > n1) list1.RemoveRange(n1, kept1 - n1);
                     m.V3AndBelowTopics = list1;
                 }
             }
@@ -85,8 +109,8 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Transactions ??= new();
-        m.V3AndBelowTopics ??= new();
+        m.Transactions ??= Reuse.Emptied(priorTransactions);
+        m.V3AndBelowTopics ??= Reuse.Emptied(priorV3AndBelowTopics);
         return m;
     }
 
@@ -155,9 +179,24 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             Topics = null!;
         }
 
-        public static AddPartitionsToTxnTransaction Read(ref KafkaReader r, short version)
+        public static AddPartitionsToTxnTransaction Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AddPartitionsToTxnTransaction ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnTransaction? reuse)
         {
-            var m = new AddPartitionsToTxnTransaction(reading: true);
+            AddPartitionsToTxnTransaction m;
+            if (reuse is null) m = new AddPartitionsToTxnTransaction(reading: true);
+            else
+            {
+                m = reuse;
+                m.TransactionalId = "";
+                m.ProducerId = 0;
+                m.ProducerEpoch = 0;
+                m.VerifyOnly = false;
+            }
+            var priorTopics = m.Topics;
+            m.Topics = null!;
             bool flex = version >= 3;
             if (version >= 4)
             {
@@ -179,11 +218,15 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             {
                 {
                     int n4 = r.ReadArrayLength(flex);
-                    if (n4 < 0) m.Topics = new();
+                    if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
                     else
                     {
-                        var list4 = new List<AddPartitionsToTxnTransactionTopic>(Math.Min(n4, 64));
-                        for (int i4 = 0; i4 < n4; i4++) list4.Add(AddPartitionsToTxnTransactionTopic.Read(ref r, version));
+                        var list4 = priorTopics ?? new List<AddPartitionsToTxnTransactionTopic>(Math.Min(n4, 64));
+                        int kept4 = list4.Count;
+                        for (int i4 = 0; i4 < n4; i4++)
+                            if (i4 < kept4) list4[i4] = AddPartitionsToTxnTransactionTopic.ReadInto(ref r, version, list4[i4]);
+                            else list4.Add(AddPartitionsToTxnTransactionTopic.Read(ref r, version));
+                        if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                         m.Topics = list4;
                     }
                 }
@@ -198,7 +241,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Topics ??= new();
+            m.Topics ??= Reuse.Emptied(priorTopics);
             return m;
         }
 
@@ -257,9 +300,21 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             Partitions = null!;
         }
 
-        public static AddPartitionsToTxnTransactionTopic Read(ref KafkaReader r, short version)
+        public static AddPartitionsToTxnTransactionTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AddPartitionsToTxnTransactionTopic ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnTransactionTopic? reuse)
         {
-            var m = new AddPartitionsToTxnTransactionTopic(reading: true);
+            AddPartitionsToTxnTransactionTopic m;
+            if (reuse is null) m = new AddPartitionsToTxnTransactionTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 3;
             if (version >= 4)
             {
@@ -269,11 +324,15 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             {
                 {
                     int n6 = r.ReadArrayLength(flex);
-                    if (n6 < 0) m.Partitions = new();
+                    if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                     else
                     {
-                        var list6 = new List<int>(Math.Min(n6, 64));
-                        for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadInt32());
+                        var list6 = priorPartitions ?? new List<int>(Math.Min(n6, 64));
+                        int kept6 = list6.Count;
+                        for (int i6 = 0; i6 < n6; i6++)
+                            if (i6 < kept6) list6[i6] = r.ReadInt32();
+                            else list6.Add(r.ReadInt32());
+                        if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                         m.Partitions = list6;
                     }
                 }
@@ -288,7 +347,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -335,9 +394,21 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             Partitions = null!;
         }
 
-        public static AddPartitionsToTxnTopic Read(ref KafkaReader r, short version)
+        public static AddPartitionsToTxnTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AddPartitionsToTxnTopic ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnTopic? reuse)
         {
-            var m = new AddPartitionsToTxnTopic(reading: true);
+            AddPartitionsToTxnTopic m;
+            if (reuse is null) m = new AddPartitionsToTxnTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 3;
             if (version <= 3)
             {
@@ -347,11 +418,15 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             {
                 {
                     int n8 = r.ReadArrayLength(flex);
-                    if (n8 < 0) m.Partitions = new();
+                    if (n8 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                     else
                     {
-                        var list8 = new List<int>(Math.Min(n8, 64));
-                        for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt32());
+                        var list8 = priorPartitions ?? new List<int>(Math.Min(n8, 64));
+                        int kept8 = list8.Count;
+                        for (int i8 = 0; i8 < n8; i8++)
+                            if (i8 < kept8) list8[i8] = r.ReadInt32();
+                            else list8.Add(r.ReadInt32());
+                        if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                         m.Partitions = list8;
                     }
                 }
@@ -366,7 +441,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -422,9 +497,24 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         ResultsByTopicV3AndBelow = null!;
     }
 
-    public static AddPartitionsToTxnResponse Read(ref KafkaReader r, short version)
+    public static AddPartitionsToTxnResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static AddPartitionsToTxnResponse ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnResponse? reuse)
     {
-        var m = new AddPartitionsToTxnResponse(reading: true);
+        AddPartitionsToTxnResponse m;
+        if (reuse is null) m = new AddPartitionsToTxnResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
+        var priorResultsByTransaction = m.ResultsByTransaction;
+        m.ResultsByTransaction = null!;
+        var priorResultsByTopicV3AndBelow = m.ResultsByTopicV3AndBelow;
+        m.ResultsByTopicV3AndBelow = null!;
         bool flex = version >= 3;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 4)
@@ -435,11 +525,15 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         {
             {
                 int n10 = r.ReadArrayLength(flex);
-                if (n10 < 0) m.ResultsByTransaction = new();
+                if (n10 < 0) m.ResultsByTransaction = Reuse.Emptied(priorResultsByTransaction);
                 else
                 {
-                    var list10 = new List<AddPartitionsToTxnResult>(Math.Min(n10, 64));
-                    for (int i10 = 0; i10 < n10; i10++) list10.Add(AddPartitionsToTxnResult.Read(ref r, version));
+                    var list10 = priorResultsByTransaction ?? new List<AddPartitionsToTxnResult>(Math.Min(n10, 64));
+                    int kept10 = list10.Count;
+                    for (int i10 = 0; i10 < n10; i10++)
+                        if (i10 < kept10) list10[i10] = AddPartitionsToTxnResult.ReadInto(ref r, version, list10[i10]);
+                        else list10.Add(AddPartitionsToTxnResult.Read(ref r, version));
+                    if (kept10 > n10) list10.RemoveRange(n10, kept10 - n10);
                     m.ResultsByTransaction = list10;
                 }
             }
@@ -448,11 +542,15 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         {
             {
                 int n11 = r.ReadArrayLength(flex);
-                if (n11 < 0) m.ResultsByTopicV3AndBelow = new();
+                if (n11 < 0) m.ResultsByTopicV3AndBelow = Reuse.Emptied(priorResultsByTopicV3AndBelow);
                 else
                 {
-                    var list11 = new List<AddPartitionsToTxnTopicResult>(Math.Min(n11, 64));
-                    for (int i11 = 0; i11 < n11; i11++) list11.Add(AddPartitionsToTxnTopicResult.Read(ref r, version));
+                    var list11 = priorResultsByTopicV3AndBelow ?? new List<AddPartitionsToTxnTopicResult>(Math.Min(n11, 64));
+                    int kept11 = list11.Count;
+                    for (int i11 = 0; i11 < n11; i11++)
+                        if (i11 < kept11) list11[i11] = AddPartitionsToTxnTopicResult.ReadInto(ref r, version, list11[i11]);
+                        else list11.Add(AddPartitionsToTxnTopicResult.Read(ref r, version));
+                    if (kept11 > n11) list11.RemoveRange(n11, kept11 - n11);
                     m.ResultsByTopicV3AndBelow = list11;
                 }
             }
@@ -467,8 +565,8 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.ResultsByTransaction ??= new();
-        m.ResultsByTopicV3AndBelow ??= new();
+        m.ResultsByTransaction ??= Reuse.Emptied(priorResultsByTransaction);
+        m.ResultsByTopicV3AndBelow ??= Reuse.Emptied(priorResultsByTopicV3AndBelow);
         return m;
     }
 
@@ -527,9 +625,21 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             TopicResults = null!;
         }
 
-        public static AddPartitionsToTxnResult Read(ref KafkaReader r, short version)
+        public static AddPartitionsToTxnResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AddPartitionsToTxnResult ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnResult? reuse)
         {
-            var m = new AddPartitionsToTxnResult(reading: true);
+            AddPartitionsToTxnResult m;
+            if (reuse is null) m = new AddPartitionsToTxnResult(reading: true);
+            else
+            {
+                m = reuse;
+                m.TransactionalId = "";
+            }
+            var priorTopicResults = m.TopicResults;
+            m.TopicResults = null!;
             bool flex = version >= 3;
             if (version >= 4)
             {
@@ -539,11 +649,15 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             {
                 {
                     int n14 = r.ReadArrayLength(flex);
-                    if (n14 < 0) m.TopicResults = new();
+                    if (n14 < 0) m.TopicResults = Reuse.Emptied(priorTopicResults);
                     else
                     {
-                        var list14 = new List<AddPartitionsToTxnTransactionTopicResult>(Math.Min(n14, 64));
-                        for (int i14 = 0; i14 < n14; i14++) list14.Add(AddPartitionsToTxnTransactionTopicResult.Read(ref r, version));
+                        var list14 = priorTopicResults ?? new List<AddPartitionsToTxnTransactionTopicResult>(Math.Min(n14, 64));
+                        int kept14 = list14.Count;
+                        for (int i14 = 0; i14 < n14; i14++)
+                            if (i14 < kept14) list14[i14] = AddPartitionsToTxnTransactionTopicResult.ReadInto(ref r, version, list14[i14]);
+                            else list14.Add(AddPartitionsToTxnTransactionTopicResult.Read(ref r, version));
+                        if (kept14 > n14) list14.RemoveRange(n14, kept14 - n14);
                         m.TopicResults = list14;
                     }
                 }
@@ -558,7 +672,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.TopicResults ??= new();
+            m.TopicResults ??= Reuse.Emptied(priorTopicResults);
             return m;
         }
 
@@ -605,9 +719,21 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             ResultsByPartition = null!;
         }
 
-        public static AddPartitionsToTxnTransactionTopicResult Read(ref KafkaReader r, short version)
+        public static AddPartitionsToTxnTransactionTopicResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AddPartitionsToTxnTransactionTopicResult ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnTransactionTopicResult? reuse)
         {
-            var m = new AddPartitionsToTxnTransactionTopicResult(reading: true);
+            AddPartitionsToTxnTransactionTopicResult m;
+            if (reuse is null) m = new AddPartitionsToTxnTransactionTopicResult(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorResultsByPartition = m.ResultsByPartition;
+            m.ResultsByPartition = null!;
             bool flex = version >= 3;
             if (version >= 4)
             {
@@ -617,11 +743,15 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             {
                 {
                     int n16 = r.ReadArrayLength(flex);
-                    if (n16 < 0) m.ResultsByPartition = new();
+                    if (n16 < 0) m.ResultsByPartition = Reuse.Emptied(priorResultsByPartition);
                     else
                     {
-                        var list16 = new List<AddPartitionsToTxnTransactionPartitionResult>(Math.Min(n16, 64));
-                        for (int i16 = 0; i16 < n16; i16++) list16.Add(AddPartitionsToTxnTransactionPartitionResult.Read(ref r, version));
+                        var list16 = priorResultsByPartition ?? new List<AddPartitionsToTxnTransactionPartitionResult>(Math.Min(n16, 64));
+                        int kept16 = list16.Count;
+                        for (int i16 = 0; i16 < n16; i16++)
+                            if (i16 < kept16) list16[i16] = AddPartitionsToTxnTransactionPartitionResult.ReadInto(ref r, version, list16[i16]);
+                            else list16.Add(AddPartitionsToTxnTransactionPartitionResult.Read(ref r, version));
+                        if (kept16 > n16) list16.RemoveRange(n16, kept16 - n16);
                         m.ResultsByPartition = list16;
                     }
                 }
@@ -636,7 +766,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.ResultsByPartition ??= new();
+            m.ResultsByPartition ??= Reuse.Emptied(priorResultsByPartition);
             return m;
         }
 
@@ -672,9 +802,20 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         public int PartitionIndex = 0;
         public ErrorCode PartitionErrorCode = ErrorCode.None;
 
-        public static AddPartitionsToTxnTransactionPartitionResult Read(ref KafkaReader r, short version)
+        public static AddPartitionsToTxnTransactionPartitionResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AddPartitionsToTxnTransactionPartitionResult ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnTransactionPartitionResult? reuse)
         {
-            var m = new AddPartitionsToTxnTransactionPartitionResult();
+            AddPartitionsToTxnTransactionPartitionResult m;
+            if (reuse is null) m = new AddPartitionsToTxnTransactionPartitionResult();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.PartitionErrorCode = ErrorCode.None;
+            }
             bool flex = version >= 3;
             if (version >= 4)
             {
@@ -732,9 +873,21 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             ResultsByPartition = null!;
         }
 
-        public static AddPartitionsToTxnTopicResult Read(ref KafkaReader r, short version)
+        public static AddPartitionsToTxnTopicResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AddPartitionsToTxnTopicResult ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnTopicResult? reuse)
         {
-            var m = new AddPartitionsToTxnTopicResult(reading: true);
+            AddPartitionsToTxnTopicResult m;
+            if (reuse is null) m = new AddPartitionsToTxnTopicResult(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorResultsByPartition = m.ResultsByPartition;
+            m.ResultsByPartition = null!;
             bool flex = version >= 3;
             if (version <= 3)
             {
@@ -744,11 +897,15 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             {
                 {
                     int n18 = r.ReadArrayLength(flex);
-                    if (n18 < 0) m.ResultsByPartition = new();
+                    if (n18 < 0) m.ResultsByPartition = Reuse.Emptied(priorResultsByPartition);
                     else
                     {
-                        var list18 = new List<AddPartitionsToTxnPartitionResult>(Math.Min(n18, 64));
-                        for (int i18 = 0; i18 < n18; i18++) list18.Add(AddPartitionsToTxnPartitionResult.Read(ref r, version));
+                        var list18 = priorResultsByPartition ?? new List<AddPartitionsToTxnPartitionResult>(Math.Min(n18, 64));
+                        int kept18 = list18.Count;
+                        for (int i18 = 0; i18 < n18; i18++)
+                            if (i18 < kept18) list18[i18] = AddPartitionsToTxnPartitionResult.ReadInto(ref r, version, list18[i18]);
+                            else list18.Add(AddPartitionsToTxnPartitionResult.Read(ref r, version));
+                        if (kept18 > n18) list18.RemoveRange(n18, kept18 - n18);
                         m.ResultsByPartition = list18;
                     }
                 }
@@ -763,7 +920,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.ResultsByPartition ??= new();
+            m.ResultsByPartition ??= Reuse.Emptied(priorResultsByPartition);
             return m;
         }
 
@@ -799,9 +956,20 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         public int PartitionIndex = 0;
         public ErrorCode PartitionErrorCode = ErrorCode.None;
 
-        public static AddPartitionsToTxnPartitionResult Read(ref KafkaReader r, short version)
+        public static AddPartitionsToTxnPartitionResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AddPartitionsToTxnPartitionResult ReadInto(ref KafkaReader r, short version, AddPartitionsToTxnPartitionResult? reuse)
         {
-            var m = new AddPartitionsToTxnPartitionResult();
+            AddPartitionsToTxnPartitionResult m;
+            if (reuse is null) m = new AddPartitionsToTxnPartitionResult();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.PartitionErrorCode = ErrorCode.None;
+            }
             bool flex = version >= 3;
             if (version <= 3)
             {

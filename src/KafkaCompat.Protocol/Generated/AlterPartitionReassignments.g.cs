@@ -29,9 +29,22 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
         Topics = null!;
     }
 
-    public static AlterPartitionReassignmentsRequest Read(ref KafkaReader r, short version)
+    public static AlterPartitionReassignmentsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static AlterPartitionReassignmentsRequest ReadInto(ref KafkaReader r, short version, AlterPartitionReassignmentsRequest? reuse)
     {
-        var m = new AlterPartitionReassignmentsRequest(reading: true);
+        AlterPartitionReassignmentsRequest m;
+        if (reuse is null) m = new AlterPartitionReassignmentsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.TimeoutMs = 60000;
+            m.AllowReplicationFactorChange = true;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = true;
         m.TimeoutMs = r.ReadInt32();
         if (version >= 1)
@@ -40,11 +53,15 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
         }
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<ReassignableTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(ReassignableTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<ReassignableTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = ReassignableTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(ReassignableTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -58,7 +75,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -102,18 +119,34 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
             Partitions = null!;
         }
 
-        public static ReassignableTopic Read(ref KafkaReader r, short version)
+        public static ReassignableTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ReassignableTopic ReadInto(ref KafkaReader r, short version, ReassignableTopic? reuse)
         {
-            var m = new ReassignableTopic(reading: true);
+            ReassignableTopic m;
+            if (reuse is null) m = new ReassignableTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Partitions = new();
+                if (n2 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list2 = new List<ReassignablePartition>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(ReassignablePartition.Read(ref r, version));
+                    var list2 = priorPartitions ?? new List<ReassignablePartition>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = ReassignablePartition.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(ReassignablePartition.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Partitions = list2;
                 }
             }
@@ -127,7 +160,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -157,9 +190,21 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
         public int PartitionIndex = 0;
         public List<int>? Replicas = null;
 
-        public static ReassignablePartition Read(ref KafkaReader r, short version)
+        public static ReassignablePartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ReassignablePartition ReadInto(ref KafkaReader r, short version, ReassignablePartition? reuse)
         {
-            var m = new ReassignablePartition();
+            ReassignablePartition m;
+            if (reuse is null) m = new ReassignablePartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+            }
+            var priorReplicas = m.Replicas;
+            m.Replicas = null;
             bool flex = true;
             m.PartitionIndex = r.ReadInt32();
             {
@@ -167,8 +212,12 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
                 if (n4 < 0) m.Replicas = null;
                 else
                 {
-                    var list4 = new List<int>(Math.Min(n4, 64));
-                    for (int i4 = 0; i4 < n4; i4++) list4.Add(r.ReadInt32());
+                    var list4 = priorReplicas ?? new List<int>(Math.Min(n4, 64));
+                    int kept4 = list4.Count;
+                    for (int i4 = 0; i4 < n4; i4++)
+                        if (i4 < kept4) list4[i4] = r.ReadInt32();
+                        else list4.Add(r.ReadInt32());
+                    if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                     m.Replicas = list4;
                 }
             }
@@ -230,9 +279,24 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
         Responses = null!;
     }
 
-    public static AlterPartitionReassignmentsResponse Read(ref KafkaReader r, short version)
+    public static AlterPartitionReassignmentsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static AlterPartitionReassignmentsResponse ReadInto(ref KafkaReader r, short version, AlterPartitionReassignmentsResponse? reuse)
     {
-        var m = new AlterPartitionReassignmentsResponse(reading: true);
+        AlterPartitionReassignmentsResponse m;
+        if (reuse is null) m = new AlterPartitionReassignmentsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.AllowReplicationFactorChange = true;
+            m.ErrorCode = ErrorCode.None;
+            m.ErrorMessage = null;
+        }
+        var priorResponses = m.Responses;
+        m.Responses = null!;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 1)
@@ -243,11 +307,15 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
         m.ErrorMessage = r.ReadNullableString(flex);
         {
             int n6 = r.ReadArrayLength(flex);
-            if (n6 < 0) m.Responses = new();
+            if (n6 < 0) m.Responses = Reuse.Emptied(priorResponses);
             else
             {
-                var list6 = new List<ReassignableTopicResponse>(Math.Min(n6, 64));
-                for (int i6 = 0; i6 < n6; i6++) list6.Add(ReassignableTopicResponse.Read(ref r, version));
+                var list6 = priorResponses ?? new List<ReassignableTopicResponse>(Math.Min(n6, 64));
+                int kept6 = list6.Count;
+                for (int i6 = 0; i6 < n6; i6++)
+                    if (i6 < kept6) list6[i6] = ReassignableTopicResponse.ReadInto(ref r, version, list6[i6]);
+                    else list6.Add(ReassignableTopicResponse.Read(ref r, version));
+                if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                 m.Responses = list6;
             }
         }
@@ -261,7 +329,7 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Responses ??= new();
+        m.Responses ??= Reuse.Emptied(priorResponses);
         return m;
     }
 
@@ -307,18 +375,34 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
             Partitions = null!;
         }
 
-        public static ReassignableTopicResponse Read(ref KafkaReader r, short version)
+        public static ReassignableTopicResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ReassignableTopicResponse ReadInto(ref KafkaReader r, short version, ReassignableTopicResponse? reuse)
         {
-            var m = new ReassignableTopicResponse(reading: true);
+            ReassignableTopicResponse m;
+            if (reuse is null) m = new ReassignableTopicResponse(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
                 int n8 = r.ReadArrayLength(flex);
-                if (n8 < 0) m.Partitions = new();
+                if (n8 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list8 = new List<ReassignablePartitionResponse>(Math.Min(n8, 64));
-                    for (int i8 = 0; i8 < n8; i8++) list8.Add(ReassignablePartitionResponse.Read(ref r, version));
+                    var list8 = priorPartitions ?? new List<ReassignablePartitionResponse>(Math.Min(n8, 64));
+                    int kept8 = list8.Count;
+                    for (int i8 = 0; i8 < n8; i8++)
+                        if (i8 < kept8) list8[i8] = ReassignablePartitionResponse.ReadInto(ref r, version, list8[i8]);
+                        else list8.Add(ReassignablePartitionResponse.Read(ref r, version));
+                    if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                     m.Partitions = list8;
                 }
             }
@@ -332,7 +416,7 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -363,9 +447,21 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
 
-        public static ReassignablePartitionResponse Read(ref KafkaReader r, short version)
+        public static ReassignablePartitionResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ReassignablePartitionResponse ReadInto(ref KafkaReader r, short version, ReassignablePartitionResponse? reuse)
         {
-            var m = new ReassignablePartitionResponse();
+            ReassignablePartitionResponse m;
+            if (reuse is null) m = new ReassignablePartitionResponse();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+            }
             bool flex = true;
             m.PartitionIndex = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();

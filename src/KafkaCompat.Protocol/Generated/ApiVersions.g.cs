@@ -17,9 +17,20 @@ public sealed partial class ApiVersionsRequest : IKafkaRequest<ApiVersionsReques
     public string ClientSoftwareName = "";
     public string ClientSoftwareVersion = "";
 
-    public static ApiVersionsRequest Read(ref KafkaReader r, short version)
+    public static ApiVersionsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ApiVersionsRequest ReadInto(ref KafkaReader r, short version, ApiVersionsRequest? reuse)
     {
-        var m = new ApiVersionsRequest();
+        ApiVersionsRequest m;
+        if (reuse is null) m = new ApiVersionsRequest();
+        else
+        {
+            m = reuse;
+            m.ClientSoftwareName = "";
+            m.ClientSoftwareVersion = "";
+        }
         bool flex = version >= 3;
         if (version >= 3)
         {
@@ -86,18 +97,41 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
         ApiKeys = null!;
     }
 
-    public static ApiVersionsResponse Read(ref KafkaReader r, short version)
+    public static ApiVersionsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ApiVersionsResponse ReadInto(ref KafkaReader r, short version, ApiVersionsResponse? reuse)
     {
-        var m = new ApiVersionsResponse(reading: true);
+        ApiVersionsResponse m;
+        if (reuse is null) m = new ApiVersionsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ErrorCode = ErrorCode.None;
+            m.ThrottleTimeMs = 0;
+            m.FinalizedFeaturesEpoch = -1L;
+            m.ZkMigrationReady = false;
+        }
+        var priorApiKeys = m.ApiKeys;
+        m.ApiKeys = null!;
+        var priorSupportedFeatures = m.SupportedFeatures;
+        m.SupportedFeatures = null;
+        var priorFinalizedFeatures = m.FinalizedFeatures;
+        m.FinalizedFeatures = null;
         bool flex = version >= 3;
         m.ErrorCode = (ErrorCode)r.ReadInt16();
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.ApiKeys = new();
+            if (n0 < 0) m.ApiKeys = Reuse.Emptied(priorApiKeys);
             else
             {
-                var list0 = new List<ApiVersion>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(ApiVersion.Read(ref r, version));
+                var list0 = priorApiKeys ?? new List<ApiVersion>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = ApiVersion.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(ApiVersion.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.ApiKeys = list0;
             }
         }
@@ -123,8 +157,12 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
                             if (n1 < 0) m.SupportedFeatures = null;
                             else
                             {
-                                var list1 = new List<SupportedFeature>(Math.Min(n1, 64));
-                                for (int i1 = 0; i1 < n1; i1++) list1.Add(SupportedFeature.Read(ref t, version));
+                                var list1 = priorSupportedFeatures ?? new List<SupportedFeature>(Math.Min(n1, 64));
+                                int kept1 = list1.Count;
+                                for (int i1 = 0; i1 < n1; i1++)
+                                    if (i1 < kept1) list1[i1] = SupportedFeature.ReadInto(ref t, version, list1[i1]);
+                                    else list1.Add(SupportedFeature.Read(ref t, version));
+                                if (kept1 > n1) list1.RemoveRange(n1, kept1 - n1);
                                 m.SupportedFeatures = list1;
                             }
                         }
@@ -144,8 +182,12 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
                             if (n2 < 0) m.FinalizedFeatures = null;
                             else
                             {
-                                var list2 = new List<FinalizedFeature>(Math.Min(n2, 64));
-                                for (int i2 = 0; i2 < n2; i2++) list2.Add(FinalizedFeature.Read(ref t, version));
+                                var list2 = priorFinalizedFeatures ?? new List<FinalizedFeature>(Math.Min(n2, 64));
+                                int kept2 = list2.Count;
+                                for (int i2 = 0; i2 < n2; i2++)
+                                    if (i2 < kept2) list2[i2] = FinalizedFeature.ReadInto(ref t, version, list2[i2]);
+                                    else list2.Add(FinalizedFeature.Read(ref t, version));
+                                if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                                 m.FinalizedFeatures = list2;
                             }
                         }
@@ -160,7 +202,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
                 }
             }
         }
-        m.ApiKeys ??= new();
+        m.ApiKeys ??= Reuse.Emptied(priorApiKeys);
         return m;
     }
 
@@ -242,9 +284,21 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
         public short MinVersion = 0;
         public short MaxVersion = 0;
 
-        public static ApiVersion Read(ref KafkaReader r, short version)
+        public static ApiVersion Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ApiVersion ReadInto(ref KafkaReader r, short version, ApiVersion? reuse)
         {
-            var m = new ApiVersion();
+            ApiVersion m;
+            if (reuse is null) m = new ApiVersion();
+            else
+            {
+                m = reuse;
+                m.ApiKey = 0;
+                m.MinVersion = 0;
+                m.MaxVersion = 0;
+            }
             bool flex = version >= 3;
             m.ApiKey = r.ReadInt16();
             m.MinVersion = r.ReadInt16();
@@ -282,9 +336,21 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
         public short MinVersion = 0;
         public short MaxVersion = 0;
 
-        public static SupportedFeature Read(ref KafkaReader r, short version)
+        public static SupportedFeature Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static SupportedFeature ReadInto(ref KafkaReader r, short version, SupportedFeature? reuse)
         {
-            var m = new SupportedFeature();
+            SupportedFeature m;
+            if (reuse is null) m = new SupportedFeature();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.MinVersion = 0;
+                m.MaxVersion = 0;
+            }
             bool flex = version >= 3;
             if (version >= 3)
             {
@@ -340,9 +406,21 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
         public short MaxVersionLevel = 0;
         public short MinVersionLevel = 0;
 
-        public static FinalizedFeature Read(ref KafkaReader r, short version)
+        public static FinalizedFeature Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static FinalizedFeature ReadInto(ref KafkaReader r, short version, FinalizedFeature? reuse)
         {
-            var m = new FinalizedFeature();
+            FinalizedFeature m;
+            if (reuse is null) m = new FinalizedFeature();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.MaxVersionLevel = 0;
+                m.MinVersionLevel = 0;
+            }
             bool flex = version >= 3;
             if (version >= 3)
             {

@@ -28,17 +28,33 @@ public sealed partial class ConsumerGroupDescribeRequest : IKafkaRequest<Consume
         GroupIds = null!;
     }
 
-    public static ConsumerGroupDescribeRequest Read(ref KafkaReader r, short version)
+    public static ConsumerGroupDescribeRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ConsumerGroupDescribeRequest ReadInto(ref KafkaReader r, short version, ConsumerGroupDescribeRequest? reuse)
     {
-        var m = new ConsumerGroupDescribeRequest(reading: true);
+        ConsumerGroupDescribeRequest m;
+        if (reuse is null) m = new ConsumerGroupDescribeRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.IncludeAuthorizedOperations = false;
+        }
+        var priorGroupIds = m.GroupIds;
+        m.GroupIds = null!;
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.GroupIds = new();
+            if (n0 < 0) m.GroupIds = Reuse.Emptied(priorGroupIds);
             else
             {
-                var list0 = new List<string>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
+                var list0 = priorGroupIds ?? new List<string>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = r.ReadString(flex);
+                    else list0.Add(r.ReadString(flex));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.GroupIds = list0;
             }
         }
@@ -53,7 +69,7 @@ public sealed partial class ConsumerGroupDescribeRequest : IKafkaRequest<Consume
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.GroupIds ??= new();
+        m.GroupIds ??= Reuse.Emptied(priorGroupIds);
         return m;
     }
 
@@ -98,18 +114,34 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
         Groups = null!;
     }
 
-    public static ConsumerGroupDescribeResponse Read(ref KafkaReader r, short version)
+    public static ConsumerGroupDescribeResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ConsumerGroupDescribeResponse ReadInto(ref KafkaReader r, short version, ConsumerGroupDescribeResponse? reuse)
     {
-        var m = new ConsumerGroupDescribeResponse(reading: true);
+        ConsumerGroupDescribeResponse m;
+        if (reuse is null) m = new ConsumerGroupDescribeResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorGroups = m.Groups;
+        m.Groups = null!;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n2 = r.ReadArrayLength(flex);
-            if (n2 < 0) m.Groups = new();
+            if (n2 < 0) m.Groups = Reuse.Emptied(priorGroups);
             else
             {
-                var list2 = new List<DescribedGroup>(Math.Min(n2, 64));
-                for (int i2 = 0; i2 < n2; i2++) list2.Add(DescribedGroup.Read(ref r, version));
+                var list2 = priorGroups ?? new List<DescribedGroup>(Math.Min(n2, 64));
+                int kept2 = list2.Count;
+                for (int i2 = 0; i2 < n2; i2++)
+                    if (i2 < kept2) list2[i2] = DescribedGroup.ReadInto(ref r, version, list2[i2]);
+                    else list2.Add(DescribedGroup.Read(ref r, version));
+                if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                 m.Groups = list2;
             }
         }
@@ -123,7 +155,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Groups ??= new();
+        m.Groups ??= Reuse.Emptied(priorGroups);
         return m;
     }
 
@@ -170,9 +202,28 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             Members = null!;
         }
 
-        public static DescribedGroup Read(ref KafkaReader r, short version)
+        public static DescribedGroup Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribedGroup ReadInto(ref KafkaReader r, short version, DescribedGroup? reuse)
         {
-            var m = new DescribedGroup(reading: true);
+            DescribedGroup m;
+            if (reuse is null) m = new DescribedGroup(reading: true);
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+                m.GroupId = "";
+                m.GroupState = "";
+                m.GroupEpoch = 0;
+                m.AssignmentEpoch = 0;
+                m.AssignorName = "";
+                m.AuthorizedOperations = -2147483648;
+            }
+            var priorMembers = m.Members;
+            m.Members = null!;
             bool flex = true;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
@@ -183,11 +234,15 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             m.AssignorName = r.ReadString(flex);
             {
                 int n4 = r.ReadArrayLength(flex);
-                if (n4 < 0) m.Members = new();
+                if (n4 < 0) m.Members = Reuse.Emptied(priorMembers);
                 else
                 {
-                    var list4 = new List<Member>(Math.Min(n4, 64));
-                    for (int i4 = 0; i4 < n4; i4++) list4.Add(Member.Read(ref r, version));
+                    var list4 = priorMembers ?? new List<Member>(Math.Min(n4, 64));
+                    int kept4 = list4.Count;
+                    for (int i4 = 0; i4 < n4; i4++)
+                        if (i4 < kept4) list4[i4] = Member.ReadInto(ref r, version, list4[i4]);
+                        else list4.Add(Member.Read(ref r, version));
+                    if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                     m.Members = list4;
                 }
             }
@@ -202,7 +257,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Members ??= new();
+            m.Members ??= Reuse.Emptied(priorMembers);
             return m;
         }
 
@@ -263,9 +318,32 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             TargetAssignment = null!;
         }
 
-        public static Member Read(ref KafkaReader r, short version)
+        public static Member Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static Member ReadInto(ref KafkaReader r, short version, Member? reuse)
         {
-            var m = new Member(reading: true);
+            Member m;
+            if (reuse is null) m = new Member(reading: true);
+            else
+            {
+                m = reuse;
+                m.MemberId = "";
+                m.InstanceId = null;
+                m.RackId = null;
+                m.MemberEpoch = 0;
+                m.ClientId = "";
+                m.ClientHost = "";
+                m.SubscribedTopicRegex = null;
+                m.MemberType = (sbyte)-1;
+            }
+            var priorSubscribedTopicNames = m.SubscribedTopicNames;
+            m.SubscribedTopicNames = null!;
+            var priorAssignment = m.Assignment;
+            m.Assignment = null!;
+            var priorTargetAssignment = m.TargetAssignment;
+            m.TargetAssignment = null!;
             bool flex = true;
             m.MemberId = r.ReadString(flex);
             m.InstanceId = r.ReadNullableString(flex);
@@ -275,17 +353,21 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             m.ClientHost = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.SubscribedTopicNames = new();
+                if (n6 < 0) m.SubscribedTopicNames = Reuse.Emptied(priorSubscribedTopicNames);
                 else
                 {
-                    var list6 = new List<string>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadString(flex));
+                    var list6 = priorSubscribedTopicNames ?? new List<string>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = r.ReadString(flex);
+                        else list6.Add(r.ReadString(flex));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.SubscribedTopicNames = list6;
                 }
             }
             m.SubscribedTopicRegex = r.ReadNullableString(flex);
-            m.Assignment = MemberAssignment.Read(ref r, version);
-            m.TargetAssignment = MemberAssignment.Read(ref r, version);
+            m.Assignment = MemberAssignment.ReadInto(ref r, version, priorAssignment);
+            m.TargetAssignment = MemberAssignment.ReadInto(ref r, version, priorTargetAssignment);
             if (version >= 1)
             {
                 m.MemberType = r.ReadInt8();
@@ -300,7 +382,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.SubscribedTopicNames ??= new();
+            m.SubscribedTopicNames ??= Reuse.Emptied(priorSubscribedTopicNames);
             m.Assignment ??= new();
             m.TargetAssignment ??= new();
             return m;
@@ -354,17 +436,29 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             TopicPartitions = null!;
         }
 
-        public static MemberAssignment Read(ref KafkaReader r, short version)
+        public static MemberAssignment Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static MemberAssignment ReadInto(ref KafkaReader r, short version, MemberAssignment? reuse)
         {
-            var m = new MemberAssignment(reading: true);
+            MemberAssignment m;
+            if (reuse is null) m = new MemberAssignment(reading: true);
+            else m = reuse;
+            var priorTopicPartitions = m.TopicPartitions;
+            m.TopicPartitions = null!;
             bool flex = true;
             {
                 int n8 = r.ReadArrayLength(flex);
-                if (n8 < 0) m.TopicPartitions = new();
+                if (n8 < 0) m.TopicPartitions = Reuse.Emptied(priorTopicPartitions);
                 else
                 {
-                    var list8 = new List<TopicIdNamePartitions>(Math.Min(n8, 64));
-                    for (int i8 = 0; i8 < n8; i8++) list8.Add(TopicIdNamePartitions.Read(ref r, version));
+                    var list8 = priorTopicPartitions ?? new List<TopicIdNamePartitions>(Math.Min(n8, 64));
+                    int kept8 = list8.Count;
+                    for (int i8 = 0; i8 < n8; i8++)
+                        if (i8 < kept8) list8[i8] = TopicIdNamePartitions.ReadInto(ref r, version, list8[i8]);
+                        else list8.Add(TopicIdNamePartitions.Read(ref r, version));
+                    if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                     m.TopicPartitions = list8;
                 }
             }
@@ -378,7 +472,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.TopicPartitions ??= new();
+            m.TopicPartitions ??= Reuse.Emptied(priorTopicPartitions);
             return m;
         }
 
@@ -419,19 +513,36 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             Partitions = null!;
         }
 
-        public static TopicIdNamePartitions Read(ref KafkaReader r, short version)
+        public static TopicIdNamePartitions Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TopicIdNamePartitions ReadInto(ref KafkaReader r, short version, TopicIdNamePartitions? reuse)
         {
-            var m = new TopicIdNamePartitions(reading: true);
+            TopicIdNamePartitions m;
+            if (reuse is null) m = new TopicIdNamePartitions(reading: true);
+            else
+            {
+                m = reuse;
+                m.TopicId = Guid.Empty;
+                m.TopicName = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = true;
             m.TopicId = r.ReadUuid();
             m.TopicName = r.ReadString(flex);
             {
                 int n10 = r.ReadArrayLength(flex);
-                if (n10 < 0) m.Partitions = new();
+                if (n10 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list10 = new List<int>(Math.Min(n10, 64));
-                    for (int i10 = 0; i10 < n10; i10++) list10.Add(r.ReadInt32());
+                    var list10 = priorPartitions ?? new List<int>(Math.Min(n10, 64));
+                    int kept10 = list10.Count;
+                    for (int i10 = 0; i10 < n10; i10++)
+                        if (i10 < kept10) list10[i10] = r.ReadInt32();
+                        else list10.Add(r.ReadInt32());
+                    if (kept10 > n10) list10.RemoveRange(n10, kept10 - n10);
                     m.Partitions = list10;
                 }
             }
@@ -445,7 +556,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 

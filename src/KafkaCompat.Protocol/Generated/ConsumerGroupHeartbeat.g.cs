@@ -25,9 +25,30 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
     public string? ServerAssignor = null;
     public List<TopicIdPartitions>? TopicPartitions = null;
 
-    public static ConsumerGroupHeartbeatRequest Read(ref KafkaReader r, short version)
+    public static ConsumerGroupHeartbeatRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ConsumerGroupHeartbeatRequest ReadInto(ref KafkaReader r, short version, ConsumerGroupHeartbeatRequest? reuse)
     {
-        var m = new ConsumerGroupHeartbeatRequest();
+        ConsumerGroupHeartbeatRequest m;
+        if (reuse is null) m = new ConsumerGroupHeartbeatRequest();
+        else
+        {
+            m = reuse;
+            m.GroupId = "";
+            m.MemberId = "";
+            m.MemberEpoch = 0;
+            m.InstanceId = null;
+            m.RackId = null;
+            m.RebalanceTimeoutMs = -1;
+            m.SubscribedTopicRegex = null;
+            m.ServerAssignor = null;
+        }
+        var priorSubscribedTopicNames = m.SubscribedTopicNames;
+        m.SubscribedTopicNames = null;
+        var priorTopicPartitions = m.TopicPartitions;
+        m.TopicPartitions = null;
         bool flex = true;
         m.GroupId = r.ReadString(flex);
         m.MemberId = r.ReadString(flex);
@@ -40,8 +61,12 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
             if (n0 < 0) m.SubscribedTopicNames = null;
             else
             {
-                var list0 = new List<string>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
+                var list0 = priorSubscribedTopicNames ?? new List<string>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = r.ReadString(flex);
+                    else list0.Add(r.ReadString(flex));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.SubscribedTopicNames = list0;
             }
         }
@@ -55,8 +80,12 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
             if (n1 < 0) m.TopicPartitions = null;
             else
             {
-                var list1 = new List<TopicIdPartitions>(Math.Min(n1, 64));
-                for (int i1 = 0; i1 < n1; i1++) list1.Add(TopicIdPartitions.Read(ref r, version));
+                var list1 = priorTopicPartitions ?? new List<TopicIdPartitions>(Math.Min(n1, 64));
+                int kept1 = list1.Count;
+                for (int i1 = 0; i1 < n1; i1++)
+                    if (i1 < kept1) list1[i1] = TopicIdPartitions.ReadInto(ref r, version, list1[i1]);
+                    else list1.Add(TopicIdPartitions.Read(ref r, version));
+                if (kept1 > n1) list1.RemoveRange(n1, kept1 - n1);
                 m.TopicPartitions = list1;
             }
         }
@@ -128,18 +157,34 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
             Partitions = null!;
         }
 
-        public static TopicIdPartitions Read(ref KafkaReader r, short version)
+        public static TopicIdPartitions Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TopicIdPartitions ReadInto(ref KafkaReader r, short version, TopicIdPartitions? reuse)
         {
-            var m = new TopicIdPartitions(reading: true);
+            TopicIdPartitions m;
+            if (reuse is null) m = new TopicIdPartitions(reading: true);
+            else
+            {
+                m = reuse;
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = true;
             m.TopicId = r.ReadUuid();
             {
                 int n4 = r.ReadArrayLength(flex);
-                if (n4 < 0) m.Partitions = new();
+                if (n4 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list4 = new List<int>(Math.Min(n4, 64));
-                    for (int i4 = 0; i4 < n4; i4++) list4.Add(r.ReadInt32());
+                    var list4 = priorPartitions ?? new List<int>(Math.Min(n4, 64));
+                    int kept4 = list4.Count;
+                    for (int i4 = 0; i4 < n4; i4++)
+                        if (i4 < kept4) list4[i4] = r.ReadInt32();
+                        else list4.Add(r.ReadInt32());
+                    if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                     m.Partitions = list4;
                 }
             }
@@ -153,7 +198,7 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -193,9 +238,26 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
     public int HeartbeatIntervalMs = 0;
     public MemberAssignment? Assignment = null;
 
-    public static ConsumerGroupHeartbeatResponse Read(ref KafkaReader r, short version)
+    public static ConsumerGroupHeartbeatResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ConsumerGroupHeartbeatResponse ReadInto(ref KafkaReader r, short version, ConsumerGroupHeartbeatResponse? reuse)
     {
-        var m = new ConsumerGroupHeartbeatResponse();
+        ConsumerGroupHeartbeatResponse m;
+        if (reuse is null) m = new ConsumerGroupHeartbeatResponse();
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+            m.ErrorMessage = null;
+            m.MemberId = null;
+            m.MemberEpoch = 0;
+            m.HeartbeatIntervalMs = 0;
+        }
+        var priorAssignment = m.Assignment;
+        m.Assignment = null;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -203,7 +265,7 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
         m.MemberId = r.ReadNullableString(flex);
         m.MemberEpoch = r.ReadInt32();
         m.HeartbeatIntervalMs = r.ReadInt32();
-        m.Assignment = r.ReadInt8() < 0 ? null : MemberAssignment.Read(ref r, version);
+        m.Assignment = r.ReadInt8() < 0 ? null : MemberAssignment.ReadInto(ref r, version, priorAssignment);
         if (flex)
         {
             int tagCount = r.ReadTagCount();
@@ -250,17 +312,29 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
             TopicPartitions = null!;
         }
 
-        public static MemberAssignment Read(ref KafkaReader r, short version)
+        public static MemberAssignment Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static MemberAssignment ReadInto(ref KafkaReader r, short version, MemberAssignment? reuse)
         {
-            var m = new MemberAssignment(reading: true);
+            MemberAssignment m;
+            if (reuse is null) m = new MemberAssignment(reading: true);
+            else m = reuse;
+            var priorTopicPartitions = m.TopicPartitions;
+            m.TopicPartitions = null!;
             bool flex = true;
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.TopicPartitions = new();
+                if (n6 < 0) m.TopicPartitions = Reuse.Emptied(priorTopicPartitions);
                 else
                 {
-                    var list6 = new List<TopicIdPartitions>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(TopicIdPartitions.Read(ref r, version));
+                    var list6 = priorTopicPartitions ?? new List<TopicIdPartitions>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = TopicIdPartitions.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(TopicIdPartitions.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.TopicPartitions = list6;
                 }
             }
@@ -274,7 +348,7 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.TopicPartitions ??= new();
+            m.TopicPartitions ??= Reuse.Emptied(priorTopicPartitions);
             return m;
         }
 
@@ -314,18 +388,34 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
             Partitions = null!;
         }
 
-        public static TopicIdPartitions Read(ref KafkaReader r, short version)
+        public static TopicIdPartitions Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TopicIdPartitions ReadInto(ref KafkaReader r, short version, TopicIdPartitions? reuse)
         {
-            var m = new TopicIdPartitions(reading: true);
+            TopicIdPartitions m;
+            if (reuse is null) m = new TopicIdPartitions(reading: true);
+            else
+            {
+                m = reuse;
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = true;
             m.TopicId = r.ReadUuid();
             {
                 int n8 = r.ReadArrayLength(flex);
-                if (n8 < 0) m.Partitions = new();
+                if (n8 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list8 = new List<int>(Math.Min(n8, 64));
-                    for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt32());
+                    var list8 = priorPartitions ?? new List<int>(Math.Min(n8, 64));
+                    int kept8 = list8.Count;
+                    for (int i8 = 0; i8 < n8; i8++)
+                        if (i8 < kept8) list8[i8] = r.ReadInt32();
+                        else list8.Add(r.ReadInt32());
+                    if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                     m.Partitions = list8;
                 }
             }
@@ -339,7 +429,7 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 

@@ -29,17 +29,34 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
         Topics = null!;
     }
 
-    public static CreatePartitionsRequest Read(ref KafkaReader r, short version)
+    public static CreatePartitionsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static CreatePartitionsRequest ReadInto(ref KafkaReader r, short version, CreatePartitionsRequest? reuse)
     {
-        var m = new CreatePartitionsRequest(reading: true);
+        CreatePartitionsRequest m;
+        if (reuse is null) m = new CreatePartitionsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.TimeoutMs = 0;
+            m.ValidateOnly = false;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 2;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<CreatePartitionsTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(CreatePartitionsTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<CreatePartitionsTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = CreatePartitionsTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(CreatePartitionsTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -55,7 +72,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -86,9 +103,22 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
         public int Count = 0;
         public List<CreatePartitionsAssignment>? Assignments = null;
 
-        public static CreatePartitionsTopic Read(ref KafkaReader r, short version)
+        public static CreatePartitionsTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CreatePartitionsTopic ReadInto(ref KafkaReader r, short version, CreatePartitionsTopic? reuse)
         {
-            var m = new CreatePartitionsTopic();
+            CreatePartitionsTopic m;
+            if (reuse is null) m = new CreatePartitionsTopic();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.Count = 0;
+            }
+            var priorAssignments = m.Assignments;
+            m.Assignments = null;
             bool flex = version >= 2;
             m.Name = r.ReadString(flex);
             m.Count = r.ReadInt32();
@@ -97,8 +127,12 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
                 if (n2 < 0) m.Assignments = null;
                 else
                 {
-                    var list2 = new List<CreatePartitionsAssignment>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(CreatePartitionsAssignment.Read(ref r, version));
+                    var list2 = priorAssignments ?? new List<CreatePartitionsAssignment>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = CreatePartitionsAssignment.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(CreatePartitionsAssignment.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Assignments = list2;
                 }
             }
@@ -152,17 +186,29 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
             BrokerIds = null!;
         }
 
-        public static CreatePartitionsAssignment Read(ref KafkaReader r, short version)
+        public static CreatePartitionsAssignment Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CreatePartitionsAssignment ReadInto(ref KafkaReader r, short version, CreatePartitionsAssignment? reuse)
         {
-            var m = new CreatePartitionsAssignment(reading: true);
+            CreatePartitionsAssignment m;
+            if (reuse is null) m = new CreatePartitionsAssignment(reading: true);
+            else m = reuse;
+            var priorBrokerIds = m.BrokerIds;
+            m.BrokerIds = null!;
             bool flex = version >= 2;
             {
                 int n4 = r.ReadArrayLength(flex);
-                if (n4 < 0) m.BrokerIds = new();
+                if (n4 < 0) m.BrokerIds = Reuse.Emptied(priorBrokerIds);
                 else
                 {
-                    var list4 = new List<int>(Math.Min(n4, 64));
-                    for (int i4 = 0; i4 < n4; i4++) list4.Add(r.ReadInt32());
+                    var list4 = priorBrokerIds ?? new List<int>(Math.Min(n4, 64));
+                    int kept4 = list4.Count;
+                    for (int i4 = 0; i4 < n4; i4++)
+                        if (i4 < kept4) list4[i4] = r.ReadInt32();
+                        else list4.Add(r.ReadInt32());
+                    if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                     m.BrokerIds = list4;
                 }
             }
@@ -176,7 +222,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.BrokerIds ??= new();
+            m.BrokerIds ??= Reuse.Emptied(priorBrokerIds);
             return m;
         }
 
@@ -221,18 +267,34 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
         Results = null!;
     }
 
-    public static CreatePartitionsResponse Read(ref KafkaReader r, short version)
+    public static CreatePartitionsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static CreatePartitionsResponse ReadInto(ref KafkaReader r, short version, CreatePartitionsResponse? reuse)
     {
-        var m = new CreatePartitionsResponse(reading: true);
+        CreatePartitionsResponse m;
+        if (reuse is null) m = new CreatePartitionsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorResults = m.Results;
+        m.Results = null!;
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n6 = r.ReadArrayLength(flex);
-            if (n6 < 0) m.Results = new();
+            if (n6 < 0) m.Results = Reuse.Emptied(priorResults);
             else
             {
-                var list6 = new List<CreatePartitionsTopicResult>(Math.Min(n6, 64));
-                for (int i6 = 0; i6 < n6; i6++) list6.Add(CreatePartitionsTopicResult.Read(ref r, version));
+                var list6 = priorResults ?? new List<CreatePartitionsTopicResult>(Math.Min(n6, 64));
+                int kept6 = list6.Count;
+                for (int i6 = 0; i6 < n6; i6++)
+                    if (i6 < kept6) list6[i6] = CreatePartitionsTopicResult.ReadInto(ref r, version, list6[i6]);
+                    else list6.Add(CreatePartitionsTopicResult.Read(ref r, version));
+                if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                 m.Results = list6;
             }
         }
@@ -246,7 +308,7 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Results ??= new();
+        m.Results ??= Reuse.Emptied(priorResults);
         return m;
     }
 
@@ -276,9 +338,21 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
 
-        public static CreatePartitionsTopicResult Read(ref KafkaReader r, short version)
+        public static CreatePartitionsTopicResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CreatePartitionsTopicResult ReadInto(ref KafkaReader r, short version, CreatePartitionsTopicResult? reuse)
         {
-            var m = new CreatePartitionsTopicResult();
+            CreatePartitionsTopicResult m;
+            if (reuse is null) m = new CreatePartitionsTopicResult();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+            }
             bool flex = version >= 2;
             m.Name = r.ReadString(flex);
             m.ErrorCode = (ErrorCode)r.ReadInt16();

@@ -29,17 +29,34 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
         Topics = null!;
     }
 
-    public static CreateTopicsRequest Read(ref KafkaReader r, short version)
+    public static CreateTopicsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static CreateTopicsRequest ReadInto(ref KafkaReader r, short version, CreateTopicsRequest? reuse)
     {
-        var m = new CreateTopicsRequest(reading: true);
+        CreateTopicsRequest m;
+        if (reuse is null) m = new CreateTopicsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.TimeoutMs = 60000;
+            m.ValidateOnly = false;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 5;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<CreatableTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(CreatableTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<CreatableTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = CreatableTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(CreatableTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -58,7 +75,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -107,30 +124,54 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
             Configs = null!;
         }
 
-        public static CreatableTopic Read(ref KafkaReader r, short version)
+        public static CreatableTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CreatableTopic ReadInto(ref KafkaReader r, short version, CreatableTopic? reuse)
         {
-            var m = new CreatableTopic(reading: true);
+            CreatableTopic m;
+            if (reuse is null) m = new CreatableTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.NumPartitions = 0;
+                m.ReplicationFactor = 0;
+            }
+            var priorAssignments = m.Assignments;
+            m.Assignments = null!;
+            var priorConfigs = m.Configs;
+            m.Configs = null!;
             bool flex = version >= 5;
             m.Name = r.ReadString(flex);
             m.NumPartitions = r.ReadInt32();
             m.ReplicationFactor = r.ReadInt16();
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Assignments = new();
+                if (n2 < 0) m.Assignments = Reuse.Emptied(priorAssignments);
                 else
                 {
-                    var list2 = new List<CreatableReplicaAssignment>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(CreatableReplicaAssignment.Read(ref r, version));
+                    var list2 = priorAssignments ?? new List<CreatableReplicaAssignment>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = CreatableReplicaAssignment.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(CreatableReplicaAssignment.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Assignments = list2;
                 }
             }
             {
                 int n3 = r.ReadArrayLength(flex);
-                if (n3 < 0) m.Configs = new();
+                if (n3 < 0) m.Configs = Reuse.Emptied(priorConfigs);
                 else
                 {
-                    var list3 = new List<CreatableTopicConfig>(Math.Min(n3, 64));
-                    for (int i3 = 0; i3 < n3; i3++) list3.Add(CreatableTopicConfig.Read(ref r, version));
+                    var list3 = priorConfigs ?? new List<CreatableTopicConfig>(Math.Min(n3, 64));
+                    int kept3 = list3.Count;
+                    for (int i3 = 0; i3 < n3; i3++)
+                        if (i3 < kept3) list3[i3] = CreatableTopicConfig.ReadInto(ref r, version, list3[i3]);
+                        else list3.Add(CreatableTopicConfig.Read(ref r, version));
+                    if (kept3 > n3) list3.RemoveRange(n3, kept3 - n3);
                     m.Configs = list3;
                 }
             }
@@ -144,8 +185,8 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Assignments ??= new();
-            m.Configs ??= new();
+            m.Assignments ??= Reuse.Emptied(priorAssignments);
+            m.Configs ??= Reuse.Emptied(priorConfigs);
             return m;
         }
 
@@ -197,18 +238,34 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
             BrokerIds = null!;
         }
 
-        public static CreatableReplicaAssignment Read(ref KafkaReader r, short version)
+        public static CreatableReplicaAssignment Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CreatableReplicaAssignment ReadInto(ref KafkaReader r, short version, CreatableReplicaAssignment? reuse)
         {
-            var m = new CreatableReplicaAssignment(reading: true);
+            CreatableReplicaAssignment m;
+            if (reuse is null) m = new CreatableReplicaAssignment(reading: true);
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+            }
+            var priorBrokerIds = m.BrokerIds;
+            m.BrokerIds = null!;
             bool flex = version >= 5;
             m.PartitionIndex = r.ReadInt32();
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.BrokerIds = new();
+                if (n6 < 0) m.BrokerIds = Reuse.Emptied(priorBrokerIds);
                 else
                 {
-                    var list6 = new List<int>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadInt32());
+                    var list6 = priorBrokerIds ?? new List<int>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = r.ReadInt32();
+                        else list6.Add(r.ReadInt32());
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.BrokerIds = list6;
                 }
             }
@@ -222,7 +279,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.BrokerIds ??= new();
+            m.BrokerIds ??= Reuse.Emptied(priorBrokerIds);
             return m;
         }
 
@@ -252,9 +309,20 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
         public string Name = "";
         public string? Value = null;
 
-        public static CreatableTopicConfig Read(ref KafkaReader r, short version)
+        public static CreatableTopicConfig Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CreatableTopicConfig ReadInto(ref KafkaReader r, short version, CreatableTopicConfig? reuse)
         {
-            var m = new CreatableTopicConfig();
+            CreatableTopicConfig m;
+            if (reuse is null) m = new CreatableTopicConfig();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.Value = null;
+            }
             bool flex = version >= 5;
             m.Name = r.ReadString(flex);
             m.Value = r.ReadNullableString(flex);
@@ -305,9 +373,21 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
         Topics = null!;
     }
 
-    public static CreateTopicsResponse Read(ref KafkaReader r, short version)
+    public static CreateTopicsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static CreateTopicsResponse ReadInto(ref KafkaReader r, short version, CreateTopicsResponse? reuse)
     {
-        var m = new CreateTopicsResponse(reading: true);
+        CreateTopicsResponse m;
+        if (reuse is null) m = new CreateTopicsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 5;
         if (version >= 2)
         {
@@ -315,11 +395,15 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
         }
         {
             int n8 = r.ReadArrayLength(flex);
-            if (n8 < 0) m.Topics = new();
+            if (n8 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list8 = new List<CreatableTopicResult>(Math.Min(n8, 64));
-                for (int i8 = 0; i8 < n8; i8++) list8.Add(CreatableTopicResult.Read(ref r, version));
+                var list8 = priorTopics ?? new List<CreatableTopicResult>(Math.Min(n8, 64));
+                int kept8 = list8.Count;
+                for (int i8 = 0; i8 < n8; i8++)
+                    if (i8 < kept8) list8[i8] = CreatableTopicResult.ReadInto(ref r, version, list8[i8]);
+                    else list8.Add(CreatableTopicResult.Read(ref r, version));
+                if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                 m.Topics = list8;
             }
         }
@@ -333,7 +417,7 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -371,9 +455,27 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
         public short ReplicationFactor = (short)-1;
         public List<CreatableTopicConfigs>? Configs = null;
 
-        public static CreatableTopicResult Read(ref KafkaReader r, short version)
+        public static CreatableTopicResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CreatableTopicResult ReadInto(ref KafkaReader r, short version, CreatableTopicResult? reuse)
         {
-            var m = new CreatableTopicResult();
+            CreatableTopicResult m;
+            if (reuse is null) m = new CreatableTopicResult();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.TopicId = Guid.Empty;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+                m.TopicConfigErrorCode = ErrorCode.None;
+                m.NumPartitions = -1;
+                m.ReplicationFactor = (short)-1;
+            }
+            var priorConfigs = m.Configs;
+            m.Configs = null;
             bool flex = version >= 5;
             m.Name = r.ReadString(flex);
             if (version >= 7)
@@ -400,8 +502,12 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
                     if (n10 < 0) m.Configs = null;
                     else
                     {
-                        var list10 = new List<CreatableTopicConfigs>(Math.Min(n10, 64));
-                        for (int i10 = 0; i10 < n10; i10++) list10.Add(CreatableTopicConfigs.Read(ref r, version));
+                        var list10 = priorConfigs ?? new List<CreatableTopicConfigs>(Math.Min(n10, 64));
+                        int kept10 = list10.Count;
+                        for (int i10 = 0; i10 < n10; i10++)
+                            if (i10 < kept10) list10[i10] = CreatableTopicConfigs.ReadInto(ref r, version, list10[i10]);
+                            else list10.Add(CreatableTopicConfigs.Read(ref r, version));
+                        if (kept10 > n10) list10.RemoveRange(n10, kept10 - n10);
                         m.Configs = list10;
                     }
                 }
@@ -485,9 +591,23 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
         public sbyte ConfigSource = (sbyte)-1;
         public bool IsSensitive = false;
 
-        public static CreatableTopicConfigs Read(ref KafkaReader r, short version)
+        public static CreatableTopicConfigs Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CreatableTopicConfigs ReadInto(ref KafkaReader r, short version, CreatableTopicConfigs? reuse)
         {
-            var m = new CreatableTopicConfigs();
+            CreatableTopicConfigs m;
+            if (reuse is null) m = new CreatableTopicConfigs();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.Value = null;
+                m.ReadOnly = false;
+                m.ConfigSource = (sbyte)-1;
+                m.IsSensitive = false;
+            }
             bool flex = version >= 5;
             if (version >= 5)
             {

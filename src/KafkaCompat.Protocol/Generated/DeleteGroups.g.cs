@@ -27,17 +27,29 @@ public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequ
         GroupsNames = null!;
     }
 
-    public static DeleteGroupsRequest Read(ref KafkaReader r, short version)
+    public static DeleteGroupsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DeleteGroupsRequest ReadInto(ref KafkaReader r, short version, DeleteGroupsRequest? reuse)
     {
-        var m = new DeleteGroupsRequest(reading: true);
+        DeleteGroupsRequest m;
+        if (reuse is null) m = new DeleteGroupsRequest(reading: true);
+        else m = reuse;
+        var priorGroupsNames = m.GroupsNames;
+        m.GroupsNames = null!;
         bool flex = version >= 2;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.GroupsNames = new();
+            if (n0 < 0) m.GroupsNames = Reuse.Emptied(priorGroupsNames);
             else
             {
-                var list0 = new List<string>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
+                var list0 = priorGroupsNames ?? new List<string>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = r.ReadString(flex);
+                    else list0.Add(r.ReadString(flex));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.GroupsNames = list0;
             }
         }
@@ -51,7 +63,7 @@ public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.GroupsNames ??= new();
+        m.GroupsNames ??= Reuse.Emptied(priorGroupsNames);
         return m;
     }
 
@@ -95,18 +107,34 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
         Results = null!;
     }
 
-    public static DeleteGroupsResponse Read(ref KafkaReader r, short version)
+    public static DeleteGroupsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DeleteGroupsResponse ReadInto(ref KafkaReader r, short version, DeleteGroupsResponse? reuse)
     {
-        var m = new DeleteGroupsResponse(reading: true);
+        DeleteGroupsResponse m;
+        if (reuse is null) m = new DeleteGroupsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorResults = m.Results;
+        m.Results = null!;
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n2 = r.ReadArrayLength(flex);
-            if (n2 < 0) m.Results = new();
+            if (n2 < 0) m.Results = Reuse.Emptied(priorResults);
             else
             {
-                var list2 = new List<DeletableGroupResult>(Math.Min(n2, 64));
-                for (int i2 = 0; i2 < n2; i2++) list2.Add(DeletableGroupResult.Read(ref r, version));
+                var list2 = priorResults ?? new List<DeletableGroupResult>(Math.Min(n2, 64));
+                int kept2 = list2.Count;
+                for (int i2 = 0; i2 < n2; i2++)
+                    if (i2 < kept2) list2[i2] = DeletableGroupResult.ReadInto(ref r, version, list2[i2]);
+                    else list2.Add(DeletableGroupResult.Read(ref r, version));
+                if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                 m.Results = list2;
             }
         }
@@ -120,7 +148,7 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Results ??= new();
+        m.Results ??= Reuse.Emptied(priorResults);
         return m;
     }
 
@@ -149,9 +177,20 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
         public string GroupId = "";
         public ErrorCode ErrorCode = ErrorCode.None;
 
-        public static DeletableGroupResult Read(ref KafkaReader r, short version)
+        public static DeletableGroupResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DeletableGroupResult ReadInto(ref KafkaReader r, short version, DeletableGroupResult? reuse)
         {
-            var m = new DeletableGroupResult();
+            DeletableGroupResult m;
+            if (reuse is null) m = new DeletableGroupResult();
+            else
+            {
+                m = reuse;
+                m.GroupId = "";
+                m.ErrorCode = ErrorCode.None;
+            }
             bool flex = version >= 2;
             m.GroupId = r.ReadString(flex);
             m.ErrorCode = (ErrorCode)r.ReadInt16();

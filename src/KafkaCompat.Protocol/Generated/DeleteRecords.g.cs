@@ -28,17 +28,33 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
         Topics = null!;
     }
 
-    public static DeleteRecordsRequest Read(ref KafkaReader r, short version)
+    public static DeleteRecordsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DeleteRecordsRequest ReadInto(ref KafkaReader r, short version, DeleteRecordsRequest? reuse)
     {
-        var m = new DeleteRecordsRequest(reading: true);
+        DeleteRecordsRequest m;
+        if (reuse is null) m = new DeleteRecordsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.TimeoutMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 2;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<DeleteRecordsTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(DeleteRecordsTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<DeleteRecordsTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = DeleteRecordsTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(DeleteRecordsTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -53,7 +69,7 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -93,18 +109,34 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
             Partitions = null!;
         }
 
-        public static DeleteRecordsTopic Read(ref KafkaReader r, short version)
+        public static DeleteRecordsTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DeleteRecordsTopic ReadInto(ref KafkaReader r, short version, DeleteRecordsTopic? reuse)
         {
-            var m = new DeleteRecordsTopic(reading: true);
+            DeleteRecordsTopic m;
+            if (reuse is null) m = new DeleteRecordsTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 2;
             m.Name = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Partitions = new();
+                if (n2 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list2 = new List<DeleteRecordsPartition>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(DeleteRecordsPartition.Read(ref r, version));
+                    var list2 = priorPartitions ?? new List<DeleteRecordsPartition>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = DeleteRecordsPartition.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(DeleteRecordsPartition.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Partitions = list2;
                 }
             }
@@ -118,7 +150,7 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -148,9 +180,20 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
         public int PartitionIndex = 0;
         public long Offset = 0;
 
-        public static DeleteRecordsPartition Read(ref KafkaReader r, short version)
+        public static DeleteRecordsPartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DeleteRecordsPartition ReadInto(ref KafkaReader r, short version, DeleteRecordsPartition? reuse)
         {
-            var m = new DeleteRecordsPartition();
+            DeleteRecordsPartition m;
+            if (reuse is null) m = new DeleteRecordsPartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.Offset = 0;
+            }
             bool flex = version >= 2;
             m.PartitionIndex = r.ReadInt32();
             m.Offset = r.ReadInt64();
@@ -201,18 +244,34 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
         Topics = null!;
     }
 
-    public static DeleteRecordsResponse Read(ref KafkaReader r, short version)
+    public static DeleteRecordsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DeleteRecordsResponse ReadInto(ref KafkaReader r, short version, DeleteRecordsResponse? reuse)
     {
-        var m = new DeleteRecordsResponse(reading: true);
+        DeleteRecordsResponse m;
+        if (reuse is null) m = new DeleteRecordsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Topics = new();
+            if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list4 = new List<DeleteRecordsTopicResult>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(DeleteRecordsTopicResult.Read(ref r, version));
+                var list4 = priorTopics ?? new List<DeleteRecordsTopicResult>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = DeleteRecordsTopicResult.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(DeleteRecordsTopicResult.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Topics = list4;
             }
         }
@@ -226,7 +285,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -266,18 +325,34 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
             Partitions = null!;
         }
 
-        public static DeleteRecordsTopicResult Read(ref KafkaReader r, short version)
+        public static DeleteRecordsTopicResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DeleteRecordsTopicResult ReadInto(ref KafkaReader r, short version, DeleteRecordsTopicResult? reuse)
         {
-            var m = new DeleteRecordsTopicResult(reading: true);
+            DeleteRecordsTopicResult m;
+            if (reuse is null) m = new DeleteRecordsTopicResult(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 2;
             m.Name = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<DeleteRecordsPartitionResult>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(DeleteRecordsPartitionResult.Read(ref r, version));
+                    var list6 = priorPartitions ?? new List<DeleteRecordsPartitionResult>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = DeleteRecordsPartitionResult.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(DeleteRecordsPartitionResult.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -291,7 +366,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -322,9 +397,21 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
         public long LowWatermark = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
 
-        public static DeleteRecordsPartitionResult Read(ref KafkaReader r, short version)
+        public static DeleteRecordsPartitionResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DeleteRecordsPartitionResult ReadInto(ref KafkaReader r, short version, DeleteRecordsPartitionResult? reuse)
         {
-            var m = new DeleteRecordsPartitionResult();
+            DeleteRecordsPartitionResult m;
+            if (reuse is null) m = new DeleteRecordsPartitionResult();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.LowWatermark = 0;
+                m.ErrorCode = ErrorCode.None;
+            }
             bool flex = version >= 2;
             m.PartitionIndex = r.ReadInt32();
             m.LowWatermark = r.ReadInt64();

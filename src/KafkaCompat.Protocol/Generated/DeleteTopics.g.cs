@@ -31,19 +31,37 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
         TopicNames = null!;
     }
 
-    public static DeleteTopicsRequest Read(ref KafkaReader r, short version)
+    public static DeleteTopicsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DeleteTopicsRequest ReadInto(ref KafkaReader r, short version, DeleteTopicsRequest? reuse)
     {
-        var m = new DeleteTopicsRequest(reading: true);
+        DeleteTopicsRequest m;
+        if (reuse is null) m = new DeleteTopicsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.TimeoutMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
+        var priorTopicNames = m.TopicNames;
+        m.TopicNames = null!;
         bool flex = version >= 4;
         if (version >= 6)
         {
             {
                 int n0 = r.ReadArrayLength(flex);
-                if (n0 < 0) m.Topics = new();
+                if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
                 else
                 {
-                    var list0 = new List<DeleteTopicState>(Math.Min(n0, 64));
-                    for (int i0 = 0; i0 < n0; i0++) list0.Add(DeleteTopicState.Read(ref r, version));
+                    var list0 = priorTopics ?? new List<DeleteTopicState>(Math.Min(n0, 64));
+                    int kept0 = list0.Count;
+                    for (int i0 = 0; i0 < n0; i0++)
+                        if (i0 < kept0) list0[i0] = DeleteTopicState.ReadInto(ref r, version, list0[i0]);
+                        else list0.Add(DeleteTopicState.Read(ref r, version));
+                    if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                     m.Topics = list0;
                 }
             }
@@ -52,11 +70,15 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
         {
             {
                 int n1 = r.ReadArrayLength(flex);
-                if (n1 < 0) m.TopicNames = new();
+                if (n1 < 0) m.TopicNames = Reuse.Emptied(priorTopicNames);
                 else
                 {
-                    var list1 = new List<string>(Math.Min(n1, 64));
-                    for (int i1 = 0; i1 < n1; i1++) list1.Add(r.ReadString(flex));
+                    var list1 = priorTopicNames ?? new List<string>(Math.Min(n1, 64));
+                    int kept1 = list1.Count;
+                    for (int i1 = 0; i1 < n1; i1++)
+                        if (i1 < kept1) list1[i1] = r.ReadString(flex);
+                        else list1.Add(r.ReadString(flex));
+                    if (kept1 > n1) list1.RemoveRange(n1, kept1 - n1);
                     m.TopicNames = list1;
                 }
             }
@@ -72,8 +94,8 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
-        m.TopicNames ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
+        m.TopicNames ??= Reuse.Emptied(priorTopicNames);
         return m;
     }
 
@@ -117,9 +139,20 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
         public string? Name = null;
         public Guid TopicId = Guid.Empty;
 
-        public static DeleteTopicState Read(ref KafkaReader r, short version)
+        public static DeleteTopicState Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DeleteTopicState ReadInto(ref KafkaReader r, short version, DeleteTopicState? reuse)
         {
-            var m = new DeleteTopicState();
+            DeleteTopicState m;
+            if (reuse is null) m = new DeleteTopicState();
+            else
+            {
+                m = reuse;
+                m.Name = null;
+                m.TopicId = Guid.Empty;
+            }
             bool flex = version >= 4;
             if (version >= 6)
             {
@@ -182,9 +215,21 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
         Responses = null!;
     }
 
-    public static DeleteTopicsResponse Read(ref KafkaReader r, short version)
+    public static DeleteTopicsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DeleteTopicsResponse ReadInto(ref KafkaReader r, short version, DeleteTopicsResponse? reuse)
     {
-        var m = new DeleteTopicsResponse(reading: true);
+        DeleteTopicsResponse m;
+        if (reuse is null) m = new DeleteTopicsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorResponses = m.Responses;
+        m.Responses = null!;
         bool flex = version >= 4;
         if (version >= 1)
         {
@@ -192,11 +237,15 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
         }
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Responses = new();
+            if (n4 < 0) m.Responses = Reuse.Emptied(priorResponses);
             else
             {
-                var list4 = new List<DeletableTopicResult>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(DeletableTopicResult.Read(ref r, version));
+                var list4 = priorResponses ?? new List<DeletableTopicResult>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = DeletableTopicResult.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(DeletableTopicResult.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Responses = list4;
             }
         }
@@ -210,7 +259,7 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Responses ??= new();
+        m.Responses ??= Reuse.Emptied(priorResponses);
         return m;
     }
 
@@ -244,9 +293,22 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
 
-        public static DeletableTopicResult Read(ref KafkaReader r, short version)
+        public static DeletableTopicResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DeletableTopicResult ReadInto(ref KafkaReader r, short version, DeletableTopicResult? reuse)
         {
-            var m = new DeletableTopicResult();
+            DeletableTopicResult m;
+            if (reuse is null) m = new DeletableTopicResult();
+            else
+            {
+                m = reuse;
+                m.Name = null;
+                m.TopicId = Guid.Empty;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+            }
             bool flex = version >= 4;
             m.Name = r.ReadNullableString(flex);
             if (version >= 6)

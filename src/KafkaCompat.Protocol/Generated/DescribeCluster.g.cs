@@ -18,9 +18,21 @@ public sealed partial class DescribeClusterRequest : IKafkaRequest<DescribeClust
     public sbyte EndpointType = (sbyte)1;
     public bool IncludeFencedBrokers = false;
 
-    public static DescribeClusterRequest Read(ref KafkaReader r, short version)
+    public static DescribeClusterRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeClusterRequest ReadInto(ref KafkaReader r, short version, DescribeClusterRequest? reuse)
     {
-        var m = new DescribeClusterRequest();
+        DescribeClusterRequest m;
+        if (reuse is null) m = new DescribeClusterRequest();
+        else
+        {
+            m = reuse;
+            m.IncludeClusterAuthorizedOperations = false;
+            m.EndpointType = (sbyte)1;
+            m.IncludeFencedBrokers = false;
+        }
         bool flex = true;
         m.IncludeClusterAuthorizedOperations = r.ReadBool();
         if (version >= 1)
@@ -90,9 +102,27 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
         Brokers = null!;
     }
 
-    public static DescribeClusterResponse Read(ref KafkaReader r, short version)
+    public static DescribeClusterResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeClusterResponse ReadInto(ref KafkaReader r, short version, DescribeClusterResponse? reuse)
     {
-        var m = new DescribeClusterResponse(reading: true);
+        DescribeClusterResponse m;
+        if (reuse is null) m = new DescribeClusterResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+            m.ErrorMessage = null;
+            m.EndpointType = (sbyte)1;
+            m.ClusterId = "";
+            m.ControllerId = -1;
+            m.ClusterAuthorizedOperations = -2147483648;
+        }
+        var priorBrokers = m.Brokers;
+        m.Brokers = null!;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -105,11 +135,15 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
         m.ControllerId = r.ReadInt32();
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Brokers = new();
+            if (n0 < 0) m.Brokers = Reuse.Emptied(priorBrokers);
             else
             {
-                var list0 = new List<DescribeClusterBroker>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(DescribeClusterBroker.Read(ref r, version));
+                var list0 = priorBrokers ?? new List<DescribeClusterBroker>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = DescribeClusterBroker.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(DescribeClusterBroker.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Brokers = list0;
             }
         }
@@ -124,7 +158,7 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Brokers ??= new();
+        m.Brokers ??= Reuse.Emptied(priorBrokers);
         return m;
     }
 
@@ -165,9 +199,23 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
         public string? Rack = null;
         public bool IsFenced = false;
 
-        public static DescribeClusterBroker Read(ref KafkaReader r, short version)
+        public static DescribeClusterBroker Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeClusterBroker ReadInto(ref KafkaReader r, short version, DescribeClusterBroker? reuse)
         {
-            var m = new DescribeClusterBroker();
+            DescribeClusterBroker m;
+            if (reuse is null) m = new DescribeClusterBroker();
+            else
+            {
+                m = reuse;
+                m.BrokerId = 0;
+                m.Host = "";
+                m.Port = 0;
+                m.Rack = null;
+                m.IsFenced = false;
+            }
             bool flex = true;
             m.BrokerId = r.ReadInt32();
             m.Host = r.ReadString(flex);

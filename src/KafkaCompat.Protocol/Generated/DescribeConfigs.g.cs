@@ -29,17 +29,34 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
         Resources = null!;
     }
 
-    public static DescribeConfigsRequest Read(ref KafkaReader r, short version)
+    public static DescribeConfigsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeConfigsRequest ReadInto(ref KafkaReader r, short version, DescribeConfigsRequest? reuse)
     {
-        var m = new DescribeConfigsRequest(reading: true);
+        DescribeConfigsRequest m;
+        if (reuse is null) m = new DescribeConfigsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.IncludeSynonyms = false;
+            m.IncludeDocumentation = false;
+        }
+        var priorResources = m.Resources;
+        m.Resources = null!;
         bool flex = version >= 4;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Resources = new();
+            if (n0 < 0) m.Resources = Reuse.Emptied(priorResources);
             else
             {
-                var list0 = new List<DescribeConfigsResource>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(DescribeConfigsResource.Read(ref r, version));
+                var list0 = priorResources ?? new List<DescribeConfigsResource>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = DescribeConfigsResource.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(DescribeConfigsResource.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Resources = list0;
             }
         }
@@ -61,7 +78,7 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Resources ??= new();
+        m.Resources ??= Reuse.Emptied(priorResources);
         return m;
     }
 
@@ -98,9 +115,22 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
         public string ResourceName = "";
         public List<string>? ConfigurationKeys = null;
 
-        public static DescribeConfigsResource Read(ref KafkaReader r, short version)
+        public static DescribeConfigsResource Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeConfigsResource ReadInto(ref KafkaReader r, short version, DescribeConfigsResource? reuse)
         {
-            var m = new DescribeConfigsResource();
+            DescribeConfigsResource m;
+            if (reuse is null) m = new DescribeConfigsResource();
+            else
+            {
+                m = reuse;
+                m.ResourceType = 0;
+                m.ResourceName = "";
+            }
+            var priorConfigurationKeys = m.ConfigurationKeys;
+            m.ConfigurationKeys = null;
             bool flex = version >= 4;
             m.ResourceType = r.ReadInt8();
             m.ResourceName = r.ReadString(flex);
@@ -109,8 +139,12 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
                 if (n2 < 0) m.ConfigurationKeys = null;
                 else
                 {
-                    var list2 = new List<string>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(r.ReadString(flex));
+                    var list2 = priorConfigurationKeys ?? new List<string>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = r.ReadString(flex);
+                        else list2.Add(r.ReadString(flex));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.ConfigurationKeys = list2;
                 }
             }
@@ -170,18 +204,34 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         Results = null!;
     }
 
-    public static DescribeConfigsResponse Read(ref KafkaReader r, short version)
+    public static DescribeConfigsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeConfigsResponse ReadInto(ref KafkaReader r, short version, DescribeConfigsResponse? reuse)
     {
-        var m = new DescribeConfigsResponse(reading: true);
+        DescribeConfigsResponse m;
+        if (reuse is null) m = new DescribeConfigsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorResults = m.Results;
+        m.Results = null!;
         bool flex = version >= 4;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Results = new();
+            if (n4 < 0) m.Results = Reuse.Emptied(priorResults);
             else
             {
-                var list4 = new List<DescribeConfigsResult>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(DescribeConfigsResult.Read(ref r, version));
+                var list4 = priorResults ?? new List<DescribeConfigsResult>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = DescribeConfigsResult.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(DescribeConfigsResult.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Results = list4;
             }
         }
@@ -195,7 +245,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Results ??= new();
+        m.Results ??= Reuse.Emptied(priorResults);
         return m;
     }
 
@@ -238,9 +288,24 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
             Configs = null!;
         }
 
-        public static DescribeConfigsResult Read(ref KafkaReader r, short version)
+        public static DescribeConfigsResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeConfigsResult ReadInto(ref KafkaReader r, short version, DescribeConfigsResult? reuse)
         {
-            var m = new DescribeConfigsResult(reading: true);
+            DescribeConfigsResult m;
+            if (reuse is null) m = new DescribeConfigsResult(reading: true);
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+                m.ResourceType = 0;
+                m.ResourceName = "";
+            }
+            var priorConfigs = m.Configs;
+            m.Configs = null!;
             bool flex = version >= 4;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
@@ -248,11 +313,15 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
             m.ResourceName = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Configs = new();
+                if (n6 < 0) m.Configs = Reuse.Emptied(priorConfigs);
                 else
                 {
-                    var list6 = new List<DescribeConfigsResourceResult>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(DescribeConfigsResourceResult.Read(ref r, version));
+                    var list6 = priorConfigs ?? new List<DescribeConfigsResourceResult>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = DescribeConfigsResourceResult.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(DescribeConfigsResourceResult.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Configs = list6;
                 }
             }
@@ -266,7 +335,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Configs ??= new();
+            m.Configs ??= Reuse.Emptied(priorConfigs);
             return m;
         }
 
@@ -317,9 +386,28 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
             Synonyms = null!;
         }
 
-        public static DescribeConfigsResourceResult Read(ref KafkaReader r, short version)
+        public static DescribeConfigsResourceResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeConfigsResourceResult ReadInto(ref KafkaReader r, short version, DescribeConfigsResourceResult? reuse)
         {
-            var m = new DescribeConfigsResourceResult(reading: true);
+            DescribeConfigsResourceResult m;
+            if (reuse is null) m = new DescribeConfigsResourceResult(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.Value = null;
+                m.ReadOnly = false;
+                m.IsDefault = false;
+                m.ConfigSource = (sbyte)-1;
+                m.IsSensitive = false;
+                m.ConfigType = (sbyte)0;
+                m.Documentation = null;
+            }
+            var priorSynonyms = m.Synonyms;
+            m.Synonyms = null!;
             bool flex = version >= 4;
             m.Name = r.ReadString(flex);
             m.Value = r.ReadNullableString(flex);
@@ -337,11 +425,15 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
             {
                 {
                     int n8 = r.ReadArrayLength(flex);
-                    if (n8 < 0) m.Synonyms = new();
+                    if (n8 < 0) m.Synonyms = Reuse.Emptied(priorSynonyms);
                     else
                     {
-                        var list8 = new List<DescribeConfigsSynonym>(Math.Min(n8, 64));
-                        for (int i8 = 0; i8 < n8; i8++) list8.Add(DescribeConfigsSynonym.Read(ref r, version));
+                        var list8 = priorSynonyms ?? new List<DescribeConfigsSynonym>(Math.Min(n8, 64));
+                        int kept8 = list8.Count;
+                        for (int i8 = 0; i8 < n8; i8++)
+                            if (i8 < kept8) list8[i8] = DescribeConfigsSynonym.ReadInto(ref r, version, list8[i8]);
+                            else list8.Add(DescribeConfigsSynonym.Read(ref r, version));
+                        if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                         m.Synonyms = list8;
                     }
                 }
@@ -364,7 +456,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Synonyms ??= new();
+            m.Synonyms ??= Reuse.Emptied(priorSynonyms);
             return m;
         }
 
@@ -417,9 +509,21 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         public string? Value = null;
         public sbyte Source = 0;
 
-        public static DescribeConfigsSynonym Read(ref KafkaReader r, short version)
+        public static DescribeConfigsSynonym Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeConfigsSynonym ReadInto(ref KafkaReader r, short version, DescribeConfigsSynonym? reuse)
         {
-            var m = new DescribeConfigsSynonym();
+            DescribeConfigsSynonym m;
+            if (reuse is null) m = new DescribeConfigsSynonym();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.Value = null;
+                m.Source = 0;
+            }
             bool flex = version >= 4;
             if (version >= 1)
             {

@@ -28,17 +28,33 @@ public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroups
         Groups = null!;
     }
 
-    public static DescribeGroupsRequest Read(ref KafkaReader r, short version)
+    public static DescribeGroupsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeGroupsRequest ReadInto(ref KafkaReader r, short version, DescribeGroupsRequest? reuse)
     {
-        var m = new DescribeGroupsRequest(reading: true);
+        DescribeGroupsRequest m;
+        if (reuse is null) m = new DescribeGroupsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.IncludeAuthorizedOperations = false;
+        }
+        var priorGroups = m.Groups;
+        m.Groups = null!;
         bool flex = version >= 5;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Groups = new();
+            if (n0 < 0) m.Groups = Reuse.Emptied(priorGroups);
             else
             {
-                var list0 = new List<string>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
+                var list0 = priorGroups ?? new List<string>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = r.ReadString(flex);
+                    else list0.Add(r.ReadString(flex));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Groups = list0;
             }
         }
@@ -56,7 +72,7 @@ public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroups
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Groups ??= new();
+        m.Groups ??= Reuse.Emptied(priorGroups);
         return m;
     }
 
@@ -104,9 +120,21 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         Groups = null!;
     }
 
-    public static DescribeGroupsResponse Read(ref KafkaReader r, short version)
+    public static DescribeGroupsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeGroupsResponse ReadInto(ref KafkaReader r, short version, DescribeGroupsResponse? reuse)
     {
-        var m = new DescribeGroupsResponse(reading: true);
+        DescribeGroupsResponse m;
+        if (reuse is null) m = new DescribeGroupsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorGroups = m.Groups;
+        m.Groups = null!;
         bool flex = version >= 5;
         if (version >= 1)
         {
@@ -114,11 +142,15 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         }
         {
             int n2 = r.ReadArrayLength(flex);
-            if (n2 < 0) m.Groups = new();
+            if (n2 < 0) m.Groups = Reuse.Emptied(priorGroups);
             else
             {
-                var list2 = new List<DescribedGroup>(Math.Min(n2, 64));
-                for (int i2 = 0; i2 < n2; i2++) list2.Add(DescribedGroup.Read(ref r, version));
+                var list2 = priorGroups ?? new List<DescribedGroup>(Math.Min(n2, 64));
+                int kept2 = list2.Count;
+                for (int i2 = 0; i2 < n2; i2++)
+                    if (i2 < kept2) list2[i2] = DescribedGroup.ReadInto(ref r, version, list2[i2]);
+                    else list2.Add(DescribedGroup.Read(ref r, version));
+                if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                 m.Groups = list2;
             }
         }
@@ -132,7 +164,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Groups ??= new();
+        m.Groups ??= Reuse.Emptied(priorGroups);
         return m;
     }
 
@@ -181,9 +213,27 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
             Members = null!;
         }
 
-        public static DescribedGroup Read(ref KafkaReader r, short version)
+        public static DescribedGroup Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribedGroup ReadInto(ref KafkaReader r, short version, DescribedGroup? reuse)
         {
-            var m = new DescribedGroup(reading: true);
+            DescribedGroup m;
+            if (reuse is null) m = new DescribedGroup(reading: true);
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+                m.GroupId = "";
+                m.GroupState = "";
+                m.ProtocolType = "";
+                m.ProtocolData = "";
+                m.AuthorizedOperations = -2147483648;
+            }
+            var priorMembers = m.Members;
+            m.Members = null!;
             bool flex = version >= 5;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             if (version >= 6)
@@ -196,11 +246,15 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
             m.ProtocolData = r.ReadString(flex);
             {
                 int n4 = r.ReadArrayLength(flex);
-                if (n4 < 0) m.Members = new();
+                if (n4 < 0) m.Members = Reuse.Emptied(priorMembers);
                 else
                 {
-                    var list4 = new List<DescribedGroupMember>(Math.Min(n4, 64));
-                    for (int i4 = 0; i4 < n4; i4++) list4.Add(DescribedGroupMember.Read(ref r, version));
+                    var list4 = priorMembers ?? new List<DescribedGroupMember>(Math.Min(n4, 64));
+                    int kept4 = list4.Count;
+                    for (int i4 = 0; i4 < n4; i4++)
+                        if (i4 < kept4) list4[i4] = DescribedGroupMember.ReadInto(ref r, version, list4[i4]);
+                        else list4.Add(DescribedGroupMember.Read(ref r, version));
+                    if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                     m.Members = list4;
                 }
             }
@@ -218,7 +272,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Members ??= new();
+            m.Members ??= Reuse.Emptied(priorMembers);
             return m;
         }
 
@@ -264,9 +318,24 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         public ReadOnlyMemory<byte> MemberMetadata = ReadOnlyMemory<byte>.Empty;
         public ReadOnlyMemory<byte> MemberAssignment = ReadOnlyMemory<byte>.Empty;
 
-        public static DescribedGroupMember Read(ref KafkaReader r, short version)
+        public static DescribedGroupMember Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribedGroupMember ReadInto(ref KafkaReader r, short version, DescribedGroupMember? reuse)
         {
-            var m = new DescribedGroupMember();
+            DescribedGroupMember m;
+            if (reuse is null) m = new DescribedGroupMember();
+            else
+            {
+                m = reuse;
+                m.MemberId = "";
+                m.GroupInstanceId = null;
+                m.ClientId = "";
+                m.ClientHost = "";
+                m.MemberMetadata = ReadOnlyMemory<byte>.Empty;
+                m.MemberAssignment = ReadOnlyMemory<byte>.Empty;
+            }
             bool flex = version >= 5;
             m.MemberId = r.ReadString(flex);
             if (version >= 4)

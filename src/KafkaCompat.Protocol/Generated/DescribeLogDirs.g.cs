@@ -16,17 +16,29 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
     public static bool IsFlexible(short version) => version >= 2;
     public List<DescribableLogDirTopic>? Topics = null;
 
-    public static DescribeLogDirsRequest Read(ref KafkaReader r, short version)
+    public static DescribeLogDirsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeLogDirsRequest ReadInto(ref KafkaReader r, short version, DescribeLogDirsRequest? reuse)
     {
-        var m = new DescribeLogDirsRequest();
+        DescribeLogDirsRequest m;
+        if (reuse is null) m = new DescribeLogDirsRequest();
+        else m = reuse;
+        var priorTopics = m.Topics;
+        m.Topics = null;
         bool flex = version >= 2;
         {
             int n0 = r.ReadArrayLength(flex);
             if (n0 < 0) m.Topics = null;
             else
             {
-                var list0 = new List<DescribableLogDirTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(DescribableLogDirTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<DescribableLogDirTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = DescribableLogDirTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(DescribableLogDirTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -78,18 +90,34 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
             Partitions = null!;
         }
 
-        public static DescribableLogDirTopic Read(ref KafkaReader r, short version)
+        public static DescribableLogDirTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribableLogDirTopic ReadInto(ref KafkaReader r, short version, DescribableLogDirTopic? reuse)
         {
-            var m = new DescribableLogDirTopic(reading: true);
+            DescribableLogDirTopic m;
+            if (reuse is null) m = new DescribableLogDirTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Topic = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 2;
             m.Topic = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Partitions = new();
+                if (n2 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list2 = new List<int>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(r.ReadInt32());
+                    var list2 = priorPartitions ?? new List<int>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = r.ReadInt32();
+                        else list2.Add(r.ReadInt32());
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Partitions = list2;
                 }
             }
@@ -103,7 +131,7 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -150,9 +178,22 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
         Results = null!;
     }
 
-    public static DescribeLogDirsResponse Read(ref KafkaReader r, short version)
+    public static DescribeLogDirsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeLogDirsResponse ReadInto(ref KafkaReader r, short version, DescribeLogDirsResponse? reuse)
     {
-        var m = new DescribeLogDirsResponse(reading: true);
+        DescribeLogDirsResponse m;
+        if (reuse is null) m = new DescribeLogDirsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
+        var priorResults = m.Results;
+        m.Results = null!;
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 3)
@@ -161,11 +202,15 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
         }
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Results = new();
+            if (n4 < 0) m.Results = Reuse.Emptied(priorResults);
             else
             {
-                var list4 = new List<DescribeLogDirsResult>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(DescribeLogDirsResult.Read(ref r, version));
+                var list4 = priorResults ?? new List<DescribeLogDirsResult>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = DescribeLogDirsResult.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(DescribeLogDirsResult.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Results = list4;
             }
         }
@@ -179,7 +224,7 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Results ??= new();
+        m.Results ??= Reuse.Emptied(priorResults);
         return m;
     }
 
@@ -226,19 +271,38 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
             Topics = null!;
         }
 
-        public static DescribeLogDirsResult Read(ref KafkaReader r, short version)
+        public static DescribeLogDirsResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeLogDirsResult ReadInto(ref KafkaReader r, short version, DescribeLogDirsResult? reuse)
         {
-            var m = new DescribeLogDirsResult(reading: true);
+            DescribeLogDirsResult m;
+            if (reuse is null) m = new DescribeLogDirsResult(reading: true);
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.LogDir = "";
+                m.TotalBytes = -1L;
+                m.UsableBytes = -1L;
+            }
+            var priorTopics = m.Topics;
+            m.Topics = null!;
             bool flex = version >= 2;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.LogDir = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Topics = new();
+                if (n6 < 0) m.Topics = Reuse.Emptied(priorTopics);
                 else
                 {
-                    var list6 = new List<DescribeLogDirsTopic>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(DescribeLogDirsTopic.Read(ref r, version));
+                    var list6 = priorTopics ?? new List<DescribeLogDirsTopic>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = DescribeLogDirsTopic.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(DescribeLogDirsTopic.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Topics = list6;
                 }
             }
@@ -260,7 +324,7 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Topics ??= new();
+            m.Topics ??= Reuse.Emptied(priorTopics);
             return m;
         }
 
@@ -310,18 +374,34 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
             Partitions = null!;
         }
 
-        public static DescribeLogDirsTopic Read(ref KafkaReader r, short version)
+        public static DescribeLogDirsTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeLogDirsTopic ReadInto(ref KafkaReader r, short version, DescribeLogDirsTopic? reuse)
         {
-            var m = new DescribeLogDirsTopic(reading: true);
+            DescribeLogDirsTopic m;
+            if (reuse is null) m = new DescribeLogDirsTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 2;
             m.Name = r.ReadString(flex);
             {
                 int n8 = r.ReadArrayLength(flex);
-                if (n8 < 0) m.Partitions = new();
+                if (n8 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list8 = new List<DescribeLogDirsPartition>(Math.Min(n8, 64));
-                    for (int i8 = 0; i8 < n8; i8++) list8.Add(DescribeLogDirsPartition.Read(ref r, version));
+                    var list8 = priorPartitions ?? new List<DescribeLogDirsPartition>(Math.Min(n8, 64));
+                    int kept8 = list8.Count;
+                    for (int i8 = 0; i8 < n8; i8++)
+                        if (i8 < kept8) list8[i8] = DescribeLogDirsPartition.ReadInto(ref r, version, list8[i8]);
+                        else list8.Add(DescribeLogDirsPartition.Read(ref r, version));
+                    if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                     m.Partitions = list8;
                 }
             }
@@ -335,7 +415,7 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -367,9 +447,22 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
         public long OffsetLag = 0;
         public bool IsFutureKey = false;
 
-        public static DescribeLogDirsPartition Read(ref KafkaReader r, short version)
+        public static DescribeLogDirsPartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeLogDirsPartition ReadInto(ref KafkaReader r, short version, DescribeLogDirsPartition? reuse)
         {
-            var m = new DescribeLogDirsPartition();
+            DescribeLogDirsPartition m;
+            if (reuse is null) m = new DescribeLogDirsPartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.PartitionSize = 0;
+                m.OffsetLag = 0;
+                m.IsFutureKey = false;
+            }
             bool flex = version >= 2;
             m.PartitionIndex = r.ReadInt32();
             m.PartitionSize = r.ReadInt64();

@@ -27,17 +27,29 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
         Topics = null!;
     }
 
-    public static DescribeProducersRequest Read(ref KafkaReader r, short version)
+    public static DescribeProducersRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeProducersRequest ReadInto(ref KafkaReader r, short version, DescribeProducersRequest? reuse)
     {
-        var m = new DescribeProducersRequest(reading: true);
+        DescribeProducersRequest m;
+        if (reuse is null) m = new DescribeProducersRequest(reading: true);
+        else m = reuse;
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<TopicRequest>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(TopicRequest.Read(ref r, version));
+                var list0 = priorTopics ?? new List<TopicRequest>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = TopicRequest.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(TopicRequest.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -51,7 +63,7 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -90,18 +102,34 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
             PartitionIndexes = null!;
         }
 
-        public static TopicRequest Read(ref KafkaReader r, short version)
+        public static TopicRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TopicRequest ReadInto(ref KafkaReader r, short version, TopicRequest? reuse)
         {
-            var m = new TopicRequest(reading: true);
+            TopicRequest m;
+            if (reuse is null) m = new TopicRequest(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitionIndexes = m.PartitionIndexes;
+            m.PartitionIndexes = null!;
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.PartitionIndexes = new();
+                if (n2 < 0) m.PartitionIndexes = Reuse.Emptied(priorPartitionIndexes);
                 else
                 {
-                    var list2 = new List<int>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(r.ReadInt32());
+                    var list2 = priorPartitionIndexes ?? new List<int>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = r.ReadInt32();
+                        else list2.Add(r.ReadInt32());
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.PartitionIndexes = list2;
                 }
             }
@@ -115,7 +143,7 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.PartitionIndexes ??= new();
+            m.PartitionIndexes ??= Reuse.Emptied(priorPartitionIndexes);
             return m;
         }
 
@@ -161,18 +189,34 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
         Topics = null!;
     }
 
-    public static DescribeProducersResponse Read(ref KafkaReader r, short version)
+    public static DescribeProducersResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeProducersResponse ReadInto(ref KafkaReader r, short version, DescribeProducersResponse? reuse)
     {
-        var m = new DescribeProducersResponse(reading: true);
+        DescribeProducersResponse m;
+        if (reuse is null) m = new DescribeProducersResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Topics = new();
+            if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list4 = new List<TopicResponse>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(TopicResponse.Read(ref r, version));
+                var list4 = priorTopics ?? new List<TopicResponse>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = TopicResponse.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(TopicResponse.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Topics = list4;
             }
         }
@@ -186,7 +230,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -226,18 +270,34 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
             Partitions = null!;
         }
 
-        public static TopicResponse Read(ref KafkaReader r, short version)
+        public static TopicResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TopicResponse ReadInto(ref KafkaReader r, short version, TopicResponse? reuse)
         {
-            var m = new TopicResponse(reading: true);
+            TopicResponse m;
+            if (reuse is null) m = new TopicResponse(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<PartitionResponse>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(PartitionResponse.Read(ref r, version));
+                    var list6 = priorPartitions ?? new List<PartitionResponse>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = PartitionResponse.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(PartitionResponse.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -251,7 +311,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -294,20 +354,38 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
             ActiveProducers = null!;
         }
 
-        public static PartitionResponse Read(ref KafkaReader r, short version)
+        public static PartitionResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static PartitionResponse ReadInto(ref KafkaReader r, short version, PartitionResponse? reuse)
         {
-            var m = new PartitionResponse(reading: true);
+            PartitionResponse m;
+            if (reuse is null) m = new PartitionResponse(reading: true);
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+            }
+            var priorActiveProducers = m.ActiveProducers;
+            m.ActiveProducers = null!;
             bool flex = true;
             m.PartitionIndex = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);
             {
                 int n8 = r.ReadArrayLength(flex);
-                if (n8 < 0) m.ActiveProducers = new();
+                if (n8 < 0) m.ActiveProducers = Reuse.Emptied(priorActiveProducers);
                 else
                 {
-                    var list8 = new List<ProducerState>(Math.Min(n8, 64));
-                    for (int i8 = 0; i8 < n8; i8++) list8.Add(ProducerState.Read(ref r, version));
+                    var list8 = priorActiveProducers ?? new List<ProducerState>(Math.Min(n8, 64));
+                    int kept8 = list8.Count;
+                    for (int i8 = 0; i8 < n8; i8++)
+                        if (i8 < kept8) list8[i8] = ProducerState.ReadInto(ref r, version, list8[i8]);
+                        else list8.Add(ProducerState.Read(ref r, version));
+                    if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                     m.ActiveProducers = list8;
                 }
             }
@@ -321,7 +399,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.ActiveProducers ??= new();
+            m.ActiveProducers ??= Reuse.Emptied(priorActiveProducers);
             return m;
         }
 
@@ -357,9 +435,24 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
         public int CoordinatorEpoch = 0;
         public long CurrentTxnStartOffset = -1L;
 
-        public static ProducerState Read(ref KafkaReader r, short version)
+        public static ProducerState Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ProducerState ReadInto(ref KafkaReader r, short version, ProducerState? reuse)
         {
-            var m = new ProducerState();
+            ProducerState m;
+            if (reuse is null) m = new ProducerState();
+            else
+            {
+                m = reuse;
+                m.ProducerId = 0;
+                m.ProducerEpoch = 0;
+                m.LastSequence = -1;
+                m.LastTimestamp = -1L;
+                m.CoordinatorEpoch = 0;
+                m.CurrentTxnStartOffset = -1L;
+            }
             bool flex = true;
             m.ProducerId = r.ReadInt64();
             m.ProducerEpoch = r.ReadInt32();

@@ -29,22 +29,40 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
         Topics = null!;
     }
 
-    public static DescribeTopicPartitionsRequest Read(ref KafkaReader r, short version)
+    public static DescribeTopicPartitionsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeTopicPartitionsRequest ReadInto(ref KafkaReader r, short version, DescribeTopicPartitionsRequest? reuse)
     {
-        var m = new DescribeTopicPartitionsRequest(reading: true);
+        DescribeTopicPartitionsRequest m;
+        if (reuse is null) m = new DescribeTopicPartitionsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.ResponsePartitionLimit = 2000;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
+        var priorCursor = m.Cursor;
+        m.Cursor = null;
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<TopicRequest>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(TopicRequest.Read(ref r, version));
+                var list0 = priorTopics ?? new List<TopicRequest>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = TopicRequest.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(TopicRequest.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
         m.ResponsePartitionLimit = r.ReadInt32();
-        m.Cursor = r.ReadInt8() < 0 ? null : CursorData.Read(ref r, version);
+        m.Cursor = r.ReadInt8() < 0 ? null : CursorData.ReadInto(ref r, version, priorCursor);
         if (flex)
         {
             int tagCount = r.ReadTagCount();
@@ -55,7 +73,7 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -85,9 +103,19 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
     {
         public string Name = "";
 
-        public static TopicRequest Read(ref KafkaReader r, short version)
+        public static TopicRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TopicRequest ReadInto(ref KafkaReader r, short version, TopicRequest? reuse)
         {
-            var m = new TopicRequest();
+            TopicRequest m;
+            if (reuse is null) m = new TopicRequest();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
             bool flex = true;
             m.Name = r.ReadString(flex);
             if (flex)
@@ -120,9 +148,20 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
         public string TopicName = "";
         public int PartitionIndex = 0;
 
-        public static CursorData Read(ref KafkaReader r, short version)
+        public static CursorData Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CursorData ReadInto(ref KafkaReader r, short version, CursorData? reuse)
         {
-            var m = new CursorData();
+            CursorData m;
+            if (reuse is null) m = new CursorData();
+            else
+            {
+                m = reuse;
+                m.TopicName = "";
+                m.PartitionIndex = 0;
+            }
             bool flex = true;
             m.TopicName = r.ReadString(flex);
             m.PartitionIndex = r.ReadInt32();
@@ -174,22 +213,40 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
         Topics = null!;
     }
 
-    public static DescribeTopicPartitionsResponse Read(ref KafkaReader r, short version)
+    public static DescribeTopicPartitionsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeTopicPartitionsResponse ReadInto(ref KafkaReader r, short version, DescribeTopicPartitionsResponse? reuse)
     {
-        var m = new DescribeTopicPartitionsResponse(reading: true);
+        DescribeTopicPartitionsResponse m;
+        if (reuse is null) m = new DescribeTopicPartitionsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
+        var priorNextCursor = m.NextCursor;
+        m.NextCursor = null;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n2 = r.ReadArrayLength(flex);
-            if (n2 < 0) m.Topics = new();
+            if (n2 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list2 = new List<DescribeTopicPartitionsResponseTopic>(Math.Min(n2, 64));
-                for (int i2 = 0; i2 < n2; i2++) list2.Add(DescribeTopicPartitionsResponseTopic.Read(ref r, version));
+                var list2 = priorTopics ?? new List<DescribeTopicPartitionsResponseTopic>(Math.Min(n2, 64));
+                int kept2 = list2.Count;
+                for (int i2 = 0; i2 < n2; i2++)
+                    if (i2 < kept2) list2[i2] = DescribeTopicPartitionsResponseTopic.ReadInto(ref r, version, list2[i2]);
+                    else list2.Add(DescribeTopicPartitionsResponseTopic.Read(ref r, version));
+                if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                 m.Topics = list2;
             }
         }
-        m.NextCursor = r.ReadInt8() < 0 ? null : CursorData.Read(ref r, version);
+        m.NextCursor = r.ReadInt8() < 0 ? null : CursorData.ReadInto(ref r, version, priorNextCursor);
         if (flex)
         {
             int tagCount = r.ReadTagCount();
@@ -200,7 +257,7 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -246,9 +303,25 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
             Partitions = null!;
         }
 
-        public static DescribeTopicPartitionsResponseTopic Read(ref KafkaReader r, short version)
+        public static DescribeTopicPartitionsResponseTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeTopicPartitionsResponseTopic ReadInto(ref KafkaReader r, short version, DescribeTopicPartitionsResponseTopic? reuse)
         {
-            var m = new DescribeTopicPartitionsResponseTopic(reading: true);
+            DescribeTopicPartitionsResponseTopic m;
+            if (reuse is null) m = new DescribeTopicPartitionsResponseTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.Name = null;
+                m.TopicId = Guid.Empty;
+                m.IsInternal = false;
+                m.TopicAuthorizedOperations = -2147483648;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = true;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.Name = r.ReadNullableString(flex);
@@ -256,11 +329,15 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
             m.IsInternal = r.ReadBool();
             {
                 int n4 = r.ReadArrayLength(flex);
-                if (n4 < 0) m.Partitions = new();
+                if (n4 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list4 = new List<DescribeTopicPartitionsResponsePartition>(Math.Min(n4, 64));
-                    for (int i4 = 0; i4 < n4; i4++) list4.Add(DescribeTopicPartitionsResponsePartition.Read(ref r, version));
+                    var list4 = priorPartitions ?? new List<DescribeTopicPartitionsResponsePartition>(Math.Min(n4, 64));
+                    int kept4 = list4.Count;
+                    for (int i4 = 0; i4 < n4; i4++)
+                        if (i4 < kept4) list4[i4] = DescribeTopicPartitionsResponsePartition.ReadInto(ref r, version, list4[i4]);
+                        else list4.Add(DescribeTopicPartitionsResponsePartition.Read(ref r, version));
+                    if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                     m.Partitions = list4;
                 }
             }
@@ -275,7 +352,7 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -331,9 +408,32 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
             OfflineReplicas = null!;
         }
 
-        public static DescribeTopicPartitionsResponsePartition Read(ref KafkaReader r, short version)
+        public static DescribeTopicPartitionsResponsePartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribeTopicPartitionsResponsePartition ReadInto(ref KafkaReader r, short version, DescribeTopicPartitionsResponsePartition? reuse)
         {
-            var m = new DescribeTopicPartitionsResponsePartition(reading: true);
+            DescribeTopicPartitionsResponsePartition m;
+            if (reuse is null) m = new DescribeTopicPartitionsResponsePartition(reading: true);
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.PartitionIndex = 0;
+                m.LeaderId = 0;
+                m.LeaderEpoch = -1;
+            }
+            var priorReplicaNodes = m.ReplicaNodes;
+            m.ReplicaNodes = null!;
+            var priorIsrNodes = m.IsrNodes;
+            m.IsrNodes = null!;
+            var priorEligibleLeaderReplicas = m.EligibleLeaderReplicas;
+            m.EligibleLeaderReplicas = null;
+            var priorLastKnownElr = m.LastKnownElr;
+            m.LastKnownElr = null;
+            var priorOfflineReplicas = m.OfflineReplicas;
+            m.OfflineReplicas = null!;
             bool flex = true;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.PartitionIndex = r.ReadInt32();
@@ -341,21 +441,29 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
             m.LeaderEpoch = r.ReadInt32();
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.ReplicaNodes = new();
+                if (n6 < 0) m.ReplicaNodes = Reuse.Emptied(priorReplicaNodes);
                 else
                 {
-                    var list6 = new List<int>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadInt32());
+                    var list6 = priorReplicaNodes ?? new List<int>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = r.ReadInt32();
+                        else list6.Add(r.ReadInt32());
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.ReplicaNodes = list6;
                 }
             }
             {
                 int n7 = r.ReadArrayLength(flex);
-                if (n7 < 0) m.IsrNodes = new();
+                if (n7 < 0) m.IsrNodes = Reuse.Emptied(priorIsrNodes);
                 else
                 {
-                    var list7 = new List<int>(Math.Min(n7, 64));
-                    for (int i7 = 0; i7 < n7; i7++) list7.Add(r.ReadInt32());
+                    var list7 = priorIsrNodes ?? new List<int>(Math.Min(n7, 64));
+                    int kept7 = list7.Count;
+                    for (int i7 = 0; i7 < n7; i7++)
+                        if (i7 < kept7) list7[i7] = r.ReadInt32();
+                        else list7.Add(r.ReadInt32());
+                    if (kept7 > n7) list7.RemoveRange(n7, kept7 - n7);
                     m.IsrNodes = list7;
                 }
             }
@@ -364,8 +472,12 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                 if (n8 < 0) m.EligibleLeaderReplicas = null;
                 else
                 {
-                    var list8 = new List<int>(Math.Min(n8, 64));
-                    for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt32());
+                    var list8 = priorEligibleLeaderReplicas ?? new List<int>(Math.Min(n8, 64));
+                    int kept8 = list8.Count;
+                    for (int i8 = 0; i8 < n8; i8++)
+                        if (i8 < kept8) list8[i8] = r.ReadInt32();
+                        else list8.Add(r.ReadInt32());
+                    if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                     m.EligibleLeaderReplicas = list8;
                 }
             }
@@ -374,18 +486,26 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                 if (n9 < 0) m.LastKnownElr = null;
                 else
                 {
-                    var list9 = new List<int>(Math.Min(n9, 64));
-                    for (int i9 = 0; i9 < n9; i9++) list9.Add(r.ReadInt32());
+                    var list9 = priorLastKnownElr ?? new List<int>(Math.Min(n9, 64));
+                    int kept9 = list9.Count;
+                    for (int i9 = 0; i9 < n9; i9++)
+                        if (i9 < kept9) list9[i9] = r.ReadInt32();
+                        else list9.Add(r.ReadInt32());
+                    if (kept9 > n9) list9.RemoveRange(n9, kept9 - n9);
                     m.LastKnownElr = list9;
                 }
             }
             {
                 int n10 = r.ReadArrayLength(flex);
-                if (n10 < 0) m.OfflineReplicas = new();
+                if (n10 < 0) m.OfflineReplicas = Reuse.Emptied(priorOfflineReplicas);
                 else
                 {
-                    var list10 = new List<int>(Math.Min(n10, 64));
-                    for (int i10 = 0; i10 < n10; i10++) list10.Add(r.ReadInt32());
+                    var list10 = priorOfflineReplicas ?? new List<int>(Math.Min(n10, 64));
+                    int kept10 = list10.Count;
+                    for (int i10 = 0; i10 < n10; i10++)
+                        if (i10 < kept10) list10[i10] = r.ReadInt32();
+                        else list10.Add(r.ReadInt32());
+                    if (kept10 > n10) list10.RemoveRange(n10, kept10 - n10);
                     m.OfflineReplicas = list10;
                 }
             }
@@ -399,9 +519,9 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.ReplicaNodes ??= new();
-            m.IsrNodes ??= new();
-            m.OfflineReplicas ??= new();
+            m.ReplicaNodes ??= Reuse.Emptied(priorReplicaNodes);
+            m.IsrNodes ??= Reuse.Emptied(priorIsrNodes);
+            m.OfflineReplicas ??= Reuse.Emptied(priorOfflineReplicas);
             return m;
         }
 
@@ -470,9 +590,20 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
         public string TopicName = "";
         public int PartitionIndex = 0;
 
-        public static CursorData Read(ref KafkaReader r, short version)
+        public static CursorData Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static CursorData ReadInto(ref KafkaReader r, short version, CursorData? reuse)
         {
-            var m = new CursorData();
+            CursorData m;
+            if (reuse is null) m = new CursorData();
+            else
+            {
+                m = reuse;
+                m.TopicName = "";
+                m.PartitionIndex = 0;
+            }
             bool flex = true;
             m.TopicName = r.ReadString(flex);
             m.PartitionIndex = r.ReadInt32();

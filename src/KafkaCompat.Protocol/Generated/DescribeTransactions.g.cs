@@ -27,17 +27,29 @@ public sealed partial class DescribeTransactionsRequest : IKafkaRequest<Describe
         TransactionalIds = null!;
     }
 
-    public static DescribeTransactionsRequest Read(ref KafkaReader r, short version)
+    public static DescribeTransactionsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeTransactionsRequest ReadInto(ref KafkaReader r, short version, DescribeTransactionsRequest? reuse)
     {
-        var m = new DescribeTransactionsRequest(reading: true);
+        DescribeTransactionsRequest m;
+        if (reuse is null) m = new DescribeTransactionsRequest(reading: true);
+        else m = reuse;
+        var priorTransactionalIds = m.TransactionalIds;
+        m.TransactionalIds = null!;
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.TransactionalIds = new();
+            if (n0 < 0) m.TransactionalIds = Reuse.Emptied(priorTransactionalIds);
             else
             {
-                var list0 = new List<string>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
+                var list0 = priorTransactionalIds ?? new List<string>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = r.ReadString(flex);
+                    else list0.Add(r.ReadString(flex));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.TransactionalIds = list0;
             }
         }
@@ -51,7 +63,7 @@ public sealed partial class DescribeTransactionsRequest : IKafkaRequest<Describe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.TransactionalIds ??= new();
+        m.TransactionalIds ??= Reuse.Emptied(priorTransactionalIds);
         return m;
     }
 
@@ -95,18 +107,34 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
         TransactionStates = null!;
     }
 
-    public static DescribeTransactionsResponse Read(ref KafkaReader r, short version)
+    public static DescribeTransactionsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static DescribeTransactionsResponse ReadInto(ref KafkaReader r, short version, DescribeTransactionsResponse? reuse)
     {
-        var m = new DescribeTransactionsResponse(reading: true);
+        DescribeTransactionsResponse m;
+        if (reuse is null) m = new DescribeTransactionsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTransactionStates = m.TransactionStates;
+        m.TransactionStates = null!;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n2 = r.ReadArrayLength(flex);
-            if (n2 < 0) m.TransactionStates = new();
+            if (n2 < 0) m.TransactionStates = Reuse.Emptied(priorTransactionStates);
             else
             {
-                var list2 = new List<DescribedTransaction>(Math.Min(n2, 64));
-                for (int i2 = 0; i2 < n2; i2++) list2.Add(DescribedTransaction.Read(ref r, version));
+                var list2 = priorTransactionStates ?? new List<DescribedTransaction>(Math.Min(n2, 64));
+                int kept2 = list2.Count;
+                for (int i2 = 0; i2 < n2; i2++)
+                    if (i2 < kept2) list2[i2] = DescribedTransaction.ReadInto(ref r, version, list2[i2]);
+                    else list2.Add(DescribedTransaction.Read(ref r, version));
+                if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                 m.TransactionStates = list2;
             }
         }
@@ -120,7 +148,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.TransactionStates ??= new();
+        m.TransactionStates ??= Reuse.Emptied(priorTransactionStates);
         return m;
     }
 
@@ -166,9 +194,27 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
             Topics = null!;
         }
 
-        public static DescribedTransaction Read(ref KafkaReader r, short version)
+        public static DescribedTransaction Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static DescribedTransaction ReadInto(ref KafkaReader r, short version, DescribedTransaction? reuse)
         {
-            var m = new DescribedTransaction(reading: true);
+            DescribedTransaction m;
+            if (reuse is null) m = new DescribedTransaction(reading: true);
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.TransactionalId = "";
+                m.TransactionState = "";
+                m.TransactionTimeoutMs = 0;
+                m.TransactionStartTimeMs = 0;
+                m.ProducerId = 0;
+                m.ProducerEpoch = 0;
+            }
+            var priorTopics = m.Topics;
+            m.Topics = null!;
             bool flex = true;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.TransactionalId = r.ReadString(flex);
@@ -179,11 +225,15 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
             m.ProducerEpoch = r.ReadInt16();
             {
                 int n4 = r.ReadArrayLength(flex);
-                if (n4 < 0) m.Topics = new();
+                if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
                 else
                 {
-                    var list4 = new List<TopicData>(Math.Min(n4, 64));
-                    for (int i4 = 0; i4 < n4; i4++) list4.Add(TopicData.Read(ref r, version));
+                    var list4 = priorTopics ?? new List<TopicData>(Math.Min(n4, 64));
+                    int kept4 = list4.Count;
+                    for (int i4 = 0; i4 < n4; i4++)
+                        if (i4 < kept4) list4[i4] = TopicData.ReadInto(ref r, version, list4[i4]);
+                        else list4.Add(TopicData.Read(ref r, version));
+                    if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                     m.Topics = list4;
                 }
             }
@@ -197,7 +247,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Topics ??= new();
+            m.Topics ??= Reuse.Emptied(priorTopics);
             return m;
         }
 
@@ -244,18 +294,34 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
             Partitions = null!;
         }
 
-        public static TopicData Read(ref KafkaReader r, short version)
+        public static TopicData Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TopicData ReadInto(ref KafkaReader r, short version, TopicData? reuse)
         {
-            var m = new TopicData(reading: true);
+            TopicData m;
+            if (reuse is null) m = new TopicData(reading: true);
+            else
+            {
+                m = reuse;
+                m.Topic = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = true;
             m.Topic = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<int>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadInt32());
+                    var list6 = priorPartitions ?? new List<int>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = r.ReadInt32();
+                        else list6.Add(r.ReadInt32());
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -269,7 +335,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 

@@ -18,9 +18,22 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
     public List<ElectLeadersTopic>? TopicPartitions = null;
     public int TimeoutMs = 60000;
 
-    public static ElectLeadersRequest Read(ref KafkaReader r, short version)
+    public static ElectLeadersRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ElectLeadersRequest ReadInto(ref KafkaReader r, short version, ElectLeadersRequest? reuse)
     {
-        var m = new ElectLeadersRequest();
+        ElectLeadersRequest m;
+        if (reuse is null) m = new ElectLeadersRequest();
+        else
+        {
+            m = reuse;
+            m.ElectionType = (sbyte)0;
+            m.TimeoutMs = 60000;
+        }
+        var priorTopicPartitions = m.TopicPartitions;
+        m.TopicPartitions = null;
         bool flex = version >= 2;
         if (version >= 1)
         {
@@ -31,8 +44,12 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
             if (n0 < 0) m.TopicPartitions = null;
             else
             {
-                var list0 = new List<ElectLeadersTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(ElectLeadersTopic.Read(ref r, version));
+                var list0 = priorTopicPartitions ?? new List<ElectLeadersTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = ElectLeadersTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(ElectLeadersTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.TopicPartitions = list0;
             }
         }
@@ -90,18 +107,34 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
             Partitions = null!;
         }
 
-        public static ElectLeadersTopic Read(ref KafkaReader r, short version)
+        public static ElectLeadersTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ElectLeadersTopic ReadInto(ref KafkaReader r, short version, ElectLeadersTopic? reuse)
         {
-            var m = new ElectLeadersTopic(reading: true);
+            ElectLeadersTopic m;
+            if (reuse is null) m = new ElectLeadersTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Topic = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 2;
             m.Topic = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Partitions = new();
+                if (n2 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list2 = new List<int>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(r.ReadInt32());
+                    var list2 = priorPartitions ?? new List<int>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = r.ReadInt32();
+                        else list2.Add(r.ReadInt32());
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Partitions = list2;
                 }
             }
@@ -115,7 +148,7 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -162,9 +195,22 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
         ReplicaElectionResults = null!;
     }
 
-    public static ElectLeadersResponse Read(ref KafkaReader r, short version)
+    public static ElectLeadersResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ElectLeadersResponse ReadInto(ref KafkaReader r, short version, ElectLeadersResponse? reuse)
     {
-        var m = new ElectLeadersResponse(reading: true);
+        ElectLeadersResponse m;
+        if (reuse is null) m = new ElectLeadersResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
+        var priorReplicaElectionResults = m.ReplicaElectionResults;
+        m.ReplicaElectionResults = null!;
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 1)
@@ -173,11 +219,15 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
         }
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.ReplicaElectionResults = new();
+            if (n4 < 0) m.ReplicaElectionResults = Reuse.Emptied(priorReplicaElectionResults);
             else
             {
-                var list4 = new List<ReplicaElectionResult>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(ReplicaElectionResult.Read(ref r, version));
+                var list4 = priorReplicaElectionResults ?? new List<ReplicaElectionResult>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = ReplicaElectionResult.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(ReplicaElectionResult.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.ReplicaElectionResults = list4;
             }
         }
@@ -191,7 +241,7 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.ReplicaElectionResults ??= new();
+        m.ReplicaElectionResults ??= Reuse.Emptied(priorReplicaElectionResults);
         return m;
     }
 
@@ -235,18 +285,34 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
             PartitionResult = null!;
         }
 
-        public static ReplicaElectionResult Read(ref KafkaReader r, short version)
+        public static ReplicaElectionResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ReplicaElectionResult ReadInto(ref KafkaReader r, short version, ReplicaElectionResult? reuse)
         {
-            var m = new ReplicaElectionResult(reading: true);
+            ReplicaElectionResult m;
+            if (reuse is null) m = new ReplicaElectionResult(reading: true);
+            else
+            {
+                m = reuse;
+                m.Topic = "";
+            }
+            var priorPartitionResult = m.PartitionResult;
+            m.PartitionResult = null!;
             bool flex = version >= 2;
             m.Topic = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.PartitionResult = new();
+                if (n6 < 0) m.PartitionResult = Reuse.Emptied(priorPartitionResult);
                 else
                 {
-                    var list6 = new List<PartitionElectionResult>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(PartitionElectionResult.Read(ref r, version));
+                    var list6 = priorPartitionResult ?? new List<PartitionElectionResult>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = PartitionElectionResult.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(PartitionElectionResult.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.PartitionResult = list6;
                 }
             }
@@ -260,7 +326,7 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.PartitionResult ??= new();
+            m.PartitionResult ??= Reuse.Emptied(priorPartitionResult);
             return m;
         }
 
@@ -291,9 +357,21 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
 
-        public static PartitionElectionResult Read(ref KafkaReader r, short version)
+        public static PartitionElectionResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static PartitionElectionResult ReadInto(ref KafkaReader r, short version, PartitionElectionResult? reuse)
         {
-            var m = new PartitionElectionResult();
+            PartitionElectionResult m;
+            if (reuse is null) m = new PartitionElectionResult();
+            else
+            {
+                m = reuse;
+                m.PartitionId = 0;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+            }
             bool flex = version >= 2;
             m.PartitionId = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();

@@ -19,9 +19,22 @@ public sealed partial class EndTxnRequest : IKafkaRequest<EndTxnRequest>
     public short ProducerEpoch = 0;
     public bool Committed = false;
 
-    public static EndTxnRequest Read(ref KafkaReader r, short version)
+    public static EndTxnRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static EndTxnRequest ReadInto(ref KafkaReader r, short version, EndTxnRequest? reuse)
     {
-        var m = new EndTxnRequest();
+        EndTxnRequest m;
+        if (reuse is null) m = new EndTxnRequest();
+        else
+        {
+            m = reuse;
+            m.TransactionalId = "";
+            m.ProducerId = 0;
+            m.ProducerEpoch = 0;
+            m.Committed = false;
+        }
         bool flex = version >= 3;
         m.TransactionalId = r.ReadString(flex);
         m.ProducerId = r.ReadInt64();
@@ -66,9 +79,22 @@ public sealed partial class EndTxnResponse : IKafkaResponse<EndTxnResponse>
     public long ProducerId = -1L;
     public short ProducerEpoch = (short)-1;
 
-    public static EndTxnResponse Read(ref KafkaReader r, short version)
+    public static EndTxnResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static EndTxnResponse ReadInto(ref KafkaReader r, short version, EndTxnResponse? reuse)
     {
-        var m = new EndTxnResponse();
+        EndTxnResponse m;
+        if (reuse is null) m = new EndTxnResponse();
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+            m.ProducerId = -1L;
+            m.ProducerEpoch = (short)-1;
+        }
         bool flex = version >= 3;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();

@@ -40,9 +40,33 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
         ForgottenTopicsData = null!;
     }
 
-    public static FetchRequest Read(ref KafkaReader r, short version)
+    public static FetchRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static FetchRequest ReadInto(ref KafkaReader r, short version, FetchRequest? reuse)
     {
-        var m = new FetchRequest(reading: true);
+        FetchRequest m;
+        if (reuse is null) m = new FetchRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.ClusterId = null;
+            m.ReplicaId = -1;
+            m.MaxWaitMs = 0;
+            m.MinBytes = 0;
+            m.MaxBytes = 2147483647;
+            m.IsolationLevel = (sbyte)0;
+            m.SessionId = 0;
+            m.SessionEpoch = -1;
+            m.RackId = "";
+        }
+        var priorReplicaState = m.ReplicaState;
+        m.ReplicaState = null;
+        var priorTopics = m.Topics;
+        m.Topics = null!;
+        var priorForgottenTopicsData = m.ForgottenTopicsData;
+        m.ForgottenTopicsData = null!;
         bool flex = version >= 12;
         if (version <= 14)
         {
@@ -62,11 +86,15 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
         }
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<FetchTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(FetchTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<FetchTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = FetchTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(FetchTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -74,11 +102,15 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
         {
             {
                 int n1 = r.ReadArrayLength(flex);
-                if (n1 < 0) m.ForgottenTopicsData = new();
+                if (n1 < 0) m.ForgottenTopicsData = Reuse.Emptied(priorForgottenTopicsData);
                 else
                 {
-                    var list1 = new List<ForgottenTopic>(Math.Min(n1, 64));
-                    for (int i1 = 0; i1 < n1; i1++) list1.Add(ForgottenTopic.Read(ref r, version));
+                    var list1 = priorForgottenTopicsData ?? new List<ForgottenTopic>(Math.Min(n1, 64));
+                    int kept1 = list1.Count;
+                    for (int i1 = 0; i1 < n1; i1++)
+                        if (i1 < kept1) list1[i1] = ForgottenTopic.ReadInto(ref r, version, list1[i1]);
+                        else list1.Add(ForgottenTopic.Read(ref r, version));
+                    if (kept1 > n1) list1.RemoveRange(n1, kept1 - n1);
                     m.ForgottenTopicsData = list1;
                 }
             }
@@ -106,14 +138,14 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                     case 1 when version >= 15:
                     {
                         var t = new KafkaReader(raw);
-                        m.ReplicaState = ReplicaStateData.Read(ref t, version);
+                        m.ReplicaState = ReplicaStateData.ReadInto(ref t, version, priorReplicaState);
                         break;
                     }
                 }
             }
         }
-        m.Topics ??= new();
-        m.ForgottenTopicsData ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
+        m.ForgottenTopicsData ??= Reuse.Emptied(priorForgottenTopicsData);
         return m;
     }
 
@@ -189,9 +221,20 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
         public int ReplicaId = -1;
         public long ReplicaEpoch = -1L;
 
-        public static ReplicaStateData Read(ref KafkaReader r, short version)
+        public static ReplicaStateData Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ReplicaStateData ReadInto(ref KafkaReader r, short version, ReplicaStateData? reuse)
         {
-            var m = new ReplicaStateData();
+            ReplicaStateData m;
+            if (reuse is null) m = new ReplicaStateData();
+            else
+            {
+                m = reuse;
+                m.ReplicaId = -1;
+                m.ReplicaEpoch = -1L;
+            }
             bool flex = version >= 12;
             if (version >= 15)
             {
@@ -250,9 +293,22 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             Partitions = null!;
         }
 
-        public static FetchTopic Read(ref KafkaReader r, short version)
+        public static FetchTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static FetchTopic ReadInto(ref KafkaReader r, short version, FetchTopic? reuse)
         {
-            var m = new FetchTopic(reading: true);
+            FetchTopic m;
+            if (reuse is null) m = new FetchTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Topic = "";
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 12;
             if (version <= 12)
             {
@@ -264,11 +320,15 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             }
             {
                 int n4 = r.ReadArrayLength(flex);
-                if (n4 < 0) m.Partitions = new();
+                if (n4 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list4 = new List<FetchPartition>(Math.Min(n4, 64));
-                    for (int i4 = 0; i4 < n4; i4++) list4.Add(FetchPartition.Read(ref r, version));
+                    var list4 = priorPartitions ?? new List<FetchPartition>(Math.Min(n4, 64));
+                    int kept4 = list4.Count;
+                    for (int i4 = 0; i4 < n4; i4++)
+                        if (i4 < kept4) list4[i4] = FetchPartition.ReadInto(ref r, version, list4[i4]);
+                        else list4.Add(FetchPartition.Read(ref r, version));
+                    if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                     m.Partitions = list4;
                 }
             }
@@ -282,7 +342,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -325,9 +385,26 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
         public Guid ReplicaDirectoryId = Guid.Empty;
         public long HighWatermark = 9223372036854775807L;
 
-        public static FetchPartition Read(ref KafkaReader r, short version)
+        public static FetchPartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static FetchPartition ReadInto(ref KafkaReader r, short version, FetchPartition? reuse)
         {
-            var m = new FetchPartition();
+            FetchPartition m;
+            if (reuse is null) m = new FetchPartition();
+            else
+            {
+                m = reuse;
+                m.Partition = 0;
+                m.CurrentLeaderEpoch = -1;
+                m.FetchOffset = 0;
+                m.LastFetchedEpoch = -1;
+                m.LogStartOffset = -1L;
+                m.PartitionMaxBytes = 0;
+                m.ReplicaDirectoryId = Guid.Empty;
+                m.HighWatermark = 9223372036854775807L;
+            }
             bool flex = version >= 12;
             m.Partition = r.ReadInt32();
             if (version >= 9)
@@ -431,9 +508,22 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             Partitions = null!;
         }
 
-        public static ForgottenTopic Read(ref KafkaReader r, short version)
+        public static ForgottenTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ForgottenTopic ReadInto(ref KafkaReader r, short version, ForgottenTopic? reuse)
         {
-            var m = new ForgottenTopic(reading: true);
+            ForgottenTopic m;
+            if (reuse is null) m = new ForgottenTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Topic = "";
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 12;
             if (version >= 7 && version <= 12)
             {
@@ -447,11 +537,15 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             {
                 {
                     int n6 = r.ReadArrayLength(flex);
-                    if (n6 < 0) m.Partitions = new();
+                    if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                     else
                     {
-                        var list6 = new List<int>(Math.Min(n6, 64));
-                        for (int i6 = 0; i6 < n6; i6++) list6.Add(r.ReadInt32());
+                        var list6 = priorPartitions ?? new List<int>(Math.Min(n6, 64));
+                        int kept6 = list6.Count;
+                        for (int i6 = 0; i6 < n6; i6++)
+                            if (i6 < kept6) list6[i6] = r.ReadInt32();
+                            else list6.Add(r.ReadInt32());
+                        if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                         m.Partitions = list6;
                     }
                 }
@@ -466,7 +560,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -525,9 +619,25 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         Responses = null!;
     }
 
-    public static FetchResponse Read(ref KafkaReader r, short version)
+    public static FetchResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static FetchResponse ReadInto(ref KafkaReader r, short version, FetchResponse? reuse)
     {
-        var m = new FetchResponse(reading: true);
+        FetchResponse m;
+        if (reuse is null) m = new FetchResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+            m.SessionId = 0;
+        }
+        var priorResponses = m.Responses;
+        m.Responses = null!;
+        var priorNodeEndpoints = m.NodeEndpoints;
+        m.NodeEndpoints = null;
         bool flex = version >= 12;
         m.ThrottleTimeMs = r.ReadInt32();
         if (version >= 7)
@@ -540,11 +650,15 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         }
         {
             int n8 = r.ReadArrayLength(flex);
-            if (n8 < 0) m.Responses = new();
+            if (n8 < 0) m.Responses = Reuse.Emptied(priorResponses);
             else
             {
-                var list8 = new List<FetchableTopicResponse>(Math.Min(n8, 64));
-                for (int i8 = 0; i8 < n8; i8++) list8.Add(FetchableTopicResponse.Read(ref r, version));
+                var list8 = priorResponses ?? new List<FetchableTopicResponse>(Math.Min(n8, 64));
+                int kept8 = list8.Count;
+                for (int i8 = 0; i8 < n8; i8++)
+                    if (i8 < kept8) list8[i8] = FetchableTopicResponse.ReadInto(ref r, version, list8[i8]);
+                    else list8.Add(FetchableTopicResponse.Read(ref r, version));
+                if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                 m.Responses = list8;
             }
         }
@@ -566,8 +680,12 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                             if (n9 < 0) m.NodeEndpoints = null;
                             else
                             {
-                                var list9 = new List<NodeEndpoint>(Math.Min(n9, 64));
-                                for (int i9 = 0; i9 < n9; i9++) list9.Add(NodeEndpoint.Read(ref t, version));
+                                var list9 = priorNodeEndpoints ?? new List<NodeEndpoint>(Math.Min(n9, 64));
+                                int kept9 = list9.Count;
+                                for (int i9 = 0; i9 < n9; i9++)
+                                    if (i9 < kept9) list9[i9] = NodeEndpoint.ReadInto(ref t, version, list9[i9]);
+                                    else list9.Add(NodeEndpoint.Read(ref t, version));
+                                if (kept9 > n9) list9.RemoveRange(n9, kept9 - n9);
                                 m.NodeEndpoints = list9;
                             }
                         }
@@ -576,7 +694,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                 }
             }
         }
-        m.Responses ??= new();
+        m.Responses ??= Reuse.Emptied(priorResponses);
         return m;
     }
 
@@ -641,9 +759,22 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             Partitions = null!;
         }
 
-        public static FetchableTopicResponse Read(ref KafkaReader r, short version)
+        public static FetchableTopicResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static FetchableTopicResponse ReadInto(ref KafkaReader r, short version, FetchableTopicResponse? reuse)
         {
-            var m = new FetchableTopicResponse(reading: true);
+            FetchableTopicResponse m;
+            if (reuse is null) m = new FetchableTopicResponse(reading: true);
+            else
+            {
+                m = reuse;
+                m.Topic = "";
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 12;
             if (version <= 12)
             {
@@ -655,11 +786,15 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             }
             {
                 int n12 = r.ReadArrayLength(flex);
-                if (n12 < 0) m.Partitions = new();
+                if (n12 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list12 = new List<PartitionData>(Math.Min(n12, 64));
-                    for (int i12 = 0; i12 < n12; i12++) list12.Add(PartitionData.Read(ref r, version));
+                    var list12 = priorPartitions ?? new List<PartitionData>(Math.Min(n12, 64));
+                    int kept12 = list12.Count;
+                    for (int i12 = 0; i12 < n12; i12++)
+                        if (i12 < kept12) list12[i12] = PartitionData.ReadInto(ref r, version, list12[i12]);
+                        else list12.Add(PartitionData.Read(ref r, version));
+                    if (kept12 > n12) list12.RemoveRange(n12, kept12 - n12);
                     m.Partitions = list12;
                 }
             }
@@ -673,7 +808,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -719,9 +854,33 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         public int PreferredReadReplica = -1;
         public ReadOnlyMemory<byte>? Records = null;
 
-        public static PartitionData Read(ref KafkaReader r, short version)
+        public static PartitionData Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static PartitionData ReadInto(ref KafkaReader r, short version, PartitionData? reuse)
         {
-            var m = new PartitionData();
+            PartitionData m;
+            if (reuse is null) m = new PartitionData();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.ErrorCode = ErrorCode.None;
+                m.HighWatermark = 0;
+                m.LastStableOffset = -1L;
+                m.LogStartOffset = -1L;
+                m.PreferredReadReplica = -1;
+                m.Records = null;
+            }
+            var priorDivergingEpoch = m.DivergingEpoch;
+            m.DivergingEpoch = null;
+            var priorCurrentLeader = m.CurrentLeader;
+            m.CurrentLeader = null;
+            var priorSnapshotId = m.SnapshotId;
+            m.SnapshotId = null;
+            var priorAbortedTransactions = m.AbortedTransactions;
+            m.AbortedTransactions = null;
             bool flex = version >= 12;
             m.PartitionIndex = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -736,8 +895,12 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                 if (n14 < 0) m.AbortedTransactions = null;
                 else
                 {
-                    var list14 = new List<AbortedTransaction>(Math.Min(n14, 64));
-                    for (int i14 = 0; i14 < n14; i14++) list14.Add(AbortedTransaction.Read(ref r, version));
+                    var list14 = priorAbortedTransactions ?? new List<AbortedTransaction>(Math.Min(n14, 64));
+                    int kept14 = list14.Count;
+                    for (int i14 = 0; i14 < n14; i14++)
+                        if (i14 < kept14) list14[i14] = AbortedTransaction.ReadInto(ref r, version, list14[i14]);
+                        else list14.Add(AbortedTransaction.Read(ref r, version));
+                    if (kept14 > n14) list14.RemoveRange(n14, kept14 - n14);
                     m.AbortedTransactions = list14;
                 }
             }
@@ -759,19 +922,19 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                         case 0 when version >= 12:
                         {
                             var t = new KafkaReader(raw);
-                            m.DivergingEpoch = EpochEndOffset.Read(ref t, version);
+                            m.DivergingEpoch = EpochEndOffset.ReadInto(ref t, version, priorDivergingEpoch);
                             break;
                         }
                         case 1 when version >= 12:
                         {
                             var t = new KafkaReader(raw);
-                            m.CurrentLeader = LeaderIdAndEpoch.Read(ref t, version);
+                            m.CurrentLeader = LeaderIdAndEpoch.ReadInto(ref t, version, priorCurrentLeader);
                             break;
                         }
                         case 2 when version >= 12:
                         {
                             var t = new KafkaReader(raw);
-                            m.SnapshotId = SnapshotId.Read(ref t, version);
+                            m.SnapshotId = SnapshotId.ReadInto(ref t, version, priorSnapshotId);
                             break;
                         }
                     }
@@ -842,9 +1005,20 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         public int Epoch = -1;
         public long EndOffset = -1L;
 
-        public static EpochEndOffset Read(ref KafkaReader r, short version)
+        public static EpochEndOffset Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static EpochEndOffset ReadInto(ref KafkaReader r, short version, EpochEndOffset? reuse)
         {
-            var m = new EpochEndOffset();
+            EpochEndOffset m;
+            if (reuse is null) m = new EpochEndOffset();
+            else
+            {
+                m = reuse;
+                m.Epoch = -1;
+                m.EndOffset = -1L;
+            }
             bool flex = version >= 12;
             if (version >= 12)
             {
@@ -891,9 +1065,20 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         public int LeaderId = -1;
         public int LeaderEpoch = -1;
 
-        public static LeaderIdAndEpoch Read(ref KafkaReader r, short version)
+        public static LeaderIdAndEpoch Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static LeaderIdAndEpoch ReadInto(ref KafkaReader r, short version, LeaderIdAndEpoch? reuse)
         {
-            var m = new LeaderIdAndEpoch();
+            LeaderIdAndEpoch m;
+            if (reuse is null) m = new LeaderIdAndEpoch();
+            else
+            {
+                m = reuse;
+                m.LeaderId = -1;
+                m.LeaderEpoch = -1;
+            }
             bool flex = version >= 12;
             if (version >= 12)
             {
@@ -940,9 +1125,20 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         public long EndOffset = -1L;
         public int Epoch = -1;
 
-        public static SnapshotId Read(ref KafkaReader r, short version)
+        public static SnapshotId Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static SnapshotId ReadInto(ref KafkaReader r, short version, SnapshotId? reuse)
         {
-            var m = new SnapshotId();
+            SnapshotId m;
+            if (reuse is null) m = new SnapshotId();
+            else
+            {
+                m = reuse;
+                m.EndOffset = -1L;
+                m.Epoch = -1;
+            }
             bool flex = version >= 12;
             if (version >= 12)
             {
@@ -989,9 +1185,20 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         public long ProducerId = 0;
         public long FirstOffset = 0;
 
-        public static AbortedTransaction Read(ref KafkaReader r, short version)
+        public static AbortedTransaction Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AbortedTransaction ReadInto(ref KafkaReader r, short version, AbortedTransaction? reuse)
         {
-            var m = new AbortedTransaction();
+            AbortedTransaction m;
+            if (reuse is null) m = new AbortedTransaction();
+            else
+            {
+                m = reuse;
+                m.ProducerId = 0;
+                m.FirstOffset = 0;
+            }
             bool flex = version >= 12;
             m.ProducerId = r.ReadInt64();
             m.FirstOffset = r.ReadInt64();
@@ -1028,9 +1235,22 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         public int Port = 0;
         public string? Rack = null;
 
-        public static NodeEndpoint Read(ref KafkaReader r, short version)
+        public static NodeEndpoint Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static NodeEndpoint ReadInto(ref KafkaReader r, short version, NodeEndpoint? reuse)
         {
-            var m = new NodeEndpoint();
+            NodeEndpoint m;
+            if (reuse is null) m = new NodeEndpoint();
+            else
+            {
+                m = reuse;
+                m.NodeId = 0;
+                m.Host = "";
+                m.Port = 0;
+                m.Rack = null;
+            }
             bool flex = version >= 12;
             if (version >= 16)
             {

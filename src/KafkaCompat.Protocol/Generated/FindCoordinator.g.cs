@@ -29,9 +29,22 @@ public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinat
         CoordinatorKeys = null!;
     }
 
-    public static FindCoordinatorRequest Read(ref KafkaReader r, short version)
+    public static FindCoordinatorRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static FindCoordinatorRequest ReadInto(ref KafkaReader r, short version, FindCoordinatorRequest? reuse)
     {
-        var m = new FindCoordinatorRequest(reading: true);
+        FindCoordinatorRequest m;
+        if (reuse is null) m = new FindCoordinatorRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.Key = "";
+            m.KeyType = (sbyte)0;
+        }
+        var priorCoordinatorKeys = m.CoordinatorKeys;
+        m.CoordinatorKeys = null!;
         bool flex = version >= 3;
         if (version <= 3)
         {
@@ -45,11 +58,15 @@ public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinat
         {
             {
                 int n0 = r.ReadArrayLength(flex);
-                if (n0 < 0) m.CoordinatorKeys = new();
+                if (n0 < 0) m.CoordinatorKeys = Reuse.Emptied(priorCoordinatorKeys);
                 else
                 {
-                    var list0 = new List<string>(Math.Min(n0, 64));
-                    for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
+                    var list0 = priorCoordinatorKeys ?? new List<string>(Math.Min(n0, 64));
+                    int kept0 = list0.Count;
+                    for (int i0 = 0; i0 < n0; i0++)
+                        if (i0 < kept0) list0[i0] = r.ReadString(flex);
+                        else list0.Add(r.ReadString(flex));
+                    if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                     m.CoordinatorKeys = list0;
                 }
             }
@@ -64,7 +81,7 @@ public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinat
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.CoordinatorKeys ??= new();
+        m.CoordinatorKeys ??= Reuse.Emptied(priorCoordinatorKeys);
         return m;
     }
 
@@ -124,9 +141,26 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
         Coordinators = null!;
     }
 
-    public static FindCoordinatorResponse Read(ref KafkaReader r, short version)
+    public static FindCoordinatorResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static FindCoordinatorResponse ReadInto(ref KafkaReader r, short version, FindCoordinatorResponse? reuse)
     {
-        var m = new FindCoordinatorResponse(reading: true);
+        FindCoordinatorResponse m;
+        if (reuse is null) m = new FindCoordinatorResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+            m.ErrorMessage = null;
+            m.NodeId = 0;
+            m.Host = "";
+            m.Port = 0;
+        }
+        var priorCoordinators = m.Coordinators;
+        m.Coordinators = null!;
         bool flex = version >= 3;
         if (version >= 1)
         {
@@ -156,11 +190,15 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
         {
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Coordinators = new();
+                if (n2 < 0) m.Coordinators = Reuse.Emptied(priorCoordinators);
                 else
                 {
-                    var list2 = new List<Coordinator>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(Coordinator.Read(ref r, version));
+                    var list2 = priorCoordinators ?? new List<Coordinator>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = Coordinator.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(Coordinator.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Coordinators = list2;
                 }
             }
@@ -175,7 +213,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Coordinators ??= new();
+        m.Coordinators ??= Reuse.Emptied(priorCoordinators);
         return m;
     }
 
@@ -234,9 +272,24 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
 
-        public static Coordinator Read(ref KafkaReader r, short version)
+        public static Coordinator Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static Coordinator ReadInto(ref KafkaReader r, short version, Coordinator? reuse)
         {
-            var m = new Coordinator();
+            Coordinator m;
+            if (reuse is null) m = new Coordinator();
+            else
+            {
+                m = reuse;
+                m.Key = "";
+                m.NodeId = 0;
+                m.Host = "";
+                m.Port = 0;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+            }
             bool flex = version >= 3;
             if (version >= 4)
             {

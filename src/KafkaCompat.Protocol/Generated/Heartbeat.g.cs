@@ -19,9 +19,22 @@ public sealed partial class HeartbeatRequest : IKafkaRequest<HeartbeatRequest>
     public string MemberId = "";
     public string? GroupInstanceId = null;
 
-    public static HeartbeatRequest Read(ref KafkaReader r, short version)
+    public static HeartbeatRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static HeartbeatRequest ReadInto(ref KafkaReader r, short version, HeartbeatRequest? reuse)
     {
-        var m = new HeartbeatRequest();
+        HeartbeatRequest m;
+        if (reuse is null) m = new HeartbeatRequest();
+        else
+        {
+            m = reuse;
+            m.GroupId = "";
+            m.GenerationId = 0;
+            m.MemberId = "";
+            m.GroupInstanceId = null;
+        }
         bool flex = version >= 4;
         m.GroupId = r.ReadString(flex);
         m.GenerationId = r.ReadInt32();
@@ -70,9 +83,20 @@ public sealed partial class HeartbeatResponse : IKafkaResponse<HeartbeatResponse
     public int ThrottleTimeMs = 0;
     public ErrorCode ErrorCode = ErrorCode.None;
 
-    public static HeartbeatResponse Read(ref KafkaReader r, short version)
+    public static HeartbeatResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static HeartbeatResponse ReadInto(ref KafkaReader r, short version, HeartbeatResponse? reuse)
     {
-        var m = new HeartbeatResponse();
+        HeartbeatResponse m;
+        if (reuse is null) m = new HeartbeatResponse();
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
         bool flex = version >= 4;
         if (version >= 1)
         {

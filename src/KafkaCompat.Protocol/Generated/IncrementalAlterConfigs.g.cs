@@ -28,17 +28,33 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
         Resources = null!;
     }
 
-    public static IncrementalAlterConfigsRequest Read(ref KafkaReader r, short version)
+    public static IncrementalAlterConfigsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static IncrementalAlterConfigsRequest ReadInto(ref KafkaReader r, short version, IncrementalAlterConfigsRequest? reuse)
     {
-        var m = new IncrementalAlterConfigsRequest(reading: true);
+        IncrementalAlterConfigsRequest m;
+        if (reuse is null) m = new IncrementalAlterConfigsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.ValidateOnly = false;
+        }
+        var priorResources = m.Resources;
+        m.Resources = null!;
         bool flex = version >= 1;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Resources = new();
+            if (n0 < 0) m.Resources = Reuse.Emptied(priorResources);
             else
             {
-                var list0 = new List<AlterConfigsResource>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(AlterConfigsResource.Read(ref r, version));
+                var list0 = priorResources ?? new List<AlterConfigsResource>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = AlterConfigsResource.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(AlterConfigsResource.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Resources = list0;
             }
         }
@@ -53,7 +69,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Resources ??= new();
+        m.Resources ??= Reuse.Emptied(priorResources);
         return m;
     }
 
@@ -94,19 +110,36 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
             Configs = null!;
         }
 
-        public static AlterConfigsResource Read(ref KafkaReader r, short version)
+        public static AlterConfigsResource Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AlterConfigsResource ReadInto(ref KafkaReader r, short version, AlterConfigsResource? reuse)
         {
-            var m = new AlterConfigsResource(reading: true);
+            AlterConfigsResource m;
+            if (reuse is null) m = new AlterConfigsResource(reading: true);
+            else
+            {
+                m = reuse;
+                m.ResourceType = 0;
+                m.ResourceName = "";
+            }
+            var priorConfigs = m.Configs;
+            m.Configs = null!;
             bool flex = version >= 1;
             m.ResourceType = r.ReadInt8();
             m.ResourceName = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Configs = new();
+                if (n2 < 0) m.Configs = Reuse.Emptied(priorConfigs);
                 else
                 {
-                    var list2 = new List<AlterableConfig>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(AlterableConfig.Read(ref r, version));
+                    var list2 = priorConfigs ?? new List<AlterableConfig>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = AlterableConfig.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(AlterableConfig.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Configs = list2;
                 }
             }
@@ -120,7 +153,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Configs ??= new();
+            m.Configs ??= Reuse.Emptied(priorConfigs);
             return m;
         }
 
@@ -152,9 +185,21 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
         public sbyte ConfigOperation = 0;
         public string? Value = null;
 
-        public static AlterableConfig Read(ref KafkaReader r, short version)
+        public static AlterableConfig Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AlterableConfig ReadInto(ref KafkaReader r, short version, AlterableConfig? reuse)
         {
-            var m = new AlterableConfig();
+            AlterableConfig m;
+            if (reuse is null) m = new AlterableConfig();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.ConfigOperation = 0;
+                m.Value = null;
+            }
             bool flex = version >= 1;
             m.Name = r.ReadString(flex);
             m.ConfigOperation = r.ReadInt8();
@@ -207,18 +252,34 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
         Responses = null!;
     }
 
-    public static IncrementalAlterConfigsResponse Read(ref KafkaReader r, short version)
+    public static IncrementalAlterConfigsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static IncrementalAlterConfigsResponse ReadInto(ref KafkaReader r, short version, IncrementalAlterConfigsResponse? reuse)
     {
-        var m = new IncrementalAlterConfigsResponse(reading: true);
+        IncrementalAlterConfigsResponse m;
+        if (reuse is null) m = new IncrementalAlterConfigsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorResponses = m.Responses;
+        m.Responses = null!;
         bool flex = version >= 1;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Responses = new();
+            if (n4 < 0) m.Responses = Reuse.Emptied(priorResponses);
             else
             {
-                var list4 = new List<AlterConfigsResourceResponse>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(AlterConfigsResourceResponse.Read(ref r, version));
+                var list4 = priorResponses ?? new List<AlterConfigsResourceResponse>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = AlterConfigsResourceResponse.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(AlterConfigsResourceResponse.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Responses = list4;
             }
         }
@@ -232,7 +293,7 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Responses ??= new();
+        m.Responses ??= Reuse.Emptied(priorResponses);
         return m;
     }
 
@@ -263,9 +324,22 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
         public sbyte ResourceType = 0;
         public string ResourceName = "";
 
-        public static AlterConfigsResourceResponse Read(ref KafkaReader r, short version)
+        public static AlterConfigsResourceResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static AlterConfigsResourceResponse ReadInto(ref KafkaReader r, short version, AlterConfigsResourceResponse? reuse)
         {
-            var m = new AlterConfigsResourceResponse();
+            AlterConfigsResourceResponse m;
+            if (reuse is null) m = new AlterConfigsResourceResponse();
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.ErrorMessage = null;
+                m.ResourceType = 0;
+                m.ResourceName = "";
+            }
             bool flex = version >= 1;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.ErrorMessage = r.ReadNullableString(flex);

@@ -19,9 +19,22 @@ public sealed partial class InitProducerIdRequest : IKafkaRequest<InitProducerId
     public long ProducerId = -1L;
     public short ProducerEpoch = (short)-1;
 
-    public static InitProducerIdRequest Read(ref KafkaReader r, short version)
+    public static InitProducerIdRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static InitProducerIdRequest ReadInto(ref KafkaReader r, short version, InitProducerIdRequest? reuse)
     {
-        var m = new InitProducerIdRequest();
+        InitProducerIdRequest m;
+        if (reuse is null) m = new InitProducerIdRequest();
+        else
+        {
+            m = reuse;
+            m.TransactionalId = null;
+            m.TransactionTimeoutMs = 0;
+            m.ProducerId = -1L;
+            m.ProducerEpoch = (short)-1;
+        }
         bool flex = version >= 2;
         m.TransactionalId = r.ReadNullableString(flex);
         m.TransactionTimeoutMs = r.ReadInt32();
@@ -78,9 +91,22 @@ public sealed partial class InitProducerIdResponse : IKafkaResponse<InitProducer
     public long ProducerId = -1L;
     public short ProducerEpoch = 0;
 
-    public static InitProducerIdResponse Read(ref KafkaReader r, short version)
+    public static InitProducerIdResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static InitProducerIdResponse ReadInto(ref KafkaReader r, short version, InitProducerIdResponse? reuse)
     {
-        var m = new InitProducerIdResponse();
+        InitProducerIdResponse m;
+        if (reuse is null) m = new InitProducerIdResponse();
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+            m.ProducerId = -1L;
+            m.ProducerEpoch = 0;
+        }
         bool flex = version >= 2;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();

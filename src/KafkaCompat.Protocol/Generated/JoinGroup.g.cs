@@ -34,9 +34,27 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
         Protocols = null!;
     }
 
-    public static JoinGroupRequest Read(ref KafkaReader r, short version)
+    public static JoinGroupRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static JoinGroupRequest ReadInto(ref KafkaReader r, short version, JoinGroupRequest? reuse)
     {
-        var m = new JoinGroupRequest(reading: true);
+        JoinGroupRequest m;
+        if (reuse is null) m = new JoinGroupRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.GroupId = "";
+            m.SessionTimeoutMs = 0;
+            m.RebalanceTimeoutMs = -1;
+            m.MemberId = "";
+            m.GroupInstanceId = null;
+            m.ProtocolType = "";
+            m.Reason = null;
+        }
+        var priorProtocols = m.Protocols;
+        m.Protocols = null!;
         bool flex = version >= 6;
         m.GroupId = r.ReadString(flex);
         m.SessionTimeoutMs = r.ReadInt32();
@@ -52,11 +70,15 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
         m.ProtocolType = r.ReadString(flex);
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Protocols = new();
+            if (n0 < 0) m.Protocols = Reuse.Emptied(priorProtocols);
             else
             {
-                var list0 = new List<JoinGroupRequestProtocol>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(JoinGroupRequestProtocol.Read(ref r, version));
+                var list0 = priorProtocols ?? new List<JoinGroupRequestProtocol>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = JoinGroupRequestProtocol.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(JoinGroupRequestProtocol.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Protocols = list0;
             }
         }
@@ -74,7 +96,7 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Protocols ??= new();
+        m.Protocols ??= Reuse.Emptied(priorProtocols);
         return m;
     }
 
@@ -118,9 +140,20 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
         public string Name = "";
         public ReadOnlyMemory<byte> Metadata = ReadOnlyMemory<byte>.Empty;
 
-        public static JoinGroupRequestProtocol Read(ref KafkaReader r, short version)
+        public static JoinGroupRequestProtocol Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static JoinGroupRequestProtocol ReadInto(ref KafkaReader r, short version, JoinGroupRequestProtocol? reuse)
         {
-            var m = new JoinGroupRequestProtocol();
+            JoinGroupRequestProtocol m;
+            if (reuse is null) m = new JoinGroupRequestProtocol();
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.Metadata = ReadOnlyMemory<byte>.Empty;
+            }
             bool flex = version >= 6;
             m.Name = r.ReadString(flex);
             m.Metadata = r.ReadBytes(flex);
@@ -178,9 +211,28 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
         Members = null!;
     }
 
-    public static JoinGroupResponse Read(ref KafkaReader r, short version)
+    public static JoinGroupResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static JoinGroupResponse ReadInto(ref KafkaReader r, short version, JoinGroupResponse? reuse)
     {
-        var m = new JoinGroupResponse(reading: true);
+        JoinGroupResponse m;
+        if (reuse is null) m = new JoinGroupResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+            m.GenerationId = -1;
+            m.ProtocolType = null;
+            m.ProtocolName = null;
+            m.Leader = "";
+            m.SkipAssignment = false;
+            m.MemberId = "";
+        }
+        var priorMembers = m.Members;
+        m.Members = null!;
         bool flex = version >= 6;
         if (version >= 2)
         {
@@ -201,11 +253,15 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
         m.MemberId = r.ReadString(flex);
         {
             int n2 = r.ReadArrayLength(flex);
-            if (n2 < 0) m.Members = new();
+            if (n2 < 0) m.Members = Reuse.Emptied(priorMembers);
             else
             {
-                var list2 = new List<JoinGroupResponseMember>(Math.Min(n2, 64));
-                for (int i2 = 0; i2 < n2; i2++) list2.Add(JoinGroupResponseMember.Read(ref r, version));
+                var list2 = priorMembers ?? new List<JoinGroupResponseMember>(Math.Min(n2, 64));
+                int kept2 = list2.Count;
+                for (int i2 = 0; i2 < n2; i2++)
+                    if (i2 < kept2) list2[i2] = JoinGroupResponseMember.ReadInto(ref r, version, list2[i2]);
+                    else list2.Add(JoinGroupResponseMember.Read(ref r, version));
+                if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                 m.Members = list2;
             }
         }
@@ -219,7 +275,7 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Members ??= new();
+        m.Members ??= Reuse.Emptied(priorMembers);
         return m;
     }
 
@@ -265,9 +321,21 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
         public string? GroupInstanceId = null;
         public ReadOnlyMemory<byte> Metadata = ReadOnlyMemory<byte>.Empty;
 
-        public static JoinGroupResponseMember Read(ref KafkaReader r, short version)
+        public static JoinGroupResponseMember Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static JoinGroupResponseMember ReadInto(ref KafkaReader r, short version, JoinGroupResponseMember? reuse)
         {
-            var m = new JoinGroupResponseMember();
+            JoinGroupResponseMember m;
+            if (reuse is null) m = new JoinGroupResponseMember();
+            else
+            {
+                m = reuse;
+                m.MemberId = "";
+                m.GroupInstanceId = null;
+                m.Metadata = ReadOnlyMemory<byte>.Empty;
+            }
             bool flex = version >= 6;
             m.MemberId = r.ReadString(flex);
             if (version >= 5)

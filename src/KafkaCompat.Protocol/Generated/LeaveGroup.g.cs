@@ -29,9 +29,22 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
         Members = null!;
     }
 
-    public static LeaveGroupRequest Read(ref KafkaReader r, short version)
+    public static LeaveGroupRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static LeaveGroupRequest ReadInto(ref KafkaReader r, short version, LeaveGroupRequest? reuse)
     {
-        var m = new LeaveGroupRequest(reading: true);
+        LeaveGroupRequest m;
+        if (reuse is null) m = new LeaveGroupRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.GroupId = "";
+            m.MemberId = "";
+        }
+        var priorMembers = m.Members;
+        m.Members = null!;
         bool flex = version >= 4;
         m.GroupId = r.ReadString(flex);
         if (version <= 2)
@@ -42,11 +55,15 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
         {
             {
                 int n0 = r.ReadArrayLength(flex);
-                if (n0 < 0) m.Members = new();
+                if (n0 < 0) m.Members = Reuse.Emptied(priorMembers);
                 else
                 {
-                    var list0 = new List<MemberIdentity>(Math.Min(n0, 64));
-                    for (int i0 = 0; i0 < n0; i0++) list0.Add(MemberIdentity.Read(ref r, version));
+                    var list0 = priorMembers ?? new List<MemberIdentity>(Math.Min(n0, 64));
+                    int kept0 = list0.Count;
+                    for (int i0 = 0; i0 < n0; i0++)
+                        if (i0 < kept0) list0[i0] = MemberIdentity.ReadInto(ref r, version, list0[i0]);
+                        else list0.Add(MemberIdentity.Read(ref r, version));
+                    if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                     m.Members = list0;
                 }
             }
@@ -61,7 +78,7 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Members ??= new();
+        m.Members ??= Reuse.Emptied(priorMembers);
         return m;
     }
 
@@ -98,9 +115,21 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
         public string? GroupInstanceId = null;
         public string? Reason = null;
 
-        public static MemberIdentity Read(ref KafkaReader r, short version)
+        public static MemberIdentity Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static MemberIdentity ReadInto(ref KafkaReader r, short version, MemberIdentity? reuse)
         {
-            var m = new MemberIdentity();
+            MemberIdentity m;
+            if (reuse is null) m = new MemberIdentity();
+            else
+            {
+                m = reuse;
+                m.MemberId = "";
+                m.GroupInstanceId = null;
+                m.Reason = null;
+            }
             bool flex = version >= 4;
             if (version >= 3)
             {
@@ -172,9 +201,22 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
         Members = null!;
     }
 
-    public static LeaveGroupResponse Read(ref KafkaReader r, short version)
+    public static LeaveGroupResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static LeaveGroupResponse ReadInto(ref KafkaReader r, short version, LeaveGroupResponse? reuse)
     {
-        var m = new LeaveGroupResponse(reading: true);
+        LeaveGroupResponse m;
+        if (reuse is null) m = new LeaveGroupResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
+        var priorMembers = m.Members;
+        m.Members = null!;
         bool flex = version >= 4;
         if (version >= 1)
         {
@@ -185,11 +227,15 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
         {
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Members = new();
+                if (n2 < 0) m.Members = Reuse.Emptied(priorMembers);
                 else
                 {
-                    var list2 = new List<MemberResponse>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(MemberResponse.Read(ref r, version));
+                    var list2 = priorMembers ?? new List<MemberResponse>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = MemberResponse.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(MemberResponse.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Members = list2;
                 }
             }
@@ -204,7 +250,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Members ??= new();
+        m.Members ??= Reuse.Emptied(priorMembers);
         return m;
     }
 
@@ -241,9 +287,21 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
         public string? GroupInstanceId = null;
         public ErrorCode ErrorCode = ErrorCode.None;
 
-        public static MemberResponse Read(ref KafkaReader r, short version)
+        public static MemberResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static MemberResponse ReadInto(ref KafkaReader r, short version, MemberResponse? reuse)
         {
-            var m = new MemberResponse();
+            MemberResponse m;
+            if (reuse is null) m = new MemberResponse();
+            else
+            {
+                m = reuse;
+                m.MemberId = "";
+                m.GroupInstanceId = null;
+                m.ErrorCode = ErrorCode.None;
+            }
             bool flex = version >= 4;
             if (version >= 3)
             {

@@ -27,19 +27,31 @@ public sealed partial class ListConfigResourcesRequest : IKafkaRequest<ListConfi
         ResourceTypes = null!;
     }
 
-    public static ListConfigResourcesRequest Read(ref KafkaReader r, short version)
+    public static ListConfigResourcesRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListConfigResourcesRequest ReadInto(ref KafkaReader r, short version, ListConfigResourcesRequest? reuse)
     {
-        var m = new ListConfigResourcesRequest(reading: true);
+        ListConfigResourcesRequest m;
+        if (reuse is null) m = new ListConfigResourcesRequest(reading: true);
+        else m = reuse;
+        var priorResourceTypes = m.ResourceTypes;
+        m.ResourceTypes = null!;
         bool flex = true;
         if (version >= 1)
         {
             {
                 int n0 = r.ReadArrayLength(flex);
-                if (n0 < 0) m.ResourceTypes = new();
+                if (n0 < 0) m.ResourceTypes = Reuse.Emptied(priorResourceTypes);
                 else
                 {
-                    var list0 = new List<sbyte>(Math.Min(n0, 64));
-                    for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadInt8());
+                    var list0 = priorResourceTypes ?? new List<sbyte>(Math.Min(n0, 64));
+                    int kept0 = list0.Count;
+                    for (int i0 = 0; i0 < n0; i0++)
+                        if (i0 < kept0) list0[i0] = r.ReadInt8();
+                        else list0.Add(r.ReadInt8());
+                    if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                     m.ResourceTypes = list0;
                 }
             }
@@ -54,7 +66,7 @@ public sealed partial class ListConfigResourcesRequest : IKafkaRequest<ListConfi
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.ResourceTypes ??= new();
+        m.ResourceTypes ??= Reuse.Emptied(priorResourceTypes);
         return m;
     }
 
@@ -102,19 +114,36 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
         ConfigResources = null!;
     }
 
-    public static ListConfigResourcesResponse Read(ref KafkaReader r, short version)
+    public static ListConfigResourcesResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListConfigResourcesResponse ReadInto(ref KafkaReader r, short version, ListConfigResourcesResponse? reuse)
     {
-        var m = new ListConfigResourcesResponse(reading: true);
+        ListConfigResourcesResponse m;
+        if (reuse is null) m = new ListConfigResourcesResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
+        var priorConfigResources = m.ConfigResources;
+        m.ConfigResources = null!;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();
         {
             int n2 = r.ReadArrayLength(flex);
-            if (n2 < 0) m.ConfigResources = new();
+            if (n2 < 0) m.ConfigResources = Reuse.Emptied(priorConfigResources);
             else
             {
-                var list2 = new List<ConfigResource>(Math.Min(n2, 64));
-                for (int i2 = 0; i2 < n2; i2++) list2.Add(ConfigResource.Read(ref r, version));
+                var list2 = priorConfigResources ?? new List<ConfigResource>(Math.Min(n2, 64));
+                int kept2 = list2.Count;
+                for (int i2 = 0; i2 < n2; i2++)
+                    if (i2 < kept2) list2[i2] = ConfigResource.ReadInto(ref r, version, list2[i2]);
+                    else list2.Add(ConfigResource.Read(ref r, version));
+                if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                 m.ConfigResources = list2;
             }
         }
@@ -128,7 +157,7 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.ConfigResources ??= new();
+        m.ConfigResources ??= Reuse.Emptied(priorConfigResources);
         return m;
     }
 
@@ -158,9 +187,20 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
         public string ResourceName = "";
         public sbyte ResourceType = (sbyte)16;
 
-        public static ConfigResource Read(ref KafkaReader r, short version)
+        public static ConfigResource Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ConfigResource ReadInto(ref KafkaReader r, short version, ConfigResource? reuse)
         {
-            var m = new ConfigResource();
+            ConfigResource m;
+            if (reuse is null) m = new ConfigResource();
+            else
+            {
+                m = reuse;
+                m.ResourceName = "";
+                m.ResourceType = (sbyte)16;
+            }
             bool flex = true;
             m.ResourceName = r.ReadString(flex);
             if (version >= 1)

@@ -30,19 +30,33 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
         TypesFilter = null!;
     }
 
-    public static ListGroupsRequest Read(ref KafkaReader r, short version)
+    public static ListGroupsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListGroupsRequest ReadInto(ref KafkaReader r, short version, ListGroupsRequest? reuse)
     {
-        var m = new ListGroupsRequest(reading: true);
+        ListGroupsRequest m;
+        if (reuse is null) m = new ListGroupsRequest(reading: true);
+        else m = reuse;
+        var priorStatesFilter = m.StatesFilter;
+        m.StatesFilter = null!;
+        var priorTypesFilter = m.TypesFilter;
+        m.TypesFilter = null!;
         bool flex = version >= 3;
         if (version >= 4)
         {
             {
                 int n0 = r.ReadArrayLength(flex);
-                if (n0 < 0) m.StatesFilter = new();
+                if (n0 < 0) m.StatesFilter = Reuse.Emptied(priorStatesFilter);
                 else
                 {
-                    var list0 = new List<string>(Math.Min(n0, 64));
-                    for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
+                    var list0 = priorStatesFilter ?? new List<string>(Math.Min(n0, 64));
+                    int kept0 = list0.Count;
+                    for (int i0 = 0; i0 < n0; i0++)
+                        if (i0 < kept0) list0[i0] = r.ReadString(flex);
+                        else list0.Add(r.ReadString(flex));
+                    if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                     m.StatesFilter = list0;
                 }
             }
@@ -51,11 +65,15 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
         {
             {
                 int n1 = r.ReadArrayLength(flex);
-                if (n1 < 0) m.TypesFilter = new();
+                if (n1 < 0) m.TypesFilter = Reuse.Emptied(priorTypesFilter);
                 else
                 {
-                    var list1 = new List<string>(Math.Min(n1, 64));
-                    for (int i1 = 0; i1 < n1; i1++) list1.Add(r.ReadString(flex));
+                    var list1 = priorTypesFilter ?? new List<string>(Math.Min(n1, 64));
+                    int kept1 = list1.Count;
+                    for (int i1 = 0; i1 < n1; i1++)
+                        if (i1 < kept1) list1[i1] = r.ReadString(flex);
+                        else list1.Add(r.ReadString(flex));
+                    if (kept1 > n1) list1.RemoveRange(n1, kept1 - n1);
                     m.TypesFilter = list1;
                 }
             }
@@ -70,8 +88,8 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.StatesFilter ??= new();
-        m.TypesFilter ??= new();
+        m.StatesFilter ??= Reuse.Emptied(priorStatesFilter);
+        m.TypesFilter ??= Reuse.Emptied(priorTypesFilter);
         return m;
     }
 
@@ -131,9 +149,22 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
         Groups = null!;
     }
 
-    public static ListGroupsResponse Read(ref KafkaReader r, short version)
+    public static ListGroupsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListGroupsResponse ReadInto(ref KafkaReader r, short version, ListGroupsResponse? reuse)
     {
-        var m = new ListGroupsResponse(reading: true);
+        ListGroupsResponse m;
+        if (reuse is null) m = new ListGroupsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
+        var priorGroups = m.Groups;
+        m.Groups = null!;
         bool flex = version >= 3;
         if (version >= 1)
         {
@@ -142,11 +173,15 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
         m.ErrorCode = (ErrorCode)r.ReadInt16();
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Groups = new();
+            if (n4 < 0) m.Groups = Reuse.Emptied(priorGroups);
             else
             {
-                var list4 = new List<ListedGroup>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(ListedGroup.Read(ref r, version));
+                var list4 = priorGroups ?? new List<ListedGroup>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = ListedGroup.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(ListedGroup.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Groups = list4;
             }
         }
@@ -160,7 +195,7 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Groups ??= new();
+        m.Groups ??= Reuse.Emptied(priorGroups);
         return m;
     }
 
@@ -195,9 +230,22 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
         public string GroupState = "";
         public string GroupType = "";
 
-        public static ListedGroup Read(ref KafkaReader r, short version)
+        public static ListedGroup Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ListedGroup ReadInto(ref KafkaReader r, short version, ListedGroup? reuse)
         {
-            var m = new ListedGroup();
+            ListedGroup m;
+            if (reuse is null) m = new ListedGroup();
+            else
+            {
+                m = reuse;
+                m.GroupId = "";
+                m.ProtocolType = "";
+                m.GroupState = "";
+                m.GroupType = "";
+            }
             bool flex = version >= 3;
             m.GroupId = r.ReadString(flex);
             m.ProtocolType = r.ReadString(flex);

@@ -30,9 +30,23 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
         Topics = null!;
     }
 
-    public static ListOffsetsRequest Read(ref KafkaReader r, short version)
+    public static ListOffsetsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListOffsetsRequest ReadInto(ref KafkaReader r, short version, ListOffsetsRequest? reuse)
     {
-        var m = new ListOffsetsRequest(reading: true);
+        ListOffsetsRequest m;
+        if (reuse is null) m = new ListOffsetsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.ReplicaId = 0;
+            m.IsolationLevel = 0;
+            m.TimeoutMs = 30000;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 6;
         m.ReplicaId = r.ReadInt32();
         if (version >= 2)
@@ -41,11 +55,15 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
         }
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<ListOffsetsTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(ListOffsetsTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<ListOffsetsTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = ListOffsetsTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(ListOffsetsTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -63,7 +81,7 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -111,18 +129,34 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
             Partitions = null!;
         }
 
-        public static ListOffsetsTopic Read(ref KafkaReader r, short version)
+        public static ListOffsetsTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ListOffsetsTopic ReadInto(ref KafkaReader r, short version, ListOffsetsTopic? reuse)
         {
-            var m = new ListOffsetsTopic(reading: true);
+            ListOffsetsTopic m;
+            if (reuse is null) m = new ListOffsetsTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 6;
             m.Name = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Partitions = new();
+                if (n2 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list2 = new List<ListOffsetsPartition>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(ListOffsetsPartition.Read(ref r, version));
+                    var list2 = priorPartitions ?? new List<ListOffsetsPartition>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = ListOffsetsPartition.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(ListOffsetsPartition.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Partitions = list2;
                 }
             }
@@ -136,7 +170,7 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -168,9 +202,22 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
         public long Timestamp = 0;
         public int MaxNumOffsets = 1;
 
-        public static ListOffsetsPartition Read(ref KafkaReader r, short version)
+        public static ListOffsetsPartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ListOffsetsPartition ReadInto(ref KafkaReader r, short version, ListOffsetsPartition? reuse)
         {
-            var m = new ListOffsetsPartition();
+            ListOffsetsPartition m;
+            if (reuse is null) m = new ListOffsetsPartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.CurrentLeaderEpoch = -1;
+                m.Timestamp = 0;
+                m.MaxNumOffsets = 1;
+            }
             bool flex = version >= 6;
             m.PartitionIndex = r.ReadInt32();
             if (version >= 4)
@@ -237,9 +284,21 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
         Topics = null!;
     }
 
-    public static ListOffsetsResponse Read(ref KafkaReader r, short version)
+    public static ListOffsetsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListOffsetsResponse ReadInto(ref KafkaReader r, short version, ListOffsetsResponse? reuse)
     {
-        var m = new ListOffsetsResponse(reading: true);
+        ListOffsetsResponse m;
+        if (reuse is null) m = new ListOffsetsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 6;
         if (version >= 2)
         {
@@ -247,11 +306,15 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
         }
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Topics = new();
+            if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list4 = new List<ListOffsetsTopicResponse>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(ListOffsetsTopicResponse.Read(ref r, version));
+                var list4 = priorTopics ?? new List<ListOffsetsTopicResponse>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = ListOffsetsTopicResponse.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(ListOffsetsTopicResponse.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Topics = list4;
             }
         }
@@ -265,7 +328,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -308,18 +371,34 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
             Partitions = null!;
         }
 
-        public static ListOffsetsTopicResponse Read(ref KafkaReader r, short version)
+        public static ListOffsetsTopicResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ListOffsetsTopicResponse ReadInto(ref KafkaReader r, short version, ListOffsetsTopicResponse? reuse)
         {
-            var m = new ListOffsetsTopicResponse(reading: true);
+            ListOffsetsTopicResponse m;
+            if (reuse is null) m = new ListOffsetsTopicResponse(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 6;
             m.Name = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<ListOffsetsPartitionResponse>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(ListOffsetsPartitionResponse.Read(ref r, version));
+                    var list6 = priorPartitions ?? new List<ListOffsetsPartitionResponse>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = ListOffsetsPartitionResponse.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(ListOffsetsPartitionResponse.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -333,7 +412,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -378,9 +457,25 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
             OldStyleOffsets = null!;
         }
 
-        public static ListOffsetsPartitionResponse Read(ref KafkaReader r, short version)
+        public static ListOffsetsPartitionResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ListOffsetsPartitionResponse ReadInto(ref KafkaReader r, short version, ListOffsetsPartitionResponse? reuse)
         {
-            var m = new ListOffsetsPartitionResponse(reading: true);
+            ListOffsetsPartitionResponse m;
+            if (reuse is null) m = new ListOffsetsPartitionResponse(reading: true);
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.ErrorCode = ErrorCode.None;
+                m.Timestamp = -1L;
+                m.Offset = -1L;
+                m.LeaderEpoch = -1;
+            }
+            var priorOldStyleOffsets = m.OldStyleOffsets;
+            m.OldStyleOffsets = null!;
             bool flex = version >= 6;
             m.PartitionIndex = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -388,11 +483,15 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
             {
                 {
                     int n8 = r.ReadArrayLength(flex);
-                    if (n8 < 0) m.OldStyleOffsets = new();
+                    if (n8 < 0) m.OldStyleOffsets = Reuse.Emptied(priorOldStyleOffsets);
                     else
                     {
-                        var list8 = new List<long>(Math.Min(n8, 64));
-                        for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt64());
+                        var list8 = priorOldStyleOffsets ?? new List<long>(Math.Min(n8, 64));
+                        int kept8 = list8.Count;
+                        for (int i8 = 0; i8 < n8; i8++)
+                            if (i8 < kept8) list8[i8] = r.ReadInt64();
+                            else list8.Add(r.ReadInt64());
+                        if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                         m.OldStyleOffsets = list8;
                     }
                 }
@@ -419,7 +518,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.OldStyleOffsets ??= new();
+            m.OldStyleOffsets ??= Reuse.Emptied(priorOldStyleOffsets);
             return m;
         }
 

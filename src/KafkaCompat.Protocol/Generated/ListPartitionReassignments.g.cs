@@ -17,9 +17,21 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
     public int TimeoutMs = 60000;
     public List<ListPartitionReassignmentsTopics>? Topics = null;
 
-    public static ListPartitionReassignmentsRequest Read(ref KafkaReader r, short version)
+    public static ListPartitionReassignmentsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListPartitionReassignmentsRequest ReadInto(ref KafkaReader r, short version, ListPartitionReassignmentsRequest? reuse)
     {
-        var m = new ListPartitionReassignmentsRequest();
+        ListPartitionReassignmentsRequest m;
+        if (reuse is null) m = new ListPartitionReassignmentsRequest();
+        else
+        {
+            m = reuse;
+            m.TimeoutMs = 60000;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null;
         bool flex = true;
         m.TimeoutMs = r.ReadInt32();
         {
@@ -27,8 +39,12 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
             if (n0 < 0) m.Topics = null;
             else
             {
-                var list0 = new List<ListPartitionReassignmentsTopics>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(ListPartitionReassignmentsTopics.Read(ref r, version));
+                var list0 = priorTopics ?? new List<ListPartitionReassignmentsTopics>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = ListPartitionReassignmentsTopics.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(ListPartitionReassignmentsTopics.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -81,18 +97,34 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
             PartitionIndexes = null!;
         }
 
-        public static ListPartitionReassignmentsTopics Read(ref KafkaReader r, short version)
+        public static ListPartitionReassignmentsTopics Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ListPartitionReassignmentsTopics ReadInto(ref KafkaReader r, short version, ListPartitionReassignmentsTopics? reuse)
         {
-            var m = new ListPartitionReassignmentsTopics(reading: true);
+            ListPartitionReassignmentsTopics m;
+            if (reuse is null) m = new ListPartitionReassignmentsTopics(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitionIndexes = m.PartitionIndexes;
+            m.PartitionIndexes = null!;
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.PartitionIndexes = new();
+                if (n2 < 0) m.PartitionIndexes = Reuse.Emptied(priorPartitionIndexes);
                 else
                 {
-                    var list2 = new List<int>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(r.ReadInt32());
+                    var list2 = priorPartitionIndexes ?? new List<int>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = r.ReadInt32();
+                        else list2.Add(r.ReadInt32());
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.PartitionIndexes = list2;
                 }
             }
@@ -106,7 +138,7 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.PartitionIndexes ??= new();
+            m.PartitionIndexes ??= Reuse.Emptied(priorPartitionIndexes);
             return m;
         }
 
@@ -154,20 +186,38 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
         Topics = null!;
     }
 
-    public static ListPartitionReassignmentsResponse Read(ref KafkaReader r, short version)
+    public static ListPartitionReassignmentsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListPartitionReassignmentsResponse ReadInto(ref KafkaReader r, short version, ListPartitionReassignmentsResponse? reuse)
     {
-        var m = new ListPartitionReassignmentsResponse(reading: true);
+        ListPartitionReassignmentsResponse m;
+        if (reuse is null) m = new ListPartitionReassignmentsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+            m.ErrorMessage = null;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();
         m.ErrorMessage = r.ReadNullableString(flex);
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Topics = new();
+            if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list4 = new List<OngoingTopicReassignment>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(OngoingTopicReassignment.Read(ref r, version));
+                var list4 = priorTopics ?? new List<OngoingTopicReassignment>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = OngoingTopicReassignment.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(OngoingTopicReassignment.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Topics = list4;
             }
         }
@@ -181,7 +231,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -223,18 +273,34 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
             Partitions = null!;
         }
 
-        public static OngoingTopicReassignment Read(ref KafkaReader r, short version)
+        public static OngoingTopicReassignment Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OngoingTopicReassignment ReadInto(ref KafkaReader r, short version, OngoingTopicReassignment? reuse)
         {
-            var m = new OngoingTopicReassignment(reading: true);
+            OngoingTopicReassignment m;
+            if (reuse is null) m = new OngoingTopicReassignment(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = true;
             m.Name = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<OngoingPartitionReassignment>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(OngoingPartitionReassignment.Read(ref r, version));
+                    var list6 = priorPartitions ?? new List<OngoingPartitionReassignment>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = OngoingPartitionReassignment.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(OngoingPartitionReassignment.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -248,7 +314,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -295,38 +361,66 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
             RemovingReplicas = null!;
         }
 
-        public static OngoingPartitionReassignment Read(ref KafkaReader r, short version)
+        public static OngoingPartitionReassignment Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OngoingPartitionReassignment ReadInto(ref KafkaReader r, short version, OngoingPartitionReassignment? reuse)
         {
-            var m = new OngoingPartitionReassignment(reading: true);
+            OngoingPartitionReassignment m;
+            if (reuse is null) m = new OngoingPartitionReassignment(reading: true);
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+            }
+            var priorReplicas = m.Replicas;
+            m.Replicas = null!;
+            var priorAddingReplicas = m.AddingReplicas;
+            m.AddingReplicas = null!;
+            var priorRemovingReplicas = m.RemovingReplicas;
+            m.RemovingReplicas = null!;
             bool flex = true;
             m.PartitionIndex = r.ReadInt32();
             {
                 int n8 = r.ReadArrayLength(flex);
-                if (n8 < 0) m.Replicas = new();
+                if (n8 < 0) m.Replicas = Reuse.Emptied(priorReplicas);
                 else
                 {
-                    var list8 = new List<int>(Math.Min(n8, 64));
-                    for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt32());
+                    var list8 = priorReplicas ?? new List<int>(Math.Min(n8, 64));
+                    int kept8 = list8.Count;
+                    for (int i8 = 0; i8 < n8; i8++)
+                        if (i8 < kept8) list8[i8] = r.ReadInt32();
+                        else list8.Add(r.ReadInt32());
+                    if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                     m.Replicas = list8;
                 }
             }
             {
                 int n9 = r.ReadArrayLength(flex);
-                if (n9 < 0) m.AddingReplicas = new();
+                if (n9 < 0) m.AddingReplicas = Reuse.Emptied(priorAddingReplicas);
                 else
                 {
-                    var list9 = new List<int>(Math.Min(n9, 64));
-                    for (int i9 = 0; i9 < n9; i9++) list9.Add(r.ReadInt32());
+                    var list9 = priorAddingReplicas ?? new List<int>(Math.Min(n9, 64));
+                    int kept9 = list9.Count;
+                    for (int i9 = 0; i9 < n9; i9++)
+                        if (i9 < kept9) list9[i9] = r.ReadInt32();
+                        else list9.Add(r.ReadInt32());
+                    if (kept9 > n9) list9.RemoveRange(n9, kept9 - n9);
                     m.AddingReplicas = list9;
                 }
             }
             {
                 int n10 = r.ReadArrayLength(flex);
-                if (n10 < 0) m.RemovingReplicas = new();
+                if (n10 < 0) m.RemovingReplicas = Reuse.Emptied(priorRemovingReplicas);
                 else
                 {
-                    var list10 = new List<int>(Math.Min(n10, 64));
-                    for (int i10 = 0; i10 < n10; i10++) list10.Add(r.ReadInt32());
+                    var list10 = priorRemovingReplicas ?? new List<int>(Math.Min(n10, 64));
+                    int kept10 = list10.Count;
+                    for (int i10 = 0; i10 < n10; i10++)
+                        if (i10 < kept10) list10[i10] = r.ReadInt32();
+                        else list10.Add(r.ReadInt32());
+                    if (kept10 > n10) list10.RemoveRange(n10, kept10 - n10);
                     m.RemovingReplicas = list10;
                 }
             }
@@ -340,9 +434,9 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Replicas ??= new();
-            m.AddingReplicas ??= new();
-            m.RemovingReplicas ??= new();
+            m.Replicas ??= Reuse.Emptied(priorReplicas);
+            m.AddingReplicas ??= Reuse.Emptied(priorAddingReplicas);
+            m.RemovingReplicas ??= Reuse.Emptied(priorRemovingReplicas);
             return m;
         }
 

@@ -32,27 +32,50 @@ public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransact
         ProducerIdFilters = null!;
     }
 
-    public static ListTransactionsRequest Read(ref KafkaReader r, short version)
+    public static ListTransactionsRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListTransactionsRequest ReadInto(ref KafkaReader r, short version, ListTransactionsRequest? reuse)
     {
-        var m = new ListTransactionsRequest(reading: true);
+        ListTransactionsRequest m;
+        if (reuse is null) m = new ListTransactionsRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.DurationFilter = -1L;
+            m.TransactionalIdPattern = null;
+        }
+        var priorStateFilters = m.StateFilters;
+        m.StateFilters = null!;
+        var priorProducerIdFilters = m.ProducerIdFilters;
+        m.ProducerIdFilters = null!;
         bool flex = true;
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.StateFilters = new();
+            if (n0 < 0) m.StateFilters = Reuse.Emptied(priorStateFilters);
             else
             {
-                var list0 = new List<string>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(r.ReadString(flex));
+                var list0 = priorStateFilters ?? new List<string>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = r.ReadString(flex);
+                    else list0.Add(r.ReadString(flex));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.StateFilters = list0;
             }
         }
         {
             int n1 = r.ReadArrayLength(flex);
-            if (n1 < 0) m.ProducerIdFilters = new();
+            if (n1 < 0) m.ProducerIdFilters = Reuse.Emptied(priorProducerIdFilters);
             else
             {
-                var list1 = new List<long>(Math.Min(n1, 64));
-                for (int i1 = 0; i1 < n1; i1++) list1.Add(r.ReadInt64());
+                var list1 = priorProducerIdFilters ?? new List<long>(Math.Min(n1, 64));
+                int kept1 = list1.Count;
+                for (int i1 = 0; i1 < n1; i1++)
+                    if (i1 < kept1) list1[i1] = r.ReadInt64();
+                    else list1.Add(r.ReadInt64());
+                if (kept1 > n1) list1.RemoveRange(n1, kept1 - n1);
                 m.ProducerIdFilters = list1;
             }
         }
@@ -74,8 +97,8 @@ public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransact
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.StateFilters ??= new();
-        m.ProducerIdFilters ??= new();
+        m.StateFilters ??= Reuse.Emptied(priorStateFilters);
+        m.ProducerIdFilters ??= Reuse.Emptied(priorProducerIdFilters);
         return m;
     }
 
@@ -140,29 +163,52 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
         TransactionStates = null!;
     }
 
-    public static ListTransactionsResponse Read(ref KafkaReader r, short version)
+    public static ListTransactionsResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ListTransactionsResponse ReadInto(ref KafkaReader r, short version, ListTransactionsResponse? reuse)
     {
-        var m = new ListTransactionsResponse(reading: true);
+        ListTransactionsResponse m;
+        if (reuse is null) m = new ListTransactionsResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
+        var priorUnknownStateFilters = m.UnknownStateFilters;
+        m.UnknownStateFilters = null!;
+        var priorTransactionStates = m.TransactionStates;
+        m.TransactionStates = null!;
         bool flex = true;
         m.ThrottleTimeMs = r.ReadInt32();
         m.ErrorCode = (ErrorCode)r.ReadInt16();
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.UnknownStateFilters = new();
+            if (n4 < 0) m.UnknownStateFilters = Reuse.Emptied(priorUnknownStateFilters);
             else
             {
-                var list4 = new List<string>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(r.ReadString(flex));
+                var list4 = priorUnknownStateFilters ?? new List<string>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = r.ReadString(flex);
+                    else list4.Add(r.ReadString(flex));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.UnknownStateFilters = list4;
             }
         }
         {
             int n5 = r.ReadArrayLength(flex);
-            if (n5 < 0) m.TransactionStates = new();
+            if (n5 < 0) m.TransactionStates = Reuse.Emptied(priorTransactionStates);
             else
             {
-                var list5 = new List<ListedTransaction>(Math.Min(n5, 64));
-                for (int i5 = 0; i5 < n5; i5++) list5.Add(ListedTransaction.Read(ref r, version));
+                var list5 = priorTransactionStates ?? new List<ListedTransaction>(Math.Min(n5, 64));
+                int kept5 = list5.Count;
+                for (int i5 = 0; i5 < n5; i5++)
+                    if (i5 < kept5) list5[i5] = ListedTransaction.ReadInto(ref r, version, list5[i5]);
+                    else list5.Add(ListedTransaction.Read(ref r, version));
+                if (kept5 > n5) list5.RemoveRange(n5, kept5 - n5);
                 m.TransactionStates = list5;
             }
         }
@@ -176,8 +222,8 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.UnknownStateFilters ??= new();
-        m.TransactionStates ??= new();
+        m.UnknownStateFilters ??= Reuse.Emptied(priorUnknownStateFilters);
+        m.TransactionStates ??= Reuse.Emptied(priorTransactionStates);
         return m;
     }
 
@@ -217,9 +263,21 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
         public long ProducerId = 0;
         public string TransactionState = "";
 
-        public static ListedTransaction Read(ref KafkaReader r, short version)
+        public static ListedTransaction Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static ListedTransaction ReadInto(ref KafkaReader r, short version, ListedTransaction? reuse)
         {
-            var m = new ListedTransaction();
+            ListedTransaction m;
+            if (reuse is null) m = new ListedTransaction();
+            else
+            {
+                m = reuse;
+                m.TransactionalId = "";
+                m.ProducerId = 0;
+                m.TransactionState = "";
+            }
             bool flex = true;
             m.TransactionalId = r.ReadString(flex);
             m.ProducerId = r.ReadInt64();

@@ -19,17 +19,35 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>
     public bool IncludeClusterAuthorizedOperations = false;
     public bool IncludeTopicAuthorizedOperations = false;
 
-    public static MetadataRequest Read(ref KafkaReader r, short version)
+    public static MetadataRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static MetadataRequest ReadInto(ref KafkaReader r, short version, MetadataRequest? reuse)
     {
-        var m = new MetadataRequest();
+        MetadataRequest m;
+        if (reuse is null) m = new MetadataRequest();
+        else
+        {
+            m = reuse;
+            m.AllowAutoTopicCreation = true;
+            m.IncludeClusterAuthorizedOperations = false;
+            m.IncludeTopicAuthorizedOperations = false;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null;
         bool flex = version >= 9;
         {
             int n0 = r.ReadArrayLength(flex);
             if (n0 < 0) m.Topics = null;
             else
             {
-                var list0 = new List<MetadataRequestTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(MetadataRequestTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<MetadataRequestTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = MetadataRequestTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(MetadataRequestTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -94,9 +112,20 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>
         public Guid TopicId = Guid.Empty;
         public string? Name = null;
 
-        public static MetadataRequestTopic Read(ref KafkaReader r, short version)
+        public static MetadataRequestTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static MetadataRequestTopic ReadInto(ref KafkaReader r, short version, MetadataRequestTopic? reuse)
         {
-            var m = new MetadataRequestTopic();
+            MetadataRequestTopic m;
+            if (reuse is null) m = new MetadataRequestTopic();
+            else
+            {
+                m = reuse;
+                m.TopicId = Guid.Empty;
+                m.Name = null;
+            }
             bool flex = version >= 9;
             if (version >= 10)
             {
@@ -160,9 +189,27 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         Topics = null!;
     }
 
-    public static MetadataResponse Read(ref KafkaReader r, short version)
+    public static MetadataResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static MetadataResponse ReadInto(ref KafkaReader r, short version, MetadataResponse? reuse)
     {
-        var m = new MetadataResponse(reading: true);
+        MetadataResponse m;
+        if (reuse is null) m = new MetadataResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ClusterId = null;
+            m.ControllerId = -1;
+            m.ClusterAuthorizedOperations = -2147483648;
+            m.ErrorCode = ErrorCode.None;
+        }
+        var priorBrokers = m.Brokers;
+        m.Brokers = null!;
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 9;
         if (version >= 3)
         {
@@ -170,11 +217,15 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         }
         {
             int n2 = r.ReadArrayLength(flex);
-            if (n2 < 0) m.Brokers = new();
+            if (n2 < 0) m.Brokers = Reuse.Emptied(priorBrokers);
             else
             {
-                var list2 = new List<MetadataResponseBroker>(Math.Min(n2, 64));
-                for (int i2 = 0; i2 < n2; i2++) list2.Add(MetadataResponseBroker.Read(ref r, version));
+                var list2 = priorBrokers ?? new List<MetadataResponseBroker>(Math.Min(n2, 64));
+                int kept2 = list2.Count;
+                for (int i2 = 0; i2 < n2; i2++)
+                    if (i2 < kept2) list2[i2] = MetadataResponseBroker.ReadInto(ref r, version, list2[i2]);
+                    else list2.Add(MetadataResponseBroker.Read(ref r, version));
+                if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                 m.Brokers = list2;
             }
         }
@@ -188,11 +239,15 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         }
         {
             int n3 = r.ReadArrayLength(flex);
-            if (n3 < 0) m.Topics = new();
+            if (n3 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list3 = new List<MetadataResponseTopic>(Math.Min(n3, 64));
-                for (int i3 = 0; i3 < n3; i3++) list3.Add(MetadataResponseTopic.Read(ref r, version));
+                var list3 = priorTopics ?? new List<MetadataResponseTopic>(Math.Min(n3, 64));
+                int kept3 = list3.Count;
+                for (int i3 = 0; i3 < n3; i3++)
+                    if (i3 < kept3) list3[i3] = MetadataResponseTopic.ReadInto(ref r, version, list3[i3]);
+                    else list3.Add(MetadataResponseTopic.Read(ref r, version));
+                if (kept3 > n3) list3.RemoveRange(n3, kept3 - n3);
                 m.Topics = list3;
             }
         }
@@ -214,8 +269,8 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Brokers ??= new();
-        m.Topics ??= new();
+        m.Brokers ??= Reuse.Emptied(priorBrokers);
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -274,9 +329,22 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         public int Port = 0;
         public string? Rack = null;
 
-        public static MetadataResponseBroker Read(ref KafkaReader r, short version)
+        public static MetadataResponseBroker Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static MetadataResponseBroker ReadInto(ref KafkaReader r, short version, MetadataResponseBroker? reuse)
         {
-            var m = new MetadataResponseBroker();
+            MetadataResponseBroker m;
+            if (reuse is null) m = new MetadataResponseBroker();
+            else
+            {
+                m = reuse;
+                m.NodeId = 0;
+                m.Host = "";
+                m.Port = 0;
+                m.Rack = null;
+            }
             bool flex = version >= 9;
             m.NodeId = r.ReadInt32();
             m.Host = r.ReadString(flex);
@@ -336,9 +404,25 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             Partitions = null!;
         }
 
-        public static MetadataResponseTopic Read(ref KafkaReader r, short version)
+        public static MetadataResponseTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static MetadataResponseTopic ReadInto(ref KafkaReader r, short version, MetadataResponseTopic? reuse)
         {
-            var m = new MetadataResponseTopic(reading: true);
+            MetadataResponseTopic m;
+            if (reuse is null) m = new MetadataResponseTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.Name = null;
+                m.TopicId = Guid.Empty;
+                m.IsInternal = false;
+                m.TopicAuthorizedOperations = -2147483648;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 9;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.Name = r.ReadNullableString(flex);
@@ -352,11 +436,15 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             }
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<MetadataResponsePartition>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(MetadataResponsePartition.Read(ref r, version));
+                    var list6 = priorPartitions ?? new List<MetadataResponsePartition>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = MetadataResponsePartition.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(MetadataResponsePartition.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -374,7 +462,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -437,9 +525,28 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             OfflineReplicas = null!;
         }
 
-        public static MetadataResponsePartition Read(ref KafkaReader r, short version)
+        public static MetadataResponsePartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static MetadataResponsePartition ReadInto(ref KafkaReader r, short version, MetadataResponsePartition? reuse)
         {
-            var m = new MetadataResponsePartition(reading: true);
+            MetadataResponsePartition m;
+            if (reuse is null) m = new MetadataResponsePartition(reading: true);
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.PartitionIndex = 0;
+                m.LeaderId = 0;
+                m.LeaderEpoch = -1;
+            }
+            var priorReplicaNodes = m.ReplicaNodes;
+            m.ReplicaNodes = null!;
+            var priorIsrNodes = m.IsrNodes;
+            m.IsrNodes = null!;
+            var priorOfflineReplicas = m.OfflineReplicas;
+            m.OfflineReplicas = null!;
             bool flex = version >= 9;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.PartitionIndex = r.ReadInt32();
@@ -450,21 +557,29 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             }
             {
                 int n8 = r.ReadArrayLength(flex);
-                if (n8 < 0) m.ReplicaNodes = new();
+                if (n8 < 0) m.ReplicaNodes = Reuse.Emptied(priorReplicaNodes);
                 else
                 {
-                    var list8 = new List<int>(Math.Min(n8, 64));
-                    for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt32());
+                    var list8 = priorReplicaNodes ?? new List<int>(Math.Min(n8, 64));
+                    int kept8 = list8.Count;
+                    for (int i8 = 0; i8 < n8; i8++)
+                        if (i8 < kept8) list8[i8] = r.ReadInt32();
+                        else list8.Add(r.ReadInt32());
+                    if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                     m.ReplicaNodes = list8;
                 }
             }
             {
                 int n9 = r.ReadArrayLength(flex);
-                if (n9 < 0) m.IsrNodes = new();
+                if (n9 < 0) m.IsrNodes = Reuse.Emptied(priorIsrNodes);
                 else
                 {
-                    var list9 = new List<int>(Math.Min(n9, 64));
-                    for (int i9 = 0; i9 < n9; i9++) list9.Add(r.ReadInt32());
+                    var list9 = priorIsrNodes ?? new List<int>(Math.Min(n9, 64));
+                    int kept9 = list9.Count;
+                    for (int i9 = 0; i9 < n9; i9++)
+                        if (i9 < kept9) list9[i9] = r.ReadInt32();
+                        else list9.Add(r.ReadInt32());
+                    if (kept9 > n9) list9.RemoveRange(n9, kept9 - n9);
                     m.IsrNodes = list9;
                 }
             }
@@ -472,11 +587,15 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             {
                 {
                     int n10 = r.ReadArrayLength(flex);
-                    if (n10 < 0) m.OfflineReplicas = new();
+                    if (n10 < 0) m.OfflineReplicas = Reuse.Emptied(priorOfflineReplicas);
                     else
                     {
-                        var list10 = new List<int>(Math.Min(n10, 64));
-                        for (int i10 = 0; i10 < n10; i10++) list10.Add(r.ReadInt32());
+                        var list10 = priorOfflineReplicas ?? new List<int>(Math.Min(n10, 64));
+                        int kept10 = list10.Count;
+                        for (int i10 = 0; i10 < n10; i10++)
+                            if (i10 < kept10) list10[i10] = r.ReadInt32();
+                            else list10.Add(r.ReadInt32());
+                        if (kept10 > n10) list10.RemoveRange(n10, kept10 - n10);
                         m.OfflineReplicas = list10;
                     }
                 }
@@ -491,9 +610,9 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.ReplicaNodes ??= new();
-            m.IsrNodes ??= new();
-            m.OfflineReplicas ??= new();
+            m.ReplicaNodes ??= Reuse.Emptied(priorReplicaNodes);
+            m.IsrNodes ??= Reuse.Emptied(priorIsrNodes);
+            m.OfflineReplicas ??= Reuse.Emptied(priorOfflineReplicas);
             return m;
         }
 

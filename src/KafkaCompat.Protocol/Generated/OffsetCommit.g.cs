@@ -32,9 +32,25 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
         Topics = null!;
     }
 
-    public static OffsetCommitRequest Read(ref KafkaReader r, short version)
+    public static OffsetCommitRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static OffsetCommitRequest ReadInto(ref KafkaReader r, short version, OffsetCommitRequest? reuse)
     {
-        var m = new OffsetCommitRequest(reading: true);
+        OffsetCommitRequest m;
+        if (reuse is null) m = new OffsetCommitRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.GroupId = "";
+            m.GenerationIdOrMemberEpoch = -1;
+            m.MemberId = "";
+            m.GroupInstanceId = null;
+            m.RetentionTimeMs = -1L;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 8;
         m.GroupId = r.ReadString(flex);
         if (version >= 1)
@@ -55,11 +71,15 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
         }
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<OffsetCommitRequestTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(OffsetCommitRequestTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<OffsetCommitRequestTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = OffsetCommitRequestTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(OffsetCommitRequestTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -73,7 +93,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -130,9 +150,22 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
             Partitions = null!;
         }
 
-        public static OffsetCommitRequestTopic Read(ref KafkaReader r, short version)
+        public static OffsetCommitRequestTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetCommitRequestTopic ReadInto(ref KafkaReader r, short version, OffsetCommitRequestTopic? reuse)
         {
-            var m = new OffsetCommitRequestTopic(reading: true);
+            OffsetCommitRequestTopic m;
+            if (reuse is null) m = new OffsetCommitRequestTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 8;
             if (version <= 9)
             {
@@ -144,11 +177,15 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
             }
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Partitions = new();
+                if (n2 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list2 = new List<OffsetCommitRequestPartition>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(OffsetCommitRequestPartition.Read(ref r, version));
+                    var list2 = priorPartitions ?? new List<OffsetCommitRequestPartition>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = OffsetCommitRequestPartition.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(OffsetCommitRequestPartition.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Partitions = list2;
                 }
             }
@@ -162,7 +199,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -202,9 +239,23 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
         public long CommitTimestamp = -1L;
         public string? CommittedMetadata = null;
 
-        public static OffsetCommitRequestPartition Read(ref KafkaReader r, short version)
+        public static OffsetCommitRequestPartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetCommitRequestPartition ReadInto(ref KafkaReader r, short version, OffsetCommitRequestPartition? reuse)
         {
-            var m = new OffsetCommitRequestPartition();
+            OffsetCommitRequestPartition m;
+            if (reuse is null) m = new OffsetCommitRequestPartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.CommittedOffset = 0;
+                m.CommittedLeaderEpoch = -1;
+                m.CommitTimestamp = -1L;
+                m.CommittedMetadata = null;
+            }
             bool flex = version >= 8;
             m.PartitionIndex = r.ReadInt32();
             m.CommittedOffset = r.ReadInt64();
@@ -273,9 +324,21 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
         Topics = null!;
     }
 
-    public static OffsetCommitResponse Read(ref KafkaReader r, short version)
+    public static OffsetCommitResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static OffsetCommitResponse ReadInto(ref KafkaReader r, short version, OffsetCommitResponse? reuse)
     {
-        var m = new OffsetCommitResponse(reading: true);
+        OffsetCommitResponse m;
+        if (reuse is null) m = new OffsetCommitResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 8;
         if (version >= 3)
         {
@@ -283,11 +346,15 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
         }
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Topics = new();
+            if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list4 = new List<OffsetCommitResponseTopic>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(OffsetCommitResponseTopic.Read(ref r, version));
+                var list4 = priorTopics ?? new List<OffsetCommitResponseTopic>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = OffsetCommitResponseTopic.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(OffsetCommitResponseTopic.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Topics = list4;
             }
         }
@@ -301,7 +368,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -345,9 +412,22 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
             Partitions = null!;
         }
 
-        public static OffsetCommitResponseTopic Read(ref KafkaReader r, short version)
+        public static OffsetCommitResponseTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetCommitResponseTopic ReadInto(ref KafkaReader r, short version, OffsetCommitResponseTopic? reuse)
         {
-            var m = new OffsetCommitResponseTopic(reading: true);
+            OffsetCommitResponseTopic m;
+            if (reuse is null) m = new OffsetCommitResponseTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 8;
             if (version <= 9)
             {
@@ -359,11 +439,15 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
             }
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<OffsetCommitResponsePartition>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(OffsetCommitResponsePartition.Read(ref r, version));
+                    var list6 = priorPartitions ?? new List<OffsetCommitResponsePartition>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = OffsetCommitResponsePartition.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(OffsetCommitResponsePartition.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -377,7 +461,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -414,9 +498,20 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
 
-        public static OffsetCommitResponsePartition Read(ref KafkaReader r, short version)
+        public static OffsetCommitResponsePartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetCommitResponsePartition ReadInto(ref KafkaReader r, short version, OffsetCommitResponsePartition? reuse)
         {
-            var m = new OffsetCommitResponsePartition();
+            OffsetCommitResponsePartition m;
+            if (reuse is null) m = new OffsetCommitResponsePartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.ErrorCode = ErrorCode.None;
+            }
             bool flex = version >= 8;
             m.PartitionIndex = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();

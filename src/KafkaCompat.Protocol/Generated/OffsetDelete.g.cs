@@ -28,18 +28,34 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
         Topics = null!;
     }
 
-    public static OffsetDeleteRequest Read(ref KafkaReader r, short version)
+    public static OffsetDeleteRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static OffsetDeleteRequest ReadInto(ref KafkaReader r, short version, OffsetDeleteRequest? reuse)
     {
-        var m = new OffsetDeleteRequest(reading: true);
+        OffsetDeleteRequest m;
+        if (reuse is null) m = new OffsetDeleteRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.GroupId = "";
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = false;
         m.GroupId = r.ReadString(flex);
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<OffsetDeleteRequestTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(OffsetDeleteRequestTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<OffsetDeleteRequestTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = OffsetDeleteRequestTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(OffsetDeleteRequestTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -53,7 +69,7 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -93,18 +109,34 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
             Partitions = null!;
         }
 
-        public static OffsetDeleteRequestTopic Read(ref KafkaReader r, short version)
+        public static OffsetDeleteRequestTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetDeleteRequestTopic ReadInto(ref KafkaReader r, short version, OffsetDeleteRequestTopic? reuse)
         {
-            var m = new OffsetDeleteRequestTopic(reading: true);
+            OffsetDeleteRequestTopic m;
+            if (reuse is null) m = new OffsetDeleteRequestTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = false;
             m.Name = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Partitions = new();
+                if (n2 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list2 = new List<OffsetDeleteRequestPartition>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(OffsetDeleteRequestPartition.Read(ref r, version));
+                    var list2 = priorPartitions ?? new List<OffsetDeleteRequestPartition>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = OffsetDeleteRequestPartition.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(OffsetDeleteRequestPartition.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Partitions = list2;
                 }
             }
@@ -118,7 +150,7 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -147,9 +179,19 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
     {
         public int PartitionIndex = 0;
 
-        public static OffsetDeleteRequestPartition Read(ref KafkaReader r, short version)
+        public static OffsetDeleteRequestPartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetDeleteRequestPartition ReadInto(ref KafkaReader r, short version, OffsetDeleteRequestPartition? reuse)
         {
-            var m = new OffsetDeleteRequestPartition();
+            OffsetDeleteRequestPartition m;
+            if (reuse is null) m = new OffsetDeleteRequestPartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+            }
             bool flex = false;
             m.PartitionIndex = r.ReadInt32();
             if (flex)
@@ -199,19 +241,36 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
         Topics = null!;
     }
 
-    public static OffsetDeleteResponse Read(ref KafkaReader r, short version)
+    public static OffsetDeleteResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static OffsetDeleteResponse ReadInto(ref KafkaReader r, short version, OffsetDeleteResponse? reuse)
     {
-        var m = new OffsetDeleteResponse(reading: true);
+        OffsetDeleteResponse m;
+        if (reuse is null) m = new OffsetDeleteResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ErrorCode = ErrorCode.None;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = false;
         m.ErrorCode = (ErrorCode)r.ReadInt16();
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Topics = new();
+            if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list4 = new List<OffsetDeleteResponseTopic>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(OffsetDeleteResponseTopic.Read(ref r, version));
+                var list4 = priorTopics ?? new List<OffsetDeleteResponseTopic>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = OffsetDeleteResponseTopic.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(OffsetDeleteResponseTopic.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Topics = list4;
             }
         }
@@ -225,7 +284,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -266,18 +325,34 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
             Partitions = null!;
         }
 
-        public static OffsetDeleteResponseTopic Read(ref KafkaReader r, short version)
+        public static OffsetDeleteResponseTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetDeleteResponseTopic ReadInto(ref KafkaReader r, short version, OffsetDeleteResponseTopic? reuse)
         {
-            var m = new OffsetDeleteResponseTopic(reading: true);
+            OffsetDeleteResponseTopic m;
+            if (reuse is null) m = new OffsetDeleteResponseTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = false;
             m.Name = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<OffsetDeleteResponsePartition>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(OffsetDeleteResponsePartition.Read(ref r, version));
+                    var list6 = priorPartitions ?? new List<OffsetDeleteResponsePartition>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = OffsetDeleteResponsePartition.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(OffsetDeleteResponsePartition.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -291,7 +366,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -321,9 +396,20 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
 
-        public static OffsetDeleteResponsePartition Read(ref KafkaReader r, short version)
+        public static OffsetDeleteResponsePartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetDeleteResponsePartition ReadInto(ref KafkaReader r, short version, OffsetDeleteResponsePartition? reuse)
         {
-            var m = new OffsetDeleteResponsePartition();
+            OffsetDeleteResponsePartition m;
+            if (reuse is null) m = new OffsetDeleteResponsePartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.ErrorCode = ErrorCode.None;
+            }
             bool flex = false;
             m.PartitionIndex = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();

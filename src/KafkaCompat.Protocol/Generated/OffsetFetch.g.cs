@@ -30,9 +30,24 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
         Groups = null!;
     }
 
-    public static OffsetFetchRequest Read(ref KafkaReader r, short version)
+    public static OffsetFetchRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static OffsetFetchRequest ReadInto(ref KafkaReader r, short version, OffsetFetchRequest? reuse)
     {
-        var m = new OffsetFetchRequest(reading: true);
+        OffsetFetchRequest m;
+        if (reuse is null) m = new OffsetFetchRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.GroupId = "";
+            m.RequireStable = false;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null;
+        var priorGroups = m.Groups;
+        m.Groups = null!;
         bool flex = version >= 6;
         if (version <= 7)
         {
@@ -45,8 +60,12 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                 if (n0 < 0) m.Topics = null;
                 else
                 {
-                    var list0 = new List<OffsetFetchRequestTopic>(Math.Min(n0, 64));
-                    for (int i0 = 0; i0 < n0; i0++) list0.Add(OffsetFetchRequestTopic.Read(ref r, version));
+                    var list0 = priorTopics ?? new List<OffsetFetchRequestTopic>(Math.Min(n0, 64));
+                    int kept0 = list0.Count;
+                    for (int i0 = 0; i0 < n0; i0++)
+                        if (i0 < kept0) list0[i0] = OffsetFetchRequestTopic.ReadInto(ref r, version, list0[i0]);
+                        else list0.Add(OffsetFetchRequestTopic.Read(ref r, version));
+                    if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                     m.Topics = list0;
                 }
             }
@@ -55,11 +74,15 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
         {
             {
                 int n1 = r.ReadArrayLength(flex);
-                if (n1 < 0) m.Groups = new();
+                if (n1 < 0) m.Groups = Reuse.Emptied(priorGroups);
                 else
                 {
-                    var list1 = new List<OffsetFetchRequestGroup>(Math.Min(n1, 64));
-                    for (int i1 = 0; i1 < n1; i1++) list1.Add(OffsetFetchRequestGroup.Read(ref r, version));
+                    var list1 = priorGroups ?? new List<OffsetFetchRequestGroup>(Math.Min(n1, 64));
+                    int kept1 = list1.Count;
+                    for (int i1 = 0; i1 < n1; i1++)
+                        if (i1 < kept1) list1[i1] = OffsetFetchRequestGroup.ReadInto(ref r, version, list1[i1]);
+                        else list1.Add(OffsetFetchRequestGroup.Read(ref r, version));
+                    if (kept1 > n1) list1.RemoveRange(n1, kept1 - n1);
                     m.Groups = list1;
                 }
             }
@@ -78,7 +101,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Groups ??= new();
+        m.Groups ??= Reuse.Emptied(priorGroups);
         return m;
     }
 
@@ -140,9 +163,21 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
             PartitionIndexes = null!;
         }
 
-        public static OffsetFetchRequestTopic Read(ref KafkaReader r, short version)
+        public static OffsetFetchRequestTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetFetchRequestTopic ReadInto(ref KafkaReader r, short version, OffsetFetchRequestTopic? reuse)
         {
-            var m = new OffsetFetchRequestTopic(reading: true);
+            OffsetFetchRequestTopic m;
+            if (reuse is null) m = new OffsetFetchRequestTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitionIndexes = m.PartitionIndexes;
+            m.PartitionIndexes = null!;
             bool flex = version >= 6;
             if (version <= 7)
             {
@@ -152,11 +187,15 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
             {
                 {
                     int n4 = r.ReadArrayLength(flex);
-                    if (n4 < 0) m.PartitionIndexes = new();
+                    if (n4 < 0) m.PartitionIndexes = Reuse.Emptied(priorPartitionIndexes);
                     else
                     {
-                        var list4 = new List<int>(Math.Min(n4, 64));
-                        for (int i4 = 0; i4 < n4; i4++) list4.Add(r.ReadInt32());
+                        var list4 = priorPartitionIndexes ?? new List<int>(Math.Min(n4, 64));
+                        int kept4 = list4.Count;
+                        for (int i4 = 0; i4 < n4; i4++)
+                            if (i4 < kept4) list4[i4] = r.ReadInt32();
+                            else list4.Add(r.ReadInt32());
+                        if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                         m.PartitionIndexes = list4;
                     }
                 }
@@ -171,7 +210,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.PartitionIndexes ??= new();
+            m.PartitionIndexes ??= Reuse.Emptied(priorPartitionIndexes);
             return m;
         }
 
@@ -209,9 +248,23 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
         public int MemberEpoch = -1;
         public List<OffsetFetchRequestTopics>? Topics = null;
 
-        public static OffsetFetchRequestGroup Read(ref KafkaReader r, short version)
+        public static OffsetFetchRequestGroup Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetFetchRequestGroup ReadInto(ref KafkaReader r, short version, OffsetFetchRequestGroup? reuse)
         {
-            var m = new OffsetFetchRequestGroup();
+            OffsetFetchRequestGroup m;
+            if (reuse is null) m = new OffsetFetchRequestGroup();
+            else
+            {
+                m = reuse;
+                m.GroupId = "";
+                m.MemberId = null;
+                m.MemberEpoch = -1;
+            }
+            var priorTopics = m.Topics;
+            m.Topics = null;
             bool flex = version >= 6;
             if (version >= 8)
             {
@@ -232,8 +285,12 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                     if (n6 < 0) m.Topics = null;
                     else
                     {
-                        var list6 = new List<OffsetFetchRequestTopics>(Math.Min(n6, 64));
-                        for (int i6 = 0; i6 < n6; i6++) list6.Add(OffsetFetchRequestTopics.Read(ref r, version));
+                        var list6 = priorTopics ?? new List<OffsetFetchRequestTopics>(Math.Min(n6, 64));
+                        int kept6 = list6.Count;
+                        for (int i6 = 0; i6 < n6; i6++)
+                            if (i6 < kept6) list6[i6] = OffsetFetchRequestTopics.ReadInto(ref r, version, list6[i6]);
+                            else list6.Add(OffsetFetchRequestTopics.Read(ref r, version));
+                        if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                         m.Topics = list6;
                     }
                 }
@@ -303,9 +360,22 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
             PartitionIndexes = null!;
         }
 
-        public static OffsetFetchRequestTopics Read(ref KafkaReader r, short version)
+        public static OffsetFetchRequestTopics Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetFetchRequestTopics ReadInto(ref KafkaReader r, short version, OffsetFetchRequestTopics? reuse)
         {
-            var m = new OffsetFetchRequestTopics(reading: true);
+            OffsetFetchRequestTopics m;
+            if (reuse is null) m = new OffsetFetchRequestTopics(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitionIndexes = m.PartitionIndexes;
+            m.PartitionIndexes = null!;
             bool flex = version >= 6;
             if (version >= 8 && version <= 9)
             {
@@ -319,11 +389,15 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
             {
                 {
                     int n8 = r.ReadArrayLength(flex);
-                    if (n8 < 0) m.PartitionIndexes = new();
+                    if (n8 < 0) m.PartitionIndexes = Reuse.Emptied(priorPartitionIndexes);
                     else
                     {
-                        var list8 = new List<int>(Math.Min(n8, 64));
-                        for (int i8 = 0; i8 < n8; i8++) list8.Add(r.ReadInt32());
+                        var list8 = priorPartitionIndexes ?? new List<int>(Math.Min(n8, 64));
+                        int kept8 = list8.Count;
+                        for (int i8 = 0; i8 < n8; i8++)
+                            if (i8 < kept8) list8[i8] = r.ReadInt32();
+                            else list8.Add(r.ReadInt32());
+                        if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                         m.PartitionIndexes = list8;
                     }
                 }
@@ -338,7 +412,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.PartitionIndexes ??= new();
+            m.PartitionIndexes ??= Reuse.Emptied(priorPartitionIndexes);
             return m;
         }
 
@@ -398,9 +472,24 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         Groups = null!;
     }
 
-    public static OffsetFetchResponse Read(ref KafkaReader r, short version)
+    public static OffsetFetchResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static OffsetFetchResponse ReadInto(ref KafkaReader r, short version, OffsetFetchResponse? reuse)
     {
-        var m = new OffsetFetchResponse(reading: true);
+        OffsetFetchResponse m;
+        if (reuse is null) m = new OffsetFetchResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
+        var priorGroups = m.Groups;
+        m.Groups = null!;
         bool flex = version >= 6;
         if (version >= 3)
         {
@@ -410,11 +499,15 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         {
             {
                 int n10 = r.ReadArrayLength(flex);
-                if (n10 < 0) m.Topics = new();
+                if (n10 < 0) m.Topics = Reuse.Emptied(priorTopics);
                 else
                 {
-                    var list10 = new List<OffsetFetchResponseTopic>(Math.Min(n10, 64));
-                    for (int i10 = 0; i10 < n10; i10++) list10.Add(OffsetFetchResponseTopic.Read(ref r, version));
+                    var list10 = priorTopics ?? new List<OffsetFetchResponseTopic>(Math.Min(n10, 64));
+                    int kept10 = list10.Count;
+                    for (int i10 = 0; i10 < n10; i10++)
+                        if (i10 < kept10) list10[i10] = OffsetFetchResponseTopic.ReadInto(ref r, version, list10[i10]);
+                        else list10.Add(OffsetFetchResponseTopic.Read(ref r, version));
+                    if (kept10 > n10) list10.RemoveRange(n10, kept10 - n10);
                     m.Topics = list10;
                 }
             }
@@ -427,11 +520,15 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         {
             {
                 int n11 = r.ReadArrayLength(flex);
-                if (n11 < 0) m.Groups = new();
+                if (n11 < 0) m.Groups = Reuse.Emptied(priorGroups);
                 else
                 {
-                    var list11 = new List<OffsetFetchResponseGroup>(Math.Min(n11, 64));
-                    for (int i11 = 0; i11 < n11; i11++) list11.Add(OffsetFetchResponseGroup.Read(ref r, version));
+                    var list11 = priorGroups ?? new List<OffsetFetchResponseGroup>(Math.Min(n11, 64));
+                    int kept11 = list11.Count;
+                    for (int i11 = 0; i11 < n11; i11++)
+                        if (i11 < kept11) list11[i11] = OffsetFetchResponseGroup.ReadInto(ref r, version, list11[i11]);
+                        else list11.Add(OffsetFetchResponseGroup.Read(ref r, version));
+                    if (kept11 > n11) list11.RemoveRange(n11, kept11 - n11);
                     m.Groups = list11;
                 }
             }
@@ -446,8 +543,8 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
-        m.Groups ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
+        m.Groups ??= Reuse.Emptied(priorGroups);
         return m;
     }
 
@@ -509,9 +606,21 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             Partitions = null!;
         }
 
-        public static OffsetFetchResponseTopic Read(ref KafkaReader r, short version)
+        public static OffsetFetchResponseTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetFetchResponseTopic ReadInto(ref KafkaReader r, short version, OffsetFetchResponseTopic? reuse)
         {
-            var m = new OffsetFetchResponseTopic(reading: true);
+            OffsetFetchResponseTopic m;
+            if (reuse is null) m = new OffsetFetchResponseTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 6;
             if (version <= 7)
             {
@@ -521,11 +630,15 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             {
                 {
                     int n14 = r.ReadArrayLength(flex);
-                    if (n14 < 0) m.Partitions = new();
+                    if (n14 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                     else
                     {
-                        var list14 = new List<OffsetFetchResponsePartition>(Math.Min(n14, 64));
-                        for (int i14 = 0; i14 < n14; i14++) list14.Add(OffsetFetchResponsePartition.Read(ref r, version));
+                        var list14 = priorPartitions ?? new List<OffsetFetchResponsePartition>(Math.Min(n14, 64));
+                        int kept14 = list14.Count;
+                        for (int i14 = 0; i14 < n14; i14++)
+                            if (i14 < kept14) list14[i14] = OffsetFetchResponsePartition.ReadInto(ref r, version, list14[i14]);
+                            else list14.Add(OffsetFetchResponsePartition.Read(ref r, version));
+                        if (kept14 > n14) list14.RemoveRange(n14, kept14 - n14);
                         m.Partitions = list14;
                     }
                 }
@@ -540,7 +653,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -579,9 +692,23 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         public string? Metadata = null;
         public ErrorCode ErrorCode = ErrorCode.None;
 
-        public static OffsetFetchResponsePartition Read(ref KafkaReader r, short version)
+        public static OffsetFetchResponsePartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetFetchResponsePartition ReadInto(ref KafkaReader r, short version, OffsetFetchResponsePartition? reuse)
         {
-            var m = new OffsetFetchResponsePartition();
+            OffsetFetchResponsePartition m;
+            if (reuse is null) m = new OffsetFetchResponsePartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.CommittedOffset = 0;
+                m.CommittedLeaderEpoch = -1;
+                m.Metadata = null;
+                m.ErrorCode = ErrorCode.None;
+            }
             bool flex = version >= 6;
             if (version <= 7)
             {
@@ -664,9 +791,22 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             Topics = null!;
         }
 
-        public static OffsetFetchResponseGroup Read(ref KafkaReader r, short version)
+        public static OffsetFetchResponseGroup Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetFetchResponseGroup ReadInto(ref KafkaReader r, short version, OffsetFetchResponseGroup? reuse)
         {
-            var m = new OffsetFetchResponseGroup(reading: true);
+            OffsetFetchResponseGroup m;
+            if (reuse is null) m = new OffsetFetchResponseGroup(reading: true);
+            else
+            {
+                m = reuse;
+                m.GroupId = "";
+                m.ErrorCode = ErrorCode.None;
+            }
+            var priorTopics = m.Topics;
+            m.Topics = null!;
             bool flex = version >= 6;
             if (version >= 8)
             {
@@ -676,11 +816,15 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             {
                 {
                     int n16 = r.ReadArrayLength(flex);
-                    if (n16 < 0) m.Topics = new();
+                    if (n16 < 0) m.Topics = Reuse.Emptied(priorTopics);
                     else
                     {
-                        var list16 = new List<OffsetFetchResponseTopics>(Math.Min(n16, 64));
-                        for (int i16 = 0; i16 < n16; i16++) list16.Add(OffsetFetchResponseTopics.Read(ref r, version));
+                        var list16 = priorTopics ?? new List<OffsetFetchResponseTopics>(Math.Min(n16, 64));
+                        int kept16 = list16.Count;
+                        for (int i16 = 0; i16 < n16; i16++)
+                            if (i16 < kept16) list16[i16] = OffsetFetchResponseTopics.ReadInto(ref r, version, list16[i16]);
+                            else list16.Add(OffsetFetchResponseTopics.Read(ref r, version));
+                        if (kept16 > n16) list16.RemoveRange(n16, kept16 - n16);
                         m.Topics = list16;
                     }
                 }
@@ -699,7 +843,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Topics ??= new();
+            m.Topics ??= Reuse.Emptied(priorTopics);
             return m;
         }
 
@@ -751,9 +895,22 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             Partitions = null!;
         }
 
-        public static OffsetFetchResponseTopics Read(ref KafkaReader r, short version)
+        public static OffsetFetchResponseTopics Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetFetchResponseTopics ReadInto(ref KafkaReader r, short version, OffsetFetchResponseTopics? reuse)
         {
-            var m = new OffsetFetchResponseTopics(reading: true);
+            OffsetFetchResponseTopics m;
+            if (reuse is null) m = new OffsetFetchResponseTopics(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 6;
             if (version >= 8 && version <= 9)
             {
@@ -767,11 +924,15 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             {
                 {
                     int n18 = r.ReadArrayLength(flex);
-                    if (n18 < 0) m.Partitions = new();
+                    if (n18 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                     else
                     {
-                        var list18 = new List<OffsetFetchResponsePartitions>(Math.Min(n18, 64));
-                        for (int i18 = 0; i18 < n18; i18++) list18.Add(OffsetFetchResponsePartitions.Read(ref r, version));
+                        var list18 = priorPartitions ?? new List<OffsetFetchResponsePartitions>(Math.Min(n18, 64));
+                        int kept18 = list18.Count;
+                        for (int i18 = 0; i18 < n18; i18++)
+                            if (i18 < kept18) list18[i18] = OffsetFetchResponsePartitions.ReadInto(ref r, version, list18[i18]);
+                            else list18.Add(OffsetFetchResponsePartitions.Read(ref r, version));
+                        if (kept18 > n18) list18.RemoveRange(n18, kept18 - n18);
                         m.Partitions = list18;
                     }
                 }
@@ -786,7 +947,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -829,9 +990,23 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         public string? Metadata = null;
         public ErrorCode ErrorCode = ErrorCode.None;
 
-        public static OffsetFetchResponsePartitions Read(ref KafkaReader r, short version)
+        public static OffsetFetchResponsePartitions Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetFetchResponsePartitions ReadInto(ref KafkaReader r, short version, OffsetFetchResponsePartitions? reuse)
         {
-            var m = new OffsetFetchResponsePartitions();
+            OffsetFetchResponsePartitions m;
+            if (reuse is null) m = new OffsetFetchResponsePartitions();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.CommittedOffset = 0;
+                m.CommittedLeaderEpoch = -1;
+                m.Metadata = null;
+                m.ErrorCode = ErrorCode.None;
+            }
             bool flex = version >= 6;
             if (version >= 8)
             {

@@ -28,9 +28,21 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
         Topics = null!;
     }
 
-    public static OffsetForLeaderEpochRequest Read(ref KafkaReader r, short version)
+    public static OffsetForLeaderEpochRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static OffsetForLeaderEpochRequest ReadInto(ref KafkaReader r, short version, OffsetForLeaderEpochRequest? reuse)
     {
-        var m = new OffsetForLeaderEpochRequest(reading: true);
+        OffsetForLeaderEpochRequest m;
+        if (reuse is null) m = new OffsetForLeaderEpochRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.ReplicaId = -2;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 4;
         if (version >= 3)
         {
@@ -38,11 +50,15 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
         }
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<OffsetForLeaderTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(OffsetForLeaderTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<OffsetForLeaderTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = OffsetForLeaderTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(OffsetForLeaderTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -56,7 +72,7 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -99,18 +115,34 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
             Partitions = null!;
         }
 
-        public static OffsetForLeaderTopic Read(ref KafkaReader r, short version)
+        public static OffsetForLeaderTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetForLeaderTopic ReadInto(ref KafkaReader r, short version, OffsetForLeaderTopic? reuse)
         {
-            var m = new OffsetForLeaderTopic(reading: true);
+            OffsetForLeaderTopic m;
+            if (reuse is null) m = new OffsetForLeaderTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Topic = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 4;
             m.Topic = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Partitions = new();
+                if (n2 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list2 = new List<OffsetForLeaderPartition>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(OffsetForLeaderPartition.Read(ref r, version));
+                    var list2 = priorPartitions ?? new List<OffsetForLeaderPartition>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = OffsetForLeaderPartition.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(OffsetForLeaderPartition.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Partitions = list2;
                 }
             }
@@ -124,7 +156,7 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -155,9 +187,21 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
         public int CurrentLeaderEpoch = -1;
         public int LeaderEpoch = 0;
 
-        public static OffsetForLeaderPartition Read(ref KafkaReader r, short version)
+        public static OffsetForLeaderPartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetForLeaderPartition ReadInto(ref KafkaReader r, short version, OffsetForLeaderPartition? reuse)
         {
-            var m = new OffsetForLeaderPartition();
+            OffsetForLeaderPartition m;
+            if (reuse is null) m = new OffsetForLeaderPartition();
+            else
+            {
+                m = reuse;
+                m.Partition = 0;
+                m.CurrentLeaderEpoch = -1;
+                m.LeaderEpoch = 0;
+            }
             bool flex = version >= 4;
             m.Partition = r.ReadInt32();
             if (version >= 2)
@@ -216,9 +260,21 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
         Topics = null!;
     }
 
-    public static OffsetForLeaderEpochResponse Read(ref KafkaReader r, short version)
+    public static OffsetForLeaderEpochResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static OffsetForLeaderEpochResponse ReadInto(ref KafkaReader r, short version, OffsetForLeaderEpochResponse? reuse)
     {
-        var m = new OffsetForLeaderEpochResponse(reading: true);
+        OffsetForLeaderEpochResponse m;
+        if (reuse is null) m = new OffsetForLeaderEpochResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 4;
         if (version >= 2)
         {
@@ -226,11 +282,15 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
         }
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Topics = new();
+            if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list4 = new List<OffsetForLeaderTopicResult>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(OffsetForLeaderTopicResult.Read(ref r, version));
+                var list4 = priorTopics ?? new List<OffsetForLeaderTopicResult>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = OffsetForLeaderTopicResult.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(OffsetForLeaderTopicResult.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Topics = list4;
             }
         }
@@ -244,7 +304,7 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -287,18 +347,34 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
             Partitions = null!;
         }
 
-        public static OffsetForLeaderTopicResult Read(ref KafkaReader r, short version)
+        public static OffsetForLeaderTopicResult Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static OffsetForLeaderTopicResult ReadInto(ref KafkaReader r, short version, OffsetForLeaderTopicResult? reuse)
         {
-            var m = new OffsetForLeaderTopicResult(reading: true);
+            OffsetForLeaderTopicResult m;
+            if (reuse is null) m = new OffsetForLeaderTopicResult(reading: true);
+            else
+            {
+                m = reuse;
+                m.Topic = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 4;
             m.Topic = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<EpochEndOffset>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(EpochEndOffset.Read(ref r, version));
+                    var list6 = priorPartitions ?? new List<EpochEndOffset>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = EpochEndOffset.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(EpochEndOffset.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -312,7 +388,7 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -344,9 +420,22 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
         public int LeaderEpoch = -1;
         public long EndOffset = -1L;
 
-        public static EpochEndOffset Read(ref KafkaReader r, short version)
+        public static EpochEndOffset Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static EpochEndOffset ReadInto(ref KafkaReader r, short version, EpochEndOffset? reuse)
         {
-            var m = new EpochEndOffset();
+            EpochEndOffset m;
+            if (reuse is null) m = new EpochEndOffset();
+            else
+            {
+                m = reuse;
+                m.ErrorCode = ErrorCode.None;
+                m.Partition = 0;
+                m.LeaderEpoch = -1;
+                m.EndOffset = -1L;
+            }
             bool flex = version >= 4;
             m.ErrorCode = (ErrorCode)r.ReadInt16();
             m.Partition = r.ReadInt32();

@@ -30,9 +30,23 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
         TopicData = null!;
     }
 
-    public static ProduceRequest Read(ref KafkaReader r, short version)
+    public static ProduceRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ProduceRequest ReadInto(ref KafkaReader r, short version, ProduceRequest? reuse)
     {
-        var m = new ProduceRequest(reading: true);
+        ProduceRequest m;
+        if (reuse is null) m = new ProduceRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.TransactionalId = null;
+            m.Acks = 0;
+            m.TimeoutMs = 0;
+        }
+        var priorTopicData = m.TopicData;
+        m.TopicData = null!;
         bool flex = version >= 9;
         if (version >= 3)
         {
@@ -42,11 +56,15 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
         m.TimeoutMs = r.ReadInt32();
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.TopicData = new();
+            if (n0 < 0) m.TopicData = Reuse.Emptied(priorTopicData);
             else
             {
-                var list0 = new List<TopicProduceData>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(TopicProduceData.Read(ref r, version));
+                var list0 = priorTopicData ?? new List<TopicProduceData>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = TopicProduceData.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(TopicProduceData.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.TopicData = list0;
             }
         }
@@ -60,7 +78,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.TopicData ??= new();
+        m.TopicData ??= Reuse.Emptied(priorTopicData);
         return m;
     }
 
@@ -106,9 +124,22 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
             PartitionData = null!;
         }
 
-        public static TopicProduceData Read(ref KafkaReader r, short version)
+        public static TopicProduceData Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TopicProduceData ReadInto(ref KafkaReader r, short version, TopicProduceData? reuse)
         {
-            var m = new TopicProduceData(reading: true);
+            TopicProduceData m;
+            if (reuse is null) m = new TopicProduceData(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitionData = m.PartitionData;
+            m.PartitionData = null!;
             bool flex = version >= 9;
             if (version <= 12)
             {
@@ -120,11 +151,15 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
             }
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.PartitionData = new();
+                if (n2 < 0) m.PartitionData = Reuse.Emptied(priorPartitionData);
                 else
                 {
-                    var list2 = new List<PartitionProduceData>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(PartitionProduceData.Read(ref r, version));
+                    var list2 = priorPartitionData ?? new List<PartitionProduceData>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = PartitionProduceData.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(PartitionProduceData.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.PartitionData = list2;
                 }
             }
@@ -138,7 +173,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.PartitionData ??= new();
+            m.PartitionData ??= Reuse.Emptied(priorPartitionData);
             return m;
         }
 
@@ -175,9 +210,20 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
         public int Index = 0;
         public ReadOnlyMemory<byte>? Records = null;
 
-        public static PartitionProduceData Read(ref KafkaReader r, short version)
+        public static PartitionProduceData Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static PartitionProduceData ReadInto(ref KafkaReader r, short version, PartitionProduceData? reuse)
         {
-            var m = new PartitionProduceData();
+            PartitionProduceData m;
+            if (reuse is null) m = new PartitionProduceData();
+            else
+            {
+                m = reuse;
+                m.Index = 0;
+                m.Records = null;
+            }
             bool flex = version >= 9;
             m.Index = r.ReadInt32();
             m.Records = r.ReadNullableBytes(flex);
@@ -229,17 +275,35 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         Responses = null!;
     }
 
-    public static ProduceResponse Read(ref KafkaReader r, short version)
+    public static ProduceResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ProduceResponse ReadInto(ref KafkaReader r, short version, ProduceResponse? reuse)
     {
-        var m = new ProduceResponse(reading: true);
+        ProduceResponse m;
+        if (reuse is null) m = new ProduceResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorResponses = m.Responses;
+        m.Responses = null!;
+        var priorNodeEndpoints = m.NodeEndpoints;
+        m.NodeEndpoints = null;
         bool flex = version >= 9;
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Responses = new();
+            if (n4 < 0) m.Responses = Reuse.Emptied(priorResponses);
             else
             {
-                var list4 = new List<TopicProduceResponse>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(TopicProduceResponse.Read(ref r, version));
+                var list4 = priorResponses ?? new List<TopicProduceResponse>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = TopicProduceResponse.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(TopicProduceResponse.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Responses = list4;
             }
         }
@@ -265,8 +329,12 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                             if (n5 < 0) m.NodeEndpoints = null;
                             else
                             {
-                                var list5 = new List<NodeEndpoint>(Math.Min(n5, 64));
-                                for (int i5 = 0; i5 < n5; i5++) list5.Add(NodeEndpoint.Read(ref t, version));
+                                var list5 = priorNodeEndpoints ?? new List<NodeEndpoint>(Math.Min(n5, 64));
+                                int kept5 = list5.Count;
+                                for (int i5 = 0; i5 < n5; i5++)
+                                    if (i5 < kept5) list5[i5] = NodeEndpoint.ReadInto(ref t, version, list5[i5]);
+                                    else list5.Add(NodeEndpoint.Read(ref t, version));
+                                if (kept5 > n5) list5.RemoveRange(n5, kept5 - n5);
                                 m.NodeEndpoints = list5;
                             }
                         }
@@ -275,7 +343,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                 }
             }
         }
-        m.Responses ??= new();
+        m.Responses ??= Reuse.Emptied(priorResponses);
         return m;
     }
 
@@ -335,9 +403,22 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             PartitionResponses = null!;
         }
 
-        public static TopicProduceResponse Read(ref KafkaReader r, short version)
+        public static TopicProduceResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TopicProduceResponse ReadInto(ref KafkaReader r, short version, TopicProduceResponse? reuse)
         {
-            var m = new TopicProduceResponse(reading: true);
+            TopicProduceResponse m;
+            if (reuse is null) m = new TopicProduceResponse(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+                m.TopicId = Guid.Empty;
+            }
+            var priorPartitionResponses = m.PartitionResponses;
+            m.PartitionResponses = null!;
             bool flex = version >= 9;
             if (version <= 12)
             {
@@ -349,11 +430,15 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             }
             {
                 int n8 = r.ReadArrayLength(flex);
-                if (n8 < 0) m.PartitionResponses = new();
+                if (n8 < 0) m.PartitionResponses = Reuse.Emptied(priorPartitionResponses);
                 else
                 {
-                    var list8 = new List<PartitionProduceResponse>(Math.Min(n8, 64));
-                    for (int i8 = 0; i8 < n8; i8++) list8.Add(PartitionProduceResponse.Read(ref r, version));
+                    var list8 = priorPartitionResponses ?? new List<PartitionProduceResponse>(Math.Min(n8, 64));
+                    int kept8 = list8.Count;
+                    for (int i8 = 0; i8 < n8; i8++)
+                        if (i8 < kept8) list8[i8] = PartitionProduceResponse.ReadInto(ref r, version, list8[i8]);
+                        else list8.Add(PartitionProduceResponse.Read(ref r, version));
+                    if (kept8 > n8) list8.RemoveRange(n8, kept8 - n8);
                     m.PartitionResponses = list8;
                 }
             }
@@ -367,7 +452,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.PartitionResponses ??= new();
+            m.PartitionResponses ??= Reuse.Emptied(priorPartitionResponses);
             return m;
         }
 
@@ -421,9 +506,28 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             RecordErrors = null!;
         }
 
-        public static PartitionProduceResponse Read(ref KafkaReader r, short version)
+        public static PartitionProduceResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static PartitionProduceResponse ReadInto(ref KafkaReader r, short version, PartitionProduceResponse? reuse)
         {
-            var m = new PartitionProduceResponse(reading: true);
+            PartitionProduceResponse m;
+            if (reuse is null) m = new PartitionProduceResponse(reading: true);
+            else
+            {
+                m = reuse;
+                m.Index = 0;
+                m.ErrorCode = ErrorCode.None;
+                m.BaseOffset = 0;
+                m.LogAppendTimeMs = -1L;
+                m.LogStartOffset = -1L;
+                m.ErrorMessage = null;
+            }
+            var priorRecordErrors = m.RecordErrors;
+            m.RecordErrors = null!;
+            var priorCurrentLeader = m.CurrentLeader;
+            m.CurrentLeader = null;
             bool flex = version >= 9;
             m.Index = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();
@@ -440,11 +544,15 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             {
                 {
                     int n10 = r.ReadArrayLength(flex);
-                    if (n10 < 0) m.RecordErrors = new();
+                    if (n10 < 0) m.RecordErrors = Reuse.Emptied(priorRecordErrors);
                     else
                     {
-                        var list10 = new List<BatchIndexAndErrorMessage>(Math.Min(n10, 64));
-                        for (int i10 = 0; i10 < n10; i10++) list10.Add(BatchIndexAndErrorMessage.Read(ref r, version));
+                        var list10 = priorRecordErrors ?? new List<BatchIndexAndErrorMessage>(Math.Min(n10, 64));
+                        int kept10 = list10.Count;
+                        for (int i10 = 0; i10 < n10; i10++)
+                            if (i10 < kept10) list10[i10] = BatchIndexAndErrorMessage.ReadInto(ref r, version, list10[i10]);
+                            else list10.Add(BatchIndexAndErrorMessage.Read(ref r, version));
+                        if (kept10 > n10) list10.RemoveRange(n10, kept10 - n10);
                         m.RecordErrors = list10;
                     }
                 }
@@ -466,13 +574,13 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                         case 0 when version >= 10:
                         {
                             var t = new KafkaReader(raw);
-                            m.CurrentLeader = LeaderIdAndEpoch.Read(ref t, version);
+                            m.CurrentLeader = LeaderIdAndEpoch.ReadInto(ref t, version, priorCurrentLeader);
                             break;
                         }
                     }
                 }
             }
-            m.RecordErrors ??= new();
+            m.RecordErrors ??= Reuse.Emptied(priorRecordErrors);
             return m;
         }
 
@@ -527,9 +635,20 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         public int BatchIndex = 0;
         public string? BatchIndexErrorMessage = null;
 
-        public static BatchIndexAndErrorMessage Read(ref KafkaReader r, short version)
+        public static BatchIndexAndErrorMessage Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static BatchIndexAndErrorMessage ReadInto(ref KafkaReader r, short version, BatchIndexAndErrorMessage? reuse)
         {
-            var m = new BatchIndexAndErrorMessage();
+            BatchIndexAndErrorMessage m;
+            if (reuse is null) m = new BatchIndexAndErrorMessage();
+            else
+            {
+                m = reuse;
+                m.BatchIndex = 0;
+                m.BatchIndexErrorMessage = null;
+            }
             bool flex = version >= 9;
             if (version >= 8)
             {
@@ -576,9 +695,20 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         public int LeaderId = -1;
         public int LeaderEpoch = -1;
 
-        public static LeaderIdAndEpoch Read(ref KafkaReader r, short version)
+        public static LeaderIdAndEpoch Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static LeaderIdAndEpoch ReadInto(ref KafkaReader r, short version, LeaderIdAndEpoch? reuse)
         {
-            var m = new LeaderIdAndEpoch();
+            LeaderIdAndEpoch m;
+            if (reuse is null) m = new LeaderIdAndEpoch();
+            else
+            {
+                m = reuse;
+                m.LeaderId = -1;
+                m.LeaderEpoch = -1;
+            }
             bool flex = version >= 9;
             if (version >= 10)
             {
@@ -627,9 +757,22 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         public int Port = 0;
         public string? Rack = null;
 
-        public static NodeEndpoint Read(ref KafkaReader r, short version)
+        public static NodeEndpoint Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static NodeEndpoint ReadInto(ref KafkaReader r, short version, NodeEndpoint? reuse)
         {
-            var m = new NodeEndpoint();
+            NodeEndpoint m;
+            if (reuse is null) m = new NodeEndpoint();
+            else
+            {
+                m = reuse;
+                m.NodeId = 0;
+                m.Host = "";
+                m.Port = 0;
+                m.Rack = null;
+            }
             bool flex = version >= 9;
             if (version >= 10)
             {

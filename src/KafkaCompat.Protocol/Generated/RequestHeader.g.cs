@@ -18,9 +18,22 @@ public sealed partial class RequestHeader : IKafkaMessage<RequestHeader>
     public int CorrelationId = 0;
     public string? ClientId = null;
 
-    public static RequestHeader Read(ref KafkaReader r, short version)
+    public static RequestHeader Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static RequestHeader ReadInto(ref KafkaReader r, short version, RequestHeader? reuse)
     {
-        var m = new RequestHeader();
+        RequestHeader m;
+        if (reuse is null) m = new RequestHeader();
+        else
+        {
+            m = reuse;
+            m.RequestApiKey = 0;
+            m.RequestApiVersion = 0;
+            m.CorrelationId = 0;
+            m.ClientId = null;
+        }
         bool flex = version >= 2;
         m.RequestApiKey = r.ReadInt16();
         m.RequestApiVersion = r.ReadInt16();

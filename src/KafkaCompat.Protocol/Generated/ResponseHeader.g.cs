@@ -15,9 +15,19 @@ public sealed partial class ResponseHeader : IKafkaMessage<ResponseHeader>
     public static bool IsFlexible(short version) => version >= 1;
     public int CorrelationId = 0;
 
-    public static ResponseHeader Read(ref KafkaReader r, short version)
+    public static ResponseHeader Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static ResponseHeader ReadInto(ref KafkaReader r, short version, ResponseHeader? reuse)
     {
-        var m = new ResponseHeader();
+        ResponseHeader m;
+        if (reuse is null) m = new ResponseHeader();
+        else
+        {
+            m = reuse;
+            m.CorrelationId = 0;
+        }
         bool flex = version >= 1;
         m.CorrelationId = r.ReadInt32();
         if (flex)

@@ -33,9 +33,26 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
         Assignments = null!;
     }
 
-    public static SyncGroupRequest Read(ref KafkaReader r, short version)
+    public static SyncGroupRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static SyncGroupRequest ReadInto(ref KafkaReader r, short version, SyncGroupRequest? reuse)
     {
-        var m = new SyncGroupRequest(reading: true);
+        SyncGroupRequest m;
+        if (reuse is null) m = new SyncGroupRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.GroupId = "";
+            m.GenerationId = 0;
+            m.MemberId = "";
+            m.GroupInstanceId = null;
+            m.ProtocolType = null;
+            m.ProtocolName = null;
+        }
+        var priorAssignments = m.Assignments;
+        m.Assignments = null!;
         bool flex = version >= 4;
         m.GroupId = r.ReadString(flex);
         m.GenerationId = r.ReadInt32();
@@ -54,11 +71,15 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
         }
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Assignments = new();
+            if (n0 < 0) m.Assignments = Reuse.Emptied(priorAssignments);
             else
             {
-                var list0 = new List<SyncGroupRequestAssignment>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(SyncGroupRequestAssignment.Read(ref r, version));
+                var list0 = priorAssignments ?? new List<SyncGroupRequestAssignment>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = SyncGroupRequestAssignment.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(SyncGroupRequestAssignment.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Assignments = list0;
             }
         }
@@ -72,7 +93,7 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Assignments ??= new();
+        m.Assignments ??= Reuse.Emptied(priorAssignments);
         return m;
     }
 
@@ -115,9 +136,20 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
         public string MemberId = "";
         public ReadOnlyMemory<byte> Assignment = ReadOnlyMemory<byte>.Empty;
 
-        public static SyncGroupRequestAssignment Read(ref KafkaReader r, short version)
+        public static SyncGroupRequestAssignment Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static SyncGroupRequestAssignment ReadInto(ref KafkaReader r, short version, SyncGroupRequestAssignment? reuse)
         {
-            var m = new SyncGroupRequestAssignment();
+            SyncGroupRequestAssignment m;
+            if (reuse is null) m = new SyncGroupRequestAssignment();
+            else
+            {
+                m = reuse;
+                m.MemberId = "";
+                m.Assignment = ReadOnlyMemory<byte>.Empty;
+            }
             bool flex = version >= 4;
             m.MemberId = r.ReadString(flex);
             m.Assignment = r.ReadBytes(flex);
@@ -160,9 +192,23 @@ public sealed partial class SyncGroupResponse : IKafkaResponse<SyncGroupResponse
     public string? ProtocolName = null;
     public ReadOnlyMemory<byte> Assignment = ReadOnlyMemory<byte>.Empty;
 
-    public static SyncGroupResponse Read(ref KafkaReader r, short version)
+    public static SyncGroupResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static SyncGroupResponse ReadInto(ref KafkaReader r, short version, SyncGroupResponse? reuse)
     {
-        var m = new SyncGroupResponse();
+        SyncGroupResponse m;
+        if (reuse is null) m = new SyncGroupResponse();
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+            m.ErrorCode = ErrorCode.None;
+            m.ProtocolType = null;
+            m.ProtocolName = null;
+            m.Assignment = ReadOnlyMemory<byte>.Empty;
+        }
         bool flex = version >= 4;
         if (version >= 1)
         {

@@ -34,9 +34,27 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
         Topics = null!;
     }
 
-    public static TxnOffsetCommitRequest Read(ref KafkaReader r, short version)
+    public static TxnOffsetCommitRequest Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static TxnOffsetCommitRequest ReadInto(ref KafkaReader r, short version, TxnOffsetCommitRequest? reuse)
     {
-        var m = new TxnOffsetCommitRequest(reading: true);
+        TxnOffsetCommitRequest m;
+        if (reuse is null) m = new TxnOffsetCommitRequest(reading: true);
+        else
+        {
+            m = reuse;
+            m.TransactionalId = "";
+            m.GroupId = "";
+            m.ProducerId = 0;
+            m.ProducerEpoch = 0;
+            m.GenerationId = -1;
+            m.MemberId = "";
+            m.GroupInstanceId = null;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 3;
         m.TransactionalId = r.ReadString(flex);
         m.GroupId = r.ReadString(flex);
@@ -56,11 +74,15 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
         }
         {
             int n0 = r.ReadArrayLength(flex);
-            if (n0 < 0) m.Topics = new();
+            if (n0 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list0 = new List<TxnOffsetCommitRequestTopic>(Math.Min(n0, 64));
-                for (int i0 = 0; i0 < n0; i0++) list0.Add(TxnOffsetCommitRequestTopic.Read(ref r, version));
+                var list0 = priorTopics ?? new List<TxnOffsetCommitRequestTopic>(Math.Min(n0, 64));
+                int kept0 = list0.Count;
+                for (int i0 = 0; i0 < n0; i0++)
+                    if (i0 < kept0) list0[i0] = TxnOffsetCommitRequestTopic.ReadInto(ref r, version, list0[i0]);
+                    else list0.Add(TxnOffsetCommitRequestTopic.Read(ref r, version));
+                if (kept0 > n0) list0.RemoveRange(n0, kept0 - n0);
                 m.Topics = list0;
             }
         }
@@ -74,7 +96,7 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -129,18 +151,34 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
             Partitions = null!;
         }
 
-        public static TxnOffsetCommitRequestTopic Read(ref KafkaReader r, short version)
+        public static TxnOffsetCommitRequestTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TxnOffsetCommitRequestTopic ReadInto(ref KafkaReader r, short version, TxnOffsetCommitRequestTopic? reuse)
         {
-            var m = new TxnOffsetCommitRequestTopic(reading: true);
+            TxnOffsetCommitRequestTopic m;
+            if (reuse is null) m = new TxnOffsetCommitRequestTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 3;
             m.Name = r.ReadString(flex);
             {
                 int n2 = r.ReadArrayLength(flex);
-                if (n2 < 0) m.Partitions = new();
+                if (n2 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list2 = new List<TxnOffsetCommitRequestPartition>(Math.Min(n2, 64));
-                    for (int i2 = 0; i2 < n2; i2++) list2.Add(TxnOffsetCommitRequestPartition.Read(ref r, version));
+                    var list2 = priorPartitions ?? new List<TxnOffsetCommitRequestPartition>(Math.Min(n2, 64));
+                    int kept2 = list2.Count;
+                    for (int i2 = 0; i2 < n2; i2++)
+                        if (i2 < kept2) list2[i2] = TxnOffsetCommitRequestPartition.ReadInto(ref r, version, list2[i2]);
+                        else list2.Add(TxnOffsetCommitRequestPartition.Read(ref r, version));
+                    if (kept2 > n2) list2.RemoveRange(n2, kept2 - n2);
                     m.Partitions = list2;
                 }
             }
@@ -154,7 +192,7 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -186,9 +224,22 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
         public int CommittedLeaderEpoch = -1;
         public string? CommittedMetadata = null;
 
-        public static TxnOffsetCommitRequestPartition Read(ref KafkaReader r, short version)
+        public static TxnOffsetCommitRequestPartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TxnOffsetCommitRequestPartition ReadInto(ref KafkaReader r, short version, TxnOffsetCommitRequestPartition? reuse)
         {
-            var m = new TxnOffsetCommitRequestPartition();
+            TxnOffsetCommitRequestPartition m;
+            if (reuse is null) m = new TxnOffsetCommitRequestPartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.CommittedOffset = 0;
+                m.CommittedLeaderEpoch = -1;
+                m.CommittedMetadata = null;
+            }
             bool flex = version >= 3;
             m.PartitionIndex = r.ReadInt32();
             m.CommittedOffset = r.ReadInt64();
@@ -249,18 +300,34 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
         Topics = null!;
     }
 
-    public static TxnOffsetCommitResponse Read(ref KafkaReader r, short version)
+    public static TxnOffsetCommitResponse Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+    /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+    /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+    public static TxnOffsetCommitResponse ReadInto(ref KafkaReader r, short version, TxnOffsetCommitResponse? reuse)
     {
-        var m = new TxnOffsetCommitResponse(reading: true);
+        TxnOffsetCommitResponse m;
+        if (reuse is null) m = new TxnOffsetCommitResponse(reading: true);
+        else
+        {
+            m = reuse;
+            m.ThrottleTimeMs = 0;
+        }
+        var priorTopics = m.Topics;
+        m.Topics = null!;
         bool flex = version >= 3;
         m.ThrottleTimeMs = r.ReadInt32();
         {
             int n4 = r.ReadArrayLength(flex);
-            if (n4 < 0) m.Topics = new();
+            if (n4 < 0) m.Topics = Reuse.Emptied(priorTopics);
             else
             {
-                var list4 = new List<TxnOffsetCommitResponseTopic>(Math.Min(n4, 64));
-                for (int i4 = 0; i4 < n4; i4++) list4.Add(TxnOffsetCommitResponseTopic.Read(ref r, version));
+                var list4 = priorTopics ?? new List<TxnOffsetCommitResponseTopic>(Math.Min(n4, 64));
+                int kept4 = list4.Count;
+                for (int i4 = 0; i4 < n4; i4++)
+                    if (i4 < kept4) list4[i4] = TxnOffsetCommitResponseTopic.ReadInto(ref r, version, list4[i4]);
+                    else list4.Add(TxnOffsetCommitResponseTopic.Read(ref r, version));
+                if (kept4 > n4) list4.RemoveRange(n4, kept4 - n4);
                 m.Topics = list4;
             }
         }
@@ -274,7 +341,7 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
                 var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
             }
         }
-        m.Topics ??= new();
+        m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
     }
 
@@ -314,18 +381,34 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
             Partitions = null!;
         }
 
-        public static TxnOffsetCommitResponseTopic Read(ref KafkaReader r, short version)
+        public static TxnOffsetCommitResponseTopic Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TxnOffsetCommitResponseTopic ReadInto(ref KafkaReader r, short version, TxnOffsetCommitResponseTopic? reuse)
         {
-            var m = new TxnOffsetCommitResponseTopic(reading: true);
+            TxnOffsetCommitResponseTopic m;
+            if (reuse is null) m = new TxnOffsetCommitResponseTopic(reading: true);
+            else
+            {
+                m = reuse;
+                m.Name = "";
+            }
+            var priorPartitions = m.Partitions;
+            m.Partitions = null!;
             bool flex = version >= 3;
             m.Name = r.ReadString(flex);
             {
                 int n6 = r.ReadArrayLength(flex);
-                if (n6 < 0) m.Partitions = new();
+                if (n6 < 0) m.Partitions = Reuse.Emptied(priorPartitions);
                 else
                 {
-                    var list6 = new List<TxnOffsetCommitResponsePartition>(Math.Min(n6, 64));
-                    for (int i6 = 0; i6 < n6; i6++) list6.Add(TxnOffsetCommitResponsePartition.Read(ref r, version));
+                    var list6 = priorPartitions ?? new List<TxnOffsetCommitResponsePartition>(Math.Min(n6, 64));
+                    int kept6 = list6.Count;
+                    for (int i6 = 0; i6 < n6; i6++)
+                        if (i6 < kept6) list6[i6] = TxnOffsetCommitResponsePartition.ReadInto(ref r, version, list6[i6]);
+                        else list6.Add(TxnOffsetCommitResponsePartition.Read(ref r, version));
+                    if (kept6 > n6) list6.RemoveRange(n6, kept6 - n6);
                     m.Partitions = list6;
                 }
             }
@@ -339,7 +422,7 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
                     var raw = r.ReadRaw(size > int.MaxValue ? -1 : (int)size);
                 }
             }
-            m.Partitions ??= new();
+            m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
         }
 
@@ -369,9 +452,20 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
 
-        public static TxnOffsetCommitResponsePartition Read(ref KafkaReader r, short version)
+        public static TxnOffsetCommitResponsePartition Read(ref KafkaReader r, short version) => ReadInto(ref r, version, null);
+
+        /// <summary>Reads into <paramref name="reuse"/> when one is given: every field is set again (to its default when
+        /// this version or this message does not carry it), and its lists and the messages in them are read into again.</summary>
+        public static TxnOffsetCommitResponsePartition ReadInto(ref KafkaReader r, short version, TxnOffsetCommitResponsePartition? reuse)
         {
-            var m = new TxnOffsetCommitResponsePartition();
+            TxnOffsetCommitResponsePartition m;
+            if (reuse is null) m = new TxnOffsetCommitResponsePartition();
+            else
+            {
+                m = reuse;
+                m.PartitionIndex = 0;
+                m.ErrorCode = ErrorCode.None;
+            }
             bool flex = version >= 3;
             m.PartitionIndex = r.ReadInt32();
             m.ErrorCode = (ErrorCode)r.ReadInt16();
