@@ -318,7 +318,7 @@ public sealed class LogSegment : IDisposable
         }
         if (populate) file.Populate(position, length);
         memory = file.Memory.Slice(position, length);
-        lease = new MappedFileLease(file);
+        lease = file.Lease;
         return true;
     }
 

@@ -383,6 +383,10 @@ public sealed unsafe class MappedFile : MemoryManager<byte>
         if (end > start) Native.MAdvise((nint)(_pointer + start), (nuint)(end - start), Native.MADV_POPULATE_READ);
     }
 
+    private MappedFileLease? _lease;
+    /// <summary>The lease that gives back one reference taken by <see cref="Retain"/>.</summary>
+    public MappedFileLease Lease => _lease ??= new MappedFileLease(this);
+
     public bool Retain()
     {
         while (true)
@@ -473,9 +477,10 @@ public static class WriterCache
     }
 }
 
-/// <summary>A lease on a mapped file, released once the response that holds its bytes is sent.</summary>
+/// <summary>A lease on a mapped file, released once the response that holds its bytes is sent: one object per file, handed
+/// out with each reference <see cref="MappedFile.Retain"/> took (a read allocates nothing); each Dispose gives back one, so
+/// whoever holds a lease disposes it exactly once.</summary>
 public sealed class MappedFileLease(MappedFile file) : IDisposable
 {
-    private MappedFile? _file = file;
-    public void Dispose() => Interlocked.Exchange(ref _file, null)?.Release();
+    public void Dispose() => file.Release();
 }

@@ -29,7 +29,7 @@ public sealed class RecordTooLargeException(int size, int max)
 /// </summary>
 public sealed partial class PartitionLog : IDisposable
 {
-    private sealed record LogEnd(long NextOffset, LogSegment Segment, int Position)
+    private readonly record struct LogEnd(long NextOffset, LogSegment Segment, int Position)
     {
         /// <summary>Bytes of <paramref name="seg"/> readers may see: all of a sealed segment, the published part of the active one.</summary>
         public int ReadableSize(LogSegment seg) => ReferenceEquals(seg, Segment) ? Position : seg.Size;
@@ -44,7 +44,42 @@ public sealed partial class PartitionLog : IDisposable
     /// given to <see cref="Open"/>, which also takes these when this is not set.</summary>
     public Action<string>? Activity { get; set; }
     private LogSegment[] _segments;
-    private LogEnd _end;
+    // The end (next offset, active segment, published bytes of it), read together without a lock: a sequence lock. The
+    // appender, under the append lock, makes the version odd, writes the three, and makes it even; a reader takes them
+    // when it saw the same even version before and after. An append allocates nothing to publish its end.
+    private long _endVersion;
+    private long _endOffset;
+    private LogSegment _endSegment = null!;
+    private int _endPosition;
+
+    private LogEnd End
+    {
+        get
+        {
+            var spin = new SpinWait();
+            while (true)
+            {
+                long v = Volatile.Read(ref _endVersion);
+                if ((v & 1) == 0)
+                {
+                    var e = new LogEnd(Volatile.Read(ref _endOffset), Volatile.Read(ref _endSegment), Volatile.Read(ref _endPosition));
+                    Interlocked.MemoryBarrier();
+                    if (Volatile.Read(ref _endVersion) == v) return e;
+                }
+                spin.SpinOnce();
+            }
+        }
+    }
+
+    /// <summary>Publishes a new end; only under the append lock.</summary>
+    private void PublishEnd(long nextOffset, LogSegment segment, int position)
+    {
+        long v = Interlocked.Increment(ref _endVersion); // odd: readers wait (a full fence: the writes below stay after it)
+        _endOffset = nextOffset;
+        _endSegment = segment;
+        _endPosition = position;
+        Volatile.Write(ref _endVersion, v + 1);
+    }
     private TaskCompletionSource? _waiter;
     private bool _closed;
     private long _logStartOffset;
@@ -88,7 +123,7 @@ public sealed partial class PartitionLog : IDisposable
         _segments = segments;
         _logStartOffset = segments[0].BaseOffset;
         var last = segments[^1];
-        _end = new LogEnd(last.NextOffset, last, last.Size);
+        PublishEnd(last.NextOffset, last, last.Size);
         _producers = new ProducerStateManager(dir);
         _txnIndex = new TransactionIndex(dir);
     }
@@ -146,7 +181,7 @@ public sealed partial class PartitionLog : IDisposable
 
     /// <summary>The first offset a consumer can read: the first segment's base, or higher after DeleteRecords.</summary>
     public long LogStartOffset => Volatile.Read(ref _logStartOffset);
-    public long HighWatermark => Volatile.Read(ref _end).NextOffset;
+    public long HighWatermark => Volatile.Read(ref _endOffset);
     public long LogEndOffset => HighWatermark;
     public IReadOnlyList<LogSegment> Segments => Volatile.Read(ref _segments);
     public long SizeInBytes => Segments.Sum(s => (long)s.Size);
@@ -171,7 +206,7 @@ public sealed partial class PartitionLog : IDisposable
             ObjectDisposedException.ThrowIf(_closed, this);
             long logAppendTime = Config.TimestampType == TimestampType.LogAppendTime
                 ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : -1;
-            var end = _end;
+            var end = End;
             long first = end.NextOffset, next = first;
             var active = end.Segment;
             // idempotence: epochs and sequences are checked before anything is written; a retry is answered with
@@ -205,7 +240,7 @@ public sealed partial class PartitionLog : IDisposable
                 throw;
             }
             _producers.Commit(staged, next);
-            Volatile.Write(ref _end, new LogEnd(next, active, active.Size));
+            PublishEnd(next, active, active.Size);
             PublishLastStable();
             // flush.messages: with 1, every acknowledged write is on disk before the answer goes out
             _unflushedRecords += next - first;
@@ -261,7 +296,7 @@ public sealed partial class PartitionLog : IDisposable
     /// <summary>Caller holds the append lock.</summary>
     private void FlushActive()
     {
-        _end.Segment.FlushAppended();
+        End.Segment.FlushAppended();
         Interlocked.Increment(ref _policyFlushes);
         _unflushedRecords = 0;
         _oldestUnflushedMs = -1;
@@ -310,7 +345,7 @@ public sealed partial class PartitionLog : IDisposable
     /// to a socket by sendfile without being touched in this process.</param>
     public ReadResult Read(long offset, int maxBytes, bool minOneBatch, long upTo, bool populate = true)
     {
-        var end = Volatile.Read(ref _end);
+        var end = End;
         var segments = Volatile.Read(ref _segments);
         long start = Math.Max(LogStartOffset, segments[0].BaseOffset);
         if (offset < start || offset > end.NextOffset) throw new OffsetOutOfRangeException(offset, start, end.NextOffset);
@@ -429,9 +464,9 @@ public sealed partial class PartitionLog : IDisposable
             if (n == segs.Length)
             {
                 // everything expired: keep an empty active segment at the log end
-                var end = _end;
+                var end = End;
                 var fresh = Roll(end.NextOffset);
-                Volatile.Write(ref _end, new LogEnd(end.NextOffset, fresh, 0));
+                PublishEnd(end.NextOffset, fresh, 0);
             }
             RemoveFirst(n, reason);
             return n;
@@ -503,7 +538,7 @@ public sealed partial class PartitionLog : IDisposable
     /// by their largest timestamp, and the time index places the search inside the segment.</summary>
     public (LogSegment Segment, int Position)? FindBatchByTimestamp(long target)
     {
-        var end = Volatile.Read(ref _end);
+        var end = End;
         foreach (var seg in Volatile.Read(ref _segments))
         {
             if (seg.MaxTimestamp >= target)
@@ -522,7 +557,7 @@ public sealed partial class PartitionLog : IDisposable
     /// <summary>Visits every batch header (offset order) with its position; stops when the visitor says so.</summary>
     public void ScanBatches(Func<LogSegment, int, bool> visit)
     {
-        var end = Volatile.Read(ref _end);
+        var end = End;
         foreach (var seg in Volatile.Read(ref _segments))
         {
             if (!seg.TryEnterRead()) throw new ObjectDisposedException($"{Topic}-{Partition}", "the segment was closed");
@@ -595,7 +630,7 @@ public sealed partial class PartitionLog : IDisposable
     private void PublishLastStable()
     {
         long fu = _producers.FirstUnstableOffset;
-        Volatile.Write(ref _lastStable, fu >= 0 ? fu : _end.NextOffset);
+        Volatile.Write(ref _lastStable, fu >= 0 ? fu : Volatile.Read(ref _endOffset));
     }
 
     /// <summary>Open transactions on this partition: (first offset, producer id), oldest first.</summary>
@@ -618,7 +653,7 @@ public sealed partial class PartitionLog : IDisposable
         lock (_appendLock)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
-            var end = _end;
+            var end = End;
             long offset = end.NextOffset;
             var (staged, completed) = _producers.StageMarker(producerId, epoch, coordinatorEpoch, commit, offset, timestampMs);
             var active = end.Segment;
@@ -633,7 +668,7 @@ public sealed partial class PartitionLog : IDisposable
                 throw;
             }
             _producers.Commit(staged, offset + 1);
-            Volatile.Write(ref _end, new LogEnd(offset + 1, active, active.Size));
+            PublishEnd(offset + 1, active, active.Size);
             PublishLastStable();
             if (completed is { Aborted: true } c)
             {
