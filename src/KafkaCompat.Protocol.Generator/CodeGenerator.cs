@@ -204,7 +204,7 @@ public static class CodeGenerator
             string iface = spec.Key is null
                 ? $"IKafkaMessage<{className}>"
                 : isRequest ? $"IKafkaRequest<{className}>" : $"IKafkaResponse<{className}>";
-            sb.Append($"\npublic sealed partial class {className} : {iface}\n{{\n");
+            sb.Append($"\npublic sealed partial class {className} : {iface}, IResettable\n{{\n");
             if (spec.Key is { } key)
                 sb.Append($"    public static ApiKey ApiKey => (ApiKey){key};\n");
             sb.Append($"    public static short LowestVersion => {spec.Versions.Min};\n");
@@ -215,7 +215,7 @@ public static class CodeGenerator
             CollectStructs(fields, nested);
             foreach (var s in nested)
             {
-                sb.Append($"\n    public sealed partial class {s.Inner}\n    {{\n");
+                sb.Append($"\n    public sealed partial class {s.Inner} : IResettable\n    {{\n");
                 EmitBody(sb, s.Inner, s.Fields!, "        ", topLevel: false);
                 sb.Append("    }\n");
             }
@@ -316,6 +316,16 @@ public static class CodeGenerator
                 sb.Append(f.IsArray ? $"{ind}    m.{f.Name} ??= Reuse.Emptied(prior{f.Name});\n" : $"{ind}    m.{f.Name} ??= new();\n");
             sb.Append($"{ind}    return m;\n{ind}}}\n");
 
+            // Reset
+            sb.Append($"\n{ind}public void Reset(bool keepLists = false)\n{ind}{{\n");
+            foreach (var f in fields)
+            {
+                if (f.IsArray && Initializer(f) == "new()") sb.Append($"{ind}    if ({f.Name} is null) {f.Name} = new();\n{ind}    else if (!keepLists) {f.Name}.Clear();\n");
+                else if (f.IsStruct && Initializer(f) == "new()") sb.Append($"{ind}    if ({f.Name} is null) {f.Name} = new();\n{ind}    else {f.Name}.Reset();\n");
+                else sb.Append($"{ind}    {f.Name} = {Initializer(f)};\n");
+            }
+            sb.Append($"{ind}}}\n");
+
             // Write
             sb.Append($"\n{ind}public void Write(KafkaWriter w, short version)\n{ind}{{\n");
             sb.Append($"{ind}    bool flex = {FlexCond()};\n");
@@ -339,9 +349,10 @@ public static class CodeGenerator
             foreach (var f in tagged)
             {
                 sb.Append($"{ind}        if ({Cond(f.In)} && {Present(f)})\n{ind}        {{\n");
-                sb.Append($"{ind}            w.WriteTaggedField({f.Tag}, t =>\n{ind}            {{\n");
-                EmitWriteValue(sb, f, "t", ind + "                ", f.Name);
-                sb.Append($"{ind}            }});\n{ind}        }}\n");
+                // the body goes into a scratch writer first, for its size (no lambda: nothing is allocated)
+                sb.Append($"{ind}            using var t = KafkaWriter.Rent();\n");
+                EmitWriteValue(sb, f, "t", ind + "            ", f.Name);
+                sb.Append($"{ind}            w.WriteTaggedField({f.Tag}, t);\n{ind}        }}\n");
             }
             sb.Append($"{ind}    }}\n");
             sb.Append($"{ind}}}\n");

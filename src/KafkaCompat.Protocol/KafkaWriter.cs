@@ -28,6 +28,24 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
         _rented.Add(_current);
     }
 
+    // two spare writers per thread (a tagged field's body is written while its response is), taken by Rent and given
+    // back by Dispose with their first chunk: a response is written without allocating one
+    [ThreadStatic] private static KafkaWriter? t_spare;
+    [ThreadStatic] private static KafkaWriter? t_spare2;
+    private bool _spare;
+    private bool _free; // in a thread's spare slot: a second Dispose does nothing
+
+    /// <summary>An empty writer: one of this thread's spares when one is free, else a new one. Dispose gives it back.</summary>
+    public static KafkaWriter Rent()
+    {
+        var w = t_spare;
+        if (w is not null) t_spare = null;
+        else if ((w = t_spare2) is not null) t_spare2 = null;
+        else return new KafkaWriter { _spare = true };
+        w._free = false;
+        return w;
+    }
+
     /// <summary>Total bytes written so far.</summary>
     public int Length { get; private set; }
 
@@ -68,13 +86,13 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
         _currentStart = _currentPos;
     }
 
-    /// <summary>The written bytes, in order, as a list of segments.</summary>
-    public IReadOnlyList<ReadOnlyMemory<byte>> Segments
+    /// <summary>The written bytes, in order, as segments (a span: walking it allocates no enumerator).</summary>
+    public ReadOnlySpan<ReadOnlyMemory<byte>> Segments
     {
         get
         {
             SealCurrent();
-            return _done;
+            return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_done);
         }
     }
 
@@ -97,14 +115,28 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
 
     public void Dispose()
     {
-        foreach (var a in _rented) ArrayPool<byte>.Shared.Return(a);
-        _rented.Clear();
-        _done.Clear();
+        if (_free) return;
         if (_leases != null)
         {
             foreach (var l in _leases) l.Dispose();
-            _leases = null;
+            _leases.Clear();
         }
+        _done.Clear();
+        if (_spare && (t_spare is null || t_spare2 is null) && _rented.Count > 0)
+        {
+            // back to this thread's spare slot with its first chunk, emptied
+            for (int i = 1; i < _rented.Count; i++) ArrayPool<byte>.Shared.Return(_rented[i]);
+            _current = _rented[0];
+            _rented.RemoveRange(1, _rented.Count - 1);
+            _currentStart = _currentPos = 0;
+            Length = 0;
+            _free = true;
+            if (t_spare is null) t_spare = this;
+            else t_spare2 = this;
+            return;
+        }
+        foreach (var a in _rented) ArrayPool<byte>.Shared.Return(a);
+        _rented.Clear();
     }
 
     public void WriteInt8(sbyte v) { GetSpan(1)[0] = (byte)v; Advance(1); }
@@ -206,11 +238,17 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
     /// <summary>Writes one tagged field whose body is produced by <paramref name="body"/>.</summary>
     public void WriteTaggedField(int tag, Action<KafkaWriter> body)
     {
-        using var tmp = new KafkaWriter();
+        using var tmp = Rent();
         body(tmp);
+        WriteTaggedField(tag, tmp);
+    }
+
+    /// <summary>Writes one tagged field whose body was written into <paramref name="body"/>.</summary>
+    public void WriteTaggedField(int tag, KafkaWriter body)
+    {
         WriteUnsignedVarInt((uint)tag);
-        WriteUnsignedVarInt((uint)tmp.Length);
-        foreach (var s in tmp.Segments)
+        WriteUnsignedVarInt((uint)body.Length);
+        foreach (var s in body.Segments)
         {
             s.Span.CopyTo(GetSpan(s.Length));
             Advance(s.Length);

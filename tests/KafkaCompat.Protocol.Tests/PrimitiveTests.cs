@@ -68,4 +68,49 @@ public class PrimitiveTests
         Assert.True(ErrorCode.NotLeaderOrFollower.IsRetriable());
         Assert.False(ErrorCode.InvalidConfig.IsRetriable());
     }
+
+    [Fact]
+    public void ARentedWriterComesBackEmptyAndTwoInUseAreTwo()
+    {
+        var first = KafkaWriter.Rent();
+        for (int i = 0; i < 3000; i++) first.WriteInt32(i); // past the first chunk
+        var second = KafkaWriter.Rent();
+        Assert.NotSame(first, second);
+        second.WriteInt16(7);
+        var third = KafkaWriter.Rent(); // a third while two are out: a new one
+        Assert.NotSame(first, third);
+        Assert.NotSame(second, third);
+        third.Dispose();
+        second.Dispose();
+        first.Dispose();
+        first.Dispose(); // a second Dispose of a spare does nothing
+        var again = KafkaWriter.Rent();
+        Assert.Equal(0, again.Length);
+        Assert.Equal(0, again.Segments.Length);
+        again.WriteInt32(0x01020304);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, again.ToArray());
+        var other = KafkaWriter.Rent();
+        Assert.NotSame(again, other);
+        Assert.Equal(0, other.Length);
+        other.Dispose();
+        again.Dispose();
+    }
+
+    [Fact]
+    public void AWriterReleasesItsLeasesOnceWhenDisposed()
+    {
+        int released = 0;
+        var w = KafkaWriter.Rent();
+        w.AddLease(new Released(() => released++));
+        w.Dispose();
+        Assert.Equal(1, released);
+        var next = KafkaWriter.Rent();
+        next.Dispose(); // the spare's lease list was emptied: nothing released twice
+        Assert.Equal(1, released);
+    }
+
+    private sealed class Released(Action onDispose) : IDisposable
+    {
+        public void Dispose() => onDispose();
+    }
 }

@@ -83,6 +83,25 @@ public class ReadIntoTests
     }
 
     [Fact]
+    public void ResetMakesEveryMessageAndStructLikeANewOne()
+    {
+        var rng = new Random(11);
+        int checkedTypes = 0;
+        foreach (var top in RoundTripTests.MessageTypes())
+            foreach (var t in top.GetNestedTypes().Prepend(top).Where(t => typeof(IResettable).IsAssignableFrom(t)))
+            {
+                for (int seed = 0; seed < 3; seed++)
+                {
+                    var m = (IResettable)RoundTripTests.Populate(t, rng, 0);
+                    m.Reset();
+                    Assert.Null(Difference(Activator.CreateInstance(t), m, t.Name));
+                }
+                checkedTypes++;
+            }
+        Assert.True(checkedTypes > 200, $"{checkedTypes} types");
+    }
+
+    [Fact]
     public void TheComparisonSeesADifferenceDeepInAList()
     {
         var a = new ProduceRequest { TopicData = [new() { Name = "t", PartitionData = [new() { Index = 1, Records = new byte[] { 1, 2 } }] }] };

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class AddOffsetsToTxnRequest : IKafkaRequest<AddOffsetsToTxnRequest>
+public sealed partial class AddOffsetsToTxnRequest : IKafkaRequest<AddOffsetsToTxnRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)25;
     public static short LowestVersion => 0;
@@ -53,6 +53,14 @@ public sealed partial class AddOffsetsToTxnRequest : IKafkaRequest<AddOffsetsToT
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        TransactionalId = "";
+        ProducerId = 0;
+        ProducerEpoch = 0;
+        GroupId = "";
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -68,7 +76,7 @@ public sealed partial class AddOffsetsToTxnRequest : IKafkaRequest<AddOffsetsToT
     }
 }
 
-public sealed partial class AddOffsetsToTxnResponse : IKafkaResponse<AddOffsetsToTxnResponse>
+public sealed partial class AddOffsetsToTxnResponse : IKafkaResponse<AddOffsetsToTxnResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)25;
     public static short LowestVersion => 0;
@@ -105,6 +113,12 @@ public sealed partial class AddOffsetsToTxnResponse : IKafkaResponse<AddOffsetsT
             }
         }
         return m;
+    }
+
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
     }
 
     public void Write(KafkaWriter w, short version)

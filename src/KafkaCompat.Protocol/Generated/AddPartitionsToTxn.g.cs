@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartitionsToTxnRequest>
+public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartitionsToTxnRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)24;
     public static short LowestVersion => 0;
@@ -114,6 +114,17 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Transactions is null) Transactions = new();
+        else if (!keepLists) Transactions.Clear();
+        V3AndBelowTransactionalId = "";
+        V3AndBelowProducerId = 0;
+        V3AndBelowProducerEpoch = 0;
+        if (V3AndBelowTopics is null) V3AndBelowTopics = new();
+        else if (!keepLists) V3AndBelowTopics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -160,7 +171,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
         }
     }
 
-    public sealed partial class AddPartitionsToTxnTransaction
+    public sealed partial class AddPartitionsToTxnTransaction : IResettable
     {
         public string TransactionalId = "";
         public long ProducerId = 0;
@@ -245,6 +256,16 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            TransactionalId = "";
+            ProducerId = 0;
+            ProducerEpoch = 0;
+            VerifyOnly = false;
+            if (Topics is null) Topics = new();
+            else if (!keepLists) Topics.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -284,7 +305,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
         }
     }
 
-    public sealed partial class AddPartitionsToTxnTransactionTopic
+    public sealed partial class AddPartitionsToTxnTransactionTopic : IResettable
     {
         public string Name = "";
         public List<int> Partitions;
@@ -351,6 +372,13 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -378,7 +406,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
         }
     }
 
-    public sealed partial class AddPartitionsToTxnTopic
+    public sealed partial class AddPartitionsToTxnTopic : IResettable
     {
         public string Name = "";
         public List<int> Partitions;
@@ -445,6 +473,13 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -473,7 +508,7 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
     }
 }
 
-public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddPartitionsToTxnResponse>
+public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddPartitionsToTxnResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)24;
     public static short LowestVersion => 0;
@@ -570,6 +605,16 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        if (ResultsByTransaction is null) ResultsByTransaction = new();
+        else if (!keepLists) ResultsByTransaction.Clear();
+        if (ResultsByTopicV3AndBelow is null) ResultsByTopicV3AndBelow = new();
+        else if (!keepLists) ResultsByTopicV3AndBelow.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -609,7 +654,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         }
     }
 
-    public sealed partial class AddPartitionsToTxnResult
+    public sealed partial class AddPartitionsToTxnResult : IResettable
     {
         public string TransactionalId = "";
         public List<AddPartitionsToTxnTransactionTopicResult> TopicResults;
@@ -676,6 +721,13 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            TransactionalId = "";
+            if (TopicResults is null) TopicResults = new();
+            else if (!keepLists) TopicResults.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -703,7 +755,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         }
     }
 
-    public sealed partial class AddPartitionsToTxnTransactionTopicResult
+    public sealed partial class AddPartitionsToTxnTransactionTopicResult : IResettable
     {
         public string Name = "";
         public List<AddPartitionsToTxnTransactionPartitionResult> ResultsByPartition;
@@ -770,6 +822,13 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (ResultsByPartition is null) ResultsByPartition = new();
+            else if (!keepLists) ResultsByPartition.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -797,7 +856,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         }
     }
 
-    public sealed partial class AddPartitionsToTxnTransactionPartitionResult
+    public sealed partial class AddPartitionsToTxnTransactionPartitionResult : IResettable
     {
         public int PartitionIndex = 0;
         public ErrorCode PartitionErrorCode = ErrorCode.None;
@@ -838,6 +897,12 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            PartitionErrorCode = ErrorCode.None;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -857,7 +922,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         }
     }
 
-    public sealed partial class AddPartitionsToTxnTopicResult
+    public sealed partial class AddPartitionsToTxnTopicResult : IResettable
     {
         public string Name = "";
         public List<AddPartitionsToTxnPartitionResult> ResultsByPartition;
@@ -924,6 +989,13 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (ResultsByPartition is null) ResultsByPartition = new();
+            else if (!keepLists) ResultsByPartition.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -951,7 +1023,7 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         }
     }
 
-    public sealed partial class AddPartitionsToTxnPartitionResult
+    public sealed partial class AddPartitionsToTxnPartitionResult : IResettable
     {
         public int PartitionIndex = 0;
         public ErrorCode PartitionErrorCode = ErrorCode.None;
@@ -990,6 +1062,12 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            PartitionErrorCode = ErrorCode.None;
         }
 
         public void Write(KafkaWriter w, short version)

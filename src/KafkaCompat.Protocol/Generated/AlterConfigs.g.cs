@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequest>
+public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)33;
     public static short LowestVersion => 0;
@@ -73,6 +73,13 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Resources is null) Resources = new();
+        else if (!keepLists) Resources.Clear();
+        ValidateOnly = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -93,7 +100,7 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
         }
     }
 
-    public sealed partial class AlterConfigsResource
+    public sealed partial class AlterConfigsResource : IResettable
     {
         public sbyte ResourceType = 0;
         public string ResourceName = "";
@@ -157,6 +164,14 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ResourceType = 0;
+            ResourceName = "";
+            if (Configs is null) Configs = new();
+            else if (!keepLists) Configs.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -179,7 +194,7 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
         }
     }
 
-    public sealed partial class AlterableConfig
+    public sealed partial class AlterableConfig : IResettable
     {
         public string Name = "";
         public string? Value = null;
@@ -214,6 +229,12 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            Value = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -228,7 +249,7 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
     }
 }
 
-public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsResponse>
+public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)33;
     public static short LowestVersion => 0;
@@ -293,6 +314,13 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Responses is null) Responses = new();
+        else if (!keepLists) Responses.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -313,7 +341,7 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
         }
     }
 
-    public sealed partial class AlterConfigsResourceResponse
+    public sealed partial class AlterConfigsResourceResponse : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
@@ -352,6 +380,14 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
+            ResourceType = 0;
+            ResourceName = "";
         }
 
         public void Write(KafkaWriter w, short version)

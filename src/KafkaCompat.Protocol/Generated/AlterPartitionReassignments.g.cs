@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<AlterPartitionReassignmentsRequest>
+public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<AlterPartitionReassignmentsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)45;
     public static short LowestVersion => 0;
@@ -79,6 +79,14 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        TimeoutMs = 60000;
+        AllowReplicationFactorChange = true;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -103,7 +111,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
         }
     }
 
-    public sealed partial class ReassignableTopic
+    public sealed partial class ReassignableTopic : IResettable
     {
         public string Name = "";
         public List<ReassignablePartition> Partitions;
@@ -164,6 +172,13 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -185,7 +200,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
         }
     }
 
-    public sealed partial class ReassignablePartition
+    public sealed partial class ReassignablePartition : IResettable
     {
         public int PartitionIndex = 0;
         public List<int>? Replicas = null;
@@ -234,6 +249,12 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            Replicas = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -256,7 +277,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
     }
 }
 
-public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse<AlterPartitionReassignmentsResponse>
+public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse<AlterPartitionReassignmentsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)45;
     public static short LowestVersion => 0;
@@ -333,6 +354,16 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        AllowReplicationFactorChange = true;
+        ErrorCode = ErrorCode.None;
+        ErrorMessage = null;
+        if (Responses is null) Responses = new();
+        else if (!keepLists) Responses.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -359,7 +390,7 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
         }
     }
 
-    public sealed partial class ReassignableTopicResponse
+    public sealed partial class ReassignableTopicResponse : IResettable
     {
         public string Name = "";
         public List<ReassignablePartitionResponse> Partitions;
@@ -420,6 +451,13 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -441,7 +479,7 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
         }
     }
 
-    public sealed partial class ReassignablePartitionResponse
+    public sealed partial class ReassignablePartitionResponse : IResettable
     {
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -477,6 +515,13 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
         }
 
         public void Write(KafkaWriter w, short version)

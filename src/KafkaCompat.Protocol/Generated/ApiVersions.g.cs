@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ApiVersionsRequest : IKafkaRequest<ApiVersionsRequest>
+public sealed partial class ApiVersionsRequest : IKafkaRequest<ApiVersionsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)18;
     public static short LowestVersion => 0;
@@ -53,6 +53,12 @@ public sealed partial class ApiVersionsRequest : IKafkaRequest<ApiVersionsReques
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ClientSoftwareName = "";
+        ClientSoftwareVersion = "";
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -72,7 +78,7 @@ public sealed partial class ApiVersionsRequest : IKafkaRequest<ApiVersionsReques
     }
 }
 
-public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResponse>
+public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)18;
     public static short LowestVersion => 0;
@@ -206,6 +212,18 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ErrorCode = ErrorCode.None;
+        if (ApiKeys is null) ApiKeys = new();
+        else if (!keepLists) ApiKeys.Clear();
+        ThrottleTimeMs = 0;
+        SupportedFeatures = null;
+        FinalizedFeaturesEpoch = -1L;
+        FinalizedFeatures = null;
+        ZkMigrationReady = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -233,52 +251,48 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
             w.WriteUnsignedVarInt(tagCount);
             if (version >= 3 && SupportedFeatures is { Count: > 0 })
             {
-                w.WriteTaggedField(0, t =>
+                using var t = KafkaWriter.Rent();
+                if (SupportedFeatures is null)
                 {
-                    if (SupportedFeatures is null)
-                    {
-                        t.WriteArrayLength((false) ? -1 : 0, flex);
-                    }
-                    else
-                    {
-                        t.WriteArrayLength(SupportedFeatures.Count, flex);
-                        foreach (var e4 in SupportedFeatures) e4.Write(t, version);
-                    }
-                });
+                    t.WriteArrayLength((false) ? -1 : 0, flex);
+                }
+                else
+                {
+                    t.WriteArrayLength(SupportedFeatures.Count, flex);
+                    foreach (var e4 in SupportedFeatures) e4.Write(t, version);
+                }
+                w.WriteTaggedField(0, t);
             }
             if (version >= 3 && FinalizedFeaturesEpoch != -1L)
             {
-                w.WriteTaggedField(1, t =>
-                {
-                    t.WriteInt64(FinalizedFeaturesEpoch);
-                });
+                using var t = KafkaWriter.Rent();
+                t.WriteInt64(FinalizedFeaturesEpoch);
+                w.WriteTaggedField(1, t);
             }
             if (version >= 3 && FinalizedFeatures is { Count: > 0 })
             {
-                w.WriteTaggedField(2, t =>
+                using var t = KafkaWriter.Rent();
+                if (FinalizedFeatures is null)
                 {
-                    if (FinalizedFeatures is null)
-                    {
-                        t.WriteArrayLength((false) ? -1 : 0, flex);
-                    }
-                    else
-                    {
-                        t.WriteArrayLength(FinalizedFeatures.Count, flex);
-                        foreach (var e5 in FinalizedFeatures) e5.Write(t, version);
-                    }
-                });
+                    t.WriteArrayLength((false) ? -1 : 0, flex);
+                }
+                else
+                {
+                    t.WriteArrayLength(FinalizedFeatures.Count, flex);
+                    foreach (var e5 in FinalizedFeatures) e5.Write(t, version);
+                }
+                w.WriteTaggedField(2, t);
             }
             if (version >= 3 && ZkMigrationReady != false)
             {
-                w.WriteTaggedField(3, t =>
-                {
-                    t.WriteBool(ZkMigrationReady);
-                });
+                using var t = KafkaWriter.Rent();
+                t.WriteBool(ZkMigrationReady);
+                w.WriteTaggedField(3, t);
             }
         }
     }
 
-    public sealed partial class ApiVersion
+    public sealed partial class ApiVersion : IResettable
     {
         public short ApiKey = 0;
         public short MinVersion = 0;
@@ -316,6 +330,13 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ApiKey = 0;
+            MinVersion = 0;
+            MaxVersion = 0;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -330,7 +351,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
         }
     }
 
-    public sealed partial class SupportedFeature
+    public sealed partial class SupportedFeature : IResettable
     {
         public string Name = "";
         public short MinVersion = 0;
@@ -377,6 +398,13 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            MinVersion = 0;
+            MaxVersion = 0;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -400,7 +428,7 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
         }
     }
 
-    public sealed partial class FinalizedFeature
+    public sealed partial class FinalizedFeature : IResettable
     {
         public string Name = "";
         public short MaxVersionLevel = 0;
@@ -445,6 +473,13 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            MaxVersionLevel = 0;
+            MinVersionLevel = 0;
         }
 
         public void Write(KafkaWriter w, short version)

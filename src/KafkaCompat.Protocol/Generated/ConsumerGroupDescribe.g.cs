@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ConsumerGroupDescribeRequest : IKafkaRequest<ConsumerGroupDescribeRequest>
+public sealed partial class ConsumerGroupDescribeRequest : IKafkaRequest<ConsumerGroupDescribeRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)69;
     public static short LowestVersion => 0;
@@ -73,6 +73,13 @@ public sealed partial class ConsumerGroupDescribeRequest : IKafkaRequest<Consume
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (GroupIds is null) GroupIds = new();
+        else if (!keepLists) GroupIds.Clear();
+        IncludeAuthorizedOperations = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -94,7 +101,7 @@ public sealed partial class ConsumerGroupDescribeRequest : IKafkaRequest<Consume
     }
 }
 
-public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<ConsumerGroupDescribeResponse>
+public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<ConsumerGroupDescribeResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)69;
     public static short LowestVersion => 0;
@@ -159,6 +166,13 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Groups is null) Groups = new();
+        else if (!keepLists) Groups.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -179,7 +193,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
         }
     }
 
-    public sealed partial class DescribedGroup
+    public sealed partial class DescribedGroup : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
@@ -261,6 +275,20 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
+            GroupId = "";
+            GroupState = "";
+            GroupEpoch = 0;
+            AssignmentEpoch = 0;
+            AssignorName = "";
+            if (Members is null) Members = new();
+            else if (!keepLists) Members.Clear();
+            AuthorizedOperations = -2147483648;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -289,7 +317,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
         }
     }
 
-    public sealed partial class Member
+    public sealed partial class Member : IResettable
     {
         public string MemberId = "";
         public string? InstanceId = null;
@@ -388,6 +416,24 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            MemberId = "";
+            InstanceId = null;
+            RackId = null;
+            MemberEpoch = 0;
+            ClientId = "";
+            ClientHost = "";
+            if (SubscribedTopicNames is null) SubscribedTopicNames = new();
+            else if (!keepLists) SubscribedTopicNames.Clear();
+            SubscribedTopicRegex = null;
+            if (Assignment is null) Assignment = new();
+            else Assignment.Reset();
+            if (TargetAssignment is null) TargetAssignment = new();
+            else TargetAssignment.Reset();
+            MemberType = (sbyte)-1;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -421,7 +467,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
         }
     }
 
-    public sealed partial class MemberAssignment
+    public sealed partial class MemberAssignment : IResettable
     {
         public List<TopicIdNamePartitions> TopicPartitions;
 
@@ -476,6 +522,12 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            if (TopicPartitions is null) TopicPartitions = new();
+            else if (!keepLists) TopicPartitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -496,7 +548,7 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
         }
     }
 
-    public sealed partial class TopicIdNamePartitions
+    public sealed partial class TopicIdNamePartitions : IResettable
     {
         public Guid TopicId = Guid.Empty;
         public string TopicName = "";
@@ -558,6 +610,14 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            TopicId = Guid.Empty;
+            TopicName = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
         }
 
         public void Write(KafkaWriter w, short version)

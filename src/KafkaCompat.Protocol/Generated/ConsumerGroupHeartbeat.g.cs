@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<ConsumerGroupHeartbeatRequest>
+public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<ConsumerGroupHeartbeatRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)68;
     public static short LowestVersion => 0;
@@ -102,6 +102,20 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        GroupId = "";
+        MemberId = "";
+        MemberEpoch = 0;
+        InstanceId = null;
+        RackId = null;
+        RebalanceTimeoutMs = -1;
+        SubscribedTopicNames = null;
+        SubscribedTopicRegex = null;
+        ServerAssignor = null;
+        TopicPartitions = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -141,7 +155,7 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
         }
     }
 
-    public sealed partial class TopicIdPartitions
+    public sealed partial class TopicIdPartitions : IResettable
     {
         public Guid TopicId = Guid.Empty;
         public List<int> Partitions;
@@ -202,6 +216,13 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            TopicId = Guid.Empty;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -224,7 +245,7 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
     }
 }
 
-public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<ConsumerGroupHeartbeatResponse>
+public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<ConsumerGroupHeartbeatResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)68;
     public static short LowestVersion => 0;
@@ -279,6 +300,17 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        ErrorMessage = null;
+        MemberId = null;
+        MemberEpoch = 0;
+        HeartbeatIntervalMs = 0;
+        Assignment = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -297,7 +329,7 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
         }
     }
 
-    public sealed partial class MemberAssignment
+    public sealed partial class MemberAssignment : IResettable
     {
         public List<TopicIdPartitions> TopicPartitions;
 
@@ -352,6 +384,12 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            if (TopicPartitions is null) TopicPartitions = new();
+            else if (!keepLists) TopicPartitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -372,7 +410,7 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
         }
     }
 
-    public sealed partial class TopicIdPartitions
+    public sealed partial class TopicIdPartitions : IResettable
     {
         public Guid TopicId = Guid.Empty;
         public List<int> Partitions;
@@ -431,6 +469,13 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            TopicId = Guid.Empty;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartitionsRequest>
+public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartitionsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)37;
     public static short LowestVersion => 0;
@@ -76,6 +76,14 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        TimeoutMs = 0;
+        ValidateOnly = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -97,7 +105,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
         }
     }
 
-    public sealed partial class CreatePartitionsTopic
+    public sealed partial class CreatePartitionsTopic : IResettable
     {
         public string Name = "";
         public int Count = 0;
@@ -149,6 +157,13 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            Count = 0;
+            Assignments = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -171,7 +186,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
         }
     }
 
-    public sealed partial class CreatePartitionsAssignment
+    public sealed partial class CreatePartitionsAssignment : IResettable
     {
         public List<int> BrokerIds;
 
@@ -226,6 +241,12 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            if (BrokerIds is null) BrokerIds = new();
+            else if (!keepLists) BrokerIds.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -247,7 +268,7 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
     }
 }
 
-public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePartitionsResponse>
+public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePartitionsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)37;
     public static short LowestVersion => 0;
@@ -312,6 +333,13 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Results is null) Results = new();
+        else if (!keepLists) Results.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -332,7 +360,7 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
         }
     }
 
-    public sealed partial class CreatePartitionsTopicResult
+    public sealed partial class CreatePartitionsTopicResult : IResettable
     {
         public string Name = "";
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -368,6 +396,13 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequest>
+public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)19;
     public static short LowestVersion => 0;
@@ -79,6 +79,14 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        TimeoutMs = 60000;
+        ValidateOnly = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 5;
@@ -103,7 +111,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
         }
     }
 
-    public sealed partial class CreatableTopic
+    public sealed partial class CreatableTopic : IResettable
     {
         public string Name = "";
         public int NumPartitions = 0;
@@ -190,6 +198,17 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            NumPartitions = 0;
+            ReplicationFactor = 0;
+            if (Assignments is null) Assignments = new();
+            else if (!keepLists) Assignments.Clear();
+            if (Configs is null) Configs = new();
+            else if (!keepLists) Configs.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 5;
@@ -222,7 +241,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
         }
     }
 
-    public sealed partial class CreatableReplicaAssignment
+    public sealed partial class CreatableReplicaAssignment : IResettable
     {
         public int PartitionIndex = 0;
         public List<int> BrokerIds;
@@ -283,6 +302,13 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            if (BrokerIds is null) BrokerIds = new();
+            else if (!keepLists) BrokerIds.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 5;
@@ -304,7 +330,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
         }
     }
 
-    public sealed partial class CreatableTopicConfig
+    public sealed partial class CreatableTopicConfig : IResettable
     {
         public string Name = "";
         public string? Value = null;
@@ -339,6 +365,12 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            Value = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 5;
@@ -353,7 +385,7 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
     }
 }
 
-public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsResponse>
+public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)19;
     public static short LowestVersion => 0;
@@ -421,6 +453,13 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 5;
@@ -444,7 +483,7 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
         }
     }
 
-    public sealed partial class CreatableTopicResult
+    public sealed partial class CreatableTopicResult : IResettable
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
@@ -534,6 +573,18 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            TopicId = Guid.Empty;
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
+            TopicConfigErrorCode = ErrorCode.None;
+            NumPartitions = -1;
+            ReplicationFactor = (short)-1;
+            Configs = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 5;
@@ -574,16 +625,15 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
                 w.WriteUnsignedVarInt(tagCount);
                 if (version >= 5 && TopicConfigErrorCode != ErrorCode.None)
                 {
-                    w.WriteTaggedField(0, t =>
-                    {
-                        t.WriteInt16((short)TopicConfigErrorCode);
-                    });
+                    using var t = KafkaWriter.Rent();
+                    t.WriteInt16((short)TopicConfigErrorCode);
+                    w.WriteTaggedField(0, t);
                 }
             }
         }
     }
 
-    public sealed partial class CreatableTopicConfigs
+    public sealed partial class CreatableTopicConfigs : IResettable
     {
         public string Name = "";
         public string? Value = null;
@@ -640,6 +690,15 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            Value = null;
+            ReadOnly = false;
+            ConfigSource = (sbyte)-1;
+            IsSensitive = false;
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequest>
+public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)42;
     public static short LowestVersion => 0;
@@ -67,6 +67,12 @@ public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequ
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (GroupsNames is null) GroupsNames = new();
+        else if (!keepLists) GroupsNames.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -87,7 +93,7 @@ public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequ
     }
 }
 
-public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsResponse>
+public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)42;
     public static short LowestVersion => 0;
@@ -152,6 +158,13 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Results is null) Results = new();
+        else if (!keepLists) Results.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -172,7 +185,7 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
         }
     }
 
-    public sealed partial class DeletableGroupResult
+    public sealed partial class DeletableGroupResult : IResettable
     {
         public string GroupId = "";
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -205,6 +218,12 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            GroupId = "";
+            ErrorCode = ErrorCode.None;
         }
 
         public void Write(KafkaWriter w, short version)

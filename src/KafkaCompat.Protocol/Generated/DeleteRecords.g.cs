@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRequest>
+public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)21;
     public static short LowestVersion => 0;
@@ -73,6 +73,13 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        TimeoutMs = 0;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -93,7 +100,7 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
         }
     }
 
-    public sealed partial class DeleteRecordsTopic
+    public sealed partial class DeleteRecordsTopic : IResettable
     {
         public string Name = "";
         public List<DeleteRecordsPartition> Partitions;
@@ -154,6 +161,13 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -175,7 +189,7 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
         }
     }
 
-    public sealed partial class DeleteRecordsPartition
+    public sealed partial class DeleteRecordsPartition : IResettable
     {
         public int PartitionIndex = 0;
         public long Offset = 0;
@@ -210,6 +224,12 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            Offset = 0;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -224,7 +244,7 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
     }
 }
 
-public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecordsResponse>
+public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecordsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)21;
     public static short LowestVersion => 0;
@@ -289,6 +309,13 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -309,7 +336,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
         }
     }
 
-    public sealed partial class DeleteRecordsTopicResult
+    public sealed partial class DeleteRecordsTopicResult : IResettable
     {
         public string Name = "";
         public List<DeleteRecordsPartitionResult> Partitions;
@@ -370,6 +397,13 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -391,7 +425,7 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
         }
     }
 
-    public sealed partial class DeleteRecordsPartitionResult
+    public sealed partial class DeleteRecordsPartitionResult : IResettable
     {
         public int PartitionIndex = 0;
         public long LowWatermark = 0;
@@ -427,6 +461,13 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            LowWatermark = 0;
+            ErrorCode = ErrorCode.None;
         }
 
         public void Write(KafkaWriter w, short version)

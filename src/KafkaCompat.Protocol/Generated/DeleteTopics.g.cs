@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequest>
+public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)20;
     public static short LowestVersion => 0;
@@ -99,6 +99,15 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        if (TopicNames is null) TopicNames = new();
+        else if (!keepLists) TopicNames.Clear();
+        TimeoutMs = 0;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -134,7 +143,7 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
         }
     }
 
-    public sealed partial class DeleteTopicState
+    public sealed partial class DeleteTopicState : IResettable
     {
         public string? Name = null;
         public Guid TopicId = Guid.Empty;
@@ -175,6 +184,12 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = null;
+            TopicId = Guid.Empty;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
@@ -195,7 +210,7 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
     }
 }
 
-public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsResponse>
+public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)20;
     public static short LowestVersion => 0;
@@ -263,6 +278,13 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Responses is null) Responses = new();
+        else if (!keepLists) Responses.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -286,7 +308,7 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
         }
     }
 
-    public sealed partial class DeletableTopicResult
+    public sealed partial class DeletableTopicResult : IResettable
     {
         public string? Name = null;
         public Guid TopicId = Guid.Empty;
@@ -331,6 +353,14 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            Name = null;
+            TopicId = Guid.Empty;
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
         }
 
         public void Write(KafkaWriter w, short version)

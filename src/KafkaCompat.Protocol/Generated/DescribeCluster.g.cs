@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DescribeClusterRequest : IKafkaRequest<DescribeClusterRequest>
+public sealed partial class DescribeClusterRequest : IKafkaRequest<DescribeClusterRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)60;
     public static short LowestVersion => 0;
@@ -56,6 +56,13 @@ public sealed partial class DescribeClusterRequest : IKafkaRequest<DescribeClust
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        IncludeClusterAuthorizedOperations = false;
+        EndpointType = (sbyte)1;
+        IncludeFencedBrokers = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -76,7 +83,7 @@ public sealed partial class DescribeClusterRequest : IKafkaRequest<DescribeClust
     }
 }
 
-public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClusterResponse>
+public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClusterResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)60;
     public static short LowestVersion => 0;
@@ -162,6 +169,19 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        ErrorMessage = null;
+        EndpointType = (sbyte)1;
+        ClusterId = "";
+        ControllerId = -1;
+        if (Brokers is null) Brokers = new();
+        else if (!keepLists) Brokers.Clear();
+        ClusterAuthorizedOperations = -2147483648;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -191,7 +211,7 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
         }
     }
 
-    public sealed partial class DescribeClusterBroker
+    public sealed partial class DescribeClusterBroker : IResettable
     {
         public int BrokerId = 0;
         public string Host = "";
@@ -236,6 +256,15 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            BrokerId = 0;
+            Host = "";
+            Port = 0;
+            Rack = null;
+            IsFenced = false;
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfigsRequest>
+public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfigsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)32;
     public static short LowestVersion => 0;
@@ -82,6 +82,14 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Resources is null) Resources = new();
+        else if (!keepLists) Resources.Clear();
+        IncludeSynonyms = false;
+        IncludeDocumentation = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -109,7 +117,7 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
         }
     }
 
-    public sealed partial class DescribeConfigsResource
+    public sealed partial class DescribeConfigsResource : IResettable
     {
         public sbyte ResourceType = 0;
         public string ResourceName = "";
@@ -161,6 +169,13 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ResourceType = 0;
+            ResourceName = "";
+            ConfigurationKeys = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
@@ -184,7 +199,7 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
     }
 }
 
-public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeConfigsResponse>
+public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeConfigsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)32;
     public static short LowestVersion => 0;
@@ -249,6 +264,13 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Results is null) Results = new();
+        else if (!keepLists) Results.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -269,7 +291,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         }
     }
 
-    public sealed partial class DescribeConfigsResult
+    public sealed partial class DescribeConfigsResult : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
@@ -339,6 +361,16 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
+            ResourceType = 0;
+            ResourceName = "";
+            if (Configs is null) Configs = new();
+            else if (!keepLists) Configs.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
@@ -363,7 +395,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         }
     }
 
-    public sealed partial class DescribeConfigsResourceResult
+    public sealed partial class DescribeConfigsResourceResult : IResettable
     {
         public string Name = "";
         public string? Value = null;
@@ -460,6 +492,20 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            Value = null;
+            ReadOnly = false;
+            IsDefault = false;
+            ConfigSource = (sbyte)-1;
+            IsSensitive = false;
+            if (Synonyms is null) Synonyms = new();
+            else if (!keepLists) Synonyms.Clear();
+            ConfigType = (sbyte)0;
+            Documentation = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
@@ -503,7 +549,7 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         }
     }
 
-    public sealed partial class DescribeConfigsSynonym
+    public sealed partial class DescribeConfigsSynonym : IResettable
     {
         public string Name = "";
         public string? Value = null;
@@ -548,6 +594,13 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            Value = null;
+            Source = 0;
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroupsRequest>
+public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroupsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)15;
     public static short LowestVersion => 0;
@@ -76,6 +76,13 @@ public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroups
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Groups is null) Groups = new();
+        else if (!keepLists) Groups.Clear();
+        IncludeAuthorizedOperations = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 5;
@@ -100,7 +107,7 @@ public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroups
     }
 }
 
-public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGroupsResponse>
+public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGroupsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)15;
     public static short LowestVersion => 0;
@@ -168,6 +175,13 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Groups is null) Groups = new();
+        else if (!keepLists) Groups.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 5;
@@ -191,7 +205,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         }
     }
 
-    public sealed partial class DescribedGroup
+    public sealed partial class DescribedGroup : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
@@ -276,6 +290,19 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
+            GroupId = "";
+            GroupState = "";
+            ProtocolType = "";
+            ProtocolData = "";
+            if (Members is null) Members = new();
+            else if (!keepLists) Members.Clear();
+            AuthorizedOperations = -2147483648;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 5;
@@ -309,7 +336,7 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         }
     }
 
-    public sealed partial class DescribedGroupMember
+    public sealed partial class DescribedGroupMember : IResettable
     {
         public string MemberId = "";
         public string? GroupInstanceId = null;
@@ -357,6 +384,16 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            MemberId = "";
+            GroupInstanceId = null;
+            ClientId = "";
+            ClientHost = "";
+            MemberMetadata = ReadOnlyMemory<byte>.Empty;
+            MemberAssignment = ReadOnlyMemory<byte>.Empty;
         }
 
         public void Write(KafkaWriter w, short version)

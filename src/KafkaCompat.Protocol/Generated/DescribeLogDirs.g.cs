@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDirsRequest>
+public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDirsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)35;
     public static short LowestVersion => 0;
@@ -55,6 +55,11 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        Topics = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -74,7 +79,7 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
         }
     }
 
-    public sealed partial class DescribableLogDirTopic
+    public sealed partial class DescribableLogDirTopic : IResettable
     {
         public string Topic = "";
         public List<int> Partitions;
@@ -135,6 +140,13 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Topic = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -157,7 +169,7 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
     }
 }
 
-public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLogDirsResponse>
+public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLogDirsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)35;
     public static short LowestVersion => 0;
@@ -228,6 +240,14 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        if (Results is null) Results = new();
+        else if (!keepLists) Results.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -252,7 +272,7 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
         }
     }
 
-    public sealed partial class DescribeLogDirsResult
+    public sealed partial class DescribeLogDirsResult : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string LogDir = "";
@@ -328,6 +348,16 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            LogDir = "";
+            if (Topics is null) Topics = new();
+            else if (!keepLists) Topics.Clear();
+            TotalBytes = -1L;
+            UsableBytes = -1L;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -358,7 +388,7 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
         }
     }
 
-    public sealed partial class DescribeLogDirsTopic
+    public sealed partial class DescribeLogDirsTopic : IResettable
     {
         public string Name = "";
         public List<DescribeLogDirsPartition> Partitions;
@@ -419,6 +449,13 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -440,7 +477,7 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
         }
     }
 
-    public sealed partial class DescribeLogDirsPartition
+    public sealed partial class DescribeLogDirsPartition : IResettable
     {
         public int PartitionIndex = 0;
         public long PartitionSize = 0;
@@ -479,6 +516,14 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            PartitionSize = 0;
+            OffsetLag = 0;
+            IsFutureKey = false;
         }
 
         public void Write(KafkaWriter w, short version)

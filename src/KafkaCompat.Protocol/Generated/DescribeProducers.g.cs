@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribeProducersRequest>
+public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribeProducersRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)61;
     public static short LowestVersion => 0;
@@ -67,6 +67,12 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -86,7 +92,7 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
         }
     }
 
-    public sealed partial class TopicRequest
+    public sealed partial class TopicRequest : IResettable
     {
         public string Name = "";
         public List<int> PartitionIndexes;
@@ -147,6 +153,13 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (PartitionIndexes is null) PartitionIndexes = new();
+            else if (!keepLists) PartitionIndexes.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -169,7 +182,7 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
     }
 }
 
-public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeProducersResponse>
+public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeProducersResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)61;
     public static short LowestVersion => 0;
@@ -234,6 +247,13 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -254,7 +274,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
         }
     }
 
-    public sealed partial class TopicResponse
+    public sealed partial class TopicResponse : IResettable
     {
         public string Name = "";
         public List<PartitionResponse> Partitions;
@@ -315,6 +335,13 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -336,7 +363,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
         }
     }
 
-    public sealed partial class PartitionResponse
+    public sealed partial class PartitionResponse : IResettable
     {
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -403,6 +430,15 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
+            if (ActiveProducers is null) ActiveProducers = new();
+            else if (!keepLists) ActiveProducers.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -426,7 +462,7 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
         }
     }
 
-    public sealed partial class ProducerState
+    public sealed partial class ProducerState : IResettable
     {
         public long ProducerId = 0;
         public int ProducerEpoch = 0;
@@ -471,6 +507,16 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            ProducerId = 0;
+            ProducerEpoch = 0;
+            LastSequence = -1;
+            LastTimestamp = -1L;
+            CoordinatorEpoch = 0;
+            CurrentTxnStartOffset = -1L;
         }
 
         public void Write(KafkaWriter w, short version)

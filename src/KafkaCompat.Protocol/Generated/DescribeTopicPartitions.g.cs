@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<DescribeTopicPartitionsRequest>
+public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<DescribeTopicPartitionsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)75;
     public static short LowestVersion => 0;
@@ -77,6 +77,14 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        ResponsePartitionLimit = 2000;
+        Cursor = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -99,7 +107,7 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
         }
     }
 
-    public sealed partial class TopicRequest
+    public sealed partial class TopicRequest : IResettable
     {
         public string Name = "";
 
@@ -131,6 +139,11 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -143,7 +156,7 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
         }
     }
 
-    public sealed partial class CursorData
+    public sealed partial class CursorData : IResettable
     {
         public string TopicName = "";
         public int PartitionIndex = 0;
@@ -178,6 +191,12 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            TopicName = "";
+            PartitionIndex = 0;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -192,7 +211,7 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
     }
 }
 
-public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<DescribeTopicPartitionsResponse>
+public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<DescribeTopicPartitionsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)75;
     public static short LowestVersion => 0;
@@ -261,6 +280,14 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        NextCursor = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -283,7 +310,7 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
         }
     }
 
-    public sealed partial class DescribeTopicPartitionsResponseTopic
+    public sealed partial class DescribeTopicPartitionsResponseTopic : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? Name = null;
@@ -356,6 +383,17 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            Name = null;
+            TopicId = Guid.Empty;
+            IsInternal = false;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+            TopicAuthorizedOperations = -2147483648;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -381,7 +419,7 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
         }
     }
 
-    public sealed partial class DescribeTopicPartitionsResponsePartition
+    public sealed partial class DescribeTopicPartitionsResponsePartition : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public int PartitionIndex = 0;
@@ -525,6 +563,22 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            PartitionIndex = 0;
+            LeaderId = 0;
+            LeaderEpoch = -1;
+            if (ReplicaNodes is null) ReplicaNodes = new();
+            else if (!keepLists) ReplicaNodes.Clear();
+            if (IsrNodes is null) IsrNodes = new();
+            else if (!keepLists) IsrNodes.Clear();
+            EligibleLeaderReplicas = null;
+            LastKnownElr = null;
+            if (OfflineReplicas is null) OfflineReplicas = new();
+            else if (!keepLists) OfflineReplicas.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -585,7 +639,7 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
         }
     }
 
-    public sealed partial class CursorData
+    public sealed partial class CursorData : IResettable
     {
         public string TopicName = "";
         public int PartitionIndex = 0;
@@ -618,6 +672,12 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            TopicName = "";
+            PartitionIndex = 0;
         }
 
         public void Write(KafkaWriter w, short version)

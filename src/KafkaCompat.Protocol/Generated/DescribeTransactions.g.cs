@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class DescribeTransactionsRequest : IKafkaRequest<DescribeTransactionsRequest>
+public sealed partial class DescribeTransactionsRequest : IKafkaRequest<DescribeTransactionsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)65;
     public static short LowestVersion => 0;
@@ -67,6 +67,12 @@ public sealed partial class DescribeTransactionsRequest : IKafkaRequest<Describe
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (TransactionalIds is null) TransactionalIds = new();
+        else if (!keepLists) TransactionalIds.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -87,7 +93,7 @@ public sealed partial class DescribeTransactionsRequest : IKafkaRequest<Describe
     }
 }
 
-public sealed partial class DescribeTransactionsResponse : IKafkaResponse<DescribeTransactionsResponse>
+public sealed partial class DescribeTransactionsResponse : IKafkaResponse<DescribeTransactionsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)65;
     public static short LowestVersion => 0;
@@ -152,6 +158,13 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (TransactionStates is null) TransactionStates = new();
+        else if (!keepLists) TransactionStates.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -172,7 +185,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
         }
     }
 
-    public sealed partial class DescribedTransaction
+    public sealed partial class DescribedTransaction : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string TransactionalId = "";
@@ -251,6 +264,19 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            TransactionalId = "";
+            TransactionState = "";
+            TransactionTimeoutMs = 0;
+            TransactionStartTimeMs = 0;
+            ProducerId = 0;
+            ProducerEpoch = 0;
+            if (Topics is null) Topics = new();
+            else if (!keepLists) Topics.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -278,7 +304,7 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
         }
     }
 
-    public sealed partial class TopicData
+    public sealed partial class TopicData : IResettable
     {
         public string Topic = "";
         public List<int> Partitions;
@@ -337,6 +363,13 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            Topic = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
         }
 
         public void Write(KafkaWriter w, short version)

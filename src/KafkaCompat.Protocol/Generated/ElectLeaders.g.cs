@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequest>
+public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)43;
     public static short LowestVersion => 0;
@@ -67,6 +67,13 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ElectionType = (sbyte)0;
+        TopicPartitions = null;
+        TimeoutMs = 60000;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -91,7 +98,7 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
         }
     }
 
-    public sealed partial class ElectLeadersTopic
+    public sealed partial class ElectLeadersTopic : IResettable
     {
         public string Topic = "";
         public List<int> Partitions;
@@ -152,6 +159,13 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Topic = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -174,7 +188,7 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
     }
 }
 
-public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersResponse>
+public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)43;
     public static short LowestVersion => 0;
@@ -245,6 +259,14 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        if (ReplicaElectionResults is null) ReplicaElectionResults = new();
+        else if (!keepLists) ReplicaElectionResults.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -269,7 +291,7 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
         }
     }
 
-    public sealed partial class ReplicaElectionResult
+    public sealed partial class ReplicaElectionResult : IResettable
     {
         public string Topic = "";
         public List<PartitionElectionResult> PartitionResult;
@@ -330,6 +352,13 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Topic = "";
+            if (PartitionResult is null) PartitionResult = new();
+            else if (!keepLists) PartitionResult.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 2;
@@ -351,7 +380,7 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
         }
     }
 
-    public sealed partial class PartitionElectionResult
+    public sealed partial class PartitionElectionResult : IResettable
     {
         public int PartitionId = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -387,6 +416,13 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionId = 0;
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
         }
 
         public void Write(KafkaWriter w, short version)

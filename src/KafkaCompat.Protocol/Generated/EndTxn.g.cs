@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class EndTxnRequest : IKafkaRequest<EndTxnRequest>
+public sealed partial class EndTxnRequest : IKafkaRequest<EndTxnRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)26;
     public static short LowestVersion => 0;
@@ -53,6 +53,14 @@ public sealed partial class EndTxnRequest : IKafkaRequest<EndTxnRequest>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        TransactionalId = "";
+        ProducerId = 0;
+        ProducerEpoch = 0;
+        Committed = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -68,7 +76,7 @@ public sealed partial class EndTxnRequest : IKafkaRequest<EndTxnRequest>
     }
 }
 
-public sealed partial class EndTxnResponse : IKafkaResponse<EndTxnResponse>
+public sealed partial class EndTxnResponse : IKafkaResponse<EndTxnResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)26;
     public static short LowestVersion => 0;
@@ -117,6 +125,14 @@ public sealed partial class EndTxnResponse : IKafkaResponse<EndTxnResponse>
             }
         }
         return m;
+    }
+
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        ProducerId = -1L;
+        ProducerEpoch = (short)-1;
     }
 
     public void Write(KafkaWriter w, short version)

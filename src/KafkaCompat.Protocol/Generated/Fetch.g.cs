@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
+public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)1;
     public static short LowestVersion => 4;
@@ -149,6 +149,24 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ClusterId = null;
+        ReplicaId = -1;
+        ReplicaState = null;
+        MaxWaitMs = 0;
+        MinBytes = 0;
+        MaxBytes = 2147483647;
+        IsolationLevel = (sbyte)0;
+        SessionId = 0;
+        SessionEpoch = -1;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        if (ForgottenTopicsData is null) ForgottenTopicsData = new();
+        else if (!keepLists) ForgottenTopicsData.Clear();
+        RackId = "";
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 12;
@@ -201,22 +219,20 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             w.WriteUnsignedVarInt(tagCount);
             if (version >= 12 && ClusterId != null)
             {
-                w.WriteTaggedField(0, t =>
-                {
-                    t.WriteNullableString((version >= 12) ? ClusterId : (ClusterId ?? ""), flex);
-                });
+                using var t = KafkaWriter.Rent();
+                t.WriteNullableString((version >= 12) ? ClusterId : (ClusterId ?? ""), flex);
+                w.WriteTaggedField(0, t);
             }
             if (version >= 15 && ReplicaState is not null)
             {
-                w.WriteTaggedField(1, t =>
-                {
-                    (ReplicaState ?? new ReplicaStateData()).Write(t, version);
-                });
+                using var t = KafkaWriter.Rent();
+                (ReplicaState ?? new ReplicaStateData()).Write(t, version);
+                w.WriteTaggedField(1, t);
             }
         }
     }
 
-    public sealed partial class ReplicaStateData
+    public sealed partial class ReplicaStateData : IResettable
     {
         public int ReplicaId = -1;
         public long ReplicaEpoch = -1L;
@@ -257,6 +273,12 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ReplicaId = -1;
+            ReplicaEpoch = -1L;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -276,7 +298,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
         }
     }
 
-    public sealed partial class FetchTopic
+    public sealed partial class FetchTopic : IResettable
     {
         public string Topic = "";
         public Guid TopicId = Guid.Empty;
@@ -346,6 +368,14 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Topic = "";
+            TopicId = Guid.Empty;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -374,7 +404,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
         }
     }
 
-    public sealed partial class FetchPartition
+    public sealed partial class FetchPartition : IResettable
     {
         public int Partition = 0;
         public int CurrentLeaderEpoch = -1;
@@ -449,6 +479,18 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Partition = 0;
+            CurrentLeaderEpoch = -1;
+            FetchOffset = 0;
+            LastFetchedEpoch = -1;
+            LogStartOffset = -1L;
+            PartitionMaxBytes = 0;
+            ReplicaDirectoryId = Guid.Empty;
+            HighWatermark = 9223372036854775807L;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -475,23 +517,21 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
                 w.WriteUnsignedVarInt(tagCount);
                 if (version >= 17 && ReplicaDirectoryId != Guid.Empty)
                 {
-                    w.WriteTaggedField(0, t =>
-                    {
-                        t.WriteUuid(ReplicaDirectoryId);
-                    });
+                    using var t = KafkaWriter.Rent();
+                    t.WriteUuid(ReplicaDirectoryId);
+                    w.WriteTaggedField(0, t);
                 }
                 if (version >= 18 && HighWatermark != 9223372036854775807L)
                 {
-                    w.WriteTaggedField(1, t =>
-                    {
-                        t.WriteInt64(HighWatermark);
-                    });
+                    using var t = KafkaWriter.Rent();
+                    t.WriteInt64(HighWatermark);
+                    w.WriteTaggedField(1, t);
                 }
             }
         }
     }
 
-    public sealed partial class ForgottenTopic
+    public sealed partial class ForgottenTopic : IResettable
     {
         public string Topic = "";
         public Guid TopicId = Guid.Empty;
@@ -564,6 +604,14 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Topic = "";
+            TopicId = Guid.Empty;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -596,7 +644,7 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>
     }
 }
 
-public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
+public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)1;
     public static short LowestVersion => 4;
@@ -698,6 +746,16 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        SessionId = 0;
+        if (Responses is null) Responses = new();
+        else if (!keepLists) Responses.Clear();
+        NodeEndpoints = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 12;
@@ -726,23 +784,22 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             w.WriteUnsignedVarInt(tagCount);
             if (version >= 16 && NodeEndpoints is { Count: > 0 })
             {
-                w.WriteTaggedField(0, t =>
+                using var t = KafkaWriter.Rent();
+                if (NodeEndpoints is null)
                 {
-                    if (NodeEndpoints is null)
-                    {
-                        t.WriteArrayLength((false) ? -1 : 0, flex);
-                    }
-                    else
-                    {
-                        t.WriteArrayLength(NodeEndpoints.Count, flex);
-                        foreach (var e11 in NodeEndpoints) e11.Write(t, version);
-                    }
-                });
+                    t.WriteArrayLength((false) ? -1 : 0, flex);
+                }
+                else
+                {
+                    t.WriteArrayLength(NodeEndpoints.Count, flex);
+                    foreach (var e11 in NodeEndpoints) e11.Write(t, version);
+                }
+                w.WriteTaggedField(0, t);
             }
         }
     }
 
-    public sealed partial class FetchableTopicResponse
+    public sealed partial class FetchableTopicResponse : IResettable
     {
         public string Topic = "";
         public Guid TopicId = Guid.Empty;
@@ -812,6 +869,14 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Topic = "";
+            TopicId = Guid.Empty;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -840,7 +905,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         }
     }
 
-    public sealed partial class PartitionData
+    public sealed partial class PartitionData : IResettable
     {
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -943,6 +1008,21 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            ErrorCode = ErrorCode.None;
+            HighWatermark = 0;
+            LastStableOffset = -1L;
+            LogStartOffset = -1L;
+            DivergingEpoch = null;
+            CurrentLeader = null;
+            SnapshotId = null;
+            AbortedTransactions = null;
+            PreferredReadReplica = -1;
+            Records = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -977,30 +1057,27 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                 w.WriteUnsignedVarInt(tagCount);
                 if (version >= 12 && DivergingEpoch is not null)
                 {
-                    w.WriteTaggedField(0, t =>
-                    {
-                        (DivergingEpoch ?? new EpochEndOffset()).Write(t, version);
-                    });
+                    using var t = KafkaWriter.Rent();
+                    (DivergingEpoch ?? new EpochEndOffset()).Write(t, version);
+                    w.WriteTaggedField(0, t);
                 }
                 if (version >= 12 && CurrentLeader is not null)
                 {
-                    w.WriteTaggedField(1, t =>
-                    {
-                        (CurrentLeader ?? new LeaderIdAndEpoch()).Write(t, version);
-                    });
+                    using var t = KafkaWriter.Rent();
+                    (CurrentLeader ?? new LeaderIdAndEpoch()).Write(t, version);
+                    w.WriteTaggedField(1, t);
                 }
                 if (version >= 12 && SnapshotId is not null)
                 {
-                    w.WriteTaggedField(2, t =>
-                    {
-                        (SnapshotId ?? new SnapshotId()).Write(t, version);
-                    });
+                    using var t = KafkaWriter.Rent();
+                    (SnapshotId ?? new SnapshotId()).Write(t, version);
+                    w.WriteTaggedField(2, t);
                 }
             }
         }
     }
 
-    public sealed partial class EpochEndOffset
+    public sealed partial class EpochEndOffset : IResettable
     {
         public int Epoch = -1;
         public long EndOffset = -1L;
@@ -1041,6 +1118,12 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Epoch = -1;
+            EndOffset = -1L;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -1060,7 +1143,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         }
     }
 
-    public sealed partial class LeaderIdAndEpoch
+    public sealed partial class LeaderIdAndEpoch : IResettable
     {
         public int LeaderId = -1;
         public int LeaderEpoch = -1;
@@ -1101,6 +1184,12 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            LeaderId = -1;
+            LeaderEpoch = -1;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -1120,7 +1209,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         }
     }
 
-    public sealed partial class SnapshotId
+    public sealed partial class SnapshotId : IResettable
     {
         public long EndOffset = -1L;
         public int Epoch = -1;
@@ -1161,6 +1250,12 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            EndOffset = -1L;
+            Epoch = -1;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -1180,7 +1275,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         }
     }
 
-    public sealed partial class AbortedTransaction
+    public sealed partial class AbortedTransaction : IResettable
     {
         public long ProducerId = 0;
         public long FirstOffset = 0;
@@ -1215,6 +1310,12 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ProducerId = 0;
+            FirstOffset = 0;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 12;
@@ -1228,7 +1329,7 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
         }
     }
 
-    public sealed partial class NodeEndpoint
+    public sealed partial class NodeEndpoint : IResettable
     {
         public int NodeId = 0;
         public string Host = "";
@@ -1279,6 +1380,14 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            NodeId = 0;
+            Host = "";
+            Port = 0;
+            Rack = null;
         }
 
         public void Write(KafkaWriter w, short version)

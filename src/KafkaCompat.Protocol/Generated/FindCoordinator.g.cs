@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinatorRequest>
+public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinatorRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)10;
     public static short LowestVersion => 0;
@@ -85,6 +85,14 @@ public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinat
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        Key = "";
+        KeyType = (sbyte)0;
+        if (CoordinatorKeys is null) CoordinatorKeys = new();
+        else if (!keepLists) CoordinatorKeys.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -116,7 +124,7 @@ public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinat
     }
 }
 
-public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordinatorResponse>
+public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordinatorResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)10;
     public static short LowestVersion => 0;
@@ -217,6 +225,18 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        ErrorMessage = null;
+        NodeId = 0;
+        Host = "";
+        Port = 0;
+        if (Coordinators is null) Coordinators = new();
+        else if (!keepLists) Coordinators.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -263,7 +283,7 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
         }
     }
 
-    public sealed partial class Coordinator
+    public sealed partial class Coordinator : IResettable
     {
         public string Key = "";
         public int NodeId = 0;
@@ -326,6 +346,16 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            Key = "";
+            NodeId = 0;
+            Host = "";
+            Port = 0;
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
         }
 
         public void Write(KafkaWriter w, short version)

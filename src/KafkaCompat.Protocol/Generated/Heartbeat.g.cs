@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class HeartbeatRequest : IKafkaRequest<HeartbeatRequest>
+public sealed partial class HeartbeatRequest : IKafkaRequest<HeartbeatRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)12;
     public static short LowestVersion => 0;
@@ -56,6 +56,14 @@ public sealed partial class HeartbeatRequest : IKafkaRequest<HeartbeatRequest>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        GroupId = "";
+        GenerationId = 0;
+        MemberId = "";
+        GroupInstanceId = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -74,7 +82,7 @@ public sealed partial class HeartbeatRequest : IKafkaRequest<HeartbeatRequest>
     }
 }
 
-public sealed partial class HeartbeatResponse : IKafkaResponse<HeartbeatResponse>
+public sealed partial class HeartbeatResponse : IKafkaResponse<HeartbeatResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)12;
     public static short LowestVersion => 0;
@@ -114,6 +122,12 @@ public sealed partial class HeartbeatResponse : IKafkaResponse<HeartbeatResponse
             }
         }
         return m;
+    }
+
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
     }
 
     public void Write(KafkaWriter w, short version)

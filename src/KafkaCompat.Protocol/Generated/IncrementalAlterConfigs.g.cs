@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<IncrementalAlterConfigsRequest>
+public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<IncrementalAlterConfigsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)44;
     public static short LowestVersion => 0;
@@ -73,6 +73,13 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Resources is null) Resources = new();
+        else if (!keepLists) Resources.Clear();
+        ValidateOnly = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 1;
@@ -93,7 +100,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
         }
     }
 
-    public sealed partial class AlterConfigsResource
+    public sealed partial class AlterConfigsResource : IResettable
     {
         public sbyte ResourceType = 0;
         public string ResourceName = "";
@@ -157,6 +164,14 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ResourceType = 0;
+            ResourceName = "";
+            if (Configs is null) Configs = new();
+            else if (!keepLists) Configs.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 1;
@@ -179,7 +194,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
         }
     }
 
-    public sealed partial class AlterableConfig
+    public sealed partial class AlterableConfig : IResettable
     {
         public string Name = "";
         public sbyte ConfigOperation = 0;
@@ -217,6 +232,13 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            ConfigOperation = 0;
+            Value = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 1;
@@ -232,7 +254,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
     }
 }
 
-public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<IncrementalAlterConfigsResponse>
+public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<IncrementalAlterConfigsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)44;
     public static short LowestVersion => 0;
@@ -297,6 +319,13 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Responses is null) Responses = new();
+        else if (!keepLists) Responses.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 1;
@@ -317,7 +346,7 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
         }
     }
 
-    public sealed partial class AlterConfigsResourceResponse
+    public sealed partial class AlterConfigsResourceResponse : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? ErrorMessage = null;
@@ -356,6 +385,14 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            ErrorMessage = null;
+            ResourceType = 0;
+            ResourceName = "";
         }
 
         public void Write(KafkaWriter w, short version)

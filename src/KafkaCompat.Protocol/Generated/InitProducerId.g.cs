@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class InitProducerIdRequest : IKafkaRequest<InitProducerIdRequest>
+public sealed partial class InitProducerIdRequest : IKafkaRequest<InitProducerIdRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)22;
     public static short LowestVersion => 0;
@@ -59,6 +59,14 @@ public sealed partial class InitProducerIdRequest : IKafkaRequest<InitProducerId
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        TransactionalId = null;
+        TransactionTimeoutMs = 0;
+        ProducerId = -1L;
+        ProducerEpoch = (short)-1;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 2;
@@ -80,7 +88,7 @@ public sealed partial class InitProducerIdRequest : IKafkaRequest<InitProducerId
     }
 }
 
-public sealed partial class InitProducerIdResponse : IKafkaResponse<InitProducerIdResponse>
+public sealed partial class InitProducerIdResponse : IKafkaResponse<InitProducerIdResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)22;
     public static short LowestVersion => 0;
@@ -123,6 +131,14 @@ public sealed partial class InitProducerIdResponse : IKafkaResponse<InitProducer
             }
         }
         return m;
+    }
+
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        ProducerId = -1L;
+        ProducerEpoch = 0;
     }
 
     public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
+public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)11;
     public static short LowestVersion => 0;
@@ -100,6 +100,19 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        GroupId = "";
+        SessionTimeoutMs = 0;
+        RebalanceTimeoutMs = -1;
+        MemberId = "";
+        GroupInstanceId = null;
+        ProtocolType = "";
+        if (Protocols is null) Protocols = new();
+        else if (!keepLists) Protocols.Clear();
+        Reason = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 6;
@@ -135,7 +148,7 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
         }
     }
 
-    public sealed partial class JoinGroupRequestProtocol
+    public sealed partial class JoinGroupRequestProtocol : IResettable
     {
         public string Name = "";
         public ReadOnlyMemory<byte> Metadata = ReadOnlyMemory<byte>.Empty;
@@ -170,6 +183,12 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            Metadata = ReadOnlyMemory<byte>.Empty;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -184,7 +203,7 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>
     }
 }
 
-public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse>
+public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)11;
     public static short LowestVersion => 0;
@@ -279,6 +298,20 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        GenerationId = -1;
+        ProtocolType = null;
+        ProtocolName = null;
+        Leader = "";
+        SkipAssignment = false;
+        MemberId = "";
+        if (Members is null) Members = new();
+        else if (!keepLists) Members.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 6;
@@ -315,7 +348,7 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
         }
     }
 
-    public sealed partial class JoinGroupResponseMember
+    public sealed partial class JoinGroupResponseMember : IResettable
     {
         public string MemberId = "";
         public string? GroupInstanceId = null;
@@ -354,6 +387,13 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            MemberId = "";
+            GroupInstanceId = null;
+            Metadata = ReadOnlyMemory<byte>.Empty;
         }
 
         public void Write(KafkaWriter w, short version)

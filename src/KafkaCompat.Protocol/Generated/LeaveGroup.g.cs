@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
+public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)13;
     public static short LowestVersion => 0;
@@ -82,6 +82,14 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        GroupId = "";
+        MemberId = "";
+        if (Members is null) Members = new();
+        else if (!keepLists) Members.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -109,7 +117,7 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
         }
     }
 
-    public sealed partial class MemberIdentity
+    public sealed partial class MemberIdentity : IResettable
     {
         public string MemberId = "";
         public string? GroupInstanceId = null;
@@ -156,6 +164,13 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            MemberId = "";
+            GroupInstanceId = null;
+            Reason = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
@@ -180,7 +195,7 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
     }
 }
 
-public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupResponse>
+public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)13;
     public static short LowestVersion => 0;
@@ -254,6 +269,14 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        if (Members is null) Members = new();
+        else if (!keepLists) Members.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -281,7 +304,7 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
         }
     }
 
-    public sealed partial class MemberResponse
+    public sealed partial class MemberResponse : IResettable
     {
         public string MemberId = "";
         public string? GroupInstanceId = null;
@@ -326,6 +349,13 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            MemberId = "";
+            GroupInstanceId = null;
+            ErrorCode = ErrorCode.None;
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ListConfigResourcesRequest : IKafkaRequest<ListConfigResourcesRequest>
+public sealed partial class ListConfigResourcesRequest : IKafkaRequest<ListConfigResourcesRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)74;
     public static short LowestVersion => 0;
@@ -70,6 +70,12 @@ public sealed partial class ListConfigResourcesRequest : IKafkaRequest<ListConfi
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (ResourceTypes is null) ResourceTypes = new();
+        else if (!keepLists) ResourceTypes.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -93,7 +99,7 @@ public sealed partial class ListConfigResourcesRequest : IKafkaRequest<ListConfi
     }
 }
 
-public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListConfigResourcesResponse>
+public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListConfigResourcesResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)74;
     public static short LowestVersion => 0;
@@ -161,6 +167,14 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        if (ConfigResources is null) ConfigResources = new();
+        else if (!keepLists) ConfigResources.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -182,7 +196,7 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
         }
     }
 
-    public sealed partial class ConfigResource
+    public sealed partial class ConfigResource : IResettable
     {
         public string ResourceName = "";
         public sbyte ResourceType = (sbyte)16;
@@ -218,6 +232,12 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            ResourceName = "";
+            ResourceType = (sbyte)16;
         }
 
         public void Write(KafkaWriter w, short version)

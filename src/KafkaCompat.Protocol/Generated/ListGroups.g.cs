@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
+public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)16;
     public static short LowestVersion => 0;
@@ -93,6 +93,14 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (StatesFilter is null) StatesFilter = new();
+        else if (!keepLists) StatesFilter.Clear();
+        if (TypesFilter is null) TypesFilter = new();
+        else if (!keepLists) TypesFilter.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -128,7 +136,7 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
     }
 }
 
-public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsResponse>
+public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)16;
     public static short LowestVersion => 0;
@@ -199,6 +207,14 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        if (Groups is null) Groups = new();
+        else if (!keepLists) Groups.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -223,7 +239,7 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
         }
     }
 
-    public sealed partial class ListedGroup
+    public sealed partial class ListedGroup : IResettable
     {
         public string GroupId = "";
         public string ProtocolType = "";
@@ -268,6 +284,14 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            GroupId = "";
+            ProtocolType = "";
+            GroupState = "";
+            GroupType = "";
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsRequest>
+public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)2;
     public static short LowestVersion => 0;
@@ -85,6 +85,15 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ReplicaId = 0;
+        IsolationLevel = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        TimeoutMs = 30000;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 6;
@@ -113,7 +122,7 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
         }
     }
 
-    public sealed partial class ListOffsetsTopic
+    public sealed partial class ListOffsetsTopic : IResettable
     {
         public string Name = "";
         public List<ListOffsetsPartition> Partitions;
@@ -174,6 +183,13 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -195,7 +211,7 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
         }
     }
 
-    public sealed partial class ListOffsetsPartition
+    public sealed partial class ListOffsetsPartition : IResettable
     {
         public int PartitionIndex = 0;
         public int CurrentLeaderEpoch = -1;
@@ -242,6 +258,14 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            CurrentLeaderEpoch = -1;
+            Timestamp = 0;
+            MaxNumOffsets = 1;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -264,7 +288,7 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
     }
 }
 
-public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResponse>
+public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)2;
     public static short LowestVersion => 0;
@@ -332,6 +356,13 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 6;
@@ -355,7 +386,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
         }
     }
 
-    public sealed partial class ListOffsetsTopicResponse
+    public sealed partial class ListOffsetsTopicResponse : IResettable
     {
         public string Name = "";
         public List<ListOffsetsPartitionResponse> Partitions;
@@ -416,6 +447,13 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -437,7 +475,7 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
         }
     }
 
-    public sealed partial class ListOffsetsPartitionResponse
+    public sealed partial class ListOffsetsPartitionResponse : IResettable
     {
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -520,6 +558,17 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
             }
             m.OldStyleOffsets ??= Reuse.Emptied(priorOldStyleOffsets);
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            ErrorCode = ErrorCode.None;
+            if (OldStyleOffsets is null) OldStyleOffsets = new();
+            else if (!keepLists) OldStyleOffsets.Clear();
+            Timestamp = -1L;
+            Offset = -1L;
+            LeaderEpoch = -1;
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<ListPartitionReassignmentsRequest>
+public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<ListPartitionReassignmentsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)46;
     public static short LowestVersion => 0;
@@ -61,6 +61,12 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        TimeoutMs = 60000;
+        Topics = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -81,7 +87,7 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
         }
     }
 
-    public sealed partial class ListPartitionReassignmentsTopics
+    public sealed partial class ListPartitionReassignmentsTopics : IResettable
     {
         public string Name = "";
         public List<int> PartitionIndexes;
@@ -142,6 +148,13 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (PartitionIndexes is null) PartitionIndexes = new();
+            else if (!keepLists) PartitionIndexes.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -164,7 +177,7 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
     }
 }
 
-public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<ListPartitionReassignmentsResponse>
+public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<ListPartitionReassignmentsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)46;
     public static short LowestVersion => 0;
@@ -235,6 +248,15 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        ErrorMessage = null;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -257,7 +279,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
         }
     }
 
-    public sealed partial class OngoingTopicReassignment
+    public sealed partial class OngoingTopicReassignment : IResettable
     {
         public string Name = "";
         public List<OngoingPartitionReassignment> Partitions;
@@ -318,6 +340,13 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = true;
@@ -339,7 +368,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
         }
     }
 
-    public sealed partial class OngoingPartitionReassignment
+    public sealed partial class OngoingPartitionReassignment : IResettable
     {
         public int PartitionIndex = 0;
         public List<int> Replicas;
@@ -438,6 +467,17 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
             m.AddingReplicas ??= Reuse.Emptied(priorAddingReplicas);
             m.RemovingReplicas ??= Reuse.Emptied(priorRemovingReplicas);
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            if (Replicas is null) Replicas = new();
+            else if (!keepLists) Replicas.Clear();
+            if (AddingReplicas is null) AddingReplicas = new();
+            else if (!keepLists) AddingReplicas.Clear();
+            if (RemovingReplicas is null) RemovingReplicas = new();
+            else if (!keepLists) RemovingReplicas.Clear();
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransactionsRequest>
+public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransactionsRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)66;
     public static short LowestVersion => 0;
@@ -102,6 +102,16 @@ public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransact
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (StateFilters is null) StateFilters = new();
+        else if (!keepLists) StateFilters.Clear();
+        if (ProducerIdFilters is null) ProducerIdFilters = new();
+        else if (!keepLists) ProducerIdFilters.Clear();
+        DurationFilter = -1L;
+        TransactionalIdPattern = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -139,7 +149,7 @@ public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransact
     }
 }
 
-public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransactionsResponse>
+public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransactionsResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)66;
     public static short LowestVersion => 0;
@@ -227,6 +237,16 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        if (UnknownStateFilters is null) UnknownStateFilters = new();
+        else if (!keepLists) UnknownStateFilters.Clear();
+        if (TransactionStates is null) TransactionStates = new();
+        else if (!keepLists) TransactionStates.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = true;
@@ -257,7 +277,7 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
         }
     }
 
-    public sealed partial class ListedTransaction
+    public sealed partial class ListedTransaction : IResettable
     {
         public string TransactionalId = "";
         public long ProducerId = 0;
@@ -293,6 +313,13 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            TransactionalId = "";
+            ProducerId = 0;
+            TransactionState = "";
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>
+public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)3;
     public static short LowestVersion => 0;
@@ -76,6 +76,14 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        Topics = null;
+        AllowAutoTopicCreation = true;
+        IncludeClusterAuthorizedOperations = false;
+        IncludeTopicAuthorizedOperations = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 9;
@@ -107,7 +115,7 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>
         }
     }
 
-    public sealed partial class MetadataRequestTopic
+    public sealed partial class MetadataRequestTopic : IResettable
     {
         public Guid TopicId = Guid.Empty;
         public string? Name = null;
@@ -145,6 +153,12 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            TopicId = Guid.Empty;
+            Name = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
@@ -162,7 +176,7 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>
     }
 }
 
-public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
+public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)3;
     public static short LowestVersion => 0;
@@ -274,6 +288,19 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Brokers is null) Brokers = new();
+        else if (!keepLists) Brokers.Clear();
+        ClusterId = null;
+        ControllerId = -1;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        ClusterAuthorizedOperations = -2147483648;
+        ErrorCode = ErrorCode.None;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 9;
@@ -322,7 +349,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         }
     }
 
-    public sealed partial class MetadataResponseBroker
+    public sealed partial class MetadataResponseBroker : IResettable
     {
         public int NodeId = 0;
         public string Host = "";
@@ -366,6 +393,14 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            NodeId = 0;
+            Host = "";
+            Port = 0;
+            Rack = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
@@ -384,7 +419,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         }
     }
 
-    public sealed partial class MetadataResponseTopic
+    public sealed partial class MetadataResponseTopic : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public string? Name = null;
@@ -466,6 +501,17 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            Name = null;
+            TopicId = Guid.Empty;
+            IsInternal = false;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+            TopicAuthorizedOperations = -2147483648;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
@@ -500,7 +546,7 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
         }
     }
 
-    public sealed partial class MetadataResponsePartition
+    public sealed partial class MetadataResponsePartition : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public int PartitionIndex = 0;
@@ -614,6 +660,20 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>
             m.IsrNodes ??= Reuse.Emptied(priorIsrNodes);
             m.OfflineReplicas ??= Reuse.Emptied(priorOfflineReplicas);
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            PartitionIndex = 0;
+            LeaderId = 0;
+            LeaderEpoch = -1;
+            if (ReplicaNodes is null) ReplicaNodes = new();
+            else if (!keepLists) ReplicaNodes.Clear();
+            if (IsrNodes is null) IsrNodes = new();
+            else if (!keepLists) IsrNodes.Clear();
+            if (OfflineReplicas is null) OfflineReplicas = new();
+            else if (!keepLists) OfflineReplicas.Clear();
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequest>
+public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)8;
     public static short LowestVersion => 0;
@@ -97,6 +97,17 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        GroupId = "";
+        GenerationIdOrMemberEpoch = -1;
+        MemberId = "";
+        GroupInstanceId = null;
+        RetentionTimeMs = -1L;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 8;
@@ -133,7 +144,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
         }
     }
 
-    public sealed partial class OffsetCommitRequestTopic
+    public sealed partial class OffsetCommitRequestTopic : IResettable
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
@@ -203,6 +214,14 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            TopicId = Guid.Empty;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 8;
@@ -231,7 +250,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
         }
     }
 
-    public sealed partial class OffsetCommitRequestPartition
+    public sealed partial class OffsetCommitRequestPartition : IResettable
     {
         public int PartitionIndex = 0;
         public long CommittedOffset = 0;
@@ -281,6 +300,15 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            CommittedOffset = 0;
+            CommittedLeaderEpoch = -1;
+            CommitTimestamp = -1L;
+            CommittedMetadata = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 8;
@@ -304,7 +332,7 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
     }
 }
 
-public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitResponse>
+public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)8;
     public static short LowestVersion => 0;
@@ -372,6 +400,13 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 8;
@@ -395,7 +430,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
         }
     }
 
-    public sealed partial class OffsetCommitResponseTopic
+    public sealed partial class OffsetCommitResponseTopic : IResettable
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
@@ -465,6 +500,14 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            TopicId = Guid.Empty;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 8;
@@ -493,7 +536,7 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
         }
     }
 
-    public sealed partial class OffsetCommitResponsePartition
+    public sealed partial class OffsetCommitResponsePartition : IResettable
     {
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -526,6 +569,12 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            ErrorCode = ErrorCode.None;
         }
 
         public void Write(KafkaWriter w, short version)

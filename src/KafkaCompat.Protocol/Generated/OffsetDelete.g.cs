@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequest>
+public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)47;
     public static short LowestVersion => 0;
@@ -73,6 +73,13 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        GroupId = "";
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = false;
@@ -93,7 +100,7 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
         }
     }
 
-    public sealed partial class OffsetDeleteRequestTopic
+    public sealed partial class OffsetDeleteRequestTopic : IResettable
     {
         public string Name = "";
         public List<OffsetDeleteRequestPartition> Partitions;
@@ -154,6 +161,13 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = false;
@@ -175,7 +189,7 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
         }
     }
 
-    public sealed partial class OffsetDeleteRequestPartition
+    public sealed partial class OffsetDeleteRequestPartition : IResettable
     {
         public int PartitionIndex = 0;
 
@@ -207,6 +221,11 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = false;
@@ -220,7 +239,7 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
     }
 }
 
-public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteResponse>
+public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)47;
     public static short LowestVersion => 0;
@@ -288,6 +307,14 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ErrorCode = ErrorCode.None;
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = false;
@@ -309,7 +336,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
         }
     }
 
-    public sealed partial class OffsetDeleteResponseTopic
+    public sealed partial class OffsetDeleteResponseTopic : IResettable
     {
         public string Name = "";
         public List<OffsetDeleteResponsePartition> Partitions;
@@ -370,6 +397,13 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = false;
@@ -391,7 +425,7 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
         }
     }
 
-    public sealed partial class OffsetDeleteResponsePartition
+    public sealed partial class OffsetDeleteResponsePartition : IResettable
     {
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -424,6 +458,12 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            ErrorCode = ErrorCode.None;
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchRequest>
+public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)9;
     public static short LowestVersion => 0;
@@ -105,6 +105,15 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        GroupId = "";
+        Topics = null;
+        if (Groups is null) Groups = new();
+        else if (!keepLists) Groups.Clear();
+        RequireStable = false;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 6;
@@ -147,7 +156,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
         }
     }
 
-    public sealed partial class OffsetFetchRequestTopic
+    public sealed partial class OffsetFetchRequestTopic : IResettable
     {
         public string Name = "";
         public List<int> PartitionIndexes;
@@ -214,6 +223,13 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (PartitionIndexes is null) PartitionIndexes = new();
+            else if (!keepLists) PartitionIndexes.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -241,7 +257,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
         }
     }
 
-    public sealed partial class OffsetFetchRequestGroup
+    public sealed partial class OffsetFetchRequestGroup : IResettable
     {
         public string GroupId = "";
         public string? MemberId = null;
@@ -308,6 +324,14 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            GroupId = "";
+            MemberId = null;
+            MemberEpoch = -1;
+            Topics = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -343,7 +367,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
         }
     }
 
-    public sealed partial class OffsetFetchRequestTopics
+    public sealed partial class OffsetFetchRequestTopics : IResettable
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
@@ -416,6 +440,14 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            TopicId = Guid.Empty;
+            if (PartitionIndexes is null) PartitionIndexes = new();
+            else if (!keepLists) PartitionIndexes.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -448,7 +480,7 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
     }
 }
 
-public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResponse>
+public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)9;
     public static short LowestVersion => 0;
@@ -548,6 +580,16 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+        ErrorCode = ErrorCode.None;
+        if (Groups is null) Groups = new();
+        else if (!keepLists) Groups.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 6;
@@ -590,7 +632,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         }
     }
 
-    public sealed partial class OffsetFetchResponseTopic
+    public sealed partial class OffsetFetchResponseTopic : IResettable
     {
         public string Name = "";
         public List<OffsetFetchResponsePartition> Partitions;
@@ -657,6 +699,13 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -684,7 +733,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         }
     }
 
-    public sealed partial class OffsetFetchResponsePartition
+    public sealed partial class OffsetFetchResponsePartition : IResettable
     {
         public int PartitionIndex = 0;
         public long CommittedOffset = 0;
@@ -743,6 +792,15 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            CommittedOffset = 0;
+            CommittedLeaderEpoch = -1;
+            Metadata = null;
+            ErrorCode = ErrorCode.None;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -774,7 +832,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         }
     }
 
-    public sealed partial class OffsetFetchResponseGroup
+    public sealed partial class OffsetFetchResponseGroup : IResettable
     {
         public string GroupId = "";
         public List<OffsetFetchResponseTopics> Topics;
@@ -847,6 +905,14 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            GroupId = "";
+            if (Topics is null) Topics = new();
+            else if (!keepLists) Topics.Clear();
+            ErrorCode = ErrorCode.None;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -878,7 +944,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         }
     }
 
-    public sealed partial class OffsetFetchResponseTopics
+    public sealed partial class OffsetFetchResponseTopics : IResettable
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
@@ -951,6 +1017,14 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            TopicId = Guid.Empty;
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 6;
@@ -982,7 +1056,7 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         }
     }
 
-    public sealed partial class OffsetFetchResponsePartitions
+    public sealed partial class OffsetFetchResponsePartitions : IResettable
     {
         public int PartitionIndex = 0;
         public long CommittedOffset = 0;
@@ -1039,6 +1113,15 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            CommittedOffset = 0;
+            CommittedLeaderEpoch = -1;
+            Metadata = null;
+            ErrorCode = ErrorCode.None;
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetForLeaderEpochRequest>
+public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetForLeaderEpochRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)23;
     public static short LowestVersion => 0;
@@ -76,6 +76,13 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ReplicaId = -2;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -99,7 +106,7 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
         }
     }
 
-    public sealed partial class OffsetForLeaderTopic
+    public sealed partial class OffsetForLeaderTopic : IResettable
     {
         public string Topic = "";
         public List<OffsetForLeaderPartition> Partitions;
@@ -160,6 +167,13 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Topic = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
@@ -181,7 +195,7 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
         }
     }
 
-    public sealed partial class OffsetForLeaderPartition
+    public sealed partial class OffsetForLeaderPartition : IResettable
     {
         public int Partition = 0;
         public int CurrentLeaderEpoch = -1;
@@ -222,6 +236,13 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Partition = 0;
+            CurrentLeaderEpoch = -1;
+            LeaderEpoch = 0;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
@@ -240,7 +261,7 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
     }
 }
 
-public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<OffsetForLeaderEpochResponse>
+public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<OffsetForLeaderEpochResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)23;
     public static short LowestVersion => 0;
@@ -308,6 +329,13 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -331,7 +359,7 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
         }
     }
 
-    public sealed partial class OffsetForLeaderTopicResult
+    public sealed partial class OffsetForLeaderTopicResult : IResettable
     {
         public string Topic = "";
         public List<EpochEndOffset> Partitions;
@@ -392,6 +420,13 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Topic = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
@@ -413,7 +448,7 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
         }
     }
 
-    public sealed partial class EpochEndOffset
+    public sealed partial class EpochEndOffset : IResettable
     {
         public ErrorCode ErrorCode = ErrorCode.None;
         public int Partition = 0;
@@ -455,6 +490,14 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            ErrorCode = ErrorCode.None;
+            Partition = 0;
+            LeaderEpoch = -1;
+            EndOffset = -1L;
         }
 
         public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
+public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)0;
     public static short LowestVersion => 0;
@@ -82,6 +82,15 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        TransactionalId = null;
+        Acks = 0;
+        TimeoutMs = 0;
+        if (TopicData is null) TopicData = new();
+        else if (!keepLists) TopicData.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 9;
@@ -107,7 +116,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
         }
     }
 
-    public sealed partial class TopicProduceData
+    public sealed partial class TopicProduceData : IResettable
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
@@ -177,6 +186,14 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            TopicId = Guid.Empty;
+            if (PartitionData is null) PartitionData = new();
+            else if (!keepLists) PartitionData.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
@@ -205,7 +222,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
         }
     }
 
-    public sealed partial class PartitionProduceData
+    public sealed partial class PartitionProduceData : IResettable
     {
         public int Index = 0;
         public ReadOnlyMemory<byte>? Records = null;
@@ -240,6 +257,12 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Index = 0;
+            Records = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
@@ -254,7 +277,7 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>
     }
 }
 
-public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
+public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)0;
     public static short LowestVersion => 0;
@@ -347,6 +370,14 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        if (Responses is null) Responses = new();
+        else if (!keepLists) Responses.Clear();
+        ThrottleTimeMs = 0;
+        NodeEndpoints = null;
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 9;
@@ -370,23 +401,22 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             w.WriteUnsignedVarInt(tagCount);
             if (version >= 10 && NodeEndpoints is { Count: > 0 })
             {
-                w.WriteTaggedField(0, t =>
+                using var t = KafkaWriter.Rent();
+                if (NodeEndpoints is null)
                 {
-                    if (NodeEndpoints is null)
-                    {
-                        t.WriteArrayLength((false) ? -1 : 0, flex);
-                    }
-                    else
-                    {
-                        t.WriteArrayLength(NodeEndpoints.Count, flex);
-                        foreach (var e7 in NodeEndpoints) e7.Write(t, version);
-                    }
-                });
+                    t.WriteArrayLength((false) ? -1 : 0, flex);
+                }
+                else
+                {
+                    t.WriteArrayLength(NodeEndpoints.Count, flex);
+                    foreach (var e7 in NodeEndpoints) e7.Write(t, version);
+                }
+                w.WriteTaggedField(0, t);
             }
         }
     }
 
-    public sealed partial class TopicProduceResponse
+    public sealed partial class TopicProduceResponse : IResettable
     {
         public string Name = "";
         public Guid TopicId = Guid.Empty;
@@ -456,6 +486,14 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            TopicId = Guid.Empty;
+            if (PartitionResponses is null) PartitionResponses = new();
+            else if (!keepLists) PartitionResponses.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
@@ -484,7 +522,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         }
     }
 
-    public sealed partial class PartitionProduceResponse
+    public sealed partial class PartitionProduceResponse : IResettable
     {
         public int Index = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -584,6 +622,19 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Index = 0;
+            ErrorCode = ErrorCode.None;
+            BaseOffset = 0;
+            LogAppendTimeMs = -1L;
+            LogStartOffset = -1L;
+            if (RecordErrors is null) RecordErrors = new();
+            else if (!keepLists) RecordErrors.Clear();
+            ErrorMessage = null;
+            CurrentLeader = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
@@ -621,16 +672,15 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                 w.WriteUnsignedVarInt(tagCount);
                 if (version >= 10 && CurrentLeader is not null)
                 {
-                    w.WriteTaggedField(0, t =>
-                    {
-                        (CurrentLeader ?? new LeaderIdAndEpoch()).Write(t, version);
-                    });
+                    using var t = KafkaWriter.Rent();
+                    (CurrentLeader ?? new LeaderIdAndEpoch()).Write(t, version);
+                    w.WriteTaggedField(0, t);
                 }
             }
         }
     }
 
-    public sealed partial class BatchIndexAndErrorMessage
+    public sealed partial class BatchIndexAndErrorMessage : IResettable
     {
         public int BatchIndex = 0;
         public string? BatchIndexErrorMessage = null;
@@ -671,6 +721,12 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            BatchIndex = 0;
+            BatchIndexErrorMessage = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
@@ -690,7 +746,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         }
     }
 
-    public sealed partial class LeaderIdAndEpoch
+    public sealed partial class LeaderIdAndEpoch : IResettable
     {
         public int LeaderId = -1;
         public int LeaderEpoch = -1;
@@ -731,6 +787,12 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            LeaderId = -1;
+            LeaderEpoch = -1;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 9;
@@ -750,7 +812,7 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
         }
     }
 
-    public sealed partial class NodeEndpoint
+    public sealed partial class NodeEndpoint : IResettable
     {
         public int NodeId = 0;
         public string Host = "";
@@ -801,6 +863,14 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            NodeId = 0;
+            Host = "";
+            Port = 0;
+            Rack = null;
         }
 
         public void Write(KafkaWriter w, short version)

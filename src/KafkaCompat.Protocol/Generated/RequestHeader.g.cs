@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class RequestHeader : IKafkaMessage<RequestHeader>
+public sealed partial class RequestHeader : IKafkaMessage<RequestHeader>, IResettable
 {
     public static short LowestVersion => 0;
     public static short HighestVersion => 2;
@@ -53,6 +53,14 @@ public sealed partial class RequestHeader : IKafkaMessage<RequestHeader>
             }
         }
         return m;
+    }
+
+    public void Reset(bool keepLists = false)
+    {
+        RequestApiKey = 0;
+        RequestApiVersion = 0;
+        CorrelationId = 0;
+        ClientId = null;
     }
 
     public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class ResponseHeader : IKafkaMessage<ResponseHeader>
+public sealed partial class ResponseHeader : IKafkaMessage<ResponseHeader>, IResettable
 {
     public static short LowestVersion => 0;
     public static short HighestVersion => 1;
@@ -41,6 +41,11 @@ public sealed partial class ResponseHeader : IKafkaMessage<ResponseHeader>
             }
         }
         return m;
+    }
+
+    public void Reset(bool keepLists = false)
+    {
+        CorrelationId = 0;
     }
 
     public void Write(KafkaWriter w, short version)

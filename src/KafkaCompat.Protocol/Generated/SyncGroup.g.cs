@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
+public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)14;
     public static short LowestVersion => 0;
@@ -97,6 +97,18 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        GroupId = "";
+        GenerationId = 0;
+        MemberId = "";
+        GroupInstanceId = null;
+        ProtocolType = null;
+        ProtocolName = null;
+        if (Assignments is null) Assignments = new();
+        else if (!keepLists) Assignments.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 4;
@@ -131,7 +143,7 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
         }
     }
 
-    public sealed partial class SyncGroupRequestAssignment
+    public sealed partial class SyncGroupRequestAssignment : IResettable
     {
         public string MemberId = "";
         public ReadOnlyMemory<byte> Assignment = ReadOnlyMemory<byte>.Empty;
@@ -166,6 +178,12 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            MemberId = "";
+            Assignment = ReadOnlyMemory<byte>.Empty;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 4;
@@ -180,7 +198,7 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>
     }
 }
 
-public sealed partial class SyncGroupResponse : IKafkaResponse<SyncGroupResponse>
+public sealed partial class SyncGroupResponse : IKafkaResponse<SyncGroupResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)14;
     public static short LowestVersion => 0;
@@ -235,6 +253,15 @@ public sealed partial class SyncGroupResponse : IKafkaResponse<SyncGroupResponse
             }
         }
         return m;
+    }
+
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        ErrorCode = ErrorCode.None;
+        ProtocolType = null;
+        ProtocolName = null;
+        Assignment = ReadOnlyMemory<byte>.Empty;
     }
 
     public void Write(KafkaWriter w, short version)

@@ -8,7 +8,7 @@ using System.Collections.Generic;
 
 namespace KafkaCompat.Protocol.Messages;
 
-public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetCommitRequest>
+public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetCommitRequest>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)28;
     public static short LowestVersion => 0;
@@ -100,6 +100,19 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        TransactionalId = "";
+        GroupId = "";
+        ProducerId = 0;
+        ProducerEpoch = 0;
+        GenerationId = -1;
+        MemberId = "";
+        GroupInstanceId = null;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -135,7 +148,7 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
         }
     }
 
-    public sealed partial class TxnOffsetCommitRequestTopic
+    public sealed partial class TxnOffsetCommitRequestTopic : IResettable
     {
         public string Name = "";
         public List<TxnOffsetCommitRequestPartition> Partitions;
@@ -196,6 +209,13 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -217,7 +237,7 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
         }
     }
 
-    public sealed partial class TxnOffsetCommitRequestPartition
+    public sealed partial class TxnOffsetCommitRequestPartition : IResettable
     {
         public int PartitionIndex = 0;
         public long CommittedOffset = 0;
@@ -261,6 +281,14 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            CommittedOffset = 0;
+            CommittedLeaderEpoch = -1;
+            CommittedMetadata = null;
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -280,7 +308,7 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
     }
 }
 
-public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCommitResponse>
+public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCommitResponse>, IResettable
 {
     public static ApiKey ApiKey => (ApiKey)28;
     public static short LowestVersion => 0;
@@ -345,6 +373,13 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
         return m;
     }
 
+    public void Reset(bool keepLists = false)
+    {
+        ThrottleTimeMs = 0;
+        if (Topics is null) Topics = new();
+        else if (!keepLists) Topics.Clear();
+    }
+
     public void Write(KafkaWriter w, short version)
     {
         bool flex = version >= 3;
@@ -365,7 +400,7 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
         }
     }
 
-    public sealed partial class TxnOffsetCommitResponseTopic
+    public sealed partial class TxnOffsetCommitResponseTopic : IResettable
     {
         public string Name = "";
         public List<TxnOffsetCommitResponsePartition> Partitions;
@@ -426,6 +461,13 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
             return m;
         }
 
+        public void Reset(bool keepLists = false)
+        {
+            Name = "";
+            if (Partitions is null) Partitions = new();
+            else if (!keepLists) Partitions.Clear();
+        }
+
         public void Write(KafkaWriter w, short version)
         {
             bool flex = version >= 3;
@@ -447,7 +489,7 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
         }
     }
 
-    public sealed partial class TxnOffsetCommitResponsePartition
+    public sealed partial class TxnOffsetCommitResponsePartition : IResettable
     {
         public int PartitionIndex = 0;
         public ErrorCode ErrorCode = ErrorCode.None;
@@ -480,6 +522,12 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
                 }
             }
             return m;
+        }
+
+        public void Reset(bool keepLists = false)
+        {
+            PartitionIndex = 0;
+            ErrorCode = ErrorCode.None;
         }
 
         public void Write(KafkaWriter w, short version)
