@@ -2,7 +2,8 @@ using KafkaCompat.Protocol;
 
 namespace KafkaCompat.Broker;
 
-/// <summary>Everything a handler knows about the request it serves.</summary>
+/// <summary>Everything a handler knows about the request it serves. A connection makes one and sets its request's
+/// fields for each request it serves (it serves one at a time); nothing may keep it past the request's answer.</summary>
 public sealed class RequestContext
 {
     public required KafkaBroker Broker { get; init; }
@@ -11,25 +12,121 @@ public sealed class RequestContext
     /// <summary>The id of the broker the request came to.</summary>
     public int NodeId => Node?.Id ?? Broker.NodeId;
     /// <summary>The API of the request.</summary>
-    public ApiKey Handler { get; init; }
-    public required short ApiVersion { get; init; }
-    public required int CorrelationId { get; init; }
-    public string? ClientId { get; init; }
+    public ApiKey Handler { get; set; }
+    public short ApiVersion { get; set; }
+    public int CorrelationId { get; set; }
+    public string? ClientId { get; set; }
     /// <summary>The local address the client connected to (used when no advertised host is set).</summary>
     public string? LocalHost { get; init; }
     /// <summary>The client's address as Kafka shows it in DescribeGroups ("/127.0.0.1").</summary>
     public string ClientHost { get; init; } = "/127.0.0.1";
     public CancellationToken Cancellation { get; init; }
+    /// <summary>The connection's messages kept for its next request of the same API (null: nothing is kept).</summary>
+    public MessageCache? Messages { get; init; }
+
+    private object? _lent;
+    private int _lentSlot;
+    private IRequestKeeper? _lender;
+    private object? _answer;
+    private int _answerSlot;
+
+    /// <summary>The request a handler read into a message of <see cref="Messages"/>: kept for the connection's next request of
+    /// the same API once the response has been written (<see cref="ReturnMessages"/>), never while a handler could still use it.</summary>
+    internal void Lend<T>(T request, IRequestKeeper lender) where T : class
+    {
+        _lent = request;
+        _lentSlot = MessageCache.SlotOf<T>();
+        _lender = lender;
+    }
+
+    /// <summary>A response a handler built into a message taken from <see cref="Messages"/>: kept for the connection's next
+    /// request of the same API once it has been written.</summary>
+    public void KeepResponse<T>(T response) where T : class
+    {
+        _answer = response;
+        _answerSlot = MessageCache.SlotOf<T>();
+    }
+
+    /// <summary>Gives the request and the response built into kept messages back to the connection's cache; called once the
+    /// response is written (or when there is none).</summary>
+    public void ReturnMessages()
+    {
+        if (Messages is { } cache)
+        {
+            if (_lent is { } m)
+            {
+                _lender!.Forget(m);
+                cache.Put(m, _lentSlot);
+            }
+            if (_answer is { } a) cache.Put(a, _answerSlot);
+        }
+        _lent = null;
+        _lender = null;
+        _answer = null;
+    }
 
     private List<IDisposable>? _leases;
     /// <summary>Keeps storage memory referenced by the response alive until it has been sent.</summary>
     public void AddLease(IDisposable lease) => (_leases ??= new()).Add(lease);
-    public List<IDisposable>? TakeLeases()
+
+    /// <summary>Releases the leases taken so far (the response will not hold their memory).</summary>
+    public void ReleaseLeases()
     {
-        var l = _leases;
-        _leases = null;
-        return l;
+        if (_leases is null) return;
+        foreach (var l in _leases) l.Dispose();
+        _leases.Clear();
     }
+
+    /// <summary>Hands the leases to the writer of the response, which releases them once it has been sent.</summary>
+    public void MoveLeasesTo(KafkaWriter writer)
+    {
+        if (_leases is null) return;
+        foreach (var l in _leases) writer.AddLease(l);
+        _leases.Clear();
+    }
+}
+
+/// <summary>
+/// One connection's request messages, one per API of the handlers that read into them again
+/// (<see cref="ApiHandler{TRequest, TResponse}.ReadsIntoKeptRequests"/>): the next request of the same shape allocates no message.
+/// A connection serves one request at a time, and a message is taken while its request is served, so no two requests share one.
+/// </summary>
+public sealed class MessageCache
+{
+    private object?[]? _byType;
+
+    private static int _nextSlot = -1;
+    private static class Slot<T>
+    {
+        public static readonly int Index = Interlocked.Increment(ref _nextSlot);
+    }
+
+    /// <summary>The kept message of this type, taken out of the cache; null when there is none.</summary>
+    public T? Take<T>() where T : class
+    {
+        int i = Slot<T>.Index;
+        if (_byType is null || i >= _byType.Length) return null;
+        var m = (T?)_byType[i];
+        _byType[i] = null;
+        return m;
+    }
+
+    /// <summary>The slot of messages of type <typeparamref name="T"/>.</summary>
+    public static int SlotOf<T>() where T : class => Slot<T>.Index;
+
+    public void Put<T>(T message) where T : class => Put(message, Slot<T>.Index);
+
+    internal void Put(object message, int slot)
+    {
+        if (_byType is null || slot >= _byType.Length) Array.Resize(ref _byType, Math.Max(4, slot + 1));
+        _byType[slot] = message;
+    }
+}
+
+/// <summary>A handler whose requests are kept for the connection's next one: lets go of what a kept request must not hold.</summary>
+internal interface IRequestKeeper
+{
+    void Forget(object request);
 }
 
 /// <summary>One Kafka API: the versions it serves and how it answers. Registered in <see cref="ApiRegistry"/>.</summary>
@@ -44,8 +141,8 @@ public interface IApiHandler
 }
 
 public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(
-    System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicFields | System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TResponse> : IApiHandler
-    where TRequest : IKafkaRequest<TRequest>
+    System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicFields | System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TResponse> : IApiHandler, IRequestKeeper
+    where TRequest : class, IKafkaRequest<TRequest>
     where TResponse : class, IKafkaResponse<TResponse>
 {
     public ApiKey Key => TRequest.ApiKey;
@@ -53,13 +150,29 @@ public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.Dyna
     public virtual short MaxVersion => TRequest.HighestVersion;
     public bool IsFlexible(short version) => TRequest.IsFlexible(version);
 
+    /// <summary>Whether this API's requests are read into the connection's message of the last one (<see cref="MessageCache"/>):
+    /// only for handlers that keep no reference to their request, its lists or its messages once they have answered.</summary>
+    protected virtual bool ReadsIntoKeptRequests => false;
+
+    /// <summary>Lets go of what a kept request must not hold until the connection's next request (slices of a frame that
+    /// has gone back to the pool).</summary>
+    protected virtual void Forget(TRequest request) { }
+
+    void IRequestKeeper.Forget(object request) => Forget((TRequest)request);
+
     public ValueTask<IKafkaMessage?> HandleAsync(RequestContext context, ReadOnlyMemory<byte> body) => Run(context, body, delayable: true);
 
     private ValueTask<IKafkaMessage?> Run(RequestContext context, ReadOnlyMemory<byte> body, bool delayable)
     {
         // a request that cannot be parsed is a protocol violation (ProtocolException): the connection closes
         var reader = new KafkaReader(body);
-        var request = TRequest.Read(ref reader, context.ApiVersion);
+        TRequest request;
+        if (ReadsIntoKeptRequests && context.Messages is { } kept)
+        {
+            request = TRequest.ReadInto(ref reader, context.ApiVersion, kept.Take<TRequest>());
+            context.Lend(request, this);
+        }
+        else request = TRequest.Read(ref reader, context.ApiVersion);
         if (delayable) context.Broker.CountRequest(Key);
         var faults = context.Broker.Faults;
         // injected latency: the request waits before it is handled
@@ -107,7 +220,7 @@ public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.Dyna
         static async ValueTask<IKafkaMessage?> CarriedOutThenFailed(ValueTask<TResponse?> handled, RequestContext ctx, TResponse failed)
         {
             await handled.ConfigureAwait(false);
-            foreach (var lease in ctx.TakeLeases() ?? []) lease.Dispose();
+            ctx.ReleaseLeases();
             return failed;
         }
 
@@ -135,7 +248,7 @@ public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.Dyna
     private IKafkaMessage Failed(RequestContext ctx, TRequest request, Exception e)
     {
         var code = ErrorMapping.From(e)?.Error ?? ErrorCode.UnknownServerError;
-        foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+        ctx.ReleaseLeases();
         KafkaBroker.LogHandlerFailed(ctx.Broker.Logger, e, Key.ToString(), ctx.ApiVersion, ctx.ClientId);
         return ErrorResponse(request, code) ?? throw new HandlerFailedException($"{Key} v{ctx.ApiVersion} failed and its response has no error field", e);
     }

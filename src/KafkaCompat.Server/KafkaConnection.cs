@@ -31,6 +31,13 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
 
     private sealed class CloseConnection(string reason) : Exception(reason);
 
+    // the last request header and the hot APIs' last requests, read into again by the next request
+    private readonly MessageCache _messages = new();
+    private RequestHeader? _header;
+    private readonly ResponseHeader _responseHeader = new();
+    // the context of the request being served, set anew for each (one request at a time)
+    private RequestContext? _context;
+
     /// <summary>Requests at least this large are read from the socket straight into their frame.</summary>
     private const int LargeFrame = 128 << 10;
 
@@ -161,6 +168,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
             pool.Release(reserved);
             await reader.CompleteAsync().ConfigureAwait(false);
             idle.Dispose();
+            _sender?.Dispose();
             try { await writer.CompleteAsync().ConfigureAwait(false); } catch (Exception) { }
         }
     }
@@ -186,24 +194,25 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                 throw new CloseConnection($"{handler.Key} v{version} is not supported (serving {handler.MinVersion}-{handler.MaxVersion})");
             // Kafka's rule: answer an ApiVersions we do not know in v0 with UNSUPPORTED_VERSION and our ranges
             var fallback = ApiVersionsHandler.Build(broker.Apis, ErrorCode.UnsupportedVersion);
-            WriteResponse(writer, correlationId, flexibleHeader: false, fallback, 0, null);
+            WriteResponse(writer, correlationId, flexibleHeader: false, fallback, 0);
             return true;
         }
         var headerReader = new KafkaReader(frame);
-        var header = RequestHeader.Read(ref headerReader, handler.IsFlexible(version) ? (short)2 : (short)1);
+        var header = _header = RequestHeader.ReadInto(ref headerReader, handler.IsFlexible(version) ? (short)2 : (short)1, _header);
         var body = frame[headerReader.Position..];
-        var ctx = new RequestContext
+        var ctx = _context ??= new RequestContext
         {
             Broker = broker,
             Node = node,
-            Handler = handler.Key,
-            ApiVersion = version,
-            CorrelationId = correlationId,
-            ClientId = header.ClientId,
             LocalHost = _localHost,
             ClientHost = _clientHost,
             Cancellation = stopping,
+            Messages = _messages,
         };
+        ctx.Handler = handler.Key;
+        ctx.ApiVersion = version;
+        ctx.CorrelationId = correlationId;
+        ctx.ClientId = header.ClientId;
         IKafkaMessage? response;
         ValueTask<IKafkaMessage?> pending = default;
         bool awaited = false;
@@ -226,89 +235,54 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                 try { await pending.ConfigureAwait(false); }
                 catch (Exception) { }
             }
-            foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+            ctx.ReleaseLeases();
             throw;
         }
         if (response is null)
         {
-            foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+            ctx.ReleaseLeases();
+            ctx.ReturnMessages();
             return false;
         }
         if (broker.Faults.ShouldDropResponse(handler.Key, node?.Id ?? broker.NodeId))
         {
-            foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+            ctx.ReleaseLeases();
             throw new CloseConnection($"fault injection: the {handler.Key} response (correlation id {correlationId}) is dropped");
         }
         // ApiVersions always answers with response header v0
         bool flexibleHeader = handler.IsFlexible(version) && handler.Key != ApiKey.ApiVersions;
-        using var w = Serialize(correlationId, flexibleHeader, response, version, ctx.TakeLeases());
-        if (HasFileRegion(w)) await SendZeroCopyAsync(writer, w).ConfigureAwait(false);
+        using var w = Serialize(correlationId, flexibleHeader, response, version, ctx);
+        if (ZeroCopySender.HasFileRegion(w)) await SendZeroCopyAsync(writer, w).ConfigureAwait(false);
         else CopyTo(writer, w);
+        // the response is written: the request's message is kept for the next one
+        ctx.ReturnMessages();
         return true;
     }
 
-    /// <summary>Log ranges at least this large go to the socket by sendfile.</summary>
-    private const int ZeroCopyMin = 16 << 10;
+    private ZeroCopySender? _sender;
 
-    private static bool HasFileRegion(KafkaWriter w)
-    {
-        foreach (var seg in w.Segments)
-            if (seg.Length >= ZeroCopyMin && MemoryMarshal.TryGetMemoryManager(seg, out KafkaCompat.Storage.MappedFile? _, out _, out _)) return true;
-        return false;
-    }
-
-    /// <summary>
-    /// Sends a response holding ranges of the log (a Fetch) without copying them in this process, as Kafka does: the
-    /// bytes before it in the pipe are flushed, then the response goes out in one SendPacketsAsync whose log ranges
-    /// are file regions, which the runtime sends with sendfile (the kernel copies from the page cache to the socket;
-    /// the pages are never mapped in here). A range whose file cannot be opened any more (its segment was deleted
-    /// while the fetch held it) is sent from the mapping instead.
-    /// </summary>
+    /// <summary>Sends a response holding ranges of the log by sendfile (<see cref="ZeroCopySender"/>), after the bytes
+    /// before it in the pipe.</summary>
     private async ValueTask SendZeroCopyAsync(PipeWriter writer, KafkaWriter w)
     {
         var flushed = await writer.FlushAsync(stopping).ConfigureAwait(false);
         if (flushed.IsCompleted) throw new IOException("the connection is closed");
-        var prefix = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(prefix, w.Length);
-        var elements = new List<SendPacketsElement>(w.Segments.Count + 1) { new(prefix) };
-        var lent = new List<KafkaCompat.Storage.MappedFile>();
-        try
-        {
-            foreach (var seg in w.Segments)
-            {
-                if (seg.Length >= ZeroCopyMin && MemoryMarshal.TryGetMemoryManager(seg, out KafkaCompat.Storage.MappedFile? mapped, out int start, out int length)
-                    && mapped!.AcquireForSending() is { } file)
-                {
-                    lent.Add(mapped);
-                    elements.Add(new SendPacketsElement(file, start, length));
-                }
-                else elements.Add(new SendPacketsElement(seg));
-            }
-            using var args = new SocketAsyncEventArgs { SendPacketsElements = [.. elements] };
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            args.Completed += (_, _) => done.TrySetResult();
-            if (!socket.SendPacketsAsync(args)) done.TrySetResult();
-            await done.Task.ConfigureAwait(false);
-            if (args.SocketError != SocketError.Success) throw new SocketException((int)args.SocketError);
-        }
-        finally
-        {
-            foreach (var f in lent) f.ReleaseForSending();
-        }
+        await (_sender ??= new ZeroCopySender()).SendAsync(socket, w).ConfigureAwait(false);
     }
 
-    private static void WriteResponse(PipeWriter writer, int correlationId, bool flexibleHeader, IKafkaMessage body, short version, List<IDisposable>? leases)
+    private void WriteResponse(PipeWriter writer, int correlationId, bool flexibleHeader, IKafkaMessage body, short version)
     {
-        using var w = Serialize(correlationId, flexibleHeader, body, version, leases);
+        using var w = Serialize(correlationId, flexibleHeader, body, version, null);
         CopyTo(writer, w);
     }
 
     /// <summary>The response header and body; the writer holds the leases (released when it is disposed).</summary>
-    private static KafkaWriter Serialize(int correlationId, bool flexibleHeader, IKafkaMessage body, short version, List<IDisposable>? leases)
+    private KafkaWriter Serialize(int correlationId, bool flexibleHeader, IKafkaMessage body, short version, RequestContext? leasesOf)
     {
-        var w = new KafkaWriter();
-        if (leases != null) foreach (var l in leases) w.AddLease(l);
-        new ResponseHeader { CorrelationId = correlationId }.Write(w, flexibleHeader ? (short)1 : (short)0);
+        var w = KafkaWriter.Rent();
+        leasesOf?.MoveLeasesTo(w);
+        _responseHeader.CorrelationId = correlationId;
+        _responseHeader.Write(w, flexibleHeader ? (short)1 : (short)0);
         body.Write(w, version);
         return w;
     }

@@ -14,61 +14,83 @@ namespace KafkaCompat.Broker.Apis;
 
 public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
 {
+    // the handler keeps nothing of its request once it has answered: no fetch sessions
+    protected override bool ReadsIntoKeptRequests => true;
+
     protected override async ValueTask<FetchResponse?> Handle(RequestContext ctx, FetchRequest req)
     {
-        var broker = ctx.Broker;
-        bool byId = ctx.ApiVersion >= 13;
-        // resolve topics once
-        var targets = new List<(FetchRequest.FetchTopic Req, TopicLogs? Topic)>(req.Topics.Count);
-        foreach (var t in req.Topics)
-            targets.Add((t, byId ? broker.Logs.Get(t.TopicId) : broker.Logs.Get(t.Topic)));
-
+        // the connection's last response is filled again (its topics and partitions reused in order): a fetch of the same
+        // shape allocates no response
+        var resp = ctx.Messages?.Take<FetchResponse>() ?? new FetchResponse();
+        ctx.KeepResponse(resp);
         long deadline = Environment.TickCount64 + Math.Max(0, req.MaxWaitMs);
+        bool longPoll = req.MinBytes > 0 && req.MaxWaitMs > 0;
+        List<Task>? waits = null;
         while (true)
         {
-            var waits = new List<Task>();
-            if (req.MinBytes > 0 && req.MaxWaitMs > 0)
-                foreach (var (t, topic) in targets)
-                    if (topic != null)
-                        foreach (var p in t.Partitions)
-                            if (p.Partition >= 0 && p.Partition < topic.Partitions.Length)
-                                waits.Add(topic.Partitions[p.Partition].WaitForAppendAsync());
-
-            var resp = Read(ctx, req, targets, out long bytes, out bool anyError);
+            Read(ctx, req, resp, out long bytes, out bool anyError);
             long remaining = deadline - Environment.TickCount64;
-            if (bytes >= req.MinBytes || anyError || remaining <= 0 || waits.Count == 0 || ctx.Cancellation.IsCancellationRequested)
+            if (bytes >= req.MinBytes || anyError || remaining <= 0 || !longPoll || waits is { Count: 0 } || ctx.Cancellation.IsCancellationRequested)
                 return resp;
-            foreach (var l in ctx.TakeLeases() ?? []) l.Dispose();
+            ctx.ReleaseLeases();
+            if (waits is null)
+            {
+                // the partitions are watched from now on, and read once more: an append between the read above and
+                // the watch is not waited past (a fetch that finds its data at once watches nothing)
+                waits = Watch(ctx, req);
+                continue;
+            }
             // the timer is cancelled as soon as data arrives, so early wake-ups leave no timer behind
             using var timer = CancellationTokenSource.CreateLinkedTokenSource(ctx.Cancellation);
             await Task.WhenAny(Task.WhenAny(waits), Task.Delay(TimeSpan.FromMilliseconds(remaining), timer.Token)).ConfigureAwait(false);
             timer.Cancel();
+            waits = null;
         }
     }
 
-    private static FetchResponse Read(RequestContext ctx, FetchRequest req, List<(FetchRequest.FetchTopic Req, TopicLogs? Topic)> targets, out long bytes, out bool anyError)
+    private static TopicLogs? Resolve(RequestContext ctx, FetchRequest.FetchTopic t) =>
+        ctx.ApiVersion >= 13 ? ctx.Broker.Logs.Get(t.TopicId) : ctx.Broker.Logs.Get(t.Topic);
+
+    /// <summary>A task per partition that completes on its next append.</summary>
+    private static List<Task> Watch(RequestContext ctx, FetchRequest req)
     {
-        var resp = new FetchResponse { SessionId = 0 };
+        var waits = new List<Task>();
+        foreach (var t in req.Topics)
+            if (Resolve(ctx, t) is { } topic)
+                foreach (var p in t.Partitions)
+                    if (p.Partition >= 0 && p.Partition < topic.Partitions.Length)
+                        waits.Add(topic.Partitions[p.Partition].WaitForAppendAsync());
+        return waits;
+    }
+
+    private static void Read(RequestContext ctx, FetchRequest req, FetchResponse resp, out long bytes, out bool anyError)
+    {
+        resp.Reset(keepLists: true);
+        resp.SessionId = 0;
+        int topics = 0;
         bytes = 0;
         anyError = false;
         bool minOne = true;
         long budget = req.MaxBytes <= 0 ? int.MaxValue : req.MaxBytes;
-        foreach (var (t, topic) in targets)
+        foreach (var t in req.Topics)
         {
-            var tr = new FetchResponse.FetchableTopicResponse { Topic = t.Topic, TopicId = t.TopicId };
-            resp.Responses.Add(tr);
+            var topic = Resolve(ctx, t);
+            var tr = Reuse.Next(resp.Responses, ref topics);
+            tr.Reset(keepLists: true);
+            tr.Topic = t.Topic;
+            tr.TopicId = t.TopicId;
+            int partitions = 0;
             foreach (var p in t.Partitions)
             {
-                var pr = new FetchResponse.PartitionData
-                {
-                    PartitionIndex = p.Partition,
-                    HighWatermark = -1,
-                    LastStableOffset = -1,
-                    LogStartOffset = -1,
-                    Records = ReadOnlyMemory<byte>.Empty,
-                    AbortedTransactions = req.IsolationLevel == 1 ? [] : null,
-                };
-                tr.Partitions.Add(pr);
+                var pr = Reuse.Next(tr.Partitions, ref partitions);
+                var aborted = pr.AbortedTransactions;
+                pr.Reset();
+                pr.PartitionIndex = p.Partition;
+                pr.HighWatermark = -1;
+                pr.LastStableOffset = -1;
+                pr.LogStartOffset = -1;
+                pr.Records = ReadOnlyMemory<byte>.Empty;
+                pr.AbortedTransactions = req.IsolationLevel == 1 ? Reuse.Emptied(aborted) : null;
                 if (topic is null || p.Partition < 0 || p.Partition >= topic.Partitions.Length)
                 {
                     pr.ErrorCode = (topic is null && ctx.ApiVersion >= 13 ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition);
@@ -83,7 +105,7 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                     if (lead == ErrorCode.NotLeaderOrFollower && ctx.ApiVersion >= 12 && Leadership.CurrentLeader(ctx, topic, p.Partition) is var (state, leader))
                     {
                         pr.CurrentLeader = new() { LeaderId = state.Leader, LeaderEpoch = state.LeaderEpoch };
-                        if (ctx.ApiVersion >= 16 && leader != null && (resp.NodeEndpoints ??= []).TrueForAll(n => n.NodeId != leader.Id))
+                        if (ctx.ApiVersion >= 16 && leader != null && !Listed(resp.NodeEndpoints ??= [], leader.Id))
                             resp.NodeEndpoints.Add(new() { NodeId = leader.Id, Host = ctx.Broker.AdvertisedHost(ctx.LocalHost), Port = leader.Port, Rack = leader.Rack });
                     }
                     continue;
@@ -121,8 +143,17 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                     anyError = true;
                 }
             }
+            Reuse.Trim(tr.Partitions, partitions);
         }
-        return resp;
+        Reuse.Trim(resp.Responses, topics);
+    }
+
+    // a loop, not a lambda: a lambda capturing the leader would allocate its closure for every partition
+    private static bool Listed(List<FetchResponse.NodeEndpoint> endpoints, int nodeId)
+    {
+        foreach (var n in endpoints)
+            if (n.NodeId == nodeId) return true;
+        return false;
     }
 
     private static long LastOffsetOf(ReadOnlySpan<byte> batches)

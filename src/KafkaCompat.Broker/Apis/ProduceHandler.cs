@@ -16,10 +16,26 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
 {
     public const short MinServedVersion = 3;
 
+    // the handler keeps nothing of its request once it has answered (the records are appended, names are strings)
+    protected override bool ReadsIntoKeptRequests => true;
+
+    // a kept request must not hold its frame, which has gone back to the pool
+    protected override void Forget(ProduceRequest request)
+    {
+        foreach (var t in request.TopicData)
+            foreach (var p in t.PartitionData)
+                p.Records = null;
+    }
+
     protected override ValueTask<ProduceResponse?> Handle(RequestContext ctx, ProduceRequest req)
     {
         var broker = ctx.Broker;
-        var resp = new ProduceResponse();
+        // the connection's last response is filled again (its topics and partitions reused in order): nothing is allocated
+        // for a request of the same shape
+        var resp = ctx.Messages?.Take<ProduceResponse>() ?? new ProduceResponse();
+        resp.Reset(keepLists: true);
+        ctx.KeepResponse(resp);
+        int topics = 0;
         bool oldVersion = ctx.ApiVersion < MinServedVersion;
         if (oldVersion)
             KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId,
@@ -34,8 +50,11 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
         {
             var byIdTopic = byId ? broker.Logs.Get(td.TopicId) : null;
             string name = byId ? byIdTopic?.Name ?? "" : td.Name;
-            var tr = new ProduceResponse.TopicProduceResponse { Name = name, TopicId = td.TopicId };
-            resp.Responses.Add(tr);
+            var tr = Reuse.Next(resp.Responses, ref topics);
+            tr.Reset(keepLists: true);
+            tr.Name = name;
+            tr.TopicId = td.TopicId;
+            int partitions = 0;
             TopicLogs? topic = null;
             ErrorCode topicError = oldVersion ? ErrorCode.UnsupportedVersion : requestError;
             if (topicError == ErrorCode.None && byId && byIdTopic is null) topicError = ErrorCode.UnknownTopicId;
@@ -53,8 +72,10 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
             }
             foreach (var pd in td.PartitionData)
             {
-                var pr = new ProduceResponse.PartitionProduceResponse { Index = pd.Index, BaseOffset = -1 };
-                tr.PartitionResponses.Add(pr);
+                var pr = Reuse.Next(tr.PartitionResponses, ref partitions);
+                pr.Reset();
+                pr.Index = pd.Index;
+                pr.BaseOffset = -1;
                 if (topicError != ErrorCode.None)
                 {
                     pr.ErrorCode = topicError;
@@ -72,7 +93,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                     if (ctx.ApiVersion >= 10 && Leadership.CurrentLeader(ctx, topic, pd.Index) is var (state, leader))
                     {
                         pr.CurrentLeader = new() { LeaderId = state.Leader, LeaderEpoch = state.LeaderEpoch };
-                        if (leader != null && (resp.NodeEndpoints ??= []).TrueForAll(n => n.NodeId != leader.Id))
+                        if (leader != null && !Listed(resp.NodeEndpoints ??= [], leader.Id))
                             resp.NodeEndpoints.Add(new() { NodeId = leader.Id, Host = broker.AdvertisedHost(ctx.LocalHost), Port = leader.Port, Rack = leader.Rack });
                     }
                     continue;
@@ -125,8 +146,18 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                         KafkaBroker.LogRejected(broker.Logger, "Produce", ctx.ApiVersion, ctx.ClientId, $"{name}-{pd.Index}: {e.Message}");
                 }
             }
+            Reuse.Trim(tr.PartitionResponses, partitions);
         }
+        Reuse.Trim(resp.Responses, topics);
         return new(req.Acks == 0 ? null : resp);
+    }
+
+    // a loop, not a lambda: a lambda capturing the leader would allocate its closure for every partition
+    private static bool Listed(List<ProduceResponse.NodeEndpoint> endpoints, int nodeId)
+    {
+        foreach (var n in endpoints)
+            if (n.NodeId == nodeId) return true;
+        return false;
     }
 
     // loops, not Enumerable.Any: this runs for every produce request, and Any boxes each list's enumerator

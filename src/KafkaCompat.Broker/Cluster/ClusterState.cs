@@ -78,7 +78,9 @@ public sealed class ClusterState
             var single = _single ??= new PartitionState([First.Id], [First.Id], First.Id, 0);
             return epoch == 0 ? single : single with { LeaderEpoch = epoch };
         }
-        return _partitions.TryGetValue((topic.Id, partition), out var s) ? s : _partitions.GetOrAdd((topic.Id, partition), _ => Initial(topic, partition));
+        // a static factory with its state passed in: a lambda capturing the arguments would allocate its closure on every call
+        return _partitions.TryGetValue((topic.Id, partition), out var s) ? s
+            : _partitions.GetOrAdd((topic.Id, partition), static (key, a) => a.Self.Initial(a.Topic, key.Item2), (Self: this, Topic: topic));
     }
 
     /// <summary>The topics of the cluster (set by the broker once its logs are open).</summary>
