@@ -31,6 +31,22 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
 
     private sealed class CloseConnection(string reason) : Exception(reason);
 
+    // connections.max.idle.ms: when the last request was answered, and whether one is being served (never idle then)
+    private long _idleSince = Environment.TickCount64;
+    private volatile bool _serving;
+    private volatile bool _idleClosed;
+
+    /// <summary>Called by the server's idle sweep: shuts the connection down when no request has come for
+    /// <paramref name="idleMs"/> and none is being served.</summary>
+    public void CloseIfIdle(long now, long idleMs)
+    {
+        if (_serving || _idleClosed || now - Volatile.Read(ref _idleSince) < idleMs) return;
+        _idleClosed = true;
+        try { socket.Shutdown(SocketShutdown.Both); }
+        catch (SocketException) { }
+        catch (ObjectDisposedException) { }
+    }
+
     // the last request header and the hot APIs' last requests, read into again by the next request
     private readonly MessageCache _messages = new();
     private RequestHeader? _header;
@@ -49,33 +65,15 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384, useZeroByteReads: true));
         var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
         int maxSize = broker.Config.SocketRequestMaxBytes;
-        long idleMs = broker.Config.ConnectionsMaxIdleMs;
-        // connections.max.idle.ms: waiting for the next request ends after that long without one
-        var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         // bytes of the frame being read, reserved from queued.max.request.bytes (0: none yet)
         long reserved = 0;
         try
         {
             while (!stopping.IsCancellationRequested)
             {
-                ReadResult result;
-                if (!idle.TryReset())
-                {
-                    // the idle timer fired just as a request arrived: a fresh one
-                    idle.Dispose();
-                    idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                }
-                if (idleMs is > 0 and < int.MaxValue) idle.CancelAfter(TimeSpan.FromMilliseconds(idleMs));
-                try
-                {
-                    result = await reader.ReadAsync(idle.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
-                {
-                    LogIdleClosed(logger, id, _remote, idleMs);
-                    break;
-                }
-                idle.CancelAfter(Timeout.InfiniteTimeSpan); // a request is being served: not idle
+                // no cancellation token: a stopping server and the idle sweep shut the socket down, which ends the read
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                _serving = true; // a request is being served: not idle
                 var buffer = result.Buffer;
                 bool wrote = false;
                 bool advanced = false; // the pipe's buffer was given back early (a large frame read past it)
@@ -141,8 +139,11 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                     var flush = await writer.FlushAsync(stopping).ConfigureAwait(false);
                     if (flush.IsCompleted) break;
                 }
+                Volatile.Write(ref _idleSince, Environment.TickCount64);
+                _serving = false;
                 if (result.IsCompleted) break;
             }
+            if (_idleClosed) LogIdleClosed(logger, id, _remote, broker.Config.ConnectionsMaxIdleMs);
         }
         catch (CloseConnection e)
         {
@@ -167,7 +168,6 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         {
             pool.Release(reserved);
             await reader.CompleteAsync().ConfigureAwait(false);
-            idle.Dispose();
             _sender?.Dispose();
             try { await writer.CompleteAsync().ConfigureAwait(false); } catch (Exception) { }
         }

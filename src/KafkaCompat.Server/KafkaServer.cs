@@ -18,7 +18,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
     private readonly KafkaBroker _broker;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentDictionary<long, (Socket Socket, Task Loop)> _connections = new();
+    private readonly ConcurrentDictionary<long, (Socket Socket, Task Loop, KafkaConnection Connection)> _connections = new();
     private Socket? _listener;
     private Task? _acceptLoop;
     private long _nextId;
@@ -171,6 +171,20 @@ public sealed partial class KafkaServer : IAsyncDisposable
         int index = _node.Id - _broker.Cluster.First.Id;
         _node.Port = _broker.Config.AdvertisedPort is int advertised ? advertised + index : bound;
         _acceptLoop = AcceptLoop(listener);
+        _idleSweep = new Timer(_ => SweepIdle(), null, IdleSweepMs, IdleSweepMs);
+    }
+
+    // connections.max.idle.ms is enforced by one sweep over the connections, as Kafka's selector checks its idle channels,
+    // not by a timer each connection resets around every request
+    private Timer? _idleSweep;
+    private const int IdleSweepMs = 100;
+
+    private void SweepIdle()
+    {
+        long idleMs = _broker.Config.ConnectionsMaxIdleMs;
+        if (idleMs is <= 0 or >= int.MaxValue || _stopping.IsCancellationRequested) return;
+        long now = Environment.TickCount64;
+        foreach (var (_, _, conn) in _connections.Values) conn.CloseIfIdle(now, idleMs);
     }
 
     private async Task AcceptLoop(Socket listener)
@@ -235,7 +249,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
             long id = Interlocked.Increment(ref _nextId);
             var conn = new KafkaConnection(id, socket, _broker, _logger, _stopping.Token, RequestMemory, _node);
             // listed before its loop starts, so a loop that ends at once still finds itself to remove
-            _connections[id] = (socket, Task.CompletedTask);
+            _connections[id] = (socket, Task.CompletedTask, conn);
             var loop = Task.Run(async () =>
             {
                 try { await conn.RunAsync().ConfigureAwait(false); }
@@ -251,7 +265,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
                     ReturnSlot();
                 }
             });
-            _connections.TryUpdate(id, (socket, loop), (socket, Task.CompletedTask));
+            _connections.TryUpdate(id, (socket, loop, conn), (socket, Task.CompletedTask, conn));
         }
     }
 
@@ -260,7 +274,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
     public int DropConnections()
     {
         int n = 0;
-        foreach (var (socket, _) in _connections.Values)
+        foreach (var (socket, _, _) in _connections.Values)
         {
             try { socket.Shutdown(SocketShutdown.Both); n++; } catch (SocketException) { } catch (ObjectDisposedException) { }
         }
@@ -272,16 +286,17 @@ public sealed partial class KafkaServer : IAsyncDisposable
         if (_stopping.IsCancellationRequested) return;
         _broker.BrokerConfigChanged -= OnBrokerConfigChanged;
         _stopping.Cancel();
+        _idleSweep?.Dispose();
         _listener?.Dispose();
         if (_acceptLoop != null) await _acceptLoop.ConfigureAwait(false);
         var loops = _connections.Values.ToList();
-        foreach (var (socket, _) in loops)
+        foreach (var (socket, _, _) in loops)
         {
             try { socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
         }
         try { await Task.WhenAll(loops.Select(l => l.Loop)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
         catch (TimeoutException) { }
-        foreach (var (socket, _) in loops) socket.Dispose();
+        foreach (var (socket, _, _) in loops) socket.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rejected connection from {Address}, address already has the configured maximum of {Limit} connections (max.connections.per.ip).")]

@@ -60,10 +60,12 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
             if (topicError == ErrorCode.None && byId && byIdTopic is null) topicError = ErrorCode.UnknownTopicId;
             if (topicError == ErrorCode.None)
             {
-                if (KafkaBroker.CheckTopicName(name) != null) topicError = ErrorCode.InvalidTopicException;
                 // like Kafka: clients cannot append to the internal offsets topic
-                else if (name == Groups.GroupCoordinator.OffsetsTopic) topicError = ErrorCode.InvalidTopicException;
+                if (name == Groups.GroupCoordinator.OffsetsTopic) topicError = ErrorCode.InvalidTopicException;
                 else if (byIdTopic != null) topic = byIdTopic;
+                // a topic that exists had its name checked when it was made (not again on every request)
+                else if (broker.Logs.Get(name) is { } existing) topic = existing;
+                else if (KafkaBroker.CheckTopicName(name) != null) topicError = ErrorCode.InvalidTopicException;
                 else
                 {
                     (topic, var err) = broker.GetOrAutoCreate(name, allowAutoCreate: true);
