@@ -27,5 +27,11 @@ fi
 dotnet build -c Release src/KafkaCompat -v q -nologo
 dotnet test KafkaCompat.sln -c Release --logger "console;verbosity=normal" -nologo
 
+# the test fixture package as a user gets it: packed, then referenced from a local folder feed by a test project
+# outside the solution (the cached copy of the package is dropped first, so the one just packed is the one tested)
+dotnet pack src/KafkaCompat.Testing -c Release -o artifacts/packages -nologo -v q
+rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/kafkacompat.testing"
+dotnet test samples/KafkaCompat.Testing.Sample -c Release --logger "console;verbosity=normal" -nologo
+
 # coverage-guided fuzzing of the decoders with a fixed budget (longer runs by hand: scripts/fuzz.sh SECONDS)
 scripts/fuzz.sh 60

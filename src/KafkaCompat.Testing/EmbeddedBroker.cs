@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace KafkaCompat.Testing;
 
 /// <summary>An in-process broker on an ephemeral port with its own data directory, for .NET test suites.</summary>
-public sealed class EmbeddedBroker : IAsyncDisposable
+internal sealed class EmbeddedBroker : IAsyncDisposable
 {
     private readonly bool _ownsDir;
 

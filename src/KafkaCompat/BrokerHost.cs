@@ -11,7 +11,9 @@ namespace KafkaCompat.Host;
 /// <summary>Runs the broker under Microsoft.Extensions.Hosting: logs to stderr, stops on SIGINT/SIGTERM.</summary>
 public static class BrokerHost
 {
-    public static async Task<int> RunAsync(BrokerConfig config, CancellationToken ct, int? adminPort = null)
+    /// <summary>Exit codes: 0 after a clean stop (SIGINT, SIGTERM); 1 when the broker cannot run (a port in use, a data
+    /// directory it cannot write); 2 for a command line or configuration that makes no sense (set before this runs).</summary>
+    public static async Task<int> RunAsync(BrokerConfig config, CancellationToken ct, int? adminPort = null, string? readyFile = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddSimpleConsole(o =>
@@ -22,7 +24,7 @@ public static class BrokerHost
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(new AdminOptions(adminPort));
+        builder.Services.AddSingleton(new AdminOptions(adminPort, readyFile));
         builder.Services.AddHostedService<BrokerService>();
         using var host = builder.Build();
         try
@@ -38,7 +40,15 @@ public static class BrokerHost
     }
 }
 
-internal sealed record AdminOptions(int? Port);
+internal sealed record AdminOptions(int? Port, string? ReadyFile = null);
+
+/// <summary>The --ready-file: what a script in any language needs to connect, written once every listener accepts.</summary>
+internal sealed record ReadyBroker(int Id, string Host, int Port, string? Rack);
+internal sealed record ReadyInfo(string BootstrapServers, List<ReadyBroker> Brokers, string? AdminUrl, int Pid, string DataDir);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ReadyInfo))]
+internal sealed partial class ReadyJson : System.Text.Json.Serialization.JsonSerializerContext;
 
 internal sealed class BrokerService(BrokerConfig config, AdminOptions admin, ILoggerFactory loggers) : IHostedService
 {
@@ -61,8 +71,21 @@ internal sealed class BrokerService(BrokerConfig config, AdminOptions admin, ILo
             _admin = await KafkaCompat.Server.Admin.AdminServer.StartAsync(_cluster, config.Host, port, loggers);
             Console.Out.WriteLine($"admin api on {_admin.Url}");
         }
+        if (admin.ReadyFile is { } ready)
+        {
+            var info = new ReadyInfo(_cluster.BootstrapServers(config.Host is "0.0.0.0" or "::" or "" or "*" ? "127.0.0.1" : config.Host),
+                [.. _broker.Cluster.Nodes.Select(n => new ReadyBroker(n.Id, config.Host, _cluster.PortOf(n.Id), n.Rack))],
+                _admin?.Url, Environment.ProcessId, Path.GetFullPath(config.DataDir));
+            // written beside and renamed: a reader never sees half a file
+            string temp = ready + ".tmp";
+            File.WriteAllText(temp, System.Text.Json.JsonSerializer.Serialize(info, ReadyJson.Default.ReadyInfo));
+            File.Move(temp, ready, overwrite: true);
+            _readyFile = ready;
+        }
         Console.Out.Flush();
     }
+
+    private string? _readyFile;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -71,5 +94,9 @@ internal sealed class BrokerService(BrokerConfig config, AdminOptions admin, ILo
         if (_admin != null) await _admin.DisposeAsync();
         if (_cluster != null) await _cluster.DisposeAsync();
         _broker?.Dispose();
+        if (_readyFile != null)
+        {
+            try { File.Delete(_readyFile); } catch (IOException) { }
+        }
     }
 }

@@ -36,9 +36,14 @@ var adminPortOption = new Option<int?>("--admin-port")
 {
     Description = "Serve the admin HTTP API (cluster status, broker stop/start, leader moves, fault injection) on this port (0: a free one)",
 };
+var readyFileOption = new Option<string?>("--ready-file")
+{
+    Description = "Write this JSON file (bootstrap servers, brokers and their ports, admin URL, pid) once every listener accepts connections; removed on a clean stop",
+};
+var ephemeralOption = new Option<bool>("--ephemeral") { Description = "Keep the log in a new temporary directory, removed when the broker stops (instead of --data-dir)" };
 var setOption = new Option<string[]>("--set") { Description = "A Kafka config key=value (repeatable), e.g. --set num.partitions=3", AllowMultipleArgumentsPerToken = false };
 
-var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, fsyncOption, configOption, setOption, brokersOption, racksOption, adminPortOption };
+var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, ephemeralOption, fsyncOption, configOption, setOption, brokersOption, racksOption, adminPortOption, readyFileOption };
 serve.SetAction(async (parse, ct) =>
 {
     // precedence, lowest first: defaults, the properties file, KAFKA_* variables, --set, the explicit options
@@ -77,6 +82,13 @@ serve.SetAction(async (parse, ct) =>
     if (Given(hostOption)) config.Host = parse.GetValue(hostOption)!;
     if (Given(advertisedOption)) config.AdvertisedHost = parse.GetValue(advertisedOption);
     if (Given(dataDirOption)) config.DataDir = parse.GetValue(dataDirOption)!;
+    bool ephemeral = parse.GetValue(ephemeralOption);
+    if (ephemeral && Given(dataDirOption))
+    {
+        Console.Error.WriteLine("--ephemeral and --data-dir: give one of them");
+        return 2;
+    }
+    if (ephemeral) config.DataDir = Directory.CreateTempSubdirectory("kafkacompat-").FullName;
     int brokers = parse.GetValue(brokersOption);
     if (brokers is < 1 or > 64)
     {
@@ -99,7 +111,18 @@ serve.SetAction(async (parse, ct) =>
         Console.Error.WriteLine(inconsistent);
         return 2;
     }
-    return await BrokerHost.RunAsync(config, ct, parse.GetValue(adminPortOption));
+    try
+    {
+        return await BrokerHost.RunAsync(config, ct, parse.GetValue(adminPortOption), parse.GetValue(readyFileOption));
+    }
+    finally
+    {
+        if (ephemeral)
+        {
+            try { Directory.Delete(config.DataDir, recursive: true); }
+            catch (IOException e) { Console.Error.WriteLine($"kafkacompat: could not remove the ephemeral data directory {config.DataDir}: {e.Message}"); }
+        }
+    }
 });
 
 var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker, and client commands that work against any Kafka broker")

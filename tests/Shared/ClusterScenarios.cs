@@ -14,7 +14,7 @@ namespace KafkaCompat.TestSupport;
 /// naming its librdkafka version.</summary>
 public abstract class ClusterScenarioTests(ITestOutputHelper output, string librdkafkaVersion, bool validatesPositions) : IAsyncLifetime
 {
-    protected EmbeddedBroker Kafka { get; private set; } = null!;
+    private protected EmbeddedBroker Kafka { get; private set; } = null!;
 
     public Task InitializeAsync()
     {
@@ -40,7 +40,7 @@ public abstract class ClusterScenarioTests(ITestOutputHelper output, string libr
 /// through it (one cluster per test class, as the other process tests).</summary>
 public abstract class ClusterProcessTests : IAsyncLifetime
 {
-    protected EmbeddedBroker Kafka { get; private set; } = null!;
+    private protected EmbeddedBroker Kafka { get; private set; } = null!;
     protected string AdminUrl { get; private set; } = "";
 
     public async Task InitializeAsync()
