@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-artifacts/native}"
 dotnet publish src/KafkaCompat -c Release -r linux-x64 -p:PublishAot=true -p:DebugType=none -o "$out" -nologo -v q
-echo "native broker: $out/kafkacompat"
+# the packaged form: one executable in a tarball, to copy onto any linux-x64 machine
+tar -czf "$(dirname "$out")/kafkacompat-linux-x64.tar.gz" -C "$out" kafkacompat
+echo "native broker: $out/kafkacompat (packaged: $(dirname "$out")/kafkacompat-linux-x64.tar.gz)"

@@ -33,5 +33,8 @@ dotnet pack src/KafkaCompat.Testing -c Release -o artifacts/packages -nologo -v 
 rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/kafkacompat.testing"
 dotnet test samples/KafkaCompat.Testing.Sample -c Release --logger "console;verbosity=normal" -nologo
 
+# the installable programs from their packaged form: the .NET tool package and the native executable's tarball
+scripts/test-packages.sh
+
 # coverage-guided fuzzing of the decoders with a fixed budget (longer runs by hand: scripts/fuzz.sh SECONDS)
 scripts/fuzz.sh 60
