@@ -29,6 +29,8 @@ public sealed partial class KafkaBroker : IDisposable
 
     /// <summary>Faults tests can arm (dropped responses); none by default.</summary>
     public FaultInjector Faults { get; } = new();
+    /// <summary>Request counters for the Prometheus endpoint.</summary>
+    public BrokerMetrics Metrics { get; } = new();
     public string ClusterId { get; }
     /// <summary>The brokers this process runs and the partitions' leaders, replicas and in-sync replicas.</summary>
     public Cluster.ClusterState Cluster { get; }

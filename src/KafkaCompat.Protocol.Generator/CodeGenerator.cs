@@ -316,6 +316,17 @@ public static class CodeGenerator
                 sb.Append(f.IsArray ? $"{ind}    m.{f.Name} ??= Reuse.Emptied(prior{f.Name});\n" : $"{ind}    m.{f.Name} ??= new();\n");
             sb.Append($"{ind}    return m;\n{ind}}}\n");
 
+            // VisitErrors: every error code the message carries that is not NONE, for the broker's error metrics
+            sb.Append($"\n{ind}public void VisitErrors(IErrorVisitor visitor)\n{ind}{{\n");
+            foreach (var f in fields)
+            {
+                if (f.IsErrorCode) sb.Append($"{ind}    if ({f.Name} != ErrorCode.None) visitor.Error({f.Name});\n");
+                else if (f.IsArray && f.ElementIsStruct)
+                    sb.Append($"{ind}    if ({f.Name} is {{ }} l{f.Name}) for (int i = 0; i < l{f.Name}.Count; i++) l{f.Name}[i].VisitErrors(visitor);\n");
+                else if (f.IsStruct) sb.Append($"{ind}    {f.Name}?.VisitErrors(visitor);\n");
+            }
+            sb.Append($"{ind}}}\n");
+
             // Reset
             sb.Append($"\n{ind}public void Reset(bool keepLists = false)\n{ind}{{\n");
             foreach (var f in fields)

@@ -4,6 +4,8 @@ namespace KafkaCompat.Protocol;
 public interface IKafkaMessage
 {
     void Write(KafkaWriter writer, short version);
+    /// <summary>Calls <paramref name="visitor"/> with each error code the message carries that is not NONE.</summary>
+    void VisitErrors(IErrorVisitor visitor);
 }
 
 /// <summary>Static members every generated message has.</summary>

@@ -1,5 +1,12 @@
 namespace KafkaCompat.Protocol;
 
+/// <summary>Receives the error codes a message carries (<c>VisitErrors</c> of every generated message: each error field
+/// that is not NONE, in lists and structs too).</summary>
+public interface IErrorVisitor
+{
+    void Error(ErrorCode code);
+}
+
 /// <summary>A generated message that can be set back to what a new one has, to be filled again.</summary>
 public interface IResettable
 {

@@ -183,6 +183,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
     /// <summary>Handles one request; returns whether a response was written.</summary>
     private async ValueTask<bool> HandleFrameAsync(ReadOnlyMemory<byte> frame, PipeWriter writer)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var peek = new KafkaReader(frame);
         short apiKey = peek.ReadInt16();
         short version = peek.ReadInt16();
@@ -242,6 +243,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         {
             ctx.ReleaseLeases();
             ctx.ReturnMessages();
+            broker.Metrics.Served(apiKey, version, 4 + frame.Length, 0, started);
             return false;
         }
         if (broker.Faults.ShouldDropResponse(handler.Key, node?.Id ?? broker.NodeId))
@@ -254,6 +256,8 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         using var w = Serialize(correlationId, flexibleHeader, response, version, ctx);
         if (ZeroCopySender.HasFileRegion(w)) await SendZeroCopyAsync(writer, w).ConfigureAwait(false);
         else CopyTo(writer, w);
+        broker.Metrics.CountErrors(apiKey, response);
+        broker.Metrics.Served(apiKey, version, 4 + frame.Length, 4 + w.Length, started);
         // the response is written: the request's message is kept for the next one
         ctx.ReturnMessages();
         return true;

@@ -509,7 +509,10 @@ public sealed partial class GroupCoordinator
             switch (key.Version)
             {
                 case ConsumerGroupRecords.GroupMetadata:
-                    cg.GroupEpoch = ConsumerGroupRecords.ReadEpochValue(v);
+                    int groupEpoch = ConsumerGroupRecords.ReadEpochValue(v);
+                    // a new group epoch is a rebalance of a consumer-protocol group (not counted while loading)
+                    if (groupEpoch > cg.GroupEpoch && !_loading) Interlocked.Increment(ref _rebalances);
+                    cg.GroupEpoch = groupEpoch;
                     break;
                 case ConsumerGroupRecords.PartitionMetadata:
                     cg.SubscriptionMetadata = new SortedDictionary<string, SubscribedTopic>(

@@ -383,8 +383,13 @@ public sealed partial class GroupCoordinator : IDisposable
             TryCompleteJoin(group);
     }
 
+    private long _rebalances;
+    /// <summary>Rebalances since start: classic groups preparing one, consumer-protocol groups moving to a new epoch.</summary>
+    public long Rebalances => Interlocked.Read(ref _rebalances);
+
     private void PrepareRebalance(ClassicGroup group, string reason)
     {
+        Interlocked.Increment(ref _rebalances);
         if (group.Is(GroupState.CompletingRebalance)) ResetAndPropagateAssignmentError(group, ErrorCode.RebalanceInProgress);
         group.PendingSync.Clear();
         int delay = Cfg.GroupInitialRebalanceDelayMs;

@@ -53,6 +53,10 @@ public sealed partial class AddOffsetsToTxnRequest : IKafkaRequest<AddOffsetsToT
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         TransactionalId = "";
@@ -113,6 +117,11 @@ public sealed partial class AddOffsetsToTxnResponse : IKafkaResponse<AddOffsetsT
             }
         }
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
     }
 
     public void Reset(bool keepLists = false)

@@ -114,6 +114,12 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Transactions is { } lTransactions) for (int i = 0; i < lTransactions.Count; i++) lTransactions[i].VisitErrors(visitor);
+        if (V3AndBelowTopics is { } lV3AndBelowTopics) for (int i = 0; i < lV3AndBelowTopics.Count; i++) lV3AndBelowTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Transactions is null) Transactions = new();
@@ -256,6 +262,11 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             TransactionalId = "";
@@ -372,6 +383,10 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -471,6 +486,10 @@ public sealed partial class AddPartitionsToTxnRequest : IKafkaRequest<AddPartiti
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -605,6 +624,13 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (ResultsByTransaction is { } lResultsByTransaction) for (int i = 0; i < lResultsByTransaction.Count; i++) lResultsByTransaction[i].VisitErrors(visitor);
+        if (ResultsByTopicV3AndBelow is { } lResultsByTopicV3AndBelow) for (int i = 0; i < lResultsByTopicV3AndBelow.Count; i++) lResultsByTopicV3AndBelow[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -721,6 +747,11 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (TopicResults is { } lTopicResults) for (int i = 0; i < lTopicResults.Count; i++) lTopicResults[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             TransactionalId = "";
@@ -822,6 +853,11 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ResultsByPartition is { } lResultsByPartition) for (int i = 0; i < lResultsByPartition.Count; i++) lResultsByPartition[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -895,6 +931,11 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (PartitionErrorCode != ErrorCode.None) visitor.Error(PartitionErrorCode);
         }
 
         public void Reset(bool keepLists = false)
@@ -989,6 +1030,11 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ResultsByPartition is { } lResultsByPartition) for (int i = 0; i < lResultsByPartition.Count; i++) lResultsByPartition[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -1062,6 +1108,11 @@ public sealed partial class AddPartitionsToTxnResponse : IKafkaResponse<AddParti
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (PartitionErrorCode != ErrorCode.None) visitor.Error(PartitionErrorCode);
         }
 
         public void Reset(bool keepLists = false)

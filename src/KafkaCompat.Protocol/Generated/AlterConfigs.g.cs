@@ -73,6 +73,11 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Resources is { } lResources) for (int i = 0; i < lResources.Count; i++) lResources[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Resources is null) Resources = new();
@@ -164,6 +169,11 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Configs is { } lConfigs) for (int i = 0; i < lConfigs.Count; i++) lConfigs[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             ResourceType = 0;
@@ -227,6 +237,10 @@ public sealed partial class AlterConfigsRequest : IKafkaRequest<AlterConfigsRequ
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -314,6 +328,11 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Responses is { } lResponses) for (int i = 0; i < lResponses.Count; i++) lResponses[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -380,6 +399,11 @@ public sealed partial class AlterConfigsResponse : IKafkaResponse<AlterConfigsRe
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -79,6 +79,11 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         TimeoutMs = 60000;
@@ -172,6 +177,11 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -247,6 +257,10 @@ public sealed partial class AlterPartitionReassignmentsRequest : IKafkaRequest<A
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -354,6 +368,12 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Responses is { } lResponses) for (int i = 0; i < lResponses.Count; i++) lResponses[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -451,6 +471,11 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -515,6 +540,11 @@ public sealed partial class AlterPartitionReassignmentsResponse : IKafkaResponse
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

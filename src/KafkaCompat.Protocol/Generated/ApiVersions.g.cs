@@ -53,6 +53,10 @@ public sealed partial class ApiVersionsRequest : IKafkaRequest<ApiVersionsReques
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         ClientSoftwareName = "";
@@ -212,6 +216,14 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (ApiKeys is { } lApiKeys) for (int i = 0; i < lApiKeys.Count; i++) lApiKeys[i].VisitErrors(visitor);
+        if (SupportedFeatures is { } lSupportedFeatures) for (int i = 0; i < lSupportedFeatures.Count; i++) lSupportedFeatures[i].VisitErrors(visitor);
+        if (FinalizedFeatures is { } lFinalizedFeatures) for (int i = 0; i < lFinalizedFeatures.Count; i++) lFinalizedFeatures[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ErrorCode = ErrorCode.None;
@@ -330,6 +342,10 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             ApiKey = 0;
@@ -396,6 +412,10 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -473,6 +493,10 @@ public sealed partial class ApiVersionsResponse : IKafkaResponse<ApiVersionsResp
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

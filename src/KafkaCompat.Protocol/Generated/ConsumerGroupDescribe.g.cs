@@ -73,6 +73,10 @@ public sealed partial class ConsumerGroupDescribeRequest : IKafkaRequest<Consume
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (GroupIds is null) GroupIds = new();
@@ -164,6 +168,11 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
         }
         m.Groups ??= Reuse.Emptied(priorGroups);
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Groups is { } lGroups) for (int i = 0; i < lGroups.Count; i++) lGroups[i].VisitErrors(visitor);
     }
 
     public void Reset(bool keepLists = false)
@@ -273,6 +282,12 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             }
             m.Members ??= Reuse.Emptied(priorMembers);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (Members is { } lMembers) for (int i = 0; i < lMembers.Count; i++) lMembers[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -416,6 +431,12 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            Assignment?.VisitErrors(visitor);
+            TargetAssignment?.VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             MemberId = "";
@@ -522,6 +543,11 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (TopicPartitions is { } lTopicPartitions) for (int i = 0; i < lTopicPartitions.Count; i++) lTopicPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             if (TopicPartitions is null) TopicPartitions = new();
@@ -610,6 +636,10 @@ public sealed partial class ConsumerGroupDescribeResponse : IKafkaResponse<Consu
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

@@ -102,6 +102,11 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (TopicPartitions is { } lTopicPartitions) for (int i = 0; i < lTopicPartitions.Count; i++) lTopicPartitions[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         GroupId = "";
@@ -216,6 +221,10 @@ public sealed partial class ConsumerGroupHeartbeatRequest : IKafkaRequest<Consum
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             TopicId = Guid.Empty;
@@ -300,6 +309,12 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        Assignment?.VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -382,6 +397,11 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
             }
             m.TopicPartitions ??= Reuse.Emptied(priorTopicPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (TopicPartitions is { } lTopicPartitions) for (int i = 0; i < lTopicPartitions.Count; i++) lTopicPartitions[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -469,6 +489,10 @@ public sealed partial class ConsumerGroupHeartbeatResponse : IKafkaResponse<Cons
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

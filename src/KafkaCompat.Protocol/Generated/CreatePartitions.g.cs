@@ -76,6 +76,11 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Topics is null) Topics = new();
@@ -155,6 +160,11 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Assignments is { } lAssignments) for (int i = 0; i < lAssignments.Count; i++) lAssignments[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -239,6 +249,10 @@ public sealed partial class CreatePartitionsRequest : IKafkaRequest<CreatePartit
             }
             m.BrokerIds ??= Reuse.Emptied(priorBrokerIds);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -333,6 +347,11 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Results is { } lResults) for (int i = 0; i < lResults.Count; i++) lResults[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -396,6 +415,11 @@ public sealed partial class CreatePartitionsResponse : IKafkaResponse<CreatePart
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -79,6 +79,11 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Topics is null) Topics = new();
@@ -198,6 +203,12 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Assignments is { } lAssignments) for (int i = 0; i < lAssignments.Count; i++) lAssignments[i].VisitErrors(visitor);
+            if (Configs is { } lConfigs) for (int i = 0; i < lConfigs.Count; i++) lConfigs[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -302,6 +313,10 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             PartitionIndex = 0;
@@ -363,6 +378,10 @@ public sealed partial class CreateTopicsRequest : IKafkaRequest<CreateTopicsRequ
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -451,6 +470,11 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
         }
         m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
     }
 
     public void Reset(bool keepLists = false)
@@ -573,6 +597,13 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (TopicConfigErrorCode != ErrorCode.None) visitor.Error(TopicConfigErrorCode);
+            if (Configs is { } lConfigs) for (int i = 0; i < lConfigs.Count; i++) lConfigs[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -690,6 +721,10 @@ public sealed partial class CreateTopicsResponse : IKafkaResponse<CreateTopicsRe
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

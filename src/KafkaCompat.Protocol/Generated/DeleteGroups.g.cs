@@ -67,6 +67,10 @@ public sealed partial class DeleteGroupsRequest : IKafkaRequest<DeleteGroupsRequ
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (GroupsNames is null) GroupsNames = new();
@@ -158,6 +162,11 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Results is { } lResults) for (int i = 0; i < lResults.Count; i++) lResults[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -218,6 +227,11 @@ public sealed partial class DeleteGroupsResponse : IKafkaResponse<DeleteGroupsRe
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -73,6 +73,11 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Topics is null) Topics = new();
@@ -161,6 +166,11 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -222,6 +232,10 @@ public sealed partial class DeleteRecordsRequest : IKafkaRequest<DeleteRecordsRe
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -307,6 +321,11 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
         }
         m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
     }
 
     public void Reset(bool keepLists = false)
@@ -397,6 +416,11 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -461,6 +485,11 @@ public sealed partial class DeleteRecordsResponse : IKafkaResponse<DeleteRecords
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -99,6 +99,11 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Topics is null) Topics = new();
@@ -182,6 +187,10 @@ public sealed partial class DeleteTopicsRequest : IKafkaRequest<DeleteTopicsRequ
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -278,6 +287,11 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Responses is { } lResponses) for (int i = 0; i < lResponses.Count; i++) lResponses[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -353,6 +367,11 @@ public sealed partial class DeleteTopicsResponse : IKafkaResponse<DeleteTopicsRe
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

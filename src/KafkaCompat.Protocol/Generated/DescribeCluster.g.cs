@@ -56,6 +56,10 @@ public sealed partial class DescribeClusterRequest : IKafkaRequest<DescribeClust
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         IncludeClusterAuthorizedOperations = false;
@@ -169,6 +173,12 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Brokers is { } lBrokers) for (int i = 0; i < lBrokers.Count; i++) lBrokers[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -256,6 +266,10 @@ public sealed partial class DescribeClusterResponse : IKafkaResponse<DescribeClu
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

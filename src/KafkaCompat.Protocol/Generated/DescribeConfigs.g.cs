@@ -82,6 +82,11 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Resources is { } lResources) for (int i = 0; i < lResources.Count; i++) lResources[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Resources is null) Resources = new();
@@ -167,6 +172,10 @@ public sealed partial class DescribeConfigsRequest : IKafkaRequest<DescribeConfi
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -264,6 +273,11 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Results is { } lResults) for (int i = 0; i < lResults.Count; i++) lResults[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -359,6 +373,12 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
             }
             m.Configs ??= Reuse.Emptied(priorConfigs);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (Configs is { } lConfigs) for (int i = 0; i < lConfigs.Count; i++) lConfigs[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -492,6 +512,11 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Synonyms is { } lSynonyms) for (int i = 0; i < lSynonyms.Count; i++) lSynonyms[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -594,6 +619,10 @@ public sealed partial class DescribeConfigsResponse : IKafkaResponse<DescribeCon
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

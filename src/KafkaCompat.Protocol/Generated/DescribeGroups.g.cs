@@ -76,6 +76,10 @@ public sealed partial class DescribeGroupsRequest : IKafkaRequest<DescribeGroups
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Groups is null) Groups = new();
@@ -173,6 +177,11 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
         }
         m.Groups ??= Reuse.Emptied(priorGroups);
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Groups is { } lGroups) for (int i = 0; i < lGroups.Count; i++) lGroups[i].VisitErrors(visitor);
     }
 
     public void Reset(bool keepLists = false)
@@ -290,6 +299,12 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (Members is { } lMembers) for (int i = 0; i < lMembers.Count; i++) lMembers[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             ErrorCode = ErrorCode.None;
@@ -384,6 +399,10 @@ public sealed partial class DescribeGroupsResponse : IKafkaResponse<DescribeGrou
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

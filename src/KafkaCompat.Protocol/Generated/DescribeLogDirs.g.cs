@@ -55,6 +55,11 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         Topics = null;
@@ -138,6 +143,10 @@ public sealed partial class DescribeLogDirsRequest : IKafkaRequest<DescribeLogDi
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -238,6 +247,12 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
         }
         m.Results ??= Reuse.Emptied(priorResults);
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Results is { } lResults) for (int i = 0; i < lResults.Count; i++) lResults[i].VisitErrors(visitor);
     }
 
     public void Reset(bool keepLists = false)
@@ -348,6 +363,12 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             ErrorCode = ErrorCode.None;
@@ -449,6 +470,11 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -516,6 +542,10 @@ public sealed partial class DescribeLogDirsResponse : IKafkaResponse<DescribeLog
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

@@ -67,6 +67,11 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Topics is null) Topics = new();
@@ -151,6 +156,10 @@ public sealed partial class DescribeProducersRequest : IKafkaRequest<DescribePro
             }
             m.PartitionIndexes ??= Reuse.Emptied(priorPartitionIndexes);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -247,6 +256,11 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -333,6 +347,11 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -430,6 +449,12 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (ActiveProducers is { } lActiveProducers) for (int i = 0; i < lActiveProducers.Count; i++) lActiveProducers[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             PartitionIndex = 0;
@@ -507,6 +532,10 @@ public sealed partial class DescribeProducersResponse : IKafkaResponse<DescribeP
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

@@ -77,6 +77,12 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+        Cursor?.VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Topics is null) Topics = new();
@@ -139,6 +145,10 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -189,6 +199,10 @@ public sealed partial class DescribeTopicPartitionsRequest : IKafkaRequest<Descr
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -278,6 +292,12 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
         }
         m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+        NextCursor?.VisitErrors(visitor);
     }
 
     public void Reset(bool keepLists = false)
@@ -381,6 +401,12 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -563,6 +589,11 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        }
+
         public void Reset(bool keepLists = false)
         {
             ErrorCode = ErrorCode.None;
@@ -672,6 +703,10 @@ public sealed partial class DescribeTopicPartitionsResponse : IKafkaResponse<Des
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

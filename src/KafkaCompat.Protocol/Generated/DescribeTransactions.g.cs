@@ -67,6 +67,10 @@ public sealed partial class DescribeTransactionsRequest : IKafkaRequest<Describe
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (TransactionalIds is null) TransactionalIds = new();
@@ -156,6 +160,11 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
         }
         m.TransactionStates ??= Reuse.Emptied(priorTransactionStates);
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (TransactionStates is { } lTransactionStates) for (int i = 0; i < lTransactionStates.Count; i++) lTransactionStates[i].VisitErrors(visitor);
     }
 
     public void Reset(bool keepLists = false)
@@ -264,6 +273,12 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             ErrorCode = ErrorCode.None;
@@ -363,6 +378,10 @@ public sealed partial class DescribeTransactionsResponse : IKafkaResponse<Descri
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

@@ -67,6 +67,11 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (TopicPartitions is { } lTopicPartitions) for (int i = 0; i < lTopicPartitions.Count; i++) lTopicPartitions[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ElectionType = (sbyte)0;
@@ -157,6 +162,10 @@ public sealed partial class ElectLeadersRequest : IKafkaRequest<ElectLeadersRequ
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -259,6 +268,12 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (ReplicaElectionResults is { } lReplicaElectionResults) for (int i = 0; i < lReplicaElectionResults.Count; i++) lReplicaElectionResults[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -352,6 +367,11 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (PartitionResult is { } lPartitionResult) for (int i = 0; i < lPartitionResult.Count; i++) lPartitionResult[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Topic = "";
@@ -416,6 +436,11 @@ public sealed partial class ElectLeadersResponse : IKafkaResponse<ElectLeadersRe
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -53,6 +53,10 @@ public sealed partial class EndTxnRequest : IKafkaRequest<EndTxnRequest>, IReset
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         TransactionalId = "";
@@ -125,6 +129,11 @@ public sealed partial class EndTxnResponse : IKafkaResponse<EndTxnResponse>, IRe
             }
         }
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
     }
 
     public void Reset(bool keepLists = false)

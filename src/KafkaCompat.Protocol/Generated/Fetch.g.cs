@@ -149,6 +149,13 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>, IResetta
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        ReplicaState?.VisitErrors(visitor);
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+        if (ForgottenTopicsData is { } lForgottenTopicsData) for (int i = 0; i < lForgottenTopicsData.Count; i++) lForgottenTopicsData[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ClusterId = null;
@@ -273,6 +280,10 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>, IResetta
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             ReplicaId = -1;
@@ -366,6 +377,11 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>, IResetta
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -477,6 +493,10 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>, IResetta
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -602,6 +622,10 @@ public sealed partial class FetchRequest : IKafkaRequest<FetchRequest>, IResetta
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -746,6 +770,13 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>, IRese
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Responses is { } lResponses) for (int i = 0; i < lResponses.Count; i++) lResponses[i].VisitErrors(visitor);
+        if (NodeEndpoints is { } lNodeEndpoints) for (int i = 0; i < lNodeEndpoints.Count; i++) lNodeEndpoints[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -867,6 +898,11 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>, IRese
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -1008,6 +1044,15 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>, IRese
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            DivergingEpoch?.VisitErrors(visitor);
+            CurrentLeader?.VisitErrors(visitor);
+            SnapshotId?.VisitErrors(visitor);
+            if (AbortedTransactions is { } lAbortedTransactions) for (int i = 0; i < lAbortedTransactions.Count; i++) lAbortedTransactions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             PartitionIndex = 0;
@@ -1118,6 +1163,10 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>, IRese
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             Epoch = -1;
@@ -1182,6 +1231,10 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>, IRese
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -1250,6 +1303,10 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>, IRese
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             EndOffset = -1L;
@@ -1308,6 +1365,10 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>, IRese
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -1380,6 +1441,10 @@ public sealed partial class FetchResponse : IKafkaResponse<FetchResponse>, IRese
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

@@ -85,6 +85,10 @@ public sealed partial class FindCoordinatorRequest : IKafkaRequest<FindCoordinat
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         Key = "";
@@ -225,6 +229,12 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Coordinators is { } lCoordinators) for (int i = 0; i < lCoordinators.Count; i++) lCoordinators[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -346,6 +356,11 @@ public sealed partial class FindCoordinatorResponse : IKafkaResponse<FindCoordin
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -56,6 +56,10 @@ public sealed partial class HeartbeatRequest : IKafkaRequest<HeartbeatRequest>, 
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         GroupId = "";
@@ -122,6 +126,11 @@ public sealed partial class HeartbeatResponse : IKafkaResponse<HeartbeatResponse
             }
         }
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
     }
 
     public void Reset(bool keepLists = false)

@@ -73,6 +73,11 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Resources is { } lResources) for (int i = 0; i < lResources.Count; i++) lResources[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (Resources is null) Resources = new();
@@ -164,6 +169,11 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Configs is { } lConfigs) for (int i = 0; i < lConfigs.Count; i++) lConfigs[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             ResourceType = 0;
@@ -230,6 +240,10 @@ public sealed partial class IncrementalAlterConfigsRequest : IKafkaRequest<Incre
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -319,6 +333,11 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Responses is { } lResponses) for (int i = 0; i < lResponses.Count; i++) lResponses[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -385,6 +404,11 @@ public sealed partial class IncrementalAlterConfigsResponse : IKafkaResponse<Inc
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -59,6 +59,10 @@ public sealed partial class InitProducerIdRequest : IKafkaRequest<InitProducerId
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         TransactionalId = null;
@@ -131,6 +135,11 @@ public sealed partial class InitProducerIdResponse : IKafkaResponse<InitProducer
             }
         }
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
     }
 
     public void Reset(bool keepLists = false)

@@ -100,6 +100,11 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>, 
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Protocols is { } lProtocols) for (int i = 0; i < lProtocols.Count; i++) lProtocols[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         GroupId = "";
@@ -181,6 +186,10 @@ public sealed partial class JoinGroupRequest : IKafkaRequest<JoinGroupRequest>, 
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -298,6 +307,12 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Members is { } lMembers) for (int i = 0; i < lMembers.Count; i++) lMembers[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -387,6 +402,10 @@ public sealed partial class JoinGroupResponse : IKafkaResponse<JoinGroupResponse
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

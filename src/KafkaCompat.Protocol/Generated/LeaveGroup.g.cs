@@ -82,6 +82,11 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Members is { } lMembers) for (int i = 0; i < lMembers.Count; i++) lMembers[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         GroupId = "";
@@ -162,6 +167,10 @@ public sealed partial class LeaveGroupRequest : IKafkaRequest<LeaveGroupRequest>
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -269,6 +278,12 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Members is { } lMembers) for (int i = 0; i < lMembers.Count; i++) lMembers[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -349,6 +364,11 @@ public sealed partial class LeaveGroupResponse : IKafkaResponse<LeaveGroupRespon
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -70,6 +70,10 @@ public sealed partial class ListConfigResourcesRequest : IKafkaRequest<ListConfi
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (ResourceTypes is null) ResourceTypes = new();
@@ -167,6 +171,12 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (ConfigResources is { } lConfigResources) for (int i = 0; i < lConfigResources.Count; i++) lConfigResources[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -232,6 +242,10 @@ public sealed partial class ListConfigResourcesResponse : IKafkaResponse<ListCon
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

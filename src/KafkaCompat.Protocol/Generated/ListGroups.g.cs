@@ -93,6 +93,10 @@ public sealed partial class ListGroupsRequest : IKafkaRequest<ListGroupsRequest>
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (StatesFilter is null) StatesFilter = new();
@@ -207,6 +211,12 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Groups is { } lGroups) for (int i = 0; i < lGroups.Count; i++) lGroups[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -284,6 +294,10 @@ public sealed partial class ListGroupsResponse : IKafkaResponse<ListGroupsRespon
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

@@ -85,6 +85,11 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ReplicaId = 0;
@@ -183,6 +188,11 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -256,6 +266,10 @@ public sealed partial class ListOffsetsRequest : IKafkaRequest<ListOffsetsReques
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -356,6 +370,11 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -445,6 +464,11 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -558,6 +582,11 @@ public sealed partial class ListOffsetsResponse : IKafkaResponse<ListOffsetsResp
             }
             m.OldStyleOffsets ??= Reuse.Emptied(priorOldStyleOffsets);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -61,6 +61,11 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         TimeoutMs = 60000;
@@ -146,6 +151,10 @@ public sealed partial class ListPartitionReassignmentsRequest : IKafkaRequest<Li
             }
             m.PartitionIndexes ??= Reuse.Emptied(priorPartitionIndexes);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -248,6 +257,12 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -338,6 +353,11 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -467,6 +487,10 @@ public sealed partial class ListPartitionReassignmentsResponse : IKafkaResponse<
             m.AddingReplicas ??= Reuse.Emptied(priorAddingReplicas);
             m.RemovingReplicas ??= Reuse.Emptied(priorRemovingReplicas);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

@@ -102,6 +102,10 @@ public sealed partial class ListTransactionsRequest : IKafkaRequest<ListTransact
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         if (StateFilters is null) StateFilters = new();
@@ -237,6 +241,12 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (TransactionStates is { } lTransactionStates) for (int i = 0; i < lTransactionStates.Count; i++) lTransactionStates[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -313,6 +323,10 @@ public sealed partial class ListTransactionsResponse : IKafkaResponse<ListTransa
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

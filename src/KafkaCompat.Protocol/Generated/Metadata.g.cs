@@ -76,6 +76,11 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>, IR
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         Topics = null;
@@ -151,6 +156,10 @@ public sealed partial class MetadataRequest : IKafkaRequest<MetadataRequest>, IR
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -288,6 +297,13 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>,
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Brokers is { } lBrokers) for (int i = 0; i < lBrokers.Count; i++) lBrokers[i].VisitErrors(visitor);
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -391,6 +407,10 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>,
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -499,6 +519,12 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>,
             }
             m.Partitions ??= Reuse.Emptied(priorPartitions);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -660,6 +686,11 @@ public sealed partial class MetadataResponse : IKafkaResponse<MetadataResponse>,
             m.IsrNodes ??= Reuse.Emptied(priorIsrNodes);
             m.OfflineReplicas ??= Reuse.Emptied(priorOfflineReplicas);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

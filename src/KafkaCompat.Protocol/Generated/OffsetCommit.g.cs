@@ -97,6 +97,11 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         GroupId = "";
@@ -214,6 +219,11 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -298,6 +308,10 @@ public sealed partial class OffsetCommitRequest : IKafkaRequest<OffsetCommitRequ
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -400,6 +414,11 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -500,6 +519,11 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -569,6 +593,11 @@ public sealed partial class OffsetCommitResponse : IKafkaResponse<OffsetCommitRe
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

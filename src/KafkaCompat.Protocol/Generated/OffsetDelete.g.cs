@@ -73,6 +73,11 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         GroupId = "";
@@ -161,6 +166,11 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -219,6 +229,10 @@ public sealed partial class OffsetDeleteRequest : IKafkaRequest<OffsetDeleteRequ
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -305,6 +319,12 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
         }
         m.Topics ??= Reuse.Emptied(priorTopics);
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
     }
 
     public void Reset(bool keepLists = false)
@@ -397,6 +417,11 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -458,6 +483,11 @@ public sealed partial class OffsetDeleteResponse : IKafkaResponse<OffsetDeleteRe
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -105,6 +105,12 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+        if (Groups is { } lGroups) for (int i = 0; i < lGroups.Count; i++) lGroups[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         GroupId = "";
@@ -223,6 +229,10 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -322,6 +332,11 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -438,6 +453,10 @@ public sealed partial class OffsetFetchRequest : IKafkaRequest<OffsetFetchReques
             }
             m.PartitionIndexes ??= Reuse.Emptied(priorPartitionIndexes);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -580,6 +599,13 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        if (Groups is { } lGroups) for (int i = 0; i < lGroups.Count; i++) lGroups[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -699,6 +725,11 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -790,6 +821,11 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)
@@ -905,6 +941,12 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+        }
+
         public void Reset(bool keepLists = false)
         {
             GroupId = "";
@@ -1017,6 +1059,11 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -1113,6 +1160,11 @@ public sealed partial class OffsetFetchResponse : IKafkaResponse<OffsetFetchResp
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

@@ -76,6 +76,11 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ReplicaId = -2;
@@ -167,6 +172,11 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Topic = "";
@@ -234,6 +244,10 @@ public sealed partial class OffsetForLeaderEpochRequest : IKafkaRequest<OffsetFo
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -329,6 +343,11 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -420,6 +439,11 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Topic = "";
@@ -490,6 +514,11 @@ public sealed partial class OffsetForLeaderEpochResponse : IKafkaResponse<Offset
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

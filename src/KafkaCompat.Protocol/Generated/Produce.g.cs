@@ -82,6 +82,11 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>, IRes
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (TopicData is { } lTopicData) for (int i = 0; i < lTopicData.Count; i++) lTopicData[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         TransactionalId = null;
@@ -186,6 +191,11 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>, IRes
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (PartitionData is { } lPartitionData) for (int i = 0; i < lPartitionData.Count; i++) lPartitionData[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -255,6 +265,10 @@ public sealed partial class ProduceRequest : IKafkaRequest<ProduceRequest>, IRes
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -368,6 +382,12 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>, I
         }
         m.Responses ??= Reuse.Emptied(priorResponses);
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Responses is { } lResponses) for (int i = 0; i < lResponses.Count; i++) lResponses[i].VisitErrors(visitor);
+        if (NodeEndpoints is { } lNodeEndpoints) for (int i = 0; i < lNodeEndpoints.Count; i++) lNodeEndpoints[i].VisitErrors(visitor);
     }
 
     public void Reset(bool keepLists = false)
@@ -484,6 +504,11 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>, I
             }
             m.PartitionResponses ??= Reuse.Emptied(priorPartitionResponses);
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (PartitionResponses is { } lPartitionResponses) for (int i = 0; i < lPartitionResponses.Count; i++) lPartitionResponses[i].VisitErrors(visitor);
         }
 
         public void Reset(bool keepLists = false)
@@ -622,6 +647,13 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>, I
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
+            if (RecordErrors is { } lRecordErrors) for (int i = 0; i < lRecordErrors.Count; i++) lRecordErrors[i].VisitErrors(visitor);
+            CurrentLeader?.VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Index = 0;
@@ -721,6 +753,10 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>, I
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             BatchIndex = 0;
@@ -785,6 +821,10 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>, I
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -863,6 +903,10 @@ public sealed partial class ProduceResponse : IKafkaResponse<ProduceResponse>, I
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)

@@ -55,6 +55,10 @@ public sealed partial class RequestHeader : IKafkaMessage<RequestHeader>, IReset
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         RequestApiKey = 0;

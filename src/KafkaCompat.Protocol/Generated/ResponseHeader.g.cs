@@ -43,6 +43,10 @@ public sealed partial class ResponseHeader : IKafkaMessage<ResponseHeader>, IRes
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+    }
+
     public void Reset(bool keepLists = false)
     {
         CorrelationId = 0;

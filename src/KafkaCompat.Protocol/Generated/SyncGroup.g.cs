@@ -97,6 +97,11 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>, 
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Assignments is { } lAssignments) for (int i = 0; i < lAssignments.Count; i++) lAssignments[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         GroupId = "";
@@ -178,6 +183,10 @@ public sealed partial class SyncGroupRequest : IKafkaRequest<SyncGroupRequest>, 
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+        }
+
         public void Reset(bool keepLists = false)
         {
             MemberId = "";
@@ -253,6 +262,11 @@ public sealed partial class SyncGroupResponse : IKafkaResponse<SyncGroupResponse
             }
         }
         return m;
+    }
+
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
     }
 
     public void Reset(bool keepLists = false)

@@ -100,6 +100,11 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         TransactionalId = "";
@@ -209,6 +214,11 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -279,6 +289,10 @@ public sealed partial class TxnOffsetCommitRequest : IKafkaRequest<TxnOffsetComm
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
         }
 
         public void Reset(bool keepLists = false)
@@ -373,6 +387,11 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
         return m;
     }
 
+    public void VisitErrors(IErrorVisitor visitor)
+    {
+        if (Topics is { } lTopics) for (int i = 0; i < lTopics.Count; i++) lTopics[i].VisitErrors(visitor);
+    }
+
     public void Reset(bool keepLists = false)
     {
         ThrottleTimeMs = 0;
@@ -461,6 +480,11 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
             return m;
         }
 
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (Partitions is { } lPartitions) for (int i = 0; i < lPartitions.Count; i++) lPartitions[i].VisitErrors(visitor);
+        }
+
         public void Reset(bool keepLists = false)
         {
             Name = "";
@@ -522,6 +546,11 @@ public sealed partial class TxnOffsetCommitResponse : IKafkaResponse<TxnOffsetCo
                 }
             }
             return m;
+        }
+
+        public void VisitErrors(IErrorVisitor visitor)
+        {
+            if (ErrorCode != ErrorCode.None) visitor.Error(ErrorCode);
         }
 
         public void Reset(bool keepLists = false)

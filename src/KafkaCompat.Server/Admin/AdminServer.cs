@@ -62,6 +62,7 @@ public sealed class AdminServer : IAsyncDisposable
     private static void Map(WebApplication app, KafkaCluster cluster)
     {
         app.MapGet("/health", () => Ok());
+        app.MapGet("/metrics", () => Results.Text(PrometheusMetrics.Render(cluster), PrometheusMetrics.ContentType));
         app.MapGet("/v1/cluster", () => Results.Json(cluster.Status(), AdminJson.Default.ClusterStatus));
         app.MapPost("/v1/brokers/{id:int}/stop", async (int id, int? graceMs) =>
             cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
