@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(python3-kafka python3-confluent-kafka python3-lz4 python3-snappy python3-zstandard kcat librdkafka-dev jq afl++)
+apt_packages=(python3-kafka python3-confluent-kafka python3-lz4 python3-snappy python3-zstandard kcat librdkafka-dev jq afl++ chromium)
 # node/npm may come from elsewhere than Debian; only ask apt for them when absent
 command -v node >/dev/null && command -v npm >/dev/null || apt_packages+=(nodejs npm)
 missing=()

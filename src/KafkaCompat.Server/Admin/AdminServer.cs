@@ -41,14 +41,20 @@ public sealed class AdminServer : IAsyncDisposable
 
     public static async Task<AdminServer> StartAsync(KafkaCluster cluster, string host, int port, ILoggerFactory? loggers = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // the content root is the program's own folder, not the working directory: the host watches its content root, and
+        // started from a large directory (/tmp with thousands of entries) the admin API took 17 s to come up
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         if (loggers != null) builder.Services.AddSingleton(loggers);
         IPAddress address = host is "localhost" ? IPAddress.Loopback
             : host is "0.0.0.0" or "" or "*" ? IPAddress.Any
             : IPAddress.TryParse(host, out var a) ? a : (await Dns.GetHostAddressesAsync(host).ConfigureAwait(false))[0];
         builder.WebHost.ConfigureKestrel(o => o.Listen(address, port));
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJson.Default));
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJson.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Insert(1, ConsoleJson.Default);
+        });
         var app = builder.Build();
         Map(app, cluster);
         await app.StartAsync().ConfigureAwait(false);
@@ -63,6 +69,7 @@ public sealed class AdminServer : IAsyncDisposable
     {
         app.MapGet("/health", () => Ok());
         app.MapGet("/metrics", () => Results.Text(PrometheusMetrics.Render(cluster), PrometheusMetrics.ContentType));
+        ConsoleApi.Map(app, cluster);
         app.MapGet("/v1/cluster", () => Results.Json(cluster.Status(), AdminJson.Default.ClusterStatus));
         app.MapPost("/v1/brokers/{id:int}/stop", async (int id, int? graceMs) =>
             cluster.Broker.Cluster.Node(id) is null ? Fail(404, $"no broker {id}")
