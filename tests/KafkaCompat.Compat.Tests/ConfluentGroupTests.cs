@@ -209,7 +209,8 @@ public sealed class ConfluentGroupTests(ITestOutputHelper output) : IAsyncLifeti
 
     /// <summary>A closed static member (librdkafka sends no LeaveGroup for it) is expired at its last heartbeat plus
     /// the session timeout, as Kafka's per-member timer does: three groups with one static member each, closed right
-    /// after joining, can all be deleted 6.0 s after the close. A coarse expiry sweep answered NON_EMPTY_GROUP here.</summary>
+    /// after joining, can all be deleted from 6.0 s after the close (five tries 100 ms apart, for a busy machine's late
+    /// timer). A member never expired, or expired only at a later sweep, answers NON_EMPTY_GROUP here.</summary>
     [Fact]
     public async Task ClosedStaticMembersExpireOnTheirSessionDeadlineSoTheirGroupsCanBeDeleted()
     {
@@ -231,13 +232,24 @@ public sealed class ConfluentGroupTests(ITestOutputHelper output) : IAsyncLifeti
         {
             var wait = closedAt[i].AddSeconds(6.0) - DateTime.UtcNow;
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
-            try
+            // from the deadline on, the group must be deletable within a few tries: on a machine busy with the whole
+            // test suite the coordinator's timer callback can run some milliseconds late (the deadline itself is
+            // checked to the millisecond by GroupCoordinatorClockTests on a fake clock)
+            for (int attempt = 1; ; attempt++)
             {
-                await admin.DeleteGroupsAsync([groups[i]]);
-            }
-            catch (DeleteGroupsException e)
-            {
-                Assert.Fail($"{groups[i]}: DeleteGroups 6.0 s after its static member closed: {e.Results[0].Error.Code} ({e.Results[0].Error.Reason})");
+                try
+                {
+                    await admin.DeleteGroupsAsync([groups[i]]);
+                    break;
+                }
+                catch (DeleteGroupsException e) when (attempt < 5 && e.Results[0].Error.Code == ErrorCode.NonEmptyGroup)
+                {
+                    await Task.Delay(100);
+                }
+                catch (DeleteGroupsException e)
+                {
+                    Assert.Fail($"{groups[i]}: DeleteGroups {(DateTime.UtcNow - closedAt[i]).TotalSeconds:F1} s after its static member closed: {e.Results[0].Error.Code} ({e.Results[0].Error.Reason})");
+                }
             }
         }
     }
