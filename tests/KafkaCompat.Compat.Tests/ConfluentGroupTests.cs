@@ -210,7 +210,7 @@ public sealed class ConfluentGroupTests(ITestOutputHelper output) : IAsyncLifeti
     /// <summary>A closed static member (librdkafka sends no LeaveGroup for it) is expired at its last heartbeat plus
     /// the session timeout, as Kafka's per-member timer does: three groups with one static member each, closed right
     /// after joining, can all be deleted from 6.0 s after the close (five tries 100 ms apart, for a busy machine's late
-    /// timer). A member never expired, or expired only at a later sweep, answers NON_EMPTY_GROUP here.</summary>
+    /// timer). A member never expired, or expired more than 0.4 s late, answers NON_EMPTY_GROUP here.</summary>
     [Fact]
     public async Task ClosedStaticMembersExpireOnTheirSessionDeadlineSoTheirGroupsCanBeDeleted()
     {
