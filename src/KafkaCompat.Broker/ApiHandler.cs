@@ -53,12 +53,11 @@ public sealed class RequestContext
     {
         if (Messages is { } cache)
         {
-            if (_lent is { } m)
-            {
-                _lender!.Forget(m);
-                cache.Put(m, _lentSlot);
-            }
-            if (_answer is { } a) cache.Put(a, _answerSlot);
+            // a request too large to keep (its response mirrors it) is left to the collector: what a connection keeps
+            // between requests stays small whatever a client sends
+            bool keep = _lent is not { } m || _lender!.Forget(m);
+            if (keep && _lent is { } request) cache.Put(request, _lentSlot);
+            if (keep && _answer is { } a) cache.Put(a, _answerSlot);
         }
         _lent = null;
         _lender = null;
@@ -123,10 +122,11 @@ public sealed class MessageCache
     }
 }
 
-/// <summary>A handler whose requests are kept for the connection's next one: lets go of what a kept request must not hold.</summary>
+/// <summary>A handler whose requests are kept for the connection's next one: lets go of what a kept request must not hold,
+/// and says whether it is small enough to keep.</summary>
 internal interface IRequestKeeper
 {
-    void Forget(object request);
+    bool Forget(object request);
 }
 
 /// <summary>One Kafka API: the versions it serves and how it answers. Registered in <see cref="ApiRegistry"/>.</summary>
@@ -155,10 +155,13 @@ public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.Dyna
     protected virtual bool ReadsIntoKeptRequests => false;
 
     /// <summary>Lets go of what a kept request must not hold until the connection's next request (slices of a frame that
-    /// has gone back to the pool).</summary>
-    protected virtual void Forget(TRequest request) { }
+    /// has gone back to the pool); returns whether the request (and the response built for it) is small enough to keep.</summary>
+    protected virtual bool Forget(TRequest request) => true;
 
-    void IRequestKeeper.Forget(object request) => Forget((TRequest)request);
+    /// <summary>The most partitions a kept request (and its response) may hold: a larger one is not kept.</summary>
+    protected const int MaxKeptPartitions = 1024;
+
+    bool IRequestKeeper.Forget(object request) => Forget((TRequest)request);
 
     public ValueTask<IKafkaMessage?> HandleAsync(RequestContext context, ReadOnlyMemory<byte> body) => Run(context, body, delayable: true);
 

@@ -17,6 +17,13 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
     // the handler keeps nothing of its request once it has answered: no fetch sessions
     protected override bool ReadsIntoKeptRequests => true;
 
+    protected override bool Forget(FetchRequest request)
+    {
+        int partitions = 0;
+        foreach (var t in request.Topics) partitions += t.Partitions.Count;
+        return partitions <= MaxKeptPartitions;
+    }
+
     protected override async ValueTask<FetchResponse?> Handle(RequestContext ctx, FetchRequest req)
     {
         // the connection's last response is filled again (its topics and partitions reused in order): a fetch of the same

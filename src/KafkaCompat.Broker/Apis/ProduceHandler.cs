@@ -20,11 +20,16 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
     protected override bool ReadsIntoKeptRequests => true;
 
     // a kept request must not hold its frame, which has gone back to the pool
-    protected override void Forget(ProduceRequest request)
+    protected override bool Forget(ProduceRequest request)
     {
+        int partitions = 0;
         foreach (var t in request.TopicData)
             foreach (var p in t.PartitionData)
+            {
                 p.Records = null;
+                partitions++;
+            }
+        return partitions <= MaxKeptPartitions;
     }
 
     protected override ValueTask<ProduceResponse?> Handle(RequestContext ctx, ProduceRequest req)
