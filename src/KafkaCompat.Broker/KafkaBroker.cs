@@ -173,6 +173,18 @@ public sealed partial class KafkaBroker : IDisposable
     }
 
     /// <summary>The topic, auto-created with the broker defaults when allowed.</summary>
+    /// <summary>A group's committed offsets with each partition's high watermark (null when the partition is gone), by topic
+    /// and partition: what its lag is computed from.</summary>
+    public List<(string Topic, int Partition, long Committed, long? HighWatermark)> GroupOffsets(string groupId)
+    {
+        var (error, offsets) = Groups.FetchOffsets(groupId, null);
+        if (error != ErrorCode.None) return [];
+        return [.. offsets.Where(o => o.Offset >= 0 && o.Error == ErrorCode.None)
+            .OrderBy(o => o.Topic, StringComparer.Ordinal).ThenBy(o => o.Partition)
+            .Select(o => (o.Topic, o.Partition, o.Offset,
+                Logs.Get(o.Topic) is { } t && o.Partition < t.Partitions.Length ? t.Partitions[o.Partition].HighWatermark : (long?)null))];
+    }
+
     public (TopicLogs? Topic, ErrorCode Error) GetOrAutoCreate(string name, bool allowAutoCreate)
     {
         var t = Logs.Get(name);

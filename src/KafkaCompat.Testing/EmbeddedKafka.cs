@@ -104,8 +104,7 @@ public sealed class EmbeddedKafka : IAsyncDisposable
         var (_, listed) = groups.List([], []);
         var g = listed.Find(l => l.GroupId == groupId);
         if (g is null) return ("Dead", 0);
-        int members = g.GroupType == "consumer" ? groups.DescribeConsumerGroup(groupId).Members.Count : groups.Describe(groupId).Members.Count;
-        return (g.State, members);
+        return (g.State, groups.MemberCount(g));
     }
 
     /// <summary>The offset a group has committed on a partition, or null when it has none.</summary>

@@ -673,6 +673,10 @@ public sealed partial class GroupCoordinator : IDisposable
         }
     }
 
+    /// <summary>How many members a listed group has (either protocol).</summary>
+    public int MemberCount(GroupListing group) =>
+        group.GroupType == "consumer" ? DescribeConsumerGroup(group.GroupId).Members.Count : Describe(group.GroupId).Members.Count;
+
     public (ErrorCode Error, List<GroupListing> Groups) List(IReadOnlyCollection<string> statesFilter, IReadOnlyCollection<string> typesFilter)
     {
         if (Availability is var a && a != ErrorCode.None) return (a, []);

@@ -142,18 +142,9 @@ internal static class ConsoleApi
         var result = new List<ConsoleGroup>();
         var (_, groups) = broker.Groups.List([], []);
         foreach (var g in groups)
-        {
-            int members = g.GroupType == "consumer" ? broker.Groups.DescribeConsumerGroup(g.GroupId).Members.Count : broker.Groups.Describe(g.GroupId).Members.Count;
-            var lags = new List<ConsoleLag>();
-            var (error, offsets) = broker.Groups.FetchOffsets(g.GroupId, null);
-            if (error == ErrorCode.None)
-                foreach (var o in offsets.Where(o => o.Offset >= 0).OrderBy(o => o.Topic, StringComparer.Ordinal).ThenBy(o => o.Partition))
-                {
-                    long hw = broker.Logs.Get(o.Topic) is { } t && o.Partition < t.Partitions.Length ? t.Partitions[o.Partition].HighWatermark : o.Offset;
-                    lags.Add(new ConsoleLag(o.Topic, o.Partition, o.Offset, hw, Math.Max(0, hw - o.Offset)));
-                }
-            result.Add(new ConsoleGroup(g.GroupId, g.State, g.GroupType, members, lags));
-        }
+            result.Add(new ConsoleGroup(g.GroupId, g.State, g.GroupType, broker.Groups.MemberCount(g),
+                [.. broker.GroupOffsets(g.GroupId).Select(o => new ConsoleLag(o.Topic, o.Partition, o.Committed, o.HighWatermark ?? o.Committed,
+                    Math.Max(0, (o.HighWatermark ?? o.Committed) - o.Committed)))]));
         return result;
     }
 

@@ -71,16 +71,12 @@ public static class PrometheusMetrics
         var lags = new StringBuilder();
         var (_, groups) = broker.Groups.List([], []);
         foreach (var g in groups)
-        {
-            var (error, offsets) = broker.Groups.FetchOffsets(g.GroupId, null);
-            if (error != ErrorCode.None) continue;
-            foreach (var o in offsets.Where(o => o.Offset >= 0 && o.Error == ErrorCode.None).OrderBy(o => o.Topic, StringComparer.Ordinal).ThenBy(o => o.Partition))
+            foreach (var o in broker.GroupOffsets(g.GroupId))
             {
-                Group(sb, "kafkacompat_consumer_group_committed_offset", g.GroupId, o.Topic, o.Partition).Append(o.Offset).Append('\n');
-                if (broker.Logs.Get(o.Topic) is { } t && o.Partition < t.Partitions.Length)
-                    Group(lags, "kafkacompat_consumer_group_lag", g.GroupId, o.Topic, o.Partition).Append(Math.Max(0, t.Partitions[o.Partition].HighWatermark - o.Offset)).Append('\n');
+                Group(sb, "kafkacompat_consumer_group_committed_offset", g.GroupId, o.Topic, o.Partition).Append(o.Committed).Append('\n');
+                if (o.HighWatermark is { } hw)
+                    Group(lags, "kafkacompat_consumer_group_lag", g.GroupId, o.Topic, o.Partition).Append(Math.Max(0, hw - o.Committed)).Append('\n');
             }
-        }
         Header(sb, "kafkacompat_consumer_group_lag", "gauge", "Records between a group's committed offset and the partition's high watermark.");
         sb.Append(lags);
         Header(sb, "kafkacompat_consumer_group_rebalances_total", "counter", "Rebalances: classic groups preparing one, consumer-protocol groups moving to a new epoch.");
