@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's cluster walk-through, runnable: three brokers, a topic with replication factor 3 led by broker 1, a
+# The cluster walk-through of docs/cluster.md, runnable: three brokers, a topic with replication factor 3 led by broker 1, a
 # producer (kcat, acks=all, idempotent) and a consumer group (kcat -G) running, broker 1 stopped: broker 2 takes
 # over and nothing is lost. Needs the built broker (dotnet build -c Release src/KafkaCompat) and kcat.
 # Usage: scripts/cluster-walkthrough.sh [FIRST_PORT]   (ports FIRST_PORT..+2 and FIRST_PORT+552 for the admin API)

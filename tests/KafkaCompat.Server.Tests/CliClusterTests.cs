@@ -57,7 +57,7 @@ public sealed class CliClusterTests : IAsyncLifetime
     }
 }
 
-/// <summary>The README's cluster walk-through (scripts/cluster-walkthrough.sh, with kcat as producer and group
+/// <summary>The cluster walk-through of docs/cluster.md (scripts/cluster-walkthrough.sh, with kcat as producer and group
 /// consumer) runs as written: broker 1, the leader, stops; broker 2 takes over; all 300 orders are consumed once
 /// and are in the log; broker 1 comes back and leads again after elect-leaders.</summary>
 public sealed class ClusterWalkthroughTests
