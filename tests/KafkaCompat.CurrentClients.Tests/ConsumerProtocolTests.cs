@@ -367,8 +367,8 @@ public sealed class ConsumerProtocolProcessTests(ITestOutputHelper output) : IAs
     public async Task DisposeAsync() => await _b.DisposeAsync();
 
     [Fact]
-    public Task ConfluentKafkaPythonOnLibrdkafka216() =>
-        ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_consumer_protocol_test.py", CurrentLibrdkafka.PythonEnvironment, null, "2.16.0");
+    public Task ConfluentKafkaPythonOnLibrdkafka216() => ConsumerGroupState.OnFailureAsync(_b, () =>
+        ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_consumer_protocol_test.py", CurrentLibrdkafka.PythonEnvironment, null, "2.16.0"));
 
     /// <summary>@platformatic/kafka 1.35.0, a current pure-JavaScript client with its own KIP-848 member, at the newest
     /// versions it knows (Fetch 17, ListOffsets 9): classic and consumer groups, offsets, a split consumer group.</summary>
@@ -380,6 +380,37 @@ public sealed class ConsumerProtocolProcessTests(ITestOutputHelper output) : IAs
     /// 2, DescribeTopicPartitions, ListConfigResources 1, OffsetForLeaderEpoch 4; a classic and a consumer group.</summary>
     [Fact]
     public Task KafkaTs() => ClientScripts.RunAsync(output, _b.Port, "node", "kafka_ts_test.js");
+}
+
+/// <summary>What the coordinator holds for each consumer group, added to a failing client script's message: a member
+/// that never settles shows whether the target was wrong or a step towards it never reached the client.</summary>
+internal static class ConsumerGroupState
+{
+    public static async Task OnFailureAsync(EmbeddedBroker b, Func<Task> run)
+    {
+        try
+        {
+            await run();
+        }
+        catch (Exception e) when (e is Xunit.Sdk.XunitException)
+        {
+            throw new Xunit.Sdk.XunitException(e.Message + "\nthe coordinator's consumer groups:\n" + Describe(b));
+        }
+    }
+
+    public static string Describe(EmbeddedBroker b)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var g in b.Broker.Groups.List([], ["consumer"]).Groups)
+        {
+            var d = b.Broker.Groups.DescribeConsumerGroup(g.GroupId);
+            text.AppendLine($"{g.GroupId}: {d.State}, group epoch {d.GroupEpoch}, assignment epoch {d.AssignmentEpoch}");
+            foreach (var (m, target) in d.Members)
+                text.AppendLine($"  {m.ClientId} {m.MemberId}: epoch {m.MemberEpoch} (previous {m.PreviousMemberEpoch}), {m.State}, assigned {m.Assigned}, "
+                    + $"pending revocation {m.PendingRevocation}, target {target}");
+        }
+        return text.ToString();
+    }
 }
 
 /// <summary>Both group protocols on one broker at the same time: the KIP-848 script on librdkafka 2.16 runs beside the
@@ -401,7 +432,8 @@ public sealed class GroupProtocolsSideBySideTests(ITestOutputHelper output) : IA
     public async Task ClassicAndConsumerGroupsOfEveryClientAtOnce()
     {
         await Task.WhenAll(
-            ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_consumer_protocol_test.py", CurrentLibrdkafka.PythonEnvironment, null, "2.16.0"),
+            ConsumerGroupState.OnFailureAsync(_b, () =>
+                ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_consumer_protocol_test.py", CurrentLibrdkafka.PythonEnvironment, null, "2.16.0")),
             ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "confluent_group_test.py"),
             ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "kafka_python_group_test.py"),
             ClientScripts.RunAsync(output, _b.Port, "node", "kafkajs_group_test.js"));
