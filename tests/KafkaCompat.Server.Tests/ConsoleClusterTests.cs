@@ -15,29 +15,16 @@ namespace KafkaCompat.Server.Tests;
 /// </summary>
 public sealed class ConsoleClusterTests : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
+    private ConsoleBrowser _console = null!;
     private EmbeddedBroker _b = null!;
-    private string _url = "";
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private static readonly string Shots = Path.Combine(RepoPaths.Root, "TestResults", "console");
 
     public async Task InitializeAsync()
     {
-        _b = EmbeddedBroker.Start(brokers: 3);
-        _url = (await _b.StartAdminAsync()).Url;
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: the test command installs Debian's chromium");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
-        Directory.CreateDirectory(Shots);
+        _console = await ConsoleBrowser.StartAsync(EmbeddedBroker.Start(brokers: 3));
+        _b = _console.Broker;
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_browser != null) await _browser.DisposeAsync();
-        _playwright?.Dispose();
-        await _b.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _console.DisposeAsync();
 
     [Fact]
     public async Task BrokersAreStoppedAndStartedLeadersMovedAndFaultsArmedFromThePage()
@@ -46,8 +33,7 @@ public sealed class ConsoleClusterTests : IAsyncLifetime
         var topic = _b.Broker.Logs.Get("replicated")!;
         int[] ids = [.. _b.Broker.Cluster.Nodes.Select(n => n.Id)];
         int second = ids[1], third = ids[2];
-        var page = await _browser.NewPageAsync();
-        await page.GotoAsync(_url + "/#brokers");
+        var page = await _console.OpenAsync("#brokers");
         int leading = 0;
         foreach (int id in ids)
         {
@@ -55,7 +41,7 @@ public sealed class ConsoleClusterTests : IAsyncLifetime
             leading += int.Parse(await page.Locator($"#brokers tr[data-broker='{id}'] td.leads").InnerTextAsync());
         }
         Assert.Equal(3 + _b.Broker.Logs.Topics.Where(t => t.Name != "replicated").Sum(t => t.Partitions.Length), leading);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "brokers.png"), FullPage = true });
+        await ConsoleBrowser.ShotAsync(page, "brokers");
 
         // stop the second broker: its partitions move to the others; start it again
         await page.ClickAsync($"#brokers tr[data-broker='{second}'] button[data-op='stop']");
@@ -63,7 +49,7 @@ public sealed class ConsoleClusterTests : IAsyncLifetime
         Assert.Equal("0", await page.Locator($"#brokers tr[data-broker='{second}'] td.leads").InnerTextAsync());
         Assert.DoesNotContain(_b.Cluster.Status().Brokers, b => b.Id == second && b.Listening);
         Assert.All(Enumerable.Range(0, 3), p => Assert.NotEqual(second, _b.Broker.Cluster.Partition(topic, p).Leader));
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "brokers-stopped.png"), FullPage = true });
+        await ConsoleBrowser.ShotAsync(page, "brokers-stopped");
         await page.ClickAsync($"#brokers tr[data-broker='{second}'] button[data-op='start']");
         await page.Locator($"#brokers tr[data-broker='{second}'] td.state:text-is('running')").WaitForAsync();
         Assert.Contains(_b.Cluster.Status().Brokers, b => b.Id == second && b.Listening);
@@ -81,14 +67,14 @@ public sealed class ConsoleClusterTests : IAsyncLifetime
         // the topic page moves partition 0's leader to a replica of its choosing
         var before = _b.Broker.Cluster.Partition(topic, 0);
         int target = before.Isr.First(r => r != before.Leader);
-        await page.GotoAsync(_url + "/#topic/replicated");
+        await page.GotoAsync(_console.Url + "/#topic/replicated");
         await page.SelectOptionAsync("#partitions select[data-move='0']", target.ToString());
         await page.Locator($"#partitions tr[data-partition='0'] td.leader:text-is('{target}')").WaitForAsync();
         Assert.Equal(target, _b.Broker.Cluster.Partition(topic, 0).Leader);
         Assert.True(_b.Broker.Cluster.Partition(topic, 0).LeaderEpoch > before.LeaderEpoch);
 
         // a fault armed from the form fires at a client, and is cleared from its row
-        await page.GotoAsync(_url + "/#brokers");
+        await page.GotoAsync(_console.Url + "/#brokers");
         await page.SelectOptionAsync("#fault select[name=kind]", "error");
         await page.FillAsync("#fault input[name=api]", "CreateTopics");
         await page.FillAsync("#fault input[name=error]", "POLICY_VIOLATION");
@@ -97,7 +83,7 @@ public sealed class ConsoleClusterTests : IAsyncLifetime
         await page.Locator("#fault-out:has-text('armed')").WaitForAsync();
         var armed = Assert.Single(_b.Broker.Faults.List());
         Assert.Equal((FaultKind.Error, ApiKey.CreateTopics, ErrorCode.PolicyViolation), (armed.Spec.Kind, armed.Spec.Api, armed.Spec.Error));
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "faults.png"), FullPage = true });
+        await ConsoleBrowser.ShotAsync(page, "faults");
         var refused = await CliRunner.RunAsync(_b, null, "topic", "create", "blocked");
         Assert.Equal(1, refused.Exit);
         Assert.Contains("POLICY_VIOLATION", refused.Err);

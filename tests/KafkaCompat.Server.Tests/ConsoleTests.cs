@@ -20,29 +20,16 @@ namespace KafkaCompat.Server.Tests;
 /// </summary>
 public sealed class ConsoleTests : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
+    private ConsoleBrowser _console = null!;
     private EmbeddedBroker _b = null!;
-    private string _url = "";
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private static readonly string Shots = Path.Combine(RepoPaths.Root, "TestResults", "console");
 
     public async Task InitializeAsync()
     {
-        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string> { ["group.initial.rebalance.delay.ms"] = "0" });
-        _url = (await _b.StartAdminAsync()).Url;
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: the test command installs Debian's chromium");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
-        Directory.CreateDirectory(Shots);
+        _console = await ConsoleBrowser.StartAsync(EmbeddedBroker.Start(settings: new Dictionary<string, string> { ["group.initial.rebalance.delay.ms"] = "0" }));
+        _b = _console.Broker;
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_browser != null) await _browser.DisposeAsync();
-        _playwright?.Dispose();
-        await _b.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _console.DisposeAsync();
 
     [Fact]
     public async Task PagesShowTopicsMessagesAndAGroupsLagFalling()
@@ -51,14 +38,13 @@ public sealed class ConsoleTests : IAsyncLifetime
         var produced = await CliRunner.RunAsync(_b, "from-a-client\nsecond\nthird\n", "produce", "shop", "--partition", "0");
         Assert.True(produced.Exit == 0, produced.Err);
 
-        var page = await _browser.NewPageAsync();
-        await page.GotoAsync(_url + "/");
+        var page = await _console.OpenAsync();
         await page.Locator("#topics tr[data-topic='shop']").WaitForAsync();
         Assert.Contains("3, 0", await page.Locator("#topics tr[data-topic='shop']").InnerTextAsync()); // end offsets per partition
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "topics.png"), FullPage = true });
+        await ConsoleBrowser.ShotAsync(page, "topics");
 
         // the client's messages, then one produced from the page's form: JSON shown indented
-        await page.GotoAsync(_url + "/#messages/shop");
+        await page.GotoAsync(_console.Url + "/#messages/shop");
         await page.Locator("#messages td:has-text('from-a-client')").WaitForAsync();
         await page.FillAsync("#produce input[name=key]", "order-7");
         await page.FillAsync("#produce textarea[name=value]", """{"item":"book","qty":2}""");
@@ -66,34 +52,27 @@ public sealed class ConsoleTests : IAsyncLifetime
         await page.Locator("#produced:has-text('written at offset 3')").WaitForAsync();
         var json = page.Locator("#messages tr:has(td:text-is('order-7')) td.json pre");
         Assert.Equal("{\n  \"item\": \"book\",\n  \"qty\": 2\n}", await json.InnerTextAsync());
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "messages.png"), FullPage = true });
+        await ConsoleBrowser.ShotAsync(page, "messages");
 
         // a group that read 1 of 4 has a lag of 3; after it reads the rest, 0
         var first = await CliRunner.RunAsync(_b, null, "consume", "shop", "--group", "buyers", "--from-beginning", "--count", "1");
         Assert.True(first.Exit == 0, first.Err);
-        await page.GotoAsync(_url + "/#groups");
+        await page.GotoAsync(_console.Url + "/#groups");
         var lag = page.Locator("#groups tr[data-group='buyers']:has(td:nth-child(6):text-is('0')) td.lag");
         await lag.WaitForAsync();
         Assert.Equal("3", await lag.InnerTextAsync());
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "groups.png"), FullPage = true });
+        await ConsoleBrowser.ShotAsync(page, "groups");
         var rest = await CliRunner.RunAsync(_b, null, "consume", "shop", "--group", "buyers");
         Assert.True(rest.Exit == 0, rest.Err);
         await page.ReloadAsync();
         Assert.Equal("0", await lag.InnerTextAsync());
     }
 
-    private async Task<IPage> OpenAsync(string hash)
-    {
-        var page = await _browser.NewPageAsync();
-        await page.GotoAsync(_url + "/" + hash);
-        return page;
-    }
-
     [Fact]
     public async Task ATopicsConfigsAreSetAndRemovedFromItsPage()
     {
         Assert.Equal(ErrorCode.None, _b.Broker.CreateTopic("tuned", 3, 1, new(), validateOnly: false).Error);
-        var page = await OpenAsync("#topics");
+        var page = await _console.OpenAsync("#topics");
         await page.ClickAsync("#topics tr[data-topic='tuned'] a[href='#topic/tuned']");
         await page.Locator("#partitions tr[data-partition='2']").WaitForAsync();
         Assert.Equal("DEFAULT_CONFIG", await page.Locator("#configs tr[data-config='retention.ms'] td.source").InnerTextAsync());
@@ -105,7 +84,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         Assert.Equal("3600000", await page.Locator("#configs tr[data-config='retention.ms'] td.value").InnerTextAsync());
         Assert.Equal("DYNAMIC_TOPIC_CONFIG", await page.Locator("#configs tr[data-config='retention.ms'] td.source").InnerTextAsync());
         Assert.Equal("3600000", _b.Broker.Logs.Get("tuned")!.Record.Configs["retention.ms"]);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "topic.png"), FullPage = true });
+        await ConsoleBrowser.ShotAsync(page, "topic");
 
         // a bad value is refused with Kafka's error, and nothing changes
         await page.FillAsync("#config input[name=name]", "cleanup.policy");
@@ -129,7 +108,7 @@ public sealed class ConsoleTests : IAsyncLifetime
             log.Append(new RecordBatchBuilder().Add(Encoding.UTF8.GetBytes($"k{i}"), i == 2 ? [0xff, 0x00, 0x10] : Encoding.UTF8.GetBytes($"hour-{i}"),
                 start.AddHours(i).ToUnixTimeMilliseconds(), [new RecordHeader("trace", Encoding.UTF8.GetBytes($"t{i}"))]).Build());
 
-        var page = await OpenAsync("#messages/timeline");
+        var page = await _console.OpenAsync("#messages/timeline");
         await page.Locator("#messages tr[data-offset='0']").WaitForAsync();
         await page.FillAsync("#browse input[name=time]", "2026-01-01T00:30");
         await page.ClickAsync("#browse button");
@@ -138,7 +117,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         Assert.Equal("2026-01-01T01:00:00.000Z", await page.Locator("#messages tr[data-offset='1'] td:nth-child(3)").InnerTextAsync());
         Assert.Equal("trace=t1", await page.Locator("#messages tr[data-offset='1'] td:nth-child(6)").InnerTextAsync());
         Assert.Equal("ff0010", await page.Locator("#messages tr[data-offset='2'] td.hex").InnerTextAsync());
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "messages-by-time.png"), FullPage = true });
+        await ConsoleBrowser.ShotAsync(page, "messages-by-time");
 
         // after the last record: nothing to show
         await page.FillAsync("#browse input[name=time]", "2026-01-01T03:00");
@@ -163,7 +142,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         await using var client = await KafkaClient.ConnectAsync(_b.BootstrapServers);
         var member = new GroupConsumer(client, "auditors", "ledger", sessionTimeoutMs: 6000);
         Assert.Equal([0, 1], await member.JoinAsync(default));
-        var page = await OpenAsync("#groups");
+        var page = await _console.OpenAsync("#groups");
         await page.ClickAsync("#groups tr[data-group='auditors'] a");
         await page.Locator("#members td:text-is('ledger-0, ledger-1')").WaitForAsync();
         Assert.Equal("Stable", await page.Locator("#state").InnerTextAsync());
@@ -171,7 +150,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         await page.ClickAsync("#reset button");
         await page.Locator("#reset-out.error:has-text('NON_EMPTY_GROUP')").WaitForAsync();
         Assert.All(_b.Broker.GroupOffsets("auditors"), o => Assert.Equal(3, o.Committed));
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "group.png"), FullPage = true });
+        await ConsoleBrowser.ShotAsync(page, "group");
 
         // once it left: to earliest, then shift by 2
         await member.DisposeAsync();
@@ -198,7 +177,7 @@ public sealed class ConsoleTests : IAsyncLifetime
     {
         Assert.Equal(ErrorCode.None, _b.Broker.CreateTopic("busy", 1, 1, new(), validateOnly: false).Error);
         Assert.Equal(ErrorCode.None, _b.Broker.CreateTopic("quiet", 1, 1, new(), validateOnly: false).Error);
-        var page = await OpenAsync("#topics");
+        var page = await _console.OpenAsync("#topics");
         await page.Locator("#topics td.rate[data-topic='busy']").WaitForAsync();
         using var stop = new CancellationTokenSource();
         var producer = Task.Run(async () =>
@@ -223,7 +202,7 @@ public sealed class ConsoleTests : IAsyncLifetime
             string rates = await handle.JsonValueAsync<string>();
             Assert.Equal("0.0", await page.Locator("#topics td.rate[data-topic='quiet']").InnerTextAsync());
             Assert.Matches(@"^\d+(\.\d)? msg/s · in [\d.]+ (B|KiB|MiB)/s · out [\d.]+ (B|KiB|MiB)/s · \d+(\.\d)? req/s$", rates);
-            await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "rates.png"), FullPage = true });
+            await ConsoleBrowser.ShotAsync(page, "rates");
         }
         finally
         {
