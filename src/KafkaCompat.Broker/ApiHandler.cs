@@ -18,6 +18,15 @@ public sealed class RequestContext
     public string? ClientId { get; set; }
     /// <summary>The local address the client connected to (used when no advertised host is set).</summary>
     public string? LocalHost { get; init; }
+    /// <summary>The listener the client connected to, by its index in <see cref="KafkaBroker.Listeners"/>: Metadata and
+    /// the other answers that name brokers give that listener's addresses.</summary>
+    public int Listener { get; init; }
+    /// <summary>Who the client is, as Kafka names principals: <c>User:ANONYMOUS</c> on a PLAINTEXT listener, the client
+    /// certificate's subject on a TLS one (<c>User:CN=alice,O=Acme</c>).</summary>
+    public string Principal { get; init; } = "User:ANONYMOUS";
+
+    /// <summary>Where a client of this request's listener reaches <paramref name="node"/>.</summary>
+    public (string Host, int Port) Endpoint(Cluster.BrokerNode node) => (Broker.AdvertisedHost(LocalHost, Listener), node.PortOf(Listener));
     /// <summary>The client's address as Kafka shows it in DescribeGroups ("/127.0.0.1").</summary>
     public string ClientHost { get; init; } = "/127.0.0.1";
     public CancellationToken Cancellation { get; init; }

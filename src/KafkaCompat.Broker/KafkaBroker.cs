@@ -52,6 +52,7 @@ public sealed partial class KafkaBroker : IDisposable
         Cluster = new Cluster.ClusterState(config.NodeId, config.Brokers, config.EffectiveRacks);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("KafkaCompat.Broker");
         AdvertisedPort = config.Port;
+        Listeners = KafkaCompat.Broker.Config.Listeners.Of(config);
         Directory.CreateDirectory(config.DataDir);
         if (config.LogMaxMemoryMaps is int maxMaps) MapBudget.Limit = Math.Max(16, maxMaps);
         MapBudget.Log = msg => LogStorage(_logger, msg);
@@ -96,12 +97,17 @@ public sealed partial class KafkaBroker : IDisposable
         _ = Transactions.StartAsync();
     }
 
-    /// <summary>Host written into Metadata: --advertised-host, else the bind host, else the address the client reached.</summary>
-    public string AdvertisedHost(string? localHost)
+    /// <summary>The listeners (<c>listeners</c>; one PLAINTEXT listener on --host and --port by default).</summary>
+    public IReadOnlyList<Config.ListenerSpec> Listeners { get; }
+
+    /// <summary>Host written into Metadata for clients of a listener: its advertised host (--advertised-host for the
+    /// first), else its bind host, else (bound to every interface) the address the client reached.</summary>
+    public string AdvertisedHost(string? localHost, int listener = 0)
     {
-        if (!string.IsNullOrEmpty(Config.AdvertisedHost)) return Config.AdvertisedHost;
-        if (Config.Host is "0.0.0.0" or "::" or "" or "*") return localHost ?? "127.0.0.1";
-        return Config.Host;
+        var l = Listeners[listener];
+        if (!string.IsNullOrEmpty(l.AdvertisedHost)) return l.AdvertisedHost;
+        if (l.Host is "0.0.0.0" or "::" or "" or "*") return localHost ?? "127.0.0.1";
+        return l.Host;
     }
 
     private static string LoadOrCreateClusterId(string dataDir, int nodeId)

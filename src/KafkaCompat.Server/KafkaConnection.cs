@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.ComponentModel;
+using System.Net.Security;
+using System.Security.Authentication;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
@@ -21,8 +24,12 @@ namespace KafkaCompat.Server;
 /// this connection with a log line; nothing a client sends can stop the broker.
 /// </summary>
 internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroker broker, ILogger logger, CancellationToken stopping, RequestMemoryPool pool,
-    KafkaCompat.Broker.Cluster.BrokerNode? node = null)
+    KafkaCompat.Broker.Cluster.BrokerNode? node = null, int listener = 0, TlsOptions? tls = null)
 {
+    /// <summary>How long a client has to complete its TLS handshake.</summary>
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+    private string _principal = "User:ANONYMOUS";
+
     private readonly string _remote = socket.RemoteEndPoint?.ToString() ?? "?";
     private readonly string? _localHost = (socket.LocalEndPoint as IPEndPoint)?.Address is { } a
         ? (a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).ToString() : null;
@@ -59,7 +66,28 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
 
     public async Task RunAsync()
     {
-        await using var stream = new NetworkStream(socket, ownsSocket: true);
+        await using var network = new NetworkStream(socket, ownsSocket: true);
+        Stream stream = network;
+        if (tls != null)
+        {
+            // TLS before any Kafka request; a client that does not complete it (a plaintext client on a TLS port, garbage,
+            // a certificate refused) is logged and closed
+            var ssl = new SslStream(network, leaveInnerStreamOpen: false);
+            stream = ssl;
+            try
+            {
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                deadline.CancelAfter(HandshakeTimeout);
+                await ssl.AuthenticateAsServerAsync(tls.ServerOptions(), deadline.Token).ConfigureAwait(false);
+                _principal = TlsOptions.Principal(ssl.RemoteCertificate);
+            }
+            catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or SocketException or Win32Exception)
+            {
+                LogTlsFailed(logger, id, _remote, broker.Listeners[listener].Name, e.Message);
+                await ssl.DisposeAsync().ConfigureAwait(false);
+                return;
+            }
+        }
         // zero-byte reads: an idle connection waits for data without holding a buffer (10,000 idle connections
         // would otherwise pin 10,000 read buffers)
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384, useZeroByteReads: true));
@@ -206,6 +234,8 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
             Broker = broker,
             Node = node,
             LocalHost = _localHost,
+            Listener = listener,
+            Principal = _principal,
             ClientHost = _clientHost,
             Cancellation = stopping,
             Messages = _messages,
@@ -254,7 +284,8 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         // ApiVersions always answers with response header v0
         bool flexibleHeader = handler.IsFlexible(version) && handler.Key != ApiKey.ApiVersions;
         using var w = Serialize(correlationId, flexibleHeader, response, version, ctx);
-        if (ZeroCopySender.HasFileRegion(w)) await SendZeroCopyAsync(writer, w).ConfigureAwait(false);
+        // (over TLS the log's bytes go through the TLS stream: no sendfile, as in Kafka)
+        if (tls is null && ZeroCopySender.HasFileRegion(w)) await SendZeroCopyAsync(writer, w).ConfigureAwait(false);
         else CopyTo(writer, w);
         broker.Metrics.CountErrors(apiKey, response);
         broker.Metrics.Served(apiKey, version, 4 + frame.Length, 4 + w.Length, started);
@@ -303,6 +334,9 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "connection {Id} from {Remote} closed: {Reason}")]
     private static partial void LogProtocolError(ILogger logger, long id, string remote, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "connection {Id} from {Remote} to listener {Listener}: TLS handshake failed: {Reason}; closed")]
+    private static partial void LogTlsFailed(ILogger logger, long id, string remote, string listener, string reason);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "connection {Id} from {Remote} closed after an unexpected error")]
     private static partial void LogUnexpected(ILogger logger, Exception e, long id, string remote);

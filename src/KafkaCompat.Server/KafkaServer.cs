@@ -19,8 +19,8 @@ public sealed partial class KafkaServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<long, (Socket Socket, Task Loop, KafkaConnection Connection)> _connections = new();
-    private Socket? _listener;
-    private Task? _acceptLoop;
+    private readonly List<Socket> _listeners = [];
+    private readonly List<Task> _acceptLoops = [];
     private long _nextId;
     private SemaphoreSlim _slots = new(0);
     private readonly ConcurrentDictionary<IPAddress, int> _perIp = new();
@@ -140,7 +140,10 @@ public sealed partial class KafkaServer : IAsyncDisposable
         }
     }
 
-    public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
+    /// <summary>The first listener's bound address.</summary>
+    public IPEndPoint? LocalEndPoint => _listeners.Count > 0 ? _listeners[0].LocalEndPoint as IPEndPoint : null;
+    /// <summary>Each listener's bound port, in the order of <c>listeners</c>.</summary>
+    public IReadOnlyList<int> BoundPorts { get; private set; } = [];
     /// <summary>The port the listener bound (kept after it closes, so a restarted broker binds it again).</summary>
     public int BoundPort { get; private set; }
     public int ConnectionCount => _connections.Count;
@@ -149,28 +152,45 @@ public sealed partial class KafkaServer : IAsyncDisposable
     public void Start()
     {
         var cfg = _broker.Config;
-        IPAddress address = cfg.Host switch
+        int index = _node.Id - _broker.Cluster.First.Id;
+        var specs = _broker.Listeners;
+        // TLS settings are read (and refused) before anything binds: a broker with a bad keystore does not start
+        var tls = specs.Select(l => l.Tls ? TlsOptions.Load(cfg, l) : null).ToList();
+        try
         {
-            "0.0.0.0" or "" or "*" => IPAddress.Any,
-            "::" => IPAddress.IPv6Any,
-            "localhost" => IPAddress.Loopback,
-            _ => IPAddress.TryParse(cfg.Host, out var a) ? a : Dns.GetHostAddresses(cfg.Host).First(),
-        };
-        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(new IPEndPoint(address, _bindPort));
-        listener.Listen(512);
-        _listener = listener;
-        // measured now that the broker has opened what it keeps open (its logs open files only briefly)
+            for (int i = 0; i < specs.Count; i++)
+            {
+                var spec = specs[i];
+                IPAddress address = spec.Host switch
+                {
+                    "0.0.0.0" or "" or "*" => IPAddress.Any,
+                    "::" => IPAddress.IPv6Any,
+                    "localhost" => IPAddress.Loopback,
+                    _ => IPAddress.TryParse(spec.Host, out var a) ? a : Dns.GetHostAddresses(spec.Host).First(),
+                };
+                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                _listeners.Add(socket);
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // the first listener's port comes from the cluster (--port + index, or its own); the others take theirs + index
+                socket.Bind(new IPEndPoint(address, i == 0 ? _bindPort : spec.Port == 0 ? 0 : spec.Port + index));
+                socket.Listen(512);
+            }
+        }
+        catch
+        {
+            foreach (var s in _listeners) s.Dispose();
+            _listeners.Clear();
+            throw;
+        }
         MaxConnections = Math.Max(0, Math.Min(cfg.MaxConnections, DescriptorLimit.ConnectionsAllowed));
         _slots = new SemaphoreSlim(MaxConnections);
         if (MaxConnections < cfg.MaxConnections) LogDescriptorCap(_logger, MaxConnections, DescriptorLimit.Soft);
         _broker.BrokerConfigChanged += OnBrokerConfigChanged;
-        // advertised.listeners may name another port (a container's mapped port); otherwise the one bound
-        int bound = BoundPort = ((IPEndPoint)listener.LocalEndPoint!).Port;
-        int index = _node.Id - _broker.Cluster.First.Id;
-        _node.Port = _broker.Config.AdvertisedPort is int advertised ? advertised + index : bound;
-        _acceptLoop = AcceptLoop(listener);
+        BoundPorts = [.. _listeners.Select(l => ((IPEndPoint)l.LocalEndPoint!).Port)];
+        int bound = BoundPort = BoundPorts[0];
+        _node.Port = specs[0].AdvertisedPort is int advertised ? advertised + index : bound;
+        _node.ListenerPorts = [.. specs.Select((l, i) => i == 0 ? _node.Port : l.AdvertisedPort is int p ? p + index : BoundPorts[i])];
+        for (int i = 0; i < _listeners.Count; i++) _acceptLoops.Add(AcceptLoop(_listeners[i], i, tls[i]));
         _idleSweep = new Timer(_ => SweepIdle(), null, IdleSweepMs, IdleSweepMs);
     }
 
@@ -187,7 +207,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
         foreach (var (_, _, conn) in _connections.Values) conn.CloseIfIdle(now, idleMs);
     }
 
-    private async Task AcceptLoop(Socket listener)
+    private async Task AcceptLoop(Socket listener, int listenerIndex, TlsOptions? tls)
     {
         long lastWaitLog = long.MinValue / 2;
         long lastAcceptLog = long.MinValue / 2, acceptFailures = 0;
@@ -247,7 +267,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
             }
             socket.NoDelay = true;
             long id = Interlocked.Increment(ref _nextId);
-            var conn = new KafkaConnection(id, socket, _broker, _logger, _stopping.Token, RequestMemory, _node);
+            var conn = new KafkaConnection(id, socket, _broker, _logger, _stopping.Token, RequestMemory, _node, listenerIndex, tls);
             // listed before its loop starts, so a loop that ends at once still finds itself to remove
             _connections[id] = (socket, Task.CompletedTask, conn);
             var loop = Task.Run(async () =>
@@ -287,8 +307,8 @@ public sealed partial class KafkaServer : IAsyncDisposable
         _broker.BrokerConfigChanged -= OnBrokerConfigChanged;
         _stopping.Cancel();
         _idleSweep?.Dispose();
-        _listener?.Dispose();
-        if (_acceptLoop != null) await _acceptLoop.ConfigureAwait(false);
+        foreach (var l in _listeners) l.Dispose();
+        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
         var loops = _connections.Values.ToList();
         foreach (var (socket, _, _) in loops)
         {

@@ -44,7 +44,8 @@ internal sealed record AdminOptions(int? Port, string? ReadyFile = null);
 
 /// <summary>The --ready-file: what a script in any language needs to connect, written once every listener accepts.</summary>
 internal sealed record ReadyBroker(int Id, string Host, int Port, string? Rack);
-internal sealed record ReadyInfo(string BootstrapServers, List<ReadyBroker> Brokers, string? AdminUrl, int Pid, string DataDir);
+internal sealed record ReadyListener(string Name, string SecurityProtocol, string BootstrapServers);
+internal sealed record ReadyInfo(string BootstrapServers, List<ReadyBroker> Brokers, string? AdminUrl, int Pid, string DataDir, List<ReadyListener> Listeners);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ReadyInfo))]
@@ -66,6 +67,13 @@ internal sealed class BrokerService(BrokerConfig config, AdminOptions admin, ILo
         else
             foreach (var node in _broker.Cluster.Nodes)
                 Console.Out.WriteLine($"listening on {config.Host}:{_cluster.PortOf(node.Id)} (broker {node.Id}{(node.Rack is null ? "" : $", rack {node.Rack}")})");
+        // the other listeners: NAME://HOST:PORT
+        for (int i = 1; i < _broker.Listeners.Count; i++)
+        {
+            var l = _broker.Listeners[i];
+            foreach (var node in _broker.Cluster.Nodes)
+                Console.Out.WriteLine($"listening on {l.Name}://{l.Host}:{_cluster.Server(node.Id)!.BoundPorts[i]}{(_broker.Cluster.SingleNode ? "" : $" (broker {node.Id})")}");
+        }
         if (admin.Port is int port)
         {
             _admin = await KafkaCompat.Server.Admin.AdminServer.StartAsync(_cluster, config.Host, port, loggers);
@@ -75,7 +83,9 @@ internal sealed class BrokerService(BrokerConfig config, AdminOptions admin, ILo
         {
             var info = new ReadyInfo(_cluster.BootstrapServers(config.Host is "0.0.0.0" or "::" or "" or "*" ? "127.0.0.1" : config.Host),
                 [.. _broker.Cluster.Nodes.Select(n => new ReadyBroker(n.Id, config.Host, _cluster.PortOf(n.Id), n.Rack))],
-                _admin?.Url, Environment.ProcessId, Path.GetFullPath(config.DataDir));
+                _admin?.Url, Environment.ProcessId, Path.GetFullPath(config.DataDir),
+                [.. _broker.Listeners.Select((l, i) => new ReadyListener(l.Name, ProtocolName(l.Protocol),
+                    string.Join(",", _broker.Cluster.Nodes.Select(n => $"{_broker.AdvertisedHost("127.0.0.1", i)}:{n.PortOf(i)}"))))]);
             // written beside and renamed: a reader never sees half a file
             string temp = ready + ".tmp";
             File.WriteAllText(temp, System.Text.Json.JsonSerializer.Serialize(info, ReadyJson.Default.ReadyInfo));
@@ -86,6 +96,14 @@ internal sealed class BrokerService(BrokerConfig config, AdminOptions admin, ILo
     }
 
     private string? _readyFile;
+
+    private static string ProtocolName(KafkaCompat.Broker.Config.SecurityProtocol p) => p switch
+    {
+        KafkaCompat.Broker.Config.SecurityProtocol.Ssl => "SSL",
+        KafkaCompat.Broker.Config.SecurityProtocol.SaslPlaintext => "SASL_PLAINTEXT",
+        KafkaCompat.Broker.Config.SecurityProtocol.SaslSsl => "SASL_SSL",
+        _ => "PLAINTEXT",
+    };
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

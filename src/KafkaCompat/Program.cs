@@ -40,10 +40,14 @@ var readyFileOption = new Option<string?>("--ready-file")
 {
     Description = "Write this JSON file (bootstrap servers, brokers and their ports, admin URL, pid) once every listener accepts connections; removed on a clean stop",
 };
+var devTlsOption = new Option<bool>("--dev-tls")
+{
+    Description = "Write a throwaway CA and server certificate into the data directory (dev-tls/) for every TLS listener without a keystore, adding an SSL listener if there is none; prints the CA's path for clients",
+};
 var ephemeralOption = new Option<bool>("--ephemeral") { Description = "Keep the log in a new temporary directory, removed when the broker stops (instead of --data-dir)" };
 var setOption = new Option<string[]>("--set") { Description = "A Kafka config key=value (repeatable), e.g. --set num.partitions=3", AllowMultipleArgumentsPerToken = false };
 
-var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, ephemeralOption, fsyncOption, configOption, setOption, brokersOption, racksOption, adminPortOption, readyFileOption };
+var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, ephemeralOption, fsyncOption, configOption, setOption, brokersOption, racksOption, adminPortOption, readyFileOption, devTlsOption };
 serve.SetAction(async (parse, ct) =>
 {
     // precedence, lowest first: defaults, the properties file, KAFKA_* variables, --set, the explicit options
@@ -106,7 +110,20 @@ serve.SetAction(async (parse, ct) =>
         }
         config.Racks = list;
     }
-    if (config.CheckConsistency() is { } inconsistent)
+    if (parse.GetValue(devTlsOption))
+    {
+        try
+        {
+            Directory.CreateDirectory(config.DataDir);
+            Console.Out.WriteLine($"dev tls ca {KafkaCompat.Server.DevTls.Prepare(config)}");
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"--dev-tls: {e.Message}");
+            return 2;
+        }
+    }
+    if ((config.CheckConsistency() ?? TlsProblem(config)) is { } inconsistent)
     {
         Console.Error.WriteLine(inconsistent);
         return 2;
@@ -137,3 +154,17 @@ var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker, and cli
 };
 
 return await root.Parse(args).InvokeAsync();
+
+// a TLS listener's keystore, truststore and settings are read before the broker starts: a problem is a configuration error (exit 2)
+static string? TlsProblem(KafkaCompat.Broker.Config.BrokerConfig config)
+{
+    try
+    {
+        foreach (var l in KafkaCompat.Broker.Config.Listeners.Of(config).Where(l => l.Tls)) KafkaCompat.Server.TlsOptions.Load(config, l);
+        return null;
+    }
+    catch (ArgumentException e)
+    {
+        return e.Message;
+    }
+}

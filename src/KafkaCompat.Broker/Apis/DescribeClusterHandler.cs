@@ -28,14 +28,16 @@ public sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest, 
             return new(resp);
         }
         resp.ControllerId = broker.Cluster.ControllerId;
-        string host = broker.AdvertisedHost(ctx.LocalHost);
         // a stopped broker is fenced: listed only when v2 asks for fenced brokers
         foreach (var node in broker.Cluster.Nodes)
             if (node.Registered || req.IncludeFencedBrokers)
+            {
+                var (host, port) = ctx.Endpoint(node);
                 resp.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker
                 {
-                    BrokerId = node.Id, Host = host, Port = node.Port, Rack = node.Rack, IsFenced = !node.Registered,
+                    BrokerId = node.Id, Host = host, Port = port, Rack = node.Rack, IsFenced = !node.Registered,
                 });
+            }
         if (req.IncludeClusterAuthorizedOperations) resp.ClusterAuthorizedOperations = AllClusterOperations;
         return new(resp);
     }

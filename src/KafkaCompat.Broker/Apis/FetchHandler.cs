@@ -113,7 +113,7 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                     {
                         pr.CurrentLeader = new() { LeaderId = state.Leader, LeaderEpoch = state.LeaderEpoch };
                         if (ctx.ApiVersion >= 16 && leader != null && !Listed(resp.NodeEndpoints ??= [], leader.Id))
-                            resp.NodeEndpoints.Add(new() { NodeId = leader.Id, Host = ctx.Broker.AdvertisedHost(ctx.LocalHost), Port = leader.Port, Rack = leader.Rack });
+                            resp.NodeEndpoints.Add(new() { NodeId = leader.Id, Host = ctx.Endpoint(leader).Host, Port = ctx.Endpoint(leader).Port, Rack = leader.Rack });
                     }
                     continue;
                 }

@@ -12,7 +12,6 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, 
     protected override ValueTask<FindCoordinatorResponse?> Handle(RequestContext ctx, FindCoordinatorRequest req)
     {
         var broker = ctx.Broker;
-        string host = broker.AdvertisedHost(ctx.LocalHost);
         var resp = new FindCoordinatorResponse();
         bool validType = req.KeyType is 0 or 1;
         BrokerNode? Locate(string key)
@@ -31,7 +30,7 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, 
                 }
                 var node = Locate(key);
                 resp.Coordinators.Add(node != null
-                    ? new FindCoordinatorResponse.Coordinator { Key = key, NodeId = node.Id, Host = host, Port = node.Port, ErrorCode = 0, ErrorMessage = null }
+                    ? new FindCoordinatorResponse.Coordinator { Key = key, NodeId = node.Id, Host = ctx.Endpoint(node).Host, Port = ctx.Endpoint(node).Port, ErrorCode = 0, ErrorMessage = null }
                     : new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCode.CoordinatorNotAvailable, ErrorMessage = "The coordinator is not available." });
             }
             return new(resp);
@@ -49,8 +48,7 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, 
         resp.ErrorCode = 0;
         resp.ErrorMessage = "NONE";
         resp.NodeId = single.Id;
-        resp.Host = host;
-        resp.Port = single.Port;
+        (resp.Host, resp.Port) = ctx.Endpoint(single);
         return new(resp);
     }
 }

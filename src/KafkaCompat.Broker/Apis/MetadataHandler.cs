@@ -21,9 +21,11 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataRespon
             ClusterId = broker.ClusterId,
             ControllerId = broker.Cluster.ControllerId,
         };
-        string host = broker.AdvertisedHost(ctx.LocalHost);
         foreach (var node in broker.Cluster.RegisteredNodes)
-            resp.Brokers.Add(new MetadataResponse.MetadataResponseBroker { NodeId = node.Id, Host = host, Port = node.Port, Rack = node.Rack });
+        {
+            var (host, port) = ctx.Endpoint(node);
+            resp.Brokers.Add(new MetadataResponse.MetadataResponseBroker { NodeId = node.Id, Host = host, Port = port, Rack = node.Rack });
+        }
         bool allTopics = req.Topics is null || (ctx.ApiVersion == 0 && req.Topics.Count == 0);
         if (allTopics)
         {

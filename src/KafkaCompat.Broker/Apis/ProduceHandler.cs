@@ -101,7 +101,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                     {
                         pr.CurrentLeader = new() { LeaderId = state.Leader, LeaderEpoch = state.LeaderEpoch };
                         if (leader != null && !Listed(resp.NodeEndpoints ??= [], leader.Id))
-                            resp.NodeEndpoints.Add(new() { NodeId = leader.Id, Host = broker.AdvertisedHost(ctx.LocalHost), Port = leader.Port, Rack = leader.Rack });
+                            resp.NodeEndpoints.Add(new() { NodeId = leader.Id, Host = ctx.Endpoint(leader).Host, Port = ctx.Endpoint(leader).Port, Rack = leader.Rack });
                     }
                     continue;
                 }

@@ -14,8 +14,12 @@ public sealed class BrokerNode(int id, string? rack)
     public int Id { get; } = id;
     /// <summary>broker.rack, or null.</summary>
     public string? Rack { get; } = rack;
-    /// <summary>The port clients are told to use; set when the node's listener binds.</summary>
+    /// <summary>The port clients of the first listener are told to use; set when the node's listener binds.</summary>
     public int Port { get; set; }
+    /// <summary>The advertised port of each listener (the first is <see cref="Port"/>); set when the node's listeners bind.</summary>
+    public int[] ListenerPorts { get; set; } = [];
+    /// <summary>The port clients of listener <paramref name="listener"/> (its index in <c>listeners</c>) are told.</summary>
+    public int PortOf(int listener) => listener == 0 || listener >= ListenerPorts.Length ? Port : ListenerPorts[listener];
     /// <summary>False while the broker is stopped (or stopping): it leads nothing and is in no ISR.</summary>
     public bool Alive { get; internal set; } = true;
     /// <summary>False once a stopped broker is fenced: Metadata no longer lists it. A stopping broker stays listed for

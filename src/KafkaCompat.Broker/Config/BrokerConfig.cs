@@ -233,6 +233,16 @@ public sealed class BrokerConfig
             if (heartbeat >= session) return "group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms";
             if (GroupConsumerAssignors.FirstOrDefault(a => Groups.Assignors.Find(a) is null) is { } unknown)
                 return $"group.consumer.assignors: unknown assignor {unknown} (uniform and range are served)";
+            var listeners = Listeners.Of(this);
+            if (listeners.FirstOrDefault(l => l.Sasl) is { } sasl)
+                return $"listener {sasl.Name}: {sasl.Protocol} is not served yet (PLAINTEXT and SSL are)";
+            if (Brokers > 1)
+            {
+                // each broker binds every listener at the listener's port + its index: no two may meet
+                var ports = listeners.Where(l => l.Port != 0).SelectMany(l => Enumerable.Range(l.Port, Brokers)).ToList();
+                if (ports.GroupBy(p => p).FirstOrDefault(g => g.Count() > 1) is { } clash)
+                    return $"with {Brokers} brokers each listener takes {Brokers} consecutive ports from its own: port {clash.Key} is taken twice; space the listeners' ports further apart or use port 0";
+            }
         }
         catch (ArgumentException e)
         {

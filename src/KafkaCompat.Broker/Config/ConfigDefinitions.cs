@@ -187,6 +187,20 @@ public static class BrokerConfigs
         new("auto.create.topics.enable", ConfigType.Boolean, "true", "Create a topic when a client asks for metadata of or produces to an unknown one."),
         new("delete.topic.enable", ConfigType.Boolean, "true", "Whether DeleteTopics is allowed."),
         new("socket.request.max.bytes", ConfigType.Int, "104857600", "Largest request frame accepted."),
+        new("listener.security.protocol.map", ConfigType.String, Listeners.DefaultProtocolMap, "The security protocol of each listener name, as NAME:PROTOCOL,..."),
+        new("inter.broker.listener.name", ConfigType.String, null, "Accepted for server.properties files: the brokers of one process share their state and send each other nothing."),
+        new("ssl.keystore.type", ConfigType.String, "JKS", "PKCS12 or PEM (JKS files are Java's own: convert them with keytool -importkeystore -deststoretype PKCS12)."),
+        new("ssl.keystore.location", ConfigType.String, null, "The server's certificate and private key: a PKCS12 file, or a PEM file holding the key and the certificate chain."),
+        new("ssl.keystore.password", ConfigType.Password, null, "The password of a PKCS12 keystore."),
+        new("ssl.key.password", ConfigType.Password, null, "The password of an encrypted private key (PEM: encrypted PKCS#8)."),
+        new("ssl.keystore.certificate.chain", ConfigType.Password, null, "The server's certificate chain as PEM text (with ssl.keystore.type=PEM)."),
+        new("ssl.keystore.key", ConfigType.Password, null, "The server's private key as PEM text (with ssl.keystore.type=PEM)."),
+        new("ssl.truststore.type", ConfigType.String, "JKS", "PKCS12 or PEM: the certificates client certificates are checked against."),
+        new("ssl.truststore.location", ConfigType.String, null, "The trusted certificates (CAs) for client certificates."),
+        new("ssl.truststore.password", ConfigType.Password, null, "The password of a PKCS12 truststore."),
+        new("ssl.truststore.certificates", ConfigType.Password, null, "Trusted certificates as PEM text (with ssl.truststore.type=PEM)."),
+        new("ssl.client.auth", ConfigType.String, "none", "none, requested (a client certificate is asked for and checked when given) or required."),
+        new("ssl.enabled.protocols", ConfigType.List, "TLSv1.2,TLSv1.3", "TLS versions a TLS listener accepts."),
         new("connections.max.idle.ms", ConfigType.Long, "600000", "A connection that sends nothing for this long is closed."),
         new("max.connections", ConfigType.Int, "2147483647", "Most connections the broker holds; past it, new ones wait to be accepted until one closes."),
         new("max.connections.per.ip", ConfigType.Int, "2147483647", "Most connections from one address; more are closed as they arrive."),
@@ -279,5 +293,5 @@ public static class BrokerConfigs
     /// <summary>Kafka treats password-typed configs as sensitive and never returns their values.</summary>
     public static bool IsSensitive(string name) =>
         name.Contains("password", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)
-        || name.EndsWith(".jaas.config", StringComparison.Ordinal);
+        || name.EndsWith(".jaas.config", StringComparison.Ordinal) || name.EndsWith("ssl.keystore.key", StringComparison.Ordinal);
 }
