@@ -6,8 +6,8 @@ using Xunit.Abstractions;
 namespace KafkaCompat.Compat.Tests;
 
 /// <summary>
-/// TLS listeners with stock clients (tests/clients/tls_test.py): kafka-python 2.0.2 and confluent-kafka-python on
-/// Debian's librdkafka 2.0.2, against one broker with three listeners: PLAINTEXT, SSL (no client certificate) and
+/// TLS listeners with stock clients (tests/clients/tls_test.py, kafkajs_tls_test.js): kafka-python 2.0.2,
+/// confluent-kafka-python on Debian's librdkafka 2.0.2 and kafkajs 2.2.4, against one broker with three listeners: PLAINTEXT, SSL (no client certificate) and
 /// MTLS (an SSL listener with ssl.client.auth=required). Each produces and consumes over TLS with the CA and host name
 /// checked, sees the ports of the listener it came in on, is served with a client certificate and refused without
 /// one, refuses a broker signed by a CA it does not trust, and is refused as a plaintext client on the TLS port, with
@@ -48,4 +48,8 @@ public sealed class TlsTests(ITestOutputHelper output) : IAsyncLifetime
 
     [Fact]
     public Task ConfluentKafkaPython() => Run("confluent");
+
+    [Fact]
+    public Task KafkaJs() => ClientScripts.RunAsync(output, _b.Port, "node", "kafkajs_tls_test.js", (IReadOnlyDictionary<string, string>?)null, null,
+        _b.Server.BoundPorts[1].ToString(), _b.Server.BoundPorts[2].ToString(), _pki.Dir);
 }

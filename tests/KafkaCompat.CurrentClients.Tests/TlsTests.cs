@@ -1,0 +1,76 @@
+using Confluent.Kafka;
+using KafkaCompat.TestSupport;
+using KafkaCompat.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace KafkaCompat.CurrentClients.Tests;
+
+/// <summary>TLS listeners with librdkafka 2.16: confluent-kafka-python's script (tests/clients/tls_test.py) on it, and
+/// Confluent.Kafka 2.16 in this process with a client certificate on a listener that requires one.</summary>
+public sealed class TlsTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly TestCertificates _pki = new();
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
+        {
+            ["listeners"] = "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,MTLS://127.0.0.1:0",
+            ["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL",
+            ["ssl.keystore.type"] = "PEM",
+            ["ssl.keystore.location"] = _pki.Server,
+            ["listener.name.mtls.ssl.client.auth"] = "required",
+            ["listener.name.mtls.ssl.truststore.type"] = "PEM",
+            ["listener.name.mtls.ssl.truststore.location"] = _pki.Ca,
+            ["group.initial.rebalance.delay.ms"] = "0",
+        });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _b.DisposeAsync();
+        _pki.Dispose();
+    }
+
+    [Fact]
+    public Task ConfluentKafkaPythonOnLibrdkafka216() =>
+        ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "tls_test.py", CurrentLibrdkafka.PythonEnvironment, null,
+            _b.Server.BoundPorts[1].ToString(), _b.Server.BoundPorts[2].ToString(), _pki.Dir, "confluent");
+
+    [Fact]
+    public async Task ConfluentKafkaWithAClientCertificate()
+    {
+        Assert.StartsWith("2.16", Library.VersionString);
+        var tls = new ClientConfig
+        {
+            BootstrapServers = $"localhost:{_b.Server.BoundPorts[2]}",
+            SecurityProtocol = SecurityProtocol.Ssl,
+            SslCaLocation = _pki.Ca,
+            SslCertificateLocation = _pki.ClientCert,
+            SslKeyLocation = _pki.ClientKey,
+        };
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig(tls)).Build())
+        {
+            var delivered = await producer.ProduceAsync("dotnet-mtls", new Message<Null, string> { Value = "from-dotnet" });
+            Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
+        }
+        using (var consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig(tls) { GroupId = "dotnet-mtls", AutoOffsetReset = AutoOffsetReset.Earliest }).Build())
+        {
+            consumer.Subscribe("dotnet-mtls");
+            var record = consumer.Consume(TimeSpan.FromSeconds(30));
+            Assert.Equal("from-dotnet", record?.Message.Value);
+            consumer.Close();
+        }
+        // the same without the certificate: the handshake is refused and nothing is delivered
+        var anonymous = new ProducerConfig(new ClientConfig(tls.ToDictionary(kv => kv.Key, kv => kv.Value))) { MessageTimeoutMs = 4000 };
+        anonymous.SslCertificateLocation = null;
+        anonymous.SslKeyLocation = null;
+        using var refused = new ProducerBuilder<Null, string>(anonymous).Build();
+        var error = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => refused.ProduceAsync("dotnet-mtls", new Message<Null, string> { Value = "x" }));
+        Assert.Equal(ErrorCode.Local_MsgTimedOut, error.Error.Code);
+        Assert.Equal(1, _b.Broker.Logs.Get("dotnet-mtls")!.Partitions[0].HighWatermark);
+    }
+}
