@@ -23,7 +23,9 @@ public sealed class RequestContext
     public int Listener { get; init; }
     /// <summary>Who the client is, as Kafka names principals: <c>User:ANONYMOUS</c> on a PLAINTEXT listener, the client
     /// certificate's subject on a TLS one (<c>User:CN=alice,O=Acme</c>).</summary>
-    public string Principal { get; init; } = "User:ANONYMOUS";
+    public string Principal { get; set; } = "User:ANONYMOUS";
+    /// <summary>The connection's SASL exchange, on a SASL listener (null elsewhere).</summary>
+    public Security.SaslSession? Sasl { get; init; }
 
     /// <summary>Where a client of this request's listener reaches <paramref name="node"/>.</summary>
     public (string Host, int Port) Endpoint(Cluster.BrokerNode node) => (Broker.AdvertisedHost(LocalHost, Listener), node.PortOf(Listener));

@@ -33,6 +33,7 @@ public enum ApiKey : short
     DescribeConfigs = 32,
     AlterConfigs = 33,
     DescribeLogDirs = 35,
+    SaslAuthenticate = 36,
     CreatePartitions = 37,
     DeleteGroups = 42,
     ElectLeaders = 43,

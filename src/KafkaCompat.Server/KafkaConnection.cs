@@ -9,6 +9,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using KafkaCompat.Broker;
 using KafkaCompat.Broker.Apis;
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using Microsoft.Extensions.Logging;
@@ -24,8 +25,15 @@ namespace KafkaCompat.Server;
 /// this connection with a log line; nothing a client sends can stop the broker.
 /// </summary>
 internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroker broker, ILogger logger, CancellationToken stopping, RequestMemoryPool pool,
-    KafkaCompat.Broker.Cluster.BrokerNode? node = null, int listener = 0, TlsOptions? tls = null)
+    KafkaCompat.Broker.Cluster.BrokerNode? node = null, int listener = 0, TlsOptions? tls = null, SaslMechanisms.Listener? sasl = null)
 {
+    /// <summary>Kafka's sasl.server.max.receive.size: the largest frame before a SASL connection has authenticated.</summary>
+    private const int SaslMaxReceive = 524288;
+    private readonly SaslSession? _sasl = sasl is null ? null : new SaslSession(sasl.Enabled, sasl.Create) { LifetimeMs = sasl.LifetimeMs };
+    /// <summary>When the SASL session ends (connections.max.reauth.ms); a request after it closes the connection.</summary>
+    private long _saslExpires = long.MaxValue;
+    /// <summary>Set when the answer just written is the last (a failed SASL exchange): the connection closes after it.</summary>
+    private string? _closeAfterFlush;
     /// <summary>How long a client has to complete its TLS handshake.</summary>
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private string _principal = "User:ANONYMOUS";
@@ -110,7 +118,10 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                     while (buffer.Length >= 4)
                     {
                         int size = ReadSize(buffer);
-                        if (size < 8 || size > maxSize)
+                        bool unauthenticated = _sasl is { State: not SaslState.Complete };
+                        if (unauthenticated && size > SaslMaxReceive)
+                            throw new CloseConnection($"a frame of {size} bytes before SASL authentication exceeds sasl.server.max.receive.size ({SaslMaxReceive})");
+                        if ((size < 8 && !(unauthenticated && _sasl!.RawFrames)) || size < 0 || size > maxSize)
                             throw new CloseConnection(size > maxSize
                                 ? $"request of {size} bytes exceeds socket.request.max.bytes ({maxSize})"
                                 : $"invalid request size {size}");
@@ -147,7 +158,9 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                                 buffer.Slice(4, size).CopyTo(frame);
                                 buffer = buffer.Slice(4 + size);
                             }
-                            wrote |= await HandleFrameAsync(frame.AsMemory(0, size), writer).ConfigureAwait(false);
+                            wrote |= _sasl is { State: SaslState.Authenticate, RawFrames: true }
+                                ? RawSaslToken(frame.AsMemory(0, size), writer)
+                                : await HandleFrameAsync(frame.AsMemory(0, size), writer).ConfigureAwait(false);
                         }
                         finally
                         {
@@ -155,7 +168,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                             pool.Release(reserved);
                             reserved = 0;
                         }
-                        if (large) break; // the pipe's buffer was given back: read anew
+                        if (large || _closeAfterFlush != null) break; // the pipe's buffer was given back: read anew
                     }
                 }
                 finally
@@ -166,6 +179,11 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                 {
                     var flush = await writer.FlushAsync(stopping).ConfigureAwait(false);
                     if (flush.IsCompleted) break;
+                }
+                if (_closeAfterFlush != null)
+                {
+                    LogSaslFailed(logger, id, _remote, broker.Listeners[listener].Name, _closeAfterFlush);
+                    break;
                 }
                 Volatile.Write(ref _idleSince, Environment.TickCount64);
                 _serving = false;
@@ -217,6 +235,23 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         short version = peek.ReadInt16();
         int correlationId = peek.ReadInt32();
         var handler = broker.Apis.Find(apiKey) ?? throw new CloseConnection($"unknown or unsupported API key {apiKey}");
+        if (_sasl is { } sasl)
+        {
+            if (sasl.State != SaslState.Complete)
+            {
+                // before authentication only ApiVersions and the SASL exchange, as Kafka's SaslServerAuthenticator allows
+                bool allowed = handler.Key switch
+                {
+                    ApiKey.ApiVersions or ApiKey.SaslHandshake => sasl.State == SaslState.Handshake,
+                    ApiKey.SaslAuthenticate => sasl.State == SaslState.Authenticate && !sasl.RawFrames,
+                    _ => false,
+                };
+                if (!allowed)
+                    throw new CloseConnection($"{handler.Key} before SASL authentication (a client configured with the wrong security protocol, or without SASL)");
+            }
+            else if (handler.Key != ApiKey.SaslHandshake && Environment.TickCount64 >= _saslExpires)
+                throw new CloseConnection("the SASL session expired (connections.max.reauth.ms) without re-authentication");
+        }
         if (version < handler.MinVersion || version > handler.MaxVersion)
         {
             if (handler.Key != ApiKey.ApiVersions)
@@ -236,6 +271,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
             LocalHost = _localHost,
             Listener = listener,
             Principal = _principal,
+            Sasl = _sasl,
             ClientHost = _clientHost,
             Cancellation = stopping,
             Messages = _messages,
@@ -291,6 +327,40 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         broker.Metrics.Served(apiKey, version, 4 + frame.Length, 4 + w.Length, started);
         // the response is written: the request's message is kept for the next one
         ctx.ReturnMessages();
+        if (_sasl != null) AfterSasl(ctx);
+        return true;
+    }
+
+    /// <summary>After a SASL request: a failed exchange closes the connection once its answer is sent; a completed one
+    /// gives the connection its principal and, with connections.max.reauth.ms, its expiry.</summary>
+    private void AfterSasl(RequestContext ctx)
+    {
+        var sasl = _sasl!;
+        if (sasl.State == SaslState.Failed) _closeAfterFlush ??= sasl.Failure ?? "SASL authentication failed";
+        else if (sasl.State == SaslState.Complete && sasl.CompletedAt != _saslCompletedAt)
+        {
+            _saslCompletedAt = sasl.CompletedAt;
+            ctx.Principal = sasl.Principal!;
+            _saslExpires = sasl.LifetimeMs > 0 ? Environment.TickCount64 + sasl.LifetimeMs : long.MaxValue;
+        }
+    }
+
+    private long _saslCompletedAt;
+
+    /// <summary>A SASL token in a raw frame (after a v0 handshake): the server's token goes back as a raw frame (an
+    /// empty one when there is none); a failure closes the connection without an answer, as Kafka does.</summary>
+    private bool RawSaslToken(ReadOnlyMemory<byte> frame, PipeWriter writer)
+    {
+        var step = _sasl!.Authenticate(frame.Span);
+        if (step.Error != null)
+        {
+            _closeAfterFlush = step.Error;
+            return false;
+        }
+        BinaryPrimitives.WriteInt32BigEndian(writer.GetSpan(4), step.Challenge.Length);
+        writer.Advance(4);
+        writer.Write(step.Challenge);
+        AfterSasl(_context!); // (the v0 handshake before it made the context)
         return true;
     }
 
@@ -334,6 +404,9 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "connection {Id} from {Remote} closed: {Reason}")]
     private static partial void LogProtocolError(ILogger logger, long id, string remote, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "connection {Id} from {Remote} to listener {Listener}: SASL authentication failed: {Reason}; closed")]
+    private static partial void LogSaslFailed(ILogger logger, long id, string remote, string listener, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "connection {Id} from {Remote} to listener {Listener}: TLS handshake failed: {Reason}; closed")]
     private static partial void LogTlsFailed(ILogger logger, long id, string remote, string listener, string reason);

@@ -156,6 +156,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
         var specs = _broker.Listeners;
         // TLS settings are read (and refused) before anything binds: a broker with a bad keystore does not start
         var tls = specs.Select(l => l.Tls ? TlsOptions.Load(cfg, l) : null).ToList();
+        var sasl = specs.Select(l => l.Sasl ? KafkaCompat.Broker.Security.SaslMechanisms.For(cfg, l) : null).ToList();
         try
         {
             for (int i = 0; i < specs.Count; i++)
@@ -190,7 +191,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
         int bound = BoundPort = BoundPorts[0];
         _node.Port = specs[0].AdvertisedPort is int advertised ? advertised + index : bound;
         _node.ListenerPorts = [.. specs.Select((l, i) => i == 0 ? _node.Port : l.AdvertisedPort is int p ? p + index : BoundPorts[i])];
-        for (int i = 0; i < _listeners.Count; i++) _acceptLoops.Add(AcceptLoop(_listeners[i], i, tls[i]));
+        for (int i = 0; i < _listeners.Count; i++) _acceptLoops.Add(AcceptLoop(_listeners[i], i, tls[i], sasl[i]));
         _idleSweep = new Timer(_ => SweepIdle(), null, IdleSweepMs, IdleSweepMs);
     }
 
@@ -207,7 +208,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
         foreach (var (_, _, conn) in _connections.Values) conn.CloseIfIdle(now, idleMs);
     }
 
-    private async Task AcceptLoop(Socket listener, int listenerIndex, TlsOptions? tls)
+    private async Task AcceptLoop(Socket listener, int listenerIndex, TlsOptions? tls, KafkaCompat.Broker.Security.SaslMechanisms.Listener? sasl)
     {
         long lastWaitLog = long.MinValue / 2;
         long lastAcceptLog = long.MinValue / 2, acceptFailures = 0;
@@ -267,7 +268,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
             }
             socket.NoDelay = true;
             long id = Interlocked.Increment(ref _nextId);
-            var conn = new KafkaConnection(id, socket, _broker, _logger, _stopping.Token, RequestMemory, _node, listenerIndex, tls);
+            var conn = new KafkaConnection(id, socket, _broker, _logger, _stopping.Token, RequestMemory, _node, listenerIndex, tls, sasl);
             // listed before its loop starts, so a loop that ends at once still finds itself to remove
             _connections[id] = (socket, Task.CompletedTask, conn);
             var loop = Task.Run(async () =>

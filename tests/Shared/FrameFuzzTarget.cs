@@ -40,6 +40,7 @@ public static class FrameFuzzTarget
         (ApiKey.DescribeTopicPartitions, Of<DescribeTopicPartitionsRequest>()), (ApiKey.ListConfigResources, Of<ListConfigResourcesRequest>()),
         (ApiKey.ElectLeaders, Of<ElectLeadersRequest>()), (ApiKey.AlterPartitionReassignments, Of<AlterPartitionReassignmentsRequest>()),
         (ApiKey.ListPartitionReassignments, Of<ListPartitionReassignmentsRequest>()),
+        (ApiKey.SaslHandshake, Of<SaslHandshakeRequest>()), (ApiKey.SaslAuthenticate, Of<SaslAuthenticateRequest>()),
     }.ToDictionary(x => x.Item1, x => x.Item2);
 
     /// <summary>Every request type the broker decodes.</summary>

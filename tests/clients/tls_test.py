@@ -54,7 +54,7 @@ if CLIENT == "kafka-python":
         return s
 
     def roundtrip(port, topic, value, **kw):
-        p = KafkaProducer(**settings(port, **kw))
+        p = KafkaProducer(max_block_ms=5000, **settings(port, **kw))
         p.send(topic, value).get(15)
         p.close()
         c = KafkaConsumer(topic, auto_offset_reset="earliest", consumer_timeout_ms=5000, **settings(port, **kw))
@@ -70,7 +70,7 @@ if CLIENT == "kafka-python":
 
     def refused(port, **kw):
         try:
-            p = KafkaProducer(**settings(port, **kw))
+            p = KafkaProducer(max_block_ms=5000, **settings(port, **kw))
             p.send(f"refused-{SUFFIX}", b"x").get(5)
             p.close()
             return False

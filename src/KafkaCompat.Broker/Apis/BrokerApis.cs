@@ -46,5 +46,7 @@ public static class BrokerApisList
         new ElectLeadersHandler(),
         new AlterPartitionReassignmentsHandler(),
         new ListPartitionReassignmentsHandler(),
+        new SaslHandshakeHandler(),
+        new SaslAuthenticateHandler(),
     ];
 }

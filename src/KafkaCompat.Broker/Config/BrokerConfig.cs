@@ -234,8 +234,7 @@ public sealed class BrokerConfig
             if (GroupConsumerAssignors.FirstOrDefault(a => Groups.Assignors.Find(a) is null) is { } unknown)
                 return $"group.consumer.assignors: unknown assignor {unknown} (uniform and range are served)";
             var listeners = Listeners.Of(this);
-            if (listeners.FirstOrDefault(l => l.Sasl) is { } sasl)
-                return $"listener {sasl.Name}: {sasl.Protocol} is not served yet (PLAINTEXT and SSL are)";
+            foreach (var l in listeners.Where(l => l.Sasl)) Security.SaslMechanisms.For(this, l);
             if (Brokers > 1)
             {
                 // each broker binds every listener at the listener's port + its index: no two may meet

@@ -1,0 +1,72 @@
+using Confluent.Kafka;
+using KafkaCompat.TestSupport;
+using KafkaCompat.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace KafkaCompat.CurrentClients.Tests;
+
+/// <summary>SASL/PLAIN with librdkafka 2.16 (SaslHandshake v1, SaslAuthenticate v1): confluent-kafka-python's script on
+/// it, and Confluent.Kafka 2.16 in this process over SASL_SSL, refused with a wrong password.</summary>
+public sealed class SaslTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly TestCertificates _pki = new();
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        const string jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"alice-secret\" user_bob=\"bob-secret\";";
+        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
+        {
+            ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+            ["sasl.enabled.mechanisms"] = "PLAIN",
+            ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = jaas,
+            ["listener.name.sasl_ssl.plain.sasl.jaas.config"] = jaas,
+            ["ssl.keystore.type"] = "PEM",
+            ["ssl.keystore.location"] = _pki.Server,
+            ["group.initial.rebalance.delay.ms"] = "0",
+        });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _b.DisposeAsync();
+        _pki.Dispose();
+    }
+
+    [Fact]
+    public Task ConfluentKafkaPythonOnLibrdkafka216() =>
+        ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "sasl_test.py", CurrentLibrdkafka.PythonEnvironment, null,
+            _b.Server.BoundPorts[1].ToString(), _b.Server.BoundPorts[2].ToString(), _pki.Dir, "confluent");
+
+    [Fact]
+    public async Task ConfluentKafkaOverSaslSsl()
+    {
+        Assert.StartsWith("2.16", Library.VersionString);
+        ClientConfig Client(string password) => new()
+        {
+            BootstrapServers = $"localhost:{_b.Server.BoundPorts[2]}",
+            SecurityProtocol = SecurityProtocol.SaslSsl,
+            SslCaLocation = _pki.Ca,
+            SaslMechanism = SaslMechanism.Plain,
+            SaslUsername = "bob",
+            SaslPassword = password,
+        };
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig(Client("bob-secret"))).Build())
+            Assert.Equal(PersistenceStatus.Persisted, (await producer.ProduceAsync("dotnet-sasl", new Message<Null, string> { Value = "as-bob" })).Status);
+        using (var consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig(Client("bob-secret")) { GroupId = "dotnet-sasl", AutoOffsetReset = AutoOffsetReset.Earliest }).Build())
+        {
+            consumer.Subscribe("dotnet-sasl");
+            Assert.Equal("as-bob", consumer.Consume(TimeSpan.FromSeconds(30))?.Message.Value);
+            consumer.Close();
+        }
+        // a wrong password: librdkafka reports the broker's reason as an authentication error
+        var errors = new List<Error>();
+        using var refused = new ProducerBuilder<Null, string>(new ProducerConfig(Client("wrong")) { MessageTimeoutMs = 5000 })
+            .SetErrorHandler((_, e) => { lock (errors) errors.Add(e); }).Build();
+        await Assert.ThrowsAsync<ProduceException<Null, string>>(() => refused.ProduceAsync("dotnet-sasl", new Message<Null, string> { Value = "x" }));
+        lock (errors) Assert.Contains(errors, e => e.Reason.Contains("SASL authentication error: Authentication failed: Invalid username or password"));
+        Assert.Equal(1, _b.Broker.Logs.Get("dotnet-sasl")!.Partitions[0].HighWatermark);
+    }
+}
