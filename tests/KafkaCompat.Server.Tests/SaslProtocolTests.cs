@@ -232,3 +232,108 @@ public sealed class SaslProtocolTests : IAsyncLifetime
         Assert.Equal("Authentication failed: Client requested an authorization id that is different from username", Error("bob\0alice\0alice-secret"));
     }
 }
+
+/// <summary>KIP-368 on the wire: with connections.max.reauth.ms an authentication has a lifetime, sent in
+/// SaslAuthenticate v1; the client re-authenticates on its connection (same mechanism, same user), and a connection
+/// that does not is closed at its next request after the lifetime.</summary>
+public sealed class SaslReauthenticationTests : IAsyncLifetime
+{
+    private EmbeddedBroker _b = null!;
+
+    public Task InitializeAsync()
+    {
+        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
+        {
+            ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+            ["sasl.enabled.mechanisms"] = "PLAIN",
+            ["connections.max.reauth.ms"] = "1500",
+            ["sasl.jaas.config"] = "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"a\" user_bob=\"b\";",
+        });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _b.DisposeAsync();
+
+    private static byte[] Frame(short key, short version, int correlation, Action<KafkaWriter> body)
+    {
+        var w = new KafkaWriter();
+        w.WriteInt16(key);
+        w.WriteInt16(version);
+        w.WriteInt32(correlation);
+        w.WriteNullableString("test", compact: false);
+        body(w);
+        var bytes = w.ToArray();
+        var frame = new byte[4 + bytes.Length];
+        BinaryPrimitives.WriteInt32BigEndian(frame, bytes.Length);
+        bytes.CopyTo(frame, 4);
+        return frame;
+    }
+
+    /// <summary>The next answer's body after its correlation id; null when the connection closed.</summary>
+    private static async Task<byte[]?> Answer(NetworkStream s)
+    {
+        var size = new byte[4];
+        try
+        {
+            await s.ReadExactlyAsync(size).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException)
+        {
+            return null;
+        }
+        var body = new byte[BinaryPrimitives.ReadInt32BigEndian(size)];
+        await s.ReadExactlyAsync(body);
+        return body[4..];
+    }
+
+    /// <summary>Handshake v1 and SaslAuthenticate v1 as <paramref name="user"/>: the error and the lifetime.</summary>
+    private static async Task<(short Error, long Lifetime)> Authenticate(NetworkStream s, string user, string password)
+    {
+        await s.WriteAsync(Frame(17, 1, 1, w => w.WriteNullableString("PLAIN", compact: false)));
+        Assert.Equal((short)ErrorCode.None, BinaryPrimitives.ReadInt16BigEndian((await Answer(s))!));
+        await s.WriteAsync(Frame(36, 1, 2, w => w.WriteNullableBytes(Encoding.UTF8.GetBytes($"\0{user}\0{password}"), compact: false)));
+        return Read((await Answer(s))!);
+    }
+
+    private static (short Error, long Lifetime) Read(byte[] body)
+    {
+        var r = new KafkaReader(body);
+        short error = r.ReadInt16();
+        r.ReadNullableString(false);
+        r.ReadNullableBytes(false);
+        return (error, r.ReadInt64());
+    }
+
+    private static async Task<bool> Served(NetworkStream s)
+    {
+        await s.WriteAsync(Frame(18, 0, 3, _ => { }));
+        return await Answer(s) != null;
+    }
+
+    [Fact]
+    public async Task ASessionLastsItsLifetimeUnlessReauthenticated()
+    {
+        using var keeps = new TcpClient();
+        await keeps.ConnectAsync("127.0.0.1", _b.Server.BoundPorts[1]);
+        using var lapses = new TcpClient();
+        await lapses.ConnectAsync("127.0.0.1", _b.Server.BoundPorts[1]);
+        var (s1, s2) = (keeps.GetStream(), lapses.GetStream());
+        Assert.Equal(((short)0, 1500L), await Authenticate(s1, "alice", "a"));
+        Assert.Equal(((short)0, 1500L), await Authenticate(s2, "alice", "a"));
+        Assert.True(await Served(s1));
+
+        await Task.Delay(1000);
+        Assert.Equal(((short)0, 1500L), await Authenticate(s1, "alice", "a")); // re-authenticated on its connection
+        await Task.Delay(1000);
+        Assert.True(await Served(s1));   // within its renewed lifetime
+        Assert.False(await Served(s2));  // past its lifetime: closed
+
+        // re-authenticating as someone else fails, and closes the connection
+        using var other = new TcpClient();
+        await other.ConnectAsync("127.0.0.1", _b.Server.BoundPorts[1]);
+        var s3 = other.GetStream();
+        await Authenticate(s3, "alice", "a");
+        Assert.Equal((short)ErrorCode.SaslAuthenticationFailed, (await Authenticate(s3, "bob", "b")).Error);
+        Assert.False(await Served(s3));
+    }
+}
