@@ -16,23 +16,9 @@ public sealed class SaslTests(ITestOutputHelper output) : IAsyncLifetime
     private readonly TestCertificates _pki = new();
     private EmbeddedBroker _b = null!;
 
-    internal static Dictionary<string, string> Settings(TestCertificates pki) => new()
-    {
-        ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
-        ["sasl.enabled.mechanisms"] = "PLAIN",
-        ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = Jaas,
-        ["listener.name.sasl_ssl.plain.sasl.jaas.config"] = Jaas,
-        ["ssl.keystore.type"] = "PEM",
-        ["ssl.keystore.location"] = pki.Server,
-        ["group.initial.rebalance.delay.ms"] = "0",
-    };
-
-    private const string Jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\" "
-        + "user_alice=\"alice-secret\" user_bob=\"bob-secret\";";
-
     public Task InitializeAsync()
     {
-        _b = EmbeddedBroker.Start(settings: Settings(_pki));
+        _b = EmbeddedBroker.Start(settings: _pki.SaslListeners());
         return Task.CompletedTask;
     }
 

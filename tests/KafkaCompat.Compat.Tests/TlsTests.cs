@@ -20,17 +20,7 @@ public sealed class TlsTests(ITestOutputHelper output) : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
-        {
-            ["listeners"] = "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,MTLS://127.0.0.1:0",
-            ["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL",
-            ["ssl.keystore.type"] = "PEM",
-            ["ssl.keystore.location"] = _pki.Server,
-            ["listener.name.mtls.ssl.client.auth"] = "required",
-            ["listener.name.mtls.ssl.truststore.type"] = "PEM",
-            ["listener.name.mtls.ssl.truststore.location"] = _pki.Ca,
-            ["group.initial.rebalance.delay.ms"] = "0",
-        });
+        _b = EmbeddedBroker.Start(settings: _pki.TlsListeners());
         return Task.CompletedTask;
     }
 

@@ -15,17 +15,7 @@ public sealed class SaslTests(ITestOutputHelper output) : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        const string jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"alice-secret\" user_bob=\"bob-secret\";";
-        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
-        {
-            ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
-            ["sasl.enabled.mechanisms"] = "PLAIN",
-            ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = jaas,
-            ["listener.name.sasl_ssl.plain.sasl.jaas.config"] = jaas,
-            ["ssl.keystore.type"] = "PEM",
-            ["ssl.keystore.location"] = _pki.Server,
-            ["group.initial.rebalance.delay.ms"] = "0",
-        });
+        _b = EmbeddedBroker.Start(settings: _pki.SaslListeners());
         return Task.CompletedTask;
     }
 

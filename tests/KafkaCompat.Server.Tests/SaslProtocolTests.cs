@@ -30,7 +30,7 @@ public sealed class SaslProtocolTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _b.DisposeAsync();
 
-    private static byte[] Request(short key, short version, int correlation, Action<KafkaWriter> body, bool flexible = false)
+    internal static byte[] Request(short key, short version, int correlation, Action<KafkaWriter> body, bool flexible = false)
     {
         using var w = new KafkaWriter();
         w.WriteInt16(key);
@@ -46,14 +46,15 @@ public sealed class SaslProtocolTests : IAsyncLifetime
         return frame;
     }
 
-    private static async Task<byte[]?> ReadFrame(NetworkStream s)
+    /// <summary>The next frame's bytes (after its size); null when the connection closed.</summary>
+    internal static async Task<byte[]?> ReadFrame(NetworkStream s)
     {
         var size = new byte[4];
         try
         {
             await s.ReadExactlyAsync(size).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         }
-        catch (EndOfStreamException)
+        catch (Exception e) when (e is EndOfStreamException or IOException)
         {
             return null;
         }
@@ -254,37 +255,11 @@ public sealed class SaslReauthenticationTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _b.DisposeAsync();
 
-    private static byte[] Frame(short key, short version, int correlation, Action<KafkaWriter> body)
-    {
-        var w = new KafkaWriter();
-        w.WriteInt16(key);
-        w.WriteInt16(version);
-        w.WriteInt32(correlation);
-        w.WriteNullableString("test", compact: false);
-        body(w);
-        var bytes = w.ToArray();
-        var frame = new byte[4 + bytes.Length];
-        BinaryPrimitives.WriteInt32BigEndian(frame, bytes.Length);
-        bytes.CopyTo(frame, 4);
-        return frame;
-    }
+    private static byte[] Frame(short key, short version, int correlation, Action<KafkaWriter> body) =>
+        SaslProtocolTests.Request(key, version, correlation, body);
 
     /// <summary>The next answer's body after its correlation id; null when the connection closed.</summary>
-    private static async Task<byte[]?> Answer(NetworkStream s)
-    {
-        var size = new byte[4];
-        try
-        {
-            await s.ReadExactlyAsync(size).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (Exception e) when (e is EndOfStreamException or IOException)
-        {
-            return null;
-        }
-        var body = new byte[BinaryPrimitives.ReadInt32BigEndian(size)];
-        await s.ReadExactlyAsync(body);
-        return body[4..];
-    }
+    private static async Task<byte[]?> Answer(NetworkStream s) => await SaslProtocolTests.ReadFrame(s) is { } frame ? frame[4..] : null;
 
     /// <summary>Handshake v1 and SaslAuthenticate v1 as <paramref name="user"/>: the error and the lifetime.</summary>
     private static async Task<(short Error, long Lifetime)> Authenticate(NetworkStream s, string user, string password)

@@ -41,6 +41,38 @@ internal sealed class TestCertificates : IDisposable
         File.WriteAllText(ClientKey, clientKey.ExportPkcs8PrivateKeyPem() + "\n");
     }
 
+    /// <summary>Broker settings with three listeners: PLAINTEXT, SSL (no client certificate) and MTLS (an SSL listener
+    /// with ssl.client.auth=required against the CA), the server certificate from this PKI.</summary>
+    public Dictionary<string, string> TlsListeners() => new()
+    {
+        ["listeners"] = "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,MTLS://127.0.0.1:0",
+        ["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL",
+        ["ssl.keystore.type"] = "PEM",
+        ["ssl.keystore.location"] = Server,
+        ["listener.name.mtls.ssl.client.auth"] = "required",
+        ["listener.name.mtls.ssl.truststore.type"] = "PEM",
+        ["listener.name.mtls.ssl.truststore.location"] = Ca,
+        ["group.initial.rebalance.delay.ms"] = "0",
+    };
+
+    /// <summary>Broker settings with PLAINTEXT, SASL_PLAINTEXT and SASL_SSL listeners offering PLAIN to the users
+    /// alice (alice-secret) and bob (bob-secret).</summary>
+    public Dictionary<string, string> SaslListeners()
+    {
+        const string jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\" "
+            + "user_alice=\"alice-secret\" user_bob=\"bob-secret\";";
+        return new()
+        {
+            ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+            ["sasl.enabled.mechanisms"] = "PLAIN",
+            ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = jaas,
+            ["listener.name.sasl_ssl.plain.sasl.jaas.config"] = jaas,
+            ["ssl.keystore.type"] = "PEM",
+            ["ssl.keystore.location"] = Server,
+            ["group.initial.rebalance.delay.ms"] = "0",
+        };
+    }
+
     /// <summary>The client certificate with its key, as .NET loads it.</summary>
     public X509Certificate2 LoadClient() => X509Certificate2.CreateFromPemFile(ClientCert, ClientKey);
 
