@@ -1,5 +1,4 @@
 using KafkaCompat.TestSupport;
-using KafkaCompat.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -11,31 +10,14 @@ namespace KafkaCompat.Compat.Tests;
 /// 2.2.4 (SaslAuthenticate v1), over SASL_PLAINTEXT and SASL_SSL listeners: the right credentials are served, a wrong
 /// password, an unknown user and a client without SASL are refused, and the broker serves everyone else.
 /// </summary>
-public sealed class SaslTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SaslTests(ITestOutputHelper output) : SecureListenersTest(output, sasl: true)
 {
-    private readonly TestCertificates _pki = new();
-    private EmbeddedBroker _b = null!;
-
-    public Task InitializeAsync()
-    {
-        _b = EmbeddedBroker.Start(settings: _pki.SaslListeners());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _b.DisposeAsync();
-        _pki.Dispose();
-    }
-
-    private string[] Ports => [_b.Server.BoundPorts[1].ToString(), _b.Server.BoundPorts[2].ToString(), _pki.Dir];
+    [Fact]
+    public Task KafkaPython() => RunScript("/usr/bin/python3", "sasl_test.py", null, "kafka-python");
 
     [Fact]
-    public Task KafkaPython() => ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "sasl_test.py", (IReadOnlyDictionary<string, string>?)null, null, [.. Ports, "kafka-python"]);
+    public Task ConfluentKafkaPython() => RunScript("/usr/bin/python3", "sasl_test.py", null, "confluent");
 
     [Fact]
-    public Task ConfluentKafkaPython() => ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "sasl_test.py", (IReadOnlyDictionary<string, string>?)null, null, [.. Ports, "confluent"]);
-
-    [Fact]
-    public Task KafkaJs() => ClientScripts.RunAsync(output, _b.Port, "node", "kafkajs_sasl_test.js", (IReadOnlyDictionary<string, string>?)null, null, Ports);
+    public Task KafkaJs() => RunScript("node", "kafkajs_sasl_test.js", null);
 }

@@ -1,6 +1,5 @@
 using Confluent.Kafka;
 using KafkaCompat.TestSupport;
-using KafkaCompat.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -8,27 +7,11 @@ namespace KafkaCompat.CurrentClients.Tests;
 
 /// <summary>SASL/PLAIN with librdkafka 2.16 (SaslHandshake v1, SaslAuthenticate v1): confluent-kafka-python's script on
 /// it, and Confluent.Kafka 2.16 in this process over SASL_SSL, refused with a wrong password.</summary>
-public sealed class SaslTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SaslTests(ITestOutputHelper output) : SecureListenersTest(output, sasl: true)
 {
-    private readonly TestCertificates _pki = new();
-    private EmbeddedBroker _b = null!;
-
-    public Task InitializeAsync()
-    {
-        _b = EmbeddedBroker.Start(settings: _pki.SaslListeners());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _b.DisposeAsync();
-        _pki.Dispose();
-    }
-
     [Fact]
     public Task ConfluentKafkaPythonOnLibrdkafka216() =>
-        ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "sasl_test.py", CurrentLibrdkafka.PythonEnvironment, null,
-            _b.Server.BoundPorts[1].ToString(), _b.Server.BoundPorts[2].ToString(), _pki.Dir, "confluent");
+        RunScript("/usr/bin/python3", "sasl_test.py", CurrentLibrdkafka.PythonEnvironment, "confluent");
 
     [Fact]
     public async Task ConfluentKafkaOverSaslSsl()
@@ -36,9 +19,9 @@ public sealed class SaslTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.StartsWith("2.16", Library.VersionString);
         ClientConfig Client(string password) => new()
         {
-            BootstrapServers = $"localhost:{_b.Server.BoundPorts[2]}",
+            BootstrapServers = $"localhost:{Broker.Server.BoundPorts[2]}",
             SecurityProtocol = SecurityProtocol.SaslSsl,
-            SslCaLocation = _pki.Ca,
+            SslCaLocation = Pki.Ca,
             SaslMechanism = SaslMechanism.Plain,
             SaslUsername = "bob",
             SaslPassword = password,
@@ -57,6 +40,6 @@ public sealed class SaslTests(ITestOutputHelper output) : IAsyncLifetime
             .SetErrorHandler((_, e) => { lock (errors) errors.Add(e); }).Build();
         await Assert.ThrowsAsync<ProduceException<Null, string>>(() => refused.ProduceAsync("dotnet-sasl", new Message<Null, string> { Value = "x" }));
         lock (errors) Assert.Contains(errors, e => e.Reason.Contains("SASL authentication error: Authentication failed: Invalid username or password"));
-        Assert.Equal(1, _b.Broker.Logs.Get("dotnet-sasl")!.Partitions[0].HighWatermark);
+        Assert.Equal(1, Broker.Broker.Logs.Get("dotnet-sasl")!.Partitions[0].HighWatermark);
     }
 }

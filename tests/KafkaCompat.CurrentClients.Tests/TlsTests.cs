@@ -1,6 +1,5 @@
 using Confluent.Kafka;
 using KafkaCompat.TestSupport;
-using KafkaCompat.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -8,27 +7,11 @@ namespace KafkaCompat.CurrentClients.Tests;
 
 /// <summary>TLS listeners with librdkafka 2.16: confluent-kafka-python's script (tests/clients/tls_test.py) on it, and
 /// Confluent.Kafka 2.16 in this process with a client certificate on a listener that requires one.</summary>
-public sealed class TlsTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class TlsTests(ITestOutputHelper output) : SecureListenersTest(output, sasl: false)
 {
-    private readonly TestCertificates _pki = new();
-    private EmbeddedBroker _b = null!;
-
-    public Task InitializeAsync()
-    {
-        _b = EmbeddedBroker.Start(settings: _pki.TlsListeners());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _b.DisposeAsync();
-        _pki.Dispose();
-    }
-
     [Fact]
     public Task ConfluentKafkaPythonOnLibrdkafka216() =>
-        ClientScripts.RunAsync(output, _b.Port, "/usr/bin/python3", "tls_test.py", CurrentLibrdkafka.PythonEnvironment, null,
-            _b.Server.BoundPorts[1].ToString(), _b.Server.BoundPorts[2].ToString(), _pki.Dir, "confluent");
+        RunScript("/usr/bin/python3", "tls_test.py", CurrentLibrdkafka.PythonEnvironment, "confluent");
 
     [Fact]
     public async Task ConfluentKafkaWithAClientCertificate()
@@ -36,11 +19,11 @@ public sealed class TlsTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.StartsWith("2.16", Library.VersionString);
         var tls = new ClientConfig
         {
-            BootstrapServers = $"localhost:{_b.Server.BoundPorts[2]}",
+            BootstrapServers = $"localhost:{Broker.Server.BoundPorts[2]}",
             SecurityProtocol = SecurityProtocol.Ssl,
-            SslCaLocation = _pki.Ca,
-            SslCertificateLocation = _pki.ClientCert,
-            SslKeyLocation = _pki.ClientKey,
+            SslCaLocation = Pki.Ca,
+            SslCertificateLocation = Pki.ClientCert,
+            SslKeyLocation = Pki.ClientKey,
         };
         using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig(tls)).Build())
         {
@@ -61,6 +44,6 @@ public sealed class TlsTests(ITestOutputHelper output) : IAsyncLifetime
         using var refused = new ProducerBuilder<Null, string>(anonymous).Build();
         var error = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => refused.ProduceAsync("dotnet-mtls", new Message<Null, string> { Value = "x" }));
         Assert.Equal(ErrorCode.Local_MsgTimedOut, error.Error.Code);
-        Assert.Equal(1, _b.Broker.Logs.Get("dotnet-mtls")!.Partitions[0].HighWatermark);
+        Assert.Equal(1, Broker.Broker.Logs.Get("dotnet-mtls")!.Partitions[0].HighWatermark);
     }
 }

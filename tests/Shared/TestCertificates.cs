@@ -8,7 +8,7 @@ namespace KafkaCompat.TestSupport;
 /// <c>server.pem</c> (PKCS#8 key and certificate chain in one file, Kafka's PEM keystore layout; names localhost and
 /// 127.0.0.1), a client certificate <c>client.pem</c> + <c>client.key</c> (CN=alice,OU=eng,O=Acme,C=DE) signed by the
 /// CA, and <c>other-ca.pem</c>, a CA nothing is signed by.</summary>
-internal sealed class TestCertificates : IDisposable
+public sealed class TestCertificates : IDisposable
 {
     public string Dir { get; } = Directory.CreateTempSubdirectory("kafkacompat-pki-").FullName;
     public string Ca => Path.Combine(Dir, "ca.pem");

@@ -17,6 +17,7 @@ try {
   process.exit(2)
 }
 const { Kafka, logLevel } = kafkajs
+const secure = require('./kafkajs_secure')
 const [PORT, SUFFIX, SSL_PORT, MTLS_PORT, CERTS] = process.argv.slice(2)
 const read = f => fs.readFileSync(path.join(CERTS, f), 'utf8')
 let checks = 0
@@ -27,51 +28,22 @@ const client = (port, ssl) => new Kafka({
   connectionTimeout: 3000, requestTimeout: 5000, retry: { retries: 1, initialRetryTime: 100 }
 })
 
-async function roundtrip (kafka, topic, value) {
-  const producer = kafka.producer()
-  await producer.connect()
-  await producer.send({ topic, messages: [{ value }] })
-  await producer.disconnect()
-  const consumer = kafka.consumer({ groupId: `tls-${SUFFIX}-${topic}` })
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  const got = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`nothing consumed from ${topic}`)), 20000)
-    consumer.run({ eachMessage: async ({ message }) => { clearTimeout(timer); resolve(message.value.toString()) } })
-  })
-  await consumer.disconnect()
-  return got
-}
-
-async function refused (kafka) {
-  const admin = kafka.admin()
-  try {
-    await admin.connect()
-    await admin.describeCluster()
-    return false
-  } catch (e) {
-    return true
-  } finally {
-    await admin.disconnect().catch(() => {})
-  }
-}
-
 async function main () {
   const start = Date.now()
   const ca = [read('ca.pem')]
   const tls = client(SSL_PORT, { ca })
-  check(await roundtrip(tls, `kjs-tls-${SUFFIX}`, 'over-tls') === 'over-tls', 'a record produced over SSL was not read back')
+  check(await secure.roundtrip(tls, `kjs-tls-${SUFFIX}`, 'over-tls', `tls-${SUFFIX}`) === 'over-tls', 'a record produced over SSL was not read back')
   const admin = tls.admin()
   await admin.connect()
   const cluster = await admin.describeCluster()
   await admin.disconnect()
   check(cluster.brokers.length === 1 && cluster.brokers[0].port === Number(SSL_PORT), `describeCluster over SSL named ${JSON.stringify(cluster.brokers)}`)
   const mtls = client(MTLS_PORT, { ca, cert: read('client.pem'), key: read('client.key') })
-  check(await roundtrip(mtls, `kjs-mtls-${SUFFIX}`, 'with-cert') === 'with-cert', 'a client with a certificate was not served')
-  check(await refused(client(MTLS_PORT, { ca })), 'a client without a certificate was served where one is required')
-  check(await refused(client(SSL_PORT, { ca: [read('other-ca.pem')] })), 'a broker certificate from another CA was accepted')
-  check(await refused(client(SSL_PORT, undefined)), 'a plaintext client was served on the SSL port')
-  check(await roundtrip(tls, `kjs-after-${SUFFIX}`, 'still-serving') === 'still-serving', 'the SSL listener stopped serving')
+  check(await secure.roundtrip(mtls, `kjs-mtls-${SUFFIX}`, 'with-cert', `tls-${SUFFIX}`) === 'with-cert', 'a client with a certificate was not served')
+  check(!!await secure.refusal(client(MTLS_PORT, { ca })), 'a client without a certificate was served where one is required')
+  check(!!await secure.refusal(client(SSL_PORT, { ca: [read('other-ca.pem')] })), 'a broker certificate from another CA was accepted')
+  check(!!await secure.refusal(client(SSL_PORT, undefined)), 'a plaintext client was served on the SSL port')
+  check(await secure.roundtrip(tls, `kjs-after-${SUFFIX}`, 'still-serving', `tls-${SUFFIX}`) === 'still-serving', 'the SSL listener stopped serving')
   console.log(`PASS kafkajs_tls_test (kafkajs ${require('kafkajs/package.json').version}): ${checks} checks in ${((Date.now() - start) / 1000).toFixed(1)}s`)
 }
 

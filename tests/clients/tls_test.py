@@ -19,32 +19,17 @@ import os
 import sys
 import time
 
-PORT, SUFFIX, SSL_PORT, MTLS_PORT, CERTS, CLIENT = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+from secure_clients import Checks, confluent_io, kafka_python_io
+
+PORT, SUFFIX, SSL_PORT, MTLS_PORT, CERTS, CLIENT = sys.argv[1:7]
 CA, OTHER_CA = os.path.join(CERTS, "ca.pem"), os.path.join(CERTS, "other-ca.pem")
 CERT, KEY = os.path.join(CERTS, "client.pem"), os.path.join(CERTS, "client.key")
-checks = 0
-
-
-def fail(msg):
-    print(f"FAIL tls_test ({CLIENT}): {msg}")
-    sys.exit(1)
-
-
-def ok(cond, msg):
-    global checks
-    if not cond:
-        fail(msg)
-    checks += 1
-
+checks = Checks("tls_test", CLIENT)
 
 if CLIENT == "kafka-python":
-    try:
-        from kafka import KafkaProducer, KafkaConsumer, KafkaAdminClient
-        from kafka.errors import NoBrokersAvailable, KafkaError
-    except ImportError as e:
-        fail(f"kafka-python is not importable ({e})")
+    from kafka import KafkaAdminClient
 
-    def settings(port, ca=CA, cert=None, protocol="SSL"):
+    def settings(port=SSL_PORT, ca=CA, cert=None, protocol="SSL"):
         s = {"bootstrap_servers": f"localhost:{port}", "security_protocol": protocol, "request_timeout_ms": 6000,
              "api_version_auto_timeout_ms": 3000, "reconnect_backoff_max_ms": 200}
         if protocol == "SSL":
@@ -53,37 +38,17 @@ if CLIENT == "kafka-python":
                 s.update(ssl_certfile=cert, ssl_keyfile=KEY)
         return s
 
-    def roundtrip(port, topic, value, **kw):
-        p = KafkaProducer(max_block_ms=5000, **settings(port, **kw))
-        p.send(topic, value).get(15)
-        p.close()
-        c = KafkaConsumer(topic, auto_offset_reset="earliest", consumer_timeout_ms=5000, **settings(port, **kw))
-        got = [m.value for m in c]
-        c.close()
-        return got
-
-    def brokers_seen(port, **kw):
-        a = KafkaAdminClient(**settings(port, **kw))
+    def brokers_seen(**kw):
+        a = KafkaAdminClient(**settings(**kw))
         ports = sorted(b["port"] for b in a.describe_cluster()["brokers"])
         a.close()
         return ports
 
-    def refused(port, **kw):
-        try:
-            p = KafkaProducer(max_block_ms=5000, **settings(port, **kw))
-            p.send(f"refused-{SUFFIX}", b"x").get(5)
-            p.close()
-            return False
-        except (NoBrokersAvailable, KafkaError, OSError):
-            return True
+    roundtrip, refused, version = kafka_python_io(checks, settings, SUFFIX)
 else:
-    try:
-        from confluent_kafka import Producer, Consumer, libversion
-        from confluent_kafka.admin import AdminClient
-    except ImportError as e:
-        fail(f"confluent-kafka is not importable ({e})")
+    from confluent_kafka.admin import AdminClient
 
-    def settings(port, ca=CA, cert=None, protocol="SSL"):
+    def settings(port=SSL_PORT, ca=CA, cert=None, protocol="SSL"):
         s = {"bootstrap.servers": f"localhost:{port}", "security.protocol": protocol.lower(), "socket.timeout.ms": 5000}
         if protocol == "SSL":
             s.update({"ssl.ca.location": ca, "ssl.endpoint.identification.algorithm": "https"})
@@ -91,45 +56,23 @@ else:
                 s.update({"ssl.certificate.location": cert, "ssl.key.location": KEY})
         return s
 
-    def roundtrip(port, topic, value, **kw):
-        p = Producer({**settings(port, **kw), "message.timeout.ms": 15000})
-        errors = []
-        p.produce(topic, value, on_delivery=lambda err, m: err and errors.append(err))
-        p.flush(20)
-        if errors:
-            fail(f"produce over {port}: {errors[0]}")
-        c = Consumer({**settings(port, **kw), "group.id": f"tls-{SUFFIX}-{port}", "auto.offset.reset": "earliest"})
-        c.subscribe([topic])
-        got, deadline = [], time.time() + 20
-        while time.time() < deadline and not got:
-            m = c.poll(0.5)
-            if m is not None and not m.error():
-                got.append(m.value())
-        c.close()
-        return got
-
-    def brokers_seen(port, **kw):
-        md = AdminClient(settings(port, **kw)).list_topics(timeout=10)
+    def brokers_seen(**kw):
+        md = AdminClient(settings(**kw)).list_topics(timeout=10)
         return sorted(b.port for b in md.brokers.values())
 
-    def refused(port, **kw):
-        p = Producer({**settings(port, **kw), "message.timeout.ms": 4000})
-        errors = []
-        p.produce(f"refused-{SUFFIX}", b"x", on_delivery=lambda err, m: errors.append(err))
-        p.flush(8)
-        return len(errors) == 1 and errors[0] is not None
+    roundtrip, refused, version = confluent_io(checks, settings, SUFFIX)
 
 start = time.time()
+ok = checks.ok
 # a. b.
-ok(roundtrip(SSL_PORT, f"tls-{SUFFIX}", b"over-tls") == [b"over-tls"], "a record produced over SSL was not read back over SSL")
-ok(brokers_seen(SSL_PORT) == [int(SSL_PORT)], f"Metadata over SSL named {brokers_seen(SSL_PORT)}, not the SSL port {SSL_PORT}")
-ok(brokers_seen(PORT, protocol="PLAINTEXT") == [int(PORT)], "Metadata over PLAINTEXT did not name the plaintext port")
+ok(roundtrip(f"tls-{SUFFIX}", b"over-tls") == [b"over-tls"], "a record produced over SSL was not read back over SSL")
+ok(brokers_seen() == [int(SSL_PORT)], f"Metadata over SSL named {brokers_seen()}, not the SSL port {SSL_PORT}")
+ok(brokers_seen(port=PORT, protocol="PLAINTEXT") == [int(PORT)], "Metadata over PLAINTEXT did not name the plaintext port")
 # c. d.
-ok(roundtrip(MTLS_PORT, f"mtls-{SUFFIX}", b"with-cert", cert=CERT) == [b"with-cert"], "a client with a certificate was not served on the client-auth listener")
-ok(refused(MTLS_PORT), "a client without a certificate was served on a listener with ssl.client.auth=required")
+ok(roundtrip(f"mtls-{SUFFIX}", b"with-cert", port=MTLS_PORT, cert=CERT) == [b"with-cert"], "a client with a certificate was not served on the client-auth listener")
+ok(refused(port=MTLS_PORT), "a client without a certificate was served on a listener with ssl.client.auth=required")
 # e. f.
-ok(refused(SSL_PORT, ca=OTHER_CA), "a client that trusts another CA connected (the broker's certificate should be refused)")
-ok(refused(SSL_PORT, protocol="PLAINTEXT"), "a PLAINTEXT client was served on the SSL port")
-ok(roundtrip(SSL_PORT, f"tls-after-{SUFFIX}", b"still-serving") == [b"still-serving"], "the SSL listener stopped serving after refused clients")
-version = "kafka-python 2.0.2" if CLIENT == "kafka-python" else f"librdkafka {libversion()[0]}"
-print(f"PASS tls_test ({version}): {checks} checks: ssl round trip, metadata per listener, client certificate required, wrong CA, plaintext on TLS in {time.time() - start:.1f}s")
+ok(refused(ca=OTHER_CA), "a client that trusts another CA connected (the broker's certificate should be refused)")
+ok(refused(protocol="PLAINTEXT"), "a PLAINTEXT client was served on the SSL port")
+ok(roundtrip(f"tls-after-{SUFFIX}", b"still-serving") == [b"still-serving"], "the SSL listener stopped serving after refused clients")
+print(f"PASS tls_test ({version}): {checks.count} checks: ssl round trip, metadata per listener, client certificate required, wrong CA, plaintext on TLS in {time.time() - start:.1f}s")
