@@ -22,8 +22,10 @@ public sealed class RequestContext
     /// the other answers that name brokers give that listener's addresses.</summary>
     public int Listener { get; init; }
     /// <summary>Who the client is, as Kafka names principals: <c>User:ANONYMOUS</c> on a PLAINTEXT listener, the client
-    /// certificate's subject on a TLS one (<c>User:CN=alice,O=Acme</c>).</summary>
-    public string Principal { get; set; } = "User:ANONYMOUS";
+    /// certificate's subject on a TLS one (<c>User:CN=alice,O=Acme</c>), the authenticated user on a SASL one.</summary>
+    public string Principal => Sasl?.Principal ?? TransportPrincipal;
+    /// <summary>The principal the connection's transport gives (TLS client certificate, or anonymous).</summary>
+    public string TransportPrincipal { get; init; } = "User:ANONYMOUS";
     /// <summary>The connection's SASL exchange, on a SASL listener (null elsewhere).</summary>
     public Security.SaslSession? Sasl { get; init; }
 

@@ -30,8 +30,6 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
     /// <summary>Kafka's sasl.server.max.receive.size: the largest frame before a SASL connection has authenticated.</summary>
     private const int SaslMaxReceive = 524288;
     private readonly SaslSession? _sasl = sasl is null ? null : new SaslSession(sasl.Enabled, sasl.Create) { LifetimeMs = sasl.LifetimeMs };
-    /// <summary>When the SASL session ends (connections.max.reauth.ms); a request after it closes the connection.</summary>
-    private long _saslExpires = long.MaxValue;
     /// <summary>Set when the answer just written is the last (a failed SASL exchange): the connection closes after it.</summary>
     private string? _closeAfterFlush;
     /// <summary>How long a client has to complete its TLS handshake.</summary>
@@ -249,7 +247,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
                 if (!allowed)
                     throw new CloseConnection($"{handler.Key} before SASL authentication (a client configured with the wrong security protocol, or without SASL)");
             }
-            else if (handler.Key != ApiKey.SaslHandshake && Environment.TickCount64 >= _saslExpires)
+            else if (handler.Key != ApiKey.SaslHandshake && sasl.Expired)
                 throw new CloseConnection("the SASL session expired (connections.max.reauth.ms) without re-authentication");
         }
         if (version < handler.MinVersion || version > handler.MaxVersion)
@@ -270,7 +268,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
             Node = node,
             LocalHost = _localHost,
             Listener = listener,
-            Principal = _principal,
+            TransportPrincipal = _principal,
             Sasl = _sasl,
             ClientHost = _clientHost,
             Cancellation = stopping,
@@ -327,25 +325,10 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         broker.Metrics.Served(apiKey, version, 4 + frame.Length, 4 + w.Length, started);
         // the response is written: the request's message is kept for the next one
         ctx.ReturnMessages();
-        if (_sasl != null) AfterSasl(ctx);
+        // a failed SASL exchange closes the connection once its answer is sent
+        if (_sasl is { State: SaslState.Failed }) _closeAfterFlush ??= _sasl.Failure ?? "SASL authentication failed";
         return true;
     }
-
-    /// <summary>After a SASL request: a failed exchange closes the connection once its answer is sent; a completed one
-    /// gives the connection its principal and, with connections.max.reauth.ms, its expiry.</summary>
-    private void AfterSasl(RequestContext ctx)
-    {
-        var sasl = _sasl!;
-        if (sasl.State == SaslState.Failed) _closeAfterFlush ??= sasl.Failure ?? "SASL authentication failed";
-        else if (sasl.State == SaslState.Complete && sasl.CompletedAt != _saslCompletedAt)
-        {
-            _saslCompletedAt = sasl.CompletedAt;
-            ctx.Principal = sasl.Principal!;
-            _saslExpires = sasl.LifetimeMs > 0 ? Environment.TickCount64 + sasl.LifetimeMs : long.MaxValue;
-        }
-    }
-
-    private long _saslCompletedAt;
 
     /// <summary>A SASL token in a raw frame (after a v0 handshake): the server's token goes back as a raw frame (an
     /// empty one when there is none); a failure closes the connection without an answer, as Kafka does.</summary>
@@ -360,7 +343,6 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         BinaryPrimitives.WriteInt32BigEndian(writer.GetSpan(4), step.Challenge.Length);
         writer.Advance(4);
         writer.Write(step.Challenge);
-        AfterSasl(_context!); // (the v0 handshake before it made the context)
         return true;
     }
 

@@ -36,8 +36,10 @@ public sealed class SaslSession(IReadOnlyList<string> enabled, Func<string, ISas
     public long LifetimeMs { get; init; }
     /// <summary>Why the exchange failed (Kafka's message), once it has.</summary>
     public string? Failure { get; private set; }
-    /// <summary>Counts completed authentications (the first and each re-authentication).</summary>
-    public long CompletedAt { get; private set; }
+    /// <summary>When the authentication ends (<see cref="Environment.TickCount64"/>): its completion plus
+    /// <see cref="LifetimeMs"/>, renewed by each re-authentication; never without a lifetime.</summary>
+    public long ExpiresAt { get; private set; } = long.MaxValue;
+    public bool Expired => Environment.TickCount64 >= ExpiresAt;
     private ISaslMechanism? _current;
     private bool _reauthenticating;
 
@@ -69,17 +71,7 @@ public sealed class SaslSession(IReadOnlyList<string> enabled, Func<string, ISas
     public SaslStep Authenticate(ReadOnlySpan<byte> response)
     {
         if (State != SaslState.Authenticate || _current is null) return new([], false, null, "Unexpected SASL token");
-        SaslStep step;
-        try
-        {
-            step = _current.Evaluate(response);
-        }
-        catch (FormatException)
-        {
-            step = default;
-        }
-        if (step.Error is null && step.Challenge is null)
-            step = new([], false, null, $"Authentication failed during authentication due to invalid credentials with SASL mechanism {Mechanism}");
+        var step = _current.Evaluate(response);
         if (step.Error != null)
         {
             State = SaslState.Failed;
@@ -96,7 +88,7 @@ public sealed class SaslSession(IReadOnlyList<string> enabled, Func<string, ISas
             }
             Principal = step.Principal;
             State = SaslState.Complete;
-            CompletedAt++;
+            if (LifetimeMs > 0) ExpiresAt = Environment.TickCount64 + LifetimeMs;
             _current = null;
             _reauthenticating = false;
         }
