@@ -162,13 +162,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
             for (int i = 0; i < specs.Count; i++)
             {
                 var spec = specs[i];
-                IPAddress address = spec.Host switch
-                {
-                    "0.0.0.0" or "" or "*" => IPAddress.Any,
-                    "::" => IPAddress.IPv6Any,
-                    "localhost" => IPAddress.Loopback,
-                    _ => IPAddress.TryParse(spec.Host, out var a) ? a : Dns.GetHostAddresses(spec.Host).First(),
-                };
+                var address = BindAddress.Resolve(spec.Host);
                 var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
                 _listeners.Add(socket);
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);

@@ -128,14 +128,13 @@ public sealed class TlsOptions
 
     private bool ValidateClient(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        if (certificate is null) return ClientAuth != "required";
-        if (TrustedCas is null) return ClientAuth != "required";
+        if (certificate is null || TrustedCas is null) return ClientAuth != "required";
         using var check = new X509Chain();
         check.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         check.ChainPolicy.CustomTrustStore.AddRange(TrustedCas);
         check.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         if (chain != null) check.ChainPolicy.ExtraStore.AddRange(chain.ChainElements.Select(e => e.Certificate).ToArray());
-        return check.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+        return check.Build(AsCertificate2(certificate));
     }
 
     /// <summary>Kafka's principal for a TLS client: <c>User:</c> and the certificate's subject in RFC 2253 form
@@ -143,11 +142,14 @@ public sealed class TlsOptions
     public static string Principal(X509Certificate? client)
     {
         if (client is null) return "User:ANONYMOUS";
-        var dn = new X500DistinguishedName(client.GetRawCertData() is { } raw ? X509CertificateLoader.LoadCertificate(raw).SubjectName.RawData : []);
-        var parts = dn.EnumerateRelativeDistinguishedNames(reversed: true)
+        var parts = AsCertificate2(client).SubjectName.EnumerateRelativeDistinguishedNames(reversed: true)
             .Select(r => $"{Short(r.GetSingleElementType().Value)}={r.GetSingleElementValue()}");
         return "User:" + string.Join(",", parts);
     }
+
+    /// <summary>The certificate TLS gave (an <see cref="X509Certificate2"/> in practice), as one.</summary>
+    private static X509Certificate2 AsCertificate2(X509Certificate certificate) =>
+        certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
 
     private static string Short(string? oid) => oid switch
     {

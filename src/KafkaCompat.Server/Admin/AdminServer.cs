@@ -46,9 +46,7 @@ public sealed class AdminServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         if (loggers != null) builder.Services.AddSingleton(loggers);
-        IPAddress address = host is "localhost" ? IPAddress.Loopback
-            : host is "0.0.0.0" or "" or "*" ? IPAddress.Any
-            : IPAddress.TryParse(host, out var a) ? a : (await Dns.GetHostAddressesAsync(host).ConfigureAwait(false))[0];
+        var address = BindAddress.Resolve(host);
         builder.WebHost.ConfigureKestrel(o => o.Listen(address, port));
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
