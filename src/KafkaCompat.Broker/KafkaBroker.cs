@@ -60,6 +60,8 @@ public sealed partial class KafkaBroker : IDisposable
         // the dynamic broker values first: the topics' settings are computed from them when the logs open
         (_dynamicConfigs, var dynamicValues) = DynamicConfigStore.Open(config.DataDir, config.NodeId, msg => LogStorage(_logger, msg));
         config.Dynamic = dynamicValues;
+        Scram = Security.ScramCredentialStore.Open(config.DataDir);
+        if (config.AddScram.Count > 0) Scram.Apply([.. config.AddScram.Select(Security.ScramCredentialStore.ParseAddScram)]);
         Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg), msg => LogStorageActivity(_logger, msg));
         Cluster.Topics = () => Logs.Topics;
         if (Logs.RecoveredFromUncleanShutdown) LogRecovered(_logger, Logs.TopicCount);
@@ -96,6 +98,9 @@ public sealed partial class KafkaBroker : IDisposable
         _ = Groups.StartAsync(groupLoadGate);
         _ = Transactions.StartAsync();
     }
+
+    /// <summary>The cluster's SCRAM credentials (AlterUserScramCredentials, <c>--add-scram</c>).</summary>
+    public Security.ScramCredentialStore Scram { get; }
 
     /// <summary>The listeners (<c>listeners</c>; one PLAINTEXT listener on --host and --port by default).</summary>
     public IReadOnlyList<Config.ListenerSpec> Listeners { get; }

@@ -41,6 +41,8 @@ public enum ApiKey : short
     AlterPartitionReassignments = 45,
     ListPartitionReassignments = 46,
     OffsetDelete = 47,
+    DescribeUserScramCredentials = 50,
+    AlterUserScramCredentials = 51,
     DescribeCluster = 60,
     DescribeProducers = 61,
     DescribeTransactions = 65,

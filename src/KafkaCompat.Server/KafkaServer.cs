@@ -156,7 +156,7 @@ public sealed partial class KafkaServer : IAsyncDisposable
         var specs = _broker.Listeners;
         // TLS settings are read (and refused) before anything binds: a broker with a bad keystore does not start
         var tls = specs.Select(l => l.Tls ? TlsOptions.Load(cfg, l) : null).ToList();
-        var sasl = specs.Select(l => l.Sasl ? KafkaCompat.Broker.Security.SaslMechanisms.For(cfg, l) : null).ToList();
+        var sasl = specs.Select(l => l.Sasl ? KafkaCompat.Broker.Security.SaslMechanisms.For(cfg, l, _broker.Scram) : null).ToList();
         try
         {
             for (int i = 0; i < specs.Count; i++)

@@ -32,13 +32,16 @@ internal sealed class EmbeddedBroker : IAsyncDisposable
     /// <summary>Starts a broker. Pass <paramref name="dataDir"/> to reopen an existing log (restart tests).</summary>
     /// <param name="brokers">How many brokers the cluster has (each on its own ephemeral port when port is 0).</param>
     /// <param name="racks">broker.rack of each broker, in node order.</param>
+    /// <param name="addScram">SCRAM users to set, as <c>serve --add-scram</c> takes them:
+    /// <c>SCRAM-SHA-256=[name=alice,password=alice-secret]</c>.</param>
     public static EmbeddedBroker Start(string? dataDir = null, IDictionary<string, string>? settings = null, ILoggerFactory? loggers = null, int port = 0,
-        int brokers = 1, IReadOnlyList<string?>? racks = null)
+        int brokers = 1, IReadOnlyList<string?>? racks = null, IEnumerable<string>? addScram = null)
     {
         bool owns = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "kafkacompat-test-" + Guid.NewGuid().ToString("N")[..12]);
         var config = new BrokerConfig { Port = port, Host = "127.0.0.1", DataDir = dataDir, Brokers = brokers, Racks = racks };
         if (settings != null) foreach (var (k, v) in settings) config.Set(k, v);
+        if (addScram != null) config.AddScram = [.. addScram];
         var broker = new KafkaBroker(config, loggers);
         var cluster = new KafkaCluster(broker, loggers);
         cluster.Start();

@@ -44,10 +44,15 @@ var devTlsOption = new Option<bool>("--dev-tls")
 {
     Description = "Write a throwaway CA and server certificate into the data directory (dev-tls/) for every TLS listener without a keystore, adding an SSL listener if there is none; prints the CA's path for clients",
 };
+var addScramOption = new Option<string[]>("--add-scram")
+{
+    Description = "A SCRAM user to set at start, as kafka-storage format takes it (repeatable): 'SCRAM-SHA-256=[name=alice,password=alice-secret]'",
+    AllowMultipleArgumentsPerToken = false,
+};
 var ephemeralOption = new Option<bool>("--ephemeral") { Description = "Keep the log in a new temporary directory, removed when the broker stops (instead of --data-dir)" };
 var setOption = new Option<string[]>("--set") { Description = "A Kafka config key=value (repeatable), e.g. --set num.partitions=3", AllowMultipleArgumentsPerToken = false };
 
-var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, ephemeralOption, fsyncOption, configOption, setOption, brokersOption, racksOption, adminPortOption, readyFileOption, devTlsOption };
+var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, ephemeralOption, fsyncOption, configOption, setOption, brokersOption, racksOption, adminPortOption, readyFileOption, devTlsOption, addScramOption };
 serve.SetAction(async (parse, ct) =>
 {
     // precedence, lowest first: defaults, the properties file, KAFKA_* variables, --set, the explicit options
@@ -100,6 +105,7 @@ serve.SetAction(async (parse, ct) =>
         return 2;
     }
     config.Brokers = brokers;
+    config.AddScram = [.. parse.GetValue(addScramOption) ?? []];
     if (parse.GetValue(racksOption) is { } racks)
     {
         var list = racks.Split(',', StringSplitOptions.TrimEntries);

@@ -93,7 +93,9 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)0), keys[ApiKey.ListPartitionReassignments]);
             Assert.Equal(((short)0, (short)1), keys[ApiKey.SaslHandshake]);
             Assert.Equal(((short)0, (short)2), keys[ApiKey.SaslAuthenticate]);
-            Assert.Equal(43, keys.Count);
+            Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeUserScramCredentials]);
+            Assert.Equal(((short)0, (short)0), keys[ApiKey.AlterUserScramCredentials]);
+            Assert.Equal(45, keys.Count);
             Assert.False(keys.ContainsKey((ApiKey)76)); // share groups (KIP-932, ShareGroupHeartbeat) are not served, so not advertised
         }
     }

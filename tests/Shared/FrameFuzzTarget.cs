@@ -41,6 +41,7 @@ public static class FrameFuzzTarget
         (ApiKey.ElectLeaders, Of<ElectLeadersRequest>()), (ApiKey.AlterPartitionReassignments, Of<AlterPartitionReassignmentsRequest>()),
         (ApiKey.ListPartitionReassignments, Of<ListPartitionReassignmentsRequest>()),
         (ApiKey.SaslHandshake, Of<SaslHandshakeRequest>()), (ApiKey.SaslAuthenticate, Of<SaslAuthenticateRequest>()),
+        (ApiKey.DescribeUserScramCredentials, Of<DescribeUserScramCredentialsRequest>()), (ApiKey.AlterUserScramCredentials, Of<AlterUserScramCredentialsRequest>()),
     }.ToDictionary(x => x.Item1, x => x.Item2);
 
     /// <summary>Every request type the broker decodes.</summary>

@@ -48,5 +48,7 @@ public static class BrokerApisList
         new ListPartitionReassignmentsHandler(),
         new SaslHandshakeHandler(),
         new SaslAuthenticateHandler(),
+        new DescribeUserScramCredentialsHandler(),
+        new AlterUserScramCredentialsHandler(),
     ];
 }

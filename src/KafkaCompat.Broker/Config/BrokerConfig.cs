@@ -54,6 +54,9 @@ public sealed class BrokerConfig
     /// <summary>The port of <c>advertised.listeners</c>, when it names one; clients are told the bound port otherwise.</summary>
     public int? AdvertisedPort { get; set; }
     public string DataDir { get; set; } = "./data";
+    /// <summary>SCRAM credentials set at start (<c>serve --add-scram</c>), in the form of Kafka's
+    /// <c>kafka-storage format --add-scram</c>: <c>SCRAM-SHA-256=[name=alice,password=alice-secret]</c>.</summary>
+    public List<string> AddScram { get; set; } = [];
     /// <summary>How many brokers this process runs (--brokers): node ids node.id, node.id + 1, ...; each listens on its
     /// own port (consecutive from <see cref="Port"/>, or ephemeral when it is 0).</summary>
     public int Brokers { get; set; } = 1;
@@ -235,6 +238,7 @@ public sealed class BrokerConfig
                 return $"group.consumer.assignors: unknown assignor {unknown} (uniform and range are served)";
             var listeners = Listeners.Of(this);
             foreach (var l in listeners.Where(l => l.Sasl)) Security.SaslMechanisms.For(this, l);
+            foreach (var spec in AddScram) Security.ScramCredentialStore.ParseAddScram(spec);
             if (Brokers > 1)
             {
                 // each broker binds every listener at the listener's port + its index: no two may meet

@@ -5,8 +5,9 @@ using KafkaCompat.Protocol;
 namespace KafkaCompat.Broker.Security;
 
 /// <summary>One step of a SASL exchange: the server's token for the client, done once the exchange is complete, or a
-/// failure with the message Kafka sends (SASL_AUTHENTICATION_FAILED).</summary>
-public readonly record struct SaslStep(byte[] Challenge, bool Complete, string? Principal, string? Error);
+/// failure with the message Kafka sends (SASL_AUTHENTICATION_FAILED). A <paramref name="Hidden"/> failure's message is
+/// the reason for the log only: the client gets Kafka's generic message, as for a SaslException in Kafka.</summary>
+public readonly record struct SaslStep(byte[] Challenge, bool Complete, string? Principal, string? Error, bool Hidden = false);
 
 /// <summary>A SASL mechanism's server side for one exchange.</summary>
 public interface ISaslMechanism
@@ -76,7 +77,10 @@ public sealed class SaslSession(IReadOnlyList<string> enabled, Func<string, ISas
         {
             State = SaslState.Failed;
             Failure = step.Error;
-            return step;
+            // Kafka tells the client only that the credentials were wrong, not why (the log has the reason)
+            return step.Hidden
+                ? step with { Error = $"Authentication failed during {(_reauthenticating ? "re-authentication" : "authentication")} due to invalid credentials with SASL mechanism {Mechanism}" }
+                : step;
         }
         if (step.Complete)
         {
@@ -142,15 +146,17 @@ public static partial class JaasConfig
 }
 
 /// <summary>The SASL mechanisms of a listener, from Kafka's keys: <c>sasl.enabled.mechanisms</c> (listener-prefixed
-/// first) and, for PLAIN, the users of <c>listener.name.NAME.plain.sasl.jaas.config</c> (or <c>sasl.jaas.config</c>).
-/// A mechanism this broker does not serve, or PLAIN without users, is a configuration error.</summary>
+/// first) and, for PLAIN, the users of <c>listener.name.NAME.plain.sasl.jaas.config</c> (or <c>sasl.jaas.config</c>);
+/// SCRAM's users are the cluster's stored credentials. A mechanism this broker does not serve, or PLAIN without users,
+/// is a configuration error.</summary>
 public static class SaslMechanisms
 {
-    public static readonly IReadOnlyList<string> Served = ["PLAIN"];
+    public static readonly IReadOnlyList<string> Served = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
 
     public sealed record Listener(IReadOnlyList<string> Enabled, Func<string, ISaslMechanism?> Create, long LifetimeMs);
 
-    public static Listener For(Config.BrokerConfig config, Config.ListenerSpec listener)
+    /// <param name="scram">The cluster's SCRAM credentials (null while only checking the configuration).</param>
+    public static Listener For(Config.BrokerConfig config, Config.ListenerSpec listener, ScramCredentialStore? scram = null)
     {
         string name = listener.Name.ToLowerInvariant();
         var enabled = (listener.Setting(config, "sasl.enabled.mechanisms") ?? "GSSAPI")
@@ -168,6 +174,11 @@ public static class SaslMechanisms
         }
         long lifetime = long.TryParse(config.Get($"listener.name.{name}.{enabled[0].ToLowerInvariant()}.connections.max.reauth.ms") ?? config.Get("connections.max.reauth.ms"),
             System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long ms) ? Math.Max(0, ms) : 0;
-        return new Listener(enabled, m => m switch { "PLAIN" => new PlainMechanism(plainUsers), _ => null }, lifetime);
+        return new Listener(enabled, m => m switch
+        {
+            "PLAIN" => new PlainMechanism(plainUsers),
+            "SCRAM-SHA-256" or "SCRAM-SHA-512" when scram != null => new ScramServer(Scram.Parse(m), scram.Get),
+            _ => null,
+        }, lifetime);
     }
 }
