@@ -22,7 +22,7 @@ public sealed class KafkaConnectionException(string message, Exception? inner = 
 public sealed class BrokerConnection : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly string _clientId;
     private Dictionary<short, (short Min, short Max)> _versions = new();
@@ -38,17 +38,20 @@ public sealed class BrokerConnection : IAsyncDisposable
     /// <summary>Longest wait for one answer (on top of a Fetch's own wait).</summary>
     public static TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    private BrokerConnection(TcpClient tcp, string host, int port, string clientId)
+    private BrokerConnection(TcpClient tcp, Stream stream, string host, int port, string clientId)
     {
         _tcp = tcp;
-        _stream = tcp.GetStream();
+        _stream = stream;
         Host = host;
         Port = port;
         _clientId = clientId;
     }
 
-    public static async Task<BrokerConnection> ConnectAsync(string host, int port, string clientId, CancellationToken ct)
+    /// <summary>Connects, negotiates versions and, on a secured listener, completes TLS and SASL
+    /// (<paramref name="security"/>; null: PLAINTEXT).</summary>
+    public static async Task<BrokerConnection> ConnectAsync(string host, int port, string clientId, CancellationToken ct, ClientSecurity? security = null)
     {
+        security ??= ClientSecurity.Plaintext;
         var tcp = new TcpClient { NoDelay = true };
         try
         {
@@ -61,9 +64,45 @@ public sealed class BrokerConnection : IAsyncDisposable
             tcp.Dispose();
             throw new KafkaConnectionException($"cannot connect to {host}:{port}: {e.Message}", e);
         }
-        var c = new BrokerConnection(tcp, host, port, clientId);
-        await c.NegotiateAsync(ct).ConfigureAwait(false);
+        Stream stream;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            stream = await security.WrapAsync(tcp.GetStream(), host, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            tcp.Dispose();
+            throw new KafkaConnectionException($"TLS with {host}:{port} failed: {e.Message}", e);
+        }
+        var c = new BrokerConnection(tcp, stream, host, port, clientId);
+        try
+        {
+            await c.NegotiateAsync(ct).ConfigureAwait(false);
+            if (security.Sasl) await c.AuthenticateAsync(security, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await c.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         return c;
+    }
+
+    /// <summary>SaslHandshake v1, then the mechanism's tokens in SaslAuthenticate requests.</summary>
+    private async Task AuthenticateAsync(ClientSecurity security, CancellationToken ct)
+    {
+        var hs = await SendAsync<SaslHandshakeRequest, SaslHandshakeResponse>(new SaslHandshakeRequest { Mechanism = security.Mechanism }, 1, ct).ConfigureAwait(false);
+        if (hs.ErrorCode != ErrorCode.None)
+            throw new KafkaErrorException(hs.ErrorCode, $"SASL {security.Mechanism}: the broker offers {string.Join(", ", hs.Mechanisms)}");
+        var exchange = security.Exchange();
+        for (var token = exchange(null); token != null;)
+        {
+            var resp = await SendAsync<SaslAuthenticateRequest, SaslAuthenticateResponse>(new SaslAuthenticateRequest { AuthBytes = token }, ct: ct).ConfigureAwait(false);
+            if (resp.ErrorCode != ErrorCode.None) throw new KafkaErrorException(resp.ErrorCode, resp.ErrorMessage ?? "SASL authentication failed");
+            token = exchange(resp.AuthBytes.ToArray());
+        }
     }
 
     private async Task NegotiateAsync(CancellationToken ct)

@@ -15,12 +15,14 @@ public sealed class KafkaClient : IAsyncDisposable
     private BrokerConnection _bootstrap;
     private readonly string _bootstrapHost;
     private readonly int _bootstrapPort;
+    private readonly ClientSecurity? _security;
 
     public int ControllerId { get; private set; } = -1;
     public string? ClusterId { get; private set; }
 
-    private KafkaClient(BrokerConnection bootstrap, string clientId)
+    private KafkaClient(BrokerConnection bootstrap, string clientId, ClientSecurity? security)
     {
+        _security = security;
         _bootstrap = bootstrap;
         _bootstrapHost = bootstrap.Host;
         _bootstrapPort = bootstrap.Port;
@@ -29,12 +31,14 @@ public sealed class KafkaClient : IAsyncDisposable
 
     private async Task<BrokerConnection> BootstrapAsync(CancellationToken ct)
     {
-        if (_bootstrap.Broken) _bootstrap = await BrokerConnection.ConnectAsync(_bootstrapHost, _bootstrapPort, _clientId, ct).ConfigureAwait(false);
+        if (_bootstrap.Broken) _bootstrap = await BrokerConnection.ConnectAsync(_bootstrapHost, _bootstrapPort, _clientId, ct, _security).ConfigureAwait(false);
         return _bootstrap;
     }
 
-    /// <summary>Connects to the first reachable bootstrap server.</summary>
-    public static async Task<KafkaClient> ConnectAsync(string bootstrapServers, string clientId = "kafkacompat-cli", CancellationToken ct = default)
+    /// <summary>Connects to the first reachable bootstrap server (through TLS and SASL as <paramref name="security"/>
+    /// says; null: PLAINTEXT).</summary>
+    public static async Task<KafkaClient> ConnectAsync(string bootstrapServers, string clientId = "kafkacompat-cli", CancellationToken ct = default,
+        ClientSecurity? security = null)
     {
         var errors = new List<string>();
         foreach (var server in bootstrapServers.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
@@ -42,8 +46,8 @@ public sealed class KafkaClient : IAsyncDisposable
             var (host, port) = ParseHostPort(server);
             try
             {
-                var conn = await BrokerConnection.ConnectAsync(host, port, clientId, ct).ConfigureAwait(false);
-                var client = new KafkaClient(conn, clientId);
+                var conn = await BrokerConnection.ConnectAsync(host, port, clientId, ct, security).ConfigureAwait(false);
+                var client = new KafkaClient(conn, clientId, security);
                 await client.MetadataAsync([], ct).ConfigureAwait(false);
                 return client;
             }
@@ -83,7 +87,7 @@ public sealed class KafkaClient : IAsyncDisposable
     {
         if (_nodes.TryGetValue(nodeId, out var c) && !c.Broken) return c;
         if (!_addresses.TryGetValue(nodeId, out var addr)) throw new KafkaConnectionException($"broker {nodeId} is not in the cluster metadata");
-        c = await BrokerConnection.ConnectAsync(addr.Host, addr.Port, _clientId, ct).ConfigureAwait(false);
+        c = await BrokerConnection.ConnectAsync(addr.Host, addr.Port, _clientId, ct, _security).ConfigureAwait(false);
         _nodes[nodeId] = c;
         return c;
     }

@@ -35,6 +35,12 @@ public static class CliSupport
         Recursive = true,
     };
 
+    public static readonly Option<string?> CommandConfig = new("--command-config")
+    {
+        Description = "A properties file with the client's security settings, as Kafka's tools take it: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location, ...",
+        Recursive = true,
+    };
+
     public static bool Json(ParseResult p) => string.Equals(p.GetValue(Output), "json", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Runs a client command: connects, runs <paramref name="body"/>, and turns failures into a message on
@@ -58,9 +64,21 @@ public static class CliSupport
             Console.Error.WriteLine($"--output must be table or json, not '{output}'");
             return ExitCodes.Usage;
         }
+        ClientSecurity? security = null;
+        if (p.GetValue(CommandConfig) is { } file)
+        {
+            try
+            {
+                security = ClientSecurity.FromFile(file);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                return Fail(ExitCodes.Usage, $"--command-config {file}: {e.Message}");
+            }
+        }
         try
         {
-            await using var client = await KafkaClient.ConnectAsync(p.GetValue(Bootstrap)!, ct: ct).ConfigureAwait(false);
+            await using var client = await KafkaClient.ConnectAsync(p.GetValue(Bootstrap)!, ct: ct, security: security).ConfigureAwait(false);
             return await body(client, ct).ConfigureAwait(false);
         }
         catch (KafkaErrorException e)

@@ -31,7 +31,7 @@ public static class ConsumeCommand
         };
         var cmd = new Command("consume", "Print records of a topic (like kafka-console-consumer and kcat -C)")
         {
-            topicArg, fromBeginning, offset, fromTime, partition, count, follow, timeout, format, group, Bootstrap, Output,
+            topicArg, fromBeginning, offset, fromTime, partition, count, follow, timeout, format, group, Bootstrap, CommandConfig, Output,
         };
         cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {

@@ -14,6 +14,7 @@ public static class GroupCommands
     {
         var group = new Command("group", "List, describe (with lag), delete consumer groups and reset their offsets");
         group.Options.Add(Bootstrap);
+        group.Options.Add(CommandConfig);
         group.Options.Add(Output);
         group.Subcommands.Add(List());
         group.Subcommands.Add(Describe());

@@ -26,7 +26,7 @@ public static class ProduceCommand
         var batch = new Option<int>("--batch-records") { Description = "Records per batch", DefaultValueFactory = _ => 1000 };
         var cmd = new Command("produce", "Write lines as records (like kafka-console-producer)")
         {
-            topicArg, file, keySep, headers, compression, acks, partition, batch, Bootstrap, Output,
+            topicArg, file, keySep, headers, compression, acks, partition, batch, Bootstrap, CommandConfig, Output,
         };
         cmd.SetAction((p, invocationCt) => RunAsync(p, invocationCt, async (client, ct) =>
         {

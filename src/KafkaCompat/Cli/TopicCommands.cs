@@ -16,6 +16,7 @@ public static class TopicCommands
     {
         var topic = new Command("topic", "Create, list, describe, change and delete topics (like kafka-topics and kafka-configs)");
         topic.Options.Add(Bootstrap);
+        topic.Options.Add(CommandConfig);
         topic.Options.Add(Output);
         topic.Subcommands.Add(Create());
         topic.Subcommands.Add(List());

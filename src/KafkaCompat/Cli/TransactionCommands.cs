@@ -12,6 +12,7 @@ public static class TransactionCommands
     {
         var txn = new Command("transaction", "List and describe transactions, and the producers a partition knows");
         txn.Options.Add(Bootstrap);
+        txn.Options.Add(CommandConfig);
         txn.Options.Add(Output);
         txn.Subcommands.Add(List());
         txn.Subcommands.Add(Describe());
