@@ -159,6 +159,28 @@ public sealed class ScramTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFinalNonceThatEndsWithTheServersIsTakenAsLibrdkafkaSendsIt()
+    {
+        // librdkafka writes its own nonce before the whole nonce of the server's first message; Kafka checks the end
+        var (c, s) = await Connect();
+        using var _ = c;
+        await HandshakeV1(c, "SCRAM-SHA-256");
+        const string bare = "n=alice,r=rdkafka-nonce";
+        await s.WriteAsync(Authenticate(2, Encoding.UTF8.GetBytes("n,," + bare)));
+        var serverFirst = Encoding.UTF8.GetString((await ReadAuthenticate(s)).Token);
+        var fields = serverFirst.Split(',');
+        var salted = Scram.SaltedPassword(ScramMechanism.ScramSha256, "alice-secret", Convert.FromBase64String(fields[1][2..]), int.Parse(fields[2][2..]));
+        string withoutProof = "c=biws,r=rdkafka-nonce" + fields[0][2..];
+        string authMessage = bare + "," + serverFirst + "," + withoutProof;
+        var proof = Convert.ToBase64String(Scram.ClientProof(ScramMechanism.ScramSha256, salted, authMessage));
+        await s.WriteAsync(Authenticate(3, Encoding.UTF8.GetBytes(withoutProof + ",p=" + proof)));
+        var final = await ReadAuthenticate(s);
+        Assert.Equal(ErrorCode.None, final.Error);
+        Assert.Equal("v=" + Convert.ToBase64String(Scram.ServerSignature(ScramMechanism.ScramSha256, Scram.ServerKey(ScramMechanism.ScramSha256, salted), authMessage)),
+            Encoding.UTF8.GetString(final.Token));
+    }
+
+    [Fact]
     public async Task AFinalMessageWithAnotherNonceFails()
     {
         var (c, s) = await Connect();
@@ -168,9 +190,9 @@ public sealed class ScramTests : IAsyncLifetime
         await s.WriteAsync(Authenticate(2, client.First()));
         var first = await ReadAuthenticate(s);
         var final = Encoding.UTF8.GetString(client.Final(first.Token));
-        // the same proof with one nonce character changed
-        int r = final.IndexOf(",r=", StringComparison.Ordinal) + 3;
-        var tampered = final[..r] + (final[r] == 'x' ? 'y' : 'x') + final[(r + 1)..];
+        // the same proof with the nonce's last character changed
+        int p = final.IndexOf(",p=", StringComparison.Ordinal) - 1;
+        var tampered = final[..p] + (final[p] == 'x' ? 'y' : 'x') + final[(p + 1)..];
         await s.WriteAsync(Authenticate(3, Encoding.UTF8.GetBytes(tampered)));
         Assert.Equal(ErrorCode.SaslAuthenticationFailed, (await ReadAuthenticate(s)).Error);
         Assert.Null(await ReadFrame(s));

@@ -15,7 +15,7 @@ public abstract class SecureListenersTest(ITestOutputHelper output, bool sasl) :
 
     public Task InitializeAsync()
     {
-        Broker = EmbeddedBroker.Start(settings: sasl ? Pki.SaslListeners() : Pki.TlsListeners());
+        Broker = sasl ? EmbeddedBroker.Start(settings: Pki.SaslListeners(), addScram: TestCertificates.ScramUsers) : EmbeddedBroker.Start(settings: Pki.TlsListeners());
         return Task.CompletedTask;
     }
 

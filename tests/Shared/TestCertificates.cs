@@ -64,7 +64,7 @@ public sealed class TestCertificates : IDisposable
         return new()
         {
             ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
-            ["sasl.enabled.mechanisms"] = "PLAIN",
+            ["sasl.enabled.mechanisms"] = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
             ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = jaas,
             ["listener.name.sasl_ssl.plain.sasl.jaas.config"] = jaas,
             ["ssl.keystore.type"] = "PEM",
@@ -72,6 +72,14 @@ public sealed class TestCertificates : IDisposable
             ["group.initial.rebalance.delay.ms"] = "0",
         };
     }
+
+    /// <summary>The SCRAM credentials of <see cref="SaslListeners"/>' users (PLAIN's are in its JAAS entry): alice and
+    /// bob with each mechanism.</summary>
+    public static readonly string[] ScramUsers =
+    [
+        "SCRAM-SHA-256=[name=alice,password=alice-secret]", "SCRAM-SHA-512=[name=alice,password=alice-secret]",
+        "SCRAM-SHA-256=[name=bob,password=bob-secret]", "SCRAM-SHA-512=[name=bob,iterations=8192,password=bob-secret]",
+    ];
 
     /// <summary>The client certificate with its key, as .NET loads it.</summary>
     public X509Certificate2 LoadClient() => X509Certificate2.CreateFromPemFile(ClientCert, ClientKey);

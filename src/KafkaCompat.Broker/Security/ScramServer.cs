@@ -54,7 +54,8 @@ public sealed partial class ScramServer(ScramMechanism mechanism, Func<string, S
             {
                 var m = ClientFinalMessage().Match(text);
                 if (!m.Success) return Hidden("Invalid SCRAM client final message format");
-                if (m.Groups["nonce"].Value != _nonce) return Hidden("Invalid client nonce in the final client message.");
+                // Kafka checks that the nonce ends with the one it sent: librdkafka puts its own nonce before the whole of it
+                if (!m.Groups["nonce"].Value.EndsWith(_nonce, StringComparison.Ordinal)) return Hidden("Invalid client nonce in the final client message.");
                 byte[] proof;
                 try { proof = Convert.FromBase64String(m.Groups["proof"].Value); }
                 catch (FormatException) { return Hidden("Invalid SCRAM client final message format: the proof is not base64"); }
