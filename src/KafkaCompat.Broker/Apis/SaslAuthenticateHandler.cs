@@ -26,7 +26,7 @@ public sealed class SaslAuthenticateHandler : ApiHandler<SaslAuthenticateRequest
         return new(new SaslAuthenticateResponse
         {
             AuthBytes = step.Challenge,
-            SessionLifetimeMs = step.Complete ? session.LifetimeMs : 0,
+            SessionLifetimeMs = step.Complete ? session.SessionLifetimeMs : 0,
         });
     }
 }

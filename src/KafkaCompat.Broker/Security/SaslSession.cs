@@ -7,7 +7,13 @@ namespace KafkaCompat.Broker.Security;
 /// <summary>One step of a SASL exchange: the server's token for the client, done once the exchange is complete, or a
 /// failure with the message Kafka sends (SASL_AUTHENTICATION_FAILED). A <paramref name="Hidden"/> failure's message is
 /// the reason for the log only: the client gets Kafka's generic message, as for a SaslException in Kafka.</summary>
-public readonly record struct SaslStep(byte[] Challenge, bool Complete, string? Principal, string? Error, bool Hidden = false);
+public readonly record struct SaslStep(byte[] Challenge, bool Complete, string? Principal, string? Error, bool Hidden = false)
+{
+    /// <summary>How long the credential just presented stays valid (an OAUTHBEARER token's exp); null: no limit.</summary>
+    public long? CredentialLifetimeMs { get; init; }
+    /// <summary>Why a step that is not a failure still refuses the client (an invalid token's first answer), for the log.</summary>
+    public string? Reason { get; init; }
+}
 
 /// <summary>A SASL mechanism's server side for one exchange.</summary>
 public interface ISaslMechanism
@@ -41,6 +47,10 @@ public sealed class SaslSession(IReadOnlyList<string> enabled, Func<string, ISas
     /// <see cref="LifetimeMs"/>, renewed by each re-authentication; never without a lifetime.</summary>
     public long ExpiresAt { get; private set; } = long.MaxValue;
     public bool Expired => Environment.TickCount64 >= ExpiresAt;
+    /// <summary>The lifetime of the current authentication, sent in SaslAuthenticate v1+ (0: none): the shorter of
+    /// <see cref="LifetimeMs"/> and the credential's own (an OAUTHBEARER token's expiry).</summary>
+    public long SessionLifetimeMs { get; private set; }
+    private string? _reason;
     private ISaslMechanism? _current;
     private bool _reauthenticating;
 
@@ -51,7 +61,7 @@ public sealed class SaslSession(IReadOnlyList<string> enabled, Func<string, ISas
         if (State == SaslState.Complete)
         {
             // only a session with a lifetime is re-authenticated, and with the mechanism it began with
-            if (LifetimeMs <= 0 || mechanism != Mechanism) return ErrorCode.IllegalSaslState;
+            if (ExpiresAt == long.MaxValue || mechanism != Mechanism) return ErrorCode.IllegalSaslState;
             _reauthenticating = true;
         }
         else if (State != SaslState.Handshake) return ErrorCode.IllegalSaslState;
@@ -73,10 +83,11 @@ public sealed class SaslSession(IReadOnlyList<string> enabled, Func<string, ISas
     {
         if (State != SaslState.Authenticate || _current is null) return new([], false, null, "Unexpected SASL token");
         var step = _current.Evaluate(response);
+        if (step.Reason != null) _reason = step.Reason;
         if (step.Error != null)
         {
             State = SaslState.Failed;
-            Failure = step.Error;
+            Failure = _reason is null ? step.Error : $"{step.Error} ({_reason})";
             // Kafka tells the client only that the credentials were wrong, not why (the log has the reason)
             return step.Hidden
                 ? step with { Error = $"Authentication failed during {(_reauthenticating ? "re-authentication" : "authentication")} due to invalid credentials with SASL mechanism {Mechanism}" }
@@ -92,7 +103,12 @@ public sealed class SaslSession(IReadOnlyList<string> enabled, Func<string, ISas
             }
             Principal = step.Principal;
             State = SaslState.Complete;
-            if (LifetimeMs > 0) ExpiresAt = Environment.TickCount64 + LifetimeMs;
+            long lifetime = step.CredentialLifetimeMs is long credential
+                ? Math.Max(1, LifetimeMs > 0 ? Math.Min(LifetimeMs, credential) : credential)
+                : LifetimeMs;
+            SessionLifetimeMs = Math.Max(0, lifetime);
+            ExpiresAt = lifetime > 0 ? Environment.TickCount64 + lifetime : long.MaxValue;
+            _reason = null;
             _current = null;
             _reauthenticating = false;
         }
@@ -151,7 +167,7 @@ public static partial class JaasConfig
 /// is a configuration error.</summary>
 public static class SaslMechanisms
 {
-    public static readonly IReadOnlyList<string> Served = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+    public static readonly IReadOnlyList<string> Served = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"];
 
     public sealed record Listener(IReadOnlyList<string> Enabled, Func<string, ISaslMechanism?> Create, long LifetimeMs);
 
@@ -172,12 +188,16 @@ public static class SaslMechanisms
             if (plainUsers.Count == 0)
                 throw new ArgumentException($"listener {listener.Name}: SASL/PLAIN needs its users: listener.name.{name}.plain.sasl.jaas.config=\"org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\\\"alice-secret\\\";\"");
         }
+        var oauth = enabled.Contains("OAUTHBEARER")
+            ? OAuthBearerServer.Options.FromJaas(config.Get($"listener.name.{name}.oauthbearer.sasl.jaas.config") ?? config.Get($"listener.name.{name}.sasl.jaas.config") ?? config.Get("sasl.jaas.config"))
+            : OAuthBearerServer.Options.Default;
         long lifetime = long.TryParse(config.Get($"listener.name.{name}.{enabled[0].ToLowerInvariant()}.connections.max.reauth.ms") ?? config.Get("connections.max.reauth.ms"),
             System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long ms) ? Math.Max(0, ms) : 0;
         return new Listener(enabled, m => m switch
         {
             "PLAIN" => new PlainMechanism(plainUsers),
             "SCRAM-SHA-256" or "SCRAM-SHA-512" when scram != null => new ScramServer(Scram.Parse(m), scram.Get),
+            "OAUTHBEARER" => new OAuthBearerServer(oauth),
             _ => null,
         }, lifetime);
     }
