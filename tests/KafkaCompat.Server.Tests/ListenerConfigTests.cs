@@ -48,7 +48,7 @@ public sealed class ListenerConfigTests : IDisposable
     [InlineData("PLAINTEXT://:9092,SSL://:9092", null, "Each listener must have a different port")]
     [InlineData("PLAINTEXT://:9092,CUSTOM://:9093", null, "No security protocol defined for listener CUSTOM")]
     [InlineData("PLAINTEXT://:9092,CUSTOM://:9093", "PLAINTEXT:PLAINTEXT,CUSTOM:TLS", "unknown security protocol TLS")]
-    [InlineData("PLAINTEXT://:9092,SASL_SSL://:9093", null, "SASL mechanism GSSAPI is not served (set sasl.enabled.mechanisms to PLAIN)")]
+    [InlineData("PLAINTEXT://:9092,SASL_SSL://:9093", null, "SASL mechanism GSSAPI is not served (set sasl.enabled.mechanisms to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)")]
     [InlineData("PLAINTEXT://localhost", null, "unable to parse PLAINTEXT://localhost")]
     public void ListenersThatMakeNoSenseAreRefused(string listeners, string? map, string reason)
     {
