@@ -151,6 +151,9 @@ public interface IApiHandler
     bool IsFlexible(short version);
     /// <summary>Parses the body and answers; null means no response is sent (acks=0 produce).</summary>
     ValueTask<IKafkaMessage?> HandleAsync(RequestContext context, ReadOnlyMemory<byte> body);
+    /// <summary>Parses the body and answers it with <paramref name="error"/> in every error field, without carrying
+    /// it out; null when the response has no error field.</summary>
+    IKafkaMessage? Refuse(RequestContext context, ReadOnlyMemory<byte> body, ErrorCode error);
 }
 
 public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(
@@ -177,6 +180,12 @@ public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.Dyna
     bool IRequestKeeper.Forget(object request) => Forget((TRequest)request);
 
     public ValueTask<IKafkaMessage?> HandleAsync(RequestContext context, ReadOnlyMemory<byte> body) => Run(context, body, delayable: true);
+
+    public IKafkaMessage? Refuse(RequestContext context, ReadOnlyMemory<byte> body, ErrorCode error)
+    {
+        var reader = new KafkaReader(body);
+        return ErrorResponse(TRequest.Read(ref reader, context.ApiVersion), error);
+    }
 
     private ValueTask<IKafkaMessage?> Run(RequestContext context, ReadOnlyMemory<byte> body, bool delayable)
     {

@@ -233,9 +233,16 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         short version = peek.ReadInt16();
         int correlationId = peek.ReadInt32();
         var handler = broker.Apis.Find(apiKey) ?? throw new CloseConnection($"unknown or unsupported API key {apiKey}");
+        string? refusal = null;
         if (_sasl is { } sasl)
         {
-            if (sasl.State != SaslState.Complete)
+            if (sasl is { State: SaslState.Authenticate, RawFrames: false } && handler.Key != ApiKey.SaslAuthenticate)
+            {
+                // in the middle of the exchange Kafka answers another request with its own error response,
+                // ILLEGAL_SASL_STATE, then closes (kafkajs 2.2.4 takes OAUTHBEARER's invalid_token step for success)
+                refusal = $"Unexpected Kafka request of type {handler.Key} during SASL authentication.";
+            }
+            else if (sasl.State != SaslState.Complete)
             {
                 // before authentication only ApiVersions and the SASL exchange, as Kafka's SaslServerAuthenticator allows
                 bool allowed = handler.Key switch
@@ -283,7 +290,8 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         bool awaited = false;
         try
         {
-            pending = handler.HandleAsync(ctx, body);
+            pending = refusal is null ? handler.HandleAsync(ctx, body)
+                : new(handler.Refuse(ctx, body, ErrorCode.IllegalSaslState) ?? throw new CloseConnection(refusal));
             // a request that waits (JoinGroup, SyncGroup, a long-polling Fetch) must not hold back the answers to
             // the requests before it: send those now, then wait
             if (!pending.IsCompleted) await writer.FlushAsync(stopping).ConfigureAwait(false);
@@ -327,6 +335,7 @@ internal sealed partial class KafkaConnection(long id, Socket socket, KafkaBroke
         ctx.ReturnMessages();
         // a failed SASL exchange closes the connection once its answer is sent
         if (_sasl is { State: SaslState.Failed }) _closeAfterFlush ??= _sasl.Failure ?? "SASL authentication failed";
+        if (refusal != null) _closeAfterFlush ??= refusal;
         return true;
     }
 

@@ -15,6 +15,7 @@ public sealed class SaslTests(ITestOutputHelper output) : SecureListenersTest(ou
     [InlineData("PLAIN")]
     [InlineData("SCRAM-SHA-256")]
     [InlineData("SCRAM-SHA-512")]
+    [InlineData("OAUTHBEARER")]
     public Task ConfluentKafkaPythonOnLibrdkafka216(string mechanism) =>
         RunScript("/usr/bin/python3", "sasl_test.py", CurrentLibrdkafka.PythonEnvironment, "confluent", mechanism);
 

@@ -98,6 +98,22 @@ public sealed class OAuthBearerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARequestInTheMiddleOfTheExchangeGetsItsOwnErrorAnswerThenTheConnectionCloses()
+    {
+        // kafkajs 2.2.4 takes the invalid_token step for success and sends Metadata: Kafka answers it with
+        // Metadata's error response (ILLEGAL_SASL_STATE) and closes
+        using var c = new TcpClient();
+        var s = await Connected(c);
+        var first = await Authenticate(s, 2, InitialResponse(Token("""{"sub":"alice","exp":1000}""")));
+        Assert.Equal("""{"status":"invalid_token"}""", first.Token);
+        await s.WriteAsync(Request(3, 1, 3, w => w.WriteInt32(-1))); // Metadata v1, all topics
+        var answer = new KafkaReader((await ReadFrame(s))!);
+        Assert.Equal(3, answer.ReadInt32());
+        Assert.Equal(0, answer.ReadInt32()); // no brokers
+        Assert.Null(await ReadFrame(s));
+    }
+
+    [Fact]
     public async Task AnotherAuthorizationIdIsRefusedInKafkasWords()
     {
         using var c = new TcpClient();

@@ -64,7 +64,7 @@ public sealed class TestCertificates : IDisposable
         return new()
         {
             ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
-            ["sasl.enabled.mechanisms"] = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            ["sasl.enabled.mechanisms"] = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
             ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = jaas,
             ["listener.name.sasl_ssl.plain.sasl.jaas.config"] = jaas,
             ["ssl.keystore.type"] = "PEM",
