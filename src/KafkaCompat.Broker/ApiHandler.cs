@@ -33,6 +33,25 @@ public sealed class RequestContext
     public (string Host, int Port) Endpoint(Cluster.BrokerNode node) => (Broker.AdvertisedHost(LocalHost, Listener), node.PortOf(Listener));
     /// <summary>The client's address as Kafka shows it in DescribeGroups ("/127.0.0.1").</summary>
     public string ClientHost { get; init; } = "/127.0.0.1";
+
+    /// <summary>Whether this connection's principal may do <paramref name="op"/> on the resource (always without an
+    /// authorizer).</summary>
+    public bool Authorize(Protocol.AclOperation op, Protocol.AclResourceType type, string name) =>
+        !Broker.Authorizer.Enabled || Broker.Authorizer.Authorize(Principal, ClientHost.TrimStart('/'), op, type, name);
+
+    /// <summary>Kafka's authorizeByResourceType: whether the principal may do <paramref name="op"/> on some resource of
+    /// the type (idempotent InitProducerId asks WRITE on any topic).</summary>
+    public bool AuthorizeAny(Protocol.AclOperation op, Protocol.AclResourceType type) =>
+        !Broker.Authorizer.Enabled || Broker.Authorizer.AuthorizeAny(Principal, ClientHost.TrimStart('/'), op, type);
+
+    /// <summary>Whether the principal may create the topic: CREATE on the cluster, or on the topic.</summary>
+    public bool MayCreateTopic(string name) =>
+        Authorize(Protocol.AclOperation.Create, Protocol.AclResourceType.Cluster, Security.Authorizer.ClusterName)
+        || Authorize(Protocol.AclOperation.Create, Protocol.AclResourceType.Topic, name);
+
+    /// <summary>The authorized-operations bitfield of a resource for this connection's principal.</summary>
+    public int AuthorizedOperations(Protocol.AclResourceType type, string name) =>
+        Broker.Authorizer.AuthorizedOperations(Principal, ClientHost.TrimStart('/'), type, name);
     public CancellationToken Cancellation { get; init; }
     /// <summary>The connection's messages kept for its next request of the same API (null: nothing is kept).</summary>
     public MessageCache? Messages { get; init; }
@@ -205,6 +224,11 @@ public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.Dyna
         ValueTask<TResponse?> pending;
         try
         {
+            // with an authorizer: what the request needs, checked before anything is done (Kafka's checks per API)
+            if (context.Broker.Authorizer.Enabled)
+                foreach (var need in Requires(request, context.ApiVersion))
+                    if (!context.Authorize(need.Operation, need.ResourceType, need.Name))
+                        return new(ErrorResponse(request, need.Denied) ?? throw new InvalidOperationException($"{Key} has no error field for {need.Denied}"));
             if (faults.ShouldFailHandler(Key)) throw new InvalidOperationException($"fault injection: {Key} handler failure");
             // an injected error answers the request without carrying it out; an error that in Kafka means the request was
             // carried out but not confirmed in time (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND) is answered after
@@ -291,6 +315,15 @@ public abstract class ApiHandler<TRequest, [System.Diagnostics.CodeAnalysis.Dyna
     }
 
     protected abstract ValueTask<TResponse?> Handle(RequestContext context, TRequest request);
+
+    /// <summary>What a principal needs, with an authorizer, before this request is carried out: checked in order, the
+    /// first refused answers the whole request with its error. Handlers whose checks are per topic, group or
+    /// transactional id make them in <see cref="Handle"/> and need nothing here. The default, for an API whose checks
+    /// are not written yet, is ALTER on the cluster: never less than Kafka asks.</summary>
+    protected virtual IEnumerable<Security.Requirement> Requires(TRequest request, short version) => AlterCluster;
+
+    private static readonly Security.Requirement[] AlterCluster = [Security.Requirement.Cluster(Protocol.AclOperation.Alter)];
+    private protected static readonly Security.Requirement[] Nothing = [];
 
     /// <summary>The group id (Transaction false) or transactional id (true) whose coordinator alone answers this request
     /// on a cluster of several brokers (NOT_COORDINATOR elsewhere); null for requests any broker answers.</summary>

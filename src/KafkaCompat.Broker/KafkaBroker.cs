@@ -61,6 +61,7 @@ public sealed partial class KafkaBroker : IDisposable
         (_dynamicConfigs, var dynamicValues) = DynamicConfigStore.Open(config.DataDir, config.NodeId, msg => LogStorage(_logger, msg));
         config.Dynamic = dynamicValues;
         Scram = Security.ScramCredentialStore.Open(config.DataDir);
+        Authorizer = Security.Authorizer.From(config, Security.AclStore.Open(config.DataDir));
         if (config.AddScram.Count > 0) Scram.Apply([.. config.AddScram.Select(Security.ScramCredentialStore.ParseAddScram)]);
         Logs = new LogManager(config.DataDir, r => config.LogConfigFor(r.Configs), msg => LogStorage(_logger, msg), msg => LogStorageActivity(_logger, msg));
         Cluster.Topics = () => Logs.Topics;
@@ -98,6 +99,9 @@ public sealed partial class KafkaBroker : IDisposable
         _ = Groups.StartAsync(groupLoadGate);
         _ = Transactions.StartAsync();
     }
+
+    /// <summary>Who may do what (authorizer.class.name, super.users, the cluster's ACLs).</summary>
+    public Security.Authorizer Authorizer { get; }
 
     /// <summary>The cluster's SCRAM credentials (AlterUserScramCredentials, <c>--add-scram</c>).</summary>
     public Security.ScramCredentialStore Scram { get; }

@@ -157,6 +157,7 @@ var root = new RootCommand("KafkaCompat: a Kafka-wire-compatible broker, and cli
     KafkaCompat.Host.Cli.GroupCommands.Build(),
     KafkaCompat.Host.Cli.TransactionCommands.Build(),
     KafkaCompat.Host.Cli.UserCommands.Build(),
+    KafkaCompat.Host.Cli.AclCommands.Build(),
     KafkaCompat.Host.Cli.ClusterCommands.Build(),
 };
 

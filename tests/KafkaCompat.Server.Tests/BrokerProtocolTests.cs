@@ -95,7 +95,10 @@ public sealed class BrokerProtocolTests : IAsyncLifetime
             Assert.Equal(((short)0, (short)2), keys[ApiKey.SaslAuthenticate]);
             Assert.Equal(((short)0, (short)0), keys[ApiKey.DescribeUserScramCredentials]);
             Assert.Equal(((short)0, (short)0), keys[ApiKey.AlterUserScramCredentials]);
-            Assert.Equal(45, keys.Count);
+            Assert.Equal(((short)0, (short)3), keys[ApiKey.DescribeAcls]);
+            Assert.Equal(((short)0, (short)3), keys[ApiKey.CreateAcls]);
+            Assert.Equal(((short)0, (short)3), keys[ApiKey.DeleteAcls]);
+            Assert.Equal(48, keys.Count);
             Assert.False(keys.ContainsKey((ApiKey)76)); // share groups (KIP-932, ShareGroupHeartbeat) are not served, so not advertised
         }
     }

@@ -42,6 +42,7 @@ public static class FrameFuzzTarget
         (ApiKey.ListPartitionReassignments, Of<ListPartitionReassignmentsRequest>()),
         (ApiKey.SaslHandshake, Of<SaslHandshakeRequest>()), (ApiKey.SaslAuthenticate, Of<SaslAuthenticateRequest>()),
         (ApiKey.DescribeUserScramCredentials, Of<DescribeUserScramCredentialsRequest>()), (ApiKey.AlterUserScramCredentials, Of<AlterUserScramCredentialsRequest>()),
+        (ApiKey.DescribeAcls, Of<DescribeAclsRequest>()), (ApiKey.CreateAcls, Of<CreateAclsRequest>()), (ApiKey.DeleteAcls, Of<DeleteAclsRequest>()),
     }.ToDictionary(x => x.Item1, x => x.Item2);
 
     /// <summary>Every request type the broker decodes.</summary>

@@ -1,5 +1,6 @@
 // AddOffsetsToTxn (key 25): versions 0-4. Adds the group's __consumer_offsets partition to the producer's
 // transaction, so TxnOffsetCommit may write there and the transaction's markers reach it.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -22,4 +23,6 @@ public sealed class AddOffsetsToTxnHandler : ApiHandler<AddOffsetsToTxnRequest, 
     }
 
     protected override (string Key, bool Transaction)? Coordinated(AddOffsetsToTxnRequest request, short version) => (request.TransactionalId, true);
+
+    protected override IEnumerable<Requirement> Requires(AddOffsetsToTxnRequest request, short version) => [Requirement.TransactionalId(AclOperation.Write, request.TransactionalId), Requirement.Group(AclOperation.Read, request.GroupId)];
 }

@@ -2,6 +2,7 @@
 // unknown partition fails with UNKNOWN_TOPIC_OR_PARTITION and the others with OPERATION_NOT_ATTEMPTED, nothing added.
 // v4-5 (from brokers, batched): each transaction is added to (v5: with transactions version 2's rules), or with
 // verify_only checked (NONE for a partition in the open transaction, TRANSACTION_ABORTABLE otherwise).
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -15,7 +16,11 @@ public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnReq
         if (ctx.ApiVersion < 4)
         {
             var wanted = req.V3AndBelowTopics.SelectMany(t => t.Partitions.Select(p => (t.Name, p))).ToList();
-            var results = Add(ctx, req.V3AndBelowTransactionalId, req.V3AndBelowProducerId, req.V3AndBelowProducerEpoch, wanted, verifyOnly: false);
+            // WRITE on each topic: the partitions of one refused are TOPIC_AUTHORIZATION_FAILED, the rest not attempted
+            var refused = wanted.Select(w => w.Name).Distinct().Where(n => !ctx.Authorize(AclOperation.Write, AclResourceType.Topic, n)).ToHashSet();
+            var results = refused.Count > 0
+                ? wanted.Distinct().ToDictionary(p => ((string Topic, int Partition))p, p => refused.Contains(p.Name) ? ErrorCode.TopicAuthorizationFailed : ErrorCode.OperationNotAttempted)
+                : Add(ctx, req.V3AndBelowTransactionalId, req.V3AndBelowProducerId, req.V3AndBelowProducerEpoch, wanted, verifyOnly: false);
             foreach (var g in results.GroupBy(r => r.Key.Topic, StringComparer.Ordinal))
                 resp.ResultsByTopicV3AndBelow.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult
                 {
@@ -69,4 +74,6 @@ public sealed class AddPartitionsToTxnHandler : ApiHandler<AddPartitionsToTxnReq
     };
 
     protected override (string Key, bool Transaction)? Coordinated(AddPartitionsToTxnRequest request, short version) => version <= 3 ? (request.V3AndBelowTransactionalId, true) : null;
+
+    protected override IEnumerable<Requirement> Requires(AddPartitionsToTxnRequest request, short version) => version <= 3 ? [Requirement.TransactionalId(AclOperation.Write, request.V3AndBelowTransactionalId)] : [Requirement.Cluster(AclOperation.ClusterAction)];
 }

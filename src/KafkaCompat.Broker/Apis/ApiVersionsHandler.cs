@@ -3,6 +3,7 @@
 // served, group.version = 1 (KIP-848), as a Kafka 4.x broker does.
 // An unsupported version is answered in v0 with UNSUPPORTED_VERSION and the full list (never a disconnect);
 // that path lives in the connection loop because the request cannot be parsed at that version.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -42,4 +43,6 @@ public sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersi
 
     protected override ValueTask<ApiVersionsResponse?> Handle(RequestContext context, ApiVersionsRequest request) =>
         new(Build(context.Broker.Apis, ErrorCode.None, context.ApiVersion));
+
+    protected override IEnumerable<Requirement> Requires(ApiVersionsRequest request, short version) => Nothing;
 }

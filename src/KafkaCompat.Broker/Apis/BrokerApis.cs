@@ -50,5 +50,8 @@ public static class BrokerApisList
         new SaslAuthenticateHandler(),
         new DescribeUserScramCredentialsHandler(),
         new AlterUserScramCredentialsHandler(),
+        new DescribeAclsHandler(),
+        new CreateAclsHandler(),
+        new DeleteAclsHandler(),
     ];
 }

@@ -4,6 +4,7 @@
 // As Kafka's controller: a request asking for more than 10,000 partitions in all is refused whole
 // (POLICY_VIOLATION "Excessively large number of partitions per request.").
 using KafkaCompat.Broker.Config;
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -36,6 +37,11 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, Create
             if (duplicates.Contains(t.Name))
             {
                 Fail(r, ErrorCode.InvalidRequest, $"Create topics request from client `{ctx.ClientId}` contains multiple entries for the following topics: {t.Name}");
+                continue;
+            }
+            if (!ctx.MayCreateTopic(t.Name))
+            {
+                Fail(r, ErrorCode.TopicAuthorizationFailed, "Authorization failed.");
                 continue;
             }
             int partitions = t.NumPartitions;
@@ -93,4 +99,6 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, Create
     {
         Topics = request.Topics.Select(t => new CreateTopicsResponse.CreatableTopicResult { Name = t.Name, ErrorCode = error, NumPartitions = -1, ReplicationFactor = -1 }).ToList(),
     };
+
+    protected override IEnumerable<Requirement> Requires(CreateTopicsRequest request, short version) => Nothing;
 }

@@ -1,4 +1,5 @@
 // DeleteTopics (key 20): versions 0-6. By name (v0-5 topic_names, v6 topics[].name) or by id (v6).
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -18,6 +19,14 @@ public sealed class DeleteTopicsHandler : ApiHandler<DeleteTopicsRequest, Delete
             var r = new DeleteTopicsResponse.DeletableTopicResult { Name = name, TopicId = id };
             resp.Responses.Add(r);
             var topic = name != null ? broker.Logs.Get(name) : broker.Logs.Get(id);
+            // DELETE on the cluster, or DESCRIBE and DELETE on the topic; a topic asked for by id that the principal
+            // may not describe keeps its name hidden
+            if (!ctx.Authorize(AclOperation.Delete, AclResourceType.Cluster, Authorizer.ClusterName) && (name ?? topic?.Name) is { } target
+                && !(ctx.Authorize(AclOperation.Describe, AclResourceType.Topic, target) && ctx.Authorize(AclOperation.Delete, AclResourceType.Topic, target)))
+            {
+                r.ErrorCode = ErrorCode.TopicAuthorizationFailed;
+                continue;
+            }
             if (!broker.Config.DeleteTopicEnable)
             {
                 r.ErrorCode = ErrorCode.TopicDeletionDisabled;
@@ -38,4 +47,6 @@ public sealed class DeleteTopicsHandler : ApiHandler<DeleteTopicsRequest, Delete
         }
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(DeleteTopicsRequest request, short version) => Nothing;
 }

@@ -2,6 +2,7 @@
 // v2 may ask for fenced brokers too (KIP-1073); a running broker is never fenced, so is_fenced is false.
 // v1 asks for an endpoint type: brokers (1) are described; controllers (2) get MISMATCHED_ENDPOINT_TYPE as from any
 // Kafka broker, other types UNSUPPORTED_ENDPOINT_TYPE.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -38,7 +39,11 @@ public sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest, 
                     BrokerId = node.Id, Host = host, Port = port, Rack = node.Rack, IsFenced = !node.Registered,
                 });
             }
-        if (req.IncludeClusterAuthorizedOperations) resp.ClusterAuthorizedOperations = AllClusterOperations;
+        if (req.IncludeClusterAuthorizedOperations)
+            resp.ClusterAuthorizedOperations = !broker.Authorizer.Enabled ? AllClusterOperations
+                : ctx.Authorize(AclOperation.Describe, AclResourceType.Cluster, Authorizer.ClusterName) ? ctx.AuthorizedOperations(AclResourceType.Cluster, Authorizer.ClusterName) : 0;
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(DescribeClusterRequest request, short version) => Nothing;
 }

@@ -2,6 +2,8 @@
 // while the group is Stable; v3+ authorized operations on request. An unknown group, or a consumer group (KIP-848,
 // described by ConsumerGroupDescribe), is reported as Dead up to v5 and as GROUP_ID_NOT_FOUND with a message from
 // v6 (KIP-1043).
+using KafkaCompat.Broker.Security;
+using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
 namespace KafkaCompat.Broker.Apis;
@@ -16,6 +18,11 @@ public sealed class DescribeGroupsHandler : ApiHandler<DescribeGroupsRequest, De
         var resp = new DescribeGroupsResponse();
         foreach (var id in req.Groups)
         {
+            if (!ctx.Authorize(AclOperation.Describe, AclResourceType.Group, id))
+            {
+                resp.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = id, ErrorCode = ErrorCode.GroupAuthorizationFailed, GroupState = "", ProtocolType = "", ProtocolData = "" });
+                continue;
+            }
             if (ctx.Broker.Groups.CheckCoordinator(ctx.NodeId, id) is var notHere and not Protocol.ErrorCode.None)
             {
                 resp.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = id, ErrorCode = notHere, GroupState = "", ProtocolType = "", ProtocolData = "" });
@@ -30,7 +37,8 @@ public sealed class DescribeGroupsHandler : ApiHandler<DescribeGroupsRequest, De
                 GroupState = d.State,
                 ProtocolType = d.ProtocolType,
                 ProtocolData = d.ProtocolData,
-                AuthorizedOperations = req.IncludeAuthorizedOperations ? GroupOperations : int.MinValue,
+                AuthorizedOperations = !req.IncludeAuthorizedOperations ? int.MinValue
+                    : ctx.Broker.Authorizer.Enabled ? ctx.AuthorizedOperations(AclResourceType.Group, id) : GroupOperations,
             };
             foreach (var m in d.Members)
                 g.Members.Add(new DescribeGroupsResponse.DescribedGroupMember
@@ -46,4 +54,6 @@ public sealed class DescribeGroupsHandler : ApiHandler<DescribeGroupsRequest, De
         }
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(DescribeGroupsRequest request, short version) => Nothing;
 }

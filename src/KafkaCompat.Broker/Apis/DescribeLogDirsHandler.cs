@@ -2,6 +2,7 @@
 // partition's segments; a null topic list means every topic, an empty one none. Offset lag is 0 and no partition
 // is a "future" replica being moved between directories. v3 adds a top-level error code; v4 the directory's total
 // and usable bytes, from the file system that holds it.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -49,4 +50,6 @@ public sealed class DescribeLogDirsHandler : ApiHandler<DescribeLogDirsRequest, 
         }
         return new(new DescribeLogDirsResponse { Results = [result] });
     }
+
+    protected override IEnumerable<Requirement> Requires(DescribeLogDirsRequest request, short version) => [Requirement.Cluster(AclOperation.Describe)];
 }

@@ -3,6 +3,7 @@
 // replica. Per partition: ELECTION_NOT_NEEDED when nothing changes, PREFERRED_LEADER_NOT_AVAILABLE or
 // ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica can lead, UNKNOWN_TOPIC_OR_PARTITION. Null topics: every partition,
 // and the answer lists only the partitions that got a new leader (as Kafka's controller does).
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -53,4 +54,6 @@ public sealed class ElectLeadersHandler : ApiHandler<ElectLeadersRequest, ElectL
         }
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(ElectLeadersRequest request, short version) => [Requirement.Cluster(AclOperation.Alter)];
 }

@@ -3,6 +3,7 @@
 // completed transaction is answered NONE; PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2. v5 is transactions
 // version 2: every transaction ends with an epoch bump (markers carry the new epoch) and the answer carries the
 // producer id and epoch for the next transaction.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -24,4 +25,6 @@ public sealed class EndTxnHandler : ApiHandler<EndTxnRequest, EndTxnResponse>
     }
 
     protected override (string Key, bool Transaction)? Coordinated(EndTxnRequest request, short version) => (request.TransactionalId, true);
+
+    protected override IEnumerable<Requirement> Requires(EndTxnRequest request, short version) => [Requirement.TransactionalId(AclOperation.Write, request.TransactionalId)];
 }

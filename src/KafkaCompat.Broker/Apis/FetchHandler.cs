@@ -6,6 +6,7 @@
 // client's current epoch: FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). Records are slices of the mapped segments.
 // isolation_level 1 (read_committed) stops at the last stable offset and lists the aborted transactions whose
 // records overlap what is returned, so the client drops them.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Storage;
@@ -82,6 +83,8 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
         foreach (var t in req.Topics)
         {
             var topic = Resolve(ctx, t);
+            // READ on the topic (an id no topic has is UNKNOWN_TOPIC_ID first: there is no name to ask about)
+            bool denied = !(topic is null && ctx.ApiVersion >= 13) && !ctx.Authorize(AclOperation.Read, AclResourceType.Topic, topic?.Name ?? t.Topic);
             var tr = Reuse.Next(resp.Responses, ref topics);
             tr.Reset(keepLists: true);
             tr.Topic = t.Topic;
@@ -98,6 +101,12 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                 pr.LogStartOffset = -1;
                 pr.Records = ReadOnlyMemory<byte>.Empty;
                 pr.AbortedTransactions = req.IsolationLevel == 1 ? Reuse.Emptied(aborted) : null;
+                if (denied)
+                {
+                    pr.ErrorCode = ErrorCode.TopicAuthorizationFailed;
+                    anyError = true;
+                    continue;
+                }
                 if (topic is null || p.Partition < 0 || p.Partition >= topic.Partitions.Length)
                 {
                     pr.ErrorCode = (topic is null && ctx.ApiVersion >= 13 ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition);
@@ -183,4 +192,6 @@ public sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
             }).ToList(),
         }).ToList(),
     };
+
+    protected override IEnumerable<Requirement> Requires(FetchRequest request, short version) => Nothing;
 }

@@ -2,6 +2,7 @@
 // A group's coordinator is the broker that leads its partition of __consumer_offsets, a transactional id's the leader of
 // its partition of __transaction_state (one broker: that broker); COORDINATOR_NOT_AVAILABLE while no broker leads it.
 using KafkaCompat.Broker.Cluster;
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -19,6 +20,11 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, 
             int id = req.KeyType == 0 ? broker.Groups.CoordinatorNode(key) : broker.Transactions.CoordinatorNode(key);
             return broker.Cluster.Node(id) is { Alive: true } node ? node : null;
         }
+        // DESCRIBE on the group or the transactional id
+        ErrorCode Denied(string key) =>
+            req.KeyType == 0 && !ctx.Authorize(AclOperation.Describe, AclResourceType.Group, key) ? ErrorCode.GroupAuthorizationFailed
+            : req.KeyType == 1 && !ctx.Authorize(AclOperation.Describe, AclResourceType.TransactionalId, key) ? ErrorCode.TransactionalIdAuthorizationFailed
+            : ErrorCode.None;
         if (ctx.ApiVersion >= 4)
         {
             foreach (var key in req.CoordinatorKeys)
@@ -28,11 +34,24 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, 
                     resp.Coordinators.Add(new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCode.InvalidRequest, ErrorMessage = $"Unknown coordinator type {req.KeyType}" });
                     continue;
                 }
+                if (Denied(key) is var denied and not ErrorCode.None)
+                {
+                    resp.Coordinators.Add(new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = denied });
+                    continue;
+                }
                 var node = Locate(key);
                 resp.Coordinators.Add(node != null
                     ? new FindCoordinatorResponse.Coordinator { Key = key, NodeId = node.Id, Host = ctx.Endpoint(node).Host, Port = ctx.Endpoint(node).Port, ErrorCode = 0, ErrorMessage = null }
                     : new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCode.CoordinatorNotAvailable, ErrorMessage = "The coordinator is not available." });
             }
+            return new(resp);
+        }
+        if (validType && Denied(req.Key) is var refused and not ErrorCode.None)
+        {
+            resp.ErrorCode = refused;
+            resp.NodeId = -1;
+            resp.Host = "";
+            resp.Port = -1;
             return new(resp);
         }
         var single = validType ? Locate(req.Key) : null;
@@ -51,4 +70,6 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, 
         (resp.Host, resp.Port) = ctx.Endpoint(single);
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(FindCoordinatorRequest request, short version) => Nothing;
 }

@@ -1,4 +1,6 @@
 // Heartbeat (key 12): versions 0-4. Keeps a member's session alive and tells it when to rejoin.
+using KafkaCompat.Broker.Security;
+using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
 namespace KafkaCompat.Broker.Apis;
@@ -12,4 +14,6 @@ public sealed class HeartbeatHandler : ApiHandler<HeartbeatRequest, HeartbeatRes
         });
 
     protected override (string Key, bool Transaction)? Coordinated(HeartbeatRequest request, short version) => (request.GroupId, false);
+
+    protected override IEnumerable<Requirement> Requires(HeartbeatRequest request, short version) => [Requirement.Group(AclOperation.Read, request.GroupId)];
 }

@@ -2,6 +2,7 @@
 // epoch 0, as from Kafka: ids come from persisted blocks and are never given twice, and a producer that asks again
 // with its current id and epoch (v3+, KIP-360) gets a fresh id as well. A transactional id keeps its producer id and
 // gets the next epoch on every call, which fences the previous instance (the transaction coordinator).
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -16,6 +17,14 @@ public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest, In
         if ((req.ProducerId == -1) != (req.ProducerEpoch == -1))
         {
             resp.ErrorCode = ErrorCode.InvalidRequest;
+            return new(resp);
+        }
+        // a transactional producer needs WRITE on its transactional id; an idempotent one IDEMPOTENT_WRITE on the cluster,
+        // or WRITE on some topic
+        if (req.TransactionalId != null ? !ctx.Authorize(AclOperation.Write, AclResourceType.TransactionalId, req.TransactionalId)
+            : !ctx.Authorize(AclOperation.IdempotentWrite, AclResourceType.Cluster, Authorizer.ClusterName) && !ctx.AuthorizeAny(AclOperation.Write, AclResourceType.Topic))
+        {
+            resp.ErrorCode = req.TransactionalId != null ? ErrorCode.TransactionalIdAuthorizationFailed : ErrorCode.ClusterAuthorizationFailed;
             return new(resp);
         }
         if (req.TransactionalId != null)
@@ -40,4 +49,6 @@ public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest, In
     }
 
     protected override (string Key, bool Transaction)? Coordinated(InitProducerIdRequest request, short version) => request.TransactionalId is { } id ? (id, true) : null;
+
+    protected override IEnumerable<Requirement> Requires(InitProducerIdRequest request, short version) => Nothing;
 }

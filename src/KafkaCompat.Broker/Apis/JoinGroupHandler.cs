@@ -1,6 +1,8 @@
 // JoinGroup (key 11): versions 0-9. v4+ members without an id get MEMBER_ID_REQUIRED and a fresh id first;
 // v5+ static membership (group.instance.id); v9 tells a rejoining static leader to skip assignment.
 using KafkaCompat.Broker.Groups;
+using KafkaCompat.Broker.Security;
+using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
 namespace KafkaCompat.Broker.Apis;
@@ -35,4 +37,6 @@ public sealed class JoinGroupHandler : ApiHandler<JoinGroupRequest, JoinGroupRes
     }
 
     protected override (string Key, bool Transaction)? Coordinated(JoinGroupRequest request, short version) => (request.GroupId, false);
+
+    protected override IEnumerable<Requirement> Requires(JoinGroupRequest request, short version) => [Requirement.Group(AclOperation.Read, request.GroupId)];
 }

@@ -1,5 +1,7 @@
 // LeaveGroup (key 13): versions 0-5. v0-2 one member id; v3+ a batch of members (by id or group.instance.id)
 // with an error per member; v5 a reason per member.
+using KafkaCompat.Broker.Security;
+using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
 namespace KafkaCompat.Broker.Apis;
@@ -29,4 +31,6 @@ public sealed class LeaveGroupHandler : ApiHandler<LeaveGroupRequest, LeaveGroup
     }
 
     protected override (string Key, bool Transaction)? Coordinated(LeaveGroupRequest request, short version) => (request.GroupId, false);
+
+    protected override IEnumerable<Requirement> Requires(LeaveGroupRequest request, short version) => [Requirement.Group(AclOperation.Read, request.GroupId)];
 }

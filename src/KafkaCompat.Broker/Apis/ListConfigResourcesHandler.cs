@@ -2,6 +2,7 @@
 // client-metrics resources (there are none: client metrics subscriptions are not served). v1 lists the resources of
 // the types asked for (all of them when none are): topics (2), this broker (4) and its logger (8), client metrics
 // (16) and groups (32); another type is UNSUPPORTED_VERSION, as from Kafka.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -41,4 +42,6 @@ public sealed class ListConfigResourcesHandler : ApiHandler<ListConfigResourcesR
         }
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(ListConfigResourcesRequest request, short version) => [Requirement.Cluster(AclOperation.DescribeConfigs)];
 }

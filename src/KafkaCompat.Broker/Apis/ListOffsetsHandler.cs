@@ -5,6 +5,7 @@
 // given (offset -1 when there is none).
 // v0 answers with old_style_offsets. isolation_level 1 (read_committed, v2+) answers the last stable offset for
 // "latest" and finds nothing by timestamp at or past it, as Kafka does.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Records;
@@ -35,10 +36,18 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
             var tr = new ListOffsetsResponse.ListOffsetsTopicResponse { Name = t.Name };
             resp.Topics.Add(tr);
             var topic = ctx.Broker.Logs.Get(t.Name);
+            bool denied = !ctx.Authorize(AclOperation.Describe, AclResourceType.Topic, t.Name);
             foreach (var p in t.Partitions)
             {
                 var pr = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex };
                 tr.Partitions.Add(pr);
+                if (denied)
+                {
+                    pr.ErrorCode = ErrorCode.TopicAuthorizationFailed;
+                    pr.Timestamp = -1;
+                    pr.Offset = -1;
+                    continue;
+                }
                 if (topic is null || p.PartitionIndex < 0 || p.PartitionIndex >= topic.Partitions.Length)
                 {
                     pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
@@ -191,4 +200,6 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest, ListOffs
             Partitions = t.Partitions.Select(p => new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex, ErrorCode = error, Offset = -1, Timestamp = -1 }).ToList(),
         }).ToList(),
     };
+
+    protected override IEnumerable<Requirement> Requires(ListOffsetsRequest request, short version) => Nothing;
 }

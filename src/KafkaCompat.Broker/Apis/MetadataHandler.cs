@@ -2,6 +2,7 @@
 // when no replica is live), leader epoch, replicas, in-sync replicas and offline replicas. v13 adds a top-level error
 // code (KIP-1102: REBOOTSTRAP_REQUIRED when the client's brokers are gone), always NONE here.
 // Topic ids from v10; auto-creation when the request allows it (v4+) and auto.create.topics.enable is true.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Storage;
@@ -29,8 +30,10 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataRespon
         bool allTopics = req.Topics is null || (ctx.ApiVersion == 0 && req.Topics.Count == 0);
         if (allTopics)
         {
+            // topics the principal may not describe are left out, as Kafka hides them
             foreach (var t in broker.Logs.Topics.OrderBy(t => t.Name, StringComparer.Ordinal))
-                resp.Topics.Add(Describe(broker, t, req.IncludeTopicAuthorizedOperations));
+                if (ctx.Authorize(AclOperation.Describe, AclResourceType.Topic, t.Name))
+                    resp.Topics.Add(Describe(ctx, t, req.IncludeTopicAuthorizedOperations));
         }
         else
         {
@@ -39,9 +42,17 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataRespon
                 if (rt.Name is null)
                 {
                     var byId = broker.Logs.Get(rt.TopicId);
-                    resp.Topics.Add(byId != null
-                        ? Describe(broker, byId, req.IncludeTopicAuthorizedOperations)
+                    resp.Topics.Add(byId != null && !ctx.Authorize(AclOperation.Describe, AclResourceType.Topic, byId.Name)
+                        ? new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCode.TopicAuthorizationFailed, Name = null, TopicId = rt.TopicId }
+                        : byId != null
+                        ? Describe(ctx, byId, req.IncludeTopicAuthorizedOperations)
                         : new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCode.UnknownTopicId, Name = null, TopicId = rt.TopicId });
+                    continue;
+                }
+                // not describable: refused by name, whether it exists or not (nothing is disclosed)
+                if (!ctx.Authorize(AclOperation.Describe, AclResourceType.Topic, rt.Name))
+                {
+                    resp.Topics.Add(new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCode.TopicAuthorizationFailed, Name = rt.Name });
                     continue;
                 }
                 if (KafkaBroker.CheckTopicName(rt.Name) != null)
@@ -49,24 +60,36 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataRespon
                     resp.Topics.Add(new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCode.InvalidTopicException, Name = rt.Name });
                     continue;
                 }
+                // auto-creation needs CREATE on the cluster or the topic
+                if (req.AllowAutoTopicCreation && broker.Config.AutoCreateTopics && broker.Logs.Get(rt.Name) is null && !ctx.MayCreateTopic(rt.Name))
+                {
+                    resp.Topics.Add(new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCode.TopicAuthorizationFailed, Name = rt.Name });
+                    continue;
+                }
                 var (topic, err) = broker.GetOrAutoCreate(rt.Name, req.AllowAutoTopicCreation);
                 resp.Topics.Add(topic != null
-                    ? Describe(broker, topic, req.IncludeTopicAuthorizedOperations)
+                    ? Describe(ctx, topic, req.IncludeTopicAuthorizedOperations)
                     : new MetadataResponse.MetadataResponseTopic { ErrorCode = err, Name = rt.Name });
             }
         }
+        // v8-10: the cluster's operations for this principal (0 without DESCRIBE on the cluster)
+        if (req.IncludeClusterAuthorizedOperations)
+            resp.ClusterAuthorizedOperations = !broker.Authorizer.Enabled ? DescribeClusterHandler.AllClusterOperations
+                : ctx.Authorize(AclOperation.Describe, AclResourceType.Cluster, Authorizer.ClusterName) ? ctx.AuthorizedOperations(AclResourceType.Cluster, Authorizer.ClusterName) : 0;
         return new(resp);
     }
 
-    private static MetadataResponse.MetadataResponseTopic Describe(KafkaBroker broker, TopicLogs t, bool includeOps)
+    private static MetadataResponse.MetadataResponseTopic Describe(RequestContext ctx, TopicLogs t, bool includeOps)
     {
+        var broker = ctx.Broker;
         var topic = new MetadataResponse.MetadataResponseTopic
         {
             Name = t.Name,
             TopicId = t.Id,
             IsInternal = t.Name.StartsWith("__", StringComparison.Ordinal),
         };
-        if (includeOps) topic.TopicAuthorizedOperations = AllTopicOperations;
+        if (includeOps)
+            topic.TopicAuthorizedOperations = broker.Authorizer.Enabled ? ctx.AuthorizedOperations(AclResourceType.Topic, t.Name) : AllTopicOperations;
         for (int p = 0; p < t.Partitions.Length; p++)
         {
             var state = broker.Cluster.Partition(t, p);
@@ -88,4 +111,6 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataRespon
     {
         Topics = (request.Topics ?? []).Select(t => new MetadataResponse.MetadataResponseTopic { Name = t.Name, TopicId = t.TopicId, ErrorCode = error }).ToList(),
     };
+
+    protected override IEnumerable<Requirement> Requires(MetadataRequest request, short version) => Nothing;
 }

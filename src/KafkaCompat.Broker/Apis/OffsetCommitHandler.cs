@@ -1,6 +1,7 @@
 // OffsetCommit (key 8): versions 0-10. v1 per-partition commit timestamp, v2-4 retention time, v6+ leader epoch,
 // v7+ group.instance.id, v9 the member epoch of a consumer group, v10 topics by id (UNKNOWN_TOPIC_ID for an id no
 // topic has). Generation -1 without a member id commits for a group that does not use group management.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Broker.Groups;
 using KafkaCompat.Protocol.Messages;
@@ -15,6 +16,7 @@ public sealed class OffsetCommitHandler : ApiHandler<OffsetCommitRequest, Offset
         var entries = new List<CommitEntry>();
         var unknownIds = new List<OffsetCommitRequest.OffsetCommitRequestTopic>();
         var idOf = new Dictionary<string, Guid>(StringComparer.Ordinal);
+        var refused = new List<(string Name, OffsetCommitRequest.OffsetCommitRequestTopic Topic)>();
         foreach (var t in req.Topics)
         {
             string name = t.Name;
@@ -27,6 +29,11 @@ public sealed class OffsetCommitHandler : ApiHandler<OffsetCommitRequest, Offset
                 }
                 name = known.Name;
                 idOf[name] = t.TopicId;
+            }
+            if (!ctx.Authorize(AclOperation.Read, AclResourceType.Topic, name))
+            {
+                refused.Add((name, t));
+                continue;
             }
             foreach (var p in t.Partitions)
                 entries.Add(new CommitEntry(name, p.PartitionIndex, p.CommittedOffset,
@@ -43,6 +50,13 @@ public sealed class OffsetCommitHandler : ApiHandler<OffsetCommitRequest, Offset
                 topic.Partitions.Add(new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = entry.Partition, ErrorCode = error });
             resp.Topics.Add(topic);
         }
+        foreach (var (name, t) in refused)
+            resp.Topics.Add(new OffsetCommitResponse.OffsetCommitResponseTopic
+            {
+                Name = name,
+                TopicId = t.TopicId,
+                Partitions = t.Partitions.Select(p => new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = p.PartitionIndex, ErrorCode = ErrorCode.TopicAuthorizationFailed }).ToList(),
+            });
         foreach (var t in unknownIds)
             resp.Topics.Add(new OffsetCommitResponse.OffsetCommitResponseTopic
             {
@@ -63,4 +77,6 @@ public sealed class OffsetCommitHandler : ApiHandler<OffsetCommitRequest, Offset
     };
 
     protected override (string Key, bool Transaction)? Coordinated(OffsetCommitRequest request, short version) => (request.GroupId, false);
+
+    protected override IEnumerable<Requirement> Requires(OffsetCommitRequest request, short version) => [Requirement.Group(AclOperation.Read, request.GroupId)];
 }

@@ -2,6 +2,7 @@
 // v7 require_stable (UNSTABLE_OFFSET_COMMIT for a partition with an offset pending in an open transaction); v8+
 // several groups in one request; v9 the member id and epoch of a consumer group; v10 topics by id (an id no topic
 // has: UNKNOWN_TOPIC_ID; all offsets: only those of topics that still exist, with their ids).
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -18,6 +19,11 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
             bool byId = ctx.ApiVersion >= 10;
             foreach (var g in req.Groups)
             {
+                if (!ctx.Authorize(AclOperation.Describe, AclResourceType.Group, g.GroupId))
+                {
+                    resp.Groups.Add(new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId, ErrorCode = ErrorCode.GroupAuthorizationFailed });
+                    continue;
+                }
                 var unknownIds = new List<OffsetFetchRequest.OffsetFetchRequestTopics>();
                 if (byId && g.Topics != null)
                     foreach (var t in g.Topics)
@@ -30,7 +36,7 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
                     ? coordinator.FetchOffsets(g.GroupId, wanted, req.RequireStable, g.MemberId, g.MemberEpoch)
                     : coordinator.FetchOffsets(g.GroupId, wanted, req.RequireStable);
                 var group = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId, ErrorCode = error };
-                foreach (var byTopic in offsets.GroupBy(o => o.Topic, StringComparer.Ordinal))
+                foreach (var byTopic in Visible(ctx, offsets, g.Topics != null).GroupBy(o => o.Topic, StringComparer.Ordinal))
                 {
                     Guid id = Guid.Empty;
                     if (byId)
@@ -69,7 +75,7 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
             list = requested.SelectMany(t => t.Item2.Select(p => new Groups.FetchedOffset(t.Name, p, -1, -1, "", err))).ToList();
         }
         resp.ErrorCode = err;
-        foreach (var byTopic in list.GroupBy(o => o.Topic, StringComparer.Ordinal))
+        foreach (var byTopic in Visible(ctx, list, requested != null).GroupBy(o => o.Topic, StringComparer.Ordinal))
         {
             var topic = new OffsetFetchResponse.OffsetFetchResponseTopic { Name = byTopic.Key };
             foreach (var o in byTopic)
@@ -83,6 +89,17 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
         return new(resp);
     }
 
+    /// <summary>The offsets of topics the principal may describe: those of others are TOPIC_AUTHORIZATION_FAILED when
+    /// asked for by name, and left out of "all topics".</summary>
+    private static IEnumerable<Groups.FetchedOffset> Visible(RequestContext ctx, IEnumerable<Groups.FetchedOffset> offsets, bool named)
+    {
+        if (!ctx.Broker.Authorizer.Enabled) return offsets;
+        var allowed = new Dictionary<string, bool>(StringComparer.Ordinal);
+        bool May(string topic) => allowed.TryGetValue(topic, out var a) ? a : allowed[topic] = ctx.Authorize(AclOperation.Describe, AclResourceType.Topic, topic);
+        return offsets.Where(o => named || May(o.Topic))
+            .Select(o => May(o.Topic) ? o : new Groups.FetchedOffset(o.Topic, o.Partition, -1, -1, "", ErrorCode.TopicAuthorizationFailed)).ToList();
+    }
+
     /// <summary>v8+ asks for several groups at once; clients send one request per coordinator, so the first group's
     /// coordinator is the one to answer.</summary>
     protected override (string Key, bool Transaction)? Coordinated(OffsetFetchRequest request, short version) =>
@@ -94,4 +111,6 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest, OffsetFe
         ErrorCode = error,
         Groups = [.. request.Groups.Select(g => new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = g.GroupId, ErrorCode = error })],
     };
+
+    protected override IEnumerable<Requirement> Requires(OffsetFetchRequest request, short version) => version < 8 ? [Requirement.Group(AclOperation.Describe, request.GroupId)] : Nothing;
 }

@@ -4,6 +4,7 @@
 // ever listed as in progress. Checks as Kafka's controller: replicas on registered brokers, none twice
 // (INVALID_REPLICA_ASSIGNMENT); v1's allow_replication_factor_change false refuses a different count
 // (INVALID_REPLICATION_FACTOR); null replicas cancel a reassignment (NO_REASSIGNMENT_IN_PROGRESS: none is pending).
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -34,6 +35,8 @@ public sealed class AlterPartitionReassignmentsHandler : ApiHandler<AlterPartiti
         }
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(AlterPartitionReassignmentsRequest request, short version) => [Requirement.Cluster(AclOperation.Alter)];
 }
 
 public sealed class ListPartitionReassignmentsHandler : ApiHandler<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse>
@@ -41,4 +44,6 @@ public sealed class ListPartitionReassignmentsHandler : ApiHandler<ListPartition
     /// <summary>Reassignments complete as they are made: none is ever ongoing.</summary>
     protected override ValueTask<ListPartitionReassignmentsResponse?> Handle(RequestContext ctx, ListPartitionReassignmentsRequest req) =>
         new(new ListPartitionReassignmentsResponse());
+
+    protected override IEnumerable<Requirement> Requires(ListPartitionReassignmentsRequest request, short version) => [Requirement.Cluster(AclOperation.Describe)];
 }

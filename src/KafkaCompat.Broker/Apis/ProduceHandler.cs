@@ -5,6 +5,7 @@
 // Batches are validated (size, magic 2, CRC-32C), stored byte-for-byte with the base offset rewritten.
 // acks=0 gets no response. Batches of idempotent producers are checked against the partition's producer state
 // (epoch, sequence); a retried batch is answered with the offsets it was first given and is not written again.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Records;
@@ -49,6 +50,10 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
         // as Kafka: transactional batches need the request's transactional id
         if (requestError == ErrorCode.None && req.TransactionalId == null && AnyTransactional(req))
             requestError = ErrorCode.TransactionalIdAuthorizationFailed;
+        // with an authorizer, transactional batches need WRITE on their transactional id (the whole request fails)
+        if (requestError == ErrorCode.None && req.TransactionalId != null && AnyTransactional(req)
+            && !ctx.Authorize(AclOperation.Write, AclResourceType.TransactionalId, req.TransactionalId))
+            requestError = ErrorCode.TransactionalIdAuthorizationFailed;
 
         bool byId = ctx.ApiVersion >= 13;
         foreach (var td in req.TopicData)
@@ -63,6 +68,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
             TopicLogs? topic = null;
             ErrorCode topicError = oldVersion ? ErrorCode.UnsupportedVersion : requestError;
             if (topicError == ErrorCode.None && byId && byIdTopic is null) topicError = ErrorCode.UnknownTopicId;
+            if (topicError == ErrorCode.None && !ctx.Authorize(AclOperation.Write, AclResourceType.Topic, name)) topicError = ErrorCode.TopicAuthorizationFailed;
             if (topicError == ErrorCode.None)
             {
                 // like Kafka: clients cannot append to the internal offsets topic
@@ -73,7 +79,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
                 else if (KafkaBroker.CheckTopicName(name) != null) topicError = ErrorCode.InvalidTopicException;
                 else
                 {
-                    (topic, var err) = broker.GetOrAutoCreate(name, allowAutoCreate: true);
+                    (topic, var err) = broker.GetOrAutoCreate(name, allowAutoCreate: ctx.MayCreateTopic(name));
                     topicError = err;
                 }
             }
@@ -198,4 +204,6 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
             PartitionResponses = t.PartitionData.Select(p => new ProduceResponse.PartitionProduceResponse { Index = p.Index, ErrorCode = error, BaseOffset = -1 }).ToList(),
         }).ToList(),
     };
+
+    protected override IEnumerable<Requirement> Requires(ProduceRequest request, short version) => Nothing;
 }

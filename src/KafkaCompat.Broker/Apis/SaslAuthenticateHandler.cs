@@ -29,4 +29,6 @@ public sealed class SaslAuthenticateHandler : ApiHandler<SaslAuthenticateRequest
             SessionLifetimeMs = step.Complete ? session.SessionLifetimeMs : 0,
         });
     }
+
+    protected override IEnumerable<Requirement> Requires(SaslAuthenticateRequest request, short version) => Nothing;
 }

@@ -44,6 +44,8 @@ public sealed class DescribeUserScramCredentialsHandler : ApiHandler<DescribeUse
 
     private static DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult Failed(string user, ErrorCode error, string message) =>
         new() { User = user, ErrorCode = error, ErrorMessage = message };
+
+    protected override IEnumerable<Requirement> Requires(DescribeUserScramCredentialsRequest request, short version) => [Requirement.Cluster(AclOperation.Describe)];
 }
 
 /// <summary>Kafka's controller rules (ScramControlManager): a user changed twice in one request is DUPLICATE_RESOURCE
@@ -103,8 +105,17 @@ public sealed class AlterUserScramCredentialsHandler : ApiHandler<AlterUserScram
         return new(resp);
     }
 
+    /// <summary>Refused whole (CLUSTER_AUTHORIZATION_FAILED): each user named, once, sorted.</summary>
+    protected override AlterUserScramCredentialsResponse? ErrorResponse(AlterUserScramCredentialsRequest request, ErrorCode error) => new()
+    {
+        Results = [.. request.Deletions.Select(d => d.Name).Concat(request.Upsertions.Select(u => u.Name)).Distinct().Order(StringComparer.Ordinal)
+            .Select(u => new AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult { User = u, ErrorCode = error })],
+    };
+
     private static (ErrorCode Code, string Message)? Invalid(string user, ScramMechanism m) =>
         user.Length == 0 ? (ErrorCode.UnacceptableCredential, "Username must not be empty")
         : m == ScramMechanism.Unknown ? (ErrorCode.UnsupportedSaslMechanism, "Unknown SCRAM mechanism")
         : null;
+
+    protected override IEnumerable<Requirement> Requires(AlterUserScramCredentialsRequest request, short version) => [Requirement.Cluster(AclOperation.Alter)];
 }

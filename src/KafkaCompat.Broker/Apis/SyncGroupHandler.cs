@@ -1,5 +1,7 @@
 // SyncGroup (key 14): versions 0-5. The leader's assignment is stored and handed to every member;
 // v5 carries the protocol type and name both ways.
+using KafkaCompat.Broker.Security;
+using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
 namespace KafkaCompat.Broker.Apis;
@@ -22,4 +24,6 @@ public sealed class SyncGroupHandler : ApiHandler<SyncGroupRequest, SyncGroupRes
     }
 
     protected override (string Key, bool Transaction)? Coordinated(SyncGroupRequest request, short version) => (request.GroupId, false);
+
+    protected override IEnumerable<Requirement> Requires(SyncGroupRequest request, short version) => [Requirement.Group(AclOperation.Read, request.GroupId)];
 }

@@ -239,6 +239,7 @@ public sealed class BrokerConfig
             var listeners = Listeners.Of(this);
             foreach (var l in listeners.Where(l => l.Sasl)) Security.SaslMechanisms.For(this, l);
             foreach (var spec in AddScram) Security.ScramCredentialStore.ParseAddScram(spec);
+            Security.Authorizer.Settings(this);
             if (Brokers > 1)
             {
                 // each broker binds every listener at the listener's port + its index: no two may meet
