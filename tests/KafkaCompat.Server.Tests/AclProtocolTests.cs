@@ -172,6 +172,52 @@ public sealed class AclProtocolTests : IAsyncLifetime
         Assert.Equal(1, _b.Broker.Logs.Get("acl-read")!.Partitions[0].HighWatermark);
     }
 
+    [Fact]
+    public async Task AdminRequestsAskKafkasOperationToo()
+    {
+        await using var admin = await As("admin");
+        var adminConn = await admin.AdminAsync();
+        await adminConn.SendAsync<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest
+            { Topics = [new() { Name = "acl-admin", NumPartitions = 1, ReplicationFactor = 1 }], TimeoutMs = 5000 });
+        await AclAdmin.CreateAsync(admin, [Allow(AclResourceType.Topic, "acl-admin", AclOperation.Describe)], default);
+
+        await using var alice = await As("alice");
+        var conn = await alice.AdminAsync();
+        // DESCRIBE is not DESCRIBE_CONFIGS, ALTER or DELETE; the broker's configs are the cluster's
+        var configs = await conn.SendAsync<DescribeConfigsRequest, DescribeConfigsResponse>(new DescribeConfigsRequest
+        {
+            Resources = [new() { ResourceType = 2, ResourceName = "acl-admin" }, new() { ResourceType = 4, ResourceName = "" }],
+        });
+        Assert.Equal([ErrorCode.TopicAuthorizationFailed, ErrorCode.ClusterAuthorizationFailed], configs.Results.Select(r => r.ErrorCode));
+        var grown = await conn.SendAsync<CreatePartitionsRequest, CreatePartitionsResponse>(new CreatePartitionsRequest
+            { Topics = [new() { Name = "acl-admin", Count = 2 }], TimeoutMs = 5000 });
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, grown.Results[0].ErrorCode);
+        Assert.Single(_b.Broker.Logs.Get("acl-admin")!.Partitions);
+        var trimmed = await conn.SendAsync<DeleteRecordsRequest, DeleteRecordsResponse>(new DeleteRecordsRequest
+            { Topics = [new() { Name = "acl-admin", Partitions = [new() { PartitionIndex = 0, Offset = 0 }] }], TimeoutMs = 5000 });
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, trimmed.Topics[0].Partitions[0].ErrorCode);
+        var groups = await conn.SendAsync<DeleteGroupsRequest, DeleteGroupsResponse>(new DeleteGroupsRequest { GroupsNames = ["someone-elses"] });
+        Assert.Equal(ErrorCode.GroupAuthorizationFailed, groups.Results[0].ErrorCode);
+        var deleted = await conn.SendAsync<DeleteTopicsRequest, DeleteTopicsResponse>(new DeleteTopicsRequest { TopicNames = ["acl-admin"], TimeoutMs = 5000 }, 5);
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, deleted.Responses[0].ErrorCode);
+        Assert.NotNull(_b.Broker.Logs.Get("acl-admin"));
+        // DescribeTopicPartitions: named and refused, or left out of every topic
+        var described = await conn.SendAsync<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse>(new DescribeTopicPartitionsRequest
+            { Topics = [], ResponsePartitionLimit = 100 });
+        Assert.Equal(["acl-admin"], described.Topics.Select(t => t.Name));
+    }
+
+    [Fact]
+    public void EveryApiNamesWhatItNeeds()
+    {
+        // no handler relies on the default (ALTER on the cluster): each says what Kafka asks, or checks per resource
+        foreach (var h in KafkaCompat.Broker.Apis.BrokerApisList.All())
+        {
+            var requires = h.GetType().GetMethod("Requires", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+            Assert.True(requires?.DeclaringType == h.GetType(), $"{h.Key} does not say what it needs");
+        }
+    }
+
     private static async Task<ErrorCode> FindCoordinator(BrokerConnection conn, string group)
     {
         var r = await conn.SendAsync<FindCoordinatorRequest, FindCoordinatorResponse>(new FindCoordinatorRequest { Key = group, KeyType = 0, CoordinatorKeys = [group] });

@@ -9,7 +9,8 @@ Checks:
   a. a record produced to acl-ok and consumed back in acl-group;
   b. producing to acl-ro (READ only) and to acl-deny (deny over allow): TOPIC_AUTHORIZATION_FAILED;
   c. consuming in a group without an ACL: GROUP_AUTHORIZATION_FAILED;
-  d. the topics alice is shown: not acl-hidden.
+  d. the topics alice is shown: not acl-hidden;
+  e. (confluent) a transactional producer with a transactional id alice has no ACL for: TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
 Prints one summary line; exits non-zero on any failure.
 """
 import sys
@@ -68,7 +69,7 @@ if CLIENT == "kafka-python":
     version = "kafka-python 2.0.2"
 else:
     try:
-        from confluent_kafka import Producer, Consumer, KafkaError, libversion
+        from confluent_kafka import Producer, Consumer, KafkaError, KafkaException, libversion
     except ImportError as e:
         checks.fail(f"confluent-kafka is not importable ({e})")
     common = {"bootstrap.servers": f"localhost:{SASL_PORT}", "security.protocol": "sasl_plaintext", "sasl.mechanisms": "PLAIN",
@@ -108,6 +109,12 @@ else:
     topics = c.list_topics(timeout=10).topics
     c.close()
     ok(OK in topics and RO in topics and HIDDEN not in topics, f"the topics alice is shown: {sorted(topics)}")
+    tx = Producer({**common, "transactional.id": f"acl-tx-{SUFFIX}"})
+    try:
+        tx.init_transactions(15)
+        ok(False, "a transactional id without an ACL was initialised")
+    except KafkaException as e:
+        ok(e.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, f"a transactional id without an ACL: {e}")
     version = f"librdkafka {libversion()[0]}"
 
-print(f"PASS acl_test ({version}): {checks.count} checks: allowed, READ-only, deny over allow, group, hidden topic in {time.time() - start:.1f}s")
+print(f"PASS acl_test ({version}): {checks.count} checks: allowed, READ-only, deny over allow, group, hidden topic, transactional id in {time.time() - start:.1f}s")

@@ -2,6 +2,7 @@
 // named go back to what lies under them). Topics: the topic's overrides, validated as a whole (INVALID_CONFIG), then
 // persisted and applied. Broker (its id, or "" for the cluster-wide defaults): the dynamic broker configs, checked as
 // Kafka checks them (INVALID_REQUEST), stored and applied at once (KafkaBroker.ChangeBrokerConfigs).
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -12,7 +13,7 @@ public sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, AlterC
     protected override ValueTask<AlterConfigsResponse?> Handle(RequestContext ctx, AlterConfigsRequest req)
     {
         var resp = new AlterConfigsResponse();
-        var outcomes = ConfigResources.AlterEach(req.Resources, r => (r.ResourceType, r.ResourceName), r => Alter(ctx.Broker, r, req.ValidateOnly));
+        var outcomes = ConfigResources.AlterEach(req.Resources, r => (r.ResourceType, r.ResourceName), r => ConfigResources.Authorize(ctx, r.ResourceType, r.ResourceName, AclOperation.AlterConfigs) ?? Alter(ctx.Broker, r, req.ValidateOnly));
         foreach (var (res, outcome) in req.Resources.Zip(outcomes))
         {
             resp.Responses.Add(new AlterConfigsResponse.AlterConfigsResourceResponse
@@ -40,4 +41,6 @@ public sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, AlterC
         }
         return (values, default);
     }
+
+    protected override IEnumerable<Requirement> Requires(AlterConfigsRequest request, short version) => Nothing;
 }

@@ -58,6 +58,15 @@ public static class ConfigResources
     /// <summary>A change refused before anything was altered.</summary>
     public static (Dictionary<string, string>? Overrides, Lookup Refusal) Refuse(ErrorCode code, string message) => (null, new(code, message));
 
+    /// <summary>With an authorizer: the refusal of a resource's configs to this principal (null: allowed). A topic's
+    /// need the operation on the topic; a broker's and the cluster default's on the cluster.</summary>
+    public static Lookup? Authorize(RequestContext ctx, sbyte type, string name, Protocol.AclOperation op) => type switch
+    {
+        Topic when !ctx.Authorize(op, Protocol.AclResourceType.Topic, name) => new(ErrorCode.TopicAuthorizationFailed, null),
+        Broker or BrokerLogger when !ctx.Authorize(op, Protocol.AclResourceType.Cluster, Security.Authorizer.ClusterName) => new(ErrorCode.ClusterAuthorizationFailed, null),
+        _ => null,
+    };
+
     public static Lookup Unsupported(sbyte type) => type == BrokerLogger
         ? new(ErrorCode.InvalidRequest, "Broker logger configs are not supported by this broker.")
         : new(ErrorCode.InvalidRequest, $"Unsupported resource type {type} for configs.");

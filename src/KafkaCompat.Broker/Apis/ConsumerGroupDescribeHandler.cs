@@ -2,6 +2,7 @@
 // epochs, the assignor, and per member its epoch, subscription, current and target assignment (topic ids and names);
 // v1 adds the member type (1: a consumer-protocol member). A classic or unknown group is GROUP_ID_NOT_FOUND.
 using KafkaCompat.Broker.Groups;
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -15,6 +16,11 @@ public sealed class ConsumerGroupDescribeHandler : ApiHandler<ConsumerGroupDescr
         var resp = new ConsumerGroupDescribeResponse();
         foreach (var id in req.GroupIds)
         {
+            if (!ctx.Authorize(AclOperation.Describe, AclResourceType.Group, id))
+            {
+                resp.Groups.Add(new ConsumerGroupDescribeResponse.DescribedGroup { GroupId = id, ErrorCode = ErrorCode.GroupAuthorizationFailed });
+                continue;
+            }
             if (groups.CheckCoordinator(ctx.NodeId, id) is var notHere and not Protocol.ErrorCode.None)
             {
                 resp.Groups.Add(new ConsumerGroupDescribeResponse.DescribedGroup { GroupId = id, ErrorCode = notHere });
@@ -49,4 +55,6 @@ public sealed class ConsumerGroupDescribeHandler : ApiHandler<ConsumerGroupDescr
             a.TopicPartitions.Add(new ConsumerGroupDescribeResponse.TopicIdNamePartitions { TopicId = topic, TopicName = groups.TopicName(topic), Partitions = parts.ToList() });
         return a;
     }
+
+    protected override IEnumerable<Requirement> Requires(ConsumerGroupDescribeRequest request, short version) => Nothing;
 }

@@ -2,6 +2,7 @@
 // manual assignments must name this broker once per new partition. validate_only checks without changing anything.
 // As Kafka's controller: more than 10,000 new partitions in one request are refused whole (POLICY_VIOLATION
 // "Unable to perform excessively large batch operation.").
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -30,6 +31,7 @@ public sealed class CreatePartitionsHandler : ApiHandler<CreatePartitionsRequest
             if (!answered.Add(t.Name)) continue; // one answer per name, as Kafka gives
             var (error, message) = duplicates.Contains(t.Name)
                 ? (ErrorCode.InvalidRequest, "Duplicate topic name.")
+                : !ctx.Authorize(AclOperation.Alter, AclResourceType.Topic, t.Name) ? (ErrorCode.TopicAuthorizationFailed, (string?)null)
                 : ctx.Broker.AddPartitions(t.Name, t.Count, t.Assignments?.Select(a => a.BrokerIds).ToList(), req.ValidateOnly);
             resp.Results.Add(new CreatePartitionsResponse.CreatePartitionsTopicResult
             {
@@ -38,4 +40,6 @@ public sealed class CreatePartitionsHandler : ApiHandler<CreatePartitionsRequest
         }
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(CreatePartitionsRequest request, short version) => Nothing;
 }

@@ -1,5 +1,6 @@
 // DeleteRecords (key 21): versions 0-2. Moves a partition's log start offset up (offset -1: to the high
 // watermark); segments wholly below it are removed. Compacted-only topics refuse it with POLICY_VIOLATION.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Storage;
@@ -17,10 +18,16 @@ public sealed class DeleteRecordsHandler : ApiHandler<DeleteRecordsRequest, Dele
             var tr = new DeleteRecordsResponse.DeleteRecordsTopicResult { Name = t.Name };
             resp.Topics.Add(tr);
             var topic = ctx.Broker.Logs.Get(t.Name);
+            bool denied = !ctx.Authorize(AclOperation.Delete, AclResourceType.Topic, t.Name);
             foreach (var p in t.Partitions)
             {
                 var pr = new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = p.PartitionIndex, LowWatermark = -1 };
                 tr.Partitions.Add(pr);
+                if (denied)
+                {
+                    pr.ErrorCode = ErrorCode.TopicAuthorizationFailed;
+                    continue;
+                }
                 if (topic is null || p.PartitionIndex < 0 || p.PartitionIndex >= topic.Partitions.Length)
                 {
                     pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
@@ -62,4 +69,6 @@ public sealed class DeleteRecordsHandler : ApiHandler<DeleteRecordsRequest, Dele
             Partitions = t.Partitions.Select(p => new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = p.PartitionIndex, ErrorCode = error, LowWatermark = -1 }).ToList(),
         }).ToList(),
     };
+
+    protected override IEnumerable<Requirement> Requires(DeleteRecordsRequest request, short version) => Nothing;
 }

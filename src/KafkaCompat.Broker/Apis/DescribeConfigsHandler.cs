@@ -3,6 +3,7 @@
 // synonyms and documentation. Broker resources: the broker's effective configuration (its own id), or, as Kafka
 // answers for the empty name, only the dynamic cluster-wide defaults that are set.
 using KafkaCompat.Broker.Config;
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -20,6 +21,11 @@ public sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest, 
             resp.Results.Add(result);
             IEnumerable<DescribedConfig> configs;
             ConfigResources.Lookup found;
+            if (ConfigResources.Authorize(ctx, res.ResourceType, res.ResourceName, AclOperation.DescribeConfigs) is { } refused)
+            {
+                result.ErrorCode = refused.Error;
+                continue;
+            }
             switch (res.ResourceType)
             {
                 case ConfigResources.Topic:
@@ -67,4 +73,6 @@ public sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest, 
         }
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(DescribeConfigsRequest request, short version) => Nothing;
 }

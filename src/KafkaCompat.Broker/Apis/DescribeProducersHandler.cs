@@ -1,6 +1,7 @@
 // DescribeProducers (key 61): version 0. The producer state of each requested partition: every producer id the
 // partition remembers, with its epoch, last sequence, last timestamp, coordinator epoch and the first offset of its
 // open transaction (-1 when none).
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -16,10 +17,16 @@ public sealed class DescribeProducersHandler : ApiHandler<DescribeProducersReque
             var tr = new DescribeProducersResponse.TopicResponse { Name = t.Name };
             resp.Topics.Add(tr);
             var topic = ctx.Broker.Logs.Get(t.Name);
+            bool denied = !ctx.Authorize(AclOperation.Read, AclResourceType.Topic, t.Name);
             foreach (int p in t.PartitionIndexes)
             {
                 var pr = new DescribeProducersResponse.PartitionResponse { PartitionIndex = p };
                 tr.Partitions.Add(pr);
+                if (denied)
+                {
+                    pr.ErrorCode = ErrorCode.TopicAuthorizationFailed;
+                    continue;
+                }
                 if (topic is null || p < 0 || p >= topic.Partitions.Length)
                 {
                     pr.ErrorCode = ErrorCode.UnknownTopicOrPartition;
@@ -47,4 +54,6 @@ public sealed class DescribeProducersHandler : ApiHandler<DescribeProducersReque
         }
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(DescribeProducersRequest request, short version) => Nothing;
 }

@@ -3,6 +3,7 @@
 // topics sorted by name, and a next cursor (topic, partition) from which the client asks for the rest. No topics
 // asked for means every topic. A topic that does not exist is UNKNOWN_TOPIC_OR_PARTITION; a cursor whose topic is
 // not among the ones asked for is INVALID_REQUEST. The Java admin client's describeTopics uses this API.
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -32,6 +33,12 @@ public sealed class DescribeTopicPartitionsHandler : ApiHandler<DescribeTopicPar
                 int order = string.CompareOrdinal(name, cursor.TopicName);
                 if (order < 0) continue;
                 if (order == 0) first = Math.Max(0, cursor.PartitionIndex);
+            }
+            if (!ctx.Authorize(AclOperation.Describe, AclResourceType.Topic, name))
+            {
+                if (req.Topics.Count > 0)
+                    resp.Topics.Add(new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic { ErrorCode = ErrorCode.TopicAuthorizationFailed, Name = name });
+                continue;
             }
             var t = broker.Logs.Get(name);
             if (t is null)
@@ -79,4 +86,6 @@ public sealed class DescribeTopicPartitionsHandler : ApiHandler<DescribeTopicPar
     {
         Topics = request.Topics.Select(t => new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic { Name = t.Name, ErrorCode = error }).ToList(),
     };
+
+    protected override IEnumerable<Requirement> Requires(DescribeTopicPartitionsRequest request, short version) => Nothing;
 }

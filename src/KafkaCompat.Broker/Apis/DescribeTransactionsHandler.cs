@@ -2,6 +2,7 @@
 // time (-1 when no transaction has started), producer id and epoch, and the partitions of the open transaction.
 // An unknown id is TRANSACTIONAL_ID_NOT_FOUND; an empty one INVALID_REQUEST.
 using KafkaCompat.Broker.Transactions;
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -18,6 +19,7 @@ public sealed class DescribeTransactionsHandler : ApiHandler<DescribeTransaction
             var d = new DescribeTransactionsResponse.DescribedTransaction { TransactionalId = id, TransactionState = "", ProducerId = -1, ProducerEpoch = -1, TransactionStartTimeMs = -1 };
             resp.TransactionStates.Add(d);
             if (string.IsNullOrEmpty(id)) { d.ErrorCode = ErrorCode.InvalidRequest; continue; }
+            if (!ctx.Authorize(AclOperation.Describe, AclResourceType.TransactionalId, id)) { d.ErrorCode = ErrorCode.TransactionalIdAuthorizationFailed; continue; }
             if (txns.AvailabilityOf(id) is var a && a != ErrorCode.None) { d.ErrorCode = a; continue; }
             if (txns.CheckCoordinator(ctx.NodeId, id) is var notHere and not ErrorCode.None) { d.ErrorCode = notHere; continue; }
             var m = txns.Describe(id);
@@ -27,9 +29,12 @@ public sealed class DescribeTransactionsHandler : ApiHandler<DescribeTransaction
             d.TransactionStartTimeMs = m.StartMs;
             d.ProducerId = m.ProducerId;
             d.ProducerEpoch = m.ProducerEpoch;
-            foreach (var g in m.Partitions.GroupBy(p => p.Topic, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+            foreach (var g in m.Partitions.GroupBy(p => p.Topic, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                         .Where(g => ctx.Authorize(AclOperation.Describe, AclResourceType.Topic, g.Key)))
                 d.Topics.Add(new DescribeTransactionsResponse.TopicData { Topic = g.Key, Partitions = g.Select(p => p.Partition).Order().ToList() });
         }
         return new(resp);
     }
+
+    protected override IEnumerable<Requirement> Requires(DescribeTransactionsRequest request, short version) => Nothing;
 }

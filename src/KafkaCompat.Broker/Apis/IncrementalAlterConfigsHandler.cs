@@ -3,6 +3,7 @@
 // a whole (INVALID_CONFIG), then persisted and applied. Broker (its id, or "" for the cluster-wide defaults): the
 // dynamic broker configs, checked as Kafka checks them (INVALID_REQUEST), stored and applied at once.
 using KafkaCompat.Broker.Config;
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -15,7 +16,7 @@ public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlter
     protected override ValueTask<IncrementalAlterConfigsResponse?> Handle(RequestContext ctx, IncrementalAlterConfigsRequest req)
     {
         var resp = new IncrementalAlterConfigsResponse();
-        var outcomes = ConfigResources.AlterEach(req.Resources, r => (r.ResourceType, r.ResourceName), r => Alter(ctx.Broker, r, req.ValidateOnly));
+        var outcomes = ConfigResources.AlterEach(req.Resources, r => (r.ResourceType, r.ResourceName), r => ConfigResources.Authorize(ctx, r.ResourceType, r.ResourceName, AclOperation.AlterConfigs) ?? Alter(ctx.Broker, r, req.ValidateOnly));
         foreach (var (res, outcome) in req.Resources.Zip(outcomes))
         {
             resp.Responses.Add(new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
@@ -85,4 +86,6 @@ public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlter
         }
         return (values, default);
     }
+
+    protected override IEnumerable<Requirement> Requires(IncrementalAlterConfigsRequest request, short version) => Nothing;
 }

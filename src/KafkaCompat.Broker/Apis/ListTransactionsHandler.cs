@@ -3,6 +3,7 @@
 // transactions running longer than duration_filter ms) and by a regular expression on the id (v2).
 using System.Text.RegularExpressions;
 using KafkaCompat.Broker.Transactions;
+using KafkaCompat.Broker.Security;
 using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 
@@ -38,6 +39,7 @@ public sealed class ListTransactionsHandler : ApiHandler<ListTransactionsRequest
         foreach (var m in txns.List().OrderBy(m => m.TransactionalId, StringComparer.Ordinal))
         {
             if (m.State == TxnState.Dead) continue;
+            if (!ctx.Authorize(AclOperation.Describe, AclResourceType.TransactionalId, m.TransactionalId)) continue;
             // on a cluster, each broker lists the transactions it coordinates
             if (!ctx.Broker.Cluster.SingleNode && txns.CoordinatorNode(m.TransactionalId) != ctx.NodeId) continue;
             if (req.StateFilters.Count > 0 && !states.Contains(m.State)) continue;
@@ -57,4 +59,6 @@ public sealed class ListTransactionsHandler : ApiHandler<ListTransactionsRequest
         try { return r.IsMatch(s); }
         catch (RegexMatchTimeoutException) { return false; }
     }
+
+    protected override IEnumerable<Requirement> Requires(ListTransactionsRequest request, short version) => Nothing;
 }
