@@ -64,7 +64,19 @@ public sealed partial class OAuthBearerServer(OAuthBearerServer.Options options,
             || !a.Groups["scheme"].Value.Equals("bearer", StringComparison.OrdinalIgnoreCase))
             return Hidden("Invalid OAUTHBEARER client first message: no Bearer token");
         var authzid = m.Groups["authzid"].Success ? m.Groups["authzid"].Value.Replace("=2C", ",").Replace("=3D", "=") : "";
-        var (principal, expiresMs, status, scope, reason) = Validate(a.Groups["token"].Value);
+        string? principal;
+        long expiresMs;
+        string status;
+        string? scope, reason;
+        try
+        {
+            (principal, expiresMs, status, scope, reason) = Validate(a.Groups["token"].Value);
+        }
+        catch (InvalidOperationException e)
+        {
+            // a claim that is not valid UTF-8 is found only when it is read (the fuzzer's find)
+            (principal, expiresMs, status, scope, reason) = (null, 0, "invalid_token", null, $"the token does not decode: {e.Message}");
+        }
         if (principal is null)
         {
             _errorJson = scope is null ? $"{{\"status\":\"{status}\"}}" : $"{{\"status\":\"{status}\", \"scope\":\"{scope}\"}}";

@@ -11,7 +11,8 @@ namespace KafkaCompat.Broker.Security;
 /// differing authorization id is hidden behind Kafka's generic message; the reason goes to the log only. An unknown
 /// user fails at client-first, as in Kafka.
 /// </summary>
-public sealed partial class ScramServer(ScramMechanism mechanism, Func<string, ScramMechanism, ScramCredential?> credentials) : ISaslMechanism
+/// <param name="nonce">The server's nonce (a fresh random one by default; the fuzzer fixes it to reach the proof).</param>
+public sealed partial class ScramServer(ScramMechanism mechanism, Func<string, ScramMechanism, ScramCredential?> credentials, Func<string>? nonce = null) : ISaslMechanism
 {
     private enum Step { ClientFirst, ClientFinal, Done }
     private Step _step = Step.ClientFirst;
@@ -45,7 +46,7 @@ public sealed partial class ScramServer(ScramMechanism mechanism, Func<string, S
                 _user = user;
                 _credential = credential;
                 _clientFirstBare = text[m.Groups["bare"].Index..];
-                _nonce = m.Groups["nonce"].Value + Scram.Nonce();
+                _nonce = m.Groups["nonce"].Value + (nonce ?? Scram.Nonce)();
                 _serverFirst = $"r={_nonce},s={Convert.ToBase64String(credential.Salt)},i={credential.Iterations}";
                 _step = Step.ClientFinal;
                 return new(Encoding.UTF8.GetBytes(_serverFirst), false, null, null);
