@@ -237,4 +237,25 @@ public partial class FixtureTests
         Assert.True(end.Committed);
         Assert.Equal((add.V3AndBelowProducerId, add.V3AndBelowProducerEpoch), (end.ProducerId, end.ProducerEpoch));
     }
+
+    [Theory]
+    [InlineData("librdkafka.scram", 0, "SCRAM-SHA-256", "n,,n=alice,r=")]
+    [InlineData("kafkajs.sasl-acl", 1, "SCRAM-SHA-512", "n,,n=alice,r=")]
+    [InlineData("librdkafka216.oauthbearer", 1, "OAUTHBEARER", "n,,\u0001auth=Bearer ")]
+    public void SaslClientsOpenTheirExchangeAsTheMechanismSays(string label, short authenticateVersion, string mechanism, string first)
+    {
+        Assert.Equal(mechanism, ReadFixture<SaslHandshakeRequest>($"{label}-SaslHandshake-v1-1.bin").Mechanism);
+        var token = System.Text.Encoding.UTF8.GetString(ReadFixture<SaslAuthenticateRequest>($"{label}-SaslAuthenticate-v{authenticateVersion}-1.bin").AuthBytes.Span);
+        Assert.StartsWith(first, token);
+    }
+
+    [Fact]
+    public void KafkajsManagesAclsAtVersion1()
+    {
+        var created = ReadFixture<CreateAclsRequest>("kafkajs.sasl-acl-CreateAcls-v1-1.bin").Creations.Single();
+        Assert.Equal(("User:bob", "*", (sbyte)AclResourceType.Topic, (sbyte)AclPatternType.Literal, (sbyte)AclOperation.Read, (sbyte)AclPermissionType.Allow),
+            (created.Principal, created.Host, created.ResourceType, created.ResourcePatternType, created.Operation, created.PermissionType));
+        Assert.Equal((sbyte)AclPatternType.Any, ReadFixture<DescribeAclsRequest>("kafkajs.sasl-acl-DescribeAcls-v1-1.bin").PatternTypeFilter);
+        Assert.Equal("User:bob", ReadFixture<DeleteAclsRequest>("kafkajs.sasl-acl-DeleteAcls-v1-1.bin").Filters.Single().PrincipalFilter);
+    }
 }

@@ -26,6 +26,11 @@ group.initial.rebalance.delay.ms=0 and group.min.session.timeout.ms=1000 so the 
 
 The <client>.admin labels keep the admin calls beyond topics and groups: DescribeConfigs for a topic and
 for the broker, AlterConfigs on a topic, and CreatePartitions.
+
+The SASL labels run against a second broker whose only listener is SASL_PLAINTEXT (PLAIN, SCRAM and OAUTHBEARER, with
+StandardAuthorizer and alice a super user), behind the same kind of proxy: librdkafka 2.0.2 with SCRAM-SHA-256
+(SaslHandshake v1, SaslAuthenticate v0), librdkafka 2.16 with OAUTHBEARER, and kafkajs with SCRAM-SHA-512 managing
+ACLs (CreateAcls, DescribeAcls, DeleteAcls). The SaslAuthenticate frames hold the SCRAM exchange's nonces and proofs.
 """
 import argparse
 import ctypes
@@ -530,6 +535,30 @@ for f in admin.delete_topics([topic]).values():
 """
 
 
+LIBRDKAFKA_SASL = r"""
+import sys
+from confluent_kafka import Producer, libversion
+bootstrap, topic, version, mechanism = sys.argv[1:5]
+assert libversion()[0] == version, libversion()
+conf = {"bootstrap.servers": bootstrap, "security.protocol": "sasl_plaintext", "sasl.mechanisms": mechanism, "message.timeout.ms": 10000}
+if mechanism == "OAUTHBEARER":
+    conf.update({"enable.sasl.oauthbearer.unsecure.jwt": True, "sasl.oauthbearer.config": "principal=alice"})
+else:
+    conf.update({"sasl.username": "alice", "sasl.password": "alice-secret"})
+p = Producer(conf)
+errors = []
+p.produce(topic, b"over sasl", on_delivery=lambda err, m: err and errors.append(err))
+p.flush(15)
+assert not errors, errors
+"""
+
+
+def librdkafka_sasl(bootstrap, topic, version, mechanism):
+    """A producer logging in with SASL (SaslHandshake, then SaslAuthenticate: v0 on librdkafka 2.0.2, v1 on 2.16)."""
+    env = dict(os.environ) if version == "2.0.2" else rdkafka216_env()
+    subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_SASL, bootstrap, topic, version, mechanism], check=True, env=env, timeout=60)
+
+
 def librdkafka_elect(bootstrap, topic):
     """librdkafka 2.16's ElectLeaders admin call, through ctypes and LD_LIBRARY_PATH."""
     subprocess.run(["/usr/bin/python3", "-c", LIBRDKAFKA_ELECT, bootstrap, topic], check=True, env=rdkafka216_env(), timeout=60)
@@ -753,7 +782,9 @@ def kafka_ts_run(bootstrap, topic):
 KAFKAJS_SCRIPT = r"""
 const { Kafka, logLevel, CompressionTypes } = require('kafkajs')
 const [bootstrap, topic, mode] = process.argv.slice(1)
-const kafka = new Kafka({ clientId: 'fixture-kafkajs', brokers: [bootstrap], logLevel: logLevel.NOTHING,
+// the SASL modes log in as alice (a super user of the SASL broker) with SCRAM-SHA-512
+const sasl = mode.startsWith('sasl') ? { mechanism: 'scram-sha-512', username: 'alice', password: 'alice-secret' } : undefined
+const kafka = new Kafka({ clientId: 'fixture-kafkajs', brokers: [bootstrap], logLevel: logLevel.NOTHING, sasl,
   retry: { retries: 2, initialRetryTime: 100 } })
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -792,7 +823,17 @@ async function group(admin, topic) {
   // kafkajs sends InitProducerId for every producer: the idempotent and transactional modes use only their own
   const plain = mode !== 'idempotent' && mode !== 'txn'
   if (plain) await producer.connect()
-  if (mode === 'admin') {
+  if (mode === 'sasl-acl') {
+    // CreateAcls, DescribeAcls and DeleteAcls, after SaslHandshake v1 and SaslAuthenticate v1 (SCRAM-SHA-512)
+    const { AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = require('kafkajs')
+    const acl = { resourceType: AclResourceTypes.TOPIC, resourceName: topic, resourcePatternType: ResourcePatternTypes.LITERAL,
+      principal: 'User:bob', host: '*', operation: AclOperationTypes.READ, permissionType: AclPermissionTypes.ALLOW }
+    await admin.createAcls({ acl: [acl] })
+    const described = await admin.describeAcls({ ...acl, resourcePatternType: ResourcePatternTypes.ANY })
+    if (described.resources.length !== 1) throw new Error(`describeAcls: ${JSON.stringify(described)}`)
+    const deleted = await admin.deleteAcls({ filters: [{ ...acl, resourcePatternType: ResourcePatternTypes.ANY }] })
+    if (deleted.filterResponses[0].matchingAcls.length !== 1) throw new Error(`deleteAcls: ${JSON.stringify(deleted)}`)
+  } else if (mode === 'admin') {
     const { ConfigResourceTypes } = require('kafkajs')
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], timeout: 10000 })
     await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: true })
@@ -892,6 +933,21 @@ RUNS = [
     ("kafka-ts", None, kafka_ts_run),
 ]
 
+SASL_APIS = "SaslHandshake,SaslAuthenticate"
+# run against a second broker with only a SASL_PLAINTEXT listener (PLAIN, SCRAM, OAUTHBEARER; alice a super user)
+SASL_RUNS = [
+    ("librdkafka.scram", SASL_APIS, lambda b, t: librdkafka_sasl(b, t, "2.0.2", "SCRAM-SHA-256")),
+    ("librdkafka216.oauthbearer", SASL_APIS, lambda b, t: librdkafka_sasl(b, t, "2.16.0", "OAUTHBEARER")),
+    ("kafkajs.sasl-acl", SASL_APIS + ",CreateAcls,DescribeAcls,DeleteAcls", lambda b, t: kafkajs_run(b, t, "sasl-acl")),
+]
+
+SASL_SETTINGS = [
+    "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
+    "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"alice-secret\";",
+    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users=User:alice",
+]
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -909,26 +965,41 @@ def main():
                    "listening on", "broker", os.path.join(work, "broker.log"))
     bootstrap = f"127.0.0.1:{port}"
     try:
-        for label, apis, fn in RUNS:
-            if only and label not in only:
-                continue
-            for old in glob.glob(os.path.join(args.out, f"{glob.escape(label)}-*.bin")):
-                os.remove(old)
-            cmd = [sys.executable, os.path.join(HERE, "capture_proxy.py"), "--listen", bootstrap,
-                   "--target", f"127.0.0.2:{port}", "--out", args.out, "--client", label, "--log"]
-            if apis:
-                cmd += ["--apis", apis]
-            proxy = start(cmd, "proxy listening", f"proxy for {label}", os.path.join(work, f"proxy-{label}.log"))
-            try:
-                fn(bootstrap, "fixture-" + label.replace(".", "-"))
-                time.sleep(0.3)  # let the proxy write the last frames
-            finally:
-                stop(proxy)
-            files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(args.out, f"{glob.escape(label)}-*.bin")))
-            print(f"{label}: {' '.join(files)}")
+        capture(args, work, only, RUNS, bootstrap, port)
     finally:
         stop(broker)
+    if not only or only & {label for label, _, _ in SASL_RUNS}:
+        sasl_port = free_port()
+        settings = [f"listeners=SASL_PLAINTEXT://127.0.0.2:{sasl_port}", f"advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{sasl_port}"] + SASL_SETTINGS
+        sasl = start(["dotnet", args.dll, "serve", "--host", "127.0.0.2", "--port", str(sasl_port), "--data-dir", os.path.join(work, "sasl-data"),
+                      "--add-scram", "SCRAM-SHA-256=[name=alice,password=alice-secret]", "--add-scram", "SCRAM-SHA-512=[name=alice,password=alice-secret]"]
+                     + [a for kv in settings for a in ("--set", kv)], "listening on", "SASL broker", os.path.join(work, "sasl-broker.log"))
+        try:
+            capture(args, work, only, SASL_RUNS, f"127.0.0.1:{sasl_port}", sasl_port)
+        finally:
+            stop(sasl)
     print(f"logs in {work}")
+
+
+def capture(args, work, only, runs, bootstrap, port):
+    """Each run's frames, through a proxy on BOOTSTRAP in front of the broker on 127.0.0.2:PORT."""
+    for label, apis, fn in runs:
+        if only and label not in only:
+            continue
+        for old in glob.glob(os.path.join(args.out, f"{glob.escape(label)}-*.bin")):
+            os.remove(old)
+        cmd = [sys.executable, os.path.join(HERE, "capture_proxy.py"), "--listen", bootstrap,
+               "--target", f"127.0.0.2:{port}", "--out", args.out, "--client", label, "--log"]
+        if apis:
+            cmd += ["--apis", apis]
+        proxy = start(cmd, "proxy listening", f"proxy for {label}", os.path.join(work, f"proxy-{label}.log"))
+        try:
+            fn(bootstrap, "fixture-" + label.replace(".", "-"))
+            time.sleep(0.3)  # let the proxy write the last frames
+        finally:
+            stop(proxy)
+        files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(args.out, f"{glob.escape(label)}-*.bin")))
+        print(f"{label}: {' '.join(files)}")
 
 
 if __name__ == "__main__":
