@@ -38,6 +38,9 @@ internal sealed class Options
     public int Kip848HeartbeatMs { get; private set; } = 50;
     public int Kip848Seconds { get; private set; } = 10;
     public bool Failover { get; private set; }
+    public bool Security { get; private set; }
+    public int SecurityMiB { get; private set; } = 256;
+    public int SecurityConnections { get; private set; } = 300;
     public int FailoverRuns { get; private set; } = 7;
     public int EosRecords { get; private set; } = 1_000_000;
     public int EosTxns { get; private set; } = 500;
@@ -111,6 +114,10 @@ internal sealed class Options
                                consumer-protocol heartbeats per broker CPU-second; librdkafka 2.16 from the NuGet cache
           --kip848-heartbeat-ms N  consumer-protocol heartbeat interval both brokers hand out (default 50)
           --kip848-seconds N   length of the heartbeat-rate measurement (default 10)
+          --security           instead: the cost of security on our broker, as ratios measured in one run: broker CPU
+                               per GB produced over TLS to plaintext (--security-mb MiB, default 256, in ~1 MB
+                               batches), and connections set up per second with SASL/SCRAM-SHA-256 and PLAIN to plain
+                               connections (--security-connections N, default 300, one after another)
           --failover           instead: failover time (a leader's broker stopped -> first acknowledged produce after the
                                stop) for librdkafka 2.16, ours with 3 brokers and the mock cluster with 3 brokers
                                (bench/KafkaCompat.LoadTool/scripts/failover.py), then startup time and RSS of a
@@ -182,6 +189,9 @@ internal sealed class Options
                 case "--kip848-heartbeat-ms": o.Kip848HeartbeatMs = NextInt(); break;
                 case "--kip848-seconds": o.Kip848Seconds = NextInt(); break;
                 case "--failover": o.Failover = true; break;
+                case "--security": o.Security = true; break;
+                case "--security-mb": o.SecurityMiB = NextInt(); break;
+                case "--security-connections": o.SecurityConnections = NextInt(); break;
                 case "--failover-runs": o.FailoverRuns = NextInt(); break;
                 case "--eos-records": o.EosRecords = NextInt(); break;
                 case "--eos-txns": o.EosTxns = NextInt(); break;

@@ -62,6 +62,12 @@ internal static class LoadTool
             if (!options.KeepData) Directory.Delete(workDir, recursive: true);
             return rc;
         }
+        if (options.Security)
+        {
+            int rc = await SecurityBench.RunAsync(options, brokerDll, workDir);
+            if (!options.KeepData) Directory.Delete(workDir, recursive: true);
+            return rc;
+        }
         if (options.Kip848)
         {
             int rc = await Kip848Bench.RunAsync(options, brokerDll, repo, workDir);
