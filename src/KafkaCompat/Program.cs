@@ -49,10 +49,14 @@ var addScramOption = new Option<string[]>("--add-scram")
     Description = "A SCRAM user to set at start, as kafka-storage format takes it (repeatable): 'SCRAM-SHA-256=[name=alice,password=alice-secret]'",
     AllowMultipleArgumentsPerToken = false,
 };
+var jaasOption = new Option<string?>("--jaas-config")
+{
+    Description = "A JAAS file with the KafkaServer section (PLAIN's user_NAME=\"password\" options), as Kafka's -Djava.security.auth.login.config takes it",
+};
 var ephemeralOption = new Option<bool>("--ephemeral") { Description = "Keep the log in a new temporary directory, removed when the broker stops (instead of --data-dir)" };
 var setOption = new Option<string[]>("--set") { Description = "A Kafka config key=value (repeatable), e.g. --set num.partitions=3", AllowMultipleArgumentsPerToken = false };
 
-var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, ephemeralOption, fsyncOption, configOption, setOption, brokersOption, racksOption, adminPortOption, readyFileOption, devTlsOption, addScramOption };
+var serve = new Command("serve", "Run the broker") { portOption, hostOption, advertisedOption, dataDirOption, ephemeralOption, fsyncOption, configOption, setOption, brokersOption, racksOption, adminPortOption, readyFileOption, devTlsOption, addScramOption, jaasOption };
 serve.SetAction(async (parse, ct) =>
 {
     // precedence, lowest first: defaults, the properties file, KAFKA_* variables, --set, the explicit options
@@ -106,6 +110,7 @@ serve.SetAction(async (parse, ct) =>
     }
     config.Brokers = brokers;
     config.AddScram = [.. parse.GetValue(addScramOption) ?? []];
+    if (parse.GetValue(jaasOption) is { } jaasFile) config.JaasFile = Path.GetFullPath(jaasFile);
     if (parse.GetValue(racksOption) is { } racks)
     {
         var list = racks.Split(',', StringSplitOptions.TrimEntries);

@@ -57,6 +57,9 @@ public sealed class BrokerConfig
     /// <summary>SCRAM credentials set at start (<c>serve --add-scram</c>), in the form of Kafka's
     /// <c>kafka-storage format --add-scram</c>: <c>SCRAM-SHA-256=[name=alice,password=alice-secret]</c>.</summary>
     public List<string> AddScram { get; set; } = [];
+    /// <summary>A JAAS file with the brokers' login modules (<c>serve --jaas-config</c>, or
+    /// <c>-Djava.security.auth.login.config=FILE</c> in <c>KAFKA_OPTS</c>, as Kafka's scripts take it).</summary>
+    public string? JaasFile { get; set; }
     /// <summary>How many brokers this process runs (--brokers): node ids node.id, node.id + 1, ...; each listens on its
     /// own port (consecutive from <see cref="Port"/>, or ephemeral when it is 0).</summary>
     public int Brokers { get; set; } = 1;
@@ -236,6 +239,7 @@ public sealed class BrokerConfig
             if (heartbeat >= session) return "group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms";
             if (GroupConsumerAssignors.FirstOrDefault(a => Groups.Assignors.Find(a) is null) is { } unknown)
                 return $"group.consumer.assignors: unknown assignor {unknown} (uniform and range are served)";
+            if (JaasFile != null && !File.Exists(JaasFile)) return $"the JAAS file {JaasFile} does not exist";
             var listeners = Listeners.Of(this);
             foreach (var l in listeners.Where(l => l.Sasl)) Security.SaslMechanisms.For(this, l);
             foreach (var spec in AddScram) Security.ScramCredentialStore.ParseAddScram(spec);
@@ -279,6 +283,13 @@ public sealed class BrokerConfig
         {
             var name = (string)e.Key;
             if (!name.StartsWith("KAFKA_", StringComparison.Ordinal) || e.Value is not string value) continue;
+            // the JVM's options: only the JAAS file is read from them
+            if (name == "KAFKA_OPTS")
+            {
+                if (System.Text.RegularExpressions.Regex.Match(value, @"-Djava\.security\.auth\.login\.config=(?<f>""[^""]+""|\S+)") is { Success: true } m)
+                    JaasFile = m.Groups["f"].Value.Trim('"');
+                continue;
+            }
             // the container images' convention: ___ is '-', __ is '_', _ is '.'
             var key = name["KAFKA_".Length..].ToLowerInvariant().Replace("___", "\u0001").Replace("__", "\u0002").Replace('_', '.')
                 .Replace('\u0001', '-').Replace('\u0002', '_');

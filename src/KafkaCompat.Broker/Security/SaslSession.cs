@@ -159,6 +159,39 @@ public static partial class JaasConfig
 
     [GeneratedRegex("""(?<key>[A-Za-z_][\w.-]*)\s*=\s*(?:"(?<quoted>(?:[^"\\]|\\.)*)"|(?<bare>[^\s;"]+))""")]
     private static partial Regex Option();
+
+    /// <summary>The sections of a JAAS file (what <c>-Djava.security.auth.login.config</c> names), each with its login
+    /// module entries: <c>KafkaServer { org.apache...PlainLoginModule required user_alice="x"; };</c>. Comments
+    /// (<c>//</c> and <c>/* */</c>) are skipped. A file that does not parse is refused with the reason.</summary>
+    public static Dictionary<string, List<string>> Sections(string text)
+    {
+        text = Comments().Replace(text, "");
+        var sections = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+        int at = 0;
+        while (true)
+        {
+            int open = text.IndexOf('{', at);
+            if (open < 0)
+            {
+                if (text[at..].Trim().Length > 0) throw new ArgumentException($"JAAS file: unexpected text '{text[at..].Trim()}'");
+                return sections;
+            }
+            string name = text[at..open].Trim();
+            int close = text.IndexOf('}', open);
+            if (name.Length == 0 || name.Any(char.IsWhiteSpace) || close < 0)
+                throw new ArgumentException($"JAAS file: expected 'Name {{ module flag options; }};' near '{text[at..Math.Min(text.Length, open + 20)].Trim()}'");
+            sections[name] = [.. text[(open + 1)..close].Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(e => e + ";")];
+            at = close + 1;
+            while (at < text.Length && (char.IsWhiteSpace(text[at]) || text[at] == ';')) at++;
+        }
+    }
+
+    /// <summary>The entry of a login module (by the end of its class name) in a section, or null.</summary>
+    public static string? Entry(IReadOnlyDictionary<string, List<string>> sections, string section, string module) =>
+        sections.TryGetValue(section, out var entries) ? entries.FirstOrDefault(e => e.Split((char[])[' ', '\t', '\n', '\r'], 2)[0].EndsWith(module, StringComparison.Ordinal)) : null;
+
+    [GeneratedRegex(@"/\*.*?\*/|//[^\n]*", RegexOptions.Singleline)]
+    private static partial Regex Comments();
 }
 
 /// <summary>The SASL mechanisms of a listener, from Kafka's keys: <c>sasl.enabled.mechanisms</c> (listener-prefixed
@@ -172,6 +205,12 @@ public static class SaslMechanisms
     public sealed record Listener(IReadOnlyList<string> Enabled, Func<string, ISaslMechanism?> Create, long LifetimeMs);
 
     /// <param name="scram">The cluster's SCRAM credentials (null while only checking the configuration).</param>
+    private static string ReadJaas(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ArgumentException($"the JAAS file {path} cannot be read: {e.Message}", e); }
+    }
+
     public static Listener For(Config.BrokerConfig config, Config.ListenerSpec listener, ScramCredentialStore? scram = null)
     {
         string name = listener.Name.ToLowerInvariant();
@@ -180,16 +219,23 @@ public static class SaslMechanisms
         if (enabled.Count == 0) throw new ArgumentException($"listener {listener.Name}: sasl.enabled.mechanisms is empty");
         if (enabled.FirstOrDefault(m => !Served.Contains(m)) is { } unserved)
             throw new ArgumentException($"listener {listener.Name}: SASL mechanism {unserved} is not served (set sasl.enabled.mechanisms to {string.Join(", ", Served)})");
+        // Kafka's order: the listener's property for the mechanism, then the JAAS file's section for the listener
+        // ("<listener>.KafkaServer"), then its KafkaServer section; sasl.jaas.config without a prefix last
+        var file = config.JaasFile is { } path ? JaasConfig.Sections(ReadJaas(path)) : null;
+        string? Jaas(string mechanism, string module) =>
+            config.Get($"listener.name.{name}.{mechanism.ToLowerInvariant()}.sasl.jaas.config") ?? config.Get($"listener.name.{name}.sasl.jaas.config")
+            ?? (file is null ? null : JaasConfig.Entry(file, $"{name}.KafkaServer", module) ?? JaasConfig.Entry(file, "KafkaServer", module))
+            ?? config.Get("sasl.jaas.config");
         IReadOnlyDictionary<string, string> plainUsers = new Dictionary<string, string>();
         if (enabled.Contains("PLAIN"))
         {
-            string? jaas = config.Get($"listener.name.{name}.plain.sasl.jaas.config") ?? config.Get($"listener.name.{name}.sasl.jaas.config") ?? config.Get("sasl.jaas.config");
+            string? jaas = Jaas("PLAIN", "PlainLoginModule");
             plainUsers = jaas is null ? new Dictionary<string, string>() : JaasConfig.PlainUsers(jaas);
             if (plainUsers.Count == 0)
-                throw new ArgumentException($"listener {listener.Name}: SASL/PLAIN needs its users: listener.name.{name}.plain.sasl.jaas.config=\"org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\\\"alice-secret\\\";\"");
+                throw new ArgumentException($"listener {listener.Name}: SASL/PLAIN needs its users: listener.name.{name}.plain.sasl.jaas.config=\"org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\\\"alice-secret\\\";\" (or a KafkaServer section in the JAAS file)");
         }
         var oauth = enabled.Contains("OAUTHBEARER")
-            ? OAuthBearerServer.Options.FromJaas(config.Get($"listener.name.{name}.oauthbearer.sasl.jaas.config") ?? config.Get($"listener.name.{name}.sasl.jaas.config") ?? config.Get("sasl.jaas.config"))
+            ? OAuthBearerServer.Options.FromJaas(Jaas("OAUTHBEARER", "OAuthBearerLoginModule"))
             : OAuthBearerServer.Options.Default;
         long lifetime = long.TryParse(config.Get($"listener.name.{name}.{enabled[0].ToLowerInvariant()}.connections.max.reauth.ms") ?? config.Get("connections.max.reauth.ms"),
             System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long ms) ? Math.Max(0, ms) : 0;
