@@ -16,23 +16,11 @@ public sealed class AclClientTests(ITestOutputHelper output) : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _b = EmbeddedBroker.Start(settings: AclSettings());
+        _b = EmbeddedBroker.Start(settings: TestCertificates.AclListeners());
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync() => await _b.DisposeAsync();
-
-    /// <summary>PLAINTEXT and SASL_PLAINTEXT (PLAIN: admin, alice), StandardAuthorizer, admin a super user.</summary>
-    internal static Dictionary<string, string> AclSettings() => new()
-    {
-        ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
-        ["sasl.enabled.mechanisms"] = "PLAIN",
-        ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] =
-            "org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"admin-secret\" user_alice=\"alice-secret\";",
-        ["authorizer.class.name"] = "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        ["super.users"] = "User:admin",
-        ["group.initial.rebalance.delay.ms"] = "0",
-    };
 
     /// <summary>The topics and ACLs acl_test.py expects for <paramref name="suffix"/>.</summary>
     internal static void Prepare(EmbeddedBroker b, string suffix)

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using KafkaCompat.Testing;
+using KafkaCompat.TestSupport;
 using Xunit;
 
 namespace KafkaCompat.CurrentClients.Tests;
@@ -14,15 +15,7 @@ public sealed class AclTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
-        {
-            ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
-            ["sasl.enabled.mechanisms"] = "PLAIN",
-            ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] =
-                "org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"admin-secret\" user_alice=\"alice-secret\";",
-            ["authorizer.class.name"] = "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-            ["super.users"] = "User:admin",
-        });
+        _b = EmbeddedBroker.Start(settings: TestCertificates.AclListeners());
         _b.Broker.CreateTopic("dotnet-acl", 1, 1, new(), validateOnly: false);
         return Task.CompletedTask;
     }

@@ -3,6 +3,7 @@ using KafkaCompat.Protocol;
 using KafkaCompat.Protocol.Messages;
 using KafkaCompat.Records;
 using KafkaCompat.Testing;
+using KafkaCompat.TestSupport;
 using Xunit;
 
 namespace KafkaCompat.Server.Tests;
@@ -17,16 +18,7 @@ public sealed class AclProtocolTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _b = EmbeddedBroker.Start(settings: new Dictionary<string, string>
-        {
-            ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
-            ["sasl.enabled.mechanisms"] = "PLAIN",
-            ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] =
-                "org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"admin-secret\" user_alice=\"alice-secret\";",
-            ["authorizer.class.name"] = "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-            ["super.users"] = "User:admin",
-            ["group.initial.rebalance.delay.ms"] = "0",
-        });
+        _b = EmbeddedBroker.Start(settings: TestCertificates.AclListeners());
         return Task.CompletedTask;
     }
 

@@ -97,8 +97,9 @@ public static class HandshakeFuzzTarget
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or SocketException or Win32Exception) { }
     }
 
-    /// <summary>A client that sends the given bytes, then hangs up; what the server writes is dropped.</summary>
-    private sealed class ScriptedStream(ReadOnlyMemory<byte> input) : Stream
+    /// <summary>The other side of a TLS handshake: it sends the given bytes, then hangs up; what it is sent is kept in
+    /// <paramref name="written"/> (when given), else dropped.</summary>
+    private sealed class ScriptedStream(ReadOnlyMemory<byte> input, MemoryStream? written = null) : Stream
     {
         private ReadOnlyMemory<byte> _left = input;
         public override bool CanRead => true;
@@ -117,9 +118,17 @@ public static class HandshakeFuzzTarget
         }
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => new(Read(buffer.Span));
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
-        public override void Write(byte[] buffer, int offset, int count) { }
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default) => ValueTask.CompletedTask;
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) => Task.CompletedTask;
+        public override void Write(byte[] buffer, int offset, int count) => written?.Write(buffer, offset, count);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
+        {
+            written?.Write(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct)
+        {
+            Write(buffer, offset, count);
+            return Task.CompletedTask;
+        }
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
     }
@@ -160,7 +169,7 @@ public static class HandshakeFuzzTarget
         var hello = new MemoryStream();
         try
         {
-            using var client = new SslStream(new RecordingStream(hello));
+            using var client = new SslStream(new ScriptedStream(ReadOnlyMemory<byte>.Empty, hello));
             client.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = "localhost", RemoteCertificateValidationCallback = (_, _, _, _) => true });
         }
         catch (Exception e) when (e is AuthenticationException or IOException) { }
@@ -168,19 +177,4 @@ public static class HandshakeFuzzTarget
     }
 
     private static string B64(string json) => Convert.ToBase64String(Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    /// <summary>Records what a client writes and answers nothing (the handshake ends at its first read).</summary>
-    private sealed class RecordingStream(MemoryStream written) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => 0;
-        public override void Write(byte[] buffer, int offset, int count) => written.Write(buffer, offset, count);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
 }

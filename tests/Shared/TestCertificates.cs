@@ -73,6 +73,19 @@ public sealed class TestCertificates : IDisposable
         };
     }
 
+    /// <summary>Broker settings with PLAINTEXT and SASL_PLAINTEXT listeners offering PLAIN to admin (admin-secret) and
+    /// alice (alice-secret), and StandardAuthorizer with admin a super user: the ACL tests' broker.</summary>
+    public static Dictionary<string, string> AclListeners() => new()
+    {
+        ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        ["sasl.enabled.mechanisms"] = "PLAIN",
+        ["listener.name.sasl_plaintext.plain.sasl.jaas.config"] =
+            "org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"admin-secret\" user_alice=\"alice-secret\";",
+        ["authorizer.class.name"] = "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        ["super.users"] = "User:admin",
+        ["group.initial.rebalance.delay.ms"] = "0",
+    };
+
     /// <summary>The SCRAM credentials of <see cref="SaslListeners"/>' users (PLAIN's are in its JAAS entry): alice and
     /// bob with each mechanism.</summary>
     public static readonly string[] ScramUsers =
