@@ -57,7 +57,7 @@ public sealed class ClientSecurity
         string? user = props.GetValueOrDefault("sasl.username"), password = props.GetValueOrDefault("sasl.password");
         if (props.TryGetValue("sasl.jaas.config", out var jaas))
         {
-            var options = JaasOptions(jaas);
+            var options = JaasOptions.Parse(jaas);
             user ??= options.GetValueOrDefault("username");
             password ??= options.GetValueOrDefault("password");
         }
@@ -97,14 +97,6 @@ public sealed class ClientSecurity
             ClientCertificate = clientCert,
             CheckHostName = Get("ssl.endpoint.identification.algorithm", "https").Length > 0,
         };
-    }
-
-    private static Dictionary<string, string> JaasOptions(string text)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, """(?<key>[A-Za-z_][\w.-]*)\s*=\s*"(?<value>(?:[^"\\]|\\.)*)"|(?<key>[A-Za-z_][\w.-]*)\s*=\s*(?<value>[^\s;"]+)"""))
-            result[m.Groups["key"].Value] = System.Text.RegularExpressions.Regex.Unescape(m.Groups["value"].Value);
-        return result;
     }
 
     /// <summary>The TLS client side of a connection, checking the broker's certificate against the trusted CAs.</summary>

@@ -144,21 +144,12 @@ public sealed class PlainMechanism(IReadOnlyDictionary<string, string> users) : 
 /// <c>org.apache...PlainLoginModule required username="admin" password="x" user_admin="x";</c></summary>
 public static partial class JaasConfig
 {
-    public static Dictionary<string, string> Options(string text)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (Match m in Option().Matches(text))
-            result[m.Groups["key"].Value] = m.Groups["quoted"].Success ? Regex.Unescape(m.Groups["quoted"].Value) : m.Groups["bare"].Value;
-        return result;
-    }
+    public static Dictionary<string, string> Options(string text) => JaasOptions.Parse(text);
 
     /// <summary>The users of a PLAIN login module: <c>user_NAME="password"</c>.</summary>
     public static Dictionary<string, string> PlainUsers(string text) =>
         Options(text).Where(kv => kv.Key.StartsWith("user_", StringComparison.Ordinal) && kv.Key.Length > 5)
             .ToDictionary(kv => kv.Key[5..], kv => kv.Value, StringComparer.Ordinal);
-
-    [GeneratedRegex("""(?<key>[A-Za-z_][\w.-]*)\s*=\s*(?:"(?<quoted>(?:[^"\\]|\\.)*)"|(?<bare>[^\s;"]+))""")]
-    private static partial Regex Option();
 
     /// <summary>The sections of a JAAS file (what <c>-Djava.security.auth.login.config</c> names), each with its login
     /// module entries: <c>KafkaServer { org.apache...PlainLoginModule required user_alice="x"; };</c>. Comments
