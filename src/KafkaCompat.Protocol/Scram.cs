@@ -20,6 +20,9 @@ public static class Scram
     public const int MinIterations = 4096;
     /// <summary>The most iterations AlterUserScramCredentials accepts.</summary>
     public const int MaxIterations = 16384;
+    /// <summary>The most iterations our client derives a key for when a server asks (librdkafka's cap): a count from
+    /// the wire bounds the client's work.</summary>
+    public const int MaxClientIterations = 1_000_000;
 
     public static string Name(ScramMechanism m) => m switch
     {
@@ -145,8 +148,8 @@ public sealed class ScramClient(ScramMechanism mechanism, string user, string pa
             throw new FormatException("the server's nonce does not extend the client's");
         byte[] salt = Convert.FromBase64String(fields[1][2..]);
         if (!int.TryParse(fields[2][2..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int iterations)
-            || iterations < Scram.MinIterations)
-            throw new FormatException($"the server asks for {fields[2][2..]} iterations (at least {Scram.MinIterations} expected)");
+            || iterations < Scram.MinIterations || iterations > Scram.MaxClientIterations)
+            throw new FormatException($"the server asks for {fields[2][2..]} iterations ({Scram.MinIterations} to {Scram.MaxClientIterations} expected)");
         _saltedPassword = Scram.SaltedPassword(mechanism, password, salt, iterations);
         string withoutProof = $"c=biws,r={fullNonce}";
         _authMessage = ClientFirstBare + "," + text + "," + withoutProof;

@@ -50,6 +50,7 @@ public sealed class ScramTests
     [InlineData("r=other,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")] // not our nonce
     [InlineData("r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")] // our nonce alone, not extended
     [InlineData("r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=1000")] // too few iterations
+    [InlineData("r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=2000000000")] // more work than a client takes on
     [InlineData("r=rOprNGfwEbeRWgbNEkqOx,i=4096")]
     [InlineData("e=other-error")]
     public void TheClientRefusesABadServerFirstMessage(string serverFirst)
