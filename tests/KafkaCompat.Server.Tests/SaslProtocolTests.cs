@@ -247,7 +247,7 @@ public sealed class SaslReauthenticationTests : IAsyncLifetime
         {
             ["listeners"] = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
             ["sasl.enabled.mechanisms"] = "PLAIN",
-            ["connections.max.reauth.ms"] = "1500",
+            ["connections.max.reauth.ms"] = "4000",
             ["sasl.jaas.config"] = "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"a\" user_bob=\"b\";",
         });
         return Task.CompletedTask;
@@ -293,13 +293,13 @@ public sealed class SaslReauthenticationTests : IAsyncLifetime
         using var lapses = new TcpClient();
         await lapses.ConnectAsync("127.0.0.1", _b.Server.BoundPorts[1]);
         var (s1, s2) = (keeps.GetStream(), lapses.GetStream());
-        Assert.Equal(((short)0, 1500L), await Authenticate(s1, "alice", "a"));
-        Assert.Equal(((short)0, 1500L), await Authenticate(s2, "alice", "a"));
+        Assert.Equal(((short)0, 4000L), await Authenticate(s1, "alice", "a"));
+        Assert.Equal(((short)0, 4000L), await Authenticate(s2, "alice", "a"));
         Assert.True(await Served(s1));
 
-        await Task.Delay(1000);
-        Assert.Equal(((short)0, 1500L), await Authenticate(s1, "alice", "a")); // re-authenticated on its connection
-        await Task.Delay(1000);
+        await Task.Delay(2500);
+        Assert.Equal(((short)0, 4000L), await Authenticate(s1, "alice", "a")); // re-authenticated on its connection
+        await Task.Delay(2500);
         Assert.True(await Served(s1));   // within its renewed lifetime
         Assert.False(await Served(s2));  // past its lifetime: closed
 
